@@ -1,0 +1,2 @@
+// Replaced by the nftables implementation.
+namespace policy {}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package gdoi-member needs to build, test and run its demo.
+# Idempotent; needs root (or sudo). Nothing is downloaded outside Debian's archive.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev
+  # tests: real peers, decoders and the kernel tools
+  strongswan-charon strongswan-swanctl tshark nftables iproute2 iputils-ping netcat-openbsd procps
+  # tests/vm: a kernel with ESP under qemu
+  qemu-system-x86 busybox-static cpio kmod
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,2 @@
+// Replaced by the netlink XFRM implementation.
+namespace xfrm {}
