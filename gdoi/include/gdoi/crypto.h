@@ -1,0 +1,73 @@
+// Cryptographic primitives used by the IKEv1/GDOI exchanges (OpenSSL 3 libcrypto
+// behind this header): hashes, the HMAC PRF, raw CBC ciphers, Diffie-Hellman
+// (MODP and ECP) and randomness. Secret outputs come back as SecureBytes.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+
+#include "common/result.h"
+#include "gdoi/bytes.h"
+#include "gdoi/secure_bytes.h"
+
+namespace gdoi::crypto {
+
+using common::Result;
+
+enum class HashAlg { Sha1, Sha256, Sha384, Sha512 };
+size_t hash_size(HashAlg alg);
+const char* hash_name(HashAlg alg);
+Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts);
+// HMAC(key, parts...) — the IKEv1 prf (RFC 2409 §5: prf is the HMAC of the negotiated hash).
+SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts);
+
+enum class CipherAlg { Des3Cbc, AesCbc };
+struct Cipher {
+    CipherAlg alg;
+    size_t key_size;  // bytes: 24 for 3DES, 16/24/32 for AES
+    size_t block_size() const { return alg == CipherAlg::Des3Cbc ? 8 : 16; }
+    bool operator==(const Cipher&) const = default;
+};
+// Raw CBC without padding: input must be a multiple of the block size.
+Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext);
+Result<Bytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext);
+
+// Diffie-Hellman groups by IKE group number (RFC 2409 §6, RFC 3526, RFC 5903).
+enum class DhGroup : uint16_t {
+    Modp1024 = 2,
+    Modp1536 = 5,
+    Modp2048 = 14,
+    Modp3072 = 15,
+    Modp4096 = 16,
+    Ecp256 = 19,
+    Ecp384 = 20,
+    Ecp521 = 21,
+};
+bool is_supported_group(uint16_t number);
+// Length of the KE payload's public value for this group (RFC 2409 §5; RFC 5903 §7: x | y).
+size_t dh_public_size(DhGroup group);
+
+class DhExchange {
+public:
+    static Result<DhExchange> generate(DhGroup group);
+    DhExchange(DhExchange&&) noexcept;
+    DhExchange& operator=(DhExchange&&) noexcept;
+    ~DhExchange();
+
+    DhGroup group() const;
+    const Bytes& public_value() const;
+    // g^xy: for MODP padded to the prime's length, for ECP the x coordinate (RFC 5903 §7).
+    // Rejects a peer value that is out of range or not on the curve.
+    Result<SecureBytes> shared_secret(ByteView peer_public) const;
+
+private:
+    struct Impl;
+    explicit DhExchange(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+Bytes random_bytes(size_t n);
+SecureBytes random_secret(size_t n);
+
+}  // namespace gdoi::crypto

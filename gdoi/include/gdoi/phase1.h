@@ -1,0 +1,115 @@
+// IKEv1 phase 1 initiator with pre-shared keys (RFC 2409 §5.4): Main Mode (6
+// messages, identities protected) and Aggressive Mode (3 messages). Sans-IO: the
+// caller moves datagrams and time; the exchange never touches a socket.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gdoi/ike_keys.h"
+#include "gdoi/ike_proposal.h"
+#include "gdoi/isakmp.h"
+#include "gdoi/log.h"
+#include "gdoi/retransmit.h"
+#include "gdoi/secure_bytes.h"
+
+namespace gdoi {
+
+enum class Phase1Mode { Main, Aggressive };
+const char* phase1_mode_name(Phase1Mode mode);
+
+struct Phase1Config {
+    Phase1Mode mode = Phase1Mode::Main;
+    std::vector<IkeProposal> proposals;  // offered in order; the responder picks one
+    SecureBytes psk;
+    isakmp::IdPayload local_id;          // ID_IPV4_ADDR of the member by default
+    // RFC 6407 §2.1: the phase-1 SA payload carries the GDOI DOI (2); some peers want 1.
+    uint32_t sa_doi = 2;
+    uint32_t lifetime_seconds = 86400;
+    bool initial_contact = true;         // first contact with this key server
+    RetransmitPolicy retransmit;
+    std::string peer_name;               // for log lines, e.g. "198.51.100.10:848"
+    LogSink log;
+};
+
+// What phase 1 leaves for the GDOI exchanges that run under it.
+struct Phase1Sa {
+    isakmp::Cookie initiator_cookie{};
+    isakmp::Cookie responder_cookie{};
+    IkeProposal proposal;
+    IkeSaKeys keys;
+    Bytes last_iv;  // last CBC block of phase 1: input of phase2_iv()
+    uint64_t lifetime_seconds = 0;
+    isakmp::IdPayload peer_id;
+};
+
+enum class Phase1Failure {
+    None,
+    Timeout,
+    NoProposalChosen,
+    AuthenticationFailed,  // HASH_R did not verify or the peer could not verify ours: PSK mismatch
+    PeerNotification,      // another error notification from the peer
+    ProtocolError,         // the peer's answer is malformed or not what we offered
+    LocalError,
+};
+
+struct ExchangeStep {
+    std::optional<Bytes> send;                  // datagram to send now
+    std::optional<Clock::time_point> deadline;  // call on_timer() then (nullopt: finished)
+};
+
+class Phase1Initiator {
+public:
+    explicit Phase1Initiator(Phase1Config config);
+
+    ExchangeStep start(Clock::time_point now);
+    ExchangeStep on_datagram(ByteView datagram, Clock::time_point now);
+    ExchangeStep on_timer(Clock::time_point now);
+
+    bool established() const { return state_ == State::Established; }
+    bool failed() const { return state_ == State::Failed; }
+    bool finished() const { return established() || failed(); }
+    Phase1Failure failure() const { return failure_; }
+    // Operator-readable reason (what happened, the likely cause, what to check).
+    const std::string& failure_message() const { return failure_message_; }
+    const Phase1Sa& sa() const { return sa_; }
+    const isakmp::Cookie& initiator_cookie() const { return sa_.initiator_cookie; }
+
+private:
+    enum class State { Idle, WaitMm2, WaitMm4, WaitMm6, WaitAm2, Established, Failed };
+
+    ExchangeStep send(Bytes message, Clock::time_point now);
+    ExchangeStep fail(Phase1Failure why, std::string message);
+    ExchangeStep waiting() const;
+    ExchangeStep handle_informational(const isakmp::ParsedMessage& m);
+    ExchangeStep on_mm2(const isakmp::ParsedMessage& m, Clock::time_point now);
+    ExchangeStep on_mm4(const isakmp::ParsedMessage& m, Clock::time_point now);
+    ExchangeStep on_mm6(const isakmp::ParsedMessage& m);
+    ExchangeStep on_am2(const isakmp::ParsedMessage& m, Clock::time_point now);
+    // Checks the responder's SA answer against what was offered.
+    bool accept_chosen_sa(const isakmp::RawPayload* sa_payload);
+    bool derive_keys(ByteView peer_ke, ByteView nonce_r);
+    Bytes identity_payload_chain(isakmp::PayloadType& first, ByteView hash_i) const;
+    isakmp::Header header(isakmp::ExchangeType exchange) const;
+    void log(LogLevel level, const std::string& line) const;
+
+    Phase1Config config_;
+    State state_ = State::Idle;
+    Phase1Failure failure_ = Phase1Failure::None;
+    std::string failure_message_;
+    Retransmitter retransmit_;
+    std::optional<crypto::DhExchange> dh_;
+    Bytes nonce_i_;
+    Bytes sai_b_;  // body of our SA payload, input of HASH_I/HASH_R
+    Bytes peer_ke_;
+    Bytes last_received_;
+    Phase1Sa sa_;
+    Bytes iv_;
+};
+
+// Name of a notify message type (RFC 2408 §3.14.1, RFC 2407 §4.6.3) and what an
+// operator should check when a key server sends it.
+std::string describe_notification(uint16_t type);
+
+}  // namespace gdoi

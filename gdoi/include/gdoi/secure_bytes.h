@@ -1,0 +1,47 @@
+// Key material in libsodium secure memory: guarded pages, mlock()ed (never
+// swapped), wiped on destruction. Every secret (PSK, DH private value, SKEYIDs,
+// KEK/TEK keys) lives in a SecureBytes; plain Bytes never hold a key for long.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace gdoi {
+
+class SecureBytes {
+public:
+    SecureBytes() = default;
+    explicit SecureBytes(size_t size);  // zero-filled
+    explicit SecureBytes(std::span<const uint8_t> data);
+    ~SecureBytes();
+    SecureBytes(const SecureBytes& other);
+    SecureBytes& operator=(const SecureBytes& other);
+    SecureBytes(SecureBytes&& other) noexcept;
+    SecureBytes& operator=(SecureBytes&& other) noexcept;
+
+    uint8_t* data() { return ptr_; }
+    const uint8_t* data() const { return ptr_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::span<const uint8_t> view() const { return {ptr_, size_}; }
+    std::span<uint8_t> span() { return {ptr_, size_}; }
+    operator std::span<const uint8_t>() const { return view(); }
+
+    // Constant-time comparison (sodium_memcmp).
+    bool equals(std::span<const uint8_t> other) const;
+    // First n bytes as a new SecureBytes (n <= size()).
+    SecureBytes prefix(size_t n) const;
+
+private:
+    void release();
+    uint8_t* ptr_ = nullptr;
+    size_t size_ = 0;
+};
+
+// Wipes a non-secure buffer that briefly held secret bytes.
+void wipe(std::span<uint8_t> data);
+// Constant-time equality of two equally long buffers; false when lengths differ.
+bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
+}  // namespace gdoi

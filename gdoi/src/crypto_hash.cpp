@@ -1,0 +1,126 @@
+// Hashes, HMAC PRF and CBC ciphers over OpenSSL 3 EVP.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "gdoi/crypto.h"
+
+namespace gdoi::crypto {
+namespace {
+
+const EVP_MD* md_of(HashAlg alg) {
+    switch (alg) {
+        case HashAlg::Sha1: return EVP_sha1();
+        case HashAlg::Sha256: return EVP_sha256();
+        case HashAlg::Sha384: return EVP_sha384();
+        case HashAlg::Sha512: return EVP_sha512();
+    }
+    throw std::logic_error("unknown hash");
+}
+
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+struct CipherCtxFree {
+    void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+const EVP_CIPHER* evp_cipher_of(const Cipher& c) {
+    if (c.alg == CipherAlg::Des3Cbc) return c.key_size == 24 ? EVP_des_ede3_cbc() : nullptr;
+    switch (c.key_size) {
+        case 16: return EVP_aes_128_cbc();
+        case 24: return EVP_aes_192_cbc();
+        case 32: return EVP_aes_256_cbc();
+    }
+    return nullptr;
+}
+
+Result<Bytes> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, bool encrypt) {
+    const EVP_CIPHER* cipher = evp_cipher_of(c);
+    if (cipher == nullptr || key.size() != c.key_size || iv.size() < c.block_size())
+        return common::make_error("cipher: bad key or IV length");
+    if (in.size() % c.block_size() != 0)
+        return common::make_error("cipher: input is not a multiple of the block size");
+    std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+    if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data(), encrypt ? 1 : 0) != 1)
+        return common::make_error("cipher: initialisation failed");
+    EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+    Bytes out(in.size() + c.block_size());
+    int n = 0, m = 0;
+    if (EVP_CipherUpdate(ctx.get(), out.data(), &n, in.data(), static_cast<int>(in.size())) != 1 ||
+        EVP_CipherFinal_ex(ctx.get(), out.data() + n, &m) != 1)
+        return common::make_error("cipher: operation failed");
+    out.resize(static_cast<size_t>(n + m));
+    return out;
+}
+
+}  // namespace
+
+size_t hash_size(HashAlg alg) { return static_cast<size_t>(EVP_MD_get_size(md_of(alg))); }
+
+const char* hash_name(HashAlg alg) {
+    switch (alg) {
+        case HashAlg::Sha1: return "sha1";
+        case HashAlg::Sha256: return "sha256";
+        case HashAlg::Sha384: return "sha384";
+        case HashAlg::Sha512: return "sha512";
+    }
+    return "?";
+}
+
+Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts) {
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md_of(alg), nullptr) != 1) throw std::runtime_error("digest init");
+    for (ByteView p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
+    Bytes out(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
+    out.resize(len);
+    return out;
+}
+
+SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts) {
+    // EVP_MAC would do too; HMAC_CTX is deprecated in 3.0, so use EVP_Q_mac-style streaming via EVP_MAC.
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(EVP_MD_get0_name(md_of(alg))), 0),
+        OSSL_PARAM_construct_end()};
+    SecureBytes out(hash_size(alg));
+    size_t len = 0;
+    bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1;
+    for (ByteView p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
+    ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    if (!ok || len != out.size()) throw std::runtime_error("HMAC failed");
+    return out;
+}
+
+Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext) {
+    return cbc_run(c, key, iv, plaintext, true);
+}
+
+Result<Bytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext) {
+    return cbc_run(c, key, iv, ciphertext, false);
+}
+
+Bytes random_bytes(size_t n) {
+    Bytes out(n);
+    if (n != 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+    return out;
+}
+
+SecureBytes random_secret(size_t n) {
+    SecureBytes out(n);
+    if (n != 0 && RAND_priv_bytes(out.data(), static_cast<int>(n)) != 1)
+        throw std::runtime_error("RAND_priv_bytes failed");
+    return out;
+}
+
+}  // namespace gdoi::crypto

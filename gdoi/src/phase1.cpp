@@ -1,0 +1,356 @@
+// IKEv1 phase-1 initiator, pre-shared key authentication (RFC 2409 §5.4).
+//   Main Mode:       HDR, SA -->  <-- HDR, SA
+//                    HDR, KE, Ni -->  <-- HDR, KE, Nr
+//                    HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] -->  <-- HDR*, IDir, HASH_R
+//   Aggressive Mode: HDR, SA, KE, Ni, IDii -->  <-- HDR, SA, KE, Nr, IDir, HASH_R
+//                    HDR*, HASH_I [, N(INITIAL-CONTACT)] -->
+#include "gdoi/phase1.h"
+
+namespace gdoi {
+
+using isakmp::ExchangeType;
+using isakmp::PayloadType;
+
+namespace {
+
+constexpr size_t kNonceSize = 32;
+constexpr uint16_t kNotifyInitialContact = 24578;  // RFC 2407 §4.6.3.3
+constexpr uint16_t kNotifyNoProposalChosen = 14;
+constexpr uint32_t kDoiIpsec = 1;
+
+bool is_psk_notification(uint16_t type) { return type == 1 || type == 16 || type == 23 || type == 24; }
+
+}  // namespace
+
+const char* phase1_mode_name(Phase1Mode mode) { return mode == Phase1Mode::Main ? "main" : "aggressive"; }
+
+Phase1Initiator::Phase1Initiator(Phase1Config config)
+    : config_(std::move(config)), retransmit_(config_.retransmit) {}
+
+void Phase1Initiator::log(LogLevel level, const std::string& line) const {
+    if (config_.log) config_.log(level, "phase1 " + config_.peer_name + ": " + line);
+}
+
+isakmp::Header Phase1Initiator::header(ExchangeType exchange) const {
+    isakmp::Header h;
+    h.initiator_cookie = sa_.initiator_cookie;
+    h.responder_cookie = sa_.responder_cookie;
+    h.exchange = exchange;
+    return h;
+}
+
+ExchangeStep Phase1Initiator::send(Bytes message, Clock::time_point now) {
+    retransmit_.sent(message, now);
+    return ExchangeStep{std::move(message), retransmit_.deadline()};
+}
+
+ExchangeStep Phase1Initiator::fail(Phase1Failure why, std::string message) {
+    state_ = State::Failed;
+    failure_ = why;
+    failure_message_ = std::move(message);
+    log(LogLevel::Error, failure_message_);
+    return ExchangeStep{};
+}
+
+ExchangeStep Phase1Initiator::waiting() const {
+    if (finished()) return ExchangeStep{};
+    return ExchangeStep{std::nullopt, retransmit_.deadline()};
+}
+
+ExchangeStep Phase1Initiator::start(Clock::time_point now) {
+    if (config_.proposals.empty()) return fail(Phase1Failure::LocalError, "no IKE proposal configured");
+    if (config_.psk.empty()) return fail(Phase1Failure::LocalError, "no pre-shared key configured");
+    if (config_.proposals.size() > 255) return fail(Phase1Failure::LocalError, "too many IKE proposals");
+    Bytes cookie = crypto::random_bytes(8);
+    std::copy(cookie.begin(), cookie.end(), sa_.initiator_cookie.begin());
+    nonce_i_ = crypto::random_bytes(kNonceSize);
+
+    // One proposal, one transform per offered suite (RFC 2409 §5: the responder picks one transform).
+    isakmp::Proposal proposal;
+    proposal.number = 1;
+    proposal.protocol = ike_attr::kProtocolIsakmp;
+    for (size_t i = 0; i < config_.proposals.size(); ++i)
+        proposal.transforms.push_back(
+            config_.proposals[i].to_transform(static_cast<uint8_t>(i + 1), config_.lifetime_seconds));
+    sai_b_ = isakmp::encode_sa(isakmp::SaPayload{config_.sa_doi, 1, {proposal}});
+
+    isakmp::MessageBuilder b;
+    b.add(PayloadType::Sa, sai_b_);
+    if (config_.mode == Phase1Mode::Main) {
+        state_ = State::WaitMm2;
+        log(LogLevel::Info, "main mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
+        return send(b.finish(header(ExchangeType::IdentityProtection)), now);
+    }
+    // Aggressive mode fixes the DH group with its first message: the first proposal's group.
+    const auto group = config_.proposals.front().group;
+    for (const auto& p : config_.proposals)
+        if (p.group != group)
+            return fail(Phase1Failure::LocalError,
+                        "aggressive mode needs the same DH group in every IKE proposal (" + p.name() + ")");
+    auto dh = crypto::DhExchange::generate(group);
+    if (!dh) return fail(Phase1Failure::LocalError, dh.error().message);
+    dh_.emplace(std::move(*dh));
+    b.add(PayloadType::KeyExchange, dh_->public_value());
+    b.add(PayloadType::Nonce, nonce_i_);
+    b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
+    state_ = State::WaitAm2;
+    log(LogLevel::Info, "aggressive mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
+    return send(b.finish(header(ExchangeType::Aggressive)), now);
+}
+
+ExchangeStep Phase1Initiator::on_timer(Clock::time_point now) {
+    if (finished()) return ExchangeStep{};
+    if (retransmit_.expired(now)) {
+        std::string stage;
+        switch (state_) {
+            case State::WaitMm2:
+            case State::WaitAm2:
+                stage = "no answer from the key server: check that it is reachable on its ISAKMP port and "
+                        "configured for this member";
+                break;
+            case State::WaitMm4: stage = "no answer to our key exchange message"; break;
+            case State::WaitMm6:
+                stage = "no answer to our identity message (the key server could not decrypt or verify it): "
+                        "the pre-shared key probably differs from the key server's";
+                break;
+            default: stage = "exchange timed out";
+        }
+        return fail(Phase1Failure::Timeout,
+                    stage + " (gave up after " + std::to_string(retransmit_.transmissions()) + " transmissions)");
+    }
+    if (auto again = retransmit_.due(now)) {
+        log(LogLevel::Debug, "retransmitting");
+        return ExchangeStep{std::move(again), retransmit_.deadline()};
+    }
+    return waiting();
+}
+
+ExchangeStep Phase1Initiator::on_datagram(ByteView datagram, Clock::time_point now) {
+    if (finished()) return ExchangeStep{};
+    auto parsed = isakmp::parse_message(datagram);
+    if (!parsed) {
+        log(LogLevel::Warning, "dropped datagram: " + parsed.error().message);
+        return waiting();
+    }
+    const auto& m = *parsed;
+    if (m.header.initiator_cookie != sa_.initiator_cookie) return waiting();  // not ours
+    if (Bytes(datagram.begin(), datagram.end()) == last_received_) return waiting();  // duplicate
+    if (m.header.exchange == ExchangeType::Informational) return handle_informational(m);
+    last_received_.assign(datagram.begin(), datagram.end());
+    switch (state_) {
+        case State::WaitMm2: return on_mm2(m, now);
+        case State::WaitMm4: return on_mm4(m, now);
+        case State::WaitMm6: return on_mm6(m);
+        case State::WaitAm2: return on_am2(m, now);
+        default: return waiting();
+    }
+}
+
+ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& m) {
+    if (m.header.encrypted()) {
+        // Protected with keys we may not share (wrong PSK): try to read it; if it does
+        // not decrypt, that itself says the keys differ.
+        if (state_ == State::WaitMm6 && !sa_.keys.enc_key.empty()) {
+            Bytes iv = phase2_iv(sa_.keys, iv_, m.header.message_id);
+            auto opened = open_message(m.body, sa_.keys, iv);
+            auto chain = opened ? isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext,
+                                                              isakmp::Trailing::AllowPadding)
+                                : common::Result<std::vector<isakmp::RawPayload>>(opened.error());
+            if (!chain)
+                return fail(Phase1Failure::AuthenticationFailed,
+                            "the key server answered our identity message with an error we cannot decrypt: "
+                            "the pre-shared key probably differs from the key server's");
+            if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
+                auto note = isakmp::parse_notification(n->body);
+                if (note)
+                    return fail(is_psk_notification(note->type) ? Phase1Failure::AuthenticationFailed
+                                                                 : Phase1Failure::PeerNotification,
+                                "key server sent " + describe_notification(note->type));
+            }
+        }
+        log(LogLevel::Warning, "ignored an encrypted informational message");
+        return waiting();
+    }
+    const auto* n = isakmp::find_payload(m.payloads, PayloadType::Notification);
+    if (n == nullptr) return waiting();
+    auto note = isakmp::parse_notification(n->body);
+    if (!note) return waiting();
+    if (note->type >= 8192) {  // status notifications are not errors
+        log(LogLevel::Info, "key server sent " + describe_notification(note->type));
+        return waiting();
+    }
+    Phase1Failure why = note->type == kNotifyNoProposalChosen ? Phase1Failure::NoProposalChosen
+                        : is_psk_notification(note->type) && state_ == State::WaitMm6
+                            ? Phase1Failure::AuthenticationFailed
+                            : Phase1Failure::PeerNotification;
+    return fail(why, "key server sent " + describe_notification(note->type));
+}
+
+bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
+    if (sa_payload == nullptr) {
+        fail(Phase1Failure::ProtocolError, "key server's answer has no SA payload");
+        return false;
+    }
+    auto sa = isakmp::parse_sa(sa_payload->body);
+    if (!sa) {
+        fail(Phase1Failure::ProtocolError, "key server's SA payload: " + sa.error().message);
+        return false;
+    }
+    if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1) {
+        fail(Phase1Failure::ProtocolError, "key server chose more than one proposal/transform");
+        return false;
+    }
+    if (sa->doi != config_.sa_doi)
+        log(LogLevel::Info, "key server answered with DOI " + std::to_string(sa->doi) + " (we sent " +
+                                std::to_string(config_.sa_doi) + "); accepted");
+    auto chosen = ike_proposal_from_transform(sa->proposals[0].transforms[0]);
+    if (!chosen) {
+        fail(Phase1Failure::ProtocolError, "key server chose an unusable transform: " + chosen.error().message);
+        return false;
+    }
+    bool offered = false;
+    for (const auto& p : config_.proposals) offered = offered || p == *chosen;
+    if (!offered) {
+        fail(Phase1Failure::ProtocolError, "key server chose " + chosen->name() + ", which we did not offer");
+        return false;
+    }
+    auto life = ike_lifetime_seconds(sa->proposals[0].transforms[0]);
+    sa_.lifetime_seconds = life ? std::min<uint64_t>(*life, config_.lifetime_seconds) : config_.lifetime_seconds;
+    sa_.proposal = *chosen;
+    log(LogLevel::Info, "key server chose " + chosen->name());
+    return true;
+}
+
+bool Phase1Initiator::derive_keys(ByteView peer_ke, ByteView nonce_r) {
+    auto gxy = dh_->shared_secret(peer_ke);
+    if (!gxy) {
+        fail(Phase1Failure::ProtocolError, "key server's KE payload: " + gxy.error().message);
+        return false;
+    }
+    peer_ke_.assign(peer_ke.begin(), peer_ke.end());
+    sa_.keys = derive_psk_keys(sa_.proposal, config_.psk, nonce_i_, nonce_r, *gxy, sa_.initiator_cookie,
+                               sa_.responder_cookie);
+    iv_ = phase1_iv(sa_.keys, dh_->public_value(), peer_ke_);
+    return true;
+}
+
+Bytes Phase1Initiator::identity_payload_chain(PayloadType& first, ByteView hash_i) const {
+    isakmp::MessageBuilder b;
+    if (config_.mode == Phase1Mode::Main) b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
+    b.add(PayloadType::Hash, hash_i);
+    if (config_.initial_contact) {
+        isakmp::NotificationPayload n;
+        n.doi = kDoiIpsec;
+        n.protocol = ike_attr::kProtocolIsakmp;
+        n.type = kNotifyInitialContact;
+        n.spi.assign(sa_.initiator_cookie.begin(), sa_.initiator_cookie.end());
+        n.spi.insert(n.spi.end(), sa_.responder_cookie.begin(), sa_.responder_cookie.end());
+        b.add(PayloadType::Notification, isakmp::encode_notification(n));
+    }
+    first = b.first_type();
+    return b.chain();
+}
+
+ExchangeStep Phase1Initiator::on_mm2(const isakmp::ParsedMessage& m, Clock::time_point now) {
+    if (m.header.exchange != ExchangeType::IdentityProtection || m.header.encrypted()) return waiting();
+    sa_.responder_cookie = m.header.responder_cookie;
+    if (!accept_chosen_sa(isakmp::find_payload(m.payloads, PayloadType::Sa))) return ExchangeStep{};
+    auto dh = crypto::DhExchange::generate(sa_.proposal.group);
+    if (!dh) return fail(Phase1Failure::LocalError, dh.error().message);
+    dh_.emplace(std::move(*dh));
+    isakmp::MessageBuilder b;
+    b.add(PayloadType::KeyExchange, dh_->public_value());
+    b.add(PayloadType::Nonce, nonce_i_);
+    state_ = State::WaitMm4;
+    return send(b.finish(header(ExchangeType::IdentityProtection)), now);
+}
+
+ExchangeStep Phase1Initiator::on_mm4(const isakmp::ParsedMessage& m, Clock::time_point now) {
+    if (m.header.exchange != ExchangeType::IdentityProtection || m.header.encrypted()) return waiting();
+    const auto* ke = isakmp::find_payload(m.payloads, PayloadType::KeyExchange);
+    const auto* nr = isakmp::find_payload(m.payloads, PayloadType::Nonce);
+    if (ke == nullptr || nr == nullptr) return fail(Phase1Failure::ProtocolError, "message 4 lacks KE or nonce");
+    auto nonce = isakmp::parse_nonce(nr->body);
+    if (!nonce) return fail(Phase1Failure::ProtocolError, "message 4: " + nonce.error().message);
+    if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
+    Bytes idii_b = isakmp::encode_id(config_.local_id);
+    SecureBytes hash_i = phase1_hash(sa_.keys, dh_->public_value(), peer_ke_, sa_.initiator_cookie,
+                                     sa_.responder_cookie, sai_b_, idii_b);
+    PayloadType first = PayloadType::None;
+    Bytes chain = identity_payload_chain(first, hash_i);
+    auto sealed = seal_message(header(ExchangeType::IdentityProtection), first, chain, sa_.keys, iv_);
+    wipe(chain);
+    if (!sealed) return fail(Phase1Failure::LocalError, sealed.error().message);
+    state_ = State::WaitMm6;
+    return send(std::move(*sealed), now);
+}
+
+ExchangeStep Phase1Initiator::on_mm6(const isakmp::ParsedMessage& m) {
+    static const std::string psk_hint =
+        "the key server's identity message does not verify: the pre-shared key probably differs from the key "
+        "server's";
+    if (m.header.exchange != ExchangeType::IdentityProtection || !m.header.encrypted()) return waiting();
+    auto opened = open_message(m.body, sa_.keys, iv_);
+    if (!opened) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (" + opened.error().message + ")");
+    auto chain = isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
+    if (!chain) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (does not decrypt)");
+    const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
+    const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
+    if (id == nullptr || hash == nullptr) return fail(Phase1Failure::ProtocolError, "message 6 lacks ID or HASH");
+    SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
+                                       sa_.initiator_cookie, sai_b_, id->body);
+    if (!expected.equals(hash->body)) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (HASH_R mismatch)");
+    auto peer_id = isakmp::parse_id(id->body);
+    if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 6: " + peer_id.error().message);
+    sa_.peer_id = *peer_id;
+    iv_ = opened->next_iv;
+    sa_.last_iv = iv_;
+    state_ = State::Established;
+    log(LogLevel::Info, "IKE SA established (main mode, " + sa_.proposal.name() + ")");
+    return ExchangeStep{};
+}
+
+ExchangeStep Phase1Initiator::on_am2(const isakmp::ParsedMessage& m, Clock::time_point now) {
+    if (m.header.exchange != ExchangeType::Aggressive || m.header.encrypted()) return waiting();
+    sa_.responder_cookie = m.header.responder_cookie;
+    if (!accept_chosen_sa(isakmp::find_payload(m.payloads, PayloadType::Sa))) return ExchangeStep{};
+    if (sa_.proposal.group != dh_->group())
+        return fail(Phase1Failure::ProtocolError, "key server chose a DH group other than the one we sent");
+    const auto* ke = isakmp::find_payload(m.payloads, PayloadType::KeyExchange);
+    const auto* nr = isakmp::find_payload(m.payloads, PayloadType::Nonce);
+    const auto* id = isakmp::find_payload(m.payloads, PayloadType::Identification);
+    const auto* hash = isakmp::find_payload(m.payloads, PayloadType::Hash);
+    if (!ke || !nr || !id || !hash)
+        return fail(Phase1Failure::ProtocolError, "aggressive mode message 2 lacks KE, nonce, ID or HASH");
+    auto nonce = isakmp::parse_nonce(nr->body);
+    if (!nonce) return fail(Phase1Failure::ProtocolError, "message 2: " + nonce.error().message);
+    if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
+    SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
+                                       sa_.initiator_cookie, sai_b_, id->body);
+    if (!expected.equals(hash->body))
+        return fail(Phase1Failure::AuthenticationFailed,
+                    "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
+                    "server's");
+    auto peer_id = isakmp::parse_id(id->body);
+    if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 2: " + peer_id.error().message);
+    sa_.peer_id = *peer_id;
+    Bytes idii_b = isakmp::encode_id(config_.local_id);
+    SecureBytes hash_i = phase1_hash(sa_.keys, dh_->public_value(), peer_ke_, sa_.initiator_cookie,
+                                     sa_.responder_cookie, sai_b_, idii_b);
+    PayloadType first = PayloadType::None;
+    Bytes chain = identity_payload_chain(first, hash_i);
+    // RFC 2409 §5.4 shows the third message unencrypted, but deployed peers (Cisco,
+    // strongSwan) protect it under the new SA; we encrypt it, as they do.
+    auto sealed = seal_message(header(ExchangeType::Aggressive), first, chain, sa_.keys, iv_);
+    wipe(chain);
+    if (!sealed) return fail(Phase1Failure::LocalError, sealed.error().message);
+    sa_.last_iv = iv_;
+    state_ = State::Established;
+    log(LogLevel::Info, "IKE SA established (aggressive mode, " + sa_.proposal.name() + ")");
+    ExchangeStep step;
+    step.send = std::move(*sealed);
+    (void)now;
+    return step;
+}
+
+}  // namespace gdoi

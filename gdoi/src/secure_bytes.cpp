@@ -1,0 +1,82 @@
+#include "gdoi/secure_bytes.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace gdoi {
+namespace {
+
+uint8_t* secure_alloc(size_t size) {
+    static const bool ready = sodium_init() >= 0;
+    if (!ready) throw std::runtime_error("libsodium initialisation failed");
+    if (size == 0) return nullptr;
+    auto* p = static_cast<uint8_t*>(sodium_malloc(size));
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+
+}  // namespace
+
+SecureBytes::SecureBytes(size_t size) : ptr_(secure_alloc(size)), size_(size) {
+    if (ptr_ != nullptr) sodium_memzero(ptr_, size_);
+}
+
+SecureBytes::SecureBytes(std::span<const uint8_t> data) : ptr_(secure_alloc(data.size())), size_(data.size()) {
+    if (size_ != 0) std::memcpy(ptr_, data.data(), size_);
+}
+
+SecureBytes::~SecureBytes() { release(); }
+
+SecureBytes::SecureBytes(const SecureBytes& other) : SecureBytes(other.view()) {}
+
+SecureBytes& SecureBytes::operator=(const SecureBytes& other) {
+    if (this != &other) {
+        SecureBytes copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+SecureBytes::SecureBytes(SecureBytes&& other) noexcept : ptr_(other.ptr_), size_(other.size_) {
+    other.ptr_ = nullptr;
+    other.size_ = 0;
+}
+
+SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
+    if (this != &other) {
+        release();
+        ptr_ = other.ptr_;
+        size_ = other.size_;
+        other.ptr_ = nullptr;
+        other.size_ = 0;
+    }
+    return *this;
+}
+
+void SecureBytes::release() {
+    if (ptr_ != nullptr) sodium_free(ptr_);  // sodium_free wipes before unmapping
+    ptr_ = nullptr;
+    size_ = 0;
+}
+
+bool SecureBytes::equals(std::span<const uint8_t> other) const { return constant_time_equal(view(), other); }
+
+SecureBytes SecureBytes::prefix(size_t n) const {
+    if (n > size_) throw std::out_of_range("SecureBytes::prefix beyond size");
+    return SecureBytes(view().first(n));
+}
+
+void wipe(std::span<uint8_t> data) {
+    if (!data.empty()) sodium_memzero(data.data(), data.size());
+}
+
+bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    if (a.size() != b.size()) return false;
+    if (a.empty()) return true;
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace gdoi
