@@ -1,2 +1,0 @@
-// Replaced by the netlink XFRM implementation.
-namespace xfrm {}

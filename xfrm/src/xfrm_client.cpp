@@ -1,0 +1,114 @@
+// Xfrm / XfrmBatch: every operation is a batch through NetlinkSocket::transact.
+#include <linux/netlink.h>
+
+#include <cerrno>
+
+#include "xfrm/xfrm.h"
+#include "xfrm_messages.h"
+
+namespace xfrm {
+
+common::Status XfrmBatch::add_sa(const SaSpec& sa) { return detail::build_sa(buffer_, sa, owner_, false); }
+common::Status XfrmBatch::update_sa(const SaSpec& sa) { return detail::build_sa(buffer_, sa, owner_, true); }
+void XfrmBatch::delete_sa(const SaId& id) { detail::build_sa_id(buffer_, id, false); }
+common::Status XfrmBatch::add_policy(const PolicySpec& p) { return detail::build_policy(buffer_, p, owner_, false); }
+common::Status XfrmBatch::update_policy(const PolicySpec& p) { return detail::build_policy(buffer_, p, owner_, true); }
+void XfrmBatch::delete_policy(const PolicyId& id) { detail::build_delete_policy(buffer_, id, owner_); }
+
+common::Result<Xfrm> Xfrm::open(uint32_t owner) {
+    auto sock = NetlinkSocket::open(NETLINK_XFRM);
+    if (!sock) return sock.error();
+    return Xfrm(std::move(sock).value(), owner);
+}
+
+common::Status Xfrm::apply(XfrmBatch& batch) {
+    if (batch.empty()) return {};
+    auto status = socket_.transact(batch.buffer());
+    batch.buffer().clear();
+    return status;
+}
+
+namespace {
+template <typename Build>
+common::Status one(Xfrm& x, Build&& build) {
+    XfrmBatch b = x.batch();
+    if (auto s = build(b); !s) return s;
+    return x.apply(b);
+}
+}  // namespace
+
+common::Status Xfrm::add_sa(const SaSpec& sa) { return one(*this, [&](XfrmBatch& b) { return b.add_sa(sa); }); }
+common::Status Xfrm::update_sa(const SaSpec& sa) { return one(*this, [&](XfrmBatch& b) { return b.update_sa(sa); }); }
+common::Status Xfrm::delete_sa(const SaId& id) {
+    return one(*this, [&](XfrmBatch& b) { b.delete_sa(id); return common::Status{}; });
+}
+common::Status Xfrm::add_policy(const PolicySpec& p) {
+    return one(*this, [&](XfrmBatch& b) { return b.add_policy(p); });
+}
+common::Status Xfrm::update_policy(const PolicySpec& p) {
+    return one(*this, [&](XfrmBatch& b) { return b.update_policy(p); });
+}
+common::Status Xfrm::delete_policy(const PolicyId& id) {
+    return one(*this, [&](XfrmBatch& b) { b.delete_policy(id); return common::Status{}; });
+}
+
+common::Result<SaState> Xfrm::get_sa(const SaId& id) {
+    MessageBuffer request;
+    detail::build_sa_id(request, id, true);
+    std::optional<SaState> found;
+    auto status = socket_.transact(request, [&](std::span<const uint8_t> msg) -> common::Status {
+        found = detail::parse_sa(msg);
+        return {};
+    });
+    if (!status) return status.error();
+    if (!found) return common::make_error(request.requests().front().what + ": no SA in the kernel's reply", EPROTO);
+    return *found;
+}
+
+namespace {
+// A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is retried.
+constexpr int kDumpAttempts = 3;
+}
+
+common::Result<std::vector<SaState>> Xfrm::dump_sas() {
+    for (int attempt = 1;; ++attempt) {
+        std::vector<SaState> own;
+        MessageBuffer request;
+        detail::build_sa_dump(request);
+        auto status = socket_.dump(request, [&](std::span<const uint8_t> msg) -> common::Status {
+            if (auto sa = detail::parse_sa(msg); sa && sa->owner == owner_) own.push_back(*sa);
+            return {};
+        });
+        if (status) return own;
+        if (status.error().code != EINTR || attempt == kDumpAttempts) return status.error();
+    }
+}
+
+common::Result<std::vector<PolicyState>> Xfrm::dump_policies() {
+    for (int attempt = 1;; ++attempt) {
+        std::vector<PolicyState> own;
+        MessageBuffer request;
+        detail::build_policy_dump(request);
+        auto status = socket_.dump(request, [&](std::span<const uint8_t> msg) -> common::Status {
+            if (auto p = detail::parse_policy(msg); p && p->owner == owner_) own.push_back(*p);
+            return {};
+        });
+        if (status) return own;
+        if (status.error().code != EINTR || attempt == kDumpAttempts) return status.error();
+    }
+}
+
+common::Status Xfrm::flush_own() {
+    auto policies = dump_policies();
+    if (!policies) return policies.error();
+    auto sas = dump_sas();
+    if (!sas) return sas.error();
+    // Policies first: once they are gone nothing selects the SAs, so removing
+    // the SAs cannot make a policy drop traffic it was encrypting a moment ago.
+    XfrmBatch b = batch();
+    for (const auto& p : *policies) b.delete_policy(p.id());
+    for (const auto& sa : *sas) b.delete_sa({sa.dst, sa.spi, sa.mark});
+    return apply(b);
+}
+
+}  // namespace xfrm

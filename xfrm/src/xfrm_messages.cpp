@@ -1,0 +1,389 @@
+// NETLINK_XFRM message layouts (linux/xfrm.h, net/xfrm/xfrm_user.c).
+#include "xfrm_messages.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/xfrm.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+namespace xfrm::detail {
+namespace {
+
+// Largest request: usersa_info + three algorithm attributes with 64-byte keys.
+constexpr std::size_t kMessageBytes = 2048;
+constexpr uint8_t kIpprotoEsp = 50;  // IPPROTO_ESP
+
+// A stack buffer for one message, wiped when the request leaves (keys).
+struct Scratch {
+    alignas(nlmsghdr) std::array<uint8_t, kMessageBytes> bytes{};
+    ~Scratch() { wipe(bytes); }
+    nlmsghdr* header(uint16_t type, uint16_t flags) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(bytes.data());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        return nlh;
+    }
+};
+
+void append(MessageBuffer& out, const nlmsghdr* nlh, Family family, std::string what) {
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::sa, family, std::move(what));
+}
+
+xfrm_address_t to_xfrm(const Address& a) {
+    xfrm_address_t x{};
+    std::memcpy(&x, a.bytes.data(), sizeof(x));
+    return x;
+}
+
+Address from_xfrm(const xfrm_address_t& x, uint16_t af) {
+    Address a;
+    a.family = af == AF_INET6 ? Family::ipv6 : Family::ipv4;
+    std::memcpy(a.bytes.data(), &x, a.family == Family::ipv4 ? 4 : 16);
+    return a;
+}
+
+// XFRM_INF is "no limit"; the API says 0.
+uint64_t to_limit(uint64_t v) { return v ? v : XFRM_INF; }
+uint64_t from_limit(uint64_t v) { return v == XFRM_INF ? 0 : v; }
+
+std::string hex_spi(uint32_t spi) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "0x%08x", spi);
+    return buf;
+}
+
+void put_mark(nlmsghdr* nlh, const std::optional<Mark>& mark) {
+    if (!mark) return;
+    xfrm_mark m{mark->value, mark->mask};
+    mnl_attr_put(nlh, XFRMA_MARK, sizeof(m), &m);
+}
+
+// Writes an algorithm attribute in place (struct + key), so the key is copied
+// once, into the wiped scratch buffer.
+template <typename AlgoStruct>
+AlgoStruct* put_algo(nlmsghdr* nlh, uint16_t type, std::string_view name, std::span<const uint8_t> key) {
+    auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_tail(nlh));
+    const std::size_t len = MNL_ATTR_HDRLEN + sizeof(AlgoStruct) + key.size();
+    attr->nla_type = type;
+    attr->nla_len = static_cast<uint16_t>(len);
+    auto* algo = static_cast<AlgoStruct*>(mnl_attr_get_payload(attr));
+    std::memset(algo, 0, sizeof(AlgoStruct));
+    std::memcpy(algo->alg_name, name.data(), std::min(name.size(), sizeof(algo->alg_name) - 1));
+    algo->alg_key_len = static_cast<unsigned>(key.size() * 8);  // bits
+    std::memcpy(algo->alg_key, key.data(), key.size());
+    nlh->nlmsg_len += MNL_ALIGN(len);
+    return algo;
+}
+
+void fill_selector(xfrm_selector& sel, const Selector& s, uint32_t owner) {
+    sel.family = static_cast<uint16_t>(to_af(s.dst.address.family));
+    sel.daddr = to_xfrm(s.dst.address);
+    sel.saddr = to_xfrm(s.src.address);
+    sel.prefixlen_d = s.dst.length;
+    sel.prefixlen_s = s.src.length;
+    sel.proto = s.proto;
+    sel.dport = htons(s.dst_port);
+    sel.dport_mask = s.dst_port ? 0xffff : 0;
+    sel.sport = htons(s.src_port);
+    sel.sport_mask = s.src_port ? 0xffff : 0;
+    sel.user = owner;
+}
+
+Selector selector_from(const xfrm_selector& sel) {
+    Selector s;
+    s.dst = {from_xfrm(sel.daddr, sel.family), sel.prefixlen_d};
+    s.src = {from_xfrm(sel.saddr, sel.family), sel.prefixlen_s};
+    s.proto = sel.proto;
+    s.dst_port = sel.dport_mask ? ntohs(sel.dport) : 0;
+    s.src_port = sel.sport_mask ? ntohs(sel.sport) : 0;
+    return s;
+}
+
+std::string selector_text(const Selector& s) {
+    std::string t = "src " + s.src.to_string() + " dst " + s.dst.to_string();
+    if (s.proto) t += " proto " + std::to_string(s.proto);
+    return t;
+}
+
+const char* dir_name(Direction d) {
+    switch (d) {
+        case Direction::in: return "in";
+        case Direction::out: return "out";
+        case Direction::fwd: return "fwd";
+    }
+    return "?";
+}
+
+}  // namespace
+
+common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update) {
+    const std::string what = std::string(update ? "update" : "add") + " SA spi " + hex_spi(sa.spi) + " src " +
+                             sa.src.to_string() + " dst " + sa.dst.to_string();
+    if (auto problem = validate(sa.transform); !problem.empty())
+        return common::make_error(what + ": " + std::string(problem));
+    const KeySizes sizes = key_sizes(sa.transform);
+    if (sa.encryption_key.size() != sizes.encryption_bytes || sa.integrity_key.size() != sizes.integrity_bytes)
+        return common::make_error(what + ": key length does not match the transform (need " +
+                                  std::to_string(sizes.encryption_bytes) + " + " +
+                                  std::to_string(sizes.integrity_bytes) + " bytes)");
+    if (sa.src.family != sa.dst.family) return common::make_error(what + ": src and dst families differ");
+    if (sa.spi < 256) return common::make_error(what + ": SPIs 0-255 are reserved (RFC 4303 §2.1)");
+
+    Scratch s;
+    nlmsghdr* nlh = s.header(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, update ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+    auto* info = static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
+    const uint16_t af = static_cast<uint16_t>(to_af(sa.dst.family));
+    // Selector: any traffic (family 0 would be filled in by the kernel); it carries the owner tag.
+    info->sel.user = owner;
+    info->id.daddr = to_xfrm(sa.dst);
+    info->id.spi = htonl(sa.spi);
+    info->id.proto = kIpprotoEsp;
+    info->saddr = to_xfrm(sa.src);
+    info->family = af;
+    info->mode = static_cast<uint8_t>(sa.mode);
+    info->reqid = sa.reqid;
+    info->replay_window = static_cast<uint8_t>(std::min<uint32_t>(sa.replay_window, 255));
+    info->lft.soft_byte_limit = to_limit(sa.soft.bytes);
+    info->lft.hard_byte_limit = to_limit(sa.hard.bytes);
+    info->lft.soft_packet_limit = to_limit(sa.soft.packets);
+    info->lft.hard_packet_limit = to_limit(sa.hard.packets);
+    info->lft.soft_add_expires_seconds = sa.soft.seconds;
+    info->lft.hard_add_expires_seconds = sa.hard.seconds;
+    // No XFRM_STATE_ESN: group senders share the SPI, 64-bit sequence numbers
+    // cannot be kept in step (RFC 6407 §4.3).
+
+    const CipherInfo* cipher = find_cipher(sa.transform.cipher);
+    if (cipher->aead) {
+        auto* aead = put_algo<xfrm_algo_aead>(nlh, XFRMA_ALG_AEAD, cipher->kernel_name, sa.encryption_key);
+        aead->alg_icv_len = cipher->icv_bits;
+    } else {
+        const AuthInfo* auth = find_auth(sa.transform.auth);
+        put_algo<xfrm_algo>(nlh, XFRMA_ALG_CRYPT, cipher->kernel_name, sa.encryption_key);
+        auto* a = put_algo<xfrm_algo_auth>(nlh, XFRMA_ALG_AUTH_TRUNC, auth->kernel_name, sa.integrity_key);
+        a->alg_trunc_len = auth->truncation_bits;
+    }
+    put_mark(nlh, sa.mark);
+    append(out, nlh, sa.dst.family, what);
+    return {};
+}
+
+void build_sa_id(MessageBuffer& out, const SaId& id, bool get) {
+    Scratch s;
+    nlmsghdr* nlh = s.header(get ? XFRM_MSG_GETSA : XFRM_MSG_DELSA, 0);
+    auto* sid = static_cast<xfrm_usersa_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
+    sid->daddr = to_xfrm(id.dst);
+    sid->spi = htonl(id.spi);
+    sid->family = static_cast<uint16_t>(to_af(id.dst.family));
+    sid->proto = kIpprotoEsp;
+    put_mark(nlh, id.mark);
+    append(out, nlh, id.dst.family,
+           std::string(get ? "get" : "delete") + " SA spi " + hex_spi(id.spi) + " dst " + id.dst.to_string());
+}
+
+common::Status build_policy(MessageBuffer& out, const PolicySpec& p, uint32_t owner, bool update) {
+    const std::string what = std::string(update ? "update" : "add") + " policy " + selector_text(p.selector) +
+                             " dir " + dir_name(p.dir);
+    if (p.selector.src.address.family != p.selector.dst.address.family)
+        return common::make_error(what + ": selector src and dst families differ");
+
+    Scratch s;
+    nlmsghdr* nlh =
+        s.header(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, update ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+    auto* info = static_cast<xfrm_userpolicy_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
+    fill_selector(info->sel, p.selector, owner);
+    info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
+    info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
+    info->priority = p.priority;
+    info->dir = static_cast<uint8_t>(p.dir);
+    info->action = static_cast<uint8_t>(p.action);
+    info->share = XFRM_SHARE_ANY;
+
+    if (!p.templates.empty()) {
+        std::vector<xfrm_user_tmpl> tmpls(p.templates.size());
+        for (std::size_t i = 0; i < p.templates.size(); ++i) {
+            const Template& t = p.templates[i];
+            xfrm_user_tmpl& k = tmpls[i];
+            const Family fam = t.dst ? t.dst->family : p.selector.dst.address.family;
+            k.family = static_cast<uint16_t>(to_af(fam));
+            if (t.dst) k.id.daddr = to_xfrm(*t.dst);
+            if (t.src) k.saddr = to_xfrm(*t.src);
+            k.id.spi = htonl(t.spi);
+            k.id.proto = kIpprotoEsp;
+            k.reqid = t.reqid;
+            k.mode = static_cast<uint8_t>(t.mode);
+            k.share = XFRM_SHARE_ANY;
+            k.optional = t.level == Level::use ? 1 : 0;
+            k.aalgos = k.ealgos = k.calgos = ~0u;  // any algorithm
+        }
+        mnl_attr_put(nlh, XFRMA_TMPL, tmpls.size() * sizeof(xfrm_user_tmpl), tmpls.data());
+    }
+    put_mark(nlh, p.mark);
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::policy,
+               p.selector.dst.address.family, what);
+    return {};
+}
+
+void build_delete_policy(MessageBuffer& out, const PolicyId& id, uint32_t owner) {
+    Scratch s;
+    nlmsghdr* nlh = s.header(XFRM_MSG_DELPOLICY, 0);
+    auto* pid = static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
+    fill_selector(pid->sel, id.selector, owner);
+    pid->dir = static_cast<uint8_t>(id.dir);
+    put_mark(nlh, id.mark);
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::policy,
+               id.selector.dst.address.family,
+               "delete policy " + selector_text(id.selector) + " dir " + dir_name(id.dir));
+}
+
+void build_sa_dump(MessageBuffer& out) {
+    Scratch s;
+    nlmsghdr* nlh = s.header(XFRM_MSG_GETSA, NLM_F_DUMP);
+    mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info));
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::sa, Family::ipv4, "dump SAs");
+}
+
+void build_policy_dump(MessageBuffer& out) {
+    Scratch s;
+    nlmsghdr* nlh = s.header(XFRM_MSG_GETPOLICY, NLM_F_DUMP);
+    mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info));
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::policy, Family::ipv4,
+               "dump policies");
+}
+
+SaState sa_state_from_info(const void* raw) {
+    const auto* info = static_cast<const xfrm_usersa_info*>(raw);
+    SaState st;
+    st.src = from_xfrm(info->saddr, info->family);
+    st.dst = from_xfrm(info->id.daddr, info->family);
+    st.spi = ntohl(info->id.spi);
+    st.mode = info->mode == XFRM_MODE_TRANSPORT ? Mode::transport : Mode::tunnel;
+    st.reqid = info->reqid;
+    st.owner = info->sel.user;
+    st.replay_window = info->replay_window;
+    st.soft = {info->lft.soft_add_expires_seconds, from_limit(info->lft.soft_byte_limit),
+               from_limit(info->lft.soft_packet_limit)};
+    st.hard = {info->lft.hard_add_expires_seconds, from_limit(info->lft.hard_byte_limit),
+               from_limit(info->lft.hard_packet_limit)};
+    st.bytes = info->curlft.bytes;
+    st.packets = info->curlft.packets;
+    st.add_time = info->curlft.add_time;
+    st.use_time = info->curlft.use_time;
+    st.replay_errors = info->stats.replay;
+    st.integrity_failures = info->stats.integrity_failed;
+    return st;
+}
+
+namespace {
+
+struct SaAttrs {
+    SaState* state;
+    const CipherInfo* cipher = nullptr;
+    uint16_t cipher_key_bits = 0;
+    const AuthInfo* auth = nullptr;
+};
+
+int sa_attr(const nlattr* attr, void* data) {
+    auto* a = static_cast<SaAttrs*>(data);
+    const auto len = mnl_attr_get_payload_len(attr);
+    switch (mnl_attr_get_type(attr)) {
+        case XFRMA_ALG_AEAD:
+            if (len >= sizeof(xfrm_algo_aead)) {
+                const auto* algo = static_cast<const xfrm_algo_aead*>(mnl_attr_get_payload(attr));
+                a->cipher = find_cipher_by_kernel_name(algo->alg_name);
+                if (a->cipher) a->cipher_key_bits = static_cast<uint16_t>(algo->alg_key_len - a->cipher->salt_bits);
+            }
+            break;
+        case XFRMA_ALG_CRYPT:
+            if (len >= sizeof(xfrm_algo)) {
+                const auto* algo = static_cast<const xfrm_algo*>(mnl_attr_get_payload(attr));
+                a->cipher = find_cipher_by_kernel_name(algo->alg_name);
+                a->cipher_key_bits = static_cast<uint16_t>(algo->alg_key_len);
+            }
+            break;
+        case XFRMA_ALG_AUTH_TRUNC:
+            if (len >= sizeof(xfrm_algo_auth)) {
+                const auto* algo = static_cast<const xfrm_algo_auth*>(mnl_attr_get_payload(attr));
+                a->auth = find_auth_by_kernel_name(algo->alg_name);
+            }
+            break;
+        case XFRMA_MARK:
+            if (len >= sizeof(xfrm_mark)) {
+                const auto* m = static_cast<const xfrm_mark*>(mnl_attr_get_payload(attr));
+                a->state->mark = Mark{m->v, m->m};
+            }
+            break;
+        default:
+            break;
+    }
+    return MNL_CB_OK;
+}
+
+struct PolicyAttrs {
+    PolicyState* state;
+};
+
+int policy_attr(const nlattr* attr, void* data) {
+    auto* p = static_cast<PolicyAttrs*>(data);
+    const auto len = mnl_attr_get_payload_len(attr);
+    if (mnl_attr_get_type(attr) == XFRMA_TMPL) {
+        const auto* tmpls = static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(attr));
+        for (std::size_t i = 0; i < len / sizeof(xfrm_user_tmpl); ++i) {
+            const xfrm_user_tmpl& k = tmpls[i];
+            Template t;
+            const Address dst = from_xfrm(k.id.daddr, k.family);
+            const Address src = from_xfrm(k.saddr, k.family);
+            if (!dst.is_any()) t.dst = dst;
+            if (!src.is_any()) t.src = src;
+            t.spi = ntohl(k.id.spi);
+            t.mode = k.mode == XFRM_MODE_TRANSPORT ? Mode::transport : Mode::tunnel;
+            t.reqid = k.reqid;
+            t.level = k.optional ? Level::use : Level::required;
+            p->state->spec.templates.push_back(t);
+        }
+    } else if (mnl_attr_get_type(attr) == XFRMA_MARK && len >= sizeof(xfrm_mark)) {
+        const auto* m = static_cast<const xfrm_mark*>(mnl_attr_get_payload(attr));
+        p->state->spec.mark = Mark{m->v, m->m};
+    }
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+std::optional<SaState> parse_sa(std::span<const uint8_t> message) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(message.data());
+    if (message.size() < sizeof(nlmsghdr) || nlh->nlmsg_type != XFRM_MSG_NEWSA ||
+        nlh->nlmsg_len < mnl_nlmsg_size(sizeof(xfrm_usersa_info)))
+        return std::nullopt;
+    SaState st = sa_state_from_info(mnl_nlmsg_get_payload(nlh));
+    SaAttrs attrs{&st};
+    mnl_attr_parse(nlh, sizeof(xfrm_usersa_info), sa_attr, &attrs);
+    if (attrs.cipher) {
+        EspTransform t{attrs.cipher->id, attrs.cipher_key_bits,
+                       attrs.auth ? attrs.auth->id : AuthAlgorithmId::none};
+        if (validate(t).empty()) st.transform = t;
+    }
+    return st;
+}
+
+std::optional<PolicyState> parse_policy(std::span<const uint8_t> message) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(message.data());
+    if (message.size() < sizeof(nlmsghdr) || nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
+        nlh->nlmsg_len < mnl_nlmsg_size(sizeof(xfrm_userpolicy_info)))
+        return std::nullopt;
+    const auto* info = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(nlh));
+    PolicyState st;
+    st.spec.selector = selector_from(info->sel);
+    st.spec.dir = static_cast<Direction>(info->dir);
+    st.spec.action = info->action == XFRM_POLICY_BLOCK ? Action::block : Action::allow;
+    st.spec.priority = info->priority;
+    st.index = info->index;
+    st.owner = info->sel.user;
+    PolicyAttrs attrs{&st};
+    mnl_attr_parse(nlh, sizeof(xfrm_userpolicy_info), policy_attr, &attrs);
+    return st;
+}
+
+}  // namespace xfrm::detail
