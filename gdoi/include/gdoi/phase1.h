@@ -67,6 +67,8 @@ public:
     ExchangeStep on_datagram(ByteView datagram, Clock::time_point now);
     ExchangeStep on_timer(Clock::time_point now);
 
+    Clock::time_point next_deadline() const { return retransmit_.deadline(); }
+
     bool established() const { return state_ == State::Established; }
     bool failed() const { return state_ == State::Failed; }
     bool finished() const { return established() || failed(); }

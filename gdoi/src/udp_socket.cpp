@@ -1,0 +1,111 @@
+#include "gdoi/udp_socket.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace gdoi {
+
+common::Result<Endpoint> Endpoint::parse(const std::string& address, uint16_t port) {
+    Endpoint e;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
+    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        e.len = sizeof(sockaddr_in);
+        return e;
+    }
+    if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        e.len = sizeof(sockaddr_in6);
+        return e;
+    }
+    return common::make_error("'" + address + "' is not an IPv4 or IPv6 address");
+}
+
+std::string Endpoint::address_string() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, buf, sizeof buf);
+    else if (addr.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+uint16_t Endpoint::port() const {
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+    return 0;
+}
+
+std::string Endpoint::to_string() const {
+    std::string a = address_string();
+    if (addr.ss_family == AF_INET6) a = "[" + a + "]";
+    return a + ":" + std::to_string(port());
+}
+
+bool Endpoint::operator==(const Endpoint& other) const {
+    return family() == other.family() && port() == other.port() && address_string() == other.address_string();
+}
+
+common::Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
+    int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return common::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno), errno);
+    UdpSocket s(fd);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
+        int err = errno;
+        std::string hint = err == EACCES ? " (binding a port below 1024 needs CAP_NET_BIND_SERVICE)"
+                           : err == EADDRNOTAVAIL ? " (the address is not configured on this host)"
+                           : err == EADDRINUSE    ? " (another process uses this port)"
+                                                  : "";
+        return common::make_error("cannot bind UDP " + local.to_string() + ": " + std::strerror(err) + hint, err);
+    }
+    return s;
+}
+
+UdpSocket::UdpSocket(UdpSocket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+UdpSocket::~UdpSocket() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+common::Status UdpSocket::send_to(ByteView data, const Endpoint& to) const {
+    ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
+    if (n < 0) return common::make_error("send to " + to.to_string() + " failed: " + std::strerror(errno), errno);
+    return {};
+}
+
+common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::milliseconds timeout) const {
+    pollfd p{fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(std::max<long>(0, timeout.count())));
+    if (r < 0) {
+        if (errno == EINTR) return std::optional<Datagram>{};
+        return common::make_error(std::string("poll failed: ") + std::strerror(errno), errno);
+    }
+    if (r == 0) return std::optional<Datagram>{};
+    Datagram d;
+    d.data.resize(65536);
+    d.from.len = sizeof d.from.addr;
+    ssize_t n = ::recvfrom(fd_, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&d.from.addr), &d.from.len);
+    if (n < 0) return common::make_error(std::string("receive failed: ") + std::strerror(errno), errno);
+    d.data.resize(static_cast<size_t>(n));
+    return std::optional<Datagram>{std::move(d)};
+}
+
+}  // namespace gdoi

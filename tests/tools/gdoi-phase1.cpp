@@ -1,0 +1,147 @@
+// gdoi-phase1: runs one IKEv1 phase-1 exchange (the start of every GDOI
+// registration) against a peer and reports the outcome. Used by the strongSwan
+// interop tests and the phase-1 benchmark; handy for operators debugging phase 1.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "gdoi/phase1.h"
+#include "gdoi/run_exchange.h"
+
+namespace {
+
+void usage() {
+    std::fputs(
+        "usage: gdoi-phase1 --local ADDR --server ADDR [--server-port 848] [--local-port 848]\n"
+        "                   [--mode main|aggressive] --proposal NAME [--proposal NAME ...]\n"
+        "                   --psk-file FILE [--timeout SECONDS] [--doi 1|2] [--id fqdn:NAME]\n"
+        "                   [--keylog FILE] [--verbose]\n",
+        stderr);
+}
+
+std::optional<gdoi::SecureBytes> read_psk(const std::string& path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = "cannot read pre-shared key file " + path;
+        return std::nullopt;
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    gdoi::SecureBytes psk(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+    return psk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string local, server, psk_file, keylog, id_spec;
+    uint16_t server_port = gdoi::kGdoiPort, local_port = gdoi::kGdoiPort;
+    double timeout = 15;
+    bool verbose = false;
+    gdoi::Phase1Config config;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                usage();
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--local") local = next();
+        else if (a == "--server") server = next();
+        else if (a == "--server-port") server_port = static_cast<uint16_t>(std::stoi(next()));
+        else if (a == "--local-port") local_port = static_cast<uint16_t>(std::stoi(next()));
+        else if (a == "--mode") {
+            std::string m = next();
+            if (m == "main") config.mode = gdoi::Phase1Mode::Main;
+            else if (m == "aggressive") config.mode = gdoi::Phase1Mode::Aggressive;
+            else { usage(); return 2; }
+        } else if (a == "--proposal") {
+            auto p = gdoi::parse_ike_proposal(next());
+            if (!p) {
+                std::cerr << "gdoi-phase1: " << p.error().message << "\n";
+                return 2;
+            }
+            config.proposals.push_back(*p);
+        } else if (a == "--psk-file") psk_file = next();
+        else if (a == "--timeout") timeout = std::stod(next());
+        else if (a == "--doi") config.sa_doi = static_cast<uint32_t>(std::stoul(next()));
+        else if (a == "--id") id_spec = next();
+        else if (a == "--keylog") keylog = next();
+        else if (a == "--verbose") verbose = true;
+        else { usage(); return 2; }
+    }
+    if (local.empty() || server.empty() || psk_file.empty() || config.proposals.empty()) {
+        usage();
+        return 2;
+    }
+    std::string error;
+    auto psk = read_psk(psk_file, error);
+    if (!psk) {
+        std::cerr << "gdoi-phase1: " << error << "\n";
+        return 2;
+    }
+    config.psk = std::move(*psk);
+    auto local_ep = gdoi::Endpoint::parse(local, local_port);
+    auto server_ep = gdoi::Endpoint::parse(server, server_port);
+    if (!local_ep || !server_ep) {
+        std::cerr << "gdoi-phase1: " << (!local_ep ? local_ep.error() : server_ep.error()).message << "\n";
+        return 2;
+    }
+    if (id_spec.rfind("fqdn:", 0) == 0) {
+        config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
+        config.local_id.data.assign(id_spec.begin() + 5, id_spec.end());
+    } else {
+        const auto& a = local_ep->addr;
+        if (a.ss_family == AF_INET) {
+            config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
+            const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
+            config.local_id.data.assign(p, p + 4);
+        } else {
+            config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
+            const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+            config.local_id.data.assign(p, p + 16);
+        }
+    }
+    config.peer_name = server_ep->to_string();
+    config.retransmit.total = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
+    config.log = [verbose](gdoi::LogLevel level, const std::string& line) {
+        if (level == gdoi::LogLevel::Debug && !verbose) return;
+        std::cerr << (level == gdoi::LogLevel::Error ? "error: " : level == gdoi::LogLevel::Warning ? "warning: " : "")
+                  << line << "\n";
+    };
+
+    auto socket = gdoi::UdpSocket::bind(*local_ep);
+    if (!socket) {
+        std::cerr << "gdoi-phase1: " << socket.error().message << "\n";
+        return 1;
+    }
+    const gdoi::Phase1Mode mode = config.mode;
+    gdoi::Phase1Initiator exchange(std::move(config));
+    auto status = gdoi::run_exchange(*socket, *server_ep, exchange);
+    if (!status) {
+        std::cerr << "gdoi-phase1: " << status.error().message << "\n";
+        return 1;
+    }
+    if (!exchange.established()) {
+        std::cerr << "gdoi-phase1: phase 1 failed: " << exchange.failure_message() << "\n";
+        return 1;
+    }
+    const auto& sa = exchange.sa();
+    if (!keylog.empty()) {
+        // Wireshark's IKEv1 decryption table: initiator cookie, encryption key (hex).
+        umask(077);
+        std::ofstream out(keylog, std::ios::app);
+        out << gdoi::to_hex(sa.initiator_cookie) << "," << gdoi::to_hex(sa.keys.enc_key.view()) << "\n";
+    }
+    std::cout << "phase1: established " << gdoi::phase1_mode_name(mode) << " " << sa.proposal.name() << " lifetime "
+              << sa.lifetime_seconds << "s\n";
+    return 0;
+}
