@@ -1,6 +1,8 @@
 // NETLINK_XFRM message layouts (linux/xfrm.h, net/xfrm/xfrm_user.c).
 #include "xfrm_messages.h"
 
+#include "scratch.h"
+
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/xfrm.h>
@@ -12,25 +14,7 @@
 namespace xfrm::detail {
 namespace {
 
-// Largest request: usersa_info + three algorithm attributes with 64-byte keys.
-constexpr std::size_t kMessageBytes = 2048;
 constexpr uint8_t kIpprotoEsp = 50;  // IPPROTO_ESP
-
-// A stack buffer for one message, wiped when the request leaves (keys).
-struct Scratch {
-    alignas(nlmsghdr) std::array<uint8_t, kMessageBytes> bytes{};
-    ~Scratch() { wipe(bytes); }
-    nlmsghdr* header(uint16_t type, uint16_t flags) {
-        nlmsghdr* nlh = mnl_nlmsg_put_header(bytes.data());
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        return nlh;
-    }
-};
-
-void append(MessageBuffer& out, const nlmsghdr* nlh, Family family, std::string what) {
-    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::sa, family, std::move(what));
-}
 
 xfrm_address_t to_xfrm(const Address& a) {
     xfrm_address_t x{};
@@ -166,7 +150,7 @@ common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bo
         a->alg_trunc_len = auth->truncation_bits;
     }
     put_mark(nlh, sa.mark);
-    append(out, nlh, sa.dst.family, what);
+    append(out, nlh, ObjectKind::sa, sa.dst.family, what);
     return {};
 }
 
@@ -179,7 +163,7 @@ void build_sa_id(MessageBuffer& out, const SaId& id, bool get) {
     sid->family = static_cast<uint16_t>(to_af(id.dst.family));
     sid->proto = kIpprotoEsp;
     put_mark(nlh, id.mark);
-    append(out, nlh, id.dst.family,
+    append(out, nlh, ObjectKind::sa, id.dst.family,
            std::string(get ? "get" : "delete") + " SA spi " + hex_spi(id.spi) + " dst " + id.dst.to_string());
 }
 

@@ -1,0 +1,128 @@
+// rtnetlink operations (carrier device, address, routes, rules) in a netns.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "netns_fixture.h"
+#include "xfrm/rtnl.h"
+
+using namespace xfrm;
+using netns_test::ScopedNetns;
+
+namespace {
+Prefix prefix(const char* text) { return *Prefix::parse(text); }
+Address address(const char* text) { return *Address::parse(text); }
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+bool kernel_has_ipip(const ScopedNetns& ns) {
+    std::string out = ns.ip("link add gdoi-probe type ipip local 169.254.9.1 remote 169.254.9.2");
+    ns.ip("link del gdoi-probe");
+    return out.empty();
+}
+}  // namespace
+
+TEST_CASE("the IPIP carrier is created with ttl/tos inherit, or the missing module is named", "[netns][rtnl]") {
+    ScopedNetns ns;
+    const bool has_ipip = kernel_has_ipip(ns);
+    CarrierSpec carrier{"gdoi0", address("169.254.0.1"), address("169.254.0.2"), 1446, true};
+    auto created = ns.run([&] {
+        auto r = Rtnl::open();
+        REQUIRE(r);
+        return r->create_ipip(carrier);
+    });
+    if (!has_ipip) {
+        REQUIRE_FALSE(created);
+        CHECK(created.error().message ==
+              "create IPIP carrier gdoi0 local 169.254.0.1 remote 169.254.0.2: kernel has no IPIP tunnel "
+              "support: load ipip (modprobe ipip) (kernel: Unknown device type)");
+        return;
+    }
+    INFO((created.ok() ? std::string() : created.error().message));
+    REQUIRE(created);
+    const std::string shown = ns.ip("-d link show gdoi0");
+    CHECK(contains(shown, "mtu 1446"));
+    CHECK(contains(shown, "ipip remote 169.254.0.2 local 169.254.0.1 ttl inherit tos inherit"));
+    auto state = ns.run([] {
+        auto r = Rtnl::open();
+        REQUIRE(r->set_link_up("gdoi0", true));
+        auto again = r->create_ipip({"gdoi0", address("169.254.0.1"), address("169.254.0.3"), 0, true});
+        CHECK_FALSE(again);
+        CHECK(contains(again.error().message, "already exists"));
+        auto link = r->find_link("gdoi0");
+        REQUIRE(link);
+        REQUIRE(link->has_value());
+        return **link;
+    });
+    CHECK(state.kind == "ipip");
+    CHECK(state.mtu == 1446);
+    CHECK(state.up);
+    ns.run([] { return Rtnl::open()->delete_link("gdoi0").ok(); });
+    CHECK(contains(ns.ip("link show gdoi0"), "does not exist"));
+}
+
+TEST_CASE("device state, pseudo address, routes into a table and fwmark rules", "[netns][rtnl]") {
+    ScopedNetns ns;
+    REQUIRE(ns.ip("link add wan0 type veth peer wan1").empty());
+    REQUIRE(ns.ip("addr add 192.0.2.1/24 dev wan0").empty());
+
+    auto errors = ns.run([] {
+        auto r = Rtnl::open();
+        REQUIRE(r);
+        REQUIRE(r->set_link_up("wan0", true));
+        REQUIRE(r->set_link_up("wan1", true));
+        REQUIRE(r->set_mtu("wan0", 1400));
+        REQUIRE(r->add_address("lo", prefix("169.254.0.1/32")));
+        RtnlBatch b;
+        REQUIRE(b.add_route({prefix("169.254.0.2/32"), "wan0", address("192.0.2.254"), kMainTable, 0}));
+        REQUIRE(b.add_route({prefix("10.2.0.0/16"), "wan0", std::nullopt, 100, 0}));
+        REQUIRE(b.add_route({prefix("10.3.0.0/16"), "wan0", std::nullopt, 1000, 5}));
+        b.add_rule({Family::ipv4, 0x10, 0xff, 100, 1000});
+        auto applied = r->apply(b);
+        INFO((applied.ok() ? std::string() : applied.error().message));
+        REQUIRE(applied);
+        auto link = r->find_link("wan0");
+        REQUIRE(link);
+        REQUIRE(link->has_value());
+        CHECK((*link)->mtu == 1400);
+        CHECK((*link)->up);
+        CHECK((*link)->kind == "veth");
+        auto missing = r->find_link("nothere0");
+        REQUIRE(missing);
+        CHECK_FALSE(missing->has_value());
+        // Errors an operator reads:
+        return std::vector<std::string>{
+            r->add_route({prefix("10.4.0.0/16"), "nothere0", std::nullopt, 100, 0}).error().message,
+            r->add_address("lo", prefix("169.254.0.1/32")).error().message,
+            r->add_route({prefix("10.2.0.0/16"), "wan0", std::nullopt, 100, 0}).error().message,
+        };
+    });
+    CHECK(errors[0] == "add route 10.4.0.0/16 dev nothere0 table 100: no network device named 'nothere0'");
+    CHECK(contains(errors[1], "add address 169.254.0.1/32 on lo: the address is already assigned"));
+    CHECK(contains(errors[2], "add route 10.2.0.0/16 dev wan0 table 100: already exists"));
+
+    CHECK(contains(ns.ip("addr show dev lo"), "inet 169.254.0.1/32"));
+    CHECK(contains(ns.ip("link show wan0"), "mtu 1400"));
+    CHECK(contains(ns.ip("route show"), "169.254.0.2 via 192.0.2.254 dev wan0 proto 199"));
+    CHECK(contains(ns.ip("route show table 100"), "10.2.0.0/16 dev wan0 proto 199 scope link"));
+    CHECK(contains(ns.ip("route show table 1000"), "10.3.0.0/16 dev wan0 proto 199 scope link metric 5"));
+    CHECK(contains(ns.ip("rule show"), "1000:\tfrom all fwmark 0x10/0xff lookup 100 proto 199"));
+
+    auto removed = ns.run([] {
+        auto r = Rtnl::open();
+        RtnlBatch b;
+        REQUIRE(b.delete_route({prefix("10.2.0.0/16"), "wan0", std::nullopt, 100, 0}));
+        REQUIRE(b.delete_route({prefix("10.3.0.0/16"), "wan0", std::nullopt, 1000, 5}));
+        REQUIRE(b.delete_route({prefix("169.254.0.2/32"), "wan0", address("192.0.2.254"), kMainTable, 0}));
+        b.delete_rule({Family::ipv4, 0x10, 0xff, 100, 1000});
+        REQUIRE(b.delete_address("lo", prefix("169.254.0.1/32")));
+        b.set_link("wan0", false, std::nullopt);
+        return r->apply(b).ok();
+    });
+    CHECK(removed);
+    CHECK_FALSE(contains(ns.ip("addr show dev lo"), "169.254.0.1"));
+    CHECK(ns.ip("route show table 100").empty());
+    CHECK_FALSE(contains(ns.ip("rule show"), "fwmark"));
+    CHECK_FALSE(contains(ns.ip("route show"), "169.254.0.2"));
+    CHECK_FALSE(contains(ns.ip("link show wan0"), "state UP"));
+    CHECK_FALSE(contains(ns.ip("link show wan0"), ",UP"));
+}

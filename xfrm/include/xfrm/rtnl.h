@@ -1,0 +1,107 @@
+// rtnetlink (NETLINK_ROUTE) for the dataplane layout: the IPIP carrier device,
+// its up/down state and MTU, the pseudo address on lo, routes into a table and
+// fwmark rules. Objects here are tagged by what they are: the device by its name,
+// routes and rules by the protocol number kRouteProtocol (rtm_protocol /
+// FRA_PROTOCOL, shown as "proto 0x..." by ip route / ip rule).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "xfrm/address.h"
+#include "xfrm/netlink.h"
+
+namespace xfrm {
+
+// Unassigned in iproute2's rt_protos ("gdoi" could be added to /etc/iproute2/rt_protos).
+inline constexpr uint8_t kRouteProtocol = 0xc7;
+inline constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
+
+// `ip link add NAME type ipip local LOCAL remote REMOTE ttl inherit tos inherit`.
+struct CarrierSpec {
+    std::string name = "gdoi0";
+    Address local;   // G_IN
+    Address remote;  // G_OUT
+    uint32_t mtu = 0;  // 0: kernel default (WAN MTU - 20)
+    // Kernel default (on): the outer header gets DF. Kept so oversize inner
+    // packets are fragmented before encapsulation at the carrier MTU.
+    bool pmtudisc = true;
+};
+
+struct RouteSpec {
+    Prefix dst;
+    std::string device;              // RTA_OIF
+    std::optional<Address> gateway;  // RTA_GATEWAY; none: on-link (scope link)
+    uint32_t table = kMainTable;
+    uint32_t metric = 0;
+};
+
+// `ip rule add fwmark MARK/MASK table TABLE priority PRIORITY`.
+struct RuleSpec {
+    Family family = Family::ipv4;
+    uint32_t fwmark = 0;
+    uint32_t fwmask = 0xffffffff;
+    uint32_t table = kMainTable;
+    uint32_t priority = 0;
+};
+
+struct LinkState {
+    std::string name;
+    int index = 0;
+    uint32_t mtu = 0;
+    bool up = false;
+    std::string kind;  // "ipip", "veth", "" for none
+};
+
+class RtnlBatch {
+public:
+    common::Status create_ipip(const CarrierSpec& carrier);  // RTM_NEWLINK, create + excl
+    void delete_link(std::string_view name);                 // RTM_DELLINK by IFLA_IFNAME
+    // RTM_NEWLINK on an existing device: IFF_UP and/or IFLA_MTU.
+    void set_link(std::string_view name, std::optional<bool> up, std::optional<uint32_t> mtu);
+    // Device indexes are resolved now (if_nametoindex in the calling thread's netns).
+    common::Status add_address(std::string_view device, const Prefix& address);
+    common::Status delete_address(std::string_view device, const Prefix& address);
+    common::Status add_route(const RouteSpec& route);      // create + excl
+    common::Status replace_route(const RouteSpec& route);  // create or replace
+    common::Status delete_route(const RouteSpec& route);
+    void add_rule(const RuleSpec& rule);
+    void delete_rule(const RuleSpec& rule);
+
+    std::size_t count() const { return buffer_.count(); }
+    bool empty() const { return buffer_.empty(); }
+    std::span<const uint8_t> bytes() const { return buffer_.bytes(); }
+    MessageBuffer& buffer() { return buffer_; }
+
+private:
+    MessageBuffer buffer_;
+};
+
+class Rtnl {
+public:
+    static common::Result<Rtnl> open();
+    common::Status apply(RtnlBatch& batch);  // every ACK checked; empties the batch
+
+    common::Status create_ipip(const CarrierSpec& carrier);
+    common::Status delete_link(std::string_view name);
+    common::Status set_link_up(std::string_view name, bool up);
+    common::Status set_mtu(std::string_view name, uint32_t mtu);
+    common::Status add_address(std::string_view device, const Prefix& address);
+    common::Status delete_address(std::string_view device, const Prefix& address);
+    common::Status add_route(const RouteSpec& route);
+    common::Status replace_route(const RouteSpec& route);
+    common::Status delete_route(const RouteSpec& route);
+    common::Status add_rule(const RuleSpec& rule);
+    common::Status delete_rule(const RuleSpec& rule);
+    // nullopt when no device has this name (RTM_GETLINK answered ENODEV).
+    common::Result<std::optional<LinkState>> find_link(std::string_view name);
+
+private:
+    explicit Rtnl(NetlinkSocket socket) : socket_(std::move(socket)) {}
+    NetlinkSocket socket_;
+};
+
+}  // namespace xfrm
