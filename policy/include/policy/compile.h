@@ -1,0 +1,36 @@
+// MemberRules -> TableSpec. Pure: no kernel access, so the whole rule layout is unit-testable.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "policy/rules.h"
+#include "policy/table_spec.h"
+
+namespace policy {
+
+// Chain names of the member's table (stable: tests, docs and operators refer to them).
+inline constexpr const char* kChainEspInbound = "esp_inbound";    // prerouting, raw (-300)
+inline constexpr const char* kChainLanClassify = "lan_classify";  // prerouting, mangle
+inline constexpr const char* kChainLocalClassify = "local_classify";  // route output, mangle
+inline constexpr const char* kChainClassify = "classify";         // regular: rules 1-3
+inline constexpr const char* kChainForward = "forward";           // forward, filter
+inline constexpr const char* kChainInput = "input";               // input, filter
+inline constexpr const char* kChainOutbound = "outbound";         // regular: enforce 2-4 LAN -> WAN
+inline constexpr const char* kChainInbound = "inbound";           // regular: WAN -> scope
+inline constexpr const char* kChainPostrouting = "postrouting";   // carrier rewrite + WAN guard
+inline constexpr const char* kSetLanIfnames = "lan_ifnames";
+
+// Priorities (nft names): ESP readdressing must run before conntrack (-200) so the inbound SA
+// lookup and conntrack see g_out -> g_in; the WAN guard runs late (after NAT at 100) as a last resort.
+inline constexpr int kPriorityRaw = -300;
+inline constexpr int kPriorityMangle = -150;
+inline constexpr int kPriorityFilter = 0;
+inline constexpr int kPriorityGuard = 300;
+
+std::string fail_open_set_name(std::uint32_t group_id, Family family);
+
+// Validates, then compiles. Fail-open sets are filled for groups without a valid TEK.
+common::Result<TableSpec> compile(const MemberRules& rules);
+
+}  // namespace policy

@@ -1,0 +1,79 @@
+// The member's rule model: per group, what to leave in clear (exclude), what to encrypt (the
+// key server's group policies), what may pass in clear while the group has no key (fail-open),
+// and the fail-closed scope (everything the group protects). Issue 4 fixes the priority order:
+// 1 exclude, 2 group policy (encrypt), 3 fail-open (only without a valid TEK), 4 fail-closed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "policy/selector.h"
+
+namespace policy {
+
+// Limits of the seed / Group VPNv2 vocabulary (issue 5: "at most 10").
+inline constexpr std::size_t kMaxExcludeRules = 10;
+inline constexpr std::size_t kMaxFailOpenRules = 10;
+
+inline constexpr const char* kDefaultTableName = "gdoi_member";
+
+struct ExcludeRule {
+    Selector selector;
+};
+
+// One policy of the group, from the key server's SA TEK payload (RFC 6407 §5.4).
+struct GroupPolicy {
+    Selector selector;
+};
+
+struct FailOpenRule {
+    Selector selector;
+};
+
+struct RuleSet {
+    std::uint32_t group_id = 0;
+    std::string group_name;
+    std::vector<ExcludeRule> exclude;
+    std::vector<GroupPolicy> policies;
+    std::vector<FailOpenRule> fail_open;
+    // Whether the group currently has a TEK to encrypt with. Without one, group traffic is
+    // never sent into the carrier: it falls through to fail-open, then fail-closed.
+    bool has_valid_tek = false;
+
+    // The group's protected scope: every group policy selector. Traffic in it that is neither
+    // excluded, encrypted nor fail-open is dropped.
+    std::vector<Selector> fail_closed_scope() const;
+};
+
+// The IPIP carrier of issue 4: packets routed into it leave from pseudo address g_in to pseudo
+// peer g_out; ESP in transport mode protects the carrier; nft copies the inner addresses out.
+struct Carrier {
+    std::string ifname = "gdoi0";
+    Ipv4 g_in;
+    Ipv4 g_out;
+};
+
+struct MemberRules {
+    std::string table_name = kDefaultTableName;
+    Carrier carrier;
+    std::string wan_ifname;
+    std::vector<std::string> lan_ifnames;
+    // fwmark of traffic that leaves in clear (exclude, fail-open); an ip rule (xfrm/) sends it
+    // to the WAN routing table instead of the carrier.
+    std::uint32_t clear_mark = 0;
+    // The member's own protected scope (IPv4 prefixes behind its LAN interfaces): ESP arriving
+    // for these destinations is readdressed to g_out -> g_in so the one inbound SA matches it.
+    std::vector<Prefix> local_scope;
+    std::vector<RuleSet> groups;
+
+    const RuleSet* find_group(std::uint32_t group_id) const;
+};
+
+// Everything an operator can get wrong, each with a message naming the group and rule.
+common::Status validate(const RuleSet& group);
+common::Status validate(const MemberRules& rules);
+
+}  // namespace policy

@@ -1,0 +1,144 @@
+// The compiled form of MemberRules: the nftables table as plain data (chains, ordered rules,
+// sets), before any libnftnl object exists. The compiler produces it, the netlink encoder
+// consumes it, and tests and `gdoictl show policy` read it (to_string() prints nft syntax).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "policy/selector.h"
+
+namespace policy {
+
+// Matches. Each is one predicate on the packet; a rule's matches are ANDed, in order.
+struct MatchIfname {
+    bool output = false;  // oifname instead of iifname
+    std::string name;
+    bool negate = false;
+};
+struct MatchIfnameSet {  // iifname/oifname @set
+    bool output = false;
+    std::string set;
+    bool negate = false;
+};
+struct MatchFamily {  // meta nfproto: guards every IPv4/IPv6 header access in an inet table
+    Family family;
+};
+struct MatchL4Proto {
+    std::uint8_t protocol;
+};
+struct MatchPrefix {
+    bool source;
+    Prefix prefix;
+};
+struct MatchPort {
+    bool source;
+    PortRange range;
+};
+struct MatchMark {
+    std::uint32_t mark;
+};
+struct MatchSecpath {  // meta ipsec exists / missing: the packet was decrypted by an SA
+    bool exists;
+};
+struct MatchRtIpsec {  // rt ipsec exists / missing: the route will apply an SA
+    bool exists;
+};
+// Lookup of (saddr . daddr . l4proto . sport . dport) in a fail-open set; mirrored swaps
+// source and destination fields so replies / inbound traffic match the same elements.
+struct MatchFailOpenSet {
+    std::string set;
+    Family family;
+    bool mirrored = false;
+};
+using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix,
+                           MatchPort, MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet>;
+
+// Statements, executed in order after the matches.
+struct SetMark {
+    std::uint32_t mark;
+};
+struct SetAddresses {  // ip saddr set A ip daddr set B
+    Ipv4 source;
+    Ipv4 destination;
+};
+struct CopyInnerAddresses {};  // ip saddr set @nh,256,32 ip daddr set @nh,288,32
+using Statement = std::variant<SetMark, SetAddresses, CopyInnerAddresses>;
+
+enum class VerdictKind { none, accept, drop, ret, jump };
+struct Verdict {
+    VerdictKind kind = VerdictKind::none;
+    std::string chain;  // for jump
+};
+
+// What a rule is for; lets tests and show commands find rules without parsing text.
+enum class RuleRole {
+    plumbing,         // jumps, interface scoping
+    esp_inbound,      // prerouting -300 readdressing of ESP to g_out -> g_in
+    exclude,          // 1
+    group_policy,     // 2
+    fail_open,        // 3
+    fail_closed,      // 4
+    carrier_rewrite,  // postrouting copy of the inner addresses
+    carrier_guard,    // carrier without an SA never leaves
+    wan_guard,        // last-resort postrouting guard
+    inbound,          // WAN -> protected scope checks
+};
+
+struct RuleSpec {
+    RuleRole role = RuleRole::plumbing;
+    std::uint32_t group_id = 0;  // 0 when not tied to a group
+    std::vector<Match> matches;
+    std::vector<Statement> statements;
+    bool counter = true;  // every rule counts (issue 4: counters visible in nft list table)
+    Verdict verdict;
+    std::string comment;
+
+    std::string to_string() const;  // nft syntax
+};
+
+enum class Hook { prerouting, input, forward, output, postrouting };
+enum class ChainType { filter, route };
+
+struct BaseChain {
+    ChainType type = ChainType::filter;
+    Hook hook = Hook::forward;
+    int priority = 0;
+};
+
+struct ChainSpec {
+    std::string name;
+    std::optional<BaseChain> base;  // nullopt: regular chain, reached by jump
+    std::vector<RuleSpec> rules;
+};
+
+struct FailOpenElement {
+    Selector selector;  // family-bound (any is expanded by the compiler)
+    std::string comment;
+};
+
+struct SetSpec {
+    enum class Kind { ifname, fail_open } kind = Kind::ifname;
+    std::string name;
+    Family family = Family::any;             // fail_open: ipv4 or ipv6
+    std::uint32_t group_id = 0;              // fail_open: owner group
+    std::vector<std::string> ifnames;        // ifname elements
+    std::vector<FailOpenElement> elements;   // fail_open elements currently in the set
+    std::vector<FailOpenElement> available;  // fail_open elements the group defines (for set_fail_open)
+};
+
+struct TableSpec {
+    std::string name;  // family is always inet: one table for IPv4 and IPv6
+    std::vector<SetSpec> sets;
+    std::vector<ChainSpec> chains;
+
+    const ChainSpec* find_chain(const std::string& chain) const;
+    const SetSpec* find_set(const std::string& set) const;
+    std::size_t rule_count() const;
+    std::string to_string() const;  // the whole table in nft syntax (no counters)
+};
+
+}  // namespace policy

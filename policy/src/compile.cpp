@@ -1,0 +1,282 @@
+// MemberRules -> TableSpec: the rule layout of issue 4.
+//
+// Decision and enforcement are split, because routing happens in between:
+//  - classify (prerouting for LAN traffic, route/output for the member's own traffic) decides
+//    in priority order 1 exclude -> mark clear, 2 group policy -> accept unmarked (routed into
+//    the carrier), 3 fail-open -> mark clear. The mark must be set before the routing decision
+//    so the fwmark rule (xfrm/) sends clear traffic to the WAN table.
+//  - outbound (forward) enforces after routing: marked clear passes, group traffic passes only
+//    into the carrier, the rest of the scope is dropped (4 fail-closed).
+//  - postrouting rewrites the carrier, never lets a carrier without SA out, and as a last resort
+//    drops scope traffic leaving by the WAN that is neither ESP nor marked clear.
+//  - inbound (forward + input from the WAN) lets decrypted traffic in and drops cleartext into
+//    the protected scope; esp_inbound (prerouting -300) readdresses ESP to the one inbound SA.
+// Every selector applies in both directions (the selector and its mirror): replies of excluded
+// or fail-open flows must pass too, and scope traffic is dropped whichever way it goes.
+#include "policy/compile.h"
+
+namespace policy {
+namespace {
+
+constexpr std::uint8_t kProtoIpip = 4;
+constexpr std::uint8_t kProtoEsp = 50;
+
+std::string group_label(const RuleSet& g) {
+    return g.group_name.empty() ? "group " + std::to_string(g.group_id) : g.group_name;
+}
+
+Prefix host(const Ipv4& a) {
+    Prefix p;
+    p.family = Family::ipv4;
+    std::copy(a.bytes.begin(), a.bytes.end(), p.address.begin());
+    p.length = 32;
+    return p;
+}
+
+std::vector<Match> selector_matches(const Selector& s) {
+    std::vector<Match> m;
+    if (s.family() != Family::any) m.push_back(MatchFamily{s.family()});
+    if (s.source && s.source->length > 0) m.push_back(MatchPrefix{true, *s.source});
+    if (s.destination && s.destination->length > 0) m.push_back(MatchPrefix{false, *s.destination});
+    if (s.protocol) m.push_back(MatchL4Proto{*s.protocol});
+    if (s.source_port) m.push_back(MatchPort{true, *s.source_port});
+    if (s.destination_port) m.push_back(MatchPort{false, *s.destination_port});
+    return m;
+}
+
+// The selector and, when different, its mirror.
+std::vector<Selector> both_directions(const Selector& s) {
+    std::vector<Selector> out{s};
+    if (const auto m = s.mirrored(); !(m == s)) out.push_back(m);
+    return out;
+}
+
+RuleSpec rule(RuleRole role, std::uint32_t group, std::vector<Match> matches, Verdict verdict, std::string comment) {
+    RuleSpec r;
+    r.role = role;
+    r.group_id = group;
+    r.matches = std::move(matches);
+    r.verdict = std::move(verdict);
+    r.comment = std::move(comment);
+    return r;
+}
+
+std::vector<Match> plus(std::vector<Match> a, std::vector<Match> b) {
+    a.insert(a.begin(), b.begin(), b.end());
+    return a;
+}
+
+const Verdict kAccept{VerdictKind::accept, {}};
+const Verdict kDrop{VerdictKind::drop, {}};
+const Verdict kReturn{VerdictKind::ret, {}};
+const Verdict kNone{VerdictKind::none, {}};
+Verdict jump(const char* chain) { return {VerdictKind::jump, chain}; }
+
+// Families a group's fail-open rules need a set for.
+std::vector<Family> fail_open_families(const RuleSet& g) {
+    bool v4 = false, v6 = false;
+    for (const auto& f : g.fail_open) {
+        const auto fam = f.selector.family();
+        v4 |= fam != Family::ipv6;
+        v6 |= fam != Family::ipv4;
+    }
+    std::vector<Family> out;
+    if (v4) out.push_back(Family::ipv4);
+    if (v6) out.push_back(Family::ipv6);
+    return out;
+}
+
+SetSpec fail_open_set(const RuleSet& g, Family family) {
+    SetSpec s;
+    s.kind = SetSpec::Kind::fail_open;
+    s.name = fail_open_set_name(g.group_id, family);
+    s.family = family;
+    s.group_id = g.group_id;
+    for (std::size_t i = 0; i < g.fail_open.size(); ++i) {
+        const auto& sel = g.fail_open[i].selector;
+        if (sel.family() != Family::any && sel.family() != family) continue;
+        FailOpenElement e;
+        e.selector = sel;
+        // Wildcards become full ranges: an interval set element needs every field.
+        if (!e.selector.source) e.selector.source = Prefix::any(family);
+        if (!e.selector.destination) e.selector.destination = Prefix::any(family);
+        e.comment = "fail-open " + std::to_string(i + 1) + " of " + group_label(g) + ": " + sel.to_string();
+        s.available.push_back(e);
+    }
+    // Filled only while the group has no valid TEK (rule 3 of the priority order).
+    if (!g.has_valid_tek) s.elements = s.available;
+    return s;
+}
+
+void add_classify(ChainSpec& c, const MemberRules& r) {
+    // 1 exclude: leave in clear via the fwmark (routed by the WAN table).
+    for (const auto& g : r.groups)
+        for (std::size_t i = 0; i < g.exclude.size(); ++i)
+            for (const auto& s : both_directions(g.exclude[i].selector)) {
+                auto x = rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
+                              "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string());
+                x.statements.push_back(SetMark{r.clear_mark});
+                c.rules.push_back(std::move(x));
+            }
+    // 2 group policy: with a valid TEK, accept unmarked (the routes lead into the carrier);
+    //   without, count and fall through to fail-open / fail-closed.
+    for (const auto& g : r.groups)
+        for (std::size_t i = 0; i < g.policies.size(); ++i)
+            for (const auto& s : both_directions(g.policies[i].selector)) {
+                const auto what = group_label(g) + " policy " + std::to_string(i + 1) + ": " + s.to_string();
+                c.rules.push_back(g.has_valid_tek
+                                      ? rule(RuleRole::group_policy, g.group_id, selector_matches(s), kAccept, what + ": encrypt")
+                                      : rule(RuleRole::group_policy, g.group_id, selector_matches(s), kNone, what + ": no valid TEK"));
+            }
+    // 3 fail-open: the set is non-empty only while the group has no valid TEK.
+    for (const auto& g : r.groups)
+        for (const auto fam : fail_open_families(g))
+            for (const bool mirrored : {false, true}) {
+                auto x = rule(RuleRole::fail_open, g.group_id,
+                              {MatchFamily{fam}, MatchFailOpenSet{fail_open_set_name(g.group_id, fam), fam, mirrored}},
+                              kAccept, "fail-open of " + group_label(g) + (mirrored ? " (reply direction)" : ""));
+                x.statements.push_back(SetMark{r.clear_mark});
+                c.rules.push_back(std::move(x));
+            }
+}
+
+void add_outbound(ChainSpec& c, const MemberRules& r) {
+    c.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn,
+                           "LAN to LAN: not group traffic"));
+    c.rules.push_back(rule(RuleRole::exclude, 0, {MatchMark{r.clear_mark}}, kAccept,
+                           "excluded or fail-open (marked clear by classify)"));
+    for (const auto& g : r.groups) {
+        if (!g.has_valid_tek) continue;
+        for (std::size_t i = 0; i < g.policies.size(); ++i)
+            for (const auto& s : both_directions(g.policies[i].selector))
+                c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
+                                       plus(selector_matches(s), {MatchIfname{true, r.carrier.ifname, false}}), kAccept,
+                                       group_label(g) + " policy " + std::to_string(i + 1) + ": into carrier " + r.carrier.ifname));
+    }
+    for (const auto& g : r.groups)
+        for (const auto& scope : g.fail_closed_scope())
+            for (const auto& s : both_directions(scope))
+                c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, selector_matches(s), kDrop,
+                                       "fail-closed " + group_label(g) + ": " + s.to_string()));
+}
+
+void add_inbound(ChainSpec& c, const MemberRules& r) {
+    c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
+    c.rules.push_back(rule(RuleRole::inbound, 0,
+                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
+                           kAccept, "group ESP readdressed to G_IN"));
+    for (const auto& g : r.groups)
+        for (std::size_t i = 0; i < g.exclude.size(); ++i)
+            for (const auto& s : both_directions(g.exclude[i].selector))
+                c.rules.push_back(rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
+                                       "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string()));
+    for (const auto& g : r.groups)
+        for (const auto fam : fail_open_families(g))
+            for (const bool mirrored : {false, true})
+                c.rules.push_back(rule(RuleRole::fail_open, g.group_id,
+                                       {MatchFamily{fam}, MatchFailOpenSet{fail_open_set_name(g.group_id, fam), fam, mirrored}},
+                                       kAccept, "fail-open of " + group_label(g) + (mirrored ? " (reply direction)" : "")));
+    for (const auto& g : r.groups)
+        for (const auto& scope : g.fail_closed_scope())
+            for (const auto& s : both_directions(scope))
+                c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, selector_matches(s), kDrop,
+                                       "cleartext from WAN into " + group_label(g) + " scope: " + s.to_string()));
+}
+
+void add_postrouting(ChainSpec& c, const MemberRules& r) {
+    const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
+                                     MatchPrefix{false, host(r.carrier.g_out)}, MatchL4Proto{kProtoIpip}};
+    auto rewrite = rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
+                        "carrier: outer addresses := inner addresses, then ESP (transport) by the route's SA");
+    rewrite.matches.push_back(MatchRtIpsec{true});
+    rewrite.statements.push_back(CopyInnerAddresses{});
+    c.rules.push_back(std::move(rewrite));
+    c.rules.push_back(rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
+    const MatchIfname wan{true, r.wan_ifname, false};
+    c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
+    c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));
+    for (const auto& g : r.groups)
+        for (const auto& scope : g.fail_closed_scope())
+            for (const auto& s : both_directions(scope))
+                c.rules.push_back(rule(RuleRole::wan_guard, g.group_id, plus(selector_matches(s), {wan}), kDrop,
+                                       "last resort, " + group_label(g) + " scope in clear: " + s.to_string()));
+}
+
+ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
+    return ChainSpec{name, BaseChain{type, hook, priority}, {}};
+}
+
+}  // namespace
+
+std::string fail_open_set_name(std::uint32_t group_id, Family family) {
+    return std::string(family == Family::ipv6 ? "failopen6_" : "failopen4_") + std::to_string(group_id);
+}
+
+common::Result<TableSpec> compile(const MemberRules& r) {
+    if (auto st = validate(r); !st) return st.error();
+    TableSpec t;
+    t.name = r.table_name;
+
+    SetSpec lan;
+    lan.kind = SetSpec::Kind::ifname;
+    lan.name = kSetLanIfnames;
+    lan.ifnames = r.lan_ifnames;
+    t.sets.push_back(std::move(lan));
+    for (const auto& g : r.groups)
+        for (const auto fam : fail_open_families(g)) t.sets.push_back(fail_open_set(g, fam));
+
+    auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
+    for (const auto& p : r.local_scope) {
+        auto x = rule(RuleRole::esp_inbound, 0,
+                      {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp},
+                       MatchPrefix{false, p}},
+                      kNone, "ESP for own scope " + p.to_string() + ": readdress to G_OUT -> G_IN (one inbound SA)");
+        x.statements.push_back(SetAddresses{r.carrier.g_out, r.carrier.g_in});
+        esp.rules.push_back(std::move(x));
+    }
+    t.chains.push_back(std::move(esp));
+
+    ChainSpec classify{kChainClassify, std::nullopt, {}};
+    add_classify(classify, r);
+    ChainSpec outbound{kChainOutbound, std::nullopt, {}};
+    add_outbound(outbound, r);
+    ChainSpec inbound{kChainInbound, std::nullopt, {}};
+    add_inbound(inbound, r);
+    // Regular chains before the base chains that jump to them (a jump needs its target).
+    t.chains.push_back(std::move(classify));
+    t.chains.push_back(std::move(outbound));
+    t.chains.push_back(std::move(inbound));
+
+    auto lan_classify = base(kChainLanClassify, ChainType::filter, Hook::prerouting, kPriorityMangle);
+    lan_classify.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, false}},
+                                      jump(kChainClassify), "from the LAN"));
+    t.chains.push_back(std::move(lan_classify));
+
+    // A route chain: changing the mark of locally generated traffic re-runs the route lookup.
+    auto local = base(kChainLocalClassify, ChainType::route, Hook::output, kPriorityMangle);
+    local.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn, "to the LAN"));
+    local.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{true, "lo", false}}, kReturn, "to the member itself"));
+    local.rules.push_back(rule(RuleRole::plumbing, 0, {}, jump(kChainClassify), "member's own traffic"));
+    t.chains.push_back(std::move(local));
+
+    auto forward = base(kChainForward, ChainType::filter, Hook::forward, kPriorityFilter);
+    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}}, jump(kChainInbound), "from the WAN"));
+    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, false}}, jump(kChainOutbound), "from the LAN"));
+    t.chains.push_back(std::move(forward));
+
+    auto input = base(kChainInput, ChainType::filter, Hook::input, kPriorityFilter);
+    // The carrier device would decapsulate cleartext IPIP sent to G_IN (issue 4, security).
+    input.rules.push_back(rule(RuleRole::inbound, 0,
+                               {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
+                                MatchPrefix{false, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}, MatchSecpath{false}},
+                               kDrop, "cleartext IPIP to G_IN (carrier bypass)"));
+    input.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}}, jump(kChainInbound), "from the WAN"));
+    t.chains.push_back(std::move(input));
+
+    auto post = base(kChainPostrouting, ChainType::filter, Hook::postrouting, kPriorityGuard);
+    add_postrouting(post, r);
+    t.chains.push_back(std::move(post));
+    return t;
+}
+
+}  // namespace policy

@@ -1,2 +1,0 @@
-// Replaced by the nftables implementation.
-namespace policy {}

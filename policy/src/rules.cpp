@@ -1,0 +1,88 @@
+// Validation of the rule model: limits and consistency, with messages an operator can act on.
+#include "policy/rules.h"
+
+#include <set>
+
+namespace policy {
+namespace {
+
+std::string group_label(const RuleSet& g) {
+    return "group " + (g.group_name.empty() ? std::to_string(g.group_id)
+                                            : g.group_name + " (id " + std::to_string(g.group_id) + ")");
+}
+
+bool valid_ifname(const std::string& name) {
+    // IFNAMSIZ is 16 including the terminating NUL (linux/if.h).
+    return !name.empty() && name.size() < 16 && name.find('/') == std::string::npos &&
+           name.find(' ') == std::string::npos;
+}
+
+}  // namespace
+
+std::vector<Selector> RuleSet::fail_closed_scope() const {
+    std::vector<Selector> scope;
+    for (const auto& p : policies) scope.push_back(p.selector);
+    return scope;
+}
+
+const RuleSet* MemberRules::find_group(std::uint32_t group_id) const {
+    for (const auto& g : groups)
+        if (g.group_id == group_id) return &g;
+    return nullptr;
+}
+
+common::Status validate(const RuleSet& g) {
+    const auto label = group_label(g);
+    if (g.group_id == 0) return common::make_error("group id must be 1..4294967295 (got 0)");
+    if (g.exclude.size() > kMaxExcludeRules)
+        return common::make_error(label + ": " + std::to_string(g.exclude.size()) +
+                                  " exclude rules, at most " + std::to_string(kMaxExcludeRules) + " are allowed");
+    if (g.fail_open.size() > kMaxFailOpenRules)
+        return common::make_error(label + ": " + std::to_string(g.fail_open.size()) +
+                                  " fail-open rules, at most " + std::to_string(kMaxFailOpenRules) + " are allowed");
+    const auto check = [&](const char* what, std::size_t i, const Selector& s) -> common::Status {
+        if (auto st = s.validate(); !st)
+            return common::make_error(label + ": " + what + " " + std::to_string(i + 1) + ": " + st.error().message);
+        return {};
+    };
+    for (std::size_t i = 0; i < g.exclude.size(); ++i)
+        if (auto st = check("exclude rule", i, g.exclude[i].selector); !st) return st;
+    for (std::size_t i = 0; i < g.policies.size(); ++i)
+        if (auto st = check("group policy", i, g.policies[i].selector); !st) return st;
+    for (std::size_t i = 0; i < g.fail_open.size(); ++i)
+        if (auto st = check("fail-open rule", i, g.fail_open[i].selector); !st) return st;
+    return {};
+}
+
+common::Status validate(const MemberRules& r) {
+    if (r.table_name.empty() || r.table_name.size() > 255)
+        return common::make_error("nftables table name must be 1..255 characters");
+    if (!valid_ifname(r.wan_ifname))
+        return common::make_error("WAN interface name '" + r.wan_ifname + "' is not a valid interface name (1-15 characters)");
+    if (!valid_ifname(r.carrier.ifname))
+        return common::make_error("carrier interface name '" + r.carrier.ifname + "' is not a valid interface name");
+    if (r.lan_ifnames.empty())
+        return common::make_error("no LAN interface: give at least one protected-side interface (lan-interfaces)");
+    for (const auto& lan : r.lan_ifnames) {
+        if (!valid_ifname(lan))
+            return common::make_error("LAN interface name '" + lan + "' is not a valid interface name (1-15 characters)");
+        if (lan == r.wan_ifname)
+            return common::make_error("interface '" + lan + "' is both the WAN and a LAN interface");
+    }
+    if (r.clear_mark == 0)
+        return common::make_error("the clear-traffic fwmark must be non-zero (0 is every unmarked packet)");
+    if (r.carrier.g_in == r.carrier.g_out)
+        return common::make_error("carrier pseudo addresses G_IN and G_OUT must differ (both " + r.carrier.g_in.to_string() + ")");
+    for (const auto& p : r.local_scope)
+        if (p.family != Family::ipv4)
+            return common::make_error("local protected scope " + p.to_string() + ": only IPv4 (the carrier is IPIP)");
+    std::set<std::uint32_t> ids;
+    for (const auto& g : r.groups) {
+        if (!ids.insert(g.group_id).second)
+            return common::make_error("group id " + std::to_string(g.group_id) + " appears twice");
+        if (auto st = validate(g); !st) return st;
+    }
+    return {};
+}
+
+}  // namespace policy

@@ -1,0 +1,177 @@
+// The compiled table: chains, hooks, priorities, and above all the order of the rules
+// (issue 4: 1 exclude, 2 group policy, 3 fail-open, 4 fail-closed).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "policy/compile.h"
+#include "test_rules.h"
+
+using namespace policy;
+using policy::test::member;
+
+namespace {
+
+const ChainSpec& chain(const TableSpec& t, const char* name) {
+    const auto* c = t.find_chain(name);
+    REQUIRE(c != nullptr);
+    return *c;
+}
+
+std::vector<RuleRole> roles(const ChainSpec& c) {
+    std::vector<RuleRole> out;
+    for (const auto& r : c.rules) out.push_back(r.role);
+    return out;
+}
+
+std::vector<std::string> texts(const ChainSpec& c) {
+    std::vector<std::string> out;
+    for (const auto& r : c.rules) out.push_back(r.to_string());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("invalid rules do not compile") {
+    auto r = member(false);
+    r.lan_ifnames.clear();
+    CHECK_FALSE(compile(r).ok());
+}
+
+TEST_CASE("base chains hook where the layout needs them") {
+    const auto t = *compile(member(true));
+    CHECK(t.name == "gdoi_member");
+    const auto& esp = chain(t, kChainEspInbound);
+    REQUIRE(esp.base);
+    CHECK(esp.base->hook == Hook::prerouting);
+    CHECK(esp.base->priority == -300);  // before conntrack (-200)
+    CHECK(chain(t, kChainLocalClassify).base->type == ChainType::route);
+    CHECK(chain(t, kChainLocalClassify).base->hook == Hook::output);
+    CHECK(chain(t, kChainLanClassify).base->hook == Hook::prerouting);
+    CHECK(chain(t, kChainPostrouting).base->hook == Hook::postrouting);
+    CHECK_FALSE(chain(t, kChainClassify).base);
+    // Every jump target is created before the chain that jumps to it.
+    const auto pos = [&](const char* n) {
+        return std::find_if(t.chains.begin(), t.chains.end(), [&](const ChainSpec& c) { return c.name == n; }) - t.chains.begin();
+    };
+    CHECK(pos(kChainClassify) < pos(kChainLanClassify));
+    CHECK(pos(kChainOutbound) < pos(kChainForward));
+    CHECK(pos(kChainInbound) < pos(kChainInput));
+}
+
+TEST_CASE("classify: exclude, then group policy, then fail-open") {
+    const auto t = *compile(member(false));
+    const auto& c = chain(t, kChainClassify);
+    CHECK(roles(c) == std::vector<RuleRole>{RuleRole::exclude, RuleRole::exclude, RuleRole::group_policy,
+                                            RuleRole::group_policy, RuleRole::fail_open, RuleRole::fail_open});
+    CHECK(texts(c)[0] == "meta l4proto tcp th dport 179 meta mark set 0x00000010 counter accept comment "
+                         "\"exclude 1 of GROUP_ID-0001: any -> any tcp dport 179\"");
+    CHECK(texts(c)[1].find("th sport 179") != std::string::npos);  // replies of excluded flows
+    CHECK(std::all_of(c.rules.begin(), c.rules.end(), [](const RuleSpec& r) { return r.counter; }));
+}
+
+TEST_CASE("without a valid TEK group policy only counts and the fail-open set is filled") {
+    const auto t = *compile(member(false));
+    const auto& c = chain(t, kChainClassify);
+    CHECK(c.rules[2].verdict.kind == VerdictKind::none);
+    CHECK_THAT(c.rules[2].comment, Catch::Contains("no valid TEK"));
+    const auto* set = t.find_set(fail_open_set_name(1, Family::ipv4));
+    REQUIRE(set != nullptr);
+    CHECK(set->elements.size() == 1);
+    CHECK(set->available.size() == 1);
+    CHECK_FALSE(t.find_set(fail_open_set_name(1, Family::ipv6)));  // no IPv6 fail-open rule
+    CHECK(c.rules[4].to_string() ==
+          "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto . th sport . th dport @failopen4_1 "
+          "meta mark set 0x00000010 counter accept comment \"fail-open of GROUP_ID-0001\"");
+    // No group rule leads into the carrier.
+    for (const auto& r : chain(t, kChainOutbound).rules) CHECK(r.role != RuleRole::group_policy);
+}
+
+TEST_CASE("with a valid TEK group policy accepts (encrypt) and the fail-open set is empty") {
+    const auto t = *compile(member(true));
+    const auto& c = chain(t, kChainClassify);
+    CHECK(c.rules[2].verdict.kind == VerdictKind::accept);
+    CHECK_THAT(c.rules[2].comment, Catch::EndsWith("encrypt"));
+    CHECK(t.find_set(fail_open_set_name(1, Family::ipv4))->elements.empty());
+    CHECK(t.find_set(fail_open_set_name(1, Family::ipv4))->available.size() == 1);
+}
+
+TEST_CASE("outbound enforcement: clear marks pass, group traffic only into the carrier, then fail-closed") {
+    const auto t = *compile(member(true));
+    const auto& o = chain(t, kChainOutbound);
+    CHECK(roles(o) == std::vector<RuleRole>{RuleRole::plumbing, RuleRole::exclude, RuleRole::group_policy,
+                                            RuleRole::group_policy, RuleRole::fail_closed, RuleRole::fail_closed});
+    CHECK(texts(o)[0] == "oifname @lan_ifnames counter return comment \"LAN to LAN: not group traffic\"");
+    CHECK(texts(o)[2].rfind("oifname \"gdoi0\" meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.2.0.0/16 counter accept", 0) == 0);
+    CHECK(texts(o)[4].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.2.0.0/16 counter drop", 0) == 0);
+    CHECK(texts(o)[5].rfind("meta nfproto ipv4 ip saddr 10.2.0.0/16 ip daddr 10.1.0.0/16 counter drop", 0) == 0);
+}
+
+TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into the scope drops") {
+    const auto t = *compile(member(false));
+    const auto& i = chain(t, kChainInbound);
+    CHECK(texts(i)[0] == "meta ipsec exists counter accept comment \"decrypted by a group SA\"");
+    CHECK(i.rules.back().role == RuleRole::fail_closed);
+    CHECK(i.rules.back().verdict.kind == VerdictKind::drop);
+    const auto& in = chain(t, kChainInput);
+    CHECK(texts(in)[0] == "iifname \"wan0\" meta nfproto ipv4 ip daddr 192.0.0.1 meta l4proto ipencap meta ipsec "
+                          "missing counter drop comment \"cleartext IPIP to G_IN (carrier bypass)\"");
+}
+
+TEST_CASE("ESP for the own scope is readdressed to G_OUT -> G_IN before conntrack") {
+    const auto t = *compile(member(true));
+    const auto& e = chain(t, kChainEspInbound);
+    REQUIRE(e.rules.size() == 1);
+    CHECK(e.rules[0].to_string().rfind(
+              "iifname \"wan0\" meta nfproto ipv4 meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 "
+              "ip daddr set 192.0.0.1 counter comment",
+              0) == 0);
+}
+
+TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN guard") {
+    const auto t = *compile(member(true));
+    const auto& p = chain(t, kChainPostrouting);
+    CHECK(roles(p) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::carrier_guard, RuleRole::wan_guard,
+                                            RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
+    CHECK(texts(p)[0].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 ip daddr 192.0.0.2 meta l4proto ipencap rt ipsec "
+                            "exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter accept",
+                            0) == 0);
+    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 ip daddr 192.0.0.2 meta l4proto ipencap counter drop", 0) == 0);
+    CHECK(texts(p)[2].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);
+    CHECK(texts(p)[3].rfind("oifname \"wan0\" meta l4proto esp counter accept", 0) == 0);
+    CHECK(p.rules[4].verdict.kind == VerdictKind::drop);
+}
+
+TEST_CASE("several groups keep the global priority order") {
+    auto r = member(true);
+    auto g2 = r.groups[0];
+    g2.group_id = 2;
+    g2.group_name = "G2";
+    g2.has_valid_tek = false;
+    g2.fail_open.push_back({test::sel(nullptr, "2001:db8::/32")});
+    r.groups.push_back(g2);
+    const auto t = *compile(r);
+    const auto rs = roles(chain(t, kChainClassify));
+    CHECK(std::is_sorted(rs.begin(), rs.end(), [](RuleRole a, RuleRole b) {
+        const auto rank = [](RuleRole x) { return x == RuleRole::exclude ? 1 : x == RuleRole::group_policy ? 2 : 3; };
+        return rank(a) < rank(b);
+    }));
+    // An any-family fail-open rule lands in both families' sets; IPv4-only rules only in failopen4.
+    CHECK(t.find_set("failopen4_2")->elements.size() == 1);
+    CHECK(t.find_set("failopen6_2")->elements.size() == 1);
+    CHECK(t.find_set("failopen6_2")->elements[0].selector.source->family == Family::ipv6);
+}
+
+TEST_CASE("a symmetric selector is not emitted twice") {
+    auto r = member(true);
+    r.groups[0].policies = {{test::sel("10.0.0.0/8", "10.0.0.0/8")}};
+    const auto t = *compile(r);
+    CHECK(chain(t, kChainOutbound).rules.size() == 4);  // return, mark, 1 carrier, 1 fail-closed
+}
+
+TEST_CASE("the table prints as nft syntax") {
+    const auto text = compile(member(false))->to_string();
+    CHECK_THAT(text, Catch::StartsWith("table inet gdoi_member {"));
+    CHECK_THAT(text, Catch::Contains("type filter hook prerouting priority -300; policy accept;"));
+    CHECK_THAT(text, Catch::Contains("10.1.0.0/16 . 10.2.5.0/24 . 1 . 0-65535 . 0-65535"));
+}
