@@ -1,0 +1,135 @@
+// Test driver for tests/nft: builds MemberRules from the command line and applies them (or
+// toggles fail-open, removes the table, checks it exists) in the current network namespace.
+// Run it inside a test namespace: `ip netns exec NS policy_tool ...`.
+//
+//   policy_tool [options] apply | hold | fail-open GROUP on|off | remove | exists | print
+// options: --wan IF --lan IF (repeatable) --carrier IF --g-in A --g-out A --mark N
+//          --local PREFIX (repeatable) --table NAME
+//          --group ID [--name N] [--tek] then, for that group, repeatable:
+//          --policy SEL --exclude SEL --fail-open SEL
+// SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "policy/compile.h"
+#include "policy/nft_table.h"
+
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "policy_tool: %s\n", msg.c_str());
+    std::exit(2);
+}
+
+template <typename T>
+T must(common::Result<T> r) {
+    if (!r) die(r.error().message);
+    return std::move(r).value();
+}
+
+policy::PortRange parse_ports(const std::string& text) {
+    const auto dash = text.find('-');
+    const auto num = [&](const std::string& s) {
+        unsigned v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || v > 65535) die("bad port '" + text + "'");
+        return static_cast<std::uint16_t>(v);
+    };
+    if (dash == std::string::npos) return policy::PortRange::single(num(text));
+    return {num(text.substr(0, dash)), num(text.substr(dash + 1))};
+}
+
+policy::Selector parse_selector(const std::string& text) {
+    policy::Selector s;
+    std::istringstream in(text);
+    std::string item;
+    while (in >> item) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos) die("selector item '" + item + "' is not key=value");
+        const auto key = item.substr(0, eq), value = item.substr(eq + 1);
+        if (key == "src") s.source = must(policy::Prefix::parse(value));
+        else if (key == "dst") s.destination = must(policy::Prefix::parse(value));
+        else if (key == "proto") s.protocol = must(policy::parse_protocol(value));
+        else if (key == "sport") s.source_port = parse_ports(value);
+        else if (key == "dport") s.destination_port = parse_ports(value);
+        else die("unknown selector key '" + key + "'");
+    }
+    return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    policy::MemberRules rules;
+    rules.carrier.g_in = must(policy::Ipv4::parse("192.0.0.1"));
+    rules.carrier.g_out = must(policy::Ipv4::parse("192.0.0.2"));
+    rules.clear_mark = 0x10;
+    std::vector<std::string> command;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto next = [&]() -> std::string {
+            if (i + 1 >= argc) die("missing value after " + a);
+            return argv[++i];
+        };
+        const auto group = [&]() -> policy::RuleSet& {
+            if (rules.groups.empty()) die(a + " before any --group");
+            return rules.groups.back();
+        };
+        if (a == "--wan") rules.wan_ifname = next();
+        else if (a == "--lan") rules.lan_ifnames.push_back(next());
+        else if (a == "--carrier") rules.carrier.ifname = next();
+        else if (a == "--g-in") rules.carrier.g_in = must(policy::Ipv4::parse(next()));
+        else if (a == "--g-out") rules.carrier.g_out = must(policy::Ipv4::parse(next()));
+        else if (a == "--mark") rules.clear_mark = static_cast<std::uint32_t>(std::stoul(next(), nullptr, 0));
+        else if (a == "--local") rules.local_scope.push_back(must(policy::Prefix::parse(next())));
+        else if (a == "--table") rules.table_name = next();
+        else if (a == "--group") {
+            policy::RuleSet g;
+            g.group_id = static_cast<std::uint32_t>(std::stoul(next()));
+            rules.groups.push_back(g);
+        } else if (a == "--name") group().group_name = next();
+        else if (a == "--tek") group().has_valid_tek = true;
+        else if (a == "--policy") group().policies.push_back({parse_selector(next())});
+        else if (a == "--exclude") group().exclude.push_back({parse_selector(next())});
+        else if (a == "--fail-open") group().fail_open.push_back({parse_selector(next())});
+        else command.push_back(a);
+    }
+    if (command.empty()) die("no command (apply | hold | fail-open GROUP on|off | remove | exists | print)");
+
+    const auto& cmd = command[0];
+    if (cmd == "print") {
+        std::fputs(must(policy::compile(rules)).to_string().c_str(), stdout);
+        return 0;
+    }
+    if (cmd == "apply" || cmd == "hold") {
+        const auto report = must(policy::apply(rules));
+        std::printf("applied: %zu rules, %zu sets, %zu messages ACKed\n", report.rules, report.sets, report.messages);
+        std::fflush(stdout);
+        if (cmd == "hold")
+            for (;;) pause();  // for the crash test: killed with SIGKILL while "running"
+        return 0;
+    }
+    if (cmd == "fail-open") {
+        if (command.size() != 3) die("usage: fail-open GROUP on|off");
+        const auto st = policy::set_fail_open(rules, static_cast<std::uint32_t>(std::stoul(command[1])), command[2] == "on");
+        if (!st) die(st.error().message);
+        return 0;
+    }
+    if (cmd == "remove") {
+        const auto st = policy::remove_table(rules.table_name);
+        if (!st) die(st.error().message);
+        return 0;
+    }
+    if (cmd == "exists") {
+        const bool exists = must(policy::table_exists(rules.table_name));
+        std::puts(exists ? "yes" : "no");
+        return exists ? 0 : 1;
+    }
+    die("unknown command '" + cmd + "'");
+}
