@@ -27,33 +27,49 @@ Attribute Attribute::integer(uint16_t type, uint64_t value) {
     return Attribute{type, false, b};
 }
 
-std::optional<uint64_t> Attribute::as_integer() const {
+
+namespace {
+
+std::optional<uint64_t> integer_of(ByteView value) {
     if (value.size() > 8) return std::nullopt;
     uint64_t v = 0;
     for (uint8_t b : value) v = v << 8 | b;
     return v;
 }
 
-Result<std::vector<Attribute>> parse_attributes(ByteView data) {
-    std::vector<Attribute> out;
+}  // namespace
+
+std::optional<uint64_t> AttributeView::as_integer() const { return integer_of(value); }
+std::optional<uint64_t> Attribute::as_integer() const { return integer_of(value); }
+
+Result<std::vector<AttributeView>> parse_attribute_views(ByteView data) {
+    std::vector<AttributeView> out;
     ByteReader r(data);
     while (!r.at_end()) {
         if (out.size() >= kMaxAttributes) return parse_failure(ParseError::TooMany, "attributes");
         uint16_t type = r.u16();
-        uint16_t len_or_value = r.u16();
         if (r.failed()) return parse_failure(ParseError::AttributeOverrun, "attribute header");
-        Attribute a;
+        AttributeView a;
         a.type = type & ~kAttributeFormatBit;
         a.basic = type & kAttributeFormatBit;
         if (a.basic) {
-            a.value = {static_cast<uint8_t>(len_or_value >> 8), static_cast<uint8_t>(len_or_value)};
+            a.value = r.take(2);
         } else {
-            ByteView v = r.take(len_or_value);
-            if (r.failed()) return parse_failure(ParseError::AttributeOverrun, "attribute value");
-            a.value = to_bytes(v);
+            uint16_t length = r.u16();
+            a.value = r.take(length);
         }
-        out.push_back(std::move(a));
+        if (r.failed()) return parse_failure(ParseError::AttributeOverrun, "attribute value");
+        out.push_back(a);
     }
+    return out;
+}
+
+Result<std::vector<Attribute>> parse_attributes(ByteView data) {
+    auto views = parse_attribute_views(data);
+    if (!views) return views.error();
+    std::vector<Attribute> out;
+    out.reserve(views->size());
+    for (const auto& v : *views) out.push_back(Attribute{v.type, v.basic, to_bytes(v.value)});
     return out;
 }
 

@@ -137,6 +137,15 @@ struct Attribute {
     // Value as an unsigned integer; nullopt if longer than 8 bytes.
     std::optional<uint64_t> as_integer() const;
 };
+// The same attributes as views into the input (for key material, which must not be
+// copied into ordinary heap memory).
+struct AttributeView {
+    uint16_t type = 0;
+    bool basic = true;
+    ByteView value;
+    std::optional<uint64_t> as_integer() const;
+};
+Result<std::vector<AttributeView>> parse_attribute_views(ByteView data);
 Result<std::vector<Attribute>> parse_attributes(ByteView data);
 void write_attributes(ByteWriter& w, const std::vector<Attribute>& attrs);
 const Attribute* find_attribute(const std::vector<Attribute>& attrs, uint16_t type);
