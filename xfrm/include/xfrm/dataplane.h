@@ -1,0 +1,106 @@
+// GroupDataplane: the issue-4 layout for one group, on top of Xfrm and Rtnl.
+//
+//   outbound: remote prefixes -> route into the IPIP carrier (G_IN -> G_OUT,
+//             identical on every member) -> out policy G_IN->G_OUT proto 4 ->
+//             ESP transport-mode SA (TEK SPI, reqid R). policy/ rewrites the outer
+//             addresses to the inner ones in postrouting.
+//   inbound:  policy/ rewrites ESP to the protected scope to G_OUT->G_IN in
+//             prerouting -> tunnel-mode SA (src G_OUT, dst G_IN, TEK SPI, reqid R,
+//             replay window 0) decrypts and decapsulates -> fwd policy
+//             remote->local at level required (template without addresses) lets
+//             only decrypted traffic through.
+//   guard:    policy `src 0/0 dst G_IN proto 4 dir in action block`: cleartext
+//             IPIP sent to G_IN would otherwise be decapsulated by the carrier.
+//
+// Kernel objects per member: 2 SAs per live TEK, 1 out + 1 block policy, 1 fwd
+// policy per (remote prefix, local prefix) pair — independent of the number of hosts.
+//
+// Make-before-break rekey (the delays are the caller's timers):
+//   1. install_inbound_sa(new)            on every member first
+//   2. after the activation delay: activate(new, old spi)
+//        = new outbound SA, then old outbound SA deleted, in one batch in that
+//          order (both have reqid R; the kernel picks the newest state)
+//   3. after the deactivation delay: remove_inbound_sa(old spi)
+//
+// Known limit: ESP follows the route to G_OUT, i.e. one WAN uplink.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "xfrm/rtnl.h"
+#include "xfrm/xfrm.h"
+
+namespace xfrm {
+
+struct DataplaneConfig {
+    CarrierSpec carrier;  // name, local = G_IN, remote = G_OUT; mtu derived
+    uint32_t wan_mtu = 1500;
+    // Route to G_OUT (the WAN next hop); empty device: the caller routes G_OUT.
+    std::string wan_device;
+    std::optional<Address> wan_gateway;
+    uint32_t route_table = kMainTable;  // remote prefixes -> carrier
+    uint32_t reqid = 0x47440001;        // R: all of this group's SAs and templates
+    uint32_t policy_priority = 1000;    // fwd/out policies
+    uint32_t block_priority = 100;      // IPIP guard (lower value wins)
+    // Also install `dir in` policies remote->local. Off by default: traffic to
+    // the member's own addresses inside the local prefixes (BGP/OSPF excluded
+    // in clear) would be dropped by them.
+    bool in_policies = false;
+};
+
+// One TEK as the SAs need it. Keys are borrowed (see SaSpec).
+struct Tek {
+    uint32_t spi = 0;
+    EspTransform transform;
+    std::span<const uint8_t> encryption_key;
+    std::span<const uint8_t> integrity_key;
+    Lifetime soft;
+    Lifetime hard;
+};
+
+class GroupDataplane {
+public:
+    GroupDataplane(Xfrm& xfrm, Rtnl& rtnl, DataplaneConfig config);
+
+    const DataplaneConfig& config() const { return config_; }
+
+    // Carrier device (created, or adopted if it exists) with the MTU for this
+    // transform, up; G_IN/32 on lo; route to G_OUT; out policy; IPIP guard.
+    // Safe to call again (adoption after a restart).
+    common::Status install_carrier(const EspTransform& transform);
+    // Route `remote` into the carrier and require ESP from it towards every
+    // local prefix (fwd policies; in policies if configured).
+    common::Status install_remote_prefix(const Prefix& remote, std::span<const Prefix> local);
+    common::Status remove_remote_prefix(const Prefix& remote, std::span<const Prefix> local);
+
+    common::Status install_inbound_sa(const Tek& tek);   // tunnel, G_OUT -> G_IN
+    common::Status install_outbound_sa(const Tek& tek);  // transport, G_IN -> G_OUT
+    common::Status remove_inbound_sa(uint32_t spi);
+    common::Status remove_outbound_sa(uint32_t spi);
+    // Rekey step 2: new outbound, then the old outbound removed (one batch).
+    common::Status activate(const Tek& next, std::optional<uint32_t> previous_spi);
+
+    // Everything this member installed: own SAs/policies (owner tag), carrier,
+    // G_IN, the G_OUT route. Remote-prefix routes go with the carrier device.
+    common::Status teardown();
+
+    // The SA specs this dataplane installs (exposed for tests and `gdoictl show`).
+    SaSpec inbound_sa(const Tek& tek) const;
+    SaSpec outbound_sa(const Tek& tek) const;
+    PolicySpec carrier_policy() const;
+    PolicySpec ipip_guard_policy() const;
+    std::vector<PolicySpec> prefix_policies(const Prefix& remote, std::span<const Prefix> local) const;
+
+private:
+    common::Status set_carrier_mtu(const EspTransform& transform);
+    Xfrm& xfrm_;
+    Rtnl& rtnl_;
+    DataplaneConfig config_;
+};
+
+}  // namespace xfrm

@@ -1,0 +1,203 @@
+// GroupDataplane: the kernel objects of the issue-4 layout, in make-before-break order.
+#include "xfrm/dataplane.h"
+
+#include <netinet/in.h>
+
+#include <cerrno>
+
+#include "xfrm/mtu.h"
+
+namespace xfrm {
+namespace {
+
+// Removal errors that mean "already gone", which teardown accepts.
+bool already_gone(const common::Status& s) {
+    if (s) return true;
+    const int e = s.error().code;
+    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
+}
+
+void keep_first(common::Status& first, common::Status next) {
+    if (first && !next) first = std::move(next);
+}
+
+}  // namespace
+
+GroupDataplane::GroupDataplane(Xfrm& xfrm, Rtnl& rtnl, DataplaneConfig config)
+    : xfrm_(xfrm), rtnl_(rtnl), config_(std::move(config)) {}
+
+SaSpec GroupDataplane::inbound_sa(const Tek& tek) const {
+    SaSpec sa;
+    // Tunnel mode from the pseudo peer to the pseudo address: policy/ rewrites
+    // every group ESP packet to G_OUT -> G_IN, so one SA serves all senders, and
+    // the kernel decapsulates the inner packet itself (no device on receive).
+    sa.src = config_.carrier.remote;
+    sa.dst = config_.carrier.local;
+    sa.spi = tek.spi;
+    sa.mode = Mode::tunnel;
+    sa.reqid = config_.reqid;
+    sa.transform = tek.transform;
+    sa.encryption_key = tek.encryption_key;
+    sa.integrity_key = tek.integrity_key;
+    sa.replay_window = 0;  // all senders count from 1 on one SPI (issue 4)
+    sa.soft = tek.soft;
+    sa.hard = tek.hard;
+    return sa;
+}
+
+SaSpec GroupDataplane::outbound_sa(const Tek& tek) const {
+    SaSpec sa = inbound_sa(tek);
+    // Transport mode on the IPIP carrier: ESP goes between the carrier's outer
+    // header and the inner packet, giving the RFC tunnel-mode wire format.
+    sa.src = config_.carrier.local;
+    sa.dst = config_.carrier.remote;
+    sa.mode = Mode::transport;
+    return sa;
+}
+
+PolicySpec GroupDataplane::carrier_policy() const {
+    PolicySpec p;
+    p.selector = {Prefix::host(config_.carrier.local), Prefix::host(config_.carrier.remote), IPPROTO_IPIP, 0, 0};
+    p.dir = Direction::out;
+    p.priority = config_.policy_priority;
+    // Transport-mode templates take the flow's addresses; reqid R selects the
+    // group's outbound SAs, of which the kernel uses the newest.
+    p.templates.push_back(Template{std::nullopt, std::nullopt, 0, Mode::transport, config_.reqid, Level::required});
+    return p;
+}
+
+PolicySpec GroupDataplane::ipip_guard_policy() const {
+    PolicySpec p;
+    p.selector = {Prefix::any(Family::ipv4), Prefix::host(config_.carrier.local), IPPROTO_IPIP, 0, 0};
+    p.dir = Direction::in;
+    p.action = Action::block;
+    p.priority = config_.block_priority;
+    return p;
+}
+
+std::vector<PolicySpec> GroupDataplane::prefix_policies(const Prefix& remote, std::span<const Prefix> local) const {
+    std::vector<PolicySpec> out;
+    for (const Prefix& l : local) {
+        PolicySpec p;
+        p.selector = {remote, l, 0, 0, 0};
+        p.dir = Direction::fwd;
+        p.priority = config_.policy_priority;
+        // No addresses and no SPI: accepts the group SA whatever the rewritten
+        // outer addresses, and both SPIs during a rekey.
+        p.templates.push_back(Template{std::nullopt, std::nullopt, 0, Mode::tunnel, config_.reqid, Level::required});
+        out.push_back(p);
+        if (config_.in_policies) {
+            p.dir = Direction::in;
+            out.push_back(p);
+        }
+    }
+    return out;
+}
+
+common::Status GroupDataplane::set_carrier_mtu(const EspTransform& transform) {
+    const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform);
+    if (mtu == 0)
+        return common::make_error("carrier " + config_.carrier.name + ": WAN MTU " +
+                                  std::to_string(config_.wan_mtu) + " leaves no room for ESP");
+    return rtnl_.set_mtu(config_.carrier.name, mtu);
+}
+
+common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
+    const CarrierSpec& c = config_.carrier;
+    const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform);
+    if (mtu == 0)
+        return common::make_error("carrier " + c.name + ": WAN MTU " + std::to_string(config_.wan_mtu) +
+                                  " leaves no room for ESP");
+    auto existing = rtnl_.find_link(c.name);
+    if (!existing) return existing.error();
+    RtnlBatch links;
+    if (existing->has_value()) {
+        // Adoption after a restart: the device keeps forwarding meanwhile.
+        if ((*existing)->kind != "ipip")
+            return common::make_error("device " + c.name + " exists and is not an IPIP tunnel: not ours, "
+                                      "choose another carrier name", EEXIST);
+    } else {
+        CarrierSpec with_mtu = c;
+        with_mtu.mtu = mtu;
+        if (auto s = links.create_ipip(with_mtu); !s) return s;
+    }
+    links.set_link(c.name, true, mtu);
+    if (auto s = rtnl_.apply(links); !s) return s;
+
+    if (auto s = rtnl_.add_address("lo", Prefix::host(c.local)); !s && s.error().code != EEXIST) return s;
+    if (!config_.wan_device.empty()) {
+        RouteSpec to_peer{Prefix::host(c.remote), config_.wan_device, config_.wan_gateway, kMainTable, 0};
+        if (auto s = rtnl_.replace_route(to_peer); !s) return s;
+    }
+    XfrmBatch b = xfrm_.batch();
+    if (auto s = b.update_policy(ipip_guard_policy()); !s) return s;
+    if (auto s = b.update_policy(carrier_policy()); !s) return s;
+    return xfrm_.apply(b);
+}
+
+common::Status GroupDataplane::install_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
+    XfrmBatch b = xfrm_.batch();
+    for (const auto& p : prefix_policies(remote, local))
+        if (auto s = b.update_policy(p); !s) return s;
+    // Policies before the route: the moment traffic enters the carrier, the
+    // receive side already requires ESP.
+    if (auto s = xfrm_.apply(b); !s) return s;
+    return rtnl_.replace_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0});
+}
+
+common::Status GroupDataplane::remove_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
+    common::Status first;
+    keep_first(first, rtnl_.delete_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0}));
+    XfrmBatch b = xfrm_.batch();
+    for (const auto& p : prefix_policies(remote, local)) b.delete_policy({p.selector, p.dir, p.mark});
+    keep_first(first, xfrm_.apply(b));
+    return first;
+}
+
+common::Status GroupDataplane::install_inbound_sa(const Tek& tek) { return xfrm_.add_sa(inbound_sa(tek)); }
+
+common::Status GroupDataplane::install_outbound_sa(const Tek& tek) {
+    if (auto s = set_carrier_mtu(tek.transform); !s) return s;
+    return xfrm_.add_sa(outbound_sa(tek));
+}
+
+common::Status GroupDataplane::remove_inbound_sa(uint32_t spi) {
+    return xfrm_.delete_sa({config_.carrier.local, spi, std::nullopt});
+}
+
+common::Status GroupDataplane::remove_outbound_sa(uint32_t spi) {
+    return xfrm_.delete_sa({config_.carrier.remote, spi, std::nullopt});
+}
+
+common::Status GroupDataplane::activate(const Tek& next, std::optional<uint32_t> previous_spi) {
+    const uint32_t mtu = carrier_mtu(config_.wan_mtu, next.transform);
+    auto link = rtnl_.find_link(config_.carrier.name);
+    if (!link) return link.error();
+    const bool shrink = link->has_value() && mtu < (*link)->mtu;
+    // A smaller MTU first (packets sized for it fit both SAs); a larger one
+    // only once the old SA, with its bigger overhead, is gone.
+    if (shrink)
+        if (auto s = set_carrier_mtu(next.transform); !s) return s;
+    XfrmBatch b = xfrm_.batch();
+    if (auto s = b.add_sa(outbound_sa(next)); !s) return s;
+    if (previous_spi && *previous_spi != next.spi) b.delete_sa({config_.carrier.remote, *previous_spi, std::nullopt});
+    if (auto s = xfrm_.apply(b); !s) return s;
+    if (!shrink && link->has_value() && mtu != (*link)->mtu) return set_carrier_mtu(next.transform);
+    return {};
+}
+
+common::Status GroupDataplane::teardown() {
+    common::Status first = xfrm_.flush_own();
+    auto gone = [&](common::Status s) {
+        if (!already_gone(s)) keep_first(first, std::move(s));
+    };
+    // Deleting the device removes the routes through it.
+    gone(rtnl_.delete_link(config_.carrier.name));
+    gone(rtnl_.delete_address("lo", Prefix::host(config_.carrier.local)));
+    if (!config_.wan_device.empty())
+        gone(rtnl_.delete_route(
+            {Prefix::host(config_.carrier.remote), config_.wan_device, config_.wan_gateway, kMainTable, 0}));
+    return first;
+}
+
+}  // namespace xfrm
