@@ -2,6 +2,8 @@
 #include <netinet/in.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
 #include <vector>
 
 #include "netns_fixture.h"
@@ -187,4 +189,33 @@ TEST_CASE("deleting or getting a missing SA names it", "[netns][sa]") {
     });
     CHECK(messages[0].find("delete SA spi 0x00001000 dst 169.254.0.1: no such SA") == 0);
     CHECK(messages[1].find("get SA spi 0x00001000 dst 169.254.0.1: no such SA") == 0);
+}
+
+TEST_CASE("1,000 policies go in one batch, dump back whole and flush", "[netns][policy][scale]") {
+    ScopedNetns ns;
+    auto result = ns.run([] {
+        auto x = Xfrm::open();
+        XfrmBatch b = x->batch();
+        for (int i = 0; i < 1000; ++i) {
+            const std::string remote = "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+            REQUIRE(b.add_policy(fwd_policy(remote.c_str(), "10.1.0.0/16")));
+        }
+        const auto start = std::chrono::steady_clock::now();
+        auto applied = x->apply(b);
+        const auto took = std::chrono::steady_clock::now() - start;
+        INFO((applied.ok() ? std::string() : applied.error().message));
+        REQUIRE(applied);
+        auto d = x->dump_policies();
+        REQUIRE(d);
+        REQUIRE(x->flush_own());
+        auto after = x->dump_policies();
+        REQUIRE(after);
+        return std::vector<std::size_t>{d->size(), after->size(),
+                                        static_cast<std::size_t>(
+                                            std::chrono::duration_cast<std::chrono::milliseconds>(took).count())};
+    });
+    CHECK(result[0] == 1000);
+    CHECK(result[1] == 0);
+    WARN("1,000 XFRM policies applied in " << result[2] << " ms");
+    CHECK(ns.ip("xfrm policy").empty());
 }

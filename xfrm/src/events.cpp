@@ -13,12 +13,7 @@
 namespace xfrm {
 namespace {
 
-Address from_xfrm(const xfrm_address_t& x, uint16_t af) {
-    Address a;
-    a.family = af == AF_INET6 ? Family::ipv6 : Family::ipv4;
-    std::memcpy(a.bytes.data(), &x, a.family == Family::ipv4 ? 4 : 16);
-    return a;
-}
+using detail::from_xfrm;
 
 int acquire_tmpl(const nlattr* attr, void* data) {
     if (mnl_attr_get_type(attr) == XFRMA_TMPL && mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
@@ -34,11 +29,7 @@ Acquire parse_acquire(const nlmsghdr* nlh) {
     const uint16_t af = a->policy.sel.family ? a->policy.sel.family : a->sel.family;
     ev.dst = from_xfrm(a->id.daddr, af);
     ev.src = from_xfrm(a->saddr, af);
-    ev.selector.dst = {from_xfrm(a->sel.daddr, a->sel.family), a->sel.prefixlen_d};
-    ev.selector.src = {from_xfrm(a->sel.saddr, a->sel.family), a->sel.prefixlen_s};
-    ev.selector.proto = a->sel.proto;
-    ev.selector.dst_port = a->sel.dport_mask ? ntohs(a->sel.dport) : 0;
-    ev.selector.src_port = a->sel.sport_mask ? ntohs(a->sel.sport) : 0;
+    ev.selector = detail::selector_from(a->sel);
     ev.policy_index = a->policy.index;
     ev.dir = static_cast<Direction>(a->policy.dir);
     ev.seq = a->seq;

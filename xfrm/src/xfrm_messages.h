@@ -4,12 +4,39 @@
 #include <optional>
 #include <span>
 
+#include <linux/xfrm.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "common/result.h"
 #include "xfrm/netlink.h"
 #include "xfrm/policy.h"
 #include "xfrm/sa.h"
 
 namespace xfrm::detail {
+
+// IPPROTO_ESP; the only XFRM protocol this library installs.
+inline constexpr uint8_t kIpprotoEsp = 50;
+
+inline xfrm_address_t to_xfrm(const Address& a) {
+    xfrm_address_t x{};
+    std::memcpy(&x, a.bytes.data(), sizeof(x));
+    return x;
+}
+
+inline Address from_xfrm(const xfrm_address_t& x, uint16_t af) {
+    Address a;
+    a.family = af == AF_INET6 ? Family::ipv6 : Family::ipv4;
+    std::memcpy(a.bytes.data(), &x, a.family == Family::ipv4 ? 4 : 16);
+    return a;
+}
+
+// The API says 0 for "no limit"; the kernel says XFRM_INF.
+inline uint64_t to_limit(uint64_t v) { return v ? v : XFRM_INF; }
+inline uint64_t from_limit(uint64_t v) { return v == XFRM_INF ? 0 : v; }
+
+Selector selector_from(const xfrm_selector& sel);
 
 common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update);
 void build_sa_id(MessageBuffer& out, const SaId& id, bool get);  // DELSA or GETSA
