@@ -13,7 +13,7 @@ struct NotifyRow {
     const char* hint;
 };
 
-constexpr std::array<NotifyRow, 16> kNotifies{{
+constexpr std::array<NotifyRow, 17> kNotifies{{
     {1, "INVALID-PAYLOAD-TYPE", "the key server could not parse our message; if it came after our identity "
                                 "message, the pre-shared key probably differs"},
     {4, "INVALID-COOKIE", "the key server lost our exchange (restarted?); it is retried"},
@@ -25,6 +25,8 @@ constexpr std::array<NotifyRow, 16> kNotifies{{
                                "ike.proposals with the key server's IKE policy"},
     {16, "PAYLOAD-MALFORMED", "the key server could not parse our message; if it came after our identity "
                               "message, the pre-shared key probably differs"},
+    {17, "INVALID-KEY-INFORMATION", "the key server has no pre-shared key for this member: configure one for "
+                                    "the member's address (main mode) or identity (aggressive mode)"},
     {18, "INVALID-ID-INFORMATION", "the key server does not accept our identity or the group id: check the "
                                    "member's address/ID and the group id configured on the key server"},
     {23, "INVALID-HASH-INFORMATION", "a HASH did not verify on the key server: the pre-shared key probably "

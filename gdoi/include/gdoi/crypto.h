@@ -71,3 +71,33 @@ Bytes random_bytes(size_t n);
 SecureBytes random_secret(size_t n);
 
 }  // namespace gdoi::crypto
+
+namespace gdoi::crypto {
+
+// GCKS signatures over GROUPKEY-PUSH messages (RFC 6407 §4, §5.3: SIG_ALGORITHM
+// RSA = 1, ECDSA-256/384/521 = 4/5/6). The public key is a DER SubjectPublicKeyInfo.
+enum class SigAlgorithm : uint16_t { Rsa = 1, EcdsaP256 = 4, EcdsaP384 = 5, EcdsaP521 = 6 };
+// RSA: PKCS#1 v1.5; both the IKEv1 style (raw hash, no DigestInfo) and DigestInfo
+// are accepted. ECDSA: r|s of fixed width (RFC 4754) or DER.
+bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data, ByteView signature);
+
+// A private signing key (PEM or DER PKCS#8) for the test key server.
+class SigningKey {
+public:
+    static Result<SigningKey> generate(SigAlgorithm alg);
+    SigningKey(SigningKey&&) noexcept;
+    SigningKey& operator=(SigningKey&&) noexcept;
+    ~SigningKey();
+    SigAlgorithm algorithm() const;
+    Bytes public_key_der() const;
+    unsigned key_bits() const;
+    // RSA: PKCS#1 v1.5 with DigestInfo; ECDSA: r|s fixed width.
+    Result<Bytes> sign(HashAlg hash, ByteView data) const;
+
+private:
+    struct Impl;
+    explicit SigningKey(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gdoi::crypto

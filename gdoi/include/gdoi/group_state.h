@@ -48,7 +48,8 @@ struct Kek {
     uint16_t sig_algorithm = 0;
     uint16_t sig_key_bits = 0;
     bool ack_requested = false;     // RFC 8263
-    SecureBytes key;                // KEK_ALGORITHM_KEY
+    SecureBytes key;                // from KEK_ALGORITHM_KEY (which is IV | key)
+    Bytes iv;                       // static CBC IV for GROUPKEY-PUSH (RFC 6407 §5.5.2.1)
     Bytes signature_public_key;     // SIG_KEY: the GCKS's public key (DER SubjectPublicKeyInfo)
 };
 

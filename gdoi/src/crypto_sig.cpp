@@ -1,0 +1,148 @@
+// Signatures for GROUPKEY-PUSH (RFC 6407 §4): RSA PKCS#1 v1.5 and ECDSA (RFC 4754 r|s).
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
+#include "gdoi/crypto.h"
+
+namespace gdoi::crypto {
+namespace {
+
+struct PkeyFree {
+    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+const EVP_MD* md_of(HashAlg alg) {
+    switch (alg) {
+        case HashAlg::Sha1: return EVP_sha1();
+        case HashAlg::Sha256: return EVP_sha256();
+        case HashAlg::Sha384: return EVP_sha384();
+        case HashAlg::Sha512: return EVP_sha512();
+    }
+    return nullptr;
+}
+
+size_t ecdsa_half(SigAlgorithm alg) {
+    switch (alg) {
+        case SigAlgorithm::EcdsaP256: return 32;
+        case SigAlgorithm::EcdsaP384: return 48;
+        case SigAlgorithm::EcdsaP521: return 66;
+        default: return 0;
+    }
+}
+
+// PKCS#1 v1.5 verification of a digest, with or without the DigestInfo wrapper.
+bool verify_digest(EVP_PKEY* key, const EVP_MD* md, ByteView digest, ByteView sig) {
+    PkeyCtx ctx(EVP_PKEY_CTX_new(key, nullptr));
+    if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) return false;
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
+    if (md != nullptr && EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1) return false;
+    return EVP_PKEY_verify(ctx.get(), sig.data(), sig.size(), digest.data(), digest.size()) == 1;
+}
+
+// r|s (RFC 4754) → DER ECDSA-Sig-Value.
+Bytes ecdsa_der_from_raw(ByteView raw) {
+    size_t half = raw.size() / 2;
+    ECDSA_SIG* s = ECDSA_SIG_new();
+    BIGNUM* r = BN_bin2bn(raw.data(), static_cast<int>(half), nullptr);
+    BIGNUM* ss = BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr);
+    Bytes out;
+    if (s && r && ss && ECDSA_SIG_set0(s, r, ss) == 1) {
+        r = ss = nullptr;
+        int len = i2d_ECDSA_SIG(s, nullptr);
+        if (len > 0) {
+            out.resize(static_cast<size_t>(len));
+            unsigned char* p = out.data();
+            i2d_ECDSA_SIG(s, &p);
+        }
+    }
+    BN_free(r);
+    BN_free(ss);
+    ECDSA_SIG_free(s);
+    return out;
+}
+
+}  // namespace
+
+bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data, ByteView signature) {
+    const unsigned char* p = public_key_der.data();
+    Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(public_key_der.size())));
+    if (!key) return false;
+    Bytes digest = crypto::hash(hash, {data});
+    if (alg == SigAlgorithm::Rsa) {
+        if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return false;
+        return verify_digest(key.get(), nullptr, digest, signature) ||
+               verify_digest(key.get(), md_of(hash), digest, signature);
+    }
+    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) return false;
+    if (signature.size() == 2 * ecdsa_half(alg)) {
+        Bytes der = ecdsa_der_from_raw(signature);
+        if (!der.empty() && verify_digest(key.get(), nullptr, digest, der)) return true;
+    }
+    return verify_digest(key.get(), nullptr, digest, signature);
+}
+
+struct SigningKey::Impl {
+    SigAlgorithm alg;
+    Pkey key;
+};
+
+SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SigningKey::SigningKey(SigningKey&&) noexcept = default;
+SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
+SigningKey::~SigningKey() = default;
+SigAlgorithm SigningKey::algorithm() const { return impl_->alg; }
+unsigned SigningKey::key_bits() const { return static_cast<unsigned>(EVP_PKEY_get_bits(impl_->key.get())); }
+
+Result<SigningKey> SigningKey::generate(SigAlgorithm alg) {
+    auto impl = std::make_unique<Impl>();
+    impl->alg = alg;
+    const char* curve = alg == SigAlgorithm::EcdsaP256 ? "P-256" : alg == SigAlgorithm::EcdsaP384 ? "P-384" : "P-521";
+    impl->key.reset(alg == SigAlgorithm::Rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                                             : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
+    if (!impl->key) return common::make_error("signing key generation failed");
+    return SigningKey(std::move(impl));
+}
+
+Bytes SigningKey::public_key_der() const {
+    int len = i2d_PUBKEY(impl_->key.get(), nullptr);
+    Bytes out(static_cast<size_t>(std::max(len, 0)));
+    unsigned char* p = out.data();
+    if (len > 0) i2d_PUBKEY(impl_->key.get(), &p);
+    return out;
+}
+
+Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data) const {
+    Bytes digest = crypto::hash(hash, {data});
+    PkeyCtx ctx(EVP_PKEY_CTX_new(impl_->key.get(), nullptr));
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) return common::make_error("sign init failed");
+    if (impl_->alg == SigAlgorithm::Rsa) EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
+    if (EVP_PKEY_CTX_set_signature_md(ctx.get(), md_of(hash)) != 1) return common::make_error("sign md failed");
+    size_t len = 0;
+    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
+    Bytes sig(len);
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
+    sig.resize(len);
+    if (impl_->alg == SigAlgorithm::Rsa) return sig;
+    // DER → r|s of fixed width (RFC 4754).
+    const unsigned char* p = sig.data();
+    ECDSA_SIG* s = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
+    if (!s) return common::make_error("ECDSA signature decode failed");
+    size_t half = ecdsa_half(impl_->alg);
+    Bytes raw(2 * half);
+    BN_bn2binpad(ECDSA_SIG_get0_r(s), raw.data(), static_cast<int>(half));
+    BN_bn2binpad(ECDSA_SIG_get0_s(s), raw.data() + half, static_cast<int>(half));
+    ECDSA_SIG_free(s);
+    return raw;
+}
+
+}  // namespace gdoi::crypto

@@ -1,0 +1,142 @@
+// GROUPKEY-PUSH receiver (RFC 6407 §4).
+#include "gdoi/groupkey_push.h"
+
+#include "gdoi/crypto.h"
+#include "gdoi/gdoi_payloads.h"
+#include "gdoi/groupkey_pull.h"
+#include "gdoi/isakmp.h"
+
+namespace gdoi {
+
+using isakmp::PayloadType;
+
+namespace {
+
+PushOutcome reject(PushReject why, std::string message) { return PushOutcome{why, std::move(message), {}}; }
+
+// SIG_HASH_ALGORITHM (RFC 6407 §5.3.6): 2 SHA-1, 3 SHA-256, 4 SHA-384, 5 SHA-512.
+std::optional<crypto::HashAlg> sig_hash(uint16_t v) {
+    switch (v) {
+        case 2: return crypto::HashAlg::Sha1;
+        case 3: return crypto::HashAlg::Sha256;
+        case 4: return crypto::HashAlg::Sha384;
+        case 5: return crypto::HashAlg::Sha512;
+        default: return std::nullopt;
+    }
+}
+
+std::optional<crypto::Cipher> kek_cipher(const Kek& kek) {
+    if (kek.algorithm == 2) return crypto::Cipher{crypto::CipherAlg::Des3Cbc, 24};
+    if (kek.algorithm == 3) return crypto::Cipher{crypto::CipherAlg::AesCbc, kek.key.size()};
+    return std::nullopt;
+}
+
+}  // namespace
+
+const char* push_reject_name(PushReject r) {
+    switch (r) {
+        case PushReject::None: return "accepted";
+        case PushReject::Malformed: return "malformed";
+        case PushReject::UnknownKek: return "unknown-kek";
+        case PushReject::DecryptFailed: return "decrypt-failed";
+        case PushReject::BadSignature: return "bad-signature";
+        case PushReject::Replay: return "replay";
+        case PushReject::BadPolicy: return "bad-policy";
+    }
+    return "?";
+}
+
+Bytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
+    static constexpr uint8_t kPrefix[] = {'r', 'e', 'k', 'e', 'y'};
+    return concat({ByteView(kPrefix, sizeof kPrefix), header, payloads_before_sig});
+}
+
+PushOutcome process_push(ByteView datagram, const GroupState& current) {
+    auto m = isakmp::parse_message(datagram);
+    if (!m) return reject(PushReject::Malformed, m.error().message);
+    if (m->header.exchange != isakmp::ExchangeType::GroupkeyPush || !m->header.encrypted())
+        return reject(PushReject::Malformed, "not an encrypted GROUPKEY-PUSH");
+    if (!current.kek) return reject(PushReject::UnknownKek, "no KEK held for this group");
+    const Kek& kek = *current.kek;
+    std::array<uint8_t, 16> cookies{};
+    std::copy(m->header.initiator_cookie.begin(), m->header.initiator_cookie.end(), cookies.begin());
+    std::copy(m->header.responder_cookie.begin(), m->header.responder_cookie.end(), cookies.begin() + 8);
+    if (cookies != kek.spi) return reject(PushReject::UnknownKek, "cookies " + to_hex(cookies) + " name no KEK we hold");
+
+    auto cipher = kek_cipher(kek);
+    if (!cipher || m->body.empty() || m->body.size() % cipher->block_size() != 0 || kek.iv.size() < cipher->block_size())
+        return reject(PushReject::DecryptFailed, "ciphertext does not fit the KEK's cipher");
+    auto plain = crypto::cbc_decrypt(*cipher, kek.key, kek.iv, m->body);
+    if (!plain) return reject(PushReject::DecryptFailed, plain.error().message);
+    auto chain = isakmp::parse_payload_chain(m->header.next_payload, *plain, isakmp::Trailing::AllowPadding);
+    if (!chain || chain->empty()) return reject(PushReject::DecryptFailed, "does not decrypt to a payload chain");
+
+    // SIG must be the last payload; it covers everything before it.
+    const auto& sig = chain->back();
+    if (sig.type != PayloadType::Signature) return reject(PushReject::BadSignature, "no SIG as the last payload");
+    auto hash = sig_hash(kek.sig_hash_algorithm);
+    if (!hash) return reject(PushReject::BadSignature, "unsupported SIG_HASH_ALGORITHM " + std::to_string(kek.sig_hash_algorithm));
+    const uint8_t* sig_start = sig.body.data() - isakmp::kGenericHeaderSize;
+    ByteView before_sig(plain->data(), static_cast<size_t>(sig_start - plain->data()));
+    ByteView header = datagram.first(isakmp::kHeaderSize);
+    auto alg = static_cast<crypto::SigAlgorithm>(kek.sig_algorithm);
+    bool verified = crypto::verify_signature(alg, kek.signature_public_key, *hash, push_signed_data(header, before_sig), sig.body);
+    if (!verified) {
+        // The Cisco reference sender hashes a header whose length is the unpadded one.
+        Bytes unpadded(header.begin(), header.end());
+        uint32_t len = static_cast<uint32_t>(isakmp::kHeaderSize + (sig.body.data() + sig.body.size() - plain->data()));
+        for (int i = 0; i < 4; ++i) unpadded[24 + i] = static_cast<uint8_t>(len >> (24 - 8 * i));
+        verified = crypto::verify_signature(alg, kek.signature_public_key, *hash, push_signed_data(unpadded, before_sig), sig.body);
+    }
+    if (!verified) return reject(PushReject::BadSignature, "signature does not verify with the key server's key");
+
+    const auto* seq = isakmp::find_payload(*chain, PayloadType::SequenceNumber);
+    if (!seq) return reject(PushReject::Malformed, "no SEQ payload");
+    auto seq_value = wire::parse_seq(seq->body);
+    if (!seq_value) return reject(PushReject::Malformed, seq_value.error().message);
+    if (*seq_value <= current.sequence)
+        return reject(PushReject::Replay, "SEQ " + std::to_string(*seq_value) + " not greater than " + std::to_string(current.sequence));
+
+    PushOutcome out;
+    out.state.group_id = current.group_id;
+    out.state.kek = current.kek;
+    out.state.gap = current.gap;
+    out.state.sequence = *seq_value;
+    for (const auto& tek : current.teks) out.state.teks.push_back(tek);
+    for (const auto& p : *chain) {
+        if (p.type != PayloadType::Delete) continue;
+        auto d = isakmp::parse_delete(p.body);
+        if (!d) return reject(PushReject::Malformed, d.error().message);
+        for (const auto& spi : d->spis) {
+            if (spi.size() == 4) {
+                uint32_t v = static_cast<uint32_t>(spi[0]) << 24 | spi[1] << 16 | spi[2] << 8 | spi[3];
+                out.state.deleted_tek_spis.push_back(v);
+                std::erase_if(out.state.teks, [v](const Tek& t) { return t.spi == v; });
+            } else if (spi.size() == 16) {
+                out.state.kek_deleted = true;
+            }
+        }
+    }
+    if (const auto* sa = isakmp::find_payload(*chain, PayloadType::Sa)) {
+        auto policy = wire::parse_gdoi_sa(sa->body);
+        if (!policy) return reject(PushReject::BadPolicy, policy.error().message);
+        // New TEKs are keyed by this push's KD; a new KEK replaces ours once keyed.
+        GroupState incoming;
+        incoming.kek = policy->kek;
+        incoming.teks = policy->teks;
+        const auto* kd = isakmp::find_payload(*chain, PayloadType::KeyDownload);
+        if (!kd) return reject(PushReject::BadPolicy, "SA without KD");
+        auto applied = apply_key_download(kd->body, incoming);
+        if (!applied) return reject(PushReject::BadPolicy, applied.error().message);
+        if (incoming.kek) out.state.kek = std::move(incoming.kek);
+        if (policy->gap) out.state.gap = *policy->gap;
+        for (auto& tek : incoming.teks) {
+            std::erase_if(out.state.teks, [&](const Tek& t) { return t.spi == tek.spi; });
+            out.state.teks.push_back(std::move(tek));
+        }
+    }
+    wipe(*plain);
+    return out;
+}
+
+}  // namespace gdoi
