@@ -1,2 +1,0 @@
-// Replaced by the daemon's modules.
-namespace member {}

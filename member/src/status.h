@@ -1,0 +1,76 @@
+// What gdoictl shows: a snapshot of every group's state, key servers, KEK/TEK SAs,
+// policies and counters. Built by the daemon, serialised over the control socket as
+// JSON (stable field names, documented in packaging/gdoictl.8.md), rendered as text
+// by gdoictl. Never contains key material.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace member {
+
+struct ServerStatus {
+    std::string address;      // "198.51.100.10:848"
+    bool in_use = false;
+    std::string last_error;   // empty when none
+    uint64_t failures = 0;
+};
+
+struct KekStatus {
+    std::string spi;          // 32 hex digits (the push cookies)
+    std::string algorithm;    // "AES-256-CBC"
+    std::string signature;    // "RSA-2048/SHA-256"
+    uint64_t remaining_seconds = 0;
+    bool ack_requested = false;
+};
+
+struct TekStatus {
+    std::string spi;          // "0x11111111"
+    std::string algorithm;    // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128"
+    std::string selector;     // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
+    std::string role;         // "active", "inbound-only (activating)", "inbound-only (deactivating)"
+    uint64_t remaining_seconds = 0;
+};
+
+struct PolicyStatus {
+    std::string kind;         // "exclude", "group", "fail-open", "fail-closed"
+    std::string selector;
+    std::string action;       // "clear", "encrypt", "clear while no TEK", "drop"
+};
+
+struct GroupCounters {
+    uint64_t registrations = 0;
+    uint64_t registration_failures = 0;
+    uint64_t rekeys_accepted = 0;
+    uint64_t rekeys_rejected = 0;
+    // rejected by reason, in gdoi::PushReject order (malformed, unknown-kek, ...)
+    std::vector<std::pair<std::string, uint64_t>> rekeys_rejected_by_reason;
+    uint64_t acks_sent = 0;
+    uint64_t recovery_probes = 0;
+};
+
+struct GroupStatus {
+    std::string name;
+    uint32_t id = 0;
+    std::string state;        // "idle", "phase1", "registering", "registered", "re-registering", "failed"
+    std::string detail;       // last event or error, operator-readable
+    std::string server;       // key server in use
+    uint64_t since_seconds = 0;      // time in this state
+    uint64_t last_rekey_seconds_ago = 0;  // 0 = never
+    uint32_t sequence = 0;
+    std::vector<ServerStatus> servers;
+    std::vector<KekStatus> kek;      // 0 or 1
+    std::vector<TekStatus> teks;
+    std::vector<PolicyStatus> policies;
+    GroupCounters counters;
+};
+
+struct MemberStatus {
+    std::string version;
+    uint64_t uptime_seconds = 0;
+    std::vector<GroupStatus> groups;
+};
+
+}  // namespace member

@@ -1,0 +1,2 @@
+// member library anchor (the library gains its modules here).
+namespace member {}
