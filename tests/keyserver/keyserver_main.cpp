@@ -41,7 +41,8 @@ std::optional<gdoi::SecureBytes> read_psk(const std::string& path) {
     if (!in) return std::nullopt;
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    gdoi::SecureBytes psk(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    gdoi::SecureBytes psk(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
     return psk;
 }
@@ -81,11 +82,13 @@ gdoi::isakmp::IdPayload id_of_endpoint(const gdoi::Endpoint& ep) {
     gdoi::isakmp::IdPayload id;
     if (ep.family() == AF_INET) {
         id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep.addr)->sin_addr);
+        const auto* p =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep.addr)->sin_addr);
         id.data.assign(p, p + 4);
     } else {
         id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep.addr)->sin6_addr);
+        const auto* p =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep.addr)->sin6_addr);
         id.data.assign(p, p + 16);
     }
     return id;
@@ -99,9 +102,9 @@ bool is_unspecified(const gdoi::Endpoint& ep) {
 
 // A sensible default set: AES-CBC with SHA-1/SHA-2 over the common MODP and ECP groups.
 const char* const kDefaultProposals[] = {
-    "aes256-sha256-modp2048", "aes128-sha256-modp2048", "aes256-sha1-modp2048", "aes128-sha1-modp2048",
-    "aes256-sha384-ecp384",   "aes128-sha256-ecp256",   "aes256-sha512-modp4096", "aes256-sha256-modp3072",
-    "3des-sha1-modp2048",
+    "aes256-sha256-modp2048", "aes128-sha256-modp2048", "aes256-sha1-modp2048",
+    "aes128-sha1-modp2048",   "aes256-sha384-ecp384",   "aes128-sha256-ecp256",
+    "aes256-sha512-modp4096", "aes256-sha256-modp3072", "3des-sha1-modp2048",
 };
 
 }  // namespace
@@ -120,7 +123,8 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--listen") listen = next();
+        if (a == "--listen")
+            listen = next();
         else if (a == "--psk" || a == "--psk-any") {
             std::string key, file = next();
             if (a == "--psk") {
@@ -137,8 +141,10 @@ int main(int argc, char** argv) {
                 std::cerr << "gdoi-test-keyserver: cannot read a pre-shared key from " << file << "\n";
                 return 2;
             }
-            if (a == "--psk") config.psks.add(key, std::move(*psk));
-            else config.psks.set_any(std::move(*psk));
+            if (a == "--psk")
+                config.psks.add(key, std::move(*psk));
+            else
+                config.psks.set_any(std::move(*psk));
         } else if (a == "--proposal") {
             auto p = gdoi::parse_ike_proposal(next());
             if (!p) {
@@ -146,29 +152,51 @@ int main(int argc, char** argv) {
                 return 2;
             }
             config.proposals.push_back(*p);
-        } else if (a == "--id") id_spec = next();
-        else if (a == "--mode") mode = next();
-        else if (a == "--keylog") keylog = next();
+        } else if (a == "--id")
+            id_spec = next();
+        else if (a == "--mode")
+            mode = next();
+        else if (a == "--keylog")
+            keylog = next();
         else if (a == "--log-level") {
             std::string l = next();
-            if (l == "debug") min_level = gdoi::LogLevel::Debug;
-            else if (l == "info") min_level = gdoi::LogLevel::Info;
-            else if (l == "warning") min_level = gdoi::LogLevel::Warning;
-            else if (l == "error") min_level = gdoi::LogLevel::Error;
-            else { usage(); return 2; }
-        } else if (a == "--once") once = true;
-        else if (a == "--help" || a == "-h") { usage(); return 0; }
-        else { usage(); return 2; }
+            if (l == "debug")
+                min_level = gdoi::LogLevel::Debug;
+            else if (l == "info")
+                min_level = gdoi::LogLevel::Info;
+            else if (l == "warning")
+                min_level = gdoi::LogLevel::Warning;
+            else if (l == "error")
+                min_level = gdoi::LogLevel::Error;
+            else {
+                usage();
+                return 2;
+            }
+        } else if (a == "--once")
+            once = true;
+        else if (a == "--help" || a == "-h") {
+            usage();
+            return 0;
+        } else {
+            usage();
+            return 2;
+        }
     }
     if (listen.empty() || config.psks.empty()) {
         usage();
         return 2;
     }
-    if (mode == "main") config.allow_aggressive = false;
-    else if (mode == "aggressive") config.allow_main = false;
-    else if (mode != "both") { usage(); return 2; }
+    if (mode == "main")
+        config.allow_aggressive = false;
+    else if (mode == "aggressive")
+        config.allow_main = false;
+    else if (mode != "both") {
+        usage();
+        return 2;
+    }
     if (config.proposals.empty())
-        for (const char* name : kDefaultProposals) config.proposals.push_back(*gdoi::parse_ike_proposal(name));
+        for (const char* name : kDefaultProposals)
+            config.proposals.push_back(*gdoi::parse_ike_proposal(name));
     auto local = parse_listen(listen);
     if (!local) {
         std::cerr << "gdoi-test-keyserver: " << local.error().message << "\n";
@@ -220,7 +248,8 @@ int main(int argc, char** argv) {
         int timeout_ms = -1;
         if (deadline != gdoi::Clock::time_point::max())
             timeout_ms = static_cast<int>(std::clamp<long long>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1, 0, 3600000));
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1, 0,
+                3600000));
         pollfd p{socket->fd(), POLLIN, 0};
         int r = ::poll(&p, 1, timeout_ms);
         if (r < 0) {
@@ -253,7 +282,8 @@ int main(int argc, char** argv) {
                 const mode_t old = umask(077);
                 std::ofstream out(keylog, std::ios::app);
                 umask(old);
-                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view()) << "\n";
+                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view())
+                    << "\n";
             }
             if (once) return 0;
         } else if (step.event == keyserver::ResponderStep::Event::Phase2) {

@@ -20,7 +20,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIB=$HERE/../integration/lib
-# shellcheck source=../integration/lib/netns.sh
+# shellcheck source=tests/integration/lib/netns.sh
 . "$LIB/netns.sh"
 
 INITIATOR_IP=10.249.0.1
@@ -243,6 +243,7 @@ capture_check() {
     uat+=(-o "uat:ikev1_decryption_table:$cookie,$key")
     keys=$((keys + 1))
   done <"$WORK/keylog.csv"
+  # shellcheck disable=SC2054  # tshark's "-d udp.port==848,isakmp" has a comma by design
   local tshark=(tshark -r "$WORK/keyserver.pcapng" -d udp.port==848,isakmp -d udp.port==849,isakmp "${uat[@]}")
   n=$("${tshark[@]}" 2>/dev/null | wc -l || true)
   "${tshark[@]}" -V >"$WORK/keyserver.decoded.txt" 2>&1 || true
@@ -271,7 +272,7 @@ main() {
   KEYSERVER=$(readlink -f "$1")
   PHASE1=$(readlink -f "$2")
   CHARON_INITIATOR=$LIB/charon-initiator.sh
-  [ -x "$KEYSERVER" ] && [ -x "$PHASE1" ] || { echo "binaries not executable" >&2; exit 2; }
+  if ! [ -x "$KEYSERVER" ] || ! [ -x "$PHASE1" ]; then echo "binaries not executable" >&2; exit 2; fi
   netns_require_root
   for tool in tshark swanctl "${CHARON_BIN:-/usr/lib/ipsec/charon}"; do
     command -v "$tool" >/dev/null || [ -x "$tool" ] || { echo "missing $tool: skipped" >&2; exit 77; }

@@ -30,12 +30,12 @@ namespace crypto = gdoi::crypto;
 namespace {
 
 constexpr size_t kNonceSize = 32;
-constexpr uint16_t kNotifyInvalidIdInformation = 18;     // RFC 2408 §3.14.1
+constexpr uint16_t kNotifyInvalidIdInformation = 18;  // RFC 2408 §3.14.1
 constexpr uint16_t kNotifyNoProposalChosen = 14;
 constexpr uint16_t kNotifyAuthenticationFailed = 24;
-constexpr uint16_t kNotifyInitialContact = 24578;        // RFC 2407 §4.6.3.3
+constexpr uint16_t kNotifyInitialContact = 24578;  // RFC 2407 §4.6.3.3
 constexpr uint32_t kDoiIpsec = 1;
-constexpr uint64_t kDefaultIkeLifetime = 28800;          // RFC 2407 §4.5: when none is offered
+constexpr uint64_t kDefaultIkeLifetime = 28800;  // RFC 2407 §4.5: when none is offered
 constexpr uint8_t kProtocolIsakmp = 1;
 constexpr uint8_t kTransformKeyIke = 1;
 
@@ -104,8 +104,8 @@ std::optional<Bytes> protected_notification(uint16_t type, const Cookie& ci, con
     b.add(PayloadType::Hash, hash1);
     b.add(PayloadType::Notification, isakmp::encode_notification(notify(type, ci, cr)));
     Bytes iv = gdoi::phase2_iv(keys, last_block, mid);
-    auto sealed = gdoi::seal_message(header(ci, cr, ExchangeType::Informational, mid), PayloadType::Hash, b.chain(),
-                                     keys, iv);
+    auto sealed = gdoi::seal_message(header(ci, cr, ExchangeType::Informational, mid), PayloadType::Hash,
+                                     b.chain(), keys, iv);
     if (!sealed) return std::nullopt;
     return std::move(*sealed);
 }
@@ -117,7 +117,6 @@ SecureBytes rfc_hash(const gdoi::IkeSaKeys& keys, ByteView g_first, ByteView g_s
                      const Cookie& ck_second, ByteView sai_b, ByteView id_b) {
     return crypto::prf(keys.hash, keys.skeyid, {g_first, g_second, ck_first, ck_second, sai_b, id_b});
 }
-
 
 }  // namespace
 
@@ -132,9 +131,12 @@ std::string PskTable::id_key(const isakmp::IdPayload& id) {
         case isakmp::IdType::Ipv6Addr:
             if (id.data.size() != 16 || !inet_ntop(AF_INET6, id.data.data(), text, sizeof text)) return "";
             return text;
-        case isakmp::IdType::Fqdn: return "fqdn:" + std::string(id.data.begin(), id.data.end());
-        case isakmp::IdType::UserFqdn: return "ufqdn:" + std::string(id.data.begin(), id.data.end());
-        default: return "";
+        case isakmp::IdType::Fqdn:
+            return "fqdn:" + std::string(id.data.begin(), id.data.end());
+        case isakmp::IdType::UserFqdn:
+            return "ufqdn:" + std::string(id.data.begin(), id.data.end());
+        default:
+            return "";
     }
 }
 
@@ -168,11 +170,21 @@ std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transfor
             return true;
         };
         switch (a.type) {
-            case 1: if (!a.basic || !once(enc)) return std::nullopt; break;
-            case 2: if (!a.basic || !once(hash)) return std::nullopt; break;
-            case 3: if (!a.basic || !once(auth)) return std::nullopt; break;
-            case 4: if (!a.basic || !once(group)) return std::nullopt; break;
-            case 14: if (!a.basic || !once(keylen)) return std::nullopt; break;
+            case 1:
+                if (!a.basic || !once(enc)) return std::nullopt;
+                break;
+            case 2:
+                if (!a.basic || !once(hash)) return std::nullopt;
+                break;
+            case 3:
+                if (!a.basic || !once(auth)) return std::nullopt;
+                break;
+            case 4:
+                if (!a.basic || !once(group)) return std::nullopt;
+                break;
+            case 14:
+                if (!a.basic || !once(keylen)) return std::nullopt;
+                break;
             case 11:  // life type: seconds (1) or kilobytes (2), each followed by a duration
                 if (*v != 1 && *v != 2) return std::nullopt;
                 life_type_pending = true;
@@ -181,7 +193,8 @@ std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transfor
                 if (!life_type_pending) return std::nullopt;
                 life_type_pending = false;
                 break;
-            default: return std::nullopt;  // PRF, group type/prime/generator...: not supported
+            default:
+                return std::nullopt;  // PRF, group type/prime/generator...: not supported
         }
     }
     if (!enc || !hash || !auth || !group || life_type_pending) return std::nullopt;
@@ -197,17 +210,34 @@ std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transfor
         return std::nullopt;
     }
     switch (*hash) {
-        case 2: p.hash = crypto::HashAlg::Sha1; break;
-        case 4: p.hash = crypto::HashAlg::Sha256; break;
-        case 5: p.hash = crypto::HashAlg::Sha384; break;
-        case 6: p.hash = crypto::HashAlg::Sha512; break;
-        default: return std::nullopt;
+        case 2:
+            p.hash = crypto::HashAlg::Sha1;
+            break;
+        case 4:
+            p.hash = crypto::HashAlg::Sha256;
+            break;
+        case 5:
+            p.hash = crypto::HashAlg::Sha384;
+            break;
+        case 6:
+            p.hash = crypto::HashAlg::Sha512;
+            break;
+        default:
+            return std::nullopt;
     }
     switch (*group) {
-        case 2: case 5: case 14: case 15: case 16: case 19: case 20: case 21:
+        case 2:
+        case 5:
+        case 14:
+        case 15:
+        case 16:
+        case 19:
+        case 20:
+        case 21:
             p.group = static_cast<crypto::DhGroup>(*group);
             break;
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
     }
     return p;
 }
@@ -218,8 +248,10 @@ namespace {
 std::optional<uint64_t> offered_seconds(const isakmp::Transform& t) {
     std::optional<uint64_t> type;
     for (const auto& a : t.attributes) {
-        if (a.type == 11) type = a.as_integer();
-        else if (a.type == 12 && type == 1u) return a.as_integer();
+        if (a.type == 11)
+            type = a.as_integer();
+        else if (a.type == 12 && type == 1u)
+            return a.as_integer();
     }
     return std::nullopt;
 }
@@ -286,8 +318,9 @@ size_t Phase1Responder::on_timer(Clock::time_point now) {
     for (auto it = entries_.begin(); it != entries_.end();) {
         if (it->second->expires <= now) {
             const Entry& e = *it->second;
-            log(LogLevel::Info, (e.state == Entry::State::Established ? "phase-1 SA with " : "exchange with ") +
-                                    e.peer.to_string() + " (icookie " + hex8(e.ci) + ") expired");
+            log(LogLevel::Info,
+                (e.state == Entry::State::Established ? "phase-1 SA with " : "exchange with ") +
+                    e.peer.to_string() + " (icookie " + hex8(e.ci) + ") expired");
             it = entries_.erase(it);
             ++removed;
             ++counters_.expired;
@@ -302,8 +335,10 @@ ResponderStep Phase1Responder::fail(Entry& e, std::string reason, std::optional<
     e.state = Entry::State::Failed;
     e.dh.reset();
     log(LogLevel::Warning, "phase1 with " + e.peer.to_string() + " failed: " + reason);
-    if (answer) e.last_answer = *answer;
-    else e.last_answer.clear();
+    if (answer)
+        e.last_answer = *answer;
+    else
+        e.last_answer.clear();
     ResponderStep step;
     step.send = std::move(answer);
     step.event = ResponderStep::Event::Failed;
@@ -331,7 +366,8 @@ ResponderStep Phase1Responder::establish(Entry& e, Clock::time_point now, std::o
     e.last_answer = answer ? *answer : Bytes();
     ++counters_.established;
     log(LogLevel::Info, "phase1 established with " + e.peer.address_string() + " (" +
-                            gdoi::phase1_mode_name(e.mode) + ", " + e.proposal.name() + "), icookie " + hex8(e.ci));
+                            gdoi::phase1_mode_name(e.mode) + ", " + e.proposal.name() + "), icookie " +
+                            hex8(e.ci));
     ResponderStep step;
     step.send = std::move(answer);
     step.event = ResponderStep::Event::Established;
@@ -339,7 +375,8 @@ ResponderStep Phase1Responder::establish(Entry& e, Clock::time_point now, std::o
     return step;
 }
 
-ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
+ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoint& from,
+                                           Clock::time_point now) {
     auto parsed = isakmp::parse_message(datagram);
     if (!parsed) {
         ++counters_.dropped;
@@ -352,8 +389,8 @@ ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoi
 
     Entry& e = *it->second;
     // Duplicate of the request we last answered: our answer was lost, send it again.
-    if (!e.last_request.empty() && std::equal(datagram.begin(), datagram.end(), e.last_request.begin(),
-                                              e.last_request.end())) {
+    if (!e.last_request.empty() &&
+        std::equal(datagram.begin(), datagram.end(), e.last_request.begin(), e.last_request.end())) {
         if (e.last_answer.empty()) return {};
         ++counters_.retransmitted;
         log(LogLevel::Debug, "retransmitting our answer to " + from.to_string());
@@ -363,7 +400,8 @@ ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoi
     }
     if (m.header.responder_cookie != e.cr) {
         ++counters_.dropped;
-        log(LogLevel::Debug, "dropped datagram from " + from.to_string() + ": responder cookie does not match");
+        log(LogLevel::Debug,
+            "dropped datagram from " + from.to_string() + ": responder cookie does not match");
         return {};
     }
     if (!(from == e.peer)) {
@@ -379,9 +417,10 @@ ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoi
         step.sa = &e.result;
         return step;
     }
-    const bool phase1_exchange = m.header.message_id == 0 &&
-                                 m.header.exchange == (e.mode == Phase1Mode::Main ? ExchangeType::IdentityProtection
-                                                                                  : ExchangeType::Aggressive);
+    const bool phase1_exchange =
+        m.header.message_id == 0 &&
+        m.header.exchange ==
+            (e.mode == Phase1Mode::Main ? ExchangeType::IdentityProtection : ExchangeType::Aggressive);
     if (!phase1_exchange || e.state == Entry::State::Established || e.state == Entry::State::Failed) {
         ++counters_.dropped;
         log(LogLevel::Debug, "dropped unexpected datagram from " + from.to_string());
@@ -391,10 +430,17 @@ ResponderStep Phase1Responder::on_datagram(ByteView datagram, const gdoi::Endpoi
     const Bytes request(datagram.begin(), datagram.end());
     ResponderStep step;
     switch (e.state) {
-        case Entry::State::WaitMm3: step = on_mm3(e, m); break;
-        case Entry::State::WaitMm5: step = on_mm5(e, m, now); break;
-        case Entry::State::WaitAm3: step = on_am3(e, m, now); break;
-        default: return {};
+        case Entry::State::WaitMm3:
+            step = on_mm3(e, m);
+            break;
+        case Entry::State::WaitMm5:
+            step = on_mm5(e, m, now);
+            break;
+        case Entry::State::WaitAm3:
+            step = on_am3(e, m, now);
+            break;
+        default:
+            return {};
     }
     // A request that moved the exchange (or ended it) is the one a duplicate repeats.
     if (step.send || step.event != ResponderStep::Event::None) e.last_request = request;
@@ -409,8 +455,10 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     if ((!main && !aggressive) || h.responder_cookie != Cookie{} || h.message_id != 0 || h.encrypted() ||
         h.initiator_cookie == Cookie{}) {
         ++counters_.dropped;
-        log(LogLevel::Debug, "dropped datagram from " + from.to_string() + ": not the start of a phase-1 exchange "
-                             "(exchange " + std::to_string(static_cast<int>(h.exchange)) + ")");
+        log(LogLevel::Debug, "dropped datagram from " + from.to_string() +
+                                 ": not the start of a phase-1 exchange "
+                                 "(exchange " +
+                                 std::to_string(static_cast<int>(h.exchange)) + ")");
         return {};
     }
     if ((main && !config_.allow_main) || (aggressive && !config_.allow_aggressive)) {
@@ -437,7 +485,8 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     auto sa = isakmp::parse_sa(sa_payload->body);
     if (!sa) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "dropped first message from " + from.to_string() + ": SA payload: " + sa.error().message);
+        log(LogLevel::Warning,
+            "dropped first message from " + from.to_string() + ": SA payload: " + sa.error().message);
         return {};
     }
     // The first acceptable transform, in the initiator's order (RFC 2409 §5: the responder
@@ -450,7 +499,8 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
         for (const auto& t : p.transforms) {
             auto read = responder_read_transform(t);
             if (!read) continue;
-            if (std::find(config_.proposals.begin(), config_.proposals.end(), *read) == config_.proposals.end())
+            if (std::find(config_.proposals.begin(), config_.proposals.end(), *read) ==
+                config_.proposals.end())
                 continue;
             chosen_proposal = &p;
             chosen_transform = &t;
@@ -465,9 +515,11 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
         for (const auto& p : sa->proposals)
             for (const auto& t : p.transforms) {
                 auto read = responder_read_transform(t);
-                offered += (offered.empty() ? "" : " ") + (read ? read->name() : std::string("(unsupported)"));
+                offered +=
+                    (offered.empty() ? "" : " ") + (read ? read->name() : std::string("(unsupported)"));
             }
-        log(LogLevel::Warning, "no acceptable proposal from " + from.to_string() + " (offered: " + offered + ")");
+        log(LogLevel::Warning,
+            "no acceptable proposal from " + from.to_string() + " (offered: " + offered + ")");
         ResponderStep step;
         step.send = plain_notification(kNotifyNoProposalChosen, ci, random_cookie());
         step.event = ResponderStep::Event::Failed;
@@ -503,8 +555,9 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
         const SecureBytes* psk = config_.psks.for_address(from);
         if (psk == nullptr) {
             ++counters_.no_psk;
-            log(LogLevel::Warning, "no pre-shared key for " + from.address_string() + " (main mode chooses it by "
-                                   "source address)");
+            log(LogLevel::Warning, "no pre-shared key for " + from.address_string() +
+                                       " (main mode chooses it by "
+                                       "source address)");
             ResponderStep step;
             step.send = plain_notification(kNotifyAuthenticationFailed, ci, e.cr);
             step.event = ResponderStep::Event::Failed;
@@ -529,7 +582,8 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     const auto* id = isakmp::find_payload(m.payloads, PayloadType::Identification);
     if (!ke || !ni || !id) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "dropped aggressive mode message 1 from " + from.to_string() + ": lacks KE, nonce or ID");
+        log(LogLevel::Warning,
+            "dropped aggressive mode message 1 from " + from.to_string() + ": lacks KE, nonce or ID");
         return {};
     }
     auto nonce = isakmp::parse_nonce(ni->body);
@@ -543,15 +597,17 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     if (ke->body.size() != crypto::dh_public_size(chosen.group)) {
         ++counters_.dropped;
         log(LogLevel::Warning, "aggressive mode from " + from.to_string() + ": KE length " +
-                                   std::to_string(ke->body.size()) + " does not fit the chosen group " + chosen.name());
+                                   std::to_string(ke->body.size()) + " does not fit the chosen group " +
+                                   chosen.name());
         return {};
     }
     const SecureBytes* psk = config_.psks.for_id(*peer_id);
     if (psk == nullptr) {
         ++counters_.no_psk;
         const std::string key = PskTable::id_key(*peer_id);
-        log(LogLevel::Warning, "no pre-shared key for identity " + (key.empty() ? "(unsupported ID type)" : key) +
-                                   " from " + from.to_string());
+        log(LogLevel::Warning, "no pre-shared key for identity " +
+                                   (key.empty() ? "(unsupported ID type)" : key) + " from " +
+                                   from.to_string());
         ResponderStep step;
         step.send = plain_notification(kNotifyInvalidIdInformation, ci, e.cr);
         step.event = ResponderStep::Event::Failed;
@@ -610,7 +666,8 @@ ResponderStep Phase1Responder::on_mm3(Entry& e, const isakmp::ParsedMessage& m) 
     auto nonce = isakmp::parse_nonce(ni->body);
     if (!nonce) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "main mode message 3 from " + e.peer.to_string() + ": " + nonce.error().message);
+        log(LogLevel::Warning,
+            "main mode message 3 from " + e.peer.to_string() + ": " + nonce.error().message);
         return {};
     }
     if (ke->body.size() != crypto::dh_public_size(e.proposal.group)) {
@@ -628,7 +685,8 @@ ResponderStep Phase1Responder::on_mm3(Entry& e, const isakmp::ParsedMessage& m) 
     auto gxy = e.dh->shared_secret(ke->body);
     if (!gxy) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "main mode message 3 from " + e.peer.to_string() + ": KE: " + gxy.error().message);
+        log(LogLevel::Warning,
+            "main mode message 3 from " + e.peer.to_string() + ": KE: " + gxy.error().message);
         return {};
     }
     e.gxi.assign(ke->body.begin(), ke->body.end());
@@ -649,15 +707,19 @@ ResponderStep Phase1Responder::on_mm3(Entry& e, const isakmp::ParsedMessage& m) 
 ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, Clock::time_point now) {
     if (!m.header.encrypted()) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "main mode message 5 from " + e.peer.to_string() + " is not encrypted; dropped");
+        log(LogLevel::Warning,
+            "main mode message 5 from " + e.peer.to_string() + " is not encrypted; dropped");
         return {};
     }
-    const std::string psk_hint = "the initiator's identity message does not verify: its pre-shared key differs "
-                                 "from ours for " + e.peer.address_string();
+    const std::string psk_hint =
+        "the initiator's identity message does not verify: its pre-shared key differs "
+        "from ours for " +
+        e.peer.address_string();
     auto opened = gdoi::open_message(m.body, e.keys, e.iv);
     if (!opened) {
         ++counters_.dropped;
-        log(LogLevel::Warning, "main mode message 5 from " + e.peer.to_string() + ": " + opened.error().message);
+        log(LogLevel::Warning,
+            "main mode message 5 from " + e.peer.to_string() + ": " + opened.error().message);
         return {};
     }
     // Whatever happens next, the CBC chain moves on with this message's last block.
@@ -667,7 +729,8 @@ ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, 
         return fail(e, psk_hint + " (" + detail + ")",
                     protected_notification(kNotifyAuthenticationFailed, e.ci, e.cr, e.keys, last_block));
     };
-    auto chain = isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
+    auto chain =
+        isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
     if (!chain) return auth_failed("does not decrypt to a payload chain");
     const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
     const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
@@ -695,8 +758,8 @@ ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, 
     b.add(PayloadType::Hash, hash_r);
     Bytes chain6 = b.chain();
     auto sealed =
-        gdoi::seal_message(header(e.ci, e.cr, ExchangeType::IdentityProtection), PayloadType::Identification, chain6,
-                           e.keys, e.iv);  // e.iv becomes the last block of message 6
+        gdoi::seal_message(header(e.ci, e.cr, ExchangeType::IdentityProtection), PayloadType::Identification,
+                           chain6, e.keys, e.iv);  // e.iv becomes the last block of message 6
     gdoi::wipe(chain6);
     if (!sealed) return fail(e, "cannot encrypt message 6: " + sealed.error().message);
     return establish(e, now, std::move(*sealed));
@@ -706,8 +769,10 @@ ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, 
     std::vector<isakmp::RawPayload> payloads;
     Bytes plaintext;  // keeps decrypted payload views alive
     Bytes last_block = e.iv;
-    const std::string psk_hint = "the initiator's HASH_I does not verify: its pre-shared key differs from ours "
-                                 "for its identity " + PskTable::id_key(e.peer_id);
+    const std::string psk_hint =
+        "the initiator's HASH_I does not verify: its pre-shared key differs from ours "
+        "for its identity " +
+        PskTable::id_key(e.peer_id);
     auto auth_failed = [&](const std::string& detail) {
         ++counters_.authentication_failed;
         return fail(e, psk_hint + " (" + detail + ")",
@@ -717,13 +782,14 @@ ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, 
         auto opened = gdoi::open_message(m.body, e.keys, e.iv);
         if (!opened) {
             ++counters_.dropped;
-            log(LogLevel::Warning, "aggressive mode message 3 from " + e.peer.to_string() + ": " +
-                                       opened.error().message);
+            log(LogLevel::Warning,
+                "aggressive mode message 3 from " + e.peer.to_string() + ": " + opened.error().message);
             return {};
         }
         last_block = opened->next_iv;
         plaintext = std::move(opened->plaintext);
-        auto chain = isakmp::parse_payload_chain(m.header.next_payload, plaintext, isakmp::Trailing::AllowPadding);
+        auto chain =
+            isakmp::parse_payload_chain(m.header.next_payload, plaintext, isakmp::Trailing::AllowPadding);
         if (!chain) return auth_failed("does not decrypt to a payload chain");
         payloads = std::move(*chain);
     } else {
@@ -743,8 +809,8 @@ ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, 
 ResponderStep Phase1Responder::on_informational(Entry& e, const isakmp::ParsedMessage& m) {
     if (!m.header.encrypted()) {
         const auto* n = isakmp::find_payload(m.payloads, PayloadType::Notification);
-        auto note = n ? isakmp::parse_notification(n->body) : common::Result<isakmp::NotificationPayload>(
-                                                                   common::make_error("no notification"));
+        auto note = n ? isakmp::parse_notification(n->body)
+                      : common::Result<isakmp::NotificationPayload>(common::make_error("no notification"));
         if (!note) {
             ++counters_.dropped;
             return {};
@@ -767,17 +833,20 @@ ResponderStep Phase1Responder::on_informational(Entry& e, const isakmp::ParsedMe
         ++counters_.dropped;
         return {};
     }
-    auto chain = isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
+    auto chain =
+        isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
     if (!chain || chain->empty() || chain->front().type != PayloadType::Hash) {
         ++counters_.dropped;
         log(LogLevel::Warning, "protected informational from " + e.peer.to_string() + " does not decrypt");
         return {};
     }
     const uint8_t* begin = opened->plaintext.data();
-    const size_t rest_from = static_cast<size_t>(chain->front().body.data() + chain->front().body.size() - begin);
+    const size_t rest_from =
+        static_cast<size_t>(chain->front().body.data() + chain->front().body.size() - begin);
     const size_t rest_to = static_cast<size_t>(chain->back().body.data() + chain->back().body.size() - begin);
-    SecureBytes expected = crypto::prf(e.keys.hash, e.keys.skeyid_a,
-                                       {be32(m.header.message_id), ByteView(begin + rest_from, rest_to - rest_from)});
+    SecureBytes expected =
+        crypto::prf(e.keys.hash, e.keys.skeyid_a,
+                    {be32(m.header.message_id), ByteView(begin + rest_from, rest_to - rest_from)});
     if (!expected.equals(chain->front().body)) {
         ++counters_.dropped;
         log(LogLevel::Warning, "protected informational from " + e.peer.to_string() + ": HASH(1) mismatch");

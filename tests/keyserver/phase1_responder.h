@@ -78,10 +78,10 @@ struct ResponderConfig {
 
 // One established phase-1 SA, as the GDOI pull responder needs it.
 struct ResponderSa {
-    gdoi::Phase1Sa sa;          // cookies, proposal, keys, last_iv, lifetime, peer id
+    gdoi::Phase1Sa sa;  // cookies, proposal, keys, last_iv, lifetime, peer id
     gdoi::Phase1Mode mode = gdoi::Phase1Mode::Main;
-    gdoi::Endpoint peer;        // where the exchange came from
-    uint32_t doi = 0;           // DOI of the initiator's SA payload (echoed)
+    gdoi::Endpoint peer;  // where the exchange came from
+    uint32_t doi = 0;     // DOI of the initiator's SA payload (echoed)
     Clock::time_point established_at{};
 };
 
@@ -106,8 +106,8 @@ struct ResponderCounters {
     uint64_t authentication_failed = 0;
     uint64_t no_psk = 0;
     uint64_t retransmitted = 0;
-    uint64_t dropped = 0;   // unparsable, unknown cookie, unexpected or out of order
-    uint64_t expired = 0;   // half-open exchanges and SAs removed by on_timer
+    uint64_t dropped = 0;  // unparsable, unknown cookie, unexpected or out of order
+    uint64_t expired = 0;  // half-open exchanges and SAs removed by on_timer
 };
 
 class Phase1Responder {

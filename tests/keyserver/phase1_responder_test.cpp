@@ -1,12 +1,12 @@
 // Our Phase1Initiator against the test key server's Phase1Responder, in memory: the
 // datagrams are passed between the two by hand, time is a fixed clock.
-#include <catch2/catch.hpp>
+#include "phase1_responder.h"
 
+#include <catch2/catch.hpp>
 #include <deque>
 #include <string>
 
 #include "gdoi/phase1.h"
-#include "phase1_responder.h"
 
 using namespace gdoi;
 using keyserver::Phase1Responder;
@@ -55,7 +55,8 @@ ResponderConfig responder_config(std::vector<std::string> proposals, const std::
     return c;
 }
 
-Phase1Config initiator_config(Phase1Mode mode, std::vector<std::string> proposals, const std::string& psk = "the-psk") {
+Phase1Config initiator_config(Phase1Mode mode, std::vector<std::string> proposals,
+                              const std::string& psk = "the-psk") {
     Phase1Config c;
     c.mode = mode;
     for (const auto& n : proposals) c.proposals.push_back(prop(n));
@@ -92,7 +93,9 @@ Transcript run(Phase1Initiator& ini, Phase1Responder& resp, const Endpoint& from
     return t;
 }
 
-bool same(const SecureBytes& a, const SecureBytes& b) { return !a.empty() && a.size() == b.size() && a.equals(b.view()); }
+bool same(const SecureBytes& a, const SecureBytes& b) {
+    return !a.empty() && a.size() == b.size() && a.equals(b.view());
+}
 
 void require_same_sa(const Phase1Sa& i, const Phase1Sa& r) {
     CHECK(i.initiator_cookie == r.initiator_cookie);
@@ -123,8 +126,9 @@ isakmp::SaPayload answered_sa(const Bytes& datagram) {
 
 TEST_CASE("main and aggressive mode establish identical SAs on both sides", "[keyserver][phase1]") {
     const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
-    const std::string name = GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha256-ecp256",
-                                      "3des-sha384-modp1536", "aes192-sha512-ecp384", "aes256-sha256-modp1024");
+    const std::string name =
+        GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha256-ecp256", "3des-sha384-modp1536",
+                 "aes192-sha512-ecp384", "aes256-sha256-modp1024");
     CAPTURE(phase1_mode_name(mode), name);
     Phase1Responder resp(responder_config({"aes256-sha512-modp4096", name}));
     Phase1Initiator ini(initiator_config(mode, {name}));
@@ -152,12 +156,13 @@ TEST_CASE("main and aggressive mode establish identical SAs on both sides", "[ke
     CHECK(keyserver::responder_read_transform(sa.proposals[0].transforms[0]) == prop(name));
 }
 
-TEST_CASE("the responder picks the first acceptable transform in the initiator's order", "[keyserver][phase1]") {
+TEST_CASE("the responder picks the first acceptable transform in the initiator's order",
+          "[keyserver][phase1]") {
     const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
     // Aggressive mode needs one DH group in every offer.
     Phase1Responder resp(responder_config({"aes256-sha256-modp2048", "aes128-sha256-modp2048"}));
-    Phase1Initiator ini(initiator_config(
-        mode, {"3des-sha1-modp2048", "aes128-sha256-modp2048", "aes256-sha256-modp2048", "aes128-sha1-modp2048"}));
+    Phase1Initiator ini(initiator_config(mode, {"3des-sha1-modp2048", "aes128-sha256-modp2048",
+                                                "aes256-sha256-modp2048", "aes128-sha1-modp2048"}));
     auto t = run(ini, resp);
     REQUIRE(ini.established());
     CHECK(ini.sa().proposal == prop("aes128-sha256-modp2048"));
@@ -304,7 +309,8 @@ TEST_CASE("several initiators at once, each with its own PSK by address", "[keys
     }
 }
 
-TEST_CASE("PSK lookup: by source address in main mode, by identity in aggressive mode", "[keyserver][phase1]") {
+TEST_CASE("PSK lookup: by source address in main mode, by identity in aggressive mode",
+          "[keyserver][phase1]") {
     SECTION("main mode from an address without a PSK") {
         Phase1Responder resp(responder_config({"aes128-sha256-modp2048"}));
         Phase1Initiator ini(initiator_config(Phase1Mode::Main, {"aes128-sha256-modp2048"}));
