@@ -1,0 +1,239 @@
+// member::GroupSession against the test key server (phase-1 responder + pull responder)
+// in memory, with a fake clock: registration, failover, re-registration before expiry,
+// recovery-probe back-off, rekeys with RFC 8263 ACKs.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "gcks.h"
+#include "gdoi/groupkey_push_ack.h"
+#include "group_session.h"
+#include "phase1_responder.h"
+
+namespace {
+
+using gdoi::Bytes;
+using gdoi::Clock;
+using namespace std::chrono_literals;
+
+const char* kPsk = "session-test-psk";
+
+gdoi::SecureBytes psk() { return gdoi::SecureBytes(gdoi::ByteView(reinterpret_cast<const uint8_t*>(kPsk), 16)); }
+
+gdoi::Endpoint ep(const char* a, uint16_t port = 848) { return *gdoi::Endpoint::parse(a, port); }
+
+gdoi::Tek tek(uint32_t spi, uint32_t lifetime) {
+    gdoi::Tek t;
+    t.spi = spi;
+    t.selector.source.id_type = 4;
+    t.selector.source.address = {10, 1, 0, 0};
+    t.selector.source.mask_or_end = {255, 255, 0, 0};
+    t.selector.destination = t.selector.source;
+    t.selector.destination.address = {10, 2, 0, 0};
+    t.transform_id = 12;
+    t.auth_algorithm = 5;
+    t.key_bits = 128;
+    t.lifetime_seconds = lifetime;
+    return t;
+}
+
+// One key server: phase-1 responder plus a pull responder per established phase-1 SA.
+struct KeyServer {
+    keyserver::Phase1Responder phase1;
+    const gcks::Group& group;
+    std::map<gdoi::isakmp::Cookie, std::unique_ptr<gcks::PullResponder>> pulls;
+    std::vector<gdoi::Phase1Sa> registrations;
+    bool up = true;
+
+    static keyserver::ResponderConfig config() {
+        keyserver::ResponderConfig c;
+        c.proposals = {*gdoi::parse_ike_proposal("aes128-sha256-ecp256")};
+        c.psks.set_any(psk());
+        c.local_id.type = 1;
+        c.local_id.data = {10, 0, 0, 2};
+        return c;
+    }
+    explicit KeyServer(const gcks::Group& g) : phase1(config()), group(g) {}
+
+    std::optional<Bytes> receive(const Bytes& datagram, const gdoi::Endpoint& from, Clock::time_point now) {
+        if (!up) return std::nullopt;
+        auto step = phase1.on_datagram(datagram, from, now);
+        if (step.event == keyserver::ResponderStep::Event::Established) registrations.push_back(step.sa->sa);
+        if (step.event == keyserver::ResponderStep::Event::Phase2) {
+            auto& pull = pulls[step.sa->sa.initiator_cookie];
+            if (!pull) pull = std::make_unique<gcks::PullResponder>(step.sa->sa, group);
+            return pull->on_datagram(datagram);
+        }
+        return step.send;
+    }
+};
+
+struct Harness {
+    gcks::Group group = gcks::Group::make(42, {tek(0x1001, 100)}, gdoi::crypto::SigAlgorithm::Rsa);
+    std::map<std::string, std::unique_ptr<KeyServer>> servers;
+    gdoi::Endpoint member_ep = ep("10.0.0.1");
+    Clock::time_point now = Clock::time_point{} + 1000h;
+    std::vector<gdoi::GroupState> installed;
+    std::vector<Clock::time_point> registration_starts;
+
+    Harness() { group.state.kek->lifetime_seconds = 1000; }
+
+    member::SessionConfig config(std::vector<gdoi::Endpoint> addrs) {
+        member::SessionConfig c;
+        c.name = "G42";
+        c.group_id = 42;
+        c.servers = std::move(addrs);
+        c.phase1.proposals = {*gdoi::parse_ike_proposal("aes128-sha256-ecp256")};
+        c.phase1.psk = psk();
+        c.phase1.local_id.type = 1;
+        c.phase1.local_id.data = {10, 0, 0, 1};
+        c.retransmit.total = 3s;
+        return c;
+    }
+
+    // Delivers everything the session sends (and the answers) until it goes quiet.
+    void deliver(member::GroupSession& s, member::SessionOutput out) {
+        std::vector<member::Outgoing> queue = std::move(out.send);
+        if (out.install) installed.push_back(std::move(*out.install));
+        for (size_t i = 0; i < queue.size() && i < 1000; ++i) {
+            auto key = queue[i].to.to_string();
+            if (!servers.count(key)) continue;
+            auto answer = servers[key]->receive(queue[i].datagram, member_ep, now);
+            if (!answer) continue;
+            auto more = s.on_datagram(*answer, queue[i].to, now);
+            if (more.install) installed.push_back(std::move(*more.install));
+            for (auto& m : more.send) queue.push_back(std::move(m));
+        }
+    }
+    // Runs the session's timers until `until`, delivering traffic as it goes.
+    void run_until(member::GroupSession& s, Clock::time_point until) {
+        for (int guard = 0; guard < 10000; ++guard) {
+            auto d = s.next_deadline();
+            if (d > until) break;
+            now = std::max(now, d);
+            auto before = s.state();
+            auto out = s.on_timer(now);
+            if (before != member::SessionState::Phase1 && s.state() == member::SessionState::Phase1)
+                registration_starts.push_back(now);
+            deliver(s, std::move(out));
+        }
+        now = until;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("session registers and fails over to the second key server when the first is down") {
+    Harness h;
+    auto a = ep("10.0.0.2"), b = ep("10.0.0.3");
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    h.servers[b.to_string()] = std::make_unique<KeyServer>(h.group);
+    h.servers[a.to_string()]->up = false;
+    member::GroupSession s(h.config({a, b}));
+    h.deliver(s, s.start(h.now));
+    CHECK(s.state() == member::SessionState::Phase1);
+    h.run_until(s, h.now + 10s);
+    REQUIRE(s.state() == member::SessionState::Registered);
+    CHECK(s.server_index() == 1);
+    CHECK(s.counters().registration_failures == 1);
+    CHECK(s.counters().registrations == 1);
+    CHECK_THAT(s.server_errors()[0], Catch::Contains("no answer"));
+    REQUIRE(h.installed.size() == 1);
+    REQUIRE(h.installed[0].teks.size() == 1);
+    CHECK(h.installed[0].teks[0].spi == 0x1001);
+    CHECK(h.installed[0].teks[0].encryption_key.equals(h.group.state.teks[0].encryption_key));
+}
+
+TEST_CASE("every key server down: the session waits, then retries with backoff") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    h.servers[a.to_string()]->up = false;
+    member::GroupSession s(h.config({a}));
+    h.deliver(s, s.start(h.now));
+    h.run_until(s, h.now + 5s);
+    CHECK(s.state() == member::SessionState::WaitingRetry);
+    h.servers[a.to_string()]->up = true;
+    h.run_until(s, h.now + 20s);
+    CHECK(s.state() == member::SessionState::Registered);
+}
+
+TEST_CASE("session re-registers before the keys expire when no rekey came") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    member::GroupSession s(h.config({a}));
+    auto t0 = h.now;
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(s.reregister_at());
+    // TEK lifetime 100 s: re-registration at 85 % of it, before expiry.
+    CHECK(*s.reregister_at() - t0 == std::chrono::duration_cast<Clock::duration>(85s));
+    h.run_until(s, t0 + 84s);
+    CHECK(s.counters().registrations == 1);
+    h.run_until(s, t0 + 90s);
+    CHECK(s.counters().registrations == 2);
+    CHECK(h.installed.size() == 2);
+}
+
+TEST_CASE("recovery probe pulls again after 10, 20, 40, 80, 160, 320 s, then stops") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.group.state.teks[0].lifetime_seconds = 100000;
+    h.group.state.kek->lifetime_seconds = 100000;
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    member::GroupSession s(h.config({a}));
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    auto t0 = h.now;
+    s.recovery_trigger(t0);
+    h.run_until(s, t0 + 2000s);
+    std::vector<long> offsets;
+    for (auto t : h.registration_starts) offsets.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
+    CHECK(offsets == std::vector<long>{10, 30, 70, 150, 310, 630});
+    CHECK(s.counters().recovery_probes == 6);
+}
+
+TEST_CASE("recovery probe is off when configured off") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    auto config = h.config({a});
+    config.recovery_probe = false;
+    member::GroupSession s(config);
+    h.deliver(s, s.start(h.now));
+    s.recovery_trigger(h.now);
+    h.run_until(s, h.now + 60s);
+    CHECK(s.counters().recovery_probes == 0);
+}
+
+TEST_CASE("an accepted rekey installs new keys and answers with an ACK the key server verifies") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.group.state.kek->ack_requested = true;
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    member::GroupSession s(h.config({a}));
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    gdoi::Tek next = tek(0x2002, 100);
+    gcks::Group::key_tek(next);
+    Bytes push = gcks::build_push(h.group, 2, {next}, {0x1001});
+    auto hdr = gdoi::isakmp::parse_header(push);
+    REQUIRE(s.owns(*hdr));
+    auto out = s.on_datagram(push, a, h.now);
+    REQUIRE(out.install);
+    REQUIRE(out.install->teks.size() == 1);
+    CHECK(out.install->teks[0].spi == 0x2002);
+    CHECK(s.counters().rekeys_accepted == 1);
+    REQUIRE(out.send.size() == 1);
+    CHECK(s.counters().acks_sent == 1);
+    const auto& reg = h.servers[a.to_string()]->registrations.back();
+    auto acked = gdoi::verify_push_ack(out.send[0].datagram, reg, *h.group.state.kek);
+    REQUIRE(acked);
+    CHECK(*acked == 2);
+    // The same push again is a replay: rejected and counted, no ACK, no install.
+    auto again = s.on_datagram(push, a, h.now);
+    CHECK_FALSE(again.install);
+    CHECK(again.send.empty());
+    CHECK(s.counters().rekeys_rejected[static_cast<size_t>(gdoi::PushReject::Replay)] == 1);
+}
