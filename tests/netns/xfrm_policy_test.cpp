@@ -169,8 +169,53 @@ TEST_CASE("adding an ESP SA without kernel ESP support gives the operator messag
         return s.error().message;
     });
     CHECK(message ==
-          "add SA spi 0x00001000 src 169.254.0.2 dst 169.254.0.1: kernel has no ESP support: load esp4 "
-          "(modprobe esp4) (kernel: Requested type not found)");
+          "add SA spi 0x00001000 src 169.254.0.2 dst 169.254.0.1 cbc(aes) 128 + hmac(sha256): kernel has no "
+          "ESP support: load esp4 (modprobe esp4) (kernel: Requested type not found)");
+}
+
+TEST_CASE("a missing crypto algorithm is named (this host has no GCM)", "[netns][sa]") {
+    ScopedNetns ns;
+    const std::string probe = netns_test::capture(
+        "ip netns exec " + ns.name() +
+        " ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 0x100 mode tunnel "
+        "aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128");
+    if (probe.find("AEAD algorithm not found") == std::string::npos) {
+        WARN("this kernel has rfc4106(gcm(aes))");
+        return;
+    }
+    auto message = ns.run([] {
+        const std::vector<uint8_t> key(20, 1);
+        SaSpec sa;
+        sa.src = address("169.254.0.2");
+        sa.dst = address("169.254.0.1");
+        sa.spi = 0x1000;
+        sa.transform = {EspTransformId::esp_aes_gcm_16, 128, AuthAlgorithmId::none};
+        sa.encryption_key = key;
+        auto s = Xfrm::open()->add_sa(sa);
+        REQUIRE_FALSE(s);
+        return s.error().message;
+    });
+    CHECK(message.find("add SA spi 0x00001000 src 169.254.0.2 dst 169.254.0.1 rfc4106(gcm(aes)) 128: kernel "
+                       "lacks this crypto algorithm") == 0);
+}
+
+TEST_CASE("IPv6 policies round-trip", "[netns][policy]") {
+    ScopedNetns ns;
+    auto d = ns.run([] {
+        auto x = Xfrm::open();
+        PolicySpec p;
+        p.selector = {prefix("2001:db8:2::/48"), prefix("2001:db8:1::/48"), 0, 0, 0};
+        p.dir = Direction::fwd;
+        p.templates.push_back(Template{std::nullopt, std::nullopt, 0, Mode::tunnel, 9, Level::required});
+        auto s = x->add_policy(p);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        return *x->dump_policies();
+    });
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].spec.selector.src.to_string() == "2001:db8:2::/48");
+    CHECK(d[0].spec.selector.dst.address.family == Family::ipv6);
+    CHECK(ns.ip("-6 xfrm policy").find("src 2001:db8:2::/48 dst 2001:db8:1::/48") != std::string::npos);
 }
 
 TEST_CASE("deleting or getting a missing SA names it", "[netns][sa]") {

@@ -17,14 +17,15 @@ using detail::from_xfrm;
 
 int acquire_tmpl(const nlattr* attr, void* data) {
     if (mnl_attr_get_type(attr) == XFRMA_TMPL && mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
-        const auto* t = static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(attr));
-        static_cast<Acquire*>(data)->reqid = t->reqid;
+        const auto t = detail::read_struct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
+        static_cast<Acquire*>(data)->reqid = t.reqid;
     }
     return MNL_CB_OK;
 }
 
 Acquire parse_acquire(const nlmsghdr* nlh) {
-    const auto* a = static_cast<const xfrm_user_acquire*>(mnl_nlmsg_get_payload(nlh));
+    const auto copy = detail::read_struct<xfrm_user_acquire>(mnl_nlmsg_get_payload(nlh));
+    const auto* a = &copy;
     Acquire ev;
     const uint16_t af = a->policy.sel.family ? a->policy.sel.family : a->sel.family;
     ev.dst = from_xfrm(a->id.daddr, af);
@@ -45,8 +46,8 @@ std::vector<Event> parse_events(std::span<const uint8_t> messages) {
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(messages.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
         if (nlh->nlmsg_type == XFRM_MSG_EXPIRE && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(xfrm_user_expire))) {
-            const auto* e = static_cast<const xfrm_user_expire*>(mnl_nlmsg_get_payload(nlh));
-            events.emplace_back(SaExpire{detail::sa_state_from_info(&e->state), e->hard != 0});
+            const auto e = detail::read_struct<xfrm_user_expire>(mnl_nlmsg_get_payload(nlh));
+            events.emplace_back(SaExpire{detail::sa_state_from_info(&e.state), e.hard != 0});
         } else if (nlh->nlmsg_type == XFRM_MSG_ACQUIRE &&
                    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(xfrm_user_acquire))) {
             events.emplace_back(parse_acquire(nlh));

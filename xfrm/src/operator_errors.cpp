@@ -20,8 +20,8 @@ std::string sa_hint(int err, Family family) {
             return "kernel has no ESP support: load " + esp_module(family) + " (modprobe " +
                    esp_module(family) + ")";
         case ENOSYS:
-            return "kernel lacks the crypto algorithm: load its module (e.g. modprobe aes gcm "
-                   "seqiv for rfc4106(gcm(aes)), or sha256/cbc)";
+            return "kernel lacks this crypto algorithm: load its modules (e.g. modprobe gcm aes "
+                   "for rfc4106(gcm(aes)); cbc, des3_ede, sha1, sha256, sha512 for the others)";
         case EAFNOSUPPORT:
             return "kernel has no XFRM support for this address family: load xfrm6_tunnel / ipv6";
         case EEXIST:

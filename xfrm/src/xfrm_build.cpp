@@ -14,6 +14,16 @@
 namespace xfrm::detail {
 namespace {
 
+// "rfc4106(gcm(aes)) 128" / "cbc(aes) 256 + hmac(sha256)": names the crypto the
+// kernel could be missing (ENOSYS) in error messages.
+std::string transform_text(const EspTransform& t) {
+    const CipherInfo* c = find_cipher(t.cipher);
+    std::string text = c ? std::string(c->kernel_name) : "cipher " + std::to_string(static_cast<int>(t.cipher));
+    text += " " + std::to_string(t.key_bits);
+    if (const AuthInfo* a = find_auth(t.auth)) text += " + " + std::string(a->kernel_name);
+    return text;
+}
+
 std::string hex_spi(uint32_t spi) {
     char buf[16];
     std::snprintf(buf, sizeof(buf), "0x%08x", spi);
@@ -76,7 +86,7 @@ const char* dir_name(Direction d) {
 
 common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update) {
     const std::string what = std::string(update ? "update" : "add") + " SA spi " + hex_spi(sa.spi) + " src " +
-                             sa.src.to_string() + " dst " + sa.dst.to_string();
+                             sa.src.to_string() + " dst " + sa.dst.to_string() + " " + transform_text(sa.transform);
     if (auto problem = validate(sa.transform); !problem.empty())
         return common::make_error(what + ": " + std::string(problem));
     const KeySizes sizes = key_sizes(sa.transform);

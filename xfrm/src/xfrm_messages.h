@@ -38,6 +38,15 @@ inline uint64_t from_limit(uint64_t v) { return v == XFRM_INF ? 0 : v; }
 
 Selector selector_from(const xfrm_selector& sel);
 
+// Netlink payloads are only 4-byte aligned (NLMSG_ALIGNTO), and several XFRM
+// structs hold __u64 (xfrm_lifetime_cfg/_cur): copy them out, never cast.
+template <typename T>
+T read_struct(const void* payload) {
+    T value;
+    std::memcpy(&value, payload, sizeof(T));
+    return value;
+}
+
 common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update);
 void build_sa_id(MessageBuffer& out, const SaId& id, bool get);  // DELSA or GETSA
 common::Status build_policy(MessageBuffer& out, const PolicySpec& policy, uint32_t owner, bool update);

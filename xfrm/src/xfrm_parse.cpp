@@ -5,6 +5,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/xfrm.h>
 
+#include <cstring>
+
 namespace xfrm::detail {
 
 Selector selector_from(const xfrm_selector& sel) {
@@ -18,7 +20,8 @@ Selector selector_from(const xfrm_selector& sel) {
 }
 
 SaState sa_state_from_info(const void* raw) {
-    const auto* info = static_cast<const xfrm_usersa_info*>(raw);
+    const auto copy = read_struct<xfrm_usersa_info>(raw);
+    const auto* info = &copy;
     SaState st;
     st.src = from_xfrm(info->saddr, info->family);
     st.dst = from_xfrm(info->id.daddr, info->family);
@@ -42,6 +45,12 @@ SaState sa_state_from_info(const void* raw) {
 
 namespace {
 
+// alg_name is a char[64] the kernel terminates; do not rely on it.
+template <std::size_t N>
+std::string_view bounded(const char (&name)[N]) {
+    return {name, strnlen(name, N)};
+}
+
 struct SaAttrs {
     SaState* state;
     const CipherInfo* cipher = nullptr;
@@ -56,21 +65,21 @@ int sa_attr(const nlattr* attr, void* data) {
         case XFRMA_ALG_AEAD:
             if (len >= sizeof(xfrm_algo_aead)) {
                 const auto* algo = static_cast<const xfrm_algo_aead*>(mnl_attr_get_payload(attr));
-                a->cipher = find_cipher_by_kernel_name(algo->alg_name);
+                a->cipher = find_cipher_by_kernel_name(bounded(algo->alg_name));
                 if (a->cipher) a->cipher_key_bits = static_cast<uint16_t>(algo->alg_key_len - a->cipher->salt_bits);
             }
             break;
         case XFRMA_ALG_CRYPT:
             if (len >= sizeof(xfrm_algo)) {
                 const auto* algo = static_cast<const xfrm_algo*>(mnl_attr_get_payload(attr));
-                a->cipher = find_cipher_by_kernel_name(algo->alg_name);
+                a->cipher = find_cipher_by_kernel_name(bounded(algo->alg_name));
                 a->cipher_key_bits = static_cast<uint16_t>(algo->alg_key_len);
             }
             break;
         case XFRMA_ALG_AUTH_TRUNC:
             if (len >= sizeof(xfrm_algo_auth)) {
                 const auto* algo = static_cast<const xfrm_algo_auth*>(mnl_attr_get_payload(attr));
-                a->auth = find_auth_by_kernel_name(algo->alg_name);
+                a->auth = find_auth_by_kernel_name(bounded(algo->alg_name));
             }
             break;
         case XFRMA_MARK:
@@ -93,9 +102,9 @@ int policy_attr(const nlattr* attr, void* data) {
     auto* p = static_cast<PolicyAttrs*>(data);
     const auto len = mnl_attr_get_payload_len(attr);
     if (mnl_attr_get_type(attr) == XFRMA_TMPL) {
-        const auto* tmpls = static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(attr));
+        const auto* tmpls = static_cast<const uint8_t*>(mnl_attr_get_payload(attr));
         for (std::size_t i = 0; i < len / sizeof(xfrm_user_tmpl); ++i) {
-            const xfrm_user_tmpl& k = tmpls[i];
+            const auto k = read_struct<xfrm_user_tmpl>(tmpls + i * sizeof(xfrm_user_tmpl));
             Template t;
             const Address dst = from_xfrm(k.id.daddr, k.family);
             const Address src = from_xfrm(k.saddr, k.family);
@@ -137,7 +146,8 @@ std::optional<PolicyState> parse_policy(std::span<const uint8_t> message) {
     if (message.size() < sizeof(nlmsghdr) || nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
         nlh->nlmsg_len < mnl_nlmsg_size(sizeof(xfrm_userpolicy_info)))
         return std::nullopt;
-    const auto* info = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(nlh));
+    const auto copy = read_struct<xfrm_userpolicy_info>(mnl_nlmsg_get_payload(nlh));
+    const auto* info = &copy;
     PolicyState st;
     st.spec.selector = selector_from(info->sel);
     st.spec.dir = static_cast<Direction>(info->dir);
