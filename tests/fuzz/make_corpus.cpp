@@ -1,0 +1,136 @@
+// Writes the seed corpus of the fuzz targets (tests/fuzz/corpus/<target>/): a few
+// valid messages of each kind, built with the codec and a phase-1 exchange in
+// memory. Run once when the codec changes: make_corpus <tests/fuzz/corpus>.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gdoi/ike_keys.h"
+#include "gdoi/ike_proposal.h"
+#include "gdoi/isakmp.h"
+#include "gdoi/phase1.h"
+
+using namespace gdoi;
+using namespace gdoi::isakmp;
+
+namespace {
+
+std::filesystem::path root;
+
+void write(const std::string& target, const std::string& name, ByteView data) {
+    auto dir = root / target;
+    std::filesystem::create_directories(dir);
+    std::ofstream out(dir / name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+}
+
+IkeProposal proposal(const char* name) { return *parse_ike_proposal(name); }
+
+Header header(ExchangeType x) {
+    Header h;
+    h.initiator_cookie = {1, 2, 3, 4, 5, 6, 7, 8};
+    h.responder_cookie = {9, 10, 11, 12, 13, 14, 15, 16};
+    h.exchange = x;
+    return h;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: make_corpus DIR\n");
+        return 2;
+    }
+    root = argv[1];
+    const auto now = Clock::time_point{};
+
+    // Main mode and aggressive mode message 1 from the initiator itself.
+    Phase1Config c;
+    c.proposals = {proposal("aes256-sha256-modp2048"), proposal("aes128-sha1-ecp256"), proposal("3des-sha384-ecp384")};
+    c.psk = SecureBytes(Bytes{'p', 's', 'k'});
+    c.local_id = IdPayload{1, 0, 0, {192, 0, 2, 1}};
+    Phase1Initiator mm(c);
+    Bytes mm1 = *mm.start(now).send;
+    write("isakmp_message", "mm1", mm1);
+    c.mode = Phase1Mode::Aggressive;
+    c.proposals = {proposal("aes128-sha256-ecp256")};
+    Phase1Initiator am(c);
+    write("isakmp_message", "am1", *am.start(now).send);
+
+    // Message 2: the responder's chosen transform; message 3/4 shape: KE + nonce.
+    auto m1 = *parse_message(mm1);
+    auto sa = *parse_sa(m1.payloads[0].body);
+    sa.proposals[0].transforms.resize(1);
+    Bytes sa_body = encode_sa(sa);
+    write("isakmp_message", "mm2", MessageBuilder().add(PayloadType::Sa, sa_body).finish(header(ExchangeType::IdentityProtection)));
+    write("isakmp_message", "mm4",
+          MessageBuilder()
+              .add(PayloadType::KeyExchange, Bytes(64, 0x42))
+              .add(PayloadType::Nonce, Bytes(32, 0x17))
+              .add(PayloadType::VendorId, Bytes{0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9})
+              .finish(header(ExchangeType::IdentityProtection)));
+
+    // Informational NO-PROPOSAL-CHOSEN and a DELETE.
+    NotificationPayload n;
+    n.type = 14;
+    n.spi = Bytes(16, 0x01);
+    DeletePayload d;
+    d.spis = {Bytes(16, 0x02)};
+    Header info = header(ExchangeType::Informational);
+    info.message_id = 0x11223344;
+    write("isakmp_message", "informational",
+          MessageBuilder()
+              .add(PayloadType::Hash, Bytes(20, 0x33))
+              .add(PayloadType::Notification, encode_notification(n))
+              .add(PayloadType::Delete, encode_delete(d))
+              .finish(info));
+
+    // Identity payloads, certificate and request.
+    write("isakmp_message", "id_cert",
+          MessageBuilder()
+              .add(PayloadType::Identification, encode_id(IdPayload{2, 17, 848, {'k', 's', '.', 'e', 'x'}}))
+              .add(PayloadType::Certificate, encode_certificate(CertificatePayload{4, {0x30, 0x03, 0x02, 0x01, 0x01}}))
+              .add(PayloadType::CertificateRequest, encode_certificate(CertificatePayload{4, {}}))
+              .add(PayloadType::Hash, Bytes(32, 0x44))
+              .finish(header(ExchangeType::IdentityProtection)));
+
+    // An encrypted message 5 and its plaintext chain (with the CBC zero padding).
+    IkeSaKeys keys = derive_psk_keys(proposal("aes128-sha1-modp2048"), Bytes{'k'}, Bytes(16, 1), Bytes(16, 2),
+                                     Bytes(256, 3), {1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15, 16});
+    NotificationPayload ic;
+    ic.type = 24578;
+    ic.spi = Bytes(16, 0x05);
+    MessageBuilder m5;
+    m5.add(PayloadType::Identification, encode_id(c.local_id))
+        .add(PayloadType::Hash, Bytes(20, 0x66))
+        .add(PayloadType::Notification, encode_notification(ic));
+    Bytes iv(16, 0);
+    Bytes sealed = *seal_message(header(ExchangeType::IdentityProtection), m5.first_type(), m5.chain(), keys, iv);
+    write("isakmp_message", "mm5_encrypted", sealed);
+    Bytes plain = open_message(ByteView(sealed).subspan(kHeaderSize), keys, Bytes(16, 0))->plaintext;
+    Bytes chain_seed{static_cast<uint8_t>(PayloadType::Identification)};
+    chain_seed.insert(chain_seed.end(), plain.begin(), plain.end());
+    write("payload_chain", "mm5_plaintext", chain_seed);
+    Bytes chain2{static_cast<uint8_t>(PayloadType::Hash)};
+    Bytes c2 = MessageBuilder().add(PayloadType::Hash, Bytes(20, 7)).add(PayloadType::Notification, encode_notification(n)).chain();
+    chain2.insert(chain2.end(), c2.begin(), c2.end());
+    chain2.resize(chain2.size() + 5, 0);
+    write("payload_chain", "informational_plaintext", chain2);
+    Bytes chain3{static_cast<uint8_t>(PayloadType::Sa)};
+    chain3.insert(chain3.end(), m1.body.begin(), m1.body.end());
+    write("payload_chain", "sa_chain", chain3);
+
+    // Transforms and SA bodies for the IKE proposal reader.
+    write("ike_transform", "sa_three_transforms", m1.payloads[0].body);
+    int i = 0;
+    for (const char* name : {"aes128-sha1-modp2048", "aes256-sha512-modp4096", "3des-sha384-ecp384", "aes192-sha256-ecp521"}) {
+        auto t = proposal(name).to_transform(1, 28800);
+        ByteWriter w;
+        w.u8(t.number).u8(t.id).u16(0);
+        write_attributes(w, t.attributes);
+        write("ike_transform", "transform_" + std::to_string(i++), w.data());
+    }
+    return 0;
+}
