@@ -132,5 +132,46 @@ int main(int argc, char** argv) {
         write_attributes(w, t.attributes);
         write("ike_transform", "transform_" + std::to_string(i++), w.data());
     }
+
+    // Answers for the phase-1 initiator (2-byte length before each datagram). It offers
+    // aes128-sha256-ecp256 first; message 4 carries a valid P-256 point (RFC 5903 §8.1
+    // g^r) so that keys are derived and message 6 gets decrypted.
+    auto framed = [](std::initializer_list<ByteView> datagrams) {
+        Bytes out;
+        for (ByteView d : datagrams) {
+            out.push_back(static_cast<uint8_t>(d.size() >> 8));
+            out.push_back(static_cast<uint8_t>(d.size()));
+            out.insert(out.end(), d.begin(), d.end());
+        }
+        return out;
+    };
+    Proposal chosen;
+    chosen.protocol = 1;
+    chosen.transforms = {proposal("aes128-sha256-ecp256").to_transform(1, 86400)};
+    Bytes p_mm2 = MessageBuilder()
+                      .add(PayloadType::Sa, encode_sa(SaPayload{2, 1, {chosen}}))
+                      .finish(header(ExchangeType::IdentityProtection));
+    const Bytes gr = {0xD1, 0x2D, 0xFB, 0x52, 0x89, 0xC8, 0xD4, 0xF8, 0x12, 0x08, 0xB7, 0x02, 0x70, 0x39, 0x8C, 0x34,
+                      0x22, 0x96, 0x97, 0x0A, 0x0B, 0xCC, 0xB7, 0x4C, 0x73, 0x6F, 0xC7, 0x55, 0x44, 0x94, 0xBF, 0x63,
+                      0x56, 0xFB, 0xF3, 0xCA, 0x36, 0x6C, 0xC2, 0x3E, 0x81, 0x57, 0x85, 0x4C, 0x13, 0xC5, 0x8D, 0x6A,
+                      0xAC, 0x23, 0xF0, 0x46, 0xAD, 0xA3, 0x0F, 0x83, 0x53, 0xE7, 0x4F, 0x33, 0x03, 0x98, 0x72, 0xAB};
+    Bytes p_mm4 = MessageBuilder()
+                      .add(PayloadType::KeyExchange, gr)
+                      .add(PayloadType::Nonce, Bytes(32, 0x4e))
+                      .finish(header(ExchangeType::IdentityProtection));
+    Header h6 = header(ExchangeType::IdentityProtection);
+    h6.flags = kFlagEncryption;
+    h6.next_payload = PayloadType::Identification;
+    h6.length = static_cast<uint32_t>(kHeaderSize + 48);
+    Bytes p_mm6 = encode_header(h6);
+    p_mm6.resize(p_mm6.size() + 48, 0x5a);
+    Header hi = header(ExchangeType::Informational);
+    hi.responder_cookie = {};
+    NotificationPayload npc;
+    npc.type = 14;
+    Bytes p_info = MessageBuilder().add(PayloadType::Notification, encode_notification(npc)).finish(hi);
+    write("phase1_initiator", "mm2", framed({p_mm2}));
+    write("phase1_initiator", "mm2_mm4_mm6", framed({p_mm2, p_mm4, p_mm6}));
+    write("phase1_initiator", "no_proposal_chosen", framed({p_info}));
     return 0;
 }
