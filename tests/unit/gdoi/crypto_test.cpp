@@ -206,6 +206,9 @@ TEST_CASE("DH public value sizes", "[crypto][dh]") {
         CHECK(dh->group() == r.group);
         CHECK(dh->public_value().size() == r.size);
     }
+    CHECK_FALSE(DhExchange::generate(static_cast<DhGroup>(3)).ok());  // EC2N, not supported
+    CHECK_FALSE(DhExchange::generate(static_cast<DhGroup>(22)).ok());
+    CHECK(dh_public_size(static_cast<DhGroup>(22)) == 0);
     for (uint16_t g : {2, 5, 14, 15, 16, 19, 20, 21}) CHECK(is_supported_group(g));
     for (uint16_t g : {0, 1, 3, 4, 17, 18, 22, 24, 31, 0x100e}) CHECK_FALSE(is_supported_group(g));
 }

@@ -620,3 +620,26 @@ TEST_CASE("protected status notification before message 6 is not a failure", "[p
     init.on_datagram(m6, kT0 + 4ms);
     CHECK(init.established());
 }
+
+TEST_CASE("answers carrying another responder cookie are not processed", "[phase1][exchange][bug]") {
+    // RFC 2408 §3.1: the cookie pair identifies the ISAKMP SA. Once message 2 fixed the
+    // responder cookie, a message 4 with a different responder cookie belongs to some
+    // other SA and must be ignored; on_datagram (gdoi/src/phase1.cpp) compares only the
+    // initiator cookie, so the initiator derives keys from it and sends message 5.
+    Phase1Initiator init(config({"aes128-sha256-ecp256"}));
+    ScriptedResponder resp(str("test-psk"), kServerId);
+    auto s1 = init.start(kT0);
+    auto s2 = init.on_datagram(resp.on_mm1(*s1.send), kT0 + 1ms);
+    REQUIRE(s2.send.has_value());
+    Bytes mm4 = resp.on_mm3(*s2.send);
+    Bytes foreign = mm4;
+    for (size_t i = 8; i < 16; ++i) foreign[i] ^= 0x5a;
+    auto s3 = init.on_datagram(foreign, kT0 + 2ms);
+    CHECK_FALSE(s3.send.has_value());
+    CHECK_FALSE(init.finished());
+    // The genuine message 4 still completes the exchange.
+    auto s4 = init.on_datagram(mm4, kT0 + 3ms);
+    REQUIRE(s4.send.has_value());
+    init.on_datagram(resp.on_mm5(*s4.send), kT0 + 4ms);
+    CHECK(init.established());
+}
