@@ -1,6 +1,66 @@
-// gdoi-memberd: the GDOI group member daemon (placeholder until member/ is wired).
+// gdoi-memberd: the GDOI group member daemon. Runs in the foreground (systemd style),
+// logs to stderr in journald's form, reports readiness with sd_notify.
+#include <sys/stat.h>
+
 #include <cstdio>
-int main() {
-    std::fputs("gdoi-memberd: not implemented yet\n", stderr);
-    return 1;
+#include <iostream>
+#include <string>
+
+#include "config.h"
+#include "daemon.h"
+#include "logging.h"
+
+namespace {
+
+void usage() {
+    std::fputs(
+        "usage: gdoi-memberd [-c FILE] [--check] [--log-level debug|info|warning|error] [--no-dataplane]\n"
+        "  -c FILE          configuration (default /etc/gdoi-member/member.toml)\n"
+        "  --check          validate the configuration and exit (0 = valid); touches nothing\n"
+        "  --log-level L    override the configured log level\n"
+        "  --no-dataplane   register and follow rekeys, but install nothing in the kernel\n",
+        stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string path = member::kDefaultConfigPath;
+    bool check = false, no_dataplane = false;
+    std::optional<gdoi::LogLevel> level;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if ((a == "-c" || a == "--config") && i + 1 < argc) path = argv[++i];
+        else if (a == "--check") check = true;
+        else if (a == "--no-dataplane") no_dataplane = true;
+        else if (a == "--log-level" && i + 1 < argc) {
+            gdoi::LogLevel l;
+            if (!member::parse_log_level(argv[++i], l)) {
+                usage();
+                return 2;
+            }
+            level = l;
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    umask(077);
+    auto config = member::load_config(path);
+    if (!config) {
+        std::cerr << "gdoi-memberd: " << config.error().message << "\n";
+        return 1;
+    }
+    if (check) {
+        std::cout << path << ": valid, " << config->groups.size() << " group(s)\n";
+        return 0;
+    }
+    member::set_log_level(level.value_or(config->log_level));
+    if (!no_dataplane) {
+        std::cerr << "gdoi-memberd: the kernel dataplane is not wired into the daemon yet; run with --no-dataplane\n";
+        return 1;
+    }
+    std::unique_ptr<member::Dataplane> dataplane = member::make_monitor_dataplane();
+    member::Daemon daemon(std::move(*config), path, std::move(dataplane));
+    return daemon.run();
 }

@@ -1,0 +1,300 @@
+#include "daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "logging.h"
+#include "sd_notify.h"
+#include "status_json.h"
+
+namespace member {
+
+using gdoi::LogLevel;
+
+namespace {
+
+// epoll user data: which source is ready.
+enum : uint64_t { kTagTimer = 1, kTagSignal = 2, kTagControl = 3, kTagUdpBase = 1000 };
+
+std::string fingerprint(const GroupConfig& g) {
+    // Everything that changes the session or the rules; the PSK by content, never printed.
+    std::string s = g.name + "|" + std::to_string(g.id) + "|" + std::to_string(g.local_port) + "|" +
+                    gdoi::phase1_mode_name(g.ike_mode) + "|" + std::to_string(g.ike_lifetime) + "|" +
+                    std::to_string(g.ike_doi) + "|" + (g.recovery_probe ? "1" : "0") + "|" + allow_gcm_name(g.allow_gcm) +
+                    "|" + std::to_string(g.gcm_expected_senders) + "|" + gdoi::to_hex(gdoi::crypto::hash(gdoi::crypto::HashAlg::Sha256, {g.ike_psk.view()}));
+    for (const auto& srv : g.servers) s += "|" + srv.to_string();
+    for (const auto& p : g.ike_proposals) s += "|" + p.name();
+    for (const auto& l : g.lan_interfaces) s += "|lan:" + l;
+    s += "|x" + std::to_string(g.exclude.size()) + "|o" + std::to_string(g.fail_open.size());
+    return s;
+}
+
+}  // namespace
+
+Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane)
+    : config_(std::move(config)), config_path_(std::move(config_path)), dataplane_(std::move(dataplane)) {}
+
+Daemon::~Daemon() = default;
+
+SessionConfig Daemon::session_config(const GroupConfig& g) const {
+    SessionConfig c;
+    c.name = g.name;
+    c.group_id = g.id;
+    c.servers = g.servers;
+    c.phase1.mode = g.ike_mode;
+    c.phase1.proposals = g.ike_proposals;
+    c.phase1.psk = g.ike_psk;
+    c.phase1.sa_doi = g.ike_doi;
+    c.phase1.lifetime_seconds = g.ike_lifetime;
+    const auto& a = config_.local_address.addr;
+    if (a.ss_family == AF_INET) {
+        c.phase1.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
+        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
+        c.phase1.local_id.data.assign(p, p + 4);
+    } else {
+        c.phase1.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
+        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+        c.phase1.local_id.data.assign(p, p + 16);
+    }
+    c.recovery_probe = g.recovery_probe;
+    c.log = log_sink();
+    c.accept_tek = [dp = dataplane_.get(), g](const gdoi::Tek& t) { return dp->accept_tek(g, t); };
+    return c;
+}
+
+common::Status Daemon::open_sockets() {
+    for (const auto& g : config_.groups) {
+        if (sockets_.count(g.local_port)) continue;
+        gdoi::Endpoint local = config_.local_address;
+        auto bound = gdoi::Endpoint::parse(local.address_string(), g.local_port);
+        if (!bound) return bound.error();
+        auto sock = gdoi::UdpSocket::bind(*bound);
+        if (!sock) return sock.error();
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kTagUdpBase + g.local_port;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, sock->fd(), &ev);
+        sockets_.emplace(g.local_port, std::move(*sock));
+    }
+    return {};
+}
+
+void Daemon::start_group(const GroupConfig& config, Clock::time_point now) {
+    auto group = std::make_unique<Group>();
+    group->config = config;
+    group->session = std::make_unique<GroupSession>(session_config(config));
+    auto* raw = group.get();
+    groups_[config.name] = std::move(group);
+    log_line(LogLevel::Info, "group " + config.name + " (" + std::to_string(config.id) + "): starting, " +
+                                 std::to_string(config.servers.size()) + " key server(s)");
+    handle_output(*raw, raw->session->start(now), now);
+}
+
+void Daemon::stop_group(const std::string& name) {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) return;
+    auto removed = dataplane_->remove_group(it->second->config);
+    if (!removed) log_line(LogLevel::Error, "group " + name + ": removing its kernel state failed: " + removed.error().message);
+    log_line(LogLevel::Info, "group " + name + ": removed from the configuration");
+    groups_.erase(it);
+}
+
+void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point now) {
+    auto sock = sockets_.find(group.config.local_port);
+    for (const auto& o : out.send) {
+        if (sock == sockets_.end()) break;
+        auto sent = sock->second.send_to(o.datagram, o.to);
+        if (!sent) log_line(LogLevel::Warning, "group " + group.config.name + ": " + sent.error().message);
+    }
+    if (out.install) {
+        auto applied = dataplane_->apply(group.config, *out.install, now);
+        if (!applied)
+            log_line(LogLevel::Error, "group " + group.config.name + ": installing the keys failed: " + applied.error().message);
+        notify_status();
+    }
+}
+
+void Daemon::on_udp_readable(int fd, Clock::time_point now) {
+    for (auto& [port, sock] : sockets_) {
+        if (sock.fd() != fd) continue;
+        for (int i = 0; i < 64; ++i) {  // drain, bounded
+            auto got = sock.receive(std::chrono::milliseconds(0));
+            if (!got || !*got) break;
+            auto header = gdoi::isakmp::parse_header((*got)->data);
+            if (!header) continue;
+            for (auto& [name, group] : groups_) {
+                if (group->config.local_port != port || !group->session->owns(*header)) continue;
+                handle_output(*group, group->session->on_datagram((*got)->data, (*got)->from, now), now);
+                break;
+            }
+        }
+    }
+}
+
+void Daemon::on_timer(Clock::time_point now) {
+    for (auto& [name, group] : groups_)
+        if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
+    if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
+}
+
+void Daemon::arm_timer() {
+    Clock::time_point next = dataplane_->next_deadline();
+    for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
+    itimerspec spec{};
+    if (next != Clock::time_point::max()) {
+        auto delta = std::max(next - Clock::now(), Clock::duration(std::chrono::milliseconds(1)));
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delta).count();
+        spec.it_value.tv_sec = ns / 1000000000;
+        spec.it_value.tv_nsec = ns % 1000000000;
+    }
+    ::timerfd_settime(timer_.get(), 0, &spec, nullptr);
+}
+
+void Daemon::notify_status() {
+    std::string line = "STATUS=";
+    bool first = true;
+    for (const auto& [name, group] : groups_) {
+        line += (first ? "" : ", ") + name + " " + session_state_name(group->session->state());
+        first = false;
+    }
+    sd_notify_message(line);
+}
+
+void Daemon::reload() {
+    auto fresh = load_config(config_path_);
+    if (!fresh) {
+        log_line(LogLevel::Error, "reload: " + fresh.error().message + " — keeping the running configuration");
+        return;
+    }
+    auto now = Clock::now();
+    std::map<std::string, const GroupConfig*> wanted;
+    for (const auto& g : fresh->groups) wanted[g.name] = &g;
+    std::vector<std::string> to_stop;
+    for (const auto& [name, group] : groups_) {
+        auto it = wanted.find(name);
+        if (it == wanted.end() || fingerprint(*it->second) != fingerprint(group->config)) to_stop.push_back(name);
+    }
+    for (const auto& name : to_stop) stop_group(name);
+    config_.groups = fresh->groups;
+    auto opened = open_sockets();
+    if (!opened) log_line(LogLevel::Error, "reload: " + opened.error().message);
+    for (const auto& g : config_.groups)
+        if (!groups_.count(g.name)) start_group(g, now);
+    log_line(LogLevel::Info, "configuration reloaded: " + std::to_string(groups_.size()) + " group(s)");
+    notify_status();
+}
+
+std::string Daemon::handle_control(const std::string& request) {
+    auto now = Clock::now();
+    if (request == "show") return to_json(status(now));
+    if (request.rfind("register ", 0) == 0) {
+        auto it = groups_.find(request.substr(9));
+        if (it == groups_.end()) return R"({"ok":false,"error":"no such group"})";
+        handle_output(*it->second, it->second->session->force_register(now), now);
+        return R"({"ok":true})";
+    }
+    if (request == "flush") {
+        auto flushed = dataplane_->flush();
+        if (!flushed) return R"({"ok":false,"error":"flush failed, see the daemon's log"})";
+        log_line(LogLevel::Warning, "flush: everything the member installed was removed (fail-closed included)");
+        return R"({"ok":true})";
+    }
+    return R"({"ok":false,"error":"unknown request"})";
+}
+
+int Daemon::run() {
+    started_ = Clock::now();
+    epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+    timer_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signals_ = UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!epoll_.valid() || !timer_.valid() || !signals_.valid()) {
+        log_line(LogLevel::Error, std::string("cannot set up the event loop: ") + std::strerror(errno));
+        return 1;
+    }
+    auto add = [&](int fd, uint64_t tag) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    };
+    add(timer_.get(), kTagTimer);
+    add(signals_.get(), kTagSignal);
+
+    auto started = dataplane_->start(config_);
+    if (!started) {
+        log_line(LogLevel::Error, "cannot prepare the kernel: " + started.error().message);
+        return 1;
+    }
+    auto opened = open_sockets();
+    if (!opened) {
+        log_line(LogLevel::Error, opened.error().message);
+        return 1;
+    }
+    auto control = ControlServer::listen(config_.control_socket);
+    if (!control) {
+        log_line(LogLevel::Error, "control socket: " + control.error().message);
+        return 1;
+    }
+    control_.emplace(std::move(*control));
+    add(control_->fd(), kTagControl);
+
+    auto now = Clock::now();
+    for (const auto& g : config_.groups) start_group(g, now);
+    sd_notify_message("READY=1");
+    notify_status();
+    log_line(LogLevel::Info, "gdoi-memberd running: " + std::to_string(groups_.size()) + " group(s), control socket " +
+                                 config_.control_socket);
+
+    while (running_) {
+        arm_timer();
+        epoll_event events[16];
+        int n = ::epoll_wait(epoll_.get(), events, 16, -1);
+        if (n < 0 && errno != EINTR) {
+            log_line(LogLevel::Error, std::string("epoll_wait: ") + std::strerror(errno));
+            return 1;
+        }
+        now = Clock::now();
+        for (int i = 0; i < n; ++i) {
+            uint64_t tag = events[i].data.u64;
+            if (tag == kTagTimer) {
+                uint64_t expirations = 0;
+                [[maybe_unused]] auto r = ::read(timer_.get(), &expirations, sizeof expirations);
+                on_timer(now);
+            } else if (tag == kTagSignal) {
+                signalfd_siginfo si{};
+                while (::read(signals_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+                    if (si.ssi_signo == SIGHUP) {
+                        log_line(LogLevel::Info, "SIGHUP: reloading " + config_path_);
+                        reload();
+                    } else {
+                        log_line(LogLevel::Info, "signal " + std::to_string(si.ssi_signo) + ": leaving");
+                        running_ = false;
+                    }
+                }
+            } else if (tag == kTagControl) {
+                control_->on_readable([this](const std::string& req) { return handle_control(req); });
+            } else if (tag >= kTagUdpBase) {
+                auto it = sockets_.find(static_cast<uint16_t>(tag - kTagUdpBase));
+                if (it != sockets_.end()) on_udp_readable(it->second.fd(), now);
+            }
+        }
+        on_timer(Clock::now());
+    }
+    sd_notify_message("STOPPING=1");
+    dataplane_->shutdown();
+    log_line(LogLevel::Info, "gdoi-memberd stopped; fail-closed rules stay in the kernel (gdoictl flush removes them)");
+    return 0;
+}
+
+}  // namespace member

@@ -1,0 +1,61 @@
+// gdoi-memberd's event loop: one epoll over the GDOI UDP socket(s), the control
+// socket, a timerfd (the earliest deadline of every group and of the dataplane) and
+// a signalfd (SIGHUP reload, SIGTERM/SIGINT exit). No thread per group.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config.h"
+#include "control.h"
+#include "dataplane.h"
+#include "group_session.h"
+
+namespace member {
+
+class Daemon {
+public:
+    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane);
+    ~Daemon();
+    // Runs until SIGTERM/SIGINT; returns the process exit code.
+    int run();
+
+    // For tests and the control socket.
+    MemberStatus status(Clock::time_point now) const;
+    std::string handle_control(const std::string& request);
+
+private:
+    struct Group {
+        GroupConfig config;
+        std::unique_ptr<GroupSession> session;
+    };
+    common::Status open_sockets();
+    void start_group(const GroupConfig& config, Clock::time_point now);
+    void stop_group(const std::string& name);
+    void reload();
+    void handle_output(Group& group, SessionOutput out, Clock::time_point now);
+    void on_udp_readable(int fd, Clock::time_point now);
+    void arm_timer();
+    void on_timer(Clock::time_point now);
+    void notify_status();
+    SessionConfig session_config(const GroupConfig& config) const;
+
+    MemberConfig config_;
+    std::string config_path_;
+    std::unique_ptr<Dataplane> dataplane_;
+    std::map<std::string, std::unique_ptr<Group>> groups_;
+    std::map<uint16_t, gdoi::UdpSocket> sockets_;  // by local port
+    std::optional<ControlServer> control_;
+    UniqueFd epoll_;
+    UniqueFd timer_;
+    UniqueFd signals_;
+    Clock::time_point started_;
+    bool running_ = true;
+};
+
+// A dataplane that installs nothing (gdoi-memberd --no-dataplane): registers and follows
+// rekeys only — for checking a key server's configuration without touching the kernel.
+std::unique_ptr<Dataplane> make_monitor_dataplane();
+
+}  // namespace member

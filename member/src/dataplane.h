@@ -1,0 +1,47 @@
+// What the daemon asks of the kernel for its groups: the interface between the
+// protocol side (GroupSession) and the kernel side (xfrm/ + policy/). The kernel
+// implementation lives in kernel_dataplane.{h,cpp}; tests may substitute another.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config.h"
+#include "gdoi/group_state.h"
+#include "status.h"
+
+namespace member {
+
+class Dataplane {
+public:
+    virtual ~Dataplane() = default;
+    // Before any group is keyed: the member's nft table with every group fail-closed
+    // (adopting what a previous run left, without a window of cleartext).
+    virtual common::Status start(const MemberConfig& config) = 0;
+    // New keys/policies for a group (registration or rekey): make-before-break.
+    virtual common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
+                                 std::chrono::steady_clock::time_point now) = 0;
+    // The group left the configuration.
+    virtual common::Status remove_group(const GroupConfig& group) = 0;
+    // Rekey steps that wait for the GAP activation/deactivation delays.
+    virtual std::chrono::steady_clock::time_point next_deadline() const = 0;
+    virtual void on_timer(std::chrono::steady_clock::time_point now) = 0;
+    // gdoictl flush: remove everything the member installed (fail-closed included).
+    virtual common::Status flush() = 0;
+    // Daemon exit: keep fail-closed in place (no leak while the service is down).
+    virtual void shutdown() = 0;
+    // For gdoictl show policy / tek.
+    virtual std::vector<PolicyStatus> policies(const GroupConfig& group) const = 0;
+    virtual std::string tek_role(const GroupConfig& group, uint32_t spi) const = 0;
+    // Local policy on a key server's TEK before the registration commits (RFC 6407
+    // §3.2.1): empty string = acceptable, else the reason. Default: accept.
+    virtual std::string accept_tek(const GroupConfig& group, const gdoi::Tek& tek) const {
+        (void)group;
+        (void)tek;
+        return {};
+    }
+};
+
+}  // namespace member
