@@ -1,12 +1,14 @@
 // libFuzzer target: a datagram as the member receives it. parse_message, then the
 // typed parser of every payload found (SA with its proposals/transforms/attributes
-// and the IKE proposal reading, ID, notification, delete, certificate, nonce).
+// and the IKE proposal reading, ID, notification, delete, certificate, nonce; the
+// GDOI SA, KD and SEQ parsers on SA/KD/SEQ payloads).
 // Beyond "no crash, no sanitizer report", every successful parse must re-encode to
 // the exact bytes it came from (the codec accepts only canonical layouts).
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz_check.h"
+#include "gdoi/gdoi_payloads.h"
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
 
@@ -51,7 +53,12 @@ void check_sa(ByteView body) {
 
 void check_payload(const RawPayload& p) {
     switch (p.type) {
-        case PayloadType::Sa: check_sa(p.body); break;
+        case PayloadType::Sa:
+            check_sa(p.body);
+            (void)wire::parse_gdoi_sa(p.body);  // GDOI DOI SA (GROUPKEY-PULL/PUSH)
+            break;
+        case PayloadType::KeyDownload: (void)wire::parse_key_download(p.body); break;
+        case PayloadType::SequenceNumber: (void)wire::parse_seq(p.body); break;
         case PayloadType::Identification:
             if (auto id = parse_id(p.body)) FUZZ_CHECK(same(encode_id(*id), p.body));
             break;

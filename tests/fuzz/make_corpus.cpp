@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "gdoi/gdoi_payloads.h"
 #include "gdoi/ike_keys.h"
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
@@ -14,6 +15,7 @@
 
 using namespace gdoi;
 using namespace gdoi::isakmp;
+using gdoi::wire::GdoiSa;
 
 namespace {
 
@@ -173,5 +175,68 @@ int main(int argc, char** argv) {
     write("phase1_initiator", "mm2", framed({p_mm2}));
     write("phase1_initiator", "mm2_mm4_mm6", framed({p_mm2, p_mm4, p_mm6}));
     write("phase1_initiator", "no_proposal_chosen", framed({p_info}));
+
+    // GDOI payloads (first byte: 0 SA, 1 SAK, 2 SAT, 3 GAP, 4 KD, 5 SEQ) and a
+    // cleartext message carrying a GDOI SA, SEQ and KD.
+    auto selector = [](uint8_t last_src, uint8_t last_dst) {
+        TrafficSelector ts;
+        ts.protocol = 17;
+        ts.source = TrafficId{1, 848, {10, 0, 0, last_src}, {}};
+        ts.destination = TrafficId{4, 848, {239, 1, 1, last_dst}, {255, 255, 255, 0}};
+        return ts;
+    };
+    Kek kek;
+    kek.spi.fill(0x4b);
+    kek.selector = selector(1, 0);
+    kek.algorithm = 3;
+    kek.key_bits = 128;
+    kek.lifetime_seconds = 86400;
+    kek.sig_hash_algorithm = 2;
+    kek.sig_algorithm = 1;
+    kek.sig_key_bits = 2048;
+    Tek tek;
+    tek.spi = 0x11223344;
+    tek.selector = selector(2, 0);
+    tek.transform_id = 12;
+    tek.auth_algorithm = 2;
+    tek.key_bits = 128;
+    tek.lifetime_seconds = 3600;
+    Gap gap{30, 60};
+    GdoiSa gsa;
+    gsa.kek = kek;
+    gsa.gap = gap;
+    gsa.teks = {tek};
+    auto tagged = [](uint8_t tag, ByteView body) {
+        Bytes out{tag};
+        out.insert(out.end(), body.begin(), body.end());
+        return out;
+    };
+    Bytes gsa_body = wire::encode_gdoi_sa(gsa);
+    const Bytes tek_key(16, 0x71), kek_key(32, 0x72), sig_key(40, 0x30);
+    Bytes kd_body = wire::encode_key_download(
+        {wire::KeyPacketOut{wire::kd::kTypeTek, {0x11, 0x22, 0x33, 0x44}, {{wire::kd::kTekAlgorithmKey, tek_key}}},
+         wire::KeyPacketOut{wire::kd::kTypeKek, Bytes(16, 0x4b),
+                            {{wire::kd::kKekAlgorithmKey, kek_key}, {wire::kd::kSigAlgorithmKey, sig_key}}}});
+    // The seeds must be valid, or the fuzzer starts from rejected inputs.
+    if (!wire::parse_gdoi_sa(gsa_body) || !wire::parse_key_download(kd_body) || !wire::parse_sak(wire::encode_sak(kek)) ||
+        !wire::parse_sat(wire::encode_sat(tek)) || !wire::parse_gap(wire::encode_gap(gap))) {
+        std::fprintf(stderr, "make_corpus: a GDOI seed does not parse\n");
+        return 1;
+    }
+    write("gdoi_payloads", "sa", tagged(0, gsa_body));
+    write("gdoi_payloads", "sak", tagged(1, wire::encode_sak(kek)));
+    write("gdoi_payloads", "sat", tagged(2, wire::encode_sat(tek)));
+    write("gdoi_payloads", "gap", tagged(3, wire::encode_gap(gap)));
+    write("gdoi_payloads", "kd", tagged(4, kd_body));
+    write("gdoi_payloads", "seq", tagged(5, wire::encode_seq(7)));
+    Header pull = header(ExchangeType::GroupkeyPull);
+    pull.message_id = 0x01020304;
+    write("isakmp_message", "gdoi_sa_seq_kd",
+          MessageBuilder()
+              .add(PayloadType::Hash, Bytes(32, 0x48))
+              .add(PayloadType::Sa, gsa_body)
+              .add(PayloadType::SequenceNumber, wire::encode_seq(7))
+              .add(PayloadType::KeyDownload, kd_body)
+              .finish(pull));
     return 0;
 }
