@@ -248,6 +248,11 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(inbound));
 
     auto lan_classify = base(kChainLanClassify, ChainType::filter, Hook::prerouting, kPriorityMangle);
+    // Traffic routed back to a LAN is not group traffic; marking it clear would send it to the
+    // WAN table (which may hold only a default route via the WAN) instead of the other LAN.
+    for (const auto& name : r.lan_ifnames)
+        lan_classify.rules.push_back(rule(RuleRole::plumbing, 0, {MatchRouteOifname{name}}, kReturn,
+                                          "routed to LAN " + name + ": not group traffic"));
     lan_classify.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, false}},
                                       jump(kChainClassify), "from the LAN"));
     t.chains.push_back(std::move(lan_classify));

@@ -65,6 +65,13 @@ public:
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_RT_DREG, kReg);
         add(std::move(e));
     }
+    void fib_daddr_oifname() {
+        auto e = expr("fib");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIFNAME);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_DREG, kReg);
+        add(std::move(e));
+    }
     void cmp(std::uint32_t op, const void* data, std::size_t len) {
         auto e = expr("cmp");
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, kReg);
@@ -225,6 +232,11 @@ struct MatchEncoder {
         b.cmp_u8(m.exists ? 1 : 0);
     }
     void operator()(const MatchFailOpenSet& m) const { encode_fail_open_lookup(b, m); }
+    void operator()(const MatchRouteOifname& m) const {
+        b.fib_daddr_oifname();
+        const auto name = ifname_bytes(m.name);
+        b.cmp(NFT_CMP_EQ, name.data(), name.size());
+    }
 };
 
 struct StatementEncoder {

@@ -44,6 +44,7 @@ struct MatchText {
     std::string operator()(const MatchRtIpsec& m) const {
         return std::string("rt ipsec ") + (m.exists ? "exists" : "missing");
     }
+    std::string operator()(const MatchRouteOifname& m) const { return "fib daddr oifname " + quoted(m.name); }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
         const std::string s = m.mirrored ? "daddr" : "saddr", d = m.mirrored ? "saddr" : "daddr";

@@ -75,13 +75,18 @@ s.connect((sys.argv[1], int(sys.argv[2])))
 ' "$2" "$3" ${4:-}
 }
 
-# hosts — member — peer: H (10.1.0.10, LAN of the member), M (lan0 10.1.0.1, wan0
-# 172.31.255.1/30), P (wan0 172.31.255.2/30, the remote site 10.2.0.1 and 10.2.5.1 on lo).
-# M routes the remote scope to the WAN (this kernel has no ESP/IPIP: nothing is encrypted here,
-# the tests prove the rules) and clear-marked traffic by an fwmark rule to table 100.
+# hosts — member — peer: H (10.1.0.10 on lan0) and H2 (10.1.1.10 on lan1), M (lan0 10.1.0.1,
+# lan1 10.1.1.1, wan0 172.31.255.1/30), P (wan0 172.31.255.2/30, the remote site 10.2.0.1 and
+# 10.2.5.1 on lo). M routes the remote scope to the WAN (this kernel has no ESP/IPIP: nothing
+# is encrypted here, the tests prove the rules) and clear-marked traffic by an fwmark rule to
+# table 100, which, like a real WAN table, holds only a default route via the WAN.
 setup_topology() {
-    H=$(new_ns h); M=$(new_ns m); P=$(new_ns p)
+    H=$(new_ns h); H2=$(new_ns h2); M=$(new_ns m); P=$(new_ns p)
     ip link add lan0 netns "$M" type veth peer name eth0 netns "$H"
+    ip link add lan1 netns "$M" type veth peer name eth0 netns "$H2"
+    ip -n "$H2" addr add 10.1.1.10/24 dev eth0; ip -n "$H2" link set eth0 up
+    ip -n "$H2" route add default via 10.1.1.1
+    ip -n "$M" addr add 10.1.1.1/24 dev lan1; ip -n "$M" link set lan1 up
     ip link add wan0 netns "$M" type veth peer name wan0 netns "$P"
     ip -n "$H" addr add 10.1.0.10/24 dev eth0; ip -n "$H" link set eth0 up
     ip -n "$H" route add default via 10.1.0.1
@@ -90,7 +95,7 @@ setup_topology() {
     ip -n "$M" addr add 192.0.0.1/32 dev lo    # G_IN
     ip -n "$M" route add 10.2.0.0/16 via 172.31.255.2
     ip -n "$M" route add 192.0.0.2/32 via 172.31.255.2   # G_OUT
-    ip -n "$M" route add 10.2.0.0/16 via 172.31.255.2 table 100
+    ip -n "$M" route add default via 172.31.255.2 table 100
     ip -n "$M" rule add fwmark 0x10 table 100 priority 100
     ip netns exec "$M" sysctl -qw net.ipv4.ip_forward=1
     ip -n "$P" addr add 172.31.255.2/30 dev wan0; ip -n "$P" link set wan0 up
@@ -102,7 +107,7 @@ setup_topology() {
 # The member's rules for the tests: group 1 protects 10.1/16 <-> 10.2/16, excludes BGP, may
 # fail open for ICMP to 10.2.5.0/24. Extra arguments (e.g. --tek) are appended to the group.
 member_args() {
-    echo --wan wan0 --lan lan0 --mark 0x10 --local 10.1.0.0/16 --g-in 192.0.0.1 --g-out 192.0.0.2 \
+    echo --wan wan0 --lan lan0 --lan lan1 --mark 0x10 --local 10.1.0.0/16 --g-in 192.0.0.1 --g-out 192.0.0.2 \
         --group 1 --name GROUP_ID-0001 \
         --policy "'src=10.1.0.0/16 dst=10.2.0.0/16'" \
         --exclude "'proto=tcp dport=179'" \

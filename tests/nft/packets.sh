@@ -15,6 +15,10 @@ check "  left by the WAN as clear-marked traffic" rule_counted "$M" postrouting 
 tcp_listen "$M" 10.1.0.1 179
 check "excluded tcp/179 from the peer to the member passes" tcp_connect "$P" 10.1.0.1 179 10.2.0.1
 check "member's own tcp/179 (route hook output) passes" tcp_connect "$M" 10.2.0.1 179 10.1.0.1
+tcp_listen "$H2" 10.1.1.10 179
+check "excluded tcp/179 between two LANs stays on the LANs (not marked to the WAN table)" tcp_connect "$H" 10.1.1.10 179
+check "  skipped by the LAN route check" rule_counted "$M" lan_classify "routed to LAN lan1"
+check "LAN to LAN traffic is not touched" ping_ok "$H" 10.1.1.10
 tcp_listen "$P" 10.2.0.1 8080
 check_not "non-excluded tcp/8080 in the scope is dropped (fail-closed)" tcp_connect "$H" 10.2.0.1 8080
 

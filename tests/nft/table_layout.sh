@@ -32,7 +32,8 @@ check "text: exclude marks clear" grep_text 'tcp dport 179 meta mark set 0x00000
 check "text: decrypted traffic passes inbound" grep_text 'meta ipsec exists counter packets 0 bytes 0 accept'
 check "text: fail-open set lookup" grep_text 'ip saddr . ip daddr . meta l4proto . th sport . th dport @failopen4_1 meta mark set 0x00000010'
 check "text: fail-open set holds the rule while no TEK" grep_text '10.1.0.0/16 . 10.2.5.0/24 . icmp . 0-65535 . 0-65535'
-check "text: LAN interface set" grep_text 'elements = { "lan0" }'
+check "text: LAN interface set" grep_text 'elements = { "lan0",'
+check "text: LAN-bound traffic skips classification" grep_text 'fib daddr oifname "lan1" counter packets 0 bytes 0 return'
 
 # The compiled text (policy_tool print) and the kernel agree on the number of rules.
 WANT=$(tool "$NS" print | grep -cw counter)

@@ -47,6 +47,10 @@ struct MatchSecpath {  // meta ipsec exists / missing: the packet was decrypted 
 struct MatchRtIpsec {  // rt ipsec exists / missing: the route will apply an SA
     bool exists;
 };
+// fib daddr oifname NAME: the main routing decision (mark 0) for the destination leaves by NAME.
+struct MatchRouteOifname {
+    std::string name;
+};
 // Lookup of (saddr . daddr . l4proto . sport . dport) in a fail-open set; mirrored swaps
 // source and destination fields so replies / inbound traffic match the same elements.
 struct MatchFailOpenSet {
@@ -55,7 +59,7 @@ struct MatchFailOpenSet {
     bool mirrored = false;
 };
 using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix,
-                           MatchPort, MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet>;
+                           MatchPort, MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname>;
 
 // Statements, executed in order after the matches.
 struct SetMark {

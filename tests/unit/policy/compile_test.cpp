@@ -118,6 +118,17 @@ TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into
                           "missing counter drop comment \"cleartext IPIP to G_IN (carrier bypass)\"");
 }
 
+TEST_CASE("LAN traffic routed back to a LAN is not classified") {
+    auto r = member(true);
+    r.lan_ifnames = {"lan0", "lan1"};
+    const auto t = *compile(r);
+    CHECK(texts(chain(t, kChainLanClassify)) ==
+          std::vector<std::string>{
+              "fib daddr oifname \"lan0\" counter return comment \"routed to LAN lan0: not group traffic\"",
+              "fib daddr oifname \"lan1\" counter return comment \"routed to LAN lan1: not group traffic\"",
+              "iifname @lan_ifnames counter jump classify comment \"from the LAN\""});
+}
+
 TEST_CASE("ESP for the own scope is readdressed to G_OUT -> G_IN before conntrack") {
     const auto t = *compile(member(true));
     const auto& e = chain(t, kChainEspInbound);
