@@ -52,6 +52,14 @@ check "set filled" bash -c "ip netns exec $NS nft list set inet gdoi_member fail
 check "fail-open off empties it" tool "$NS" --tek fail-open 1 off
 check "set empty" bash -c "! ip netns exec $NS nft list set inet gdoi_member failopen4_1 | grep -q elements"
 
+# IPv6 selectors: a v6 group policy and a fail-open rule for any family (both fail-open sets).
+check "apply with an IPv6 group" tool "$NS" --group 2 --name V6 --policy "'src=2001:db8:1::/48 dst=2001:db8:2::/48'" \
+    --fail-open "'proto=udp dport=53'" --fail-open "'src=2001:db8:1::/48 dst=2001:db8:2:5::/64 proto=ipv6-icmp'" apply
+V6=$(ip netns exec "$NS" nft list table inet gdoi_member)
+check "text: IPv6 fail-closed rule" grep -qF 'ip6 saddr 2001:db8:1::/48 ip6 daddr 2001:db8:2::/48 counter packets 0 bytes 0 drop' <<<"$V6"
+check "text: IPv6 fail-open set element" grep -qF '2001:db8:1::/48 . 2001:db8:2:5::/64 . ipv6-icmp . 0-65535 . 0-65535' <<<"$V6"
+check "text: any-family fail-open rule in the IPv4 set too" grep -qF '0.0.0.0/0 . 0.0.0.0/0 . udp . 0-65535 . 53' <<<"$V6"
+
 # Existence and removal.
 check "exists says yes" tool "$NS" exists
 check "remove the table" tool "$NS" remove
