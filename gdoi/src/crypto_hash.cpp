@@ -93,7 +93,11 @@ SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts
         OSSL_PARAM_construct_end()};
     SecureBytes out(hash_size(alg));
     size_t len = 0;
-    bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1;
+    // A NULL key asks EVP_MAC_init to reuse a previous key; an empty HMAC key is legal,
+    // so pass a valid pointer with length 0.
+    static const uint8_t kEmpty = 0;
+    const uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
+    bool ok = ctx != nullptr && EVP_MAC_init(ctx, key_ptr, key.size(), params) == 1;
     for (ByteView p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
     ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1;
     EVP_MAC_CTX_free(ctx);

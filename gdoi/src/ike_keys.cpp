@@ -57,6 +57,7 @@ SecureBytes phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, 
 common::Result<Bytes> seal_message(isakmp::Header header, isakmp::PayloadType first, ByteView chain,
                                    const IkeSaKeys& keys, Bytes& iv) {
     const size_t block = keys.cipher.block_size();
+    if (chain.empty()) return common::make_error("refusing to encrypt a message without payloads");
     Bytes padded(chain.begin(), chain.end());
     padded.resize((padded.size() + block - 1) / block * block, 0);
     auto ct = crypto::cbc_encrypt(keys.cipher, keys.enc_key, iv, padded);

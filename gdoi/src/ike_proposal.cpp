@@ -141,7 +141,7 @@ common::Result<IkeProposal> ike_proposal_from_transform(const isakmp::Transform&
     for (const auto& row : kHashes)
         if (row.ike_id == *hash) p.hash = row.alg, ok = true;
     if (!ok) return common::make_error("unsupported hash algorithm " + std::to_string(*hash));
-    if (!crypto::is_supported_group(static_cast<uint16_t>(*group)))
+    if (*group > 0xffff || !crypto::is_supported_group(static_cast<uint16_t>(*group)))
         return common::make_error("unsupported DH group " + std::to_string(*group));
     p.group = static_cast<crypto::DhGroup>(*group);
     return p;

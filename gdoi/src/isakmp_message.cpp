@@ -1,4 +1,5 @@
 // ISAKMP header, generic payload chain and message builder (RFC 2408 §3.1–3.2).
+#include <stdexcept>
 #include <string>
 
 #include "gdoi/isakmp.h"
@@ -139,6 +140,10 @@ MessageBuilder& MessageBuilder::add(PayloadType type, ByteView body) {
 Bytes MessageBuilder::chain() const {
     ByteWriter w;
     for (size_t i = 0; i < parts_.size(); ++i) {
+        // RFC 2408 §3.2: the payload length (header included) is 16 bits. Our own payloads
+        // never come near it; a larger one is a programming error, not a wire condition.
+        if (parts_[i].body.size() + kGenericHeaderSize > 0xffff)
+            throw std::length_error("ISAKMP payload larger than 65535 bytes");
         PayloadType next = i + 1 < parts_.size() ? parts_[i + 1].type : PayloadType::None;
         w.u8(static_cast<uint8_t>(next)).u8(0).u16(static_cast<uint16_t>(parts_[i].body.size() + kGenericHeaderSize));
         w.bytes(parts_[i].body);

@@ -134,6 +134,9 @@ ExchangeStep Phase1Initiator::on_datagram(ByteView datagram, Clock::time_point n
     }
     const auto& m = *parsed;
     if (m.header.initiator_cookie != sa_.initiator_cookie) return waiting();  // not ours
+    // Once the responder chose its cookie (message 2), every later message must carry it.
+    const bool responder_known = state_ == State::WaitMm4 || state_ == State::WaitMm6;
+    if (responder_known && m.header.responder_cookie != sa_.responder_cookie) return waiting();
     if (Bytes(datagram.begin(), datagram.end()) == last_received_) return waiting();  // duplicate
     if (m.header.exchange == ExchangeType::Informational) return handle_informational(m);
     last_received_.assign(datagram.begin(), datagram.end());
@@ -162,6 +165,10 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                             "the pre-shared key probably differs from the key server's");
             if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
                 auto note = isakmp::parse_notification(n->body);
+                if (note && note->type >= 8192) {  // status notifications are not errors
+                    log(LogLevel::Info, "key server sent " + describe_notification(note->type));
+                    return waiting();
+                }
                 if (note)
                     return fail(is_psk_notification(note->type) ? Phase1Failure::AuthenticationFailed
                                                                  : Phase1Failure::PeerNotification,
