@@ -55,6 +55,11 @@ mount -t proc proc /mnt/proc || fail "mount /mnt/proc"
 mount -t sysfs sysfs /mnt/sys || fail "mount /mnt/sys"
 mount -t devtmpfs devtmpfs /mnt/dev || fail "mount /mnt/dev"
 mkdir -p /mnt/dev/pts /mnt/dev/shm
+# What udev would add and bash needs (process substitution uses /dev/fd).
+ln -sf /proc/self/fd /mnt/dev/fd
+ln -sf /proc/self/fd/0 /mnt/dev/stdin
+ln -sf /proc/self/fd/1 /mnt/dev/stdout
+ln -sf /proc/self/fd/2 /mnt/dev/stderr
 mount -t devpts devpts /mnt/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /mnt/dev/shm
 mount -t bpf bpf /mnt/sys/fs/bpf 2>/dev/null
@@ -87,5 +92,6 @@ rc=$?
 echo "$rc" > "$CTL/rc"
 sync
 echo "GDOI-VM-EXIT: $rc"
+echo 0 > /proc/sys/kernel/printk   # no "reboot: Power down" after the marker
 poweroff -f
 sleep 5

@@ -120,16 +120,19 @@ ensure_initramfs() {
   mkdir -p "$r"/{bin,sbin,proc,sys,dev,mnt,ctl,hold,modules}
   cp "$(command -v busybox)" "$r/bin/busybox"
   local a
-  for a in sh mount umount insmod chroot mkdir chmod poweroff cat echo sleep sync hostname ifconfig; do
+  for a in sh mount umount insmod chroot mkdir chmod ln poweroff cat echo sleep sync hostname ifconfig; do
     ln -s busybox "$r/bin/$a"
   done
   install -m 0755 "$HERE/vm-init.sh" "$r/init"
   # Kernel request_module() runs this (from the initramfs root, not the chroot); the host's kmod
   # then loads the module from the extracted kernel shared at /run/gdoi-vm-kernel.
+  # jitterentropy_rng is refused: its start-up self-test times memory accesses, which takes 5-15 s
+  # under TCG, and the kernel's DRBG (stdrng, used for ESP IVs) seeds itself without it.
   cat > "$r/sbin/gdoi-modprobe" <<'EOF'
 #!/bin/sh
 read -r up _ < /proc/uptime
 echo "$up $*" >> /mnt/run/gdoi-vm/modprobe.log
+case "$*" in *jitterentropy*) exit 1 ;; esac
 exec /bin/chroot /mnt /sbin/modprobe -d /run/gdoi-vm-kernel "$@"
 EOF
   chmod 0755 "$r/sbin/gdoi-modprobe"
