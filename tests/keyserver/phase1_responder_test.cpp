@@ -353,7 +353,7 @@ TEST_CASE("PSK lookup: by source address in main mode, by identity in aggressive
     }
 }
 
-TEST_CASE("half-open exchanges expire; established SAs live for their lifetime", "[keyserver][phase1]") {
+TEST_CASE("half-open exchanges expire, established SAs live for their lifetime", "[keyserver][phase1]") {
     ResponderConfig rc = responder_config({"aes128-sha256-modp2048"});
     rc.exchange_timeout = std::chrono::seconds(30);
     Phase1Responder resp(std::move(rc));
@@ -457,7 +457,7 @@ TEST_CASE("aggressive mode with the third message in the clear (RFC 2409 §5.4 a
     }
 }
 
-TEST_CASE("datagrams for an established SA are handed on; an authenticated Delete removes it",
+TEST_CASE("datagrams for an established SA are handed on, an authenticated Delete removes it",
           "[keyserver][phase1]") {
     Phase1Responder resp(responder_config({"aes128-sha256-modp2048"}));
     Phase1Initiator ini(initiator_config(Phase1Mode::Main, {"aes128-sha256-modp2048"}));
