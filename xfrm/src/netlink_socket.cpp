@@ -2,6 +2,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@ namespace {
 constexpr std::size_t kMaxRequestsPerChunk = 64;
 constexpr std::size_t kMaxChunkBytes = 32 * 1024;
 constexpr std::size_t kReceiveBytes = 64 * 1024;
+constexpr time_t kReplyTimeoutSeconds = 10;
 
 struct AckView {
     int error = 0;  // positive errno, 0 for success
@@ -48,6 +50,10 @@ std::optional<AckView> parse_ack(const nlmsghdr* nlh) {
 }
 
 common::Error socket_error(std::string what, int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return common::make_error("netlink " + what + ": no reply from the kernel within " +
+                                      std::to_string(kReplyTimeoutSeconds) + " s",
+                                  ETIMEDOUT);
     return common::make_error("netlink " + what + ": " + operator_hint(err, ObjectKind::other, Family::ipv4), err);
 }
 
@@ -74,6 +80,10 @@ common::Result<NetlinkSocket> NetlinkSocket::open(int protocol, std::span<const 
     setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof(on));
     int rcvbuf = 1 << 20;  // best effort; capped by net.core.rmem_max
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    // The kernel answers in the sendmsg call's context, so a reply that has not
+    // come in seconds never will: fail instead of blocking the member forever.
+    timeval timeout{kReplyTimeoutSeconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     for (unsigned group : groups) {
         if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
             return socket_error("join multicast group " + std::to_string(group), errno);

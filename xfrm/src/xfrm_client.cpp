@@ -2,6 +2,8 @@
 #include <linux/netlink.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "xfrm/xfrm.h"
 #include "xfrm_messages.h"
@@ -37,8 +39,34 @@ common::Status one(Xfrm& x, Build&& build) {
 }
 }  // namespace
 
-common::Status Xfrm::add_sa(const SaSpec& sa) { return one(*this, [&](XfrmBatch& b) { return b.add_sa(sa); }); }
-common::Status Xfrm::update_sa(const SaSpec& sa) { return one(*this, [&](XfrmBatch& b) { return b.update_sa(sa); }); }
+// The first SA with an algorithm makes the kernel load and self-test its crypto
+// modules. On 6.1, a lookup that meets an algorithm whose self-test is still
+// running fails (crypto_larval_wait: -EAGAIN, which xfrm's crypto_has_alg probe
+// reports as "Requested CRYPT algorithm not found", ENOSYS); the next lookup
+// finds it. Seen with cbc(des3_ede) in the test VM. A single-SA request is safe
+// to repeat (a failed add left nothing behind), so it is retried a few times.
+// Batches are not retried (their other requests already took effect): put the
+// first SA of a new algorithm in a request of its own, as GroupDataplane does.
+namespace {
+constexpr int kCryptoRetries = 3;
+constexpr auto kCryptoRetryDelay = std::chrono::milliseconds(250);
+
+template <typename Attempt>
+common::Status retrying_crypto_lookup(Attempt&& attempt) {
+    for (int retry = 0;; ++retry) {
+        common::Status s = attempt();
+        if (s || s.error().code != ENOSYS || retry == kCryptoRetries) return s;
+        std::this_thread::sleep_for(kCryptoRetryDelay);
+    }
+}
+}  // namespace
+
+common::Status Xfrm::add_sa(const SaSpec& sa) {
+    return retrying_crypto_lookup([&] { return one(*this, [&](XfrmBatch& b) { return b.add_sa(sa); }); });
+}
+common::Status Xfrm::update_sa(const SaSpec& sa) {
+    return retrying_crypto_lookup([&] { return one(*this, [&](XfrmBatch& b) { return b.update_sa(sa); }); });
+}
 common::Status Xfrm::delete_sa(const SaId& id) {
     return one(*this, [&](XfrmBatch& b) { b.delete_sa(id); return common::Status{}; });
 }

@@ -57,6 +57,8 @@ public:
     // Sends the batch (every ACK checked) and empties it.
     common::Status apply(XfrmBatch& batch);
 
+    // Retried a few times on ENOSYS: a kernel still self-testing a crypto module
+    // it just loaded reports the algorithm missing (see xfrm_client.cpp).
     common::Status add_sa(const SaSpec& sa);
     common::Status update_sa(const SaSpec& sa);
     common::Status delete_sa(const SaId& id);
