@@ -213,6 +213,10 @@ Bytes encode_sat(const Tek& tek) {
         put_basic(w, tek_attr::kLifeType, tek_attr::kLifeSeconds);
         put_variable_u32(w, tek_attr::kLifeDuration, tek.lifetime_seconds);
     }
+    if (tek.lifetime_kilobytes) {
+        put_basic(w, tek_attr::kLifeType, tek_attr::kLifeKilobytes);
+        w.u16(tek_attr::kLifeDuration).u16(8).u64(tek.lifetime_kilobytes);
+    }
     if (tek.key_bits) put_basic(w, tek_attr::kKeyLength, tek.key_bits);
     if (tek.address_preservation) put_basic(w, tek_attr::kAddressPreservation, tek.address_preservation);
     if (tek.sa_direction) put_basic(w, tek_attr::kSaDirection, tek.sa_direction);
@@ -232,10 +236,17 @@ Result<Gap> parse_gap(ByteView body) {
     return gap;
 }
 
+// A basic (TV) attribute when the value fits 16 bits, else a 4-octet variable one
+// (RFC 2408 §3.3: either form may carry an integer).
+static void put_integer(ByteWriter& w, uint16_t type, uint32_t value) {
+    if (value <= 0xffff) put_basic(w, type, static_cast<uint16_t>(value));
+    else put_variable_u32(w, type, value);
+}
+
 Bytes encode_gap(const Gap& gap) {
     ByteWriter w;
-    put_basic(w, gap_attr::kActivationTimeDelay, static_cast<uint16_t>(gap.activation_time_delay));
-    put_basic(w, gap_attr::kDeactivationTimeDelay, static_cast<uint16_t>(gap.deactivation_time_delay));
+    put_integer(w, gap_attr::kActivationTimeDelay, gap.activation_time_delay);
+    put_integer(w, gap_attr::kDeactivationTimeDelay, gap.deactivation_time_delay);
     return w.take();
 }
 
