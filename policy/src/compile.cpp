@@ -13,17 +13,23 @@
 //    the protected scope; esp_inbound (prerouting -300) readdresses ESP to the one inbound SA.
 // Every selector applies in both directions (the selector and its mirror): replies of excluded
 // or fail-open flows must pass too, and scope traffic is dropped whichever way it goes.
+// Group policies without ports live in per-group scope sets (saddr . daddr . l4proto, see
+// compile_sets.cpp): each use is one lookup, so the per-packet cost and the batch size do not
+// grow with the number of policies (1,000 policies as rules added 0.2 ms to a LAN round trip).
+// Policies with ports stay one rule per direction.
 #include "policy/compile.h"
+
+#include "compile_sets.h"
 
 namespace policy {
 namespace {
 
+using detail::both_directions;
+using detail::group_label;
+using detail::has_ports;
+
 constexpr std::uint8_t kProtoIpip = 4;
 constexpr std::uint8_t kProtoEsp = 50;
-
-std::string group_label(const RuleSet& g) {
-    return g.group_name.empty() ? "group " + std::to_string(g.group_id) : g.group_name;
-}
 
 Prefix host(const Ipv4& a) {
     Prefix p;
@@ -42,13 +48,6 @@ std::vector<Match> selector_matches(const Selector& s) {
     if (s.source_port) m.push_back(MatchPort{true, *s.source_port});
     if (s.destination_port) m.push_back(MatchPort{false, *s.destination_port});
     return m;
-}
-
-// The selector and, when different, its mirror.
-std::vector<Selector> both_directions(const Selector& s) {
-    std::vector<Selector> out{s};
-    if (const auto m = s.mirrored(); !(m == s)) out.push_back(m);
-    return out;
 }
 
 RuleSpec rule(RuleRole role, std::uint32_t group, std::vector<Match> matches, Verdict verdict, std::string comment) {
@@ -72,43 +71,56 @@ const Verdict kReturn{VerdictKind::ret, {}};
 const Verdict kNone{VerdictKind::none, {}};
 Verdict jump(const char* chain) { return {VerdictKind::jump, chain}; }
 
-// Families a group's fail-open rules need a set for.
-std::vector<Family> fail_open_families(const RuleSet& g) {
-    bool v4 = false, v6 = false;
-    for (const auto& f : g.fail_open) {
-        const auto fam = f.selector.family();
-        v4 |= fam != Family::ipv6;
-        v6 |= fam != Family::ipv4;
-    }
-    std::vector<Family> out;
-    if (v4) out.push_back(Family::ipv4);
-    if (v6) out.push_back(Family::ipv6);
+std::vector<const SetSpec*> sets_of(const TableSpec& t, SetSpec::Kind kind, std::uint32_t group) {
+    std::vector<const SetSpec*> out;
+    for (const auto& s : t.sets)
+        if (s.kind == kind && s.group_id == group) out.push_back(&s);
     return out;
 }
 
-SetSpec fail_open_set(const RuleSet& g, Family family) {
-    SetSpec s;
-    s.kind = SetSpec::Kind::fail_open;
-    s.name = fail_open_set_name(g.group_id, family);
-    s.family = family;
-    s.group_id = g.group_id;
-    for (std::size_t i = 0; i < g.fail_open.size(); ++i) {
-        const auto& sel = g.fail_open[i].selector;
-        if (sel.family() != Family::any && sel.family() != family) continue;
-        FailOpenElement e;
-        e.selector = sel;
-        // Wildcards become full ranges: an interval set element needs every field.
-        if (!e.selector.source) e.selector.source = Prefix::any(family);
-        if (!e.selector.destination) e.selector.destination = Prefix::any(family);
-        e.comment = "fail-open " + std::to_string(i + 1) + " of " + group_label(g) + ": " + sel.to_string();
-        s.available.push_back(e);
+// How a rule matches "the group's policies": one lookup per scope set, plus one rule per
+// direction of each policy with ports (ports cannot go in the fragment-safe scope set).
+struct PolicyMatch {
+    std::vector<Match> matches;
+    std::string what;  // for comments
+};
+std::vector<PolicyMatch> policy_matches(const TableSpec& t, const RuleSet& g) {
+    std::vector<PolicyMatch> out;
+    for (const auto* s : sets_of(t, SetSpec::Kind::scope, g.group_id))
+        out.push_back({{MatchFamily{s->family}, MatchScopeSet{s->name, s->family}}, "policies @" + s->name});
+    const auto scope = g.fail_closed_scope();
+    for (std::size_t i = 0; i < scope.size(); ++i) {
+        if (!has_ports(scope[i])) continue;
+        for (const auto& s : both_directions(scope[i]))
+            out.push_back({selector_matches(s), "policy " + std::to_string(i + 1) + ": " + s.to_string()});
+        // Its IPv4 non-first fragments carry no ports: match them by addresses and protocol,
+        // else they would leave in clear while fail-closed (useless without the first
+        // fragment to the receiver, but their bytes would cross the WAN).
+        if (scope[i].family() == Family::ipv6) continue;
+        auto unported = scope[i];
+        unported.source_port.reset();
+        unported.destination_port.reset();
+        unported.source = unported.source ? unported.source : Prefix::any(Family::ipv4);
+        for (const auto& s : both_directions(unported)) {
+            auto m = selector_matches(s);
+            m.push_back(MatchIpv4Fragment{});
+            out.push_back({std::move(m), "policy " + std::to_string(i + 1) + " fragments: " + s.to_string()});
+        }
     }
-    // Filled only while the group has no valid TEK (rule 3 of the priority order).
-    if (!g.has_valid_tek) s.elements = s.available;
-    return s;
+    return out;
 }
 
-void add_classify(ChainSpec& c, const MemberRules& r) {
+// Fail-open lookups, both directions (replies of a fail-open flow pass too).
+std::vector<PolicyMatch> fail_open_matches(const TableSpec& t, const RuleSet& g) {
+    std::vector<PolicyMatch> out;
+    for (const auto* s : sets_of(t, SetSpec::Kind::fail_open, g.group_id))
+        for (const bool mirrored : {false, true})
+            out.push_back({{MatchFamily{s->family}, MatchFailOpenSet{s->name, s->family, mirrored}},
+                           "@" + s->name + (mirrored ? " (reply direction)" : "")});
+    return out;
+}
+
+void add_classify(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     // 1 exclude: leave in clear via the fwmark (routed by the WAN table).
     for (const auto& g : r.groups)
         for (std::size_t i = 0; i < g.exclude.size(); ++i)
@@ -121,46 +133,40 @@ void add_classify(ChainSpec& c, const MemberRules& r) {
     // 2 group policy: with a valid TEK, accept unmarked (the routes lead into the carrier);
     //   without, count and fall through to fail-open / fail-closed.
     for (const auto& g : r.groups)
-        for (std::size_t i = 0; i < g.policies.size(); ++i)
-            for (const auto& s : both_directions(g.policies[i].selector)) {
-                const auto what = group_label(g) + " policy " + std::to_string(i + 1) + ": " + s.to_string();
-                c.rules.push_back(g.has_valid_tek
-                                      ? rule(RuleRole::group_policy, g.group_id, selector_matches(s), kAccept, what + ": encrypt")
-                                      : rule(RuleRole::group_policy, g.group_id, selector_matches(s), kNone, what + ": no valid TEK"));
-            }
-    // 3 fail-open: the set is non-empty only while the group has no valid TEK.
+        for (const auto& p : policy_matches(t, g)) {
+            const auto what = group_label(g) + " " + p.what;
+            c.rules.push_back(g.has_valid_tek ? rule(RuleRole::group_policy, g.group_id, p.matches, kAccept, what + ": encrypt")
+                                              : rule(RuleRole::group_policy, g.group_id, p.matches, kNone, what + ": no valid TEK"));
+        }
+    // 3 fail-open: the sets are non-empty only while the group has no valid TEK.
     for (const auto& g : r.groups)
-        for (const auto fam : fail_open_families(g))
-            for (const bool mirrored : {false, true}) {
-                auto x = rule(RuleRole::fail_open, g.group_id,
-                              {MatchFamily{fam}, MatchFailOpenSet{fail_open_set_name(g.group_id, fam), fam, mirrored}},
-                              kAccept, "fail-open of " + group_label(g) + (mirrored ? " (reply direction)" : ""));
-                x.statements.push_back(SetMark{r.clear_mark});
-                c.rules.push_back(std::move(x));
-            }
+        for (const auto& p : fail_open_matches(t, g)) {
+            auto x = rule(RuleRole::fail_open, g.group_id, p.matches, kAccept, "fail-open of " + group_label(g) + " " + p.what);
+            x.statements.push_back(SetMark{r.clear_mark});
+            c.rules.push_back(std::move(x));
+        }
 }
 
-void add_outbound(ChainSpec& c, const MemberRules& r) {
+void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     c.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn,
                            "LAN to LAN: not group traffic"));
     c.rules.push_back(rule(RuleRole::exclude, 0, {MatchMark{r.clear_mark}}, kAccept,
                            "excluded or fail-open (marked clear by classify)"));
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
-        for (std::size_t i = 0; i < g.policies.size(); ++i)
-            for (const auto& s : both_directions(g.policies[i].selector))
-                c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
-                                       plus(selector_matches(s), {MatchIfname{true, r.carrier.ifname, false}}), kAccept,
-                                       group_label(g) + " policy " + std::to_string(i + 1) + ": into carrier " + r.carrier.ifname));
+        for (const auto& p : policy_matches(t, g))
+            c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
+                                   plus(p.matches, {MatchIfname{true, r.carrier.ifname, false}}), kAccept,
+                                   group_label(g) + " " + p.what + ": into carrier " + r.carrier.ifname));
     }
+    // 4 fail-closed.
     for (const auto& g : r.groups)
-        for (const auto& scope : g.fail_closed_scope())
-            for (const auto& s : both_directions(scope))
-                c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, selector_matches(s), kDrop,
-                                       "fail-closed " + group_label(g) + ": " + s.to_string()));
+        for (const auto& p : policy_matches(t, g))
+            c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, p.matches, kDrop,
+                                   "fail-closed " + group_label(g) + " " + p.what));
 }
 
-void add_inbound(ChainSpec& c, const MemberRules& r) {
+void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
     c.rules.push_back(rule(RuleRole::inbound, 0,
                            {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
@@ -171,19 +177,15 @@ void add_inbound(ChainSpec& c, const MemberRules& r) {
                 c.rules.push_back(rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
                                        "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string()));
     for (const auto& g : r.groups)
-        for (const auto fam : fail_open_families(g))
-            for (const bool mirrored : {false, true})
-                c.rules.push_back(rule(RuleRole::fail_open, g.group_id,
-                                       {MatchFamily{fam}, MatchFailOpenSet{fail_open_set_name(g.group_id, fam), fam, mirrored}},
-                                       kAccept, "fail-open of " + group_label(g) + (mirrored ? " (reply direction)" : "")));
+        for (const auto& p : fail_open_matches(t, g))
+            c.rules.push_back(rule(RuleRole::fail_open, g.group_id, p.matches, kAccept, "fail-open of " + group_label(g) + " " + p.what));
     for (const auto& g : r.groups)
-        for (const auto& scope : g.fail_closed_scope())
-            for (const auto& s : both_directions(scope))
-                c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, selector_matches(s), kDrop,
-                                       "cleartext from WAN into " + group_label(g) + " scope: " + s.to_string()));
+        for (const auto& p : policy_matches(t, g))
+            c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, p.matches, kDrop,
+                                   "cleartext from WAN into " + group_label(g) + " scope, " + p.what));
 }
 
-void add_postrouting(ChainSpec& c, const MemberRules& r) {
+void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
                                      MatchPrefix{false, host(r.carrier.g_out)}, MatchL4Proto{kProtoIpip}};
     auto rewrite = rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
@@ -196,10 +198,9 @@ void add_postrouting(ChainSpec& c, const MemberRules& r) {
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));
     for (const auto& g : r.groups)
-        for (const auto& scope : g.fail_closed_scope())
-            for (const auto& s : both_directions(scope))
-                c.rules.push_back(rule(RuleRole::wan_guard, g.group_id, plus(selector_matches(s), {wan}), kDrop,
-                                       "last resort, " + group_label(g) + " scope in clear: " + s.to_string()));
+        for (const auto& p : policy_matches(t, g))
+            c.rules.push_back(rule(RuleRole::wan_guard, g.group_id, plus(p.matches, {wan}), kDrop,
+                                   "last resort, " + group_label(g) + " scope in clear, " + p.what));
 }
 
 ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
@@ -207,6 +208,10 @@ ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
 }
 
 }  // namespace
+
+std::string scope_set_name(std::uint32_t group_id, Family family) {
+    return std::string(family == Family::ipv6 ? "scope6_" : "scope4_") + std::to_string(group_id);
+}
 
 std::string fail_open_set_name(std::uint32_t group_id, Family family) {
     return std::string(family == Family::ipv6 ? "failopen6_" : "failopen4_") + std::to_string(group_id);
@@ -223,7 +228,7 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     lan.ifnames = r.lan_ifnames;
     t.sets.push_back(std::move(lan));
     for (const auto& g : r.groups)
-        for (const auto fam : fail_open_families(g)) t.sets.push_back(fail_open_set(g, fam));
+        for (auto& s : detail::group_sets(g)) t.sets.push_back(std::move(s));
 
     auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
     for (const auto& p : r.local_scope) {
@@ -237,11 +242,11 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(esp));
 
     ChainSpec classify{kChainClassify, std::nullopt, {}};
-    add_classify(classify, r);
+    add_classify(classify, r, t);
     ChainSpec outbound{kChainOutbound, std::nullopt, {}};
-    add_outbound(outbound, r);
+    add_outbound(outbound, r, t);
     ChainSpec inbound{kChainInbound, std::nullopt, {}};
-    add_inbound(inbound, r);
+    add_inbound(inbound, r, t);
     // Regular chains before the base chains that jump to them (a jump needs its target).
     t.chains.push_back(std::move(classify));
     t.chains.push_back(std::move(outbound));
@@ -279,7 +284,7 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(input));
 
     auto post = base(kChainPostrouting, ChainType::filter, Hook::postrouting, kPriorityGuard);
-    add_postrouting(post, r);
+    add_postrouting(post, r, t);
     t.chains.push_back(std::move(post));
     return t;
 }

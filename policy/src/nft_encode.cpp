@@ -9,6 +9,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <new>
@@ -198,6 +199,18 @@ void encode_fail_open_lookup(RuleBuilder& b, const MatchFailOpenSet& m) {
     b.lookup(m.set, NFT_REG32_00, false);
 }
 
+// saddr . daddr . l4proto: no transport header, so fragments match as well.
+void encode_scope_lookup(RuleBuilder& b, const MatchScopeSet& m) {
+    const std::uint32_t alen = m.family == Family::ipv6 ? 16 : 4;
+    std::uint32_t reg = NFT_REG32_00;
+    b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, addr_offset(m.family, true), alen, reg);
+    reg += alen / 4;
+    b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, addr_offset(m.family, false), alen, reg);
+    reg += alen / 4;
+    b.meta_load(NFT_META_L4PROTO, reg);
+    b.lookup(m.set, NFT_REG32_00, false);
+}
+
 struct MatchEncoder {
     RuleBuilder& b;
     void operator()(const MatchIfname& m) const {
@@ -232,6 +245,14 @@ struct MatchEncoder {
         b.cmp_u8(m.exists ? 1 : 0);
     }
     void operator()(const MatchFailOpenSet& m) const { encode_fail_open_lookup(b, m); }
+    void operator()(const MatchScopeSet& m) const { encode_scope_lookup(b, m); }
+    void operator()(const MatchIpv4Fragment&) const {
+        // Fragment offset: low 13 bits of bytes 6-7 of the IPv4 header (RFC 791).
+        const std::uint8_t mask[2] = {0x1f, 0xff}, zero[2] = {0, 0};
+        b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
+        b.bitwise_mask(mask, 2);
+        b.cmp(NFT_CMP_NEQ, zero, 2);
+    }
     void operator()(const MatchRouteOifname& m) const {
         b.fib_daddr_oifname();
         const auto name = ifname_bytes(m.name);
@@ -283,11 +304,12 @@ std::uint32_t hook_number(Hook h) {
     return NF_INET_FORWARD;
 }
 
-// Key of a fail-open element: start (first=true) or end of every field's range.
-std::vector<std::uint8_t> fail_open_key(const FailOpenElement& e, Family family, bool first) {
+// Key of an element: start (first=true) or end of every field's range, each field padded to
+// 32-bit registers. Fail-open keys have the two port fields, scope keys stop after l4proto.
+std::vector<std::uint8_t> element_key(const SetElement& e, Family family, bool ports, bool first) {
     const auto& s = e.selector;
     const std::size_t alen = family == Family::ipv6 ? 16 : 4;
-    std::vector<std::uint8_t> key(2 * alen + 12, 0);
+    std::vector<std::uint8_t> key(2 * alen + (ports ? 12 : 4), 0);
     const auto put_addr = [&](std::size_t at, const Prefix& p) {
         const auto a = first ? p.address : p.last_address();
         std::memcpy(key.data() + at, a.data(), alen);
@@ -295,6 +317,7 @@ std::vector<std::uint8_t> fail_open_key(const FailOpenElement& e, Family family,
     put_addr(0, s.source ? *s.source : Prefix::any(family));
     put_addr(alen, s.destination ? *s.destination : Prefix::any(family));
     key[2 * alen] = s.protocol ? *s.protocol : (first ? 0 : 255);
+    if (!ports) return key;
     const auto put_port = [&](std::size_t at, const std::optional<PortRange>& r) {
         const PortRange range = r ? *r : PortRange{};
         const std::uint16_t v = htons(first ? range.first : range.last);
@@ -313,8 +336,18 @@ SetPtr set_object(const std::string& table, const std::string& name) {
     return s;
 }
 
-void add_elements(const std::string& table, const SetSpec& spec, const std::vector<FailOpenElement>& elements,
+// Elements per message: keeps each message well below kMaxMessage (an element is < 300 bytes).
+constexpr std::size_t kElementsPerMessage = 128;
+
+void add_elements(const std::string& table, const SetSpec& spec, const std::vector<SetElement>& elements,
                   Batch& batch) {
+    if (spec.kind != SetSpec::Kind::ifname && elements.size() > kElementsPerMessage) {
+        for (std::size_t i = 0; i < elements.size(); i += kElementsPerMessage) {
+            const auto end = std::min(elements.size(), i + kElementsPerMessage);
+            add_elements(table, spec, std::vector<SetElement>(elements.begin() + i, elements.begin() + end), batch);
+        }
+        return;
+    }
     auto s = set_object(table, spec.name);
     std::size_t count = 0;
     if (spec.kind == SetSpec::Kind::ifname) {
@@ -328,7 +361,8 @@ void add_elements(const std::string& table, const SetSpec& spec, const std::vect
     } else {
         for (const auto& el : elements) {
             SetElemPtr e(check_alloc(nftnl_set_elem_alloc()));
-            const auto start = fail_open_key(el, spec.family, true), end = fail_open_key(el, spec.family, false);
+            const bool ports = spec.kind == SetSpec::Kind::fail_open;
+            const auto start = element_key(el, spec.family, ports, true), end = element_key(el, spec.family, ports, false);
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, start.data(), static_cast<std::uint32_t>(start.size()));
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, end.data(), static_cast<std::uint32_t>(end.size()));
             UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
@@ -356,17 +390,24 @@ void encode_set(const std::string& table, const SetSpec& spec, std::uint32_t set
         nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderHost);
         nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
     } else {
-        // A concatenated interval set (pipapo): each field an address/protocol/port range.
+        // A concatenated interval set (pipapo): each field an address/protocol(/port) range.
+        const bool ports = spec.kind == SetSpec::Kind::fail_open;
         const std::uint32_t addr_type = spec.family == Family::ipv6 ? kTypeIpv6 : kTypeIpv4;
         const std::uint8_t alen = spec.family == Family::ipv6 ? 16 : 4;
+        std::vector<std::uint32_t> types{addr_type, addr_type, kTypeInetProto};
+        std::vector<std::uint8_t> fields{alen, alen, 1};
+        if (ports) {
+            types.insert(types.end(), {kTypeInetService, kTypeInetService});
+            fields.insert(fields.end(), {2, 2});
+        }
         std::uint32_t type = 0;
-        for (const auto t : {addr_type, addr_type, kTypeInetProto, kTypeInetService, kTypeInetService})
-            type = (type << kTypeBits) | t;
-        const std::uint8_t fields[] = {alen, alen, 1, 2, 2};
+        for (const auto t : types) type = (type << kTypeBits) | t;
         nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, type);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 2u * alen + 12u);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 2u * alen + (ports ? 12u : 4u));
         nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_CONCAT);
-        nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields, sizeof fields);
+        nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields.data(), static_cast<std::uint32_t>(fields.size()));
+        // Scope sets count per element: which policy saw traffic, visible in nft list set.
+        if (!ports) nftnl_set_add_expr(s.get(), expr("counter").release());  // the set owns it now
     }
     auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_NEWSET, NFPROTO_INET,
                                       NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, batch.next_seq());
@@ -448,7 +489,7 @@ void encode_delete_table(const std::string& table, Batch& batch) {
     encode_table_msg(table, NFT_MSG_DELTABLE, 0, batch, "deleting");
 }
 
-void encode_set_contents(const std::string& table, const SetSpec& set, const std::vector<FailOpenElement>& elements,
+void encode_set_contents(const std::string& table, const SetSpec& set, const std::vector<SetElement>& elements,
                          Batch& batch) {
     // DELSETELEM without elements flushes the set (nf_tables_delsetelem).
     auto s = set_object(table, set.name);

@@ -13,7 +13,7 @@ namespace policy::detail {
 void encode_replace_table(const TableSpec& table, Batch& batch);
 void encode_delete_table(const std::string& table, Batch& batch);
 // Empties the set, then adds the given elements (none: stays empty).
-void encode_set_contents(const std::string& table, const SetSpec& set, const std::vector<FailOpenElement>& elements,
+void encode_set_contents(const std::string& table, const SetSpec& set, const std::vector<SetElement>& elements,
                          Batch& batch);
 // NFT_MSG_GETTABLE request for one table (not batched).
 void encode_get_table(const std::string& table, char* buf, std::uint32_t seq);

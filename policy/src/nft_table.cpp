@@ -4,6 +4,7 @@
 #include <ctime>
 #include <vector>
 
+#include "compile_sets.h"
 #include "nft_encode.h"
 #include "nl_socket.h"
 #include "policy/compile.h"
@@ -42,12 +43,10 @@ common::Result<ApplyReport> apply(const MemberRules& rules) {
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active) {
     const auto* group = rules.find_group(group_id);
     if (!group) return common::make_error("fail-open: no group with id " + std::to_string(group_id));
-    auto table = compile(rules);
-    if (!table) return common::make_error("invalid member rules: " + table.error().message);
+    if (auto st = validate(rules); !st) return common::make_error("invalid member rules: " + st.error().message);
     detail::Batch batch;
-    for (const auto& s : table->sets)
-        if (s.kind == SetSpec::Kind::fail_open && s.group_id == group_id)
-            detail::encode_set_contents(table->name, s, active ? s.available : std::vector<FailOpenElement>{}, batch);
+    for (const auto& s : detail::group_sets(*group, false))
+        detail::encode_set_contents(rules.table_name, s, active ? s.available : std::vector<SetElement>{}, batch);
     if (batch.messages() == 0) return {};  // the group has no fail-open rules: nothing to toggle
     if (auto st = run(batch); !st)
         return common::make_error(std::string(active ? "enabling" : "disabling") + " fail-open of group " +

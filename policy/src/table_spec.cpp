@@ -44,6 +44,11 @@ struct MatchText {
     std::string operator()(const MatchRtIpsec& m) const {
         return std::string("rt ipsec ") + (m.exists ? "exists" : "missing");
     }
+    std::string operator()(const MatchIpv4Fragment&) const { return "ip frag-off & 0x1fff != 0"; }
+    std::string operator()(const MatchScopeSet& m) const {
+        const std::string ip = ip_keyword(m.family);
+        return ip + " saddr . " + ip + " daddr . meta l4proto @" + m.set;
+    }
     std::string operator()(const MatchRouteOifname& m) const { return "fib daddr oifname " + quoted(m.name); }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
@@ -74,14 +79,15 @@ const char* hook_name(Hook h) {
     return "?";
 }
 
-std::string element_text(const FailOpenElement& e) {
+std::string element_text(const SetElement& e, bool with_ports) {
     const auto& s = e.selector;
     const auto fam = s.family() == Family::any ? Family::ipv4 : s.family();
     const auto addr = [&](const std::optional<Prefix>& p) { return (p ? *p : Prefix::any(fam)).to_string(); };
     const auto proto = s.protocol ? std::to_string(*s.protocol) : std::string("0-255");
     const auto port = [](const std::optional<PortRange>& r) { return (r ? *r : PortRange{}).to_string(); };
-    return addr(s.source) + " . " + addr(s.destination) + " . " + proto + " . " + port(s.source_port) + " . " +
-           port(s.destination_port) + " comment " + quoted(e.comment);
+    auto text = addr(s.source) + " . " + addr(s.destination) + " . " + proto;
+    if (with_ports) text += " . " + port(s.source_port) + " . " + port(s.destination_port);
+    return text + " comment " + quoted(e.comment);
 }
 
 }  // namespace
@@ -133,11 +139,15 @@ std::string TableSpec::to_string() const {
             for (std::size_t i = 0; i < s.ifnames.size(); ++i) out += (i ? ", " : " ") + quoted(s.ifnames[i]);
             out += " }\n";
         } else {
+            const bool ports = s.kind == SetSpec::Kind::fail_open;
             const std::string a = s.family == Family::ipv6 ? "ipv6_addr" : "ipv4_addr";
-            out += "\t\ttype " + a + " . " + a + " . inet_proto . inet_service . inet_service\n\t\tflags interval\n";
+            out += "\t\ttype " + a + " . " + a + " . inet_proto" + (ports ? " . inet_service . inet_service" : "") +
+                   "\n\t\tflags interval\n";
+            if (!ports) out += "\t\tcounter\n";
             if (!s.elements.empty()) {
                 out += "\t\telements = {";
-                for (std::size_t i = 0; i < s.elements.size(); ++i) out += (i ? ",\n\t\t\t" : " ") + element_text(s.elements[i]);
+                for (std::size_t i = 0; i < s.elements.size(); ++i)
+                    out += (i ? ",\n\t\t\t" : " ") + element_text(s.elements[i], ports);
                 out += " }\n";
             }
         }

@@ -16,9 +16,9 @@ kill -KILL "$PID"
 wait "$PID" 2>/dev/null || true
 check_not "the installer is dead" kill -0 "$PID"
 check "the table survives it" tool "$M" exists
-BEFORE=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001: 10.1.0.0/16")
+BEFORE=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1")
 check_not "fail-closed still drops after SIGKILL (no cleartext leak)" ping_ok "$H" 10.2.0.1
-AFTER=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001: 10.1.0.0/16")
+AFTER=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1")
 check "  the fail-closed counter kept counting ($BEFORE -> $AFTER)" test "$AFTER" -gt "$BEFORE"
 check "fail-open still works from the set left in the kernel" ping_ok "$H" 10.2.5.1
 

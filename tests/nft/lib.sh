@@ -48,6 +48,14 @@ rule_counted() {  # rule_counted NS CHAIN COMMENT-PREFIX: the rule saw at least 
     [ "$(rule_packets "$@")" -gt 0 ]
 }
 
+# Packets of the set element whose comment starts with $3 in set $2 (scope sets count per element).
+element_packets() {
+    ip netns exec "$1" nft -j list set inet gdoi_member "$2" |
+        jq -r --arg c "$3" '[.nftables[] | select(.set) | .set.elem[]? | .elem | select(type == "object")
+            | select((.comment // "") | startswith($c)) | .counter.packets] | add // 0'
+}
+element_counted() { [ "$(element_packets "$@")" -gt 0 ]; }
+
 ping_ok() {  # ping_ok NS DST [ping args]
     local ns=$1 dst=$2; shift 2
     ip netns exec "$ns" ping -n -q -c 2 -i 0.2 -W 1 "$@" "$dst"

@@ -24,15 +24,21 @@ check_not "non-excluded tcp/8080 in the scope is dropped (fail-closed)" tcp_conn
 
 # 4 fail-closed while no TEK.
 check_not "group traffic without a TEK is dropped (fail-closed)" ping_ok "$H" 10.2.0.1
-check "  counted by the fail-closed rule" rule_counted "$M" outbound "fail-closed GROUP_ID-0001: 10.1.0.0/16 -> 10.2.0.0/16"
+check "  counted by the fail-closed rule" rule_counted "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1"
+check "  and by the policy's element of the scope set" element_counted "$M" scope4_1 "GROUP_ID-0001 policy 1: 10.1.0.0/16 -> 10.2.0.0/16"
+# Every fragment is dropped, not only the first: the scope lookup reads no transport header.
+F0=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1")
+check_not "fragmented group traffic without a TEK is dropped" ping_ok "$H" 10.2.0.1 -s 3000 -M dont
+F1=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1")
+check "  all 3 fragments of each of the 2 pings ($((F1 - F0)) dropped)" test $((F1 - F0)) -ge 6
 check_not "member's own scope traffic without a TEK is dropped" ping_ok "$M" 10.2.0.1 -I 10.1.0.1
-check "  by the last-resort WAN guard" rule_counted "$M" postrouting "last resort, GROUP_ID-0001 scope in clear: 10.1.0.0/16"
+check "  by the last-resort WAN guard" rule_counted "$M" postrouting "last resort, GROUP_ID-0001 scope in clear, policies @scope4_1"
 check "traffic outside the scope is not touched" ping_ok "$H" 172.31.255.2
 
 # 3 fail-open while no TEK: ICMP to 10.2.5.0/24 passes in clear, marked for the WAN table.
 check "fail-open traffic passes in clear while no TEK" ping_ok "$H" 10.2.5.1
 check "  counted by the fail-open rule" rule_counted "$M" classify "fail-open of GROUP_ID-0001"
-check "  its replies by the inbound fail-open rule" rule_counted "$M" inbound "fail-open of GROUP_ID-0001 (reply"
+check "  its replies by the inbound fail-open rule" rule_counted "$M" inbound "fail-open of GROUP_ID-0001 @failopen4_1 (reply"
 check_not "fail-open is only ICMP: tcp to 10.2.5.1 is dropped" tcp_connect "$H" 10.2.5.1 8080
 check "empty the fail-open set (TEK arrived)" tool "$M" fail-open 1 off
 check_not "fail-open set emptied: dropped again" ping_ok "$H" 10.2.5.1
@@ -41,7 +47,8 @@ check "fail-open again" ping_ok "$H" 10.2.5.1
 
 # Cleartext from the WAN into the protected scope.
 check_not "cleartext ping from the WAN into the scope is dropped" ping_ok "$P" 10.1.0.10 -I 10.2.0.1
-check "  counted by the inbound fail-closed rule" rule_counted "$M" inbound "cleartext from WAN into GROUP_ID-0001 scope: 10.2.0.0/16 -> 10.1.0.0/16"
+check "  counted by the inbound fail-closed rule" rule_counted "$M" inbound "cleartext from WAN into GROUP_ID-0001 scope, policies @scope4_1"
+check "  and by the mirrored element of the scope set" element_counted "$M" scope4_1 "GROUP_ID-0001 policy 1: 10.2.0.0/16 -> 10.1.0.0/16"
 check_not "cleartext ping from the WAN to the member's LAN address is dropped" ping_ok "$P" 10.1.0.1 -I 10.2.0.1
 tcp_listen "$H" 10.1.0.10 8080
 check_not "cleartext tcp from the WAN to a LAN host is dropped" tcp_connect "$P" 10.1.0.10 8080 10.2.0.1
@@ -76,8 +83,8 @@ check "carrier without SA is dropped in postrouting" rule_counted "$M" postrouti
 # (no carrier device in this kernel), so it is still dropped, by the outbound rules.
 check "re-apply with a valid TEK" tool "$M" --tek apply
 check_not "group traffic not routed into the carrier is still dropped" ping_ok "$H" 10.2.0.1
-check "  counted by the group policy (encrypt) rule in classify" rule_counted "$M" classify "GROUP_ID-0001 policy 1: 10.1.0.0/16 -> 10.2.0.0/16: encrypt"
-check "  dropped by fail-closed in outbound" rule_counted "$M" outbound "fail-closed GROUP_ID-0001: 10.1.0.0/16"
+check "  counted by the group policy (encrypt) rule in classify" rule_counted "$M" classify "GROUP_ID-0001 policies @scope4_1: encrypt"
+check "  dropped by fail-closed in outbound" rule_counted "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1"
 check_not "with a TEK fail-open no longer applies" ping_ok "$H" 10.2.5.1
 check "excluded tcp/179 still passes with a TEK" tcp_connect "$H" 10.2.0.1 179
 

@@ -29,6 +29,7 @@ inline constexpr int kPriorityFilter = 0;
 inline constexpr int kPriorityGuard = 300;
 
 std::string fail_open_set_name(std::uint32_t group_id, Family family);
+std::string scope_set_name(std::uint32_t group_id, Family family);
 
 // Validates, then compiles. Fail-open sets are filled for groups without a valid TEK.
 common::Result<TableSpec> compile(const MemberRules& rules);

@@ -47,6 +47,8 @@ struct MatchSecpath {  // meta ipsec exists / missing: the packet was decrypted 
 struct MatchRtIpsec {  // rt ipsec exists / missing: the route will apply an SA
     bool exists;
 };
+// ip frag-off & 0x1fff != 0: an IPv4 non-first fragment (it has no transport header, so no ports).
+struct MatchIpv4Fragment {};
 // fib daddr oifname NAME: the main routing decision (mark 0) for the destination leaves by NAME.
 struct MatchRouteOifname {
     std::string name;
@@ -58,8 +60,15 @@ struct MatchFailOpenSet {
     Family family;
     bool mirrored = false;
 };
-using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix,
-                           MatchPort, MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname>;
+// Lookup of (saddr . daddr . l4proto) in a group's scope set: the group policies without ports.
+// No transport header is read, so fragments match too (fail-closed must catch them).
+struct MatchScopeSet {
+    std::string set;
+    Family family;
+};
+using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix, MatchPort,
+                           MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname, MatchScopeSet,
+                           MatchIpv4Fragment>;
 
 // Statements, executed in order after the matches.
 struct SetMark {
@@ -119,19 +128,26 @@ struct ChainSpec {
     std::vector<RuleSpec> rules;
 };
 
-struct FailOpenElement {
+struct SetElement {
     Selector selector;  // family-bound (any is expanded by the compiler)
     std::string comment;
 };
 
+// Sets of the table:
+//  ifname     the LAN interfaces
+//  fail_open  saddr . daddr . l4proto . sport . dport, per group and family; filled only while
+//             the group has no valid TEK
+//  scope      saddr . daddr . l4proto, per group and family: the group policies without ports
+//             (both directions), with a counter per element; one lookup replaces one rule per
+//             policy, so a packet's cost does not grow with the number of policies
 struct SetSpec {
-    enum class Kind { ifname, fail_open } kind = Kind::ifname;
+    enum class Kind { ifname, fail_open, scope } kind = Kind::ifname;
     std::string name;
-    Family family = Family::any;             // fail_open: ipv4 or ipv6
-    std::uint32_t group_id = 0;              // fail_open: owner group
-    std::vector<std::string> ifnames;        // ifname elements
-    std::vector<FailOpenElement> elements;   // fail_open elements currently in the set
-    std::vector<FailOpenElement> available;  // fail_open elements the group defines (for set_fail_open)
+    Family family = Family::any;        // fail_open, scope: ipv4 or ipv6
+    std::uint32_t group_id = 0;         // fail_open, scope: owner group
+    std::vector<std::string> ifnames;   // ifname elements
+    std::vector<SetElement> elements;   // elements currently in the set
+    std::vector<SetElement> available;  // fail_open: elements the group defines (for set_fail_open)
 };
 
 struct TableSpec {

@@ -63,7 +63,7 @@ TEST_CASE("classify: exclude, then group policy, then fail-open") {
     const auto t = *compile(member(false));
     const auto& c = chain(t, kChainClassify);
     CHECK(roles(c) == std::vector<RuleRole>{RuleRole::exclude, RuleRole::exclude, RuleRole::group_policy,
-                                            RuleRole::group_policy, RuleRole::fail_open, RuleRole::fail_open});
+                                            RuleRole::fail_open, RuleRole::fail_open});
     CHECK(texts(c)[0] == "meta l4proto tcp th dport 179 meta mark set 0x00000010 counter accept comment "
                          "\"exclude 1 of GROUP_ID-0001: any -> any tcp dport 179\"");
     CHECK(texts(c)[1].find("th sport 179") != std::string::npos);  // replies of excluded flows
@@ -80,9 +80,11 @@ TEST_CASE("without a valid TEK group policy only counts and the fail-open set is
     CHECK(set->elements.size() == 1);
     CHECK(set->available.size() == 1);
     CHECK_FALSE(t.find_set(fail_open_set_name(1, Family::ipv6)));  // no IPv6 fail-open rule
-    CHECK(c.rules[4].to_string() ==
+    CHECK(c.rules[3].to_string() ==
           "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto . th sport . th dport @failopen4_1 "
-          "meta mark set 0x00000010 counter accept comment \"fail-open of GROUP_ID-0001\"");
+          "meta mark set 0x00000010 counter accept comment \"fail-open of GROUP_ID-0001 @failopen4_1\"");
+    CHECK(c.rules[4].to_string().find("ip daddr . ip saddr . meta l4proto . th dport . th sport @failopen4_1") !=
+          std::string::npos);
     // No group rule leads into the carrier.
     for (const auto& r : chain(t, kChainOutbound).rules) CHECK(r.role != RuleRole::group_policy);
 }
@@ -100,11 +102,12 @@ TEST_CASE("outbound enforcement: clear marks pass, group traffic only into the c
     const auto t = *compile(member(true));
     const auto& o = chain(t, kChainOutbound);
     CHECK(roles(o) == std::vector<RuleRole>{RuleRole::plumbing, RuleRole::exclude, RuleRole::group_policy,
-                                            RuleRole::group_policy, RuleRole::fail_closed, RuleRole::fail_closed});
+                                            RuleRole::fail_closed});
     CHECK(texts(o)[0] == "oifname @lan_ifnames counter return comment \"LAN to LAN: not group traffic\"");
-    CHECK(texts(o)[2].rfind("oifname \"gdoi0\" meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.2.0.0/16 counter accept", 0) == 0);
-    CHECK(texts(o)[4].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.2.0.0/16 counter drop", 0) == 0);
-    CHECK(texts(o)[5].rfind("meta nfproto ipv4 ip saddr 10.2.0.0/16 ip daddr 10.1.0.0/16 counter drop", 0) == 0);
+    CHECK(texts(o)[2] == "oifname \"gdoi0\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
+                         "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi0\"");
+    CHECK(texts(o)[3] == "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter drop comment "
+                         "\"fail-closed GROUP_ID-0001 policies @scope4_1\"");
 }
 
 TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into the scope drops") {
@@ -143,7 +146,7 @@ TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN
     const auto t = *compile(member(true));
     const auto& p = chain(t, kChainPostrouting);
     CHECK(roles(p) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::carrier_guard, RuleRole::wan_guard,
-                                            RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
+                                            RuleRole::wan_guard, RuleRole::wan_guard});
     CHECK(texts(p)[0].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 ip daddr 192.0.0.2 meta l4proto ipencap rt ipsec "
                             "exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter accept",
                             0) == 0);
@@ -177,7 +180,73 @@ TEST_CASE("a symmetric selector is not emitted twice") {
     auto r = member(true);
     r.groups[0].policies = {{test::sel("10.0.0.0/8", "10.0.0.0/8")}};
     const auto t = *compile(r);
-    CHECK(chain(t, kChainOutbound).rules.size() == 4);  // return, mark, 1 carrier, 1 fail-closed
+    CHECK(t.find_set("scope4_1")->elements.size() == 1);
+    auto ported = test::tcp_dport(443);
+    ported.source = *Prefix::parse("10.0.0.0/8");
+    ported.destination = ported.source;
+    ported.source_port = ported.destination_port;  // 443 <-> 443: its own mirror
+    r.groups[0].policies = {{ported}};
+    // return, mark, carrier + its fragments, fail-closed + its fragments: one of each, not two
+    CHECK(chain(*compile(r), kChainOutbound).rules.size() == 6);
+}
+
+TEST_CASE("a policy with ports also catches its IPv4 non-first fragments") {
+    auto r = member(false);
+    auto web = test::sel("10.1.0.0/16", "10.3.0.0/16");
+    web.protocol = 6;
+    web.destination_port = PortRange::single(80);
+    r.groups[0].policies = {{web}};
+    const auto t = *compile(r);
+    const auto o = texts(chain(t, kChainOutbound));
+    REQUIRE(o.size() == 6);  // return, mark, 2 directions, 2 directions of fragments
+    CHECK(o[2].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp th dport 80 counter drop", 0) == 0);
+    CHECK(o[4].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp ip frag-off & 0x1fff != 0 "
+                     "counter drop comment \"fail-closed GROUP_ID-0001 policy 1 fragments",
+                     0) == 0);
+    CHECK_FALSE(t.find_set("scope4_1"));
+}
+
+TEST_CASE("policies without ports go into the scope set, both directions, with counters") {
+    const auto t = *compile(member(true));
+    const auto* s = t.find_set(scope_set_name(1, Family::ipv4));
+    REQUIRE(s != nullptr);
+    CHECK(s->kind == SetSpec::Kind::scope);
+    REQUIRE(s->elements.size() == 2);
+    CHECK(s->elements[0].selector.to_string() == "10.1.0.0/16 -> 10.2.0.0/16");
+    CHECK(s->elements[1].selector.to_string() == "10.2.0.0/16 -> 10.1.0.0/16");
+    CHECK(s->elements[0].comment == "GROUP_ID-0001 policy 1: 10.1.0.0/16 -> 10.2.0.0/16");
+    CHECK_THAT(t.to_string(), Catch::Contains("set scope4_1 {\n\t\ttype ipv4_addr . ipv4_addr . inet_proto\n\t\tflags "
+                                              "interval\n\t\tcounter\n"));
+}
+
+TEST_CASE("1,000 policies cost the same number of rules as one") {
+    auto r = member(false);
+    const auto one = compile(r)->rule_count();
+    r.groups[0].policies.clear();
+    for (int i = 0; i < 1000; ++i)
+        r.groups[0].policies.push_back({test::sel("10.1.0.0/24", ("10." + std::to_string(2 + i / 256) + "." +
+                                                                  std::to_string(i % 256) + ".0/24").c_str())});
+    const auto t = *compile(r);
+    CHECK(t.rule_count() == one);
+    CHECK(t.find_set("scope4_1")->elements.size() == 2000);
+}
+
+TEST_CASE("overlapping elements are split over several sets (pipapo refuses overlaps)") {
+    auto r = member(false);
+    auto dns = Selector{};
+    dns.protocol = 17;
+    dns.destination_port = PortRange::single(53);
+    r.groups[0].fail_open = {{test::sel("10.1.0.0/16", "10.2.0.0/16")}, {dns}, {test::sel("10.1.0.0/16", "10.2.0.0/16")}};
+    const auto t = *compile(r);
+    // 10.1/16 -> 10.2/16 (any protocol) overlaps udp/53 from anywhere; the exact duplicate is dropped.
+    REQUIRE(t.find_set("failopen4_1") != nullptr);
+    REQUIRE(t.find_set("failopen4_1_2") != nullptr);
+    CHECK(t.find_set("failopen4_1")->elements.size() == 1);
+    CHECK(t.find_set("failopen4_1_2")->elements.size() == 1);
+    CHECK(t.find_set("failopen6_1")->elements.size() == 1);  // udp/53 for any family
+    std::size_t lookups = 0;
+    for (const auto& rule : chain(t, kChainClassify).rules) lookups += rule.role == RuleRole::fail_open;
+    CHECK(lookups == 6);  // 3 sets x 2 directions
 }
 
 TEST_CASE("the table prints as nft syntax") {
