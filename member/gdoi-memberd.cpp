@@ -15,10 +15,12 @@ namespace {
 void usage() {
     std::fputs(
         "usage: gdoi-memberd [-c FILE] [--check] [--log-level debug|info|warning|error] [--no-dataplane]\n"
+        "                   [--user NAME]\n"
         "  -c FILE          configuration (default /etc/gdoi-member/member.toml)\n"
         "  --check          validate the configuration and exit (0 = valid); touches nothing\n"
         "  --log-level L    override the configured log level\n"
-        "  --no-dataplane   register and follow rekeys, but install nothing in the kernel\n",
+        "  --no-dataplane   register and follow rekeys, but install nothing in the kernel\n"
+        "  --user NAME      switch to this user after binding (keeps CAP_NET_ADMIN only)\n",
         stderr);
 }
 
@@ -27,12 +29,14 @@ void usage() {
 int main(int argc, char** argv) {
     std::string path = member::kDefaultConfigPath;
     bool check = false, no_dataplane = false;
+    std::string run_as;
     std::optional<gdoi::LogLevel> level;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if ((a == "-c" || a == "--config") && i + 1 < argc) path = argv[++i];
         else if (a == "--check") check = true;
         else if (a == "--no-dataplane") no_dataplane = true;
+        else if (a == "--user" && i + 1 < argc) run_as = argv[++i];
         else if (a == "--log-level" && i + 1 < argc) {
             gdoi::LogLevel l;
             if (!member::parse_log_level(argv[++i], l)) {
@@ -61,6 +65,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::unique_ptr<member::Dataplane> dataplane = member::make_monitor_dataplane();
-    member::Daemon daemon(std::move(*config), path, std::move(dataplane));
+    member::Daemon daemon(std::move(*config), path, std::move(dataplane), run_as);
     return daemon.run();
 }

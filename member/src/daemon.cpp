@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "logging.h"
+#include "privileges.h"
 #include "sd_notify.h"
 #include "status_json.h"
 
@@ -36,8 +37,11 @@ std::string fingerprint(const GroupConfig& g) {
 
 }  // namespace
 
-Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane)
-    : config_(std::move(config)), config_path_(std::move(config_path)), dataplane_(std::move(dataplane)) {}
+Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane, std::string run_as)
+    : config_(std::move(config)),
+      config_path_(std::move(config_path)),
+      dataplane_(std::move(dataplane)),
+      run_as_(std::move(run_as)) {}
 
 Daemon::~Daemon() = default;
 
@@ -248,6 +252,13 @@ int Daemon::run() {
     }
     control_.emplace(std::move(*control));
     add(control_->fd(), kTagControl);
+    // Port 848 is bound: from here on only CAP_NET_ADMIN (and CAP_NET_BIND_SERVICE for a
+    // reload that adds a port) remain, as the user asked for.
+    auto dropped = drop_privileges(run_as_);
+    if (!dropped) {
+        log_line(LogLevel::Error, "dropping privileges: " + dropped.error().message);
+        return 1;
+    }
 
     auto now = Clock::now();
     for (const auto& g : config_.groups) start_group(g, now);

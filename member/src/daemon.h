@@ -16,7 +16,8 @@ namespace member {
 
 class Daemon {
 public:
-    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane);
+    // run_as: user to switch to once the sockets are bound (empty: stay, drop capabilities only).
+    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane, std::string run_as = {});
     ~Daemon();
     // Runs until SIGTERM/SIGINT; returns the process exit code.
     int run();
@@ -50,6 +51,7 @@ private:
     UniqueFd epoll_;
     UniqueFd timer_;
     UniqueFd signals_;
+    std::string run_as_;
     Clock::time_point started_;
     bool running_ = true;
 };

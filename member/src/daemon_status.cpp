@@ -72,6 +72,7 @@ MemberStatus Daemon::status(Clock::time_point now) const {
             server.address = group->config.servers[i].to_string();
             server.in_use = i == s.server_index();
             server.last_error = s.server_errors()[i];
+            server.failures = s.server_failures()[i];
             g.servers.push_back(server);
         }
         if (const auto* gs = s.group_state()) {

@@ -21,6 +21,7 @@ const char* session_state_name(SessionState s) {
 
 GroupSession::GroupSession(SessionConfig config) : config_(std::move(config)), retry_delay_(config_.retry_first) {
     server_errors_.resize(config_.servers.size());
+    server_failures_.resize(config_.servers.size());
 }
 
 void GroupSession::log(LogLevel level, const std::string& line) const {
@@ -105,6 +106,7 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
 SessionOutput GroupSession::server_failed(const std::string& why, Clock::time_point now) {
     ++counters_.registration_failures;
     server_errors_[server_] = why;
+    ++server_failures_[server_];
     log(LogLevel::Warning, "key server " + config_.servers[server_].to_string() + " failed: " + why);
     phase1_.reset();
     pull_.reset();

@@ -90,6 +90,7 @@ public:
     const gdoi::GroupState* group_state() const { return keyed_ ? &group_ : nullptr; }
     size_t server_index() const { return server_; }
     const std::vector<std::string>& server_errors() const { return server_errors_; }
+    const std::vector<uint64_t>& server_failures() const { return server_failures_; }
     const SessionCounters& counters() const { return counters_; }
     Clock::time_point state_since() const { return since_; }
     std::optional<Clock::time_point> last_rekey() const { return last_rekey_; }
@@ -125,6 +126,7 @@ private:
     std::optional<Clock::time_point> keyed_at_;
     std::optional<Clock::time_point> last_rekey_;
     std::vector<std::string> server_errors_;
+    std::vector<uint64_t> server_failures_;
     SessionCounters counters_;
 };
 

@@ -138,6 +138,7 @@ TEST_CASE("session registers and fails over to the second key server when the fi
     CHECK(s.counters().registration_failures == 1);
     CHECK(s.counters().registrations == 1);
     CHECK_THAT(s.server_errors()[0], Catch::Contains("no answer"));
+    CHECK(s.server_failures() == std::vector<uint64_t>{1, 0});
     REQUIRE(h.installed.size() == 1);
     REQUIRE(h.installed[0].teks.size() == 1);
     CHECK(h.installed[0].teks[0].spi == 0x1001);
