@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace member {
@@ -16,6 +17,8 @@ struct ServerStatus {
     bool in_use = false;
     std::string last_error;   // empty when none
     uint64_t failures = 0;
+
+    bool operator==(const ServerStatus&) const = default;
 };
 
 struct KekStatus {
@@ -24,6 +27,8 @@ struct KekStatus {
     std::string signature;    // "RSA-2048/SHA-256"
     uint64_t remaining_seconds = 0;
     bool ack_requested = false;
+
+    bool operator==(const KekStatus&) const = default;
 };
 
 struct TekStatus {
@@ -32,12 +37,16 @@ struct TekStatus {
     std::string selector;     // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
     std::string role;         // "active", "inbound-only (activating)", "inbound-only (deactivating)"
     uint64_t remaining_seconds = 0;
+
+    bool operator==(const TekStatus&) const = default;
 };
 
 struct PolicyStatus {
     std::string kind;         // "exclude", "group", "fail-open", "fail-closed"
     std::string selector;
     std::string action;       // "clear", "encrypt", "clear while no TEK", "drop"
+
+    bool operator==(const PolicyStatus&) const = default;
 };
 
 struct GroupCounters {
@@ -49,6 +58,8 @@ struct GroupCounters {
     std::vector<std::pair<std::string, uint64_t>> rekeys_rejected_by_reason;
     uint64_t acks_sent = 0;
     uint64_t recovery_probes = 0;
+
+    bool operator==(const GroupCounters&) const = default;
 };
 
 struct GroupStatus {
@@ -65,12 +76,16 @@ struct GroupStatus {
     std::vector<TekStatus> teks;
     std::vector<PolicyStatus> policies;
     GroupCounters counters;
+
+    bool operator==(const GroupStatus&) const = default;
 };
 
 struct MemberStatus {
     std::string version;
     uint64_t uptime_seconds = 0;
     std::vector<GroupStatus> groups;
+
+    bool operator==(const MemberStatus&) const = default;
 };
 
 }  // namespace member
