@@ -170,7 +170,7 @@ TEST_CASE("gdoictl show: every view in text and JSON against an in-process daemo
     }
 }
 
-TEST_CASE("gdoictl show without a view shows groups; an unknown --group fails with the group list",
+TEST_CASE("gdoictl show without a view shows groups, an unknown --group fails with the group list",
           "[control][gdoictl]") {
     FakeDaemon daemon;
     const Run r = run_in_process({"-s", daemon.socket, "show"});
