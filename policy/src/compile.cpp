@@ -194,6 +194,10 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     rewrite.statements.push_back(CopyInnerAddresses{});
     c.rules.push_back(std::move(rewrite));
     c.rules.push_back(rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
+    // While apply() runs, a bridge copy of this table has already readdressed the carrier
+    // (nft_table.cpp): IPIP whose route applies an SA leaves only as ESP, so it may pass.
+    c.rules.push_back(rule(RuleRole::carrier_rewrite, 0, {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchRtIpsec{true}},
+                           kAccept, "carrier already readdressed, SA applies"));
     const MatchIfname wan{true, r.wan_ifname, false};
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));

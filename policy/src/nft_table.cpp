@@ -19,18 +19,36 @@ common::Status run(detail::Batch& batch) {
     return sock->send_batch(batch);
 }
 
-}  // namespace
+std::string bridge_name(const std::string& table) { return table + "_bridge"; }
 
-common::Result<ApplyReport> apply(const TableSpec& table) {
+common::Status replace(const TableSpec& table, std::size_t& messages) {
     detail::Batch batch;
     detail::encode_replace_table(table, batch);
-    ApplyReport report;
-    report.messages = batch.messages();
-    report.rules = table.rule_count();
-    report.sets = table.sets.size();
+    messages += batch.messages();
     if (auto st = run(batch); !st)
         return common::make_error("applying nftables table inet " + table.name + ": " + st.error().message,
                                   st.error().code);
+    return {};
+}
+
+}  // namespace
+
+// Why three batches and not one: each batch is atomic for rules, but the kernel makes the
+// elements of a *new* concatenated-range set (pipapo) visible only after the new rules
+// (nf_tables_commit flips the generation, then commits set updates), so right after a replace
+// the new fail-closed lookups briefly see an empty scope set — the netns test caught one
+// cleartext packet in ~130 replacements. So the new table is first installed as a bridge copy
+// next to the old one, then the member's table is replaced while the bridge (complete) keeps
+// enforcing, then the bridge goes. Both tables enforce the same rules meanwhile.
+common::Result<ApplyReport> apply(const TableSpec& table) {
+    ApplyReport report;
+    report.rules = table.rule_count();
+    report.sets = table.sets.size();
+    TableSpec bridge = table;
+    bridge.name = bridge_name(table.name);
+    if (auto st = replace(bridge, report.messages); !st) return st.error();
+    if (auto st = replace(table, report.messages); !st) return st.error();
+    if (auto st = remove_table(bridge.name); !st) return st.error();
     return report;
 }
 
@@ -58,6 +76,9 @@ common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, b
 common::Status remove_table(const std::string& table_name) {
     detail::Batch batch;
     detail::encode_delete_table(table_name, batch);
+    // A bridge left by an apply() that died half-way goes too (never for a bridge itself).
+    if (table_name.size() < 7 || table_name.compare(table_name.size() - 7, 7, "_bridge") != 0)
+        detail::encode_delete_table(bridge_name(table_name), batch);
     if (auto st = run(batch); !st)
         return common::make_error("removing nftables table inet " + table_name + ": " + st.error().message,
                                   st.error().code);

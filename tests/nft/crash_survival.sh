@@ -34,6 +34,10 @@ while kill -0 "$PINGER" 2>/dev/null; do tool "$M" apply >/dev/null; ADOPTIONS=$(
 wait "$PINGER" || true
 LEAKED=$(ip netns exec "$P" nft -j list chain inet watch in | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
 check "no packet leaked during $ADOPTIONS adoptions under load (peer saw $LEAKED)" test "$LEAKED" = 0
+# A bridge left by an apply that died half-way is removed by the next apply / by flush.
+ip netns exec "$M" nft add table inet gdoi_member_bridge
+check "a leftover bridge table is removed by flush" bash -c "$(declare -f tool member_args); TOOL=$TOOL; tool $M remove && ! ip netns exec $M nft list table inet gdoi_member_bridge"
+check "re-apply after flush" tool "$M" apply
 check "exactly one member table after adoption" test "$(ip netns exec "$M" nft list tables | grep -c gdoi_member)" = 1
 
 rm -f "$LOG"

@@ -23,7 +23,8 @@ check "classify order: exclude, group policy, fail-open" test "$ORDER" = "exclud
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="outbound") | .rule.comment' | cut -c1-11 | tr '\n' '|')
 check "outbound order: LAN return, clear mark, fail-closed" test "$ORDER" = "LAN to LAN:|excluded or|fail-closed|"
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="postrouting") | .rule.comment' | cut -c1-12 | tr '\n' '|')
-check "postrouting order: carrier rewrite, carrier guard, WAN guard" test "$ORDER" = "carrier: out|carrier with|marked clear|ESP|last resort,|"
+check "postrouting order: carrier rewrite, carrier guard, WAN guard" test "$ORDER" = "carrier: out|carrier with|carrier alre|marked clear|ESP|last resort,|"
+check "no bridge table left after apply" test "$(ip netns exec "$NS" nft list tables | grep -c gdoi_member)" = 1
 
 grep_text() { grep -qF -- "$1" <<<"$TEXT"; }  # (a pipe into grep -q + pipefail is flaky)
 check "text: ESP readdressing rule" grep_text 'iifname "wan0" meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 ip daddr set 192.0.0.1 counter packets 0 bytes 0'

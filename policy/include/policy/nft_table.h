@@ -21,8 +21,10 @@ struct ApplyReport {
     std::size_t sets = 0;
 };
 
-// Validates, compiles and replaces the whole table in one transaction: delete + recreate inside
-// one NFNL batch, so packets see either the old or the new table, never none.
+// Validates, compiles and replaces the whole table. Each replacement is one NFNL batch (delete +
+// recreate), and a complete bridge copy (<table>_bridge) enforces the new rules while the
+// member's table is replaced, then is removed: never a moment without fail-closed (see
+// nft_table.cpp for why one batch is not enough with concatenated-range sets).
 common::Result<ApplyReport> apply(const MemberRules& rules);
 common::Result<ApplyReport> apply(const TableSpec& table);
 
@@ -30,7 +32,7 @@ common::Result<ApplyReport> apply(const TableSpec& table);
 // batch. Call with active=true when the group loses its last valid TEK, false when it gets one.
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active);
 
-// Removes the table (gdoictl flush). A missing table is not an error.
+// Removes the table and a leftover bridge (gdoictl flush). A missing table is not an error.
 common::Status remove_table(const std::string& table_name = kDefaultTableName);
 
 // Whether the table exists (restart adoption: a restarted daemon replaces it atomically).
