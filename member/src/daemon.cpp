@@ -11,7 +11,6 @@
 #include "logging.h"
 #include "privileges.h"
 #include "sd_notify.h"
-#include "status_json.h"
 
 namespace member {
 
@@ -194,21 +193,22 @@ void Daemon::reload() {
 }
 
 std::string Daemon::handle_control(const std::string& request) {
-    auto now = Clock::now();
-    if (request == "show") return to_json(status(now));
-    if (request.rfind("register ", 0) == 0) {
-        auto it = groups_.find(request.substr(9));
-        if (it == groups_.end()) return R"({"ok":false,"error":"no such group"})";
+    ControlHandlers handlers;
+    handlers.show = [this] { return status(Clock::now()); };
+    handlers.register_group = [this](const std::string& name) -> common::Status {
+        auto it = groups_.find(name);
+        if (it == groups_.end()) return common::make_error("no group named " + name + " in the configuration");
+        auto now = Clock::now();
         handle_output(*it->second, it->second->session->force_register(now), now);
-        return R"({"ok":true})";
-    }
-    if (request == "flush") {
+        return {};
+    };
+    handlers.flush = [this]() -> common::Status {
         auto flushed = dataplane_->flush();
-        if (!flushed) return R"({"ok":false,"error":"flush failed, see the daemon's log"})";
+        if (!flushed) return flushed;
         log_line(LogLevel::Warning, "flush: everything the member installed was removed (fail-closed included)");
-        return R"({"ok":true})";
-    }
-    return R"({"ok":false,"error":"unknown request"})";
+        return {};
+    };
+    return dispatch_control_request(request, handlers);
 }
 
 int Daemon::run() {
