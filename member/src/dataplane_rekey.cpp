@@ -1,0 +1,161 @@
+// The rekey scheduler (see dataplane_rekey.h).
+#include "dataplane_rekey.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace member {
+namespace {
+
+std::string hex_spi(uint32_t spi) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", spi);
+    return buf;
+}
+
+}  // namespace
+
+std::string RekeyStep::to_string() const {
+    switch (kind) {
+    case Kind::install_inbound: return "install_inbound " + hex_spi(spi);
+    case Kind::activate: return "activate " + hex_spi(spi) + (previous ? " replacing " + hex_spi(*previous) : "");
+    case Kind::remove_outbound: return "remove_outbound " + hex_spi(spi);
+    case Kind::remove_inbound: return "remove_inbound " + hex_spi(spi);
+    case Kind::keyed: return value ? "keyed" : "unkeyed";
+    }
+    return "?";
+}
+
+const char* role_name(RekeySchedule::Role role) {
+    switch (role) {
+    case RekeySchedule::Role::activating: return "inbound-only (activating)";
+    case RekeySchedule::Role::active: return "active";
+    case RekeySchedule::Role::inbound_only: return "inbound-only";
+    case RekeySchedule::Role::deactivating: return "inbound-only (deactivating)";
+    }
+    return "?";
+}
+
+void RekeySchedule::cancel(RekeyStep::Kind kind, uint32_t spi) {
+    std::erase_if(pending_, [&](const Timed& t) { return t.step.kind == kind && t.step.spi == spi; });
+}
+
+std::vector<RekeyStep> RekeySchedule::on_state(const std::vector<uint32_t>& spis, std::chrono::seconds activation_delay,
+                                               std::chrono::seconds deactivation_delay, SteadyTime now) {
+    std::vector<RekeyStep> steps;
+    const std::set<uint32_t> listed(spis.begin(), spis.end());
+    auto queue = [&](SteadyTime at, RekeyStep step) {
+        auto pos = std::upper_bound(pending_.begin(), pending_.end(), at, [](SteadyTime a, const Timed& t) { return a < t.at; });
+        pending_.insert(pos, Timed{at, step});
+    };
+
+    // 1. New TEKs: inbound first. A TEK listed again while deactivating is kept after all.
+    for (uint32_t spi : spis) {
+        auto it = roles_.find(spi);
+        if (it == roles_.end()) {
+            steps.push_back({RekeyStep::Kind::install_inbound, spi, std::nullopt, false});
+            roles_[spi] = Role::inbound_only;
+        } else if (it->second == Role::deactivating) {
+            cancel(RekeyStep::Kind::remove_inbound, spi);
+            it->second = Role::inbound_only;
+        }
+    }
+
+    // 2. The sender TEK: the last listed one.
+    const std::optional<uint32_t> sender = spis.empty() ? std::nullopt : std::optional<uint32_t>(spis.back());
+    const bool active_gone = active_ && !listed.count(*active_);
+
+    // 3. TEKs that disappeared: outbound at once, inbound after the deactivation delay.
+    for (auto& [spi, role] : roles_) {
+        if (listed.count(spi) || role == Role::deactivating) continue;
+        if (role == Role::activating) cancel(RekeyStep::Kind::activate, spi);
+        role = Role::deactivating;
+        queue(now + deactivation_delay, {RekeyStep::Kind::remove_inbound, spi, std::nullopt, false});
+    }
+
+    if (active_gone) {
+        const uint32_t old = *active_;
+        active_.reset();
+        if (sender) {
+            // Nothing left to send with but the new key: switch now (new in, old out, one batch).
+            cancel(RekeyStep::Kind::activate, *sender);
+            steps.push_back({RekeyStep::Kind::activate, *sender, old, false});
+            roles_[*sender] = Role::active;
+            active_ = *sender;
+        } else {
+            // Fail-closed first, then the SA goes.
+            steps.push_back({RekeyStep::Kind::keyed, 0, std::nullopt, false});
+            steps.push_back({RekeyStep::Kind::remove_outbound, old, std::nullopt, false});
+        }
+        return steps;
+    }
+
+    if (!sender || (active_ && *active_ == *sender)) return steps;
+    if (!active_) {
+        // First TEK: no activation delay.
+        for (auto& t : pending_)
+            if (t.step.kind == RekeyStep::Kind::activate) roles_[t.step.spi] = Role::inbound_only;
+        std::erase_if(pending_, [](const Timed& t) { return t.step.kind == RekeyStep::Kind::activate; });
+        steps.push_back({RekeyStep::Kind::activate, *sender, std::nullopt, false});
+        steps.push_back({RekeyStep::Kind::keyed, 0, std::nullopt, true});
+        roles_[*sender] = Role::active;
+        active_ = *sender;
+        return steps;
+    }
+    if (roles_[*sender] == Role::activating) return steps;  // already waiting
+    // A newer sender supersedes one still waiting for its activation.
+    for (auto& t : pending_)
+        if (t.step.kind == RekeyStep::Kind::activate) roles_[t.step.spi] = Role::inbound_only;
+    std::erase_if(pending_, [](const Timed& t) { return t.step.kind == RekeyStep::Kind::activate; });
+    roles_[*sender] = Role::activating;
+    queue(now + activation_delay, {RekeyStep::Kind::activate, *sender, std::nullopt, false});
+    return steps;
+}
+
+std::vector<RekeyStep> RekeySchedule::on_timer(SteadyTime now) {
+    std::vector<RekeyStep> steps;
+    while (!pending_.empty() && pending_.front().at <= now) {
+        RekeyStep step = pending_.front().step;
+        pending_.erase(pending_.begin());
+        if (step.kind == RekeyStep::Kind::activate) {
+            step.previous = active_;
+            const bool was_keyed = active_.has_value();
+            if (active_) roles_[*active_] = Role::inbound_only;
+            roles_[step.spi] = Role::active;
+            active_ = step.spi;
+            steps.push_back(step);
+            if (!was_keyed) steps.push_back({RekeyStep::Kind::keyed, 0, std::nullopt, true});
+        } else if (step.kind == RekeyStep::Kind::remove_inbound) {
+            roles_.erase(step.spi);
+            steps.push_back(step);
+        } else {
+            steps.push_back(step);
+        }
+    }
+    return steps;
+}
+
+SteadyTime RekeySchedule::next_deadline() const {
+    return pending_.empty() ? SteadyTime::max() : pending_.front().at;
+}
+
+std::optional<RekeySchedule::Role> RekeySchedule::role(uint32_t spi) const {
+    auto it = roles_.find(spi);
+    if (it == roles_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::vector<uint32_t> RekeySchedule::installed() const {
+    std::vector<uint32_t> out;
+    for (const auto& [spi, role] : roles_) out.push_back(spi);
+    return out;
+}
+
+void RekeySchedule::clear() {
+    roles_.clear();
+    active_.reset();
+    pending_.clear();
+}
+
+}  // namespace member

@@ -1,0 +1,40 @@
+// The member's nft rule model (policy::MemberRules) from the configuration and the groups'
+// TEKs, and what `gdoictl show policy` lists. Pure.
+//
+// Fail-closed before the first registration: the key server's policies are not known yet,
+// so the group's scope is everything to or from its LAN prefixes (selector "source = LAN
+// prefix", both directions): LAN <-> WAN traffic is dropped unless excluded or fail-open,
+// while the member's own traffic to the key server (WAN address) still passes. Once TEKs
+// arrive, the scope is their selectors (also after the last TEK expires).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "dataplane_selectors.h"
+#include "policy/rules.h"
+#include "status.h"
+
+namespace member {
+
+struct CarrierChoice {
+    std::string ifname;
+    policy::Ipv4 g_in;
+    policy::Ipv4 g_out;
+};
+
+// tek_selectors: the selectors of the group's accepted TEKs (empty before registration).
+policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors, bool keyed,
+                               const std::vector<V4Prefix>& lan_scope);
+
+policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier, uint32_t clear_mark,
+                                 const std::string& table_name, const std::vector<V4Prefix>& esp_scope,
+                                 std::vector<policy::RuleSet> groups);
+
+// For gdoictl show policy: exclude (clear), group (encrypt), fail-open (clear while no TEK),
+// fail-closed (drop), in the priority order of the rules.
+std::vector<PolicyStatus> policy_status(const policy::RuleSet& rules, bool registered);
+
+}  // namespace member

@@ -1,0 +1,271 @@
+// KernelDataplane: new group states, the rekey steps in the kernel, routes/fwd policies and
+// the nft table kept in line with the TEKs. Order: dataplane_rekey.h; decisions: kernel_dataplane.h.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "dataplane_rules.h"
+#include "dataplane_tek.h"
+#include "kernel_dataplane.h"
+#include "kernel_dataplane_group.h"
+#include "policy/compile.h"
+#include "policy/nft_table.h"
+#include "xfrm/dataplane.h"
+#include "xfrm/rtnl.h"
+#include "xfrm/xfrm.h"
+
+namespace member {
+namespace {
+
+std::string hex_spi(uint32_t spi) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", spi);
+    return buf;
+}
+
+bool already_gone(const common::Status& s) {
+    if (s) return true;
+    const int e = s.error().code;
+    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
+}
+
+policy::Ipv4 to_policy(const xfrm::Address& a) {
+    policy::Ipv4 out;
+    std::copy(a.bytes.begin(), a.bytes.begin() + 4, out.bytes.begin());
+    return out;
+}
+
+V4Prefix host_prefix(const xfrm::Address& a) {
+    return V4Prefix::make(static_cast<uint32_t>(a.bytes[0]) << 24 | static_cast<uint32_t>(a.bytes[1]) << 16 |
+                              static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3],
+                          32);
+}
+
+// The SA parameters of one stored TEK; keys stay in the TEK's secure memory (borrowed).
+struct TekSas {
+    xfrm::Tek inbound;
+    xfrm::Tek outbound;
+};
+
+common::Result<TekSas> tek_sas(const gdoi::Tek& tek, uint32_t expected_senders) {
+    auto t = tek_transform(tek);
+    if (!t) return t.error();
+    const auto life = tek_lifetimes(tek, *t, expected_senders);
+    TekSas s;
+    s.inbound = {tek.spi, *t, tek.encryption_key.view(), tek.integrity_key.view(), life.inbound_soft, life.inbound_hard};
+    s.outbound = {tek.spi, *t, tek.encryption_key.view(), tek.integrity_key.view(), life.outbound_soft, life.outbound_hard};
+    return s;
+}
+
+}  // namespace
+
+common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::GroupState& state,
+                                      std::chrono::steady_clock::time_point now) {
+    Group* g = find(group);
+    if (!g) return common::make_error("group " + group.name + " is not known to the dataplane (not in the configuration at start)");
+    if (!xfrm_) return common::make_error("dataplane not started");
+    for (const auto& [name, other] : groups_)
+        if (other.get() != g && other->schedule.active())
+            return common::make_error("group " + group.name + ": group " + name +
+                                      " already sends through the carrier; one group per member can be keyed "
+                                      "(one IPIP carrier): " + group.name + " stays fail-closed");
+    g->config = group;
+    g->expected_senders = group.gcm_expected_senders;
+    if (auto s = refresh_local_scope(); !s) return s;
+
+    std::vector<uint32_t> spis;
+    std::vector<policy::Selector> selectors;
+    std::vector<V4Prefix> scope;
+    for (const auto& tek : state.teks) {
+        if (auto why = accept_tek(group, tek); !why.empty()) {
+            if (!g->refused.count(tek.spi))
+                log(gdoi::LogLevel::Warning, "group " + group.name + ": TEK " + hex_spi(tek.spi) + " not installed: " + why);
+            g->refused[tek.spi] = why;
+            continue;
+        }
+        auto t = tek_transform(tek);
+        if (is_gcm(*t) && group.allow_gcm == AllowGcm::warn && !g->teks.count(tek.spi))
+            log(gdoi::LogLevel::Warning, "group " + group.name + ": TEK " + hex_spi(tek.spi) +
+                                             " is AES-GCM shared by the group: outbound SA limited to " +
+                                             std::to_string(gcm_packet_limit(group.gcm_expected_senders)) +
+                                             " packets for " + std::to_string(group.gcm_expected_senders) +
+                                             " expected senders (allow-gcm = accept silences this)");
+        spis.push_back(tek.spi);
+        if (!g->teks.count(tek.spi)) g->teks[tek.spi] = tek;
+        // accept_tek checked that both convert.
+        const auto tek_selectors = to_policy_selectors(tek.selector);
+        const auto tek_scope = scope_prefixes(tek.selector);
+        if (!tek_selectors || !tek_scope) continue;
+        for (const auto& s : tek_selectors.value())
+            if (std::find(selectors.begin(), selectors.end(), s) == selectors.end()) selectors.push_back(s);
+        scope.insert(scope.end(), tek_scope.value().begin(), tek_scope.value().end());
+    }
+    if (!spis.empty()) {
+        g->registered = true;
+        g->selectors = std::move(selectors);
+        g->scope = normalize(scope);
+    }
+    const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
+                                            std::chrono::seconds(state.gap.deactivation_time_delay), now);
+    auto s = run(*g, steps);
+    // Inbound SAs of TEKs that are gone (refused or removed) but not scheduled stay until
+    // their removal step; forget stored keys nobody needs.
+    std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+    if (!s) return s;
+    if (auto p = sync_prefixes(); !p) return p;
+    return sync_rules();
+}
+
+common::Status KernelDataplane::remove_group(const GroupConfig& group) {
+    Group* g = find(group);
+    if (!g) return {};
+    const auto now = std::chrono::steady_clock::now();
+    auto steps = g->schedule.on_state({}, std::chrono::seconds(0), std::chrono::seconds(0), now);
+    auto later = g->schedule.on_timer(now);
+    steps.insert(steps.end(), later.begin(), later.end());
+    common::Status first = xfrm_ ? run(*g, steps) : common::Status{};
+    groups_.erase(group.name);
+    std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
+    if (auto s = sync_prefixes(); first && !s) first = s;
+    if (auto s = sync_rules(); first && !s) first = s;
+    return first;
+}
+
+std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const auto& [name, g] : groups_) next = std::min(next, g->schedule.next_deadline());
+    return next;
+}
+
+void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
+    if (!xfrm_) return;
+    for (auto& [name, g] : groups_) {
+        const auto steps = g->schedule.on_timer(now);
+        if (steps.empty()) continue;
+        if (auto s = run(*g, steps); !s) log(gdoi::LogLevel::Error, "group " + name + ": " + s.error().message);
+        std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+    }
+    if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
+    if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+}
+
+common::Status KernelDataplane::ensure_carrier(const Group& g, uint32_t spi) {
+    if (carrier_up_) return {};
+    auto t = tek_transform(g.teks.at(spi));
+    if (!t) return t.error();
+    if (auto s = carrier_->install_carrier(*t); !s) return s;
+    auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+    if (!rule && rule.error().code != EEXIST) return rule;
+    carrier_up_ = true;
+    return sync_prefixes();
+}
+
+common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& steps) {
+    const std::string label = "group " + g.config.name + ": ";
+    for (const auto& step : steps) {
+        log(gdoi::LogLevel::Debug, label + step.to_string());
+        common::Status s;
+        switch (step.kind) {
+        case RekeyStep::Kind::install_inbound: {
+            auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+            if (!sas) return sas.error();
+            s = carrier_->install_inbound_sa(sas->inbound);
+            if (!s && s.error().code == EEXIST) s = {};
+            break;
+        }
+        case RekeyStep::Kind::activate: {
+            if (auto c = ensure_carrier(g, step.spi); !c) return common::make_error(label + c.error().message, c.error().code);
+            auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+            if (!sas) return sas.error();
+            s = carrier_->activate(sas->outbound, step.previous);
+            if (s) log(gdoi::LogLevel::Info, label + "sending with TEK " + hex_spi(step.spi) +
+                                                 (step.previous ? " (replaces " + hex_spi(*step.previous) + ")" : ""));
+            break;
+        }
+        case RekeyStep::Kind::remove_outbound:
+            s = carrier_->remove_outbound_sa(step.spi);
+            if (already_gone(s)) s = {};
+            break;
+        case RekeyStep::Kind::remove_inbound:
+            s = carrier_->remove_inbound_sa(step.spi);
+            if (already_gone(s)) s = {};
+            g.teks.erase(step.spi);
+            break;
+        case RekeyStep::Kind::keyed:
+            s = sync_rules();
+            if (s) log(gdoi::LogLevel::Info, label + (step.value ? "keyed: group traffic encrypted, fail-open off"
+                                                                 : "no TEK to send with: fail-closed (fail-open on)"));
+            break;
+        }
+        if (!s) return common::make_error(label + step.to_string() + ": " + s.error().message, s.error().code);
+    }
+    return {};
+}
+
+common::Status KernelDataplane::sync_prefixes() {
+    if (!carrier_up_) return {};
+    std::vector<V4Prefix> scope;
+    std::vector<V4Prefix> never{host_prefix(options_.g_in), host_prefix(options_.g_out)};
+    for (const auto& [name, g] : groups_) {
+        if (!g->schedule.active() && g->schedule.installed().empty()) continue;
+        scope.insert(scope.end(), g->scope.begin(), g->scope.end());
+        for (const auto& server : g->config.servers)
+            if (server.family() == AF_INET)
+                never.push_back(V4Prefix::make(ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
+    }
+    scope = normalize(scope);
+    const auto remote = member::remote_prefixes(scope, local_scope_, never);
+    const auto locals = local_group_prefixes(scope, local_scope_);
+    std::vector<xfrm::Prefix> local_x;
+    for (const auto& l : locals) local_x.push_back(l.to_xfrm());
+
+    common::Status first;
+    // Stale (or with other local prefixes) first, then the new ones.
+    for (auto it = installed_prefixes_.begin(); it != installed_prefixes_.end();) {
+        if (std::find(remote.begin(), remote.end(), it->first) != remote.end() && it->second == locals) {
+            ++it;
+            continue;
+        }
+        std::vector<xfrm::Prefix> old;
+        for (const auto& l : it->second) old.push_back(l.to_xfrm());
+        if (auto s = carrier_->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s)) first = s;
+        it = installed_prefixes_.erase(it);
+    }
+    for (const auto& r : remote) {
+        if (installed_prefixes_.count(r)) continue;
+        if (auto s = carrier_->install_remote_prefix(r.to_xfrm(), local_x); !s) return s;
+        installed_prefixes_[r] = locals;
+    }
+    return first;
+}
+
+common::Status KernelDataplane::sync_rules() {
+    std::vector<policy::RuleSet> sets;
+    std::vector<V4Prefix> esp_scope;
+    for (const auto& gc : config_.groups) {
+        const Group* g = find(gc);
+        if (!g) continue;
+        const bool keyed = g->schedule.active().has_value() && carrier_up_;
+        sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
+        if (g->registered) {
+            auto l = local_group_prefixes(g->scope, local_scope_);
+            esp_scope.insert(esp_scope.end(), l.begin(), l.end());
+        }
+    }
+    const CarrierChoice carrier{options_.carrier_name, to_policy(options_.g_in), to_policy(options_.g_out)};
+    const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table, normalize(esp_scope), std::move(sets));
+    auto table = policy::compile(rules);
+    if (!table) return table.error();
+    const std::string text = table->to_string();
+    if (text == applied_table_) return {};
+    auto report = policy::apply(*table);
+    if (!report) return report.error();
+    applied_table_ = text;
+    log(gdoi::LogLevel::Debug, "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
+    return {};
+}
+
+}  // namespace member

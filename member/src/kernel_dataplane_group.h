@@ -1,0 +1,28 @@
+// KernelDataplane's per-group state (private to kernel_dataplane*.cpp).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "dataplane_rekey.h"
+#include "dataplane_selectors.h"
+#include "gdoi/group_state.h"
+#include "kernel_dataplane.h"
+#include "policy/selector.h"
+
+namespace member {
+
+struct KernelDataplane::Group {
+    GroupConfig config;
+    RekeySchedule schedule;
+    std::map<uint32_t, gdoi::Tek> teks;         // every TEK with an inbound SA (keys in secure memory)
+    std::map<uint32_t, std::string> refused;    // SPI -> why accept_tek refused it
+    std::vector<policy::Selector> selectors;    // of the listed, accepted TEKs
+    std::vector<V4Prefix> scope;                // addresses the group's TEKs protect
+    bool registered = false;                    // a state with accepted TEKs was applied once
+    uint32_t expected_senders = kDefaultGcmExpectedSenders;
+};
+
+}  // namespace member
