@@ -14,9 +14,12 @@
 #   2. keyed: ping and UDP lan1 <-> lan2 work; on the core only ESP, outer addresses = the inner
 #      hosts, SPI = the group SPI; the UDP payload marker never appears on the wire; SA and
 #      policy counts per member;
-#   3. make-before-break: a rekey (new SPI, GAP activation 2 s) during 500 pings at 10 ms loses
+#   3. make-before-break: a rekey (new SPI, GAP activation 2 s) during 600 pings at 10 ms loses
 #      none; the capture shows one switch 0x1000 -> 0x2000 per direction; after a Delete of the
-#      old TEK its inbound SA goes after the deactivation delay;
+#      old TEK its inbound SA goes after the deactivation delay; a second rekey to AES-GCM-128
+#      (loses none, outbound SA with the GCM packet limit, carrier MTU 1438 -> 1446);
+#   2b. crafted cleartext IPIP from the core to G_IN (inner source outside / inside the group's
+#      scope) never reaches lan1 (carrier bypass, issue 4 "Security");
 #   4. SIGKILL of gm1's driver: the nft table stays; with the SAs gone too (as after their hard
 #      lifetime) lan traffic is dropped and nothing leaves gm1 in clear; a new run adopts it.
 set -euo pipefail
@@ -35,6 +38,8 @@ KEY1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 INT1=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
 KEY2=404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f
 INT2=606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f
+SPI3=0x00003000
+KEY3=808182838485868788898a8b8c8d8e8f90919293   # AES-GCM-128 key + 4-byte salt
 
 step() { echo "dataplane-esp: [${SECONDS}s] $*"; }
 pass() { echo "ok   - $*"; }
@@ -197,6 +202,15 @@ send() {  # send GM COMMAND...
     if [[ $gm == gm1 ]]; then echo "$*" >&3; else echo "$*" >&4; fi
     wait_answer "$gm" "$n" "$*"
 }
+send_both() {  # send_both COMMAND...: to gm2 and gm1 at once (as one push reaches both), then wait
+    local n1 n2
+    n1=$(( $(answers gm1) + 1 ))
+    n2=$(( $(answers gm2) + 1 ))
+    echo "$*" >&4
+    echo "$*" >&3
+    wait_answer gm2 "$n2" "$*"
+    wait_answer gm1 "$n1" "$*"
+}
 count_states() { nsx "$1" ip xfrm state | grep -c '^src' || true; }
 count_policies() { nsx "$1" ip xfrm policy | grep -c '^src' || true; }
 ping_ok() { nsx lan1 ping -n -q -c "${2:-3}" -i 0.2 -W 1 "$1" >/dev/null 2>&1; }
@@ -250,21 +264,58 @@ send gm1 status
 sed -n '/^tek\|^remote\|^policy/p' "$W/gm1.out" | tail -8 | sed 's/^/    /'
 if nsx lan1 ping -n -q -c 1 -W 1 -M 'do' -s 1410 10.2.0.10 >/dev/null 2>&1; then pass "keyed: 1438-byte DF packet (carrier MTU for AES-CBC/HMAC-SHA-256) crosses"; else fail "keyed: 1438-byte DF packet"; fi
 
+# ---- 2b. cleartext IPIP to G_IN (carrier bypass) ------------------------------------------------
+step "2b. crafted cleartext IPIP from the core to G_IN"
+nsx core ip route add 169.254.0.71/32 via 172.16.1.2
+cat >"$W/ipip.py" <<'EOF'
+# ipip.py send INNER_SRC | listen SECONDS: IPIP to G_IN with an inner ICMP echo to lan1's host.
+import socket, struct, sys, time
+MARK = b"GDOI-IPIP-BYPASS"
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return (~s) & 0xffff
+if sys.argv[1] == "send":
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x4744, 1) + MARK
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    src, dst = socket.inet_aton(sys.argv[2]), socket.inet_aton("10.1.0.10")
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
+    for _ in range(5):
+        s.sendto(ip + icmp, ("169.254.0.71", 0)); time.sleep(0.05)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(0.2)
+    end, n = time.time() + float(sys.argv[2]), 0
+    while time.time() < end:
+        try: d = s.recv(2000)
+        except OSError: continue
+        n += MARK in d
+    print(n)
+EOF
+nsx lan1 $PY "$W/ipip.py" listen 4 >"$W/ipip.rx" &
+IPIP_PID=$!
+sleep 1
+nsx core $PY "$W/ipip.py" send 192.0.2.66
+nsx core $PY "$W/ipip.py" send 10.2.0.66
+wait "$IPIP_PID" || true
+[[ $(cat "$W/ipip.rx") == 0 ]] && pass "IPIP bypass: no crafted packet reached lan1 (inner sources 192.0.2.66, 10.2.0.66)" ||
+    fail "IPIP bypass: $(cat "$W/ipip.rx") crafted packets reached lan1"
+
 # ---- 3. make-before-break rekey ---------------------------------------------------------------
-step "3. rekey to $SPI2 (GAP activation 2 s, deactivation 3 s) during 500 pings at 10 ms"
+step "3. rekey to $SPI2 (GAP activation 2 s, deactivation 3 s) during 600 pings at 10 ms"
 send gm1 gap 2 3
 send gm2 gap 2 3
 capture_start rekey
-nsx lan1 ping -n -q -c 500 -i 0.01 -W 2 10.2.0.10 >"$W/rekey.ping" 2>&1 &
+nsx lan1 ping -n -q -c 600 -i 0.01 -W 2 10.2.0.10 >"$W/rekey.ping" 2>&1 &
 PING_PID=$!
 sleep 1
-send gm2 tek $SPI2 cbc $KEY2 $INT2
-send gm1 tek $SPI2 cbc $KEY2 $INT2
+send_both tek $SPI2 cbc $KEY2 $INT2
 wait "$PING_PID" || true
 capture_stop
 sed 's/^/    /' "$W/rekey.ping" | tail -2
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/rekey.ping")
-[[ "$received" == 500 ]] && pass "rekey: 500/500 pings, 0 lost" || fail "rekey: ${received:-?}/500 received"
+[[ "$received" == 600 ]] && pass "rekey: 600/600 pings, 0 lost" || fail "rekey: ${received:-?}/600 received"
 for src in 10.1.0.10 10.2.0.10; do
     line=$(grep "^spis $src " "$CAP.txt" || true)
     if [[ $line =~ ^spis\ $src\ 0x00001000:[0-9]+\ 0x00002000:[0-9]+$ ]]; then pass "rekey: one SPI switch from $src ($line)"; else fail "rekey: SPIs from $src: $line"; fi
@@ -283,6 +334,28 @@ for gm in gm1 gm2; do
 done
 ping_ok 10.2.0.10 && pass "rekey: traffic flows on $SPI2" || fail "rekey: no traffic on $SPI2"
 
+step "3c. rekey to AES-GCM-128 $SPI3 (GAP 1 s / 1 s) during 600 pings at 10 ms"
+send gm1 gap 1 1
+send gm2 gap 1 1
+capture_start rekey-gcm
+nsx lan1 ping -n -q -c 600 -i 0.01 -W 2 10.2.0.10 >"$W/rekey-gcm.ping" 2>&1 &
+PING_PID=$!
+sleep 0.5
+send_both tek $SPI3 gcm $KEY3
+wait "$PING_PID" || true
+capture_stop
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/rekey-gcm.ping")
+[[ "$received" == 600 ]] && pass "GCM rekey: 600/600 pings, 0 lost" || fail "GCM rekey: ${received:-?}/600 received"
+for src in 10.1.0.10 10.2.0.10; do
+    line=$(grep "^spis $src " "$CAP.txt" || true)
+    if [[ $line =~ ^spis\ $src\ 0x00002000:[0-9]+\ 0x00003000:[0-9]+$ ]]; then pass "GCM rekey: one SPI switch from $src"; else fail "GCM rekey: SPIs from $src: $line"; fi
+done
+nsx gm1 ip -s xfrm state get src 169.254.0.71 dst 169.254.0.72 proto esp spi $SPI3 >"$W/gm1.gcm-out-sa" 2>&1 || true
+grep -q 'hard 524287(packets)' "$W/gm1.gcm-out-sa" && pass "GCM: outbound SA limited to 524287 packets (100 expected senders)" ||
+    { fail "GCM: no packet limit on the outbound SA"; sed 's/^/    /' "$W/gm1.gcm-out-sa"; }
+nsx gm1 ip link show gdoi0 | grep -q 'mtu 1446' && pass "GCM: carrier MTU 1446" || fail "GCM: carrier MTU $(nsx gm1 ip link show gdoi0 | grep -o 'mtu [0-9]*')"
+grep -q 'is AES-GCM shared by the group' "$W/gm1.err" && pass "GCM: warning logged (allow-gcm = warn)" || fail "GCM: no warning"
+
 # ---- 4. SIGKILL leaves fail-closed in place ----------------------------------------------------
 step "4. SIGKILL gm1's driver"
 kill -9 "$GM1_PID"; wait "$GM1_PID" 2>/dev/null || true
@@ -300,7 +373,7 @@ capture_stop
 
 step "4b. a new run on gm1 adopts the table and installs the current TEK"
 start_driver gm1
-send gm1 tek $SPI2 cbc $KEY2 $INT2
+send gm1 tek $SPI3 gcm $KEY3
 capture_start restarted
 ping_ok 10.2.0.10 && pass "restart: traffic flows again" || fail "restart: ping"
 capture_stop
