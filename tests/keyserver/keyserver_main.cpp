@@ -1,11 +1,15 @@
-// gdoi-test-keyserver: the tests' GDOI key server (not installed). For now the phase-1
-// responder (main and aggressive mode, PSK); the GROUPKEY-PULL responder and the push
-// sender will run under the SAs it establishes. One UDP socket, one poll loop; time comes
-// from the responder's expiry deadlines.
+// gdoi-test-keyserver: the tests' GDOI key server (not installed). The phase-1 responder
+// (main and aggressive mode, PSK) and, with --group, the GDOI side under the SAs it
+// establishes (group_server.h): GROUPKEY-PULL responder, GROUPKEY-PUSH sender driven by
+// commands on a control socket, RFC 8263 ACKs. One UDP socket, one poll loop; time comes
+// from the responder's and the group server's deadlines.
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +18,7 @@
 #include <iostream>
 #include <string>
 
+#include "group_server.h"
 #include "phase1_responder.h"
 
 namespace {
@@ -27,12 +32,30 @@ void usage() {
         "         (--psk ADDR=FILE | --psk fqdn:NAME=FILE | --psk-any FILE) ...\n"
         "         [--proposal NAME ...] [--id ADDR|fqdn:NAME] [--mode main|aggressive|both]\n"
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
+        "         [--group ID --tek SPEC ... [--selector PREFIX] [--kek-sig rsa|ecdsa256]\n"
+        "          [--gap ACT,DEACT] [--seq N] [--ack] [--ack-period S] [--ack-retransmits N]\n"
+        "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE]]\n"
+        "       gdoi-test-keyserver --control PATH --command CMD\n"
         "  --psk KEY=FILE  pre-shared key for an initiator: main mode chooses it by source address,\n"
         "                  aggressive mode by the initiator's identity (address or fqdn:NAME)\n"
         "  --proposal      acceptable IKE proposal (repeatable), e.g. aes256-sha256-modp2048\n"
         "  --keylog FILE   append 'icookie_hex,enc_key_hex' per established SA (Wireshark's IKEv1\n"
         "                  decryption table)\n"
-        "  --once          exit 0 after the first established phase-1 SA\n",
+        "  --once          exit 0 after the first established phase-1 SA\n"
+        "GDOI (with --group):\n"
+        "  --group ID      the group (1..4294967295) served to every member (GROUPKEY-PULL)\n"
+        "  --tek SPEC      a TEK, repeatable: cbc256-sha256:SPI, cbc128-sha256:SPI, cbc128-sha1:SPI,\n"
+        "                  gcm128:SPI, gcm256:SPI (SPI decimal or 0x-hex)\n"
+        "  --selector P    traffic of the TEKs, both directions (default 10.0.0.0/8)\n"
+        "  --kek-sig ALG   push signatures: rsa (2048) or ecdsa256 (default rsa)\n"
+        "  --gap A,D       GAP activation and deactivation time delays, seconds (default 10,30)\n"
+        "  --seq N         SEQ handed out at registration (default 1); each rekey sends SEQ+1\n"
+        "  --ack           request RFC 8263 ACKs for pushes (KEK_ACK_REQUESTED)\n"
+        "  --ack-period S, --ack-retransmits N  ACK wait and retransmissions (default 10, 2)\n"
+        "  --control PATH  Unix socket for commands: rekey, rekey-replay, rekey-forged,\n"
+        "                  rekey-truncated, rekey-unknown-kek, status\n"
+        "  --push-pcap F   write the plaintext of every push (E flag cleared) to a pcap of its own\n"
+        "  --command CMD   client: send CMD to the --control socket of a running server, print the answer\n",
         stderr);
 }
 
@@ -107,6 +130,120 @@ const char* const kDefaultProposals[] = {
     "aes256-sha512-modp4096", "aes256-sha256-modp3072", "3des-sha1-modp2048",
 };
 
+std::optional<uint32_t> parse_u32(const std::string& text) {
+    try {
+        size_t used = 0;
+        unsigned long long v = std::stoull(text, &used, 0);
+        if (used != text.size() || v > 0xffffffffULL) return std::nullopt;
+        return static_cast<uint32_t>(v);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+// "10.0.0.0/8" as an ID_IPV4_ADDR_SUBNET / ID_IPV6_ADDR_SUBNET identification.
+std::optional<gdoi::TrafficId> parse_prefix(const std::string& text) {
+    auto slash = text.find('/');
+    std::string addr = text.substr(0, slash);
+    auto ep = gdoi::Endpoint::parse(addr, 0);
+    if (!ep) return std::nullopt;
+    gdoi::TrafficId id;
+    const bool v6 = ep->family() == AF_INET6;
+    const unsigned bits = v6 ? 128 : 32;
+    unsigned plen = bits;
+    if (slash != std::string::npos) {
+        auto p = parse_u32(text.substr(slash + 1));
+        if (!p || *p > bits) return std::nullopt;
+        plen = *p;
+    }
+    id.id_type = v6 ? 6 : 4;  // ID_IPV6_ADDR_SUBNET / ID_IPV4_ADDR_SUBNET (RFC 2407 §4.6.2.1)
+    if (v6) {
+        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep->addr)->sin6_addr);
+        id.address.assign(p, p + 16);
+    } else {
+        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep->addr)->sin_addr);
+        id.address.assign(p, p + 4);
+    }
+    id.mask_or_end.assign(id.address.size(), 0);
+    for (unsigned i = 0; i < plen; ++i) id.mask_or_end[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
+    for (size_t i = 0; i < id.address.size(); ++i) id.address[i] &= id.mask_or_end[i];
+    return id;
+}
+
+// "cbc256-sha256:SPI", "gcm128:SPI", ...: an ESP TEK policy (RFC 2407 §4.4.4 transform ids,
+// §4.5 auth algorithms).
+std::optional<gdoi::Tek> parse_tek(const std::string& text) {
+    auto colon = text.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    const std::string alg = text.substr(0, colon);
+    auto spi = parse_u32(text.substr(colon + 1));
+    if (!spi || *spi < 256) return std::nullopt;
+    gdoi::Tek t;
+    t.spi = *spi;
+    if (alg == "cbc256-sha256") {
+        t.transform_id = 12, t.key_bits = 256, t.auth_algorithm = 5;
+    } else if (alg == "cbc128-sha256") {
+        t.transform_id = 12, t.key_bits = 128, t.auth_algorithm = 5;
+    } else if (alg == "cbc128-sha1") {
+        t.transform_id = 12, t.key_bits = 128, t.auth_algorithm = 2;
+    } else if (alg == "gcm128") {
+        t.transform_id = 20, t.key_bits = 128, t.auth_algorithm = 0;
+    } else if (alg == "gcm256") {
+        t.transform_id = 20, t.key_bits = 256, t.auth_algorithm = 0;
+    } else {
+        return std::nullopt;
+    }
+    return t;
+}
+
+// Client side of --control: one command, the answer on stdout.
+int control_client(const std::string& path, const std::string& command) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (fd < 0 || path.size() >= sizeof sun.sun_path) return 1;
+    std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
+        std::cerr << "gdoi-test-keyserver: connect " << path << ": " << std::strerror(errno) << "\n";
+        ::close(fd);
+        return 1;
+    }
+    std::string line = command + "\n";
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        ::close(fd);
+        return 1;
+    }
+    ::shutdown(fd, SHUT_WR);
+    std::string answer;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        answer.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    std::cout << answer;
+    return answer.rfind("error:", 0) == 0 ? 1 : 0;
+}
+
+// Reads one command line from an accepted control connection (bounded wait).
+std::string read_command(int fd) {
+    std::string text;
+    char buf[256];
+    for (int i = 0; i < 50 && text.find('\n') == std::string::npos && text.size() < 1024; ++i) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    auto nl = text.find('\n');
+    if (nl != std::string::npos) text.resize(nl);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +251,14 @@ int main(int argc, char** argv) {
     gdoi::LogLevel min_level = gdoi::LogLevel::Info;
     bool once = false;
     keyserver::ResponderConfig config;
+    // GDOI side (--group)
+    uint32_t group_id = 0;
+    std::vector<gdoi::Tek> teks;
+    std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap;
+    gdoi::Gap gap{10, 30};
+    uint32_t seq = 1, tek_lifetime = 3600;
+    bool ack = false;
+    keyserver::GroupServerConfig group_config;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -174,6 +319,56 @@ int main(int argc, char** argv) {
             }
         } else if (a == "--once")
             once = true;
+        else if (a == "--group" || a == "--seq" || a == "--ack-period" || a == "--ack-retransmits" ||
+                 a == "--tek-lifetime") {
+            std::string v = next();
+            auto n = parse_u32(v);
+            if (!n || (a == "--group" && *n == 0)) {
+                std::cerr << "gdoi-test-keyserver: " << a << ": not a number: " << v << "\n";
+                return 2;
+            }
+            if (a == "--group")
+                group_id = *n;
+            else if (a == "--seq")
+                seq = *n;
+            else if (a == "--ack-period")
+                group_config.ack_period = std::chrono::milliseconds(uint64_t{*n} * 1000);
+            else if (a == "--ack-retransmits")
+                group_config.ack_retransmits = *n;
+            else
+                tek_lifetime = *n;
+        } else if (a == "--tek") {
+            std::string v = next();
+            auto t = parse_tek(v);
+            if (!t) {
+                std::cerr << "gdoi-test-keyserver: --tek wants ALG:SPI (cbc256-sha256, cbc128-sha256, cbc128-sha1, "
+                             "gcm128, gcm256; SPI >= 256), not "
+                          << v << "\n";
+                return 2;
+            }
+            teks.push_back(std::move(*t));
+        } else if (a == "--selector")
+            selector_spec = next();
+        else if (a == "--kek-sig")
+            kek_sig = next();
+        else if (a == "--gap") {
+            std::string v = next();
+            auto comma = v.find(',');
+            auto act = parse_u32(v.substr(0, comma));
+            auto deact = comma == std::string::npos ? std::nullopt : parse_u32(v.substr(comma + 1));
+            if (!act || !deact) {
+                std::cerr << "gdoi-test-keyserver: --gap wants ACT,DEACT (seconds), not " << v << "\n";
+                return 2;
+            }
+            gap = gdoi::Gap{*act, *deact};
+        } else if (a == "--ack")
+            ack = true;
+        else if (a == "--control")
+            control_path = next();
+        else if (a == "--command")
+            command = next();
+        else if (a == "--push-pcap")
+            push_pcap = next();
         else if (a == "--help" || a == "-h") {
             usage();
             return 0;
@@ -182,8 +377,23 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (!command.empty()) {
+        if (control_path.empty()) {
+            usage();
+            return 2;
+        }
+        return control_client(control_path, command);
+    }
     if (listen.empty() || config.psks.empty()) {
         usage();
+        return 2;
+    }
+    if (group_id != 0 && teks.empty()) {
+        std::cerr << "gdoi-test-keyserver: --group needs at least one --tek\n";
+        return 2;
+    }
+    if ((group_id == 0) != teks.empty() || (group_id == 0 && !control_path.empty())) {
+        std::cerr << "gdoi-test-keyserver: --tek and --control need --group\n";
         return 2;
     }
     if (mode == "main")
@@ -240,24 +450,110 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
 
+    // The GDOI side: one group, its pull responder and push sender.
+    std::unique_ptr<keyserver::GroupServer> group;
+    std::unique_ptr<keyserver::PcapWriter> pcap;
+    int control_fd = -1;
+    if (group_id != 0) {
+        auto selector = parse_prefix(selector_spec);
+        if (!selector) {
+            std::cerr << "gdoi-test-keyserver: --selector wants a prefix like 10.0.0.0/8, not " << selector_spec << "\n";
+            return 2;
+        }
+        gdoi::crypto::SigAlgorithm sig_alg;
+        if (kek_sig == "rsa")
+            sig_alg = gdoi::crypto::SigAlgorithm::Rsa;
+        else if (kek_sig == "ecdsa256")
+            sig_alg = gdoi::crypto::SigAlgorithm::EcdsaP256;
+        else {
+            std::cerr << "gdoi-test-keyserver: --kek-sig wants rsa or ecdsa256, not " << kek_sig << "\n";
+            return 2;
+        }
+        for (auto& t : teks) {
+            t.selector.source = *selector;
+            t.selector.destination = *selector;
+            t.lifetime_seconds = tek_lifetime;
+        }
+        gcks::Group g = gcks::Group::make(group_id, std::move(teks), sig_alg);
+        g.state.kek->ack_requested = ack;
+        g.state.gap = gap;
+        g.state.sequence = seq;
+        if (!push_pcap.empty()) {
+            pcap = std::make_unique<keyserver::PcapWriter>(push_pcap);
+            if (!pcap->ok()) {
+                std::cerr << "gdoi-test-keyserver: cannot write " << push_pcap << "\n";
+                return 1;
+            }
+            group_config.push_plaintext = [&pcap, local = *local](const gdoi::Endpoint& to, gdoi::ByteView plain) {
+                pcap->write_udp(local, to, plain);
+            };
+        }
+        group_config.events = [](const std::string& line) { std::cout << line << std::endl; };
+        group = std::make_unique<keyserver::GroupServer>(std::move(g), std::move(group_config));
+        std::cerr << "gdoi-test-keyserver: group " << group_id << ", KEK SPI "
+                  << gdoi::to_hex(group->group().state.kek->spi) << ", SEQ " << seq << std::endl;
+        if (!control_path.empty()) {
+            control_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_un sun{};
+            sun.sun_family = AF_UNIX;
+            if (control_fd < 0 || control_path.size() >= sizeof sun.sun_path) {
+                std::cerr << "gdoi-test-keyserver: bad --control path " << control_path << "\n";
+                return 1;
+            }
+            std::memcpy(sun.sun_path, control_path.c_str(), control_path.size() + 1);
+            ::unlink(control_path.c_str());
+            const mode_t old = umask(077);
+            const int bound = ::bind(control_fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+            umask(old);
+            if (bound != 0 || ::listen(control_fd, 8) != 0) {
+                std::cerr << "gdoi-test-keyserver: control socket " << control_path << ": " << std::strerror(errno)
+                          << "\n";
+                return 1;
+            }
+        }
+    }
+    auto send_all = [&](const std::vector<keyserver::Outgoing>& out) {
+        for (const auto& o : out) {
+            auto sent = socket->send_to(o.datagram, o.to);
+            if (!sent) std::cerr << "warning: " << sent.error().message << "\n";
+        }
+    };
+
     keyserver::Phase1Responder responder(std::move(config));
     std::cerr << "gdoi-test-keyserver: listening on " << local->to_string() << std::endl;
     while (!g_stop) {
         const auto now = gdoi::Clock::now();
-        const auto deadline = responder.next_deadline();
+        auto deadline = responder.next_deadline();
+        if (group) deadline = std::min(deadline, group->next_deadline());
         int timeout_ms = -1;
         if (deadline != gdoi::Clock::time_point::max())
             timeout_ms = static_cast<int>(std::clamp<long long>(
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1, 0,
                 3600000));
-        pollfd p{socket->fd(), POLLIN, 0};
-        int r = ::poll(&p, 1, timeout_ms);
+        pollfd p[2] = {{socket->fd(), POLLIN, 0}, {control_fd, POLLIN, 0}};
+        int r = ::poll(p, control_fd >= 0 ? 2 : 1, timeout_ms);
         if (r < 0) {
             if (errno == EINTR) continue;
             std::cerr << "gdoi-test-keyserver: poll: " << std::strerror(errno) << "\n";
             return 1;
         }
-        if (r == 0) {
+        if (group) {
+            std::vector<keyserver::Outgoing> out;
+            group->on_timer(gdoi::Clock::now(), out);
+            send_all(out);
+        }
+        if (control_fd >= 0 && (p[1].revents & POLLIN)) {
+            int c = ::accept4(control_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c >= 0) {
+                std::string cmd = read_command(c);
+                std::vector<keyserver::Outgoing> out;
+                std::string answer = group->command(cmd, out, gdoi::Clock::now());
+                send_all(out);
+                (void)!::write(c, answer.data(), answer.size());
+                ::close(c);
+            }
+        }
+        if (!(p[0].revents & POLLIN)) {
             responder.on_timer(gdoi::Clock::now());
             continue;
         }
@@ -268,6 +564,10 @@ int main(int argc, char** argv) {
         }
         if (!*got) continue;
         const gdoi::Datagram& d = **got;
+        if (group && group->is_ack(d.data)) {
+            group->on_ack(d.data, d.from);
+            continue;
+        }
         auto step = responder.on_datagram(d.data, d.from, gdoi::Clock::now());
         if (step.send) {
             auto sent = socket->send_to(*step.send, d.from);
@@ -278,19 +578,34 @@ int main(int argc, char** argv) {
             std::cout << "phase1 established with " << s.peer.address_string() << " ("
                       << gdoi::phase1_mode_name(s.mode) << ", " << s.sa.proposal.name() << ")" << std::endl;
             if (!keylog.empty()) {
-                // Wireshark's IKEv1 decryption table: initiator cookie, encryption key (hex).
+                // Wireshark's IKEv1 decryption table: one record per line, as tshark 4.0
+                // takes it in -o uat:ikev1_decryption_table:ICOOKIE,KEY and in a profile's
+                // ikev1_decryption_table file. Both fields are byte buffers, written as bare
+                // hex: quoted ("...") they would be read as 16/64 characters, not 8/32 bytes,
+                // and tshark refuses them ("Length of Initiator's COOKIE must be 8 octets").
                 const mode_t old = umask(077);
                 std::ofstream out(keylog, std::ios::app);
                 umask(old);
-                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view())
-                    << "\n";
+                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view()) << "\n";
             }
             if (once) return 0;
-        } else if (step.event == keyserver::ResponderStep::Event::Phase2) {
-            std::cerr << "debug: phase-2 exchange from " << d.from.to_string()
-                      << " ignored (no GDOI responder yet)" << std::endl;
+        } else if (step.event == keyserver::ResponderStep::Event::Phase2 && step.sa) {
+            if (group) {
+                auto answer = group->on_phase2(*step.sa, d.data, d.from);
+                if (answer) {
+                    auto sent = socket->send_to(*answer, d.from);
+                    if (!sent) std::cerr << "warning: " << sent.error().message << "\n";
+                }
+            } else if (min_level == gdoi::LogLevel::Debug) {
+                std::cerr << "debug: phase-2 exchange from " << d.from.to_string() << " ignored (no --group)"
+                          << std::endl;
+            }
         }
         responder.on_timer(gdoi::Clock::now());
+    }
+    if (control_fd >= 0) {
+        ::close(control_fd);
+        ::unlink(control_path.c_str());
     }
     return 0;
 }

@@ -1,0 +1,332 @@
+#include "group_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "gdoi/crypto.h"
+#include "gdoi/groupkey_push_ack.h"
+
+namespace keyserver {
+
+namespace {
+
+std::string spi_hex(uint32_t spi) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", spi);
+    return buf;
+}
+
+// A fresh SPI: random, above the reserved range 1..255 (RFC 4303 §2.1), not in `taken`.
+uint32_t fresh_spi(const std::vector<uint32_t>& taken) {
+    for (;;) {
+        auto r = gdoi::crypto::random_bytes(4);
+        uint32_t spi = (uint32_t{r[0]} << 24) | (uint32_t{r[1]} << 16) | (uint32_t{r[2]} << 8) | r[3];
+        if (spi < 0x1000) continue;
+        if (std::find(taken.begin(), taken.end(), spi) == taken.end()) return spi;
+    }
+}
+
+}  // namespace
+
+GroupServer::GroupServer(gcks::Group group, GroupServerConfig config)
+    : group_(std::move(group)), config_(std::move(config)) {}
+
+void GroupServer::event(const std::string& line) const {
+    if (config_.events) config_.events(line);
+}
+
+std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView datagram, const gdoi::Endpoint& from) {
+    auto& pull = pulls_[sa.sa.initiator_cookie];
+    if (!pull) pull = std::make_unique<gcks::PullResponder>(sa.sa, group_);
+    const bool was_done = pull->done();
+    auto answer = pull->on_datagram(datagram);
+    if (pull->done() && !was_done) {
+        if (pull->requested_group() != group_.state.group_id) {
+            // PullResponder answers with the one group it has; say so in the log.
+            event("warning: member " + from.to_string() + " asked for group " + std::to_string(pull->requested_group()) +
+                  ", this server serves group " + std::to_string(group_.state.group_id));
+        }
+        std::erase_if(members_, [&](const Member& m) { return m.address == from; });
+        members_.push_back({from, sa.sa});
+        pending_.erase(from.to_string());
+        event("registered member " + from.to_string() + " group " + std::to_string(group_.state.group_id) + " seq " +
+              std::to_string(group_.state.sequence) + " (icookie " + gdoi::to_hex(sa.sa.initiator_cookie) + ")");
+    }
+    return answer;
+}
+
+bool GroupServer::is_ack(ByteView datagram) const {
+    auto h = gdoi::isakmp::parse_header(datagram);
+    if (!h || h->exchange != gdoi::isakmp::ExchangeType::GroupkeyPushAck || !group_.state.kek) return false;
+    const auto& spi = group_.state.kek->spi;
+    return std::equal(h->initiator_cookie.begin(), h->initiator_cookie.end(), spi.begin()) &&
+           std::equal(h->responder_cookie.begin(), h->responder_cookie.end(), spi.begin() + 8);
+}
+
+void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
+    auto it = std::find_if(members_.begin(), members_.end(), [&](const Member& m) { return m.address == from; });
+    if (it == members_.end()) {
+        ++bad_acks_;
+        event("ack rejected from " + from.to_string() + ": not a registered member");
+        return;
+    }
+    auto seq = gdoi::verify_push_ack(datagram, it->registration, *group_.state.kek);
+    if (!seq) {
+        ++bad_acks_;
+        event("ack rejected from " + from.to_string() + ": " + seq.error().message);
+        return;
+    }
+    auto p = pending_.find(from.to_string());
+    const bool expected = p != pending_.end() && p->second.sequence == *seq;
+    if (expected) pending_.erase(p);
+    ++acks_[*seq];
+    event("ack received from " + from.to_string() + " seq " + std::to_string(*seq) +
+          (expected ? "" : " (not awaited)"));
+}
+
+void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) {
+    if (!config_.push_plaintext || push.size() < gdoi::isakmp::kHeaderSize) return;
+    const auto& kek = *under.state.kek;
+    ByteView ct(push.data() + gdoi::isakmp::kHeaderSize, push.size() - gdoi::isakmp::kHeaderSize);
+    if (ct.empty() || ct.size() % 16 != 0) return;  // truncated: not a whole CBC message
+    gdoi::crypto::Cipher cipher{gdoi::crypto::CipherAlg::AesCbc, kek.key.size()};
+    auto pt = gdoi::crypto::cbc_decrypt(cipher, kek.key.view(), kek.iv, ct);
+    if (!pt) return;
+    auto h = gdoi::isakmp::parse_header(push);
+    if (!h) return;
+    // Walk the generic payload headers to find where the payloads end (the rest is padding).
+    size_t off = 0;
+    uint8_t next = static_cast<uint8_t>(h->next_payload);
+    while (next != 0 && off + gdoi::isakmp::kGenericHeaderSize <= pt->size()) {
+        const size_t len = (size_t{(*pt)[off + 2]} << 8) | (*pt)[off + 3];
+        if (len < gdoi::isakmp::kGenericHeaderSize || off + len > pt->size()) return;
+        next = (*pt)[off];
+        off += len;
+    }
+    h->flags &= static_cast<uint8_t>(~gdoi::isakmp::kFlagEncryption);
+    h->length = static_cast<uint32_t>(gdoi::isakmp::kHeaderSize + off);
+    Bytes plain = gdoi::isakmp::encode_header(*h);
+    plain.insert(plain.end(), pt->begin(), pt->begin() + static_cast<std::ptrdiff_t>(off));
+    gdoi::wipe(*pt);
+    for (const auto& m : members_) config_.push_plaintext(m.address, plain);
+}
+
+void GroupServer::send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack,
+                            std::vector<Outgoing>& out, Clock::time_point now) {
+    for (const auto& m : members_) {
+        out.push_back({m.address, push});
+        if (expect_ack) {
+            pending_[m.address.to_string()] = PendingAck{push, seq, 0, now + config_.ack_period};
+            ++pushed_[seq];
+        }
+        event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " + m.address.to_string() +
+              " (" + std::to_string(push.size()) + " bytes)");
+    }
+}
+
+std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& out, Clock::time_point now) {
+    std::ostringstream answer;
+    if (cmd == "status") {
+        answer << "group " << group_.state.group_id << " seq " << group_.state.sequence << " teks";
+        for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
+        answer << " ack " << (group_.state.kek->ack_requested ? "requested" : "not-requested") << "\n";
+        answer << "members " << members_.size() << "\n";
+        for (const auto& m : members_)
+            answer << "member " << m.address.to_string() << " icookie " << gdoi::to_hex(m.registration.initiator_cookie)
+                   << (pending_.count(m.address.to_string()) ? " awaiting-ack" : "") << "\n";
+        for (const auto& [seq, n] : pushed_) {
+            auto a = acks_.find(seq);
+            answer << "acks seq " << seq << " " << (a == acks_.end() ? 0u : a->second) << "/" << n << "\n";
+        }
+        if (bad_acks_) answer << "acks rejected " << bad_acks_ << "\n";
+        return answer.str();
+    }
+    if (members_.empty()) return "error: no registered member\n";
+    if (cmd == "rekey") {
+        // A fresh TEK per current TEK (same policy, new SPI and keys); Delete of the old SPIs.
+        std::vector<uint32_t> old_spis, taken;
+        std::vector<gdoi::Tek> fresh;
+        for (const auto& t : group_.state.teks) {
+            old_spis.push_back(t.spi);
+            taken.push_back(t.spi);
+        }
+        for (const auto& t : group_.state.teks) {
+            gdoi::Tek n = t;
+            n.spi = fresh_spi(taken);
+            taken.push_back(n.spi);
+            gcks::Group::key_tek(n);
+            fresh.push_back(std::move(n));
+        }
+        const uint32_t seq = group_.state.sequence + 1;
+        Bytes push = gcks::build_push(group_, seq, fresh, old_spis);
+        group_.state.teks = std::move(fresh);
+        group_.state.sequence = seq;
+        last_push_ = push;
+        last_push_seq_ = seq;
+        record_plaintext(group_, push);
+        send_push(push, seq, "rekey", group_.state.kek->ack_requested, out, now);
+        answer << "rekey seq " << seq << " teks";
+        for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
+        answer << " deleted";
+        for (uint32_t s : old_spis) answer << " " << spi_hex(s);
+        answer << "\n";
+        return answer.str();
+    }
+    if (cmd == "rekey-replay") {
+        if (last_push_.empty()) return "error: no push sent yet\n";
+        send_push(last_push_, last_push_seq_, "replay", false, out, now);
+        return "rekey-replay seq " + std::to_string(last_push_seq_) + "\n";
+    }
+    if (cmd == "rekey-forged" || cmd == "rekey-truncated" || cmd == "rekey-unknown-kek") {
+        // A would-be next push (SEQ+1, fresh TEKs) that members must reject: the group's
+        // state does not move.
+        std::vector<gdoi::Tek> fresh;
+        std::vector<uint32_t> taken, old_spis;
+        for (const auto& t : group_.state.teks) taken.push_back(t.spi), old_spis.push_back(t.spi);
+        for (const auto& t : group_.state.teks) {
+            gdoi::Tek n = t;
+            n.spi = fresh_spi(taken);
+            taken.push_back(n.spi);
+            gcks::Group::key_tek(n);
+            fresh.push_back(std::move(n));
+        }
+        const uint32_t seq = group_.state.sequence + 1;
+        Bytes push;
+        const char* kind = cmd.c_str() + 6;
+        if (cmd == "rekey-unknown-kek") {
+            if (!other_group_) {
+                other_group_ = gcks::Group::make(group_.state.group_id, group_.state.teks,
+                                                 static_cast<gdoi::crypto::SigAlgorithm>(group_.state.kek->sig_algorithm));
+            }
+            push = gcks::build_push(*other_group_, seq, fresh, old_spis);
+            record_plaintext(*other_group_, push);
+        } else {
+            push = gcks::build_push(group_, seq, fresh, old_spis,
+                                    cmd == "rekey-forged" ? gcks::PushFlaw::BadSignature : gcks::PushFlaw::Truncated);
+            record_plaintext(group_, push);
+        }
+        send_push(push, seq, kind, false, out, now);
+        return cmd + " seq " + std::to_string(seq) + "\n";
+    }
+    return "error: unknown command '" + cmd +
+           "' (rekey, rekey-replay, rekey-forged, rekey-truncated, rekey-unknown-kek, status)\n";
+}
+
+void GroupServer::on_timer(Clock::time_point now, std::vector<Outgoing>& out) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& p = it->second;
+        if (p.next > now) {
+            ++it;
+            continue;
+        }
+        auto m = std::find_if(members_.begin(), members_.end(),
+                              [&](const Member& mm) { return mm.address.to_string() == it->first; });
+        if (m == members_.end()) {
+            it = pending_.erase(it);
+            continue;
+        }
+        if (p.retransmits >= config_.ack_retransmits) {
+            event("ack missing from " + it->first + " seq " + std::to_string(p.sequence) + " after " +
+                  std::to_string(p.retransmits) + " retransmission(s)");
+            it = pending_.erase(it);
+            continue;
+        }
+        ++p.retransmits;
+        p.next = now + config_.ack_period;
+        out.push_back({m->address, p.datagram});
+        event("push retransmitted seq " + std::to_string(p.sequence) + " to " + it->first + " (" +
+              std::to_string(p.retransmits) + "/" + std::to_string(config_.ack_retransmits) + ")");
+        ++it;
+    }
+}
+
+Clock::time_point GroupServer::next_deadline() const {
+    auto d = Clock::time_point::max();
+    for (const auto& [addr, p] : pending_) d = std::min(d, p.next);
+    return d;
+}
+
+// --- pcap --------------------------------------------------------------------------
+
+namespace {
+
+void put16(Bytes& b, uint16_t v) {
+    b.push_back(static_cast<uint8_t>(v >> 8));
+    b.push_back(static_cast<uint8_t>(v));
+}
+// pcap's own headers are in the writer's byte order (the magic tells the reader which).
+void le32(std::ofstream& o, uint32_t v) {
+    uint8_t b[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
+                    static_cast<uint8_t>(v >> 24)};
+    o.write(reinterpret_cast<const char*>(b), 4);
+}
+void le16(std::ofstream& o, uint16_t v) {
+    uint8_t b[2] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8)};
+    o.write(reinterpret_cast<const char*>(b), 2);
+}
+
+}  // namespace
+
+PcapWriter::PcapWriter(const std::string& path) : path_(path) {
+    const mode_t old = umask(077);
+    std::ofstream o(path, std::ios::binary | std::ios::trunc);
+    umask(old);
+    if (!o) return;
+    le32(o, 0xa1b2c3d4);  // microsecond timestamps
+    le16(o, 2);
+    le16(o, 4);
+    le32(o, 0);       // thiszone
+    le32(o, 0);       // sigfigs
+    le32(o, 65535);   // snaplen
+    le32(o, 101);     // LINKTYPE_RAW
+    ok_ = static_cast<bool>(o);
+}
+
+void PcapWriter::write_udp(const gdoi::Endpoint& from, const gdoi::Endpoint& to, ByteView payload) {
+    if (!ok_ || from.family() != AF_INET || to.family() != AF_INET) return;
+    const auto* src = reinterpret_cast<const sockaddr_in*>(&from.addr);
+    const auto* dst = reinterpret_cast<const sockaddr_in*>(&to.addr);
+    Bytes pkt;
+    const size_t total = 20 + 8 + payload.size();
+    if (total > 65535) return;
+    pkt.push_back(0x45);
+    pkt.push_back(0);
+    put16(pkt, static_cast<uint16_t>(total));
+    put16(pkt, ip_id_++);
+    put16(pkt, 0x4000);  // DF
+    pkt.push_back(64);
+    pkt.push_back(17);
+    put16(pkt, 0);  // checksum, below
+    const auto* s = reinterpret_cast<const uint8_t*>(&src->sin_addr);
+    const auto* d = reinterpret_cast<const uint8_t*>(&dst->sin_addr);
+    pkt.insert(pkt.end(), s, s + 4);
+    pkt.insert(pkt.end(), d, d + 4);
+    uint32_t sum = 0;
+    for (size_t i = 0; i < 20; i += 2) sum += (uint32_t{pkt[i]} << 8) | pkt[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    const uint16_t csum = static_cast<uint16_t>(~sum);
+    pkt[10] = static_cast<uint8_t>(csum >> 8);
+    pkt[11] = static_cast<uint8_t>(csum);
+    put16(pkt, from.port());
+    put16(pkt, to.port());
+    put16(pkt, static_cast<uint16_t>(8 + payload.size()));
+    put16(pkt, 0);  // UDP checksum 0 = none (IPv4)
+    pkt.insert(pkt.end(), payload.begin(), payload.end());
+
+    std::ofstream o(path_, std::ios::binary | std::ios::app);
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    le32(o, static_cast<uint32_t>(ts.tv_sec));
+    le32(o, static_cast<uint32_t>(ts.tv_nsec / 1000));
+    le32(o, static_cast<uint32_t>(pkt.size()));
+    le32(o, static_cast<uint32_t>(pkt.size()));
+    o.write(reinterpret_cast<const char*>(pkt.data()), static_cast<std::streamsize>(pkt.size()));
+}
+
+}  // namespace keyserver
