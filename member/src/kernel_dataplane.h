@@ -37,6 +37,9 @@
 //   the carrier. Traffic stays encrypted while the daemon is down; when the SAs reach their
 //   hard lifetime the kernel deletes them and the nft carrier guard and fail-closed rules drop
 //   the traffic. Nothing leaks in clear at any point, and a restart (start()) replaces it all.
+// - A kernel step that fails (apply() or a timer) leaves the group fail-closed: its SAs, the
+//   carrier and the rule are removed and its rules drop its traffic until the next apply()
+//   (the next registration) installs everything again. Security over availability.
 // - One group at a time can send through the carrier (one outbound policy G_IN -> G_OUT
 //   selects the SA by reqid): apply() refuses a second keyed group with an error naming it.
 #pragma once
@@ -112,6 +115,7 @@ private:
     Group* find(const GroupConfig& group);
     const Group* find(const GroupConfig& group) const;
     common::Status run(Group& g, const std::vector<RekeyStep>& steps);
+    void fail_closed_after_error(Group& g, const std::string& why);
     common::Status ensure_carrier(const Group& g, uint32_t spi);
     common::Status sync_prefixes();
     common::Status sync_rules();

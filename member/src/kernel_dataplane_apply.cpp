@@ -111,10 +111,12 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
                                             std::chrono::seconds(state.gap.deactivation_time_delay), now);
     auto s = run(*g, steps);
-    // Inbound SAs of TEKs that are gone (refused or removed) but not scheduled stay until
-    // their removal step; forget stored keys nobody needs.
+    // Forget stored keys no SA needs any more.
     std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
-    if (!s) return s;
+    if (!s) {
+        fail_closed_after_error(*g, s.error().message);
+        return s;
+    }
     if (auto p = sync_prefixes(); !p) return p;
     return sync_rules();
 }
@@ -145,11 +147,33 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     for (auto& [name, g] : groups_) {
         const auto steps = g->schedule.on_timer(now);
         if (steps.empty()) continue;
-        if (auto s = run(*g, steps); !s) log(gdoi::LogLevel::Error, "group " + name + ": " + s.error().message);
+        auto s = run(*g, steps);
         std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+        if (!s) {
+            log(gdoi::LogLevel::Error, s.error().message);
+            fail_closed_after_error(*g, s.error().message);
+        }
     }
     if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
     if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+}
+
+// A kernel step failed: the schedule and the kernel may disagree. Fail closed and start
+// over: the group's rules drop its traffic (no TEK), every own SA/policy, the carrier and the
+// rule go (one group per member: they are all this group's), and the next apply() (the
+// daemon's next registration) installs everything again as a first registration.
+void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
+    g.schedule.clear();
+    g.teks.clear();
+    if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
+    if (carrier_)
+        if (auto s = carrier_->teardown(); !already_gone(s))
+            log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
+    if (rtnl_)
+        (void)rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+    installed_prefixes_.clear();
+    carrier_up_ = false;
+    log(gdoi::LogLevel::Warning, "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
 }
 
 common::Status KernelDataplane::ensure_carrier(const Group& g, uint32_t spi) {
