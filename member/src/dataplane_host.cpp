@@ -12,7 +12,8 @@ namespace member {
 
 common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::string>& ifnames) {
     ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return common::make_error("getifaddrs failed: cannot read the LAN interfaces' addresses", errno);
+    if (getifaddrs(&list) != 0)
+        return common::make_error("getifaddrs failed: cannot read the LAN interfaces' addresses", errno);
     std::vector<V4Prefix> out;
     std::vector<bool> found(ifnames.size(), false);
     for (ifaddrs* a = list; a; a = a->ifa_next) {
@@ -20,7 +21,8 @@ common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::
         for (std::size_t i = 0; i < ifnames.size(); ++i) {
             if (ifnames[i] != a->ifa_name) continue;
             const uint32_t addr = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
-            const uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+            const uint32_t mask =
+                ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
             uint8_t len = 0;
             for (uint32_t m = mask; m & 0x80000000u; m <<= 1) ++len;
             out.push_back(V4Prefix::make(addr, len));
@@ -30,9 +32,10 @@ common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::
     freeifaddrs(list);
     for (std::size_t i = 0; i < ifnames.size(); ++i)
         if (!found[i])
-            return common::make_error("LAN interface " + ifnames[i] +
-                                      " has no IPv4 address (or does not exist): the member's protected scope is "
-                                      "the IPv4 networks of lan-interfaces");
+            return common::make_error(
+                "LAN interface " + ifnames[i] +
+                " has no IPv4 address (or does not exist): the member's protected scope is "
+                "the IPv4 networks of lan-interfaces");
     return normalize(out);
 }
 
@@ -45,10 +48,11 @@ std::optional<xfrm::Address> parse_default_gateway(std::string_view text, std::s
         std::string iface, dest, gw, flags, refcnt, use, metric, mask;
         if (!(f >> iface >> dest >> gw >> flags >> refcnt >> use >> metric >> mask)) continue;
         if (iface != ifname || dest != "00000000" || mask != "00000000") continue;
-        const uint32_t g = static_cast<uint32_t>(std::stoul(gw, nullptr, 16));  // network order, read little-endian
+        const uint32_t g =
+            static_cast<uint32_t>(std::stoul(gw, nullptr, 16));  // network order, read little-endian
         if (g == 0) continue;
-        return xfrm::Address::ipv4(static_cast<uint8_t>(g), static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g >> 16),
-                                   static_cast<uint8_t>(g >> 24));
+        return xfrm::Address::ipv4(static_cast<uint8_t>(g), static_cast<uint8_t>(g >> 8),
+                                   static_cast<uint8_t>(g >> 16), static_cast<uint8_t>(g >> 24));
     }
     return std::nullopt;
 }

@@ -18,21 +18,30 @@ std::string hex_spi(uint32_t spi) {
 
 std::string RekeyStep::to_string() const {
     switch (kind) {
-    case Kind::install_inbound: return "install_inbound " + hex_spi(spi);
-    case Kind::activate: return "activate " + hex_spi(spi) + (previous ? " replacing " + hex_spi(*previous) : "");
-    case Kind::remove_outbound: return "remove_outbound " + hex_spi(spi);
-    case Kind::remove_inbound: return "remove_inbound " + hex_spi(spi);
-    case Kind::keyed: return value ? "keyed" : "unkeyed";
+        case Kind::install_inbound:
+            return "install_inbound " + hex_spi(spi);
+        case Kind::activate:
+            return "activate " + hex_spi(spi) + (previous ? " replacing " + hex_spi(*previous) : "");
+        case Kind::remove_outbound:
+            return "remove_outbound " + hex_spi(spi);
+        case Kind::remove_inbound:
+            return "remove_inbound " + hex_spi(spi);
+        case Kind::keyed:
+            return value ? "keyed" : "unkeyed";
     }
     return "?";
 }
 
 const char* role_name(RekeySchedule::Role role) {
     switch (role) {
-    case RekeySchedule::Role::activating: return "inbound-only (activating)";
-    case RekeySchedule::Role::active: return "active";
-    case RekeySchedule::Role::inbound_only: return "inbound-only";
-    case RekeySchedule::Role::deactivating: return "inbound-only (deactivating)";
+        case RekeySchedule::Role::activating:
+            return "inbound-only (activating)";
+        case RekeySchedule::Role::active:
+            return "active";
+        case RekeySchedule::Role::inbound_only:
+            return "inbound-only";
+        case RekeySchedule::Role::deactivating:
+            return "inbound-only (deactivating)";
     }
     return "?";
 }
@@ -41,12 +50,14 @@ void RekeySchedule::cancel(RekeyStep::Kind kind, uint32_t spi) {
     std::erase_if(pending_, [&](const Timed& t) { return t.step.kind == kind && t.step.spi == spi; });
 }
 
-std::vector<RekeyStep> RekeySchedule::on_state(const std::vector<uint32_t>& spis, std::chrono::seconds activation_delay,
+std::vector<RekeyStep> RekeySchedule::on_state(const std::vector<uint32_t>& spis,
+                                               std::chrono::seconds activation_delay,
                                                std::chrono::seconds deactivation_delay, SteadyTime now) {
     std::vector<RekeyStep> steps;
     const std::set<uint32_t> listed(spis.begin(), spis.end());
     auto queue = [&](SteadyTime at, RekeyStep step) {
-        auto pos = std::upper_bound(pending_.begin(), pending_.end(), at, [](SteadyTime a, const Timed& t) { return a < t.at; });
+        auto pos = std::upper_bound(pending_.begin(), pending_.end(), at,
+                                    [](SteadyTime a, const Timed& t) { return a < t.at; });
         pending_.insert(pos, Timed{at, step});
     };
 

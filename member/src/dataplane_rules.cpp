@@ -5,8 +5,8 @@
 
 namespace member {
 
-policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors, bool keyed,
-                               const std::vector<V4Prefix>& lan_scope) {
+policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors,
+                               bool keyed, const std::vector<V4Prefix>& lan_scope) {
     policy::RuleSet r;
     r.group_id = group.id;
     r.group_name = group.name;
@@ -22,14 +22,16 @@ policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<polic
         return r;
     }
     for (const auto& s : tek_selectors)
-        if (std::none_of(r.policies.begin(), r.policies.end(), [&](const policy::GroupPolicy& g) { return g.selector == s; }))
+        if (std::none_of(r.policies.begin(), r.policies.end(),
+                         [&](const policy::GroupPolicy& g) { return g.selector == s; }))
             r.policies.push_back({s});
     r.has_valid_tek = keyed;
     return r;
 }
 
-policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier, uint32_t clear_mark,
-                                 const std::string& table_name, const std::vector<V4Prefix>& esp_scope,
+policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier,
+                                 uint32_t clear_mark, const std::string& table_name,
+                                 const std::vector<V4Prefix>& esp_scope,
                                  std::vector<policy::RuleSet> groups) {
     policy::MemberRules m;
     m.table_name = table_name;
@@ -37,7 +39,8 @@ policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice
     m.wan_ifname = config.wan_interface;
     for (const auto& g : config.groups)
         for (const auto& lan : g.lan_interfaces)
-            if (std::find(m.lan_ifnames.begin(), m.lan_ifnames.end(), lan) == m.lan_ifnames.end()) m.lan_ifnames.push_back(lan);
+            if (std::find(m.lan_ifnames.begin(), m.lan_ifnames.end(), lan) == m.lan_ifnames.end())
+                m.lan_ifnames.push_back(lan);
     m.clear_mark = clear_mark;
     for (const auto& p : esp_scope) m.local_scope.push_back(p.to_policy());
     m.groups = std::move(groups);
@@ -49,8 +52,10 @@ std::vector<PolicyStatus> policy_status(const policy::RuleSet& r, bool registere
     for (const auto& e : r.exclude) out.push_back({"exclude", e.selector.to_string(), "clear"});
     if (registered)
         for (const auto& p : r.policies)
-            out.push_back({"group", p.selector.to_string(), r.has_valid_tek ? "encrypt" : "encrypt (no valid TEK: dropped)"});
-    for (const auto& f : r.fail_open) out.push_back({"fail-open", f.selector.to_string(), "clear while no TEK"});
+            out.push_back({"group", p.selector.to_string(),
+                           r.has_valid_tek ? "encrypt" : "encrypt (no valid TEK: dropped)"});
+    for (const auto& f : r.fail_open)
+        out.push_back({"fail-open", f.selector.to_string(), "clear while no TEK"});
     for (const auto& p : r.fail_closed_scope()) out.push_back({"fail-closed", p.to_string(), "drop"});
     return out;
 }

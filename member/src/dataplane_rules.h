@@ -26,12 +26,12 @@ struct CarrierChoice {
 };
 
 // tek_selectors: the selectors of the group's accepted TEKs (empty before registration).
-policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors, bool keyed,
-                               const std::vector<V4Prefix>& lan_scope);
+policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors,
+                               bool keyed, const std::vector<V4Prefix>& lan_scope);
 
-policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier, uint32_t clear_mark,
-                                 const std::string& table_name, const std::vector<V4Prefix>& esp_scope,
-                                 std::vector<policy::RuleSet> groups);
+policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier,
+                                 uint32_t clear_mark, const std::string& table_name,
+                                 const std::vector<V4Prefix>& esp_scope, std::vector<policy::RuleSet> groups);
 
 // For gdoictl show policy: exclude (clear), group (encrypt), fail-open (clear while no TEK),
 // fail-closed (drop), in the priority order of the rules.

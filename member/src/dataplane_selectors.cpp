@@ -7,7 +7,8 @@ namespace member {
 namespace {
 
 uint32_t read_be32(const gdoi::Bytes& b) {
-    return static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 | static_cast<uint32_t>(b[2]) << 8 | b[3];
+    return static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 |
+           static_cast<uint32_t>(b[2]) << 8 | b[3];
 }
 
 // RFC 2407 §4.6.2.1 identification types.
@@ -31,7 +32,8 @@ V4Prefix V4Prefix::make(uint32_t address, uint8_t length) {
 common::Result<V4Prefix> V4Prefix::parse(std::string_view text) {
     auto p = policy::Prefix::parse(text);
     if (!p) return p.error();
-    if (p->family != policy::Family::ipv4) return common::make_error(std::string(text) + ": not an IPv4 prefix");
+    if (p->family != policy::Family::ipv4)
+        return common::make_error(std::string(text) + ": not an IPv4 prefix");
     return from(*p);
 }
 
@@ -78,8 +80,9 @@ std::vector<V4Prefix> range_to_prefixes(uint32_t first, uint32_t last) {
 }
 
 std::vector<V4Prefix> normalize(std::vector<V4Prefix> prefixes) {
-    std::sort(prefixes.begin(), prefixes.end(),
-              [](const V4Prefix& a, const V4Prefix& b) { return a.first() != b.first() ? a.first() < b.first() : a.length < b.length; });
+    std::sort(prefixes.begin(), prefixes.end(), [](const V4Prefix& a, const V4Prefix& b) {
+        return a.first() != b.first() ? a.first() < b.first() : a.length < b.length;
+    });
     std::vector<V4Prefix> out;
     for (const auto& p : prefixes)
         if (out.empty() || !out.back().contains(p)) out.push_back(p);
@@ -91,8 +94,11 @@ std::vector<V4Prefix> subtract(const std::vector<V4Prefix>& from, const std::vec
     for (const auto& m : normalize(minus)) {
         std::vector<V4Prefix> next;
         for (const auto& p : current) {
-            if (m.contains(p)) continue;               // removed entirely
-            if (!p.contains(m)) { next.push_back(p); continue; }  // disjoint
+            if (m.contains(p)) continue;  // removed entirely
+            if (!p.contains(m)) {
+                next.push_back(p);
+                continue;
+            }  // disjoint
             // Split p around m: the siblings along the path from p down to m.
             for (uint8_t len = p.length + 1; len <= m.length; ++len) {
                 const V4Prefix on_path = V4Prefix::make(m.address, len);
@@ -109,34 +115,41 @@ std::vector<V4Prefix> intersect(const std::vector<V4Prefix>& a, const std::vecto
     std::vector<V4Prefix> out;
     for (const auto& x : a)
         for (const auto& y : b) {
-            if (x.contains(y)) out.push_back(y);
-            else if (y.contains(x)) out.push_back(x);
+            if (x.contains(y))
+                out.push_back(y);
+            else if (y.contains(x))
+                out.push_back(x);
         }
     return normalize(out);
 }
 
 common::Result<std::vector<V4Prefix>> id_prefixes(const gdoi::TrafficId& id) {
     if (id.is_ipv6() || id.address.size() != 4)
-        return common::make_error("selector " + id.to_string() + ": only IPv4 selectors can be carried (the carrier is IPIP)");
+        return common::make_error("selector " + id.to_string() +
+                                  ": only IPv4 selectors can be carried (the carrier is IPIP)");
     const uint32_t a = read_be32(id.address);
     switch (id.id_type) {
-    case kIdIpv4Addr:
-        return std::vector<V4Prefix>{V4Prefix::make(a, 32)};
-    case kIdIpv4Subnet: {
-        const auto len = id.prefix_length();
-        if (!len || id.mask_or_end.size() != 4)
-            return common::make_error("selector " + id.to_string() + ": the subnet mask is not contiguous");
-        return std::vector<V4Prefix>{V4Prefix::make(a, static_cast<uint8_t>(*len))};
-    }
-    case kIdIpv4Range: {
-        if (id.mask_or_end.size() != 4) return common::make_error("selector " + id.to_string() + ": range without an end address");
-        const uint32_t end = read_be32(id.mask_or_end);
-        if (end < a) return common::make_error("selector " + id.to_string() + ": range ends before it starts");
-        return range_to_prefixes(a, end);
-    }
-    default:
-        return common::make_error("selector " + id.to_string() + ": ID type " + std::to_string(id.id_type) +
-                                  " is not an IPv4 address, subnet or range");
+        case kIdIpv4Addr:
+            return std::vector<V4Prefix>{V4Prefix::make(a, 32)};
+        case kIdIpv4Subnet: {
+            const auto len = id.prefix_length();
+            if (!len || id.mask_or_end.size() != 4)
+                return common::make_error("selector " + id.to_string() +
+                                          ": the subnet mask is not contiguous");
+            return std::vector<V4Prefix>{V4Prefix::make(a, static_cast<uint8_t>(*len))};
+        }
+        case kIdIpv4Range: {
+            if (id.mask_or_end.size() != 4)
+                return common::make_error("selector " + id.to_string() + ": range without an end address");
+            const uint32_t end = read_be32(id.mask_or_end);
+            if (end < a)
+                return common::make_error("selector " + id.to_string() + ": range ends before it starts");
+            return range_to_prefixes(a, end);
+        }
+        default:
+            return common::make_error("selector " + id.to_string() + ": ID type " +
+                                      std::to_string(id.id_type) +
+                                      " is not an IPv4 address, subnet or range");
     }
 }
 
@@ -171,14 +184,16 @@ common::Result<std::vector<V4Prefix>> scope_prefixes(const gdoi::TrafficSelector
     return normalize(all);
 }
 
-std::vector<V4Prefix> remote_prefixes(const std::vector<V4Prefix>& scope, const std::vector<V4Prefix>& local_scope,
+std::vector<V4Prefix> remote_prefixes(const std::vector<V4Prefix>& scope,
+                                      const std::vector<V4Prefix>& local_scope,
                                       const std::vector<V4Prefix>& never) {
     std::vector<V4Prefix> minus = local_scope;
     minus.insert(minus.end(), never.begin(), never.end());
     return subtract(scope, minus);
 }
 
-std::vector<V4Prefix> local_group_prefixes(const std::vector<V4Prefix>& scope, const std::vector<V4Prefix>& local_scope) {
+std::vector<V4Prefix> local_group_prefixes(const std::vector<V4Prefix>& scope,
+                                           const std::vector<V4Prefix>& local_scope) {
     return intersect(scope, local_scope);
 }
 

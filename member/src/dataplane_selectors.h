@@ -32,7 +32,9 @@ struct V4Prefix {
 
     uint32_t first() const { return address; }
     uint32_t last() const { return address | host_mask(); }
-    uint32_t host_mask() const { return length == 0 ? 0xffffffffu : (length == 32 ? 0 : (0xffffffffu >> length)); }
+    uint32_t host_mask() const {
+        return length == 0 ? 0xffffffffu : (length == 32 ? 0 : (0xffffffffu >> length));
+    }
     bool contains(const V4Prefix& other) const;
     std::string to_string() const;
     bool operator==(const V4Prefix&) const = default;
@@ -66,10 +68,12 @@ common::Result<std::vector<policy::Selector>> to_policy_selectors(const gdoi::Tr
 common::Result<std::vector<V4Prefix>> scope_prefixes(const gdoi::TrafficSelector& s);
 
 // Routed into the carrier: scope minus the local scope minus `never` (G_IN, G_OUT, key servers).
-std::vector<V4Prefix> remote_prefixes(const std::vector<V4Prefix>& scope, const std::vector<V4Prefix>& local_scope,
+std::vector<V4Prefix> remote_prefixes(const std::vector<V4Prefix>& scope,
+                                      const std::vector<V4Prefix>& local_scope,
                                       const std::vector<V4Prefix>& never);
 // The local prefixes inside the group's scope: destinations of the fwd policies and of the
 // inbound ESP readdressing (ESP to other LAN prefixes, e.g. a LAN host's own IPsec, is not ours).
-std::vector<V4Prefix> local_group_prefixes(const std::vector<V4Prefix>& scope, const std::vector<V4Prefix>& local_scope);
+std::vector<V4Prefix> local_group_prefixes(const std::vector<V4Prefix>& scope,
+                                           const std::vector<V4Prefix>& local_scope);
 
 }  // namespace member

@@ -37,23 +37,28 @@ common::Result<xfrm::EspTransform> tek_transform(const gdoi::Tek& tek) {
     if (!cipher) {
         std::string known;
         for (const auto& c : xfrm::all_ciphers())
-            known += (known.empty() ? "" : ", ") + std::string(c.ike_name) + " (" + std::to_string(static_cast<int>(c.id)) + ")";
-        return common::make_error("ESP transform id " + std::to_string(tek.transform_id) + " is not supported (supported: " +
-                                  known + ")");
+            known += (known.empty() ? "" : ", ") + std::string(c.ike_name) + " (" +
+                     std::to_string(static_cast<int>(c.id)) + ")";
+        return common::make_error("ESP transform id " + std::to_string(tek.transform_id) +
+                                  " is not supported (supported: " + known + ")");
     }
     t.auth = static_cast<xfrm::AuthAlgorithmId>(tek.auth_algorithm);
     if (tek.auth_algorithm != 0 && !xfrm::find_auth(t.auth))
-        return common::make_error("authentication algorithm " + std::to_string(tek.auth_algorithm) + " is not supported");
+        return common::make_error("authentication algorithm " + std::to_string(tek.auth_algorithm) +
+                                  " is not supported");
     t.key_bits = tek.key_bits;
     if (t.key_bits == 0) {
         // 3DES has one size; AES without Key Length: take it from the key material.
-        if (t.cipher == xfrm::EspTransformId::esp_3des) t.key_bits = 192;
-        else t.key_bits = static_cast<uint16_t>((tek.encryption_key.size() * 8) - cipher->salt_bits);
+        if (t.cipher == xfrm::EspTransformId::esp_3des)
+            t.key_bits = 192;
+        else
+            t.key_bits = static_cast<uint16_t>((tek.encryption_key.size() * 8) - cipher->salt_bits);
     }
     if (auto why = xfrm::validate(t); !why.empty())
-        return common::make_error(std::string(cipher->ike_name) + " " + std::to_string(t.key_bits) + " bits" +
-                                  (tek.auth_algorithm ? " with auth " + std::to_string(tek.auth_algorithm) : "") + ": " +
-                                  std::string(why));
+        return common::make_error(
+            std::string(cipher->ike_name) + " " + std::to_string(t.key_bits) + " bits" +
+            (tek.auth_algorithm ? " with auth " + std::to_string(tek.auth_algorithm) : "") + ": " +
+            std::string(why));
     return t;
 }
 
@@ -62,14 +67,15 @@ std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group) {
     if (!t) return t.error().message;
     const auto sizes = xfrm::key_sizes(*t);
     if (tek.encryption_key.size() != sizes.encryption_bytes)
-        return "encryption key is " + std::to_string(tek.encryption_key.size()) + " bytes, " + transform_name(*t) + " needs " +
-               std::to_string(sizes.encryption_bytes);
+        return "encryption key is " + std::to_string(tek.encryption_key.size()) + " bytes, " +
+               transform_name(*t) + " needs " + std::to_string(sizes.encryption_bytes);
     if (tek.integrity_key.size() != sizes.integrity_bytes)
-        return "integrity key is " + std::to_string(tek.integrity_key.size()) + " bytes, " + transform_name(*t) + " needs " +
-               std::to_string(sizes.integrity_bytes);
+        return "integrity key is " + std::to_string(tek.integrity_key.size()) + " bytes, " +
+               transform_name(*t) + " needs " + std::to_string(sizes.integrity_bytes);
     if (is_gcm(*t)) {
         if (group.allow_gcm == AllowGcm::refuse)
-            return "AES-GCM TEKs are refused by allow-gcm = refuse (members sharing a GCM key can repeat nonces)";
+            return "AES-GCM TEKs are refused by allow-gcm = refuse (members sharing a GCM key can repeat "
+                   "nonces)";
         if (gcm_packet_limit(group.gcm_expected_senders) == 0)
             return "AES-GCM with " + std::to_string(group.gcm_expected_senders) +
                    " expected senders: no packet limit keeps the nonce collision probability below 2^-32";
@@ -86,7 +92,8 @@ std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group) {
     return {};
 }
 
-TekLifetimes tek_lifetimes(const gdoi::Tek& tek, const xfrm::EspTransform& transform, uint32_t expected_senders) {
+TekLifetimes tek_lifetimes(const gdoi::Tek& tek, const xfrm::EspTransform& transform,
+                           uint32_t expected_senders) {
     TekLifetimes l;
     const uint64_t seconds = tek.lifetime_seconds;
     l.inbound_hard.seconds = seconds;
@@ -108,17 +115,28 @@ std::string transform_name(const xfrm::EspTransform& t) {
     const auto bits = std::to_string(t.key_bits);
     std::string cipher;
     switch (t.cipher) {
-    case xfrm::EspTransformId::esp_aes_gcm_16: return "AES-GCM-" + bits;
-    case xfrm::EspTransformId::esp_aes_cbc: cipher = "AES-" + bits + "-CBC"; break;
-    case xfrm::EspTransformId::esp_3des: cipher = "3DES-CBC"; break;
-    default: cipher = "transform " + std::to_string(static_cast<int>(t.cipher));
+        case xfrm::EspTransformId::esp_aes_gcm_16:
+            return "AES-GCM-" + bits;
+        case xfrm::EspTransformId::esp_aes_cbc:
+            cipher = "AES-" + bits + "-CBC";
+            break;
+        case xfrm::EspTransformId::esp_3des:
+            cipher = "3DES-CBC";
+            break;
+        default:
+            cipher = "transform " + std::to_string(static_cast<int>(t.cipher));
     }
     switch (t.auth) {
-    case xfrm::AuthAlgorithmId::hmac_sha1: return cipher + "/HMAC-SHA-1";
-    case xfrm::AuthAlgorithmId::hmac_sha2_256: return cipher + "/HMAC-SHA-256";
-    case xfrm::AuthAlgorithmId::hmac_sha2_384: return cipher + "/HMAC-SHA-384";
-    case xfrm::AuthAlgorithmId::hmac_sha2_512: return cipher + "/HMAC-SHA-512";
-    default: return cipher;
+        case xfrm::AuthAlgorithmId::hmac_sha1:
+            return cipher + "/HMAC-SHA-1";
+        case xfrm::AuthAlgorithmId::hmac_sha2_256:
+            return cipher + "/HMAC-SHA-256";
+        case xfrm::AuthAlgorithmId::hmac_sha2_384:
+            return cipher + "/HMAC-SHA-384";
+        case xfrm::AuthAlgorithmId::hmac_sha2_512:
+            return cipher + "/HMAC-SHA-512";
+        default:
+            return cipher;
     }
 }
 

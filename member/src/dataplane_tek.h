@@ -57,7 +57,8 @@ struct TekLifetimes {
     xfrm::Lifetime inbound_soft, inbound_hard;
     xfrm::Lifetime outbound_soft, outbound_hard;
 };
-TekLifetimes tek_lifetimes(const gdoi::Tek& tek, const xfrm::EspTransform& transform, uint32_t expected_senders);
+TekLifetimes tek_lifetimes(const gdoi::Tek& tek, const xfrm::EspTransform& transform,
+                           uint32_t expected_senders);
 
 // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128" for gdoictl.
 std::string transform_name(const xfrm::EspTransform& t);

@@ -50,7 +50,8 @@ common::Status KernelDataplane::refresh_local_scope() {
         return {};
     }
     std::vector<std::string> lans;
-    for (const auto& g : config_.groups) lans.insert(lans.end(), g.lan_interfaces.begin(), g.lan_interfaces.end());
+    for (const auto& g : config_.groups)
+        lans.insert(lans.end(), g.lan_interfaces.begin(), g.lan_interfaces.end());
     auto prefixes = interface_prefixes(lans);
     if (!prefixes) return prefixes.error();
     local_scope_ = std::move(*prefixes);
@@ -74,7 +75,9 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     // 1. Fail-closed for every group, atomically over what a previous run left.
     auto existed = policy::table_exists(options_.nft_table);
     if (auto s = sync_rules(); !s) return s;
-    if (existed && *existed) log(gdoi::LogLevel::Info, "replaced the nft table " + options_.nft_table + " of a previous run (fail-closed)");
+    if (existed && *existed)
+        log(gdoi::LogLevel::Info,
+            "replaced the nft table " + options_.nft_table + " of a previous run (fail-closed)");
 
     // 2. The kernel objects of a previous run: now that nothing can leave in clear, remove them.
     auto x = xfrm::Xfrm::open();
@@ -91,7 +94,8 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     auto wan = rtnl_->find_link(config_.wan_interface);
     if (!wan) return wan.error();
     if (!wan->has_value())
-        return common::make_error("WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV);
+        return common::make_error(
+            "WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV);
     dc.wan_mtu = (*wan)->mtu;
     dc.wan_device = config_.wan_interface;
     dc.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
@@ -106,11 +110,12 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
                                      options_.carrier_rule_priority});
         !already_gone(s))
         return s;
-    log(gdoi::LogLevel::Info, "started: " + std::to_string(groups_.size()) + " group(s) fail-closed, local scope " +
-                                  std::to_string(local_scope_.size()) + " prefix(es), WAN " + config_.wan_interface +
-                                  " mtu " + std::to_string(dc.wan_mtu) + ", G_OUT via " +
-                                  (dc.wan_gateway ? dc.wan_gateway->to_string() : "on-link") +
-                                  (old_sas ? ", removed " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
+    log(gdoi::LogLevel::Info,
+        "started: " + std::to_string(groups_.size()) + " group(s) fail-closed, local scope " +
+            std::to_string(local_scope_.size()) + " prefix(es), WAN " + config_.wan_interface + " mtu " +
+            std::to_string(dc.wan_mtu) + ", G_OUT via " +
+            (dc.wan_gateway ? dc.wan_gateway->to_string() : "on-link") +
+            (old_sas ? ", removed " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
     return {};
 }
 
@@ -146,8 +151,9 @@ std::vector<PolicyStatus> KernelDataplane::policies(const GroupConfig& group) co
     const Group* g = find(group);
     if (!g) return {};
     std::vector<V4Prefix> lan_scope = local_scope_;
-    return policy_status(group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && carrier_up_, lan_scope),
-                         !g->selectors.empty());
+    return policy_status(
+        group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && carrier_up_, lan_scope),
+        !g->selectors.empty());
 }
 
 std::string KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) const {

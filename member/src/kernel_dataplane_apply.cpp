@@ -55,8 +55,11 @@ common::Result<TekSas> tek_sas(const gdoi::Tek& tek, uint32_t expected_senders) 
     if (!t) return t.error();
     const auto life = tek_lifetimes(tek, *t, expected_senders);
     TekSas s;
-    s.inbound = {tek.spi, *t, tek.encryption_key.view(), tek.integrity_key.view(), life.inbound_soft, life.inbound_hard};
-    s.outbound = {tek.spi, *t, tek.encryption_key.view(), tek.integrity_key.view(), life.outbound_soft, life.outbound_hard};
+    s.inbound = {tek.spi,          *t, tek.encryption_key.view(), tek.integrity_key.view(), life.inbound_soft,
+                 life.inbound_hard};
+    s.outbound = {
+        tek.spi,           *t, tek.encryption_key.view(), tek.integrity_key.view(), life.outbound_soft,
+        life.outbound_hard};
     return s;
 }
 
@@ -65,13 +68,16 @@ common::Result<TekSas> tek_sas(const gdoi::Tek& tek, uint32_t expected_senders) 
 common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::GroupState& state,
                                       std::chrono::steady_clock::time_point now) {
     Group* g = find(group);
-    if (!g) return common::make_error("group " + group.name + " is not known to the dataplane (not in the configuration at start)");
+    if (!g)
+        return common::make_error("group " + group.name +
+                                  " is not known to the dataplane (not in the configuration at start)");
     if (!xfrm_) return common::make_error("dataplane not started");
     for (const auto& [name, other] : groups_)
         if (other.get() != g && other->schedule.active())
             return common::make_error("group " + group.name + ": group " + name +
                                       " already sends through the carrier; one group per member can be keyed "
-                                      "(one IPIP carrier): " + group.name + " stays fail-closed");
+                                      "(one IPIP carrier): " +
+                                      group.name + " stays fail-closed");
     g->config = group;
     g->expected_senders = group.gcm_expected_senders;
     if (auto s = refresh_local_scope(); !s) return s;
@@ -82,7 +88,8 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     for (const auto& tek : state.teks) {
         if (auto why = accept_tek(group, tek); !why.empty()) {
             if (!g->refused.count(tek.spi))
-                log(gdoi::LogLevel::Warning, "group " + group.name + ": TEK " + hex_spi(tek.spi) + " not installed: " + why);
+                log(gdoi::LogLevel::Warning,
+                    "group " + group.name + ": TEK " + hex_spi(tek.spi) + " not installed: " + why);
             g->refused[tek.spi] = why;
             continue;
         }
@@ -165,15 +172,18 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
 void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
     g.schedule.clear();
     g.teks.clear();
-    if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
+    if (auto s = sync_rules(); !s)
+        log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
     if (carrier_)
         if (auto s = carrier_->teardown(); !already_gone(s))
             log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
     if (rtnl_)
-        (void)rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+        (void)rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                  options_.carrier_rule_priority});
     installed_prefixes_.clear();
     carrier_up_ = false;
-    log(gdoi::LogLevel::Warning, "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
+    log(gdoi::LogLevel::Warning,
+        "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
 }
 
 common::Status KernelDataplane::ensure_carrier(const Group& g, uint32_t spi) {
@@ -181,7 +191,8 @@ common::Status KernelDataplane::ensure_carrier(const Group& g, uint32_t spi) {
     auto t = tek_transform(g.teks.at(spi));
     if (!t) return t.error();
     if (auto s = carrier_->install_carrier(*t); !s) return s;
-    auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+    auto rule = rtnl_->add_rule(
+        {xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
     if (!rule && rule.error().code != EEXIST) return rule;
     carrier_up_ = true;
     return sync_prefixes();
@@ -193,38 +204,44 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
         log(gdoi::LogLevel::Debug, label + step.to_string());
         common::Status s;
         switch (step.kind) {
-        case RekeyStep::Kind::install_inbound: {
-            auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
-            if (!sas) return sas.error();
-            s = carrier_->install_inbound_sa(sas->inbound);
-            if (!s && s.error().code == EEXIST) s = {};
-            break;
+            case RekeyStep::Kind::install_inbound: {
+                auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+                if (!sas) return sas.error();
+                s = carrier_->install_inbound_sa(sas->inbound);
+                if (!s && s.error().code == EEXIST) s = {};
+                break;
+            }
+            case RekeyStep::Kind::activate: {
+                if (auto c = ensure_carrier(g, step.spi); !c)
+                    return common::make_error(label + c.error().message, c.error().code);
+                auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+                if (!sas) return sas.error();
+                s = carrier_->activate(sas->outbound, step.previous);
+                if (s)
+                    log(gdoi::LogLevel::Info,
+                        label + "sending with TEK " + hex_spi(step.spi) +
+                            (step.previous ? " (replaces " + hex_spi(*step.previous) + ")" : ""));
+                break;
+            }
+            case RekeyStep::Kind::remove_outbound:
+                s = carrier_->remove_outbound_sa(step.spi);
+                if (already_gone(s)) s = {};
+                break;
+            case RekeyStep::Kind::remove_inbound:
+                s = carrier_->remove_inbound_sa(step.spi);
+                if (already_gone(s)) s = {};
+                g.teks.erase(step.spi);
+                break;
+            case RekeyStep::Kind::keyed:
+                s = sync_rules();
+                if (s)
+                    log(gdoi::LogLevel::Info,
+                        label + (step.value ? "keyed: group traffic encrypted, fail-open off"
+                                            : "no TEK to send with: fail-closed (fail-open on)"));
+                break;
         }
-        case RekeyStep::Kind::activate: {
-            if (auto c = ensure_carrier(g, step.spi); !c) return common::make_error(label + c.error().message, c.error().code);
-            auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
-            if (!sas) return sas.error();
-            s = carrier_->activate(sas->outbound, step.previous);
-            if (s) log(gdoi::LogLevel::Info, label + "sending with TEK " + hex_spi(step.spi) +
-                                                 (step.previous ? " (replaces " + hex_spi(*step.previous) + ")" : ""));
-            break;
-        }
-        case RekeyStep::Kind::remove_outbound:
-            s = carrier_->remove_outbound_sa(step.spi);
-            if (already_gone(s)) s = {};
-            break;
-        case RekeyStep::Kind::remove_inbound:
-            s = carrier_->remove_inbound_sa(step.spi);
-            if (already_gone(s)) s = {};
-            g.teks.erase(step.spi);
-            break;
-        case RekeyStep::Kind::keyed:
-            s = sync_rules();
-            if (s) log(gdoi::LogLevel::Info, label + (step.value ? "keyed: group traffic encrypted, fail-open off"
-                                                                 : "no TEK to send with: fail-closed (fail-open on)"));
-            break;
-        }
-        if (!s) return common::make_error(label + step.to_string() + ": " + s.error().message, s.error().code);
+        if (!s)
+            return common::make_error(label + step.to_string() + ": " + s.error().message, s.error().code);
     }
     return {};
 }
@@ -238,7 +255,8 @@ common::Status KernelDataplane::sync_prefixes() {
         scope.insert(scope.end(), g->scope.begin(), g->scope.end());
         for (const auto& server : g->config.servers)
             if (server.family() == AF_INET)
-                never.push_back(V4Prefix::make(ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
+                never.push_back(V4Prefix::make(
+                    ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
     }
     scope = normalize(scope);
     const auto remote = member::remote_prefixes(scope, local_scope_, never);
@@ -255,7 +273,8 @@ common::Status KernelDataplane::sync_prefixes() {
         }
         std::vector<xfrm::Prefix> old;
         for (const auto& l : it->second) old.push_back(l.to_xfrm());
-        if (auto s = carrier_->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s)) first = s;
+        if (auto s = carrier_->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s))
+            first = s;
         it = installed_prefixes_.erase(it);
     }
     for (const auto& r : remote) {
@@ -280,7 +299,8 @@ common::Status KernelDataplane::sync_rules() {
         }
     }
     const CarrierChoice carrier{options_.carrier_name, to_policy(options_.g_in), to_policy(options_.g_out)};
-    const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table, normalize(esp_scope), std::move(sets));
+    const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
+                                    normalize(esp_scope), std::move(sets));
     auto table = policy::compile(rules);
     if (!table) return table.error();
     const std::string text = table->to_string();
@@ -288,7 +308,8 @@ common::Status KernelDataplane::sync_rules() {
     auto report = policy::apply(*table);
     if (!report) return report.error();
     applied_table_ = text;
-    log(gdoi::LogLevel::Debug, "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
+    log(gdoi::LogLevel::Debug,
+        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
     return {};
 }
 

@@ -17,11 +17,11 @@ namespace member {
 struct KernelDataplane::Group {
     GroupConfig config;
     RekeySchedule schedule;
-    std::map<uint32_t, gdoi::Tek> teks;         // every TEK with an inbound SA (keys in secure memory)
-    std::map<uint32_t, std::string> refused;    // SPI -> why accept_tek refused it
-    std::vector<policy::Selector> selectors;    // of the listed, accepted TEKs
-    std::vector<V4Prefix> scope;                // addresses the group's TEKs protect
-    bool registered = false;                    // a state with accepted TEKs was applied once
+    std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
+    std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
+    std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
+    std::vector<V4Prefix> scope;              // addresses the group's TEKs protect
+    bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
 };
 

@@ -37,7 +37,8 @@ gdoi::Bytes from_hex(const std::string& hex) {
     gdoi::Bytes out;
     std::string h = hex.rfind("0x", 0) == 0 ? hex.substr(2) : hex;
     if (h.size() % 2) throw std::runtime_error("odd number of hex digits");
-    for (size_t i = 0; i < h.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(h.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i < h.size(); i += 2)
+        out.push_back(static_cast<uint8_t>(std::stoul(h.substr(i, 2), nullptr, 16)));
     return out;
 }
 
@@ -67,10 +68,14 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) usage(a + " needs a value");
             return argv[++i];
         };
-        if (a == "--wan") config.wan_interface = next();
-        else if (a == "--lan") group.lan_interfaces.push_back(next());
-        else if (a == "--group-id") group.id = static_cast<uint32_t>(std::stoul(next()));
-        else if (a == "--name") group.name = next();
+        if (a == "--wan")
+            config.wan_interface = next();
+        else if (a == "--lan")
+            group.lan_interfaces.push_back(next());
+        else if (a == "--group-id")
+            group.id = static_cast<uint32_t>(std::stoul(next()));
+        else if (a == "--name")
+            group.name = next();
         else if (a == "--selector") {
             const auto v = next();
             const auto comma = v.find(',');
@@ -82,9 +87,11 @@ int main(int argc, char** argv) {
             const auto colon = v.find(':');
             policy::ExcludeRule r;
             r.selector.protocol = *policy::parse_protocol(v.substr(0, colon));
-            r.selector.destination_port = policy::PortRange::single(static_cast<uint16_t>(std::stoul(v.substr(colon + 1))));
+            r.selector.destination_port =
+                policy::PortRange::single(static_cast<uint16_t>(std::stoul(v.substr(colon + 1))));
             group.exclude.push_back(r);
-        } else usage("unknown option " + a);
+        } else
+            usage("unknown option " + a);
     }
     if (config.wan_interface.empty() || group.lan_interfaces.empty()) usage("--wan and --lan are required");
     config.groups.push_back(group);
@@ -108,7 +115,9 @@ int main(int argc, char** argv) {
         const auto deadline = dp.next_deadline();
         int timeout = -1;
         if (deadline != std::chrono::steady_clock::time_point::max()) {
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                deadline - std::chrono::steady_clock::now())
+                                .count();
             timeout = ms < 0 ? 0 : static_cast<int>(ms) + 1;
         }
         pollfd pfd{STDIN_FILENO, POLLIN, 0};
@@ -168,11 +177,14 @@ int main(int argc, char** argv) {
                     std::cout << "tek " << buf << " " << dp.tek_role(group, t.spi) << std::endl;
                 }
                 std::cout << "remote prefixes " << dp.remote_prefixes().size() << std::endl;
-                for (const auto& p : dp.policies(group)) std::cout << "policy " << p.kind << " " << p.selector << " " << p.action << std::endl;
+                for (const auto& p : dp.policies(group))
+                    std::cout << "policy " << p.kind << " " << p.selector << " " << p.action << std::endl;
                 std::cout << "ok status" << std::endl;
             } else if (cmd == "flush") {
-                if (auto s = dp.flush(); !s) std::cout << "error: flush: " << s.error().message << std::endl;
-                else std::cout << "ok flush" << std::endl;
+                if (auto s = dp.flush(); !s)
+                    std::cout << "error: flush: " << s.error().message << std::endl;
+                else
+                    std::cout << "ok flush" << std::endl;
             } else if (cmd == "quit") {
                 dp.shutdown();
                 std::cout << "ok quit" << std::endl;

@@ -33,13 +33,15 @@ TEST_CASE("dataplane rekey: first registration, rekey, deletion", "[dataplane][r
     CHECK(r.on_state({0x1000}, seconds(30), seconds(60), t0 + seconds(1)).empty());
 
     // Rekey: the new inbound SA now, the outbound after the activation delay.
-    CHECK(text(r.on_state({0x1000, 0x2000}, seconds(30), seconds(60), t0 + seconds(10))) == L{"install_inbound 0x00002000"});
+    CHECK(text(r.on_state({0x1000, 0x2000}, seconds(30), seconds(60), t0 + seconds(10))) ==
+          L{"install_inbound 0x00002000"});
     CHECK(r.role(0x2000) == RekeySchedule::Role::activating);
     CHECK(r.next_deadline() == t0 + seconds(40));
     CHECK(r.on_timer(t0 + seconds(39)).empty());
     CHECK(text(r.on_timer(t0 + seconds(40))) == L{"activate 0x00002000 replacing 0x00001000"});
     CHECK(r.active() == 0x2000u);
-    CHECK(r.role(0x1000) == RekeySchedule::Role::inbound_only);  // still listed: other members may send with it
+    CHECK(r.role(0x1000) ==
+          RekeySchedule::Role::inbound_only);  // still listed: other members may send with it
 
     // The old TEK is deleted: its inbound SA after the deactivation delay.
     CHECK(r.on_state({0x2000}, seconds(30), seconds(60), t0 + seconds(100)).empty());
@@ -64,14 +66,16 @@ TEST_CASE("dataplane rekey: the active TEK disappears", "[dataplane][rekey]") {
         RekeySchedule r;
         (void)r.on_state({0x1000}, seconds(30), seconds(60), t0);
         (void)r.on_state({0x1000, 0x2000}, seconds(30), seconds(60), t0 + seconds(1));
-        CHECK(text(r.on_state({0x2000}, seconds(30), seconds(60), t0 + seconds(2))) == L{"activate 0x00002000 replacing 0x00001000"});
+        CHECK(text(r.on_state({0x2000}, seconds(30), seconds(60), t0 + seconds(2))) ==
+              L{"activate 0x00002000 replacing 0x00001000"});
         CHECK(r.next_deadline() == t0 + seconds(62));  // the activation timer is gone
         CHECK(text(r.on_timer(t0 + seconds(62))) == L{"remove_inbound 0x00001000"});
     }
     SECTION("with nothing left: fail-closed first, then the SAs go") {
         RekeySchedule r;
         (void)r.on_state({0x1000}, seconds(30), seconds(5), t0);
-        CHECK(text(r.on_state({}, seconds(30), seconds(5), t0 + seconds(1))) == L{"unkeyed", "remove_outbound 0x00001000"});
+        CHECK(text(r.on_state({}, seconds(30), seconds(5), t0 + seconds(1))) ==
+              L{"unkeyed", "remove_outbound 0x00001000"});
         CHECK(!r.active());
         CHECK(text(r.on_timer(t0 + seconds(6))) == L{"remove_inbound 0x00001000"});
         // A new registration: no activation delay again.

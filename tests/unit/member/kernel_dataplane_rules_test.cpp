@@ -29,7 +29,8 @@ policy::Selector tek_selector() {
     return s;
 }
 
-const CarrierChoice kCarrier{"gdoi0", policy::Ipv4::parse("169.254.0.71").value(), policy::Ipv4::parse("169.254.0.72").value()};
+const CarrierChoice kCarrier{"gdoi0", policy::Ipv4::parse("169.254.0.71").value(),
+                             policy::Ipv4::parse("169.254.0.72").value()};
 
 }  // namespace
 

@@ -28,7 +28,8 @@ gdoi::TrafficId subnet(std::vector<uint8_t> a, std::vector<uint8_t> mask, uint16
 }  // namespace
 
 TEST_CASE("dataplane selectors: range to prefixes", "[dataplane][selectors]") {
-    CHECK(strings(range_to_prefixes(P("10.0.0.0/32").address, P("10.0.0.255/32").address)) == std::vector<std::string>{"10.0.0.0/24"});
+    CHECK(strings(range_to_prefixes(P("10.0.0.0/32").address, P("10.0.0.255/32").address)) ==
+          std::vector<std::string>{"10.0.0.0/24"});
     CHECK(strings(range_to_prefixes(P("10.0.0.1/32").address, P("10.0.0.6/32").address)) ==
           std::vector<std::string>{"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"});
     CHECK(strings(range_to_prefixes(0, 0xffffffffu)) == std::vector<std::string>{"0.0.0.0/0"});
@@ -46,21 +47,25 @@ TEST_CASE("dataplane selectors: subtract and intersect", "[dataplane][selectors]
     CHECK(size == (uint64_t{1} << 24) - 256);
 
     CHECK(subtract({P("10.1.0.0/24")}, {P("10.0.0.0/8")}).empty());
-    CHECK(strings(subtract({P("10.2.0.0/16")}, {P("10.1.0.0/24")})) == std::vector<std::string>{"10.2.0.0/16"});
+    CHECK(strings(subtract({P("10.2.0.0/16")}, {P("10.1.0.0/24")})) ==
+          std::vector<std::string>{"10.2.0.0/16"});
     CHECK(strings(intersect({P("10.0.0.0/8")}, {P("10.1.0.0/24"), P("192.168.1.0/24")})) ==
           std::vector<std::string>{"10.1.0.0/24"});
-    CHECK(strings(normalize({P("10.1.0.0/24"), P("10.0.0.0/8"), P("10.0.0.0/8")})) == std::vector<std::string>{"10.0.0.0/8"});
+    CHECK(strings(normalize({P("10.1.0.0/24"), P("10.0.0.0/8"), P("10.0.0.0/8")})) ==
+          std::vector<std::string>{"10.0.0.0/8"});
 }
 
 TEST_CASE("dataplane selectors: remote prefixes leave out the local scope, G_IN/G_OUT and key servers",
           "[dataplane][selectors]") {
-    const auto remote = remote_prefixes({P("0.0.0.0/0")}, {P("10.1.0.0/24")}, {P("169.254.0.71/32"), P("198.51.100.10/32")});
+    const auto remote =
+        remote_prefixes({P("0.0.0.0/0")}, {P("10.1.0.0/24")}, {P("169.254.0.71/32"), P("198.51.100.10/32")});
     for (const auto& p : remote) {
         CHECK(!p.contains(P("169.254.0.71/32")));
         CHECK(!p.contains(P("198.51.100.10/32")));
         CHECK(!p.contains(P("10.1.0.5/32")));
     }
-    CHECK(std::any_of(remote.begin(), remote.end(), [&](const V4Prefix& p) { return p.contains(P("10.2.0.1/32")); }));
+    CHECK(std::any_of(remote.begin(), remote.end(),
+                      [&](const V4Prefix& p) { return p.contains(P("10.2.0.1/32")); }));
     CHECK(strings(local_group_prefixes({P("10.0.0.0/8")}, {P("10.1.0.0/24"), P("192.168.9.0/24")})) ==
           std::vector<std::string>{"10.1.0.0/24"});
 }

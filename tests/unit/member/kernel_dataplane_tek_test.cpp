@@ -40,7 +40,7 @@ TEST_CASE("dataplane tek: AES-CBC + HMAC is accepted, without a packet limit", "
     CHECK(life.outbound_hard.seconds == 3600);
     CHECK(life.inbound_hard.seconds == 3600);
     CHECK(life.inbound_hard.packets == 0);
-    CHECK(accept_tek(tek(3, 2, 0, 24, 20), g).empty());  // 3DES + HMAC-SHA1, Key Length absent
+    CHECK(accept_tek(tek(3, 2, 0, 24, 20), g).empty());   // 3DES + HMAC-SHA1, Key Length absent
     CHECK(accept_tek(tek(12, 2, 0, 16, 20), g).empty());  // AES-128 inferred from the key
 }
 
@@ -68,7 +68,8 @@ TEST_CASE("dataplane tek: AES-GCM follows allow-gcm and gets the packet limit", 
 
 TEST_CASE("dataplane tek: unknown or inconsistent TEKs are refused with a reason", "[dataplane][tek]") {
     GroupConfig g;
-    CHECK_THAT(accept_tek(tek(99, 0, 128, 16, 0), g), Catch::Contains("ESP transform id 99 is not supported"));
+    CHECK_THAT(accept_tek(tek(99, 0, 128, 16, 0), g),
+               Catch::Contains("ESP transform id 99 is not supported"));
     CHECK_THAT(accept_tek(tek(12, 99, 128, 16, 20), g), Catch::Contains("authentication algorithm 99"));
     CHECK_THAT(accept_tek(tek(12, 0, 128, 16, 0), g), Catch::Contains("needs an authentication algorithm"));
     CHECK_THAT(accept_tek(tek(12, 5, 128, 17, 32), g), Catch::Contains("encryption key is 17 bytes"));
@@ -87,7 +88,8 @@ TEST_CASE("dataplane tek: unknown or inconsistent TEKs are refused with a reason
     CHECK_THAT(accept_tek(v6, g), Catch::Contains("IPv4"));
 }
 
-TEST_CASE("dataplane tek: GCM packet limit keeps n(n-1)/2 * 2^m / 2^64 below 2^-32", "[dataplane][tek][gcm]") {
+TEST_CASE("dataplane tek: GCM packet limit keeps n(n-1)/2 * 2^m / 2^64 below 2^-32",
+          "[dataplane][tek][gcm]") {
     CHECK(gcm_packet_limit(0) == (uint64_t{1} << 31) - 1);  // taken as 2
     CHECK(gcm_packet_limit(2) == (uint64_t{1} << 31) - 1);
     CHECK(gcm_packet_limit(3) == (uint64_t{1} << 30) - 1);  // 6 * 2^30 < 2^33 <= 6 * 2^31
@@ -101,6 +103,7 @@ TEST_CASE("dataplane tek: GCM packet limit keeps n(n-1)/2 * 2^m / 2^64 below 2^-
         const long double two_m = static_cast<long double>(p + 1);
         const long double prob = static_cast<long double>(n * (n - 1)) / 2 * two_m / 18446744073709551616.0L;
         CHECK(prob < 1.0L / 4294967296.0L);
-        CHECK(static_cast<long double>(n * (n - 1)) / 2 * 2 * two_m / 18446744073709551616.0L >= 1.0L / 4294967296.0L);
+        CHECK(static_cast<long double>(n * (n - 1)) / 2 * 2 * two_m / 18446744073709551616.0L >=
+              1.0L / 4294967296.0L);
     }
 }
