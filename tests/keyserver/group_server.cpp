@@ -11,6 +11,7 @@
 
 #include "gdoi/crypto.h"
 #include "gdoi/groupkey_push_ack.h"
+#include "gdoi/ike_keys.h"
 
 namespace keyserver {
 
@@ -32,6 +33,24 @@ uint32_t fresh_spi(const std::vector<uint32_t>& taken) {
     }
 }
 
+// An ISAKMP message as tshark should see it unencrypted: the header with the E flag cleared
+// and the length of the payload chain (the CBC padding after the last payload dropped).
+std::optional<Bytes> unencrypted_message(gdoi::isakmp::Header h, ByteView plaintext) {
+    size_t off = 0;
+    uint8_t next = static_cast<uint8_t>(h.next_payload);
+    while (next != 0 && off + gdoi::isakmp::kGenericHeaderSize <= plaintext.size()) {
+        const size_t len = (size_t{plaintext[off + 2]} << 8) | plaintext[off + 3];
+        if (len < gdoi::isakmp::kGenericHeaderSize || off + len > plaintext.size()) return std::nullopt;
+        next = plaintext[off];
+        off += len;
+    }
+    h.flags &= static_cast<uint8_t>(~gdoi::isakmp::kFlagEncryption);
+    h.length = static_cast<uint32_t>(gdoi::isakmp::kHeaderSize + off);
+    Bytes plain = gdoi::isakmp::encode_header(h);
+    plain.insert(plain.end(), plaintext.begin(), plaintext.begin() + static_cast<std::ptrdiff_t>(off));
+    return plain;
+}
+
 }  // namespace
 
 GroupServer::GroupServer(gcks::Group group, GroupServerConfig config)
@@ -45,7 +64,9 @@ std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView data
     auto& pull = pulls_[sa.sa.initiator_cookie];
     if (!pull) pull = std::make_unique<gcks::PullResponder>(sa.sa, group_);
     const bool was_done = pull->done();
+    trace_pull(sa, datagram, false, from);
     auto answer = pull->on_datagram(datagram);
+    if (answer) trace_pull(sa, *answer, true, from);
     if (pull->done() && !was_done) {
         if (pull->requested_group() != group_.state.group_id) {
             // PullResponder answers with the one group it has; say so in the log.
@@ -90,6 +111,25 @@ void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
           (expected ? "" : " (not awaited)"));
 }
 
+void GroupServer::trace_pull(const ResponderSa& sa, ByteView datagram, bool to_member, const gdoi::Endpoint& member) {
+    if (!config_.pull_plaintext) return;
+    auto m = gdoi::isakmp::parse_message(datagram);
+    if (!m || m->header.exchange != gdoi::isakmp::ExchangeType::GroupkeyPull || !m->header.encrypted()) return;
+    auto& t = pull_traces_[sa.sa.initiator_cookie];
+    if (t.message_id != m->header.message_id) {  // a new exchange: IV from phase 1 (RFC 2409 Appendix B)
+        t = PullTrace{m->header.message_id, gdoi::phase2_iv(sa.sa.keys, sa.sa.last_iv, m->header.message_id), {}};
+    }
+    Bytes whole(datagram.begin(), datagram.end());
+    if (std::find(t.seen.begin(), t.seen.end(), whole) != t.seen.end()) return;
+    auto opened = gdoi::open_message(m->body, sa.sa.keys, t.iv);
+    if (!opened) return;
+    t.seen.push_back(std::move(whole));
+    t.iv = opened->next_iv;
+    auto plain = unencrypted_message(m->header, opened->plaintext);
+    gdoi::wipe(opened->plaintext);
+    if (plain) config_.pull_plaintext(member, to_member, *plain);
+}
+
 void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) {
     if (!config_.push_plaintext || push.size() < gdoi::isakmp::kHeaderSize) return;
     const auto& kek = *under.state.kek;
@@ -100,21 +140,10 @@ void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) 
     if (!pt) return;
     auto h = gdoi::isakmp::parse_header(push);
     if (!h) return;
-    // Walk the generic payload headers to find where the payloads end (the rest is padding).
-    size_t off = 0;
-    uint8_t next = static_cast<uint8_t>(h->next_payload);
-    while (next != 0 && off + gdoi::isakmp::kGenericHeaderSize <= pt->size()) {
-        const size_t len = (size_t{(*pt)[off + 2]} << 8) | (*pt)[off + 3];
-        if (len < gdoi::isakmp::kGenericHeaderSize || off + len > pt->size()) return;
-        next = (*pt)[off];
-        off += len;
-    }
-    h->flags &= static_cast<uint8_t>(~gdoi::isakmp::kFlagEncryption);
-    h->length = static_cast<uint32_t>(gdoi::isakmp::kHeaderSize + off);
-    Bytes plain = gdoi::isakmp::encode_header(*h);
-    plain.insert(plain.end(), pt->begin(), pt->begin() + static_cast<std::ptrdiff_t>(off));
+    auto plain = unencrypted_message(*h, *pt);
     gdoi::wipe(*pt);
-    for (const auto& m : members_) config_.push_plaintext(m.address, plain);
+    if (!plain) return;
+    for (const auto& m : members_) config_.push_plaintext(m.address, *plain);
 }
 
 void GroupServer::send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack,

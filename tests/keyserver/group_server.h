@@ -30,6 +30,10 @@ struct GroupServerConfig {
     // Plaintext of every push sent (header with the E flag cleared + payloads), with the
     // member it went to: for a pcap tshark can decode without the KEK.
     std::function<void(const gdoi::Endpoint& to, ByteView plaintext)> push_plaintext;
+    // Plaintext of every GROUPKEY-PULL message, both directions (to_member: our answer),
+    // decrypted again with the phase-1 keys: tshark cannot decrypt the pull when the
+    // phase-1 SA payload said DOI 2 (see README).
+    std::function<void(const gdoi::Endpoint& member, bool to_member, ByteView plaintext)> pull_plaintext;
 };
 
 struct Outgoing {
@@ -70,11 +74,18 @@ private:
     void send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack, std::vector<Outgoing>& out,
                    Clock::time_point now);
     void record_plaintext(const gcks::Group& under, const Bytes& push);
+    void trace_pull(const ResponderSa& sa, ByteView datagram, bool to_member, const gdoi::Endpoint& member);
     void event(const std::string& line) const;
 
     gcks::Group group_;
     GroupServerConfig config_;
     std::map<gdoi::isakmp::Cookie, std::unique_ptr<gcks::PullResponder>> pulls_;
+    struct PullTrace {  // the pull's CBC chain, followed independently of PullResponder
+        uint32_t message_id = 0;
+        Bytes iv;
+        std::vector<Bytes> seen;  // retransmissions are not decrypted twice
+    };
+    std::map<gdoi::isakmp::Cookie, PullTrace> pull_traces_;
     std::vector<Member> members_;                  // by address; a re-registration replaces
     std::map<std::string, PendingAck> pending_;    // by member address string
     std::map<uint32_t, unsigned> acks_;            // verified ACKs per SEQ

@@ -34,7 +34,7 @@ void usage() {
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
         "         [--group ID --tek SPEC ... [--selector PREFIX] [--kek-sig rsa|ecdsa256]\n"
         "          [--gap ACT,DEACT] [--seq N] [--ack] [--ack-period S] [--ack-retransmits N]\n"
-        "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE]]\n"
+        "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE] [--pull-pcap FILE]]\n"
         "       gdoi-test-keyserver --control PATH --command CMD\n"
         "  --psk KEY=FILE  pre-shared key for an initiator: main mode chooses it by source address,\n"
         "                  aggressive mode by the initiator's identity (address or fqdn:NAME)\n"
@@ -55,6 +55,7 @@ void usage() {
         "  --control PATH  Unix socket for commands: rekey, rekey-replay, rekey-forged,\n"
         "                  rekey-truncated, rekey-unknown-kek, status\n"
         "  --push-pcap F   write the plaintext of every push (E flag cleared) to a pcap of its own\n"
+        "  --pull-pcap F   the same for the GROUPKEY-PULL messages, both directions\n"
         "  --command CMD   client: send CMD to the --control socket of a running server, print the answer\n",
         stderr);
 }
@@ -254,7 +255,7 @@ int main(int argc, char** argv) {
     // GDOI side (--group)
     uint32_t group_id = 0;
     std::vector<gdoi::Tek> teks;
-    std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap;
+    std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap, pull_pcap;
     gdoi::Gap gap{10, 30};
     uint32_t seq = 1, tek_lifetime = 3600;
     bool ack = false;
@@ -369,6 +370,8 @@ int main(int argc, char** argv) {
             command = next();
         else if (a == "--push-pcap")
             push_pcap = next();
+        else if (a == "--pull-pcap")
+            pull_pcap = next();
         else if (a == "--help" || a == "-h") {
             usage();
             return 0;
@@ -452,7 +455,7 @@ int main(int argc, char** argv) {
 
     // The GDOI side: one group, its pull responder and push sender.
     std::unique_ptr<keyserver::GroupServer> group;
-    std::unique_ptr<keyserver::PcapWriter> pcap;
+    std::unique_ptr<keyserver::PcapWriter> pcap, pull_pcap_writer;
     int control_fd = -1;
     if (group_id != 0) {
         auto selector = parse_prefix(selector_spec);
@@ -486,6 +489,20 @@ int main(int argc, char** argv) {
             }
             group_config.push_plaintext = [&pcap, local = *local](const gdoi::Endpoint& to, gdoi::ByteView plain) {
                 pcap->write_udp(local, to, plain);
+            };
+        }
+        if (!pull_pcap.empty()) {
+            pull_pcap_writer = std::make_unique<keyserver::PcapWriter>(pull_pcap);
+            if (!pull_pcap_writer->ok()) {
+                std::cerr << "gdoi-test-keyserver: cannot write " << pull_pcap << "\n";
+                return 1;
+            }
+            group_config.pull_plaintext = [&pull_pcap_writer, local = *local](const gdoi::Endpoint& member,
+                                                                              bool to_member, gdoi::ByteView plain) {
+                if (to_member)
+                    pull_pcap_writer->write_udp(local, member, plain);
+                else
+                    pull_pcap_writer->write_udp(member, local, plain);
             };
         }
         group_config.events = [](const std::string& line) { std::cout << line << std::endl; };

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Failover (issue 5): two key servers configured, the first one's address unreachable (on
 # the link, but nobody there): the member must give up on it, register with the second,
-# and `gdoictl show servers` must show the first one's failure and error.
+# and `gdoictl show servers` must show the first one's failure and error. (This key server
+# signs with ECDSA P-256, the other tests with RSA.)
 #
 #   failover.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
+# shellcheck source=tests/member/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 member_test_init member_failover "$@"
 
 GROUP=GROUP_ID-4242
-ks_start ks --group 4242 --tek cbc256-sha256:0x11111111 --seq 3
+ks_start ks --group 4242 --tek cbc256-sha256:0x11111111 --seq 3 --kek-sig ecdsa256
 member_config "$WORK/member.toml" "$(group_toml "$GROUP" 4242 "[\"$NOBODY_IP\", \"$KS_IP:848\"]")"
 member_start
 start=$(date +%s)
@@ -36,6 +38,13 @@ rf=$(J .counters.registration_failures)
 if [ "$rf" -ge 1 ]; then pass "counters.registration_failures = $rf"; else fail "counters.registration_failures = $rf"; fi
 check "sequence from the second server" 3 "$(J .sequence)"
 check "TEK from the second server" 0x11111111 "$(J '.teks[0].spi')"
+sig=$(J '.kek[0].signature')
+if [[ "$sig" == ECDSA*256* ]]; then pass "kek[0].signature = $sig"; else fail "kek[0].signature = $sig, want ECDSA P-256"; fi
+check "kek[0].ack_requested (no --ack)" false "$(J '.kek[0].ack_requested')"
+# An ECDSA-signed rekey is accepted (no ACK requested: none sent).
+ks_cmd ks rekey >/dev/null
+if wait_for 10 group_seq_is "$GROUP" 4; then pass "ECDSA-signed rekey accepted (SEQ 4)"; else fail "ECDSA rekey: SEQ $(group_json "$GROUP" .sequence)"; fi
+check "acks_sent without KEK_ACK_REQUESTED" 0 "$(group_json "$GROUP" .counters.acks_sent)"
 
 ctl show servers >"$WORK/servers.txt"
 cat "$WORK/servers.txt"

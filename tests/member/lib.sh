@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables used by the test scripts that source this file
 # Shared setup of the daemon integration tests (tests/member/*.sh). Sourced, not run.
 #
 # Topology (addresses exist only in this run's namespaces):
@@ -52,6 +53,7 @@ member_test_init() {
   done
   WORK=$(mktemp -d "/tmp/gdoi-member-$TEST_NAME.XXXXXX")
   KEEP_WORK=0
+  # shellcheck disable=SC2016  # expanded when the cleanup runs (finish() may set KEEP_WORK)
   cleanup_add '[ "$KEEP_WORK" = 1 ] || rm -rf "$WORK"'
   NS_M=gm-$$
   NS_K=gk-$$
@@ -62,15 +64,16 @@ member_test_init() {
 }
 
 # ks_start NAME [ARGS...] — a key server in NS_K (listen address in ARGS or KS_IP), with a
-# control socket WORK/NAME.ctl, its key log WORK/keylog.csv (shared), push plaintexts in
-# WORK/NAME.push.pcap; stdout (events) in WORK/NAME.out, stderr in WORK/NAME.err.
+# control socket WORK/NAME.ctl, its key log WORK/keylog.csv (shared), pull and push
+# plaintexts in WORK/NAME.pull.pcap and WORK/NAME.push.pcap; stdout (events) in WORK/NAME.out, stderr in WORK/NAME.err.
 ks_start() {
   local name=$1 i
   shift
   local listen=$KS_IP
   if [ "${1:-}" = --listen ]; then listen=$2; shift 2; fi
   ip netns exec "$NS_K" "$KEYSERVER" --listen "$listen" --psk "$MEMBER_IP=$WORK/psk" \
-    --keylog "$WORK/keylog.csv" --control "$WORK/$name.ctl" --push-pcap "$WORK/$name.push.pcap" "$@" \
+    --keylog "$WORK/keylog.csv" --control "$WORK/$name.ctl" --push-pcap "$WORK/$name.push.pcap" \
+    --pull-pcap "$WORK/$name.pull.pcap" "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   echo $! >"$WORK/$name.pid"
   cleanup_add "kill -TERM $! 2>/dev/null"
@@ -114,7 +117,7 @@ id = $2
 servers = $3
 ike.psk-file = "$WORK/psk"
 ike.proposals = ["aes256-sha256-modp2048"]
-ike.doi = ${IKE_DOI:-1}
+ike.doi = ${IKE_DOI:-1}  # 1: tshark 4.0 can decrypt the pull (2 is the default, RFC 6407 §2.1)
 lan-interfaces = ["lan0"]
 allow-gcm = "accept"
 ${4:-}
@@ -183,10 +186,34 @@ capture_stop() {
   wait "$CAPTURE_PID" 2>/dev/null || true
 }
 
+# pull_checks LABEL DECODE_TXT HEX — the GROUPKEY-PULL payloads in a decode: HASH, Nonce, ID,
+# the GDOI SA (DOI 2, SA KEK first: its "SA Attribute Next Payload" is 15, with the KEK SPI),
+# SEQ and KD; and WIRE_GAP's attributes in the bytes: tshark 4.0 dissects only the first
+# attribute payload of a GDOI SA (the SA KEK, as IPsec attributes), not the GAP after it.
+pull_checks() {
+  local label=$1 text=$2 hex=$3
+  check_grep "$label: pull HASH payloads" "Payload: Hash (8)" "$text"
+  check_grep "$label: pull Nonce payloads" "Payload: Nonce (10)" "$text"
+  check_grep "$label: pull ID payload" "Payload: Identification (5)" "$text"
+  check_grep "$label: pull GDOI SA payload" "Domain of interpretation: GDOI (2)" "$text"
+  check_grep "$label: pull SA KEK first (SA Attribute Next Payload 15)" "SA Attribute Next Payload: 000f" "$text"
+  check_grep "$label: pull KEK SPI in the SA KEK" "SPI: $(group_json "$GROUP" '.kek[0].spi')" "$text"
+  check_grep "$label: pull SEQ payload" "Payload: Sequence Number (18)" "$text"
+  check_grep "$label: pull KD payload" "Payload: Key Download (17)" "$text"
+  if [ -n "${WIRE_GAP:-}" ]; then
+    # ACTIVATION_TIME_DELAY (1) and DEACTIVATION_TIME_DELAY (2), TV attributes (RFC 6407 §5.6)
+    local act=${WIRE_GAP%,*} deact=${WIRE_GAP#*,} want
+    want=$(printf '8001%04x8002%04x' "$act" "$deact")
+    if grep -q "$want" "$hex"; then pass "$label: GAP attributes $want (activation $act s, deactivation $deact s)"
+    else fail "$label: GAP attributes $want not in the pull"; fi
+  fi
+}
+
 # wire_check [ALLOWED_MALFORMED_FRAMES...] — decode WORK/wire.pcapng with the key log as
 # tshark's IKEv1 decryption table; no frame may be "Malformed" or carry an error expert
 # info except the listed frame numbers (deliberately truncated pushes). Output of the
-# decode in WORK/wire.decoded.txt. Then the pushes' plaintext pcap (WORK/ks.push.pcap).
+# decode in WORK/wire.decoded.txt. Then the key server's plaintext pcaps of the pulls and
+# pushes (WORK/ks.pull.pcap, WORK/ks.push.pcap).
 wire_check() {
   if ! command -v tshark >/dev/null; then
     fail "wire: tshark not installed"
@@ -201,7 +228,7 @@ wire_check() {
   "${ts[@]}" -V >"$WORK/wire.decoded.txt" 2>"$WORK/wire.tshark.err" || fail "wire: tshark failed: $(head -3 "$WORK/wire.tshark.err")"
   local frames bad=() f allowed
   frames=$("${ts[@]}" -T fields -e frame.number 2>/dev/null | wc -l)
-  [ "$frames" -gt 0 ] && pass "wire: $frames frames captured" || fail "wire: nothing captured"
+  if [ "$frames" -gt 0 ]; then pass "wire: $frames frames captured"; else fail "wire: nothing captured"; fi
   while IFS= read -r f; do
     [ -z "$f" ] && continue
     allowed=0
@@ -213,46 +240,44 @@ wire_check() {
   else
     fail "wire: Malformed or error frames: ${bad[*]} (see $WORK/wire.decoded.txt)"
   fi
-  # GROUPKEY-PULL = exchange 32 (tshark 4.0 calls it "Quick Mode"): all four messages of
-  # each pull must decrypt; the answers carry the GDOI SA (DOI 2, SA KEK first: its
-  # "SA Attribute Next Payload" is 15) and the KD.
+  # GROUPKEY-PULL = exchange 32 (tshark 4.0 calls it "Quick Mode"). tshark decrypts it
+  # with the key log only when the phase-1 SA payload said DOI 1 (ike.doi = 1); with DOI 2
+  # it learns no cipher (README). Either way the key server's plaintext pcap of the pulls
+  # (decrypted again with the phase-1 keys) is decoded and checked too.
   local pulls dec
   pulls=$("${ts[@]}" -Y 'isakmp.exchangetype == 32' -T fields -e frame.number 2>/dev/null | wc -l)
   # Decrypted IKEv1 messages show their payloads; every GROUPKEY-PULL message starts with HASH.
   dec=$("${ts[@]}" -Y 'isakmp.exchangetype == 32 && isakmp.typepayload == 8' -T fields -e frame.number 2>/dev/null | wc -l)
-  if [ "$pulls" -ge 4 ] && [ "$pulls" = "$dec" ]; then pass "wire: $dec/$pulls GROUPKEY-PULL messages decrypted"
-  else fail "wire: GROUPKEY-PULL messages decrypted: $dec of $pulls"; fi
-  local pull_text="$WORK/wire.pull.txt"
-  "${ts[@]}" -V -Y 'isakmp.exchangetype == 32' >"$pull_text" 2>/dev/null
-  check_grep "wire: pull HASH payloads" "Payload: Hash (8)" "$pull_text"
-  check_grep "wire: pull Nonce payloads" "Payload: Nonce (10)" "$pull_text"
-  check_grep "wire: pull ID payload" "Payload: Identification (5)" "$pull_text"
-  check_grep "wire: pull GDOI SA payload" "Domain of interpretation: GDOI (2)" "$pull_text"
-  check_grep "wire: pull SA KEK first (SA Attribute Next Payload 15)" "SA Attribute Next Payload: 000f" "$pull_text"
-  check_grep "wire: pull KEK SPI in the SA KEK" "SPI: $(group_json "$GROUP" '.kek[0].spi')" "$pull_text"
-  check_grep "wire: pull SEQ payload" "Payload: Sequence Number (18)" "$pull_text"
-  check_grep "wire: pull KD payload" "Payload: Key Download (17)" "$pull_text"
-  # tshark 4.0 dissects only the first attribute payload of a GDOI SA (the SA KEK, and that
-  # as IPsec attributes), so the GAP is checked in the decrypted bytes (-x "Decrypted IKE"):
-  # ACTIVATION_TIME_DELAY (1) and DEACTIVATION_TIME_DELAY (2) as TV attributes (RFC 6407 §5.6).
-  if [ -n "${WIRE_GAP:-}" ]; then
-    local act=${WIRE_GAP%,*} deact=${WIRE_GAP#*,} hex
-    hex=$("${ts[@]}" -Y 'isakmp.exchangetype == 32' -x 2>/dev/null |
-      awk '/^Decrypted IKE/ {d = 1; next} /^[A-Z]/ {d = 0} d' | cut -c7-54 | tr -d ' \n')
-    local want
-    want=$(printf '8001%04x8002%04x' "$act" "$deact")
-    if [[ "$hex" == *"$want"* ]]; then pass "wire: GAP attributes $want (activation $act s, deactivation $deact s)"
-    else fail "wire: GAP attributes $want not in the decrypted pull"; fi
+  if [ "${IKE_DOI:-1}" = 1 ]; then
+    if [ "$pulls" -ge 4 ] && [ "$pulls" = "$dec" ]; then pass "wire: $dec/$pulls GROUPKEY-PULL messages decrypted by tshark"
+    else fail "wire: GROUPKEY-PULL messages decrypted by tshark: $dec of $pulls"; fi
+    "${ts[@]}" -V -Y 'isakmp.exchangetype == 32' >"$WORK/wire.pull.txt" 2>/dev/null
+    "${ts[@]}" -x -Y 'isakmp.exchangetype == 32' 2>/dev/null |
+      awk '/^Decrypted IKE/ {d = 1; next} /^[A-Z]/ {d = 0} d' | cut -c7-54 | tr -d ' \n' >"$WORK/wire.pull.hex"
+    pull_checks "wire" "$WORK/wire.pull.txt" "$WORK/wire.pull.hex"
+  else
+    if [ "$pulls" -ge 4 ]; then pass "wire: $pulls GROUPKEY-PULL messages (phase-1 DOI 2: tshark 4.0 cannot decrypt them)"
+    else fail "wire: $pulls GROUPKEY-PULL messages, want 4"; fi
   fi
+  local pp=(tshark -n -r "$WORK/ks.pull.pcap" -d "udp.port==848,isakmp")
+  local n m
+  n=$("${pp[@]}" -T fields -e frame.number 2>/dev/null | wc -l)
+  m=$("${pp[@]}" -Y '_ws.malformed || _ws.expert.severity == "Error"' -T fields -e frame.number 2>/dev/null | wc -l)
+  check "pull plaintext: messages (4 per registration)" "$pulls" "$n"
+  check "pull plaintext: Malformed / error frames" 0 "$m"
+  "${pp[@]}" -V >"$WORK/pull.decoded.txt" 2>/dev/null
+  "${pp[@]}" -x 2>/dev/null | grep -E '^[0-9a-f]{4}  ' | cut -c7-54 | tr -d ' \n' >"$WORK/pull.hex"
+  pull_checks "pull plaintext" "$WORK/pull.decoded.txt" "$WORK/pull.hex"
   # The pushes (exchange 33) are encrypted with the KEK, which tshark cannot use: the key
   # server wrote their plaintext into a pcap of its own.
   if [ "$(stat -c %s "$WORK/ks.push.pcap" 2>/dev/null || echo 0)" -gt 24 ]; then  # more than the file header
+    # shellcheck disable=SC2054  # the comma belongs to tshark's -d argument
     local pt=(tshark -n -r "$WORK/ks.push.pcap" -d udp.port==848,isakmp)
     "${pt[@]}" -V >"$WORK/push.decoded.txt" 2>&1
     local n m
     n=$("${pt[@]}" -T fields -e frame.number 2>/dev/null | wc -l)
     m=$("${pt[@]}" -Y '_ws.malformed || _ws.expert.severity == "Error"' -T fields -e frame.number 2>/dev/null | wc -l)
-    [ "$n" -gt 0 ] && pass "push plaintext: $n messages" || fail "push plaintext: empty"
+    if [ "$n" -gt 0 ]; then pass "push plaintext: $n messages"; else fail "push plaintext: empty"; fi
     check "push plaintext: Malformed / error frames" 0 "$m"
     local p
     for p in "Exchange type: New Group Mode (33)" "Payload: Sequence Number (18)" "Payload: Delete (12)" \

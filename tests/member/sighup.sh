@@ -6,6 +6,7 @@
 #
 #   sighup.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
+# shellcheck source=tests/member/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 member_test_init member_sighup "$@"
 
