@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "kernel_dataplane.h"
 #include "logging.h"
 
 namespace {
@@ -60,11 +61,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     member::set_log_level(level.value_or(config->log_level));
-    if (!no_dataplane) {
-        std::cerr << "gdoi-memberd: the kernel dataplane is not wired into the daemon yet; run with --no-dataplane\n";
-        return 1;
-    }
-    std::unique_ptr<member::Dataplane> dataplane = member::make_monitor_dataplane();
+    std::unique_ptr<member::Dataplane> dataplane;
+    if (no_dataplane) dataplane = member::make_monitor_dataplane();
+    else dataplane = std::make_unique<member::KernelDataplane>();
     member::Daemon daemon(std::move(*config), path, std::move(dataplane), run_as);
     return daemon.run();
 }
