@@ -62,7 +62,16 @@ void GroupServer::event(const std::string& line) const {
 
 std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView datagram, const gdoi::Endpoint& from) {
     auto& pull = pulls_[sa.sa.initiator_cookie];
-    if (!pull) pull = std::make_unique<gcks::PullResponder>(sa.sa, group_);
+    auto header = gdoi::isakmp::parse_header(datagram);
+    if (!header) return std::nullopt;
+    // A finished pull followed by another one under the same phase-1 SA (a new Message ID):
+    // a fresh responder (gcks::PullResponder serves one exchange).
+    auto& message_id = pull_message_ids_[sa.sa.initiator_cookie];
+    if (pull && pull->done() && header->message_id != message_id) pull.reset();
+    if (!pull) {
+        pull = std::make_unique<gcks::PullResponder>(sa.sa, group_);
+        message_id = header->message_id;
+    }
     const bool was_done = pull->done();
     trace_pull(sa, datagram, false, from);
     auto answer = pull->on_datagram(datagram);

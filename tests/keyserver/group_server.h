@@ -80,6 +80,7 @@ private:
     gcks::Group group_;
     GroupServerConfig config_;
     std::map<gdoi::isakmp::Cookie, std::unique_ptr<gcks::PullResponder>> pulls_;
+    std::map<gdoi::isakmp::Cookie, uint32_t> pull_message_ids_;  // the exchange each serves
     struct PullTrace {  // the pull's CBC chain, followed independently of PullResponder
         uint32_t message_id = 0;
         Bytes iv;

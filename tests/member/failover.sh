@@ -57,4 +57,12 @@ else
 fi
 if [[ "$row1" =~ [[:space:]]yes[[:space:]] ]]; then pass "show servers: second server in use"; else fail "show servers: second server row '$row1'"; fi
 check_grep "key server: registered member" "registered member $MEMBER_IP:848 group 4242 seq 3" "$WORK/ks.out"
+# A forced registration (gdoictl register) starts with the server in use and gets the
+# key server's current state (SEQ 4 after the rekey above).
+ctl register "$GROUP" >/dev/null
+two_regs() { [ "$(group_json "$GROUP" .counters.registrations)" = 2 ] && group_state_is "$GROUP" registered; }
+if wait_for 20 two_regs; then pass "gdoictl register: registered again"; else fail "gdoictl register: registrations $(group_json "$GROUP" .counters.registrations)"; fi
+check "server after gdoictl register" "$KS_IP:848" "$(group_json "$GROUP" .server)"
+check "sequence after gdoictl register" 4 "$(group_json "$GROUP" .sequence)"
+check "key server: registrations logged" 2 "$(grep -c "registered member $MEMBER_IP:848 group 4242" "$WORK/ks.out")"
 finish
