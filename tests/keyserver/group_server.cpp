@@ -60,7 +60,8 @@ void GroupServer::event(const std::string& line) const {
     if (config_.events) config_.events(line);
 }
 
-std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView datagram, const gdoi::Endpoint& from) {
+std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView datagram,
+                                            const gdoi::Endpoint& from) {
     auto& pull = pulls_[sa.sa.initiator_cookie];
     auto header = gdoi::isakmp::parse_header(datagram);
     if (!header) return std::nullopt;
@@ -79,14 +80,16 @@ std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView data
     if (pull->done() && !was_done) {
         if (pull->requested_group() != group_.state.group_id) {
             // PullResponder answers with the one group it has; say so in the log.
-            event("warning: member " + from.to_string() + " asked for group " + std::to_string(pull->requested_group()) +
-                  ", this server serves group " + std::to_string(group_.state.group_id));
+            event("warning: member " + from.to_string() + " asked for group " +
+                  std::to_string(pull->requested_group()) + ", this server serves group " +
+                  std::to_string(group_.state.group_id));
         }
         std::erase_if(members_, [&](const Member& m) { return m.address == from; });
         members_.push_back({from, sa.sa});
         pending_.erase(from.to_string());
-        event("registered member " + from.to_string() + " group " + std::to_string(group_.state.group_id) + " seq " +
-              std::to_string(group_.state.sequence) + " (icookie " + gdoi::to_hex(sa.sa.initiator_cookie) + ")");
+        event("registered member " + from.to_string() + " group " + std::to_string(group_.state.group_id) +
+              " seq " + std::to_string(group_.state.sequence) + " (icookie " +
+              gdoi::to_hex(sa.sa.initiator_cookie) + ")");
     }
     return answer;
 }
@@ -100,7 +103,8 @@ bool GroupServer::is_ack(ByteView datagram) const {
 }
 
 void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
-    auto it = std::find_if(members_.begin(), members_.end(), [&](const Member& m) { return m.address == from; });
+    auto it =
+        std::find_if(members_.begin(), members_.end(), [&](const Member& m) { return m.address == from; });
     if (it == members_.end()) {
         ++bad_acks_;
         event("ack rejected from " + from.to_string() + ": not a registered member");
@@ -120,13 +124,16 @@ void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
           (expected ? "" : " (not awaited)"));
 }
 
-void GroupServer::trace_pull(const ResponderSa& sa, ByteView datagram, bool to_member, const gdoi::Endpoint& member) {
+void GroupServer::trace_pull(const ResponderSa& sa, ByteView datagram, bool to_member,
+                             const gdoi::Endpoint& member) {
     if (!config_.pull_plaintext) return;
     auto m = gdoi::isakmp::parse_message(datagram);
-    if (!m || m->header.exchange != gdoi::isakmp::ExchangeType::GroupkeyPull || !m->header.encrypted()) return;
+    if (!m || m->header.exchange != gdoi::isakmp::ExchangeType::GroupkeyPull || !m->header.encrypted())
+        return;
     auto& t = pull_traces_[sa.sa.initiator_cookie];
     if (t.message_id != m->header.message_id) {  // a new exchange: IV from phase 1 (RFC 2409 Appendix B)
-        t = PullTrace{m->header.message_id, gdoi::phase2_iv(sa.sa.keys, sa.sa.last_iv, m->header.message_id), {}};
+        t = PullTrace{
+            m->header.message_id, gdoi::phase2_iv(sa.sa.keys, sa.sa.last_iv, m->header.message_id), {}};
     }
     Bytes whole(datagram.begin(), datagram.end());
     if (std::find(t.seen.begin(), t.seen.end(), whole) != t.seen.end()) return;
@@ -163,8 +170,8 @@ void GroupServer::send_push(const Bytes& push, uint32_t seq, const char* kind, b
             pending_[m.address.to_string()] = PendingAck{push, seq, 0, now + config_.ack_period};
             ++pushed_[seq];
         }
-        event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " + m.address.to_string() +
-              " (" + std::to_string(push.size()) + " bytes)");
+        event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " +
+              m.address.to_string() + " (" + std::to_string(push.size()) + " bytes)");
     }
 }
 
@@ -176,7 +183,8 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
         answer << " ack " << (group_.state.kek->ack_requested ? "requested" : "not-requested") << "\n";
         answer << "members " << members_.size() << "\n";
         for (const auto& m : members_)
-            answer << "member " << m.address.to_string() << " icookie " << gdoi::to_hex(m.registration.initiator_cookie)
+            answer << "member " << m.address.to_string() << " icookie "
+                   << gdoi::to_hex(m.registration.initiator_cookie)
                    << (pending_.count(m.address.to_string()) ? " awaiting-ack" : "") << "\n";
         for (const auto& [seq, n] : pushed_) {
             auto a = acks_.find(seq);
@@ -239,14 +247,16 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
         const char* kind = cmd.c_str() + 6;
         if (cmd == "rekey-unknown-kek") {
             if (!other_group_) {
-                other_group_ = gcks::Group::make(group_.state.group_id, group_.state.teks,
-                                                 static_cast<gdoi::crypto::SigAlgorithm>(group_.state.kek->sig_algorithm));
+                other_group_ = gcks::Group::make(
+                    group_.state.group_id, group_.state.teks,
+                    static_cast<gdoi::crypto::SigAlgorithm>(group_.state.kek->sig_algorithm));
             }
             push = gcks::build_push(*other_group_, seq, fresh, old_spis);
             record_plaintext(*other_group_, push);
         } else {
-            push = gcks::build_push(group_, seq, fresh, old_spis,
-                                    cmd == "rekey-forged" ? gcks::PushFlaw::BadSignature : gcks::PushFlaw::Truncated);
+            push = gcks::build_push(
+                group_, seq, fresh, old_spis,
+                cmd == "rekey-forged" ? gcks::PushFlaw::BadSignature : gcks::PushFlaw::Truncated);
             record_plaintext(group_, push);
         }
         send_push(push, seq, kind, false, out, now);
@@ -319,10 +329,10 @@ PcapWriter::PcapWriter(const std::string& path) : path_(path) {
     le32(o, 0xa1b2c3d4);  // microsecond timestamps
     le16(o, 2);
     le16(o, 4);
-    le32(o, 0);       // thiszone
-    le32(o, 0);       // sigfigs
-    le32(o, 65535);   // snaplen
-    le32(o, 101);     // LINKTYPE_RAW
+    le32(o, 0);      // thiszone
+    le32(o, 0);      // sigfigs
+    le32(o, 65535);  // snaplen
+    le32(o, 101);    // LINKTYPE_RAW
     ok_ = static_cast<bool>(o);
 }
 

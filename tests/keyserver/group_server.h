@@ -24,8 +24,8 @@
 namespace keyserver {
 
 struct GroupServerConfig {
-    std::chrono::milliseconds ack_period{10000};  // RFC 8263 retransmission period (seed: 10 s)
-    unsigned ack_retransmits = 2;                 // retransmissions before giving up (seed: 2)
+    std::chrono::milliseconds ack_period{10000};     // RFC 8263 retransmission period (seed: 10 s)
+    unsigned ack_retransmits = 2;                    // retransmissions before giving up (seed: 2)
     std::function<void(const std::string&)> events;  // one line per event (stdout in main)
     // Plaintext of every push sent (header with the E flag cleared + payloads), with the
     // member it went to: for a pcap tshark can decode without the KEK.
@@ -71,8 +71,8 @@ private:
         unsigned retransmits = 0;
         Clock::time_point next{};
     };
-    void send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack, std::vector<Outgoing>& out,
-                   Clock::time_point now);
+    void send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack,
+                   std::vector<Outgoing>& out, Clock::time_point now);
     void record_plaintext(const gcks::Group& under, const Bytes& push);
     void trace_pull(const ResponderSa& sa, ByteView datagram, bool to_member, const gdoi::Endpoint& member);
     void event(const std::string& line) const;
@@ -87,14 +87,14 @@ private:
         std::vector<Bytes> seen;  // retransmissions are not decrypted twice
     };
     std::map<gdoi::isakmp::Cookie, PullTrace> pull_traces_;
-    std::vector<Member> members_;                  // by address; a re-registration replaces
-    std::map<std::string, PendingAck> pending_;    // by member address string
-    std::map<uint32_t, unsigned> acks_;            // verified ACKs per SEQ
-    std::map<uint32_t, unsigned> pushed_;          // members a good push went to, per SEQ
+    std::vector<Member> members_;                // by address; a re-registration replaces
+    std::map<std::string, PendingAck> pending_;  // by member address string
+    std::map<uint32_t, unsigned> acks_;          // verified ACKs per SEQ
+    std::map<uint32_t, unsigned> pushed_;        // members a good push went to, per SEQ
     unsigned bad_acks_ = 0;
     Bytes last_push_;
     uint32_t last_push_seq_ = 0;
-    std::optional<gcks::Group> other_group_;       // for rekey-unknown-kek
+    std::optional<gcks::Group> other_group_;  // for rekey-unknown-kek
 };
 
 // Minimal pcap writer (linktype RAW = 101: IPv4 packets without a link header) for

@@ -159,10 +159,12 @@ std::optional<gdoi::TrafficId> parse_prefix(const std::string& text) {
     }
     id.id_type = v6 ? 6 : 4;  // ID_IPV6_ADDR_SUBNET / ID_IPV4_ADDR_SUBNET (RFC 2407 §4.6.2.1)
     if (v6) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep->addr)->sin6_addr);
+        const auto* p =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep->addr)->sin6_addr);
         id.address.assign(p, p + 16);
     } else {
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep->addr)->sin_addr);
+        const auto* p =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep->addr)->sin_addr);
         id.address.assign(p, p + 4);
     }
     id.mask_or_end.assign(id.address.size(), 0);
@@ -342,9 +344,10 @@ int main(int argc, char** argv) {
             std::string v = next();
             auto t = parse_tek(v);
             if (!t) {
-                std::cerr << "gdoi-test-keyserver: --tek wants ALG:SPI (cbc256-sha256, cbc128-sha256, cbc128-sha1, "
-                             "gcm128, gcm256; SPI >= 256), not "
-                          << v << "\n";
+                std::cerr
+                    << "gdoi-test-keyserver: --tek wants ALG:SPI (cbc256-sha256, cbc128-sha256, cbc128-sha1, "
+                       "gcm128, gcm256; SPI >= 256), not "
+                    << v << "\n";
                 return 2;
             }
             teks.push_back(std::move(*t));
@@ -460,7 +463,8 @@ int main(int argc, char** argv) {
     if (group_id != 0) {
         auto selector = parse_prefix(selector_spec);
         if (!selector) {
-            std::cerr << "gdoi-test-keyserver: --selector wants a prefix like 10.0.0.0/8, not " << selector_spec << "\n";
+            std::cerr << "gdoi-test-keyserver: --selector wants a prefix like 10.0.0.0/8, not "
+                      << selector_spec << "\n";
             return 2;
         }
         gdoi::crypto::SigAlgorithm sig_alg;
@@ -487,7 +491,8 @@ int main(int argc, char** argv) {
                 std::cerr << "gdoi-test-keyserver: cannot write " << push_pcap << "\n";
                 return 1;
             }
-            group_config.push_plaintext = [&pcap, local = *local](const gdoi::Endpoint& to, gdoi::ByteView plain) {
+            group_config.push_plaintext = [&pcap, local = *local](const gdoi::Endpoint& to,
+                                                                  gdoi::ByteView plain) {
                 pcap->write_udp(local, to, plain);
             };
         }
@@ -498,7 +503,8 @@ int main(int argc, char** argv) {
                 return 1;
             }
             group_config.pull_plaintext = [&pull_pcap_writer, local = *local](const gdoi::Endpoint& member,
-                                                                              bool to_member, gdoi::ByteView plain) {
+                                                                              bool to_member,
+                                                                              gdoi::ByteView plain) {
                 if (to_member)
                     pull_pcap_writer->write_udp(local, member, plain);
                 else
@@ -523,8 +529,8 @@ int main(int argc, char** argv) {
             const int bound = ::bind(control_fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun);
             umask(old);
             if (bound != 0 || ::listen(control_fd, 8) != 0) {
-                std::cerr << "gdoi-test-keyserver: control socket " << control_path << ": " << std::strerror(errno)
-                          << "\n";
+                std::cerr << "gdoi-test-keyserver: control socket " << control_path << ": "
+                          << std::strerror(errno) << "\n";
                 return 1;
             }
         }
@@ -603,7 +609,8 @@ int main(int argc, char** argv) {
                 const mode_t old = umask(077);
                 std::ofstream out(keylog, std::ios::app);
                 umask(old);
-                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view()) << "\n";
+                out << gdoi::to_hex(s.sa.initiator_cookie) << "," << gdoi::to_hex(s.sa.keys.enc_key.view())
+                    << "\n";
             }
             if (once) return 0;
         } else if (step.event == keyserver::ResponderStep::Event::Phase2 && step.sa) {
