@@ -12,7 +12,8 @@
 #   0. baseline without members: ping works in clear and the capture sees it (the checks can fail);
 #   1. fail-closed: after start(), before any TEK, lan traffic is dropped, no cleartext on the core;
 #   2. keyed: ping and UDP lan1 <-> lan2 work; on the core only ESP, outer addresses = the inner
-#      hosts, SPI = the group SPI; the UDP payload marker never appears on the wire; SA and
+#      hosts, SPI = the group SPI; tshark with the TEK key decrypts every packet to the inner one
+#      (ESP next header 4); the UDP payload marker never appears on the wire; SA and
 #      policy counts per member;
 #   3. make-before-break: a rekey (new SPI, GAP activation 2 s) during 600 pings at 10 ms loses
 #      none; the capture shows one switch 0x1000 -> 0x2000 per direction; after a Delete of the
@@ -253,6 +254,18 @@ capture_stop
 grep -q '^outer=10.1.0.10>10.2.0.10,10.2.0.10>10.1.0.10$' "$CAP.txt" && pass "keyed: outer addresses = inner hosts" ||
     fail "keyed: outer addresses $(grep ^outer "$CAP.txt")"
 [[ $(grep -c '^spis .* 0x00001000:[0-9]*$' "$CAP.txt") -eq 2 ]] && pass "keyed: group SPI $SPI1 both ways" || fail "keyed: SPIs"
+# tshark with the TEK key: every ESP packet decrypts to an IPIP inner packet (ESP next header 4)
+# whose addresses are the outer ones, and the UDP datagrams carried the marker.
+SA1="\"IPv4\",\"*\",\"*\",\"$SPI1\",\"AES-CBC [RFC3602]\",\"0x$KEY1\",\"HMAC-SHA-256-128 [RFC4868]\",\"0x$INT1\""
+tshark -r "$W/keyed.pcap" -o esp.enable_encryption_decode:TRUE -o "uat:esp_sa:$SA1" -T fields -E separator=' ' \
+    -e esp.protocol -e ip.src -e ip.dst -e udp.payload >"$W/keyed.decrypted" 2>/dev/null || true
+total=$(grep -c . "$W/keyed.decrypted" || true)
+good=$(awk '$1 == "0x04" && split($2, s, ",") == 2 && s[1] == s[2] && split($3, d, ",") == 2 && d[1] == d[2]' "$W/keyed.decrypted" | grep -c . || true)
+marker_hex=$($PY -c 'import sys; print(sys.argv[1].encode().hex())' "$MARKER")
+marked=$(grep -c "$marker_hex" "$W/keyed.decrypted" || true)
+[[ $total -gt 0 && $good -eq $total ]] && pass "keyed: tshark decrypts all $total ESP packets to IPIP (next header 4), inner = outer addresses" ||
+    fail "keyed: tshark decrypted $good of $total as expected"
+[[ $marked -eq 5 ]] && pass "keyed: the 5 marker datagrams are inside the ESP" || fail "keyed: $marked marker datagrams decrypted"
 for gm in gm1 gm2; do
     s=$(count_states $gm); p=$(count_policies $gm)
     echo "    $gm: $s XFRM states, $p XFRM policies"
