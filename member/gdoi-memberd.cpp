@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
     member::set_log_level(level.value_or(config->log_level));
     std::unique_ptr<member::Dataplane> dataplane;
     if (no_dataplane) dataplane = member::make_monitor_dataplane();
-    else dataplane = std::make_unique<member::KernelDataplane>();
+    else {
+        member::KernelDataplaneOptions options;
+        options.log = member::log_sink();
+        dataplane = std::make_unique<member::KernelDataplane>(std::move(options));
+    }
     member::Daemon daemon(std::move(*config), path, std::move(dataplane), run_as);
     return daemon.run();
 }

@@ -128,12 +128,29 @@ void Daemon::on_udp_readable(int fd, Clock::time_point now) {
         for (int i = 0; i < 64; ++i) {  // drain, bounded
             auto got = sock.receive(std::chrono::milliseconds(0));
             if (!got || !*got) break;
-            auto header = gdoi::isakmp::parse_header((*got)->data);
-            if (!header) continue;
+            const auto& data = (*got)->data;
+            auto header = gdoi::isakmp::parse_header(data);
+            bool handled = false;
             for (auto& [name, group] : groups_) {
-                if (group->config.local_port != port || !group->session->owns(*header)) continue;
-                handle_output(*group, group->session->on_datagram((*got)->data, (*got)->from, now), now);
+                if (group->config.local_port != port) continue;
+                if (!header) {
+                    // Unparseable (e.g. truncated): a push under this group's KEK is counted.
+                    if (group->session->is_kek_cookie_pair(gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
+                        group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message);
+                    continue;
+                }
+                if (!group->session->owns(*header)) continue;
+                handle_output(*group, group->session->on_datagram(data, (*got)->from, now), now);
+                handled = true;
                 break;
+            }
+            constexpr auto kPushExchange = gdoi::isakmp::ExchangeType::GroupkeyPush;
+            if (header && !handled && header->exchange == kPushExchange) {
+                // A rekey whose cookies name no KEK we hold: counted on the keyed groups of this port.
+                for (auto& [name, group] : groups_)
+                    if (group->config.local_port == port && group->session->keyed())
+                        group->session->record_push_reject(gdoi::PushReject::UnknownKek,
+                                                           "from " + (*got)->from.to_string() + ": cookies name no KEK we hold");
             }
         }
     }

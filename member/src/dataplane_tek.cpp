@@ -66,10 +66,13 @@ std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group) {
     auto t = tek_transform(tek);
     if (!t) return t.error().message;
     const auto sizes = xfrm::key_sizes(*t);
-    if (tek.encryption_key.size() != sizes.encryption_bytes)
+    // The pull checks the policy before the keys exist (RFC 6407 §3.2: SA in message 2, KD in
+    // message 4): key sizes are checked once keys are there (apply()).
+    const bool keyed = !tek.encryption_key.empty();
+    if (keyed && tek.encryption_key.size() != sizes.encryption_bytes)
         return "encryption key is " + std::to_string(tek.encryption_key.size()) + " bytes, " +
                transform_name(*t) + " needs " + std::to_string(sizes.encryption_bytes);
-    if (tek.integrity_key.size() != sizes.integrity_bytes)
+    if (keyed && tek.integrity_key.size() != sizes.integrity_bytes)
         return "integrity key is " + std::to_string(tek.integrity_key.size()) + " bytes, " +
                transform_name(*t) + " needs " + std::to_string(sizes.integrity_bytes);
     if (is_gcm(*t)) {

@@ -103,7 +103,7 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
     return {};
 }
 
-SessionOutput GroupSession::server_failed(const std::string& why, Clock::time_point now) {
+SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now) {
     ++counters_.registration_failures;
     server_errors_[server_] = why;
     ++server_failures_[server_];
@@ -162,12 +162,21 @@ SessionOutput GroupSession::on_datagram(gdoi::ByteView datagram, const gdoi::End
     return {};
 }
 
+bool GroupSession::is_kek_cookie_pair(gdoi::ByteView first16) const {
+    return keyed_ && group_.kek && first16.size() >= 16 &&
+           std::equal(group_.kek->spi.begin(), group_.kek->spi.end(), first16.begin());
+}
+
+void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& message) {
+    ++counters_.rekeys_rejected[static_cast<size_t>(why)];
+    log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message);
+}
+
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
     if (!keyed_) return {};
     auto outcome = gdoi::process_push(datagram, group_);
     if (!outcome.accepted()) {
-        ++counters_.rekeys_rejected[static_cast<size_t>(outcome.reject)];
-        log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(outcome.reject) + "): " + outcome.message);
+        record_push_reject(outcome.reject, outcome.message);
         return {};
     }
     ++counters_.rekeys_accepted;

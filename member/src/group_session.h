@@ -78,6 +78,12 @@ public:
     SessionOutput on_timer(Clock::time_point now);
     Clock::time_point next_deadline() const;
 
+    // A push the daemon could not hand to any exchange (unparseable header, or cookies
+    // naming no KEK): counted here so the operator sees it (issue 3: counted by reason).
+    bool is_kek_cookie_pair(gdoi::ByteView first16) const;
+    bool keyed() const { return keyed_; }
+    void record_push_reject(gdoi::PushReject why, const std::string& message);
+
     // gdoictl register GROUP: a new registration now (keys stay until it succeeds).
     SessionOutput force_register(Clock::time_point now);
     // The dataplane saw an unknown SPI or one-way traffic for this group.
@@ -101,7 +107,7 @@ private:
     SessionOutput begin_registration(Clock::time_point now);
     SessionOutput drive(gdoi::ExchangeStep step, Clock::time_point now);
     SessionOutput after_exchange(Clock::time_point now);
-    SessionOutput server_failed(const std::string& why, Clock::time_point now);
+    SessionOutput server_failed(std::string why, Clock::time_point now);
     void enter(SessionState s, Clock::time_point now, std::string detail);
     void schedule_reregistration(Clock::time_point now);
     SessionOutput handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now);

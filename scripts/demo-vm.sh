@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# demo-vm.sh BUILD_DIR — the README's demo, run inside the real-ESP test VM (tests/vm/vm-run.sh):
+# a GDOI key server and two members (gdoi-memberd with the kernel dataplane) in network
+# namespaces, traffic between their LANs encrypted with the group's SAs, the original
+# addresses on the wire, a rekey pushed by the key server. Exits non-zero if any step fails,
+# so it doubles as the end-to-end test `vm_demo`.
+#
+#   lan1 10.1.0.10 -- gm1 (lan0 10.1.0.1, wan0 172.16.1.2) -- core -- gm2 (wan0 172.16.2.2, lan0 10.2.0.1) -- lan2 10.2.0.10
+#                                                               |
+#                                                     ks 172.16.9.2 (gdoi-test-keyserver)
+set -euo pipefail
+BUILD=$(readlink -f "${1:?usage: demo-vm.sh BUILD_DIR}")
+KS_BIN=$BUILD/tests/keyserver/gdoi-test-keyserver
+MEMBERD=$BUILD/member/gdoi-memberd
+GDOICTL=$BUILD/member/gdoictl
+for b in "$KS_BIN" "$MEMBERD" "$GDOICTL"; do [ -x "$b" ] || { echo "demo: $b missing (build first)" >&2; exit 2; }; done
+P="demo$$"
+W=$(mktemp -d /tmp/gdoi-demo.XXXXXX)
+OUT="${GDOI_VM_OUT:-$W}"
+FAILS=0
+MARKER="GDOI-DEMO-MARKER"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+ok() { echo "ok   - $*"; }
+bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
+nsx() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
+cleanup() {
+    for ns in lan1 gm1 core gm2 lan2 ks; do
+        ip netns pids "$P-$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$P-$ns" 2>/dev/null || true
+    done
+    cp -f "$W"/*.log "$W"/*.pcap "$OUT"/ 2>/dev/null || true
+}
+trap cleanup EXIT
+
+say "topology: two sites, a core router and a key server, in network namespaces"
+for ns in lan1 gm1 core gm2 lan2 ks; do ip netns add "$P-$ns"; nsx "$ns" ip link set lo up; done
+link() {  # link NS1 IF1 ADDR1 NS2 IF2 ADDR2
+    ip link add "$2" netns "$P-$1" type veth peer name "$5" netns "$P-$4"
+    nsx "$1" ip addr add "$3" dev "$2"; nsx "$4" ip addr add "$6" dev "$5"
+    nsx "$1" ip link set "$2" up; nsx "$4" ip link set "$5" up
+}
+link lan1 eth0 10.1.0.10/24 gm1 lan0 10.1.0.1/24
+link gm1 wan0 172.16.1.2/30 core c1 172.16.1.1/30
+link core c2 172.16.2.1/30 gm2 wan0 172.16.2.2/30
+link gm2 lan0 10.2.0.1/24 lan2 eth0 10.2.0.10/24
+link core c9 172.16.9.1/24 ks eth0 172.16.9.2/24
+nsx lan1 ip route add default via 10.1.0.1
+nsx lan2 ip route add default via 10.2.0.1
+nsx gm1 ip route add default via 172.16.1.1
+nsx gm2 ip route add default via 172.16.2.1
+nsx ks ip route add default via 172.16.9.1
+# The core routes the LAN prefixes: with address preservation, ESP carries the LAN addresses.
+nsx core ip route add 10.1.0.0/24 via 172.16.1.2
+nsx core ip route add 10.2.0.0/24 via 172.16.2.2
+for ns in gm1 core gm2; do nsx "$ns" sysctl -qw net.ipv4.ip_forward=1; done
+echo "lan1 10.1.0.10 - gm1 - core - gm2 - lan2 10.2.0.10; key server 172.16.9.2"
+
+say "key server: group 1, KEK (RSA-signed rekeys), TEK AES-256-CBC/HMAC-SHA-256 for 10.0.0.0/8"
+umask 077
+echo "demo-pre-shared-key" >"$W/psk"
+nsx ks "$KS_BIN" --listen 172.16.9.2 --psk-any "$W/psk" --group 1 --tek cbc256-sha256:0x1000 \
+    --selector 10.0.0.0/8 --kek-sig rsa --gap 2,10 --ack --control "$W/ks.ctl" >"$W/keyserver.log" 2>&1 &
+for _ in $(seq 100); do [ -S "$W/ks.ctl" ] && break; sleep 0.1; done
+
+member_config() {  # member_config NAME WAN_ADDR
+    cat >"$W/$1.toml" <<TOML
+[member]
+local-address = "$2"
+wan-interface = "wan0"
+control-socket = "$W/$1.sock"
+
+[[group]]
+name = "DEMO-GROUP"
+id = 1
+servers = ["172.16.9.2"]
+ike.mode = "main"
+ike.proposals = ["aes256-sha256-modp2048"]
+ike.psk-file = "$W/psk"
+lan-interfaces = ["lan0"]
+exclude = [ { protocol = "tcp", destination-port = 179 } ]
+TOML
+}
+member_config gm1 172.16.1.2
+member_config gm2 172.16.2.2
+
+say "fail-closed before any key: lan1 -> lan2 must not leave in clear"
+nsx core dumpcap -q -i c1 -w "$W/before.pcap" >/dev/null 2>&1 &
+CAP=$!
+sleep 1
+nsx gm1 "$MEMBERD" -c "$W/gm1.toml" --check
+# The member starts fail-closed; the key server is blocked for a moment so the window is visible.
+nsx ks nft add table inet hold '{ chain in { type filter hook input priority 0; udp dport 848 drop; }; }'
+nsx gm1 "$MEMBERD" -c "$W/gm1.toml" >"$W/gm1.log" 2>&1 &
+nsx gm2 "$MEMBERD" -c "$W/gm2.toml" >"$W/gm2.log" 2>&1 &
+sleep 3
+if nsx lan1 ping -c 3 -i 0.3 -W 1 -p "$(printf %s "$MARKER" | od -An -tx1 | tr -d ' \n' | cut -c1-32)" 10.2.0.10 >/dev/null 2>&1; then
+    bad "ping went through before the group was keyed"
+else
+    ok "no key yet: lan traffic dropped (fail-closed)"
+fi
+kill "$CAP"; wait "$CAP" 2>/dev/null || true
+clear_before=$(tshark -r "$W/before.pcap" -Y 'icmp && ip.src==10.1.0.10' 2>/dev/null | wc -l)
+[ "$clear_before" -eq 0 ] && ok "nothing from lan1 on the WAN in clear" || bad "$clear_before cleartext packets from lan1 on the WAN"
+nsx ks nft delete table inet hold
+
+say "registration: both members pull the group's keys"
+for gm in gm1 gm2; do
+    for _ in $(seq 150); do
+        state=$("$GDOICTL" -s "$W/$gm.sock" show groups --json 2>/dev/null | jq -r '.groups[0].state' 2>/dev/null || true)
+        [ "$state" = registered ] && break
+        sleep 0.2
+    done
+    [ "$state" = registered ] && ok "$gm registered" || bad "$gm not registered (state '$state')"
+done
+sleep 1
+echo "\$ gdoictl show groups        (on gm1)"
+"$GDOICTL" -s "$W/gm1.sock" show groups
+echo "\$ gdoictl show tek           (on gm1)"
+"$GDOICTL" -s "$W/gm1.sock" show tek
+
+say "traffic lan1 <-> lan2, captured on the core (the WAN)"
+nsx core dumpcap -q -i c1 -w "$W/wan.pcap" >/dev/null 2>&1 &
+CAP=$!
+sleep 1
+pattern=$(printf %s "$MARKER" | od -An -tx1 | tr -d ' \n' | cut -c1-32)
+if nsx lan1 ping -c 5 -i 0.2 -W 2 -p "$pattern" 10.2.0.10; then ok "lan1 -> lan2 ping"; else bad "lan1 -> lan2 ping"; fi
+if nsx lan2 ping -c 3 -i 0.2 -W 2 10.1.0.10 >/dev/null; then ok "lan2 -> lan1 ping"; else bad "lan2 -> lan1 ping"; fi
+sleep 0.5
+kill "$CAP"; wait "$CAP" 2>/dev/null || true
+echo "\$ tshark -r wan.pcap          (what the WAN sees)"
+tshark -r "$W/wan.pcap" -Y 'esp || icmp' 2>/dev/null | head -8
+esp=$(tshark -r "$W/wan.pcap" -Y 'esp && ip.src==10.1.0.10 && ip.dst==10.2.0.10' 2>/dev/null | wc -l)
+clear=$(tshark -r "$W/wan.pcap" -Y 'icmp && ip.src==10.1.0.10' 2>/dev/null | wc -l)
+spi=$(tshark -r "$W/wan.pcap" -Y esp -T fields -e esp.spi 2>/dev/null | sort -u | tr '\n' ' ')
+[ "$esp" -ge 5 ] && ok "$esp ESP packets with the original addresses 10.1.0.10 > 10.2.0.10 (SPI $spi)" || bad "only $esp ESP packets with the original addresses"
+[ "$clear" -eq 0 ] && ok "no cleartext ICMP on the WAN" || bad "$clear cleartext ICMP packets on the WAN"
+grep -q "$MARKER" "$W/wan.pcap" && bad "the payload marker appears on the WAN" || ok "the payload marker never appears on the WAN"
+
+say "kernel state on gm1 (keys masked)"
+echo "\$ ip xfrm state"
+nsx gm1 ip xfrm state | sed -E 's/(0x[0-9a-f]{16})[0-9a-f]+/\1.../g'
+echo "\$ ip xfrm policy"
+nsx gm1 ip xfrm policy | head -20
+nstates=$(nsx gm1 ip xfrm state | grep -c '^src')
+echo "XFRM states on gm1: $nstates (one inbound + one outbound per TEK, however many hosts)"
+
+say "rekey: the key server pushes a new TEK (GROUPKEY-PUSH, signed, acknowledged)"
+"$KS_BIN" --control "$W/ks.ctl" --command rekey
+sleep 4   # GAP activation delay 2 s
+echo "\$ gdoictl show tek           (on gm1, after the rekey)"
+"$GDOICTL" -s "$W/gm1.sock" show tek
+newspi=$("$GDOICTL" -s "$W/gm1.sock" show tek --json | jq -r '.groups[0].teks[-1].spi')
+seq=$("$GDOICTL" -s "$W/gm1.sock" show groups --json | jq -r '.groups[0].sequence')
+[ "$newspi" != "0x00001000" ] && ok "gm1 now uses TEK $newspi, SEQ $seq" || bad "gm1 still on the old TEK"
+if nsx lan1 ping -c 3 -i 0.2 -W 2 10.2.0.10 >/dev/null; then ok "traffic flows under the new TEK"; else bad "no traffic after the rekey"; fi
+acks=$("$KS_BIN" --control "$W/ks.ctl" --command status | grep -c '^ack\|acks' || true)
+echo "\$ key server status"; "$KS_BIN" --control "$W/ks.ctl" --command status
+
+say "result"
+if [ "$FAILS" -eq 0 ]; then echo "demo: all steps passed"; else echo "demo: $FAILS step(s) failed (logs in $OUT)"; fi
+[ "$FAILS" -eq 0 ]
