@@ -129,7 +129,7 @@ if nsx lan2 ping -c 3 -i 0.2 -W 2 10.1.0.10 >/dev/null; then ok "lan2 -> lan1 pi
 sleep 0.5
 kill "$CAP"; wait "$CAP" 2>/dev/null || true
 echo "\$ tshark -r wan.pcap          (what the WAN sees)"
-tshark -r "$W/wan.pcap" -Y 'esp || icmp' 2>/dev/null | head -8
+tshark -r "$W/wan.pcap" -Y 'esp || icmp' 2>/dev/null | awk 'NR<=8'
 esp=$(tshark -r "$W/wan.pcap" -Y 'esp && ip.src==10.1.0.10 && ip.dst==10.2.0.10' 2>/dev/null | wc -l)
 clear=$(tshark -r "$W/wan.pcap" -Y 'icmp && ip.src==10.1.0.10' 2>/dev/null | wc -l)
 spi=$(tshark -r "$W/wan.pcap" -Y esp -T fields -e esp.spi 2>/dev/null | sort -u | tr '\n' ' ')
@@ -141,7 +141,7 @@ say "kernel state on gm1 (keys masked)"
 echo "\$ ip xfrm state"
 nsx gm1 ip xfrm state | sed -E 's/(0x[0-9a-f]{16})[0-9a-f]+/\1.../g'
 echo "\$ ip xfrm policy"
-nsx gm1 ip xfrm policy | head -20
+nsx gm1 ip xfrm policy | awk 'NR<=12'
 nstates=$(nsx gm1 ip xfrm state | grep -c '^src')
 echo "XFRM states on gm1: $nstates (one inbound + one outbound per TEK, however many hosts)"
 

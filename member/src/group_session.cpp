@@ -181,6 +181,7 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
     }
     ++counters_.rekeys_accepted;
     last_rekey_ = now;
+    keyed_at_ = now;  // lifetimes shown count from the newest keys
     SessionOutput out;
     auto header = gdoi::isakmp::parse_header(datagram);
     if (group_.kek && group_.kek->ack_requested && registration_sa_) {
