@@ -151,11 +151,12 @@ std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
 
 void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (!xfrm_) return;
-    for (auto& [name, g] : groups_) {
+    for (auto& entry : groups_) {
+        Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings
         const auto steps = g->schedule.on_timer(now);
         if (steps.empty()) continue;
         auto s = run(*g, steps);
-        std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+        std::erase_if(g->teks, [g](const auto& kv) { return !g->schedule.role(kv.first); });
         if (!s) {
             log(gdoi::LogLevel::Error, s.error().message);
             fail_closed_after_error(*g, s.error().message);
