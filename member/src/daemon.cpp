@@ -10,6 +10,7 @@
 
 #include "logging.h"
 #include "privileges.h"
+#include "xfrm_stats.h"
 #include "sd_notify.h"
 
 namespace member {
@@ -156,14 +157,35 @@ void Daemon::on_udp_readable(int fd, Clock::time_point now) {
     }
 }
 
+void Daemon::check_unknown_spis(Clock::time_point now) {
+    next_stats_check_ = now + kStatsInterval;
+    auto text = read_xfrm_stat();
+    auto count = text ? xfrm_stat_value(*text, "XfrmInNoStates") : std::nullopt;
+    if (!count) return;
+    const bool rising = last_unknown_spi_count_ && *count > *last_unknown_spi_count_;
+    if (last_unknown_spi_count_ && rising)
+        log_line(LogLevel::Warning, std::to_string(*count - *last_unknown_spi_count_) +
+                                        " ESP packet(s) for unknown SPIs in the last " +
+                                        std::to_string(kStatsInterval.count()) + " s (XfrmInNoStates)");
+    last_unknown_spi_count_ = count;
+    for (auto& [name, group] : groups_) {
+        if (!group->session->keyed()) continue;
+        // Packets for SPIs we lack: the key server rekeyed and we missed it. The probe
+        // re-registers on its 10..320 s schedule while this lasts and stops when it ends.
+        if (rising) group->session->recovery_trigger(now);
+        else group->session->recovery_quiet();
+    }
+}
+
 void Daemon::on_timer(Clock::time_point now) {
+    if (now >= next_stats_check_) check_unknown_spis(now);
     for (auto& [name, group] : groups_)
         if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
 }
 
 void Daemon::arm_timer() {
-    Clock::time_point next = dataplane_->next_deadline();
+    Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
     itimerspec spec{};
     if (next != Clock::time_point::max()) {

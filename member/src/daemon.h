@@ -40,6 +40,7 @@ private:
     void arm_timer();
     void on_timer(Clock::time_point now);
     void notify_status();
+    void check_unknown_spis(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config) const;
 
     MemberConfig config_;
@@ -52,6 +53,10 @@ private:
     UniqueFd timer_;
     UniqueFd signals_;
     std::string run_as_;
+    // Recovery probe input: XfrmInNoStates (ESP for SPIs we have no SA for), read every 10 s.
+    static constexpr std::chrono::seconds kStatsInterval{10};
+    Clock::time_point next_stats_check_{};
+    std::optional<uint64_t> last_unknown_spi_count_;
     Clock::time_point started_;
     bool running_ = true;
 };

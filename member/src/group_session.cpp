@@ -229,6 +229,10 @@ void GroupSession::recovery_trigger(Clock::time_point now) {
     log(LogLevel::Warning, "traffic suggests stale keys (unknown SPI or one-way traffic): recovery probe in 10 s");
 }
 
+void GroupSession::recovery_quiet() {
+    if (probe_at_ && probe_step_ > 0) recovery_clear();
+}
+
 void GroupSession::recovery_clear() {
     probe_at_.reset();
     probe_step_ = 0;

@@ -89,6 +89,10 @@ public:
     // The dataplane saw an unknown SPI or one-way traffic for this group.
     void recovery_trigger(Clock::time_point now);
     void recovery_clear();
+    // The dataplane saw nothing suspicious lately: ends a probe sequence once at least one
+    // probe ran (a single burst still gets its first probe).
+    void recovery_quiet();
+    bool recovery_active() const { return probe_at_.has_value(); }
 
     SessionState state() const { return state_; }
     const std::string& detail() const { return detail_; }

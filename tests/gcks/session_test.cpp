@@ -195,6 +195,26 @@ TEST_CASE("recovery probe pulls again after 10, 20, 40, 80, 160, 320 s, then sto
     CHECK(s.counters().recovery_probes == 6);
 }
 
+TEST_CASE("a quiet dataplane ends the probe sequence only after the first probe ran") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.group.state.teks[0].lifetime_seconds = 100000;
+    h.group.state.kek->lifetime_seconds = 100000;
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    member::GroupSession s(h.config({a}));
+    h.deliver(s, s.start(h.now));
+    auto t0 = h.now;
+    s.recovery_trigger(t0);
+    s.recovery_quiet();  // before the first probe: the burst still gets probed
+    CHECK(s.recovery_active());
+    h.run_until(s, t0 + 15s);
+    CHECK(s.counters().recovery_probes == 1);
+    s.recovery_quiet();
+    CHECK_FALSE(s.recovery_active());
+    h.run_until(s, t0 + 2000s);
+    CHECK(s.counters().recovery_probes == 1);
+}
+
 TEST_CASE("recovery probe is off when configured off") {
     Harness h;
     auto a = ep("10.0.0.2");
