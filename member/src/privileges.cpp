@@ -42,9 +42,10 @@ common::Status drop_privileges(const std::string& user) {
         return {};  // unprivileged run (tests, --check): nothing to drop
     }
     // Everything but the two capabilities leaves the bounding set for good.
-    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
-        if (!(kKeep & (1u << cap)) && cap < 32) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-        else if (cap >= 32) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        const bool keep = cap < 32 && (kKeep & (1u << cap)) != 0;
+        if (!keep) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    }
     if (!user.empty()) {
         const passwd* pw = ::getpwnam(user.c_str());
         if (pw == nullptr) return common::make_error("--user " + user + ": no such user");
