@@ -22,6 +22,9 @@ member_config "$WORK/member.toml" "$(group_toml "$GROUP" 4242 '["10.248.0.2"]')"
 member_start
 
 if wait_for 20 group_state_is "$GROUP" registered; then pass "registered"; else fail "not registered: $(group_json "$GROUP" .detail)"; fi
+# Started as root: only CAP_NET_ADMIN (bit 12) and CAP_NET_BIND_SERVICE (bit 10) remain.
+check "daemon's effective capabilities" 0000000000001400 "$(awk '/^CapEff/ {print $2}' "/proc/$MEMBER_PID/status")"
+check "daemon's bounding set" 0000000000001400 "$(awk '/^CapBnd/ {print $2}' "/proc/$MEMBER_PID/status")"
 ctl show --json >"$WORK/status.json"
 J() { jq -r ".groups[0]$1" "$WORK/status.json"; }
 check "groups[0].name" "$GROUP" "$(J .name)"
