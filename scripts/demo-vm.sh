@@ -145,6 +145,28 @@ nsx gm1 ip xfrm policy | awk 'NR<=12'
 nstates=$(nsx gm1 ip xfrm state | grep -c '^src')
 echo "XFRM states on gm1: $nstates (one inbound + one outbound per TEK, however many hosts)"
 
+say "several hosts per site at once: the kernel objects do not grow"
+count_objects() { echo "$(nsx gm1 ip xfrm state | grep -c '^src') states, $(nsx gm1 ip xfrm policy | grep -c '^src') policies"; }
+objects_before=$(count_objects)
+for i in 11 12 13; do
+    nsx lan1 ip addr add "10.1.0.$i/24" dev eth0
+    nsx lan2 ip addr add "10.2.0.$i/24" dev eth0
+done
+pids=()
+for i in 10 11 12 13; do
+    for j in 10 11 12 13; do
+        ip netns exec "$P-lan1" ping -c 2 -i 0.3 -W 3 -I "10.1.0.$i" "10.2.0.$j" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+done
+failed_pairs=0
+for pid in "${pids[@]}"; do wait "$pid" || failed_pairs=$((failed_pairs + 1)); done
+[ "$failed_pairs" -eq 0 ] && ok "16 host pairs (4 x 4 hosts) talked at once" || bad "$failed_pairs of 16 host pairs failed"
+objects_after=$(count_objects)
+echo "gm1 before: $objects_before; after: $objects_after"
+[ "$objects_before" = "$objects_after" ] && ok "XFRM objects on gm1 unchanged by more hosts ($objects_after)" \
+    || bad "XFRM objects grew with the hosts: $objects_before -> $objects_after"
+
 say "rekey: the key server pushes a new TEK (GROUPKEY-PUSH, signed, acknowledged)"
 "$KS_BIN" --control "$W/ks.ctl" --command rekey
 sleep 4   # GAP activation delay 2 s
