@@ -7,18 +7,14 @@
 #include <memory>
 #include <stdexcept>
 
+#include "crypto_md.h"
 #include "gdoi/crypto.h"
 
 namespace gdoi::crypto {
 namespace {
 
 const EVP_MD* md_of(HashAlg alg) {
-    switch (alg) {
-        case HashAlg::Sha1: return EVP_sha1();
-        case HashAlg::Sha256: return EVP_sha256();
-        case HashAlg::Sha384: return EVP_sha384();
-        case HashAlg::Sha512: return EVP_sha512();
-    }
+    if (const EVP_MD* md = evp_md(alg)) return md;
     throw std::logic_error("unknown hash");
 }
 

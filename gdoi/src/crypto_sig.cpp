@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "crypto_md.h"
 #include "gdoi/crypto.h"
 
 namespace gdoi::crypto {
@@ -20,16 +21,6 @@ struct PkeyCtxFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-
-const EVP_MD* md_of(HashAlg alg) {
-    switch (alg) {
-        case HashAlg::Sha1: return EVP_sha1();
-        case HashAlg::Sha256: return EVP_sha256();
-        case HashAlg::Sha384: return EVP_sha384();
-        case HashAlg::Sha512: return EVP_sha512();
-    }
-    return nullptr;
-}
 
 size_t ecdsa_half(SigAlgorithm alg) {
     switch (alg) {
@@ -81,7 +72,7 @@ bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, B
     if (alg == SigAlgorithm::Rsa) {
         if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return false;
         return verify_digest(key.get(), nullptr, digest, signature) ||
-               verify_digest(key.get(), md_of(hash), digest, signature);
+               verify_digest(key.get(), evp_md(hash), digest, signature);
     }
     if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) return false;
     if (signature.size() == 2 * ecdsa_half(alg)) {
@@ -126,7 +117,7 @@ Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data) const {
     PkeyCtx ctx(EVP_PKEY_CTX_new(impl_->key.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) return common::make_error("sign init failed");
     if (impl_->alg == SigAlgorithm::Rsa) EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
-    if (EVP_PKEY_CTX_set_signature_md(ctx.get(), md_of(hash)) != 1) return common::make_error("sign md failed");
+    if (EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) != 1) return common::make_error("sign md failed");
     size_t len = 0;
     if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
     Bytes sig(len);

@@ -4,6 +4,8 @@
 // Pre-shared keys never appear in a message, and the copies the parser made are wiped.
 #include "config.h"
 
+#include "gdoi/secret_file.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -43,7 +45,6 @@ constexpr std::string_view kExcludeKeys[] = {"protocol", "source", "destination"
                                              "destination-port"};
 constexpr std::string_view kFailOpenKeys[] = {"protocol", "source", "destination"};
 
-constexpr std::size_t kMaxPskFileSize = 4096;
 constexpr off_t kMaxConfigFileSize = 1 << 20;
 constexpr std::size_t kMaxGroupNameLength = 64;
 constexpr std::size_t kMaxErrors = 20;
@@ -141,22 +142,6 @@ void wipe_string(std::string& s) {
     gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
 }
 
-// "0644" and who may do what, for messages about file modes.
-std::string describe_mode(mode_t mode) {
-    char octal[8];
-    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode & 07777));
-    std::vector<std::string> what;
-    if (mode & S_IRGRP) what.push_back("group-readable");
-    if (mode & S_IWGRP) what.push_back("group-writable");
-    if (mode & S_IROTH) what.push_back("world-readable");
-    if (mode & S_IWOTH) what.push_back("world-writable");
-    std::string s = std::string("mode ") + octal;
-    if (!what.empty()) {
-        s += ", ";
-        for (std::size_t i = 0; i < what.size(); ++i) s += (i ? " and " : "") + what[i];
-    }
-    return s;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The loader: walks the parsed document, collects one diagnostic per problem.
@@ -680,7 +665,7 @@ private:
             }
             if (config_mode_ && (*config_mode_ & (S_IRGRP | S_IROTH))) {
                 error(at(*inline_node), pw,
-                      "the key is inline but " + source_ + " has " + describe_mode(*config_mode_) +
+                      "the key is inline but " + source_ + " has " + gdoi::describe_file_mode(*config_mode_) +
                           "; run chmod 600 " + source_ + " or move the key to ike.psk-file");
                 return;
             }
@@ -705,40 +690,9 @@ private:
         g.ike_psk_file = p.string();
     }
 
-    // The whole file is the key, without one trailing newline ("\n" or "\r\n").
+    // The whole file is the key, without one trailing newline; owner-only (gdoi/secret_file.h).
     static common::Result<gdoi::SecureBytes> read_psk_file(const std::string& path) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return common::make_error("cannot open " + path + ": " + std::strerror(errno) +
-                                      "; give the file holding the group's pre-shared key", errno);
-        struct Closer {
-            int fd;
-            ~Closer() { ::close(fd); }
-        } closer{fd};
-        struct stat st{};
-        if (::fstat(fd, &st) != 0) return common::make_error("cannot stat " + path + ": " + std::strerror(errno), errno);
-        if (!S_ISREG(st.st_mode)) return common::make_error(path + " is not a regular file; give the key file");
-        if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
-            return common::make_error(path + " has " + describe_mode(st.st_mode) +
-                                      "; the key file must be readable by its owner only: run chmod 600 " + path);
-        if (st.st_size <= 0) return common::make_error(path + " is empty; write the pre-shared key into it");
-        if (static_cast<std::size_t>(st.st_size) > kMaxPskFileSize)
-            return common::make_error(path + " is " + std::to_string(st.st_size) + " bytes; a pre-shared key file " +
-                                      "holds at most " + std::to_string(kMaxPskFileSize) + " bytes");
-        gdoi::SecureBytes buf(static_cast<std::size_t>(st.st_size));
-        std::size_t got = 0;
-        while (got < buf.size()) {
-            const ssize_t r = ::read(fd, buf.data() + got, buf.size() - got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) return common::make_error("cannot read " + path + ": " + std::strerror(errno), errno);
-            if (r == 0) break;
-            got += static_cast<std::size_t>(r);
-        }
-        std::size_t n = got;
-        if (n > 0 && buf.data()[n - 1] == '\n') --n;
-        if (n > 0 && buf.data()[n - 1] == '\r') --n;
-        if (n == 0) return common::make_error(path + " holds no key (only a newline); write the pre-shared key into it");
-        return buf.prefix(n);
+        return gdoi::read_secret_file(path, true);
     }
 
     void read_lan_interfaces(const toml::node& n, const Where& w, const MemberConfig& config, GroupConfig& g) {

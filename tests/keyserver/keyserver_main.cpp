@@ -19,6 +19,7 @@
 #include <string>
 
 #include "group_server.h"
+#include "gdoi/secret_file.h"
 #include "phase1_responder.h"
 
 namespace {
@@ -60,16 +61,6 @@ void usage() {
         stderr);
 }
 
-std::optional<gdoi::SecureBytes> read_psk(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    gdoi::SecureBytes psk(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
-    return psk;
-}
 
 // "192.0.2.1", "192.0.2.1:500", "2001:db8::1", "[2001:db8::1]:500"
 common::Result<gdoi::Endpoint> parse_listen(const std::string& spec) {
@@ -284,9 +275,9 @@ int main(int argc, char** argv) {
                 key = file.substr(0, eq);
                 file = file.substr(eq + 1);
             }
-            auto psk = read_psk(file);
-            if (!psk || psk->empty()) {
-                std::cerr << "gdoi-test-keyserver: cannot read a pre-shared key from " << file << "\n";
+            auto psk = gdoi::read_secret_file(file, false);  // test tool: mode not enforced
+            if (!psk) {
+                std::cerr << "gdoi-test-keyserver: " << psk.error().message << "\n";
                 return 2;
             }
             if (a == "--psk")

@@ -12,6 +12,7 @@
 
 #include "gdoi/phase1.h"
 #include "gdoi/run_exchange.h"
+#include "gdoi/secret_file.h"
 
 namespace {
 
@@ -24,18 +25,6 @@ void usage() {
         stderr);
 }
 
-std::optional<gdoi::SecureBytes> read_psk(const std::string& path, std::string& error) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = "cannot read pre-shared key file " + path;
-        return std::nullopt;
-    }
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    gdoi::SecureBytes psk(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
-    return psk;
-}
 
 }  // namespace
 
@@ -82,10 +71,10 @@ int main(int argc, char** argv) {
         usage();
         return 2;
     }
-    std::string error;
-    auto psk = read_psk(psk_file, error);
+    // A test tool: the key file's mode is not enforced (the daemon's loader does).
+    auto psk = gdoi::read_secret_file(psk_file, false);
     if (!psk) {
-        std::cerr << "gdoi-phase1: " << error << "\n";
+        std::cerr << "gdoi-phase1: " << psk.error().message << "\n";
         return 2;
     }
     config.psk = std::move(*psk);

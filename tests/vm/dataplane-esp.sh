@@ -347,18 +347,20 @@ for gm in gm1 gm2; do
 done
 ping_ok 10.2.0.10 && pass "rekey: traffic flows on $SPI2" || fail "rekey: no traffic on $SPI2"
 
-step "3c. rekey to AES-GCM-128 $SPI3 (GAP 1 s / 1 s) during 600 pings at 10 ms"
+step "3c. rekey to AES-GCM-128 $SPI3 (GAP 1 s / 1 s) during 1000 pings at 10 ms"
 send gm1 gap 1 1
 send gm2 gap 1 1
 capture_start rekey-gcm
-nsx lan1 ping -n -q -c 600 -i 0.01 -W 2 10.2.0.10 >"$W/rekey-gcm.ping" 2>&1 &
+# 1000 pings (10 s): process starts under TCG can delay the rekey by seconds; the switch
+# must happen while the pings still run.
+nsx lan1 ping -n -q -c 1000 -i 0.01 -W 2 10.2.0.10 >"$W/rekey-gcm.ping" 2>&1 &
 PING_PID=$!
 sleep 0.5
 send_both tek $SPI3 gcm $KEY3
 wait "$PING_PID" || true
 capture_stop
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/rekey-gcm.ping")
-[[ "$received" == 600 ]] && pass "GCM rekey: 600/600 pings, 0 lost" || fail "GCM rekey: ${received:-?}/600 received"
+[[ "$received" == 1000 ]] && pass "GCM rekey: 1000/1000 pings, 0 lost" || fail "GCM rekey: ${received:-?}/1000 received"
 for src in 10.1.0.10 10.2.0.10; do
     line=$(grep "^spis $src " "$CAP.txt" || true)
     if [[ $line =~ ^spis\ $src\ 0x00002000:[0-9]+\ 0x00003000:[0-9]+$ ]]; then pass "GCM rekey: one SPI switch from $src"; else fail "GCM rekey: SPIs from $src: $line"; fi
