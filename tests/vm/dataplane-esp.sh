@@ -256,7 +256,8 @@ grep -q '^outer=10.1.0.10>10.2.0.10,10.2.0.10>10.1.0.10$' "$CAP.txt" && pass "ke
 [[ $(grep -c '^spis .* 0x00001000:[0-9]*$' "$CAP.txt") -eq 2 ]] && pass "keyed: group SPI $SPI1 both ways" || fail "keyed: SPIs"
 # tshark with the TEK key: every ESP packet decrypts to an IPIP inner packet (ESP next header 4)
 # whose addresses are the outer ones, and the UDP datagrams carried the marker. Only ESP
-# frames count (-Y esp): ARP on the link during the capture is not a decryption failure.
+# frames count (-Y esp): other frames on the link (seen: IPv6 router solicitations) are not
+# decryption failures.
 SA1="\"IPv4\",\"*\",\"*\",\"$SPI1\",\"AES-CBC [RFC3602]\",\"0x$KEY1\",\"HMAC-SHA-256-128 [RFC4868]\",\"0x$INT1\""
 tshark -r "$W/keyed.pcap" -Y esp -o esp.enable_encryption_decode:TRUE -o "uat:esp_sa:$SA1" -T fields -E separator=' ' \
     -e esp.protocol -e ip.src -e ip.dst -e udp.payload >"$W/keyed.decrypted" 2>/dev/null || true
