@@ -81,7 +81,7 @@ ExchangeStep GroupkeyPullInitiator::start(Clock::time_point now) {
     if (config_.group_id == 0) return fail("group id must be 1..4294967295");
     do {
         Bytes r = crypto::random_bytes(4);
-        message_id_ = static_cast<uint32_t>(r[0]) << 24 | r[1] << 16 | r[2] << 8 | r[3];
+        message_id_ = ByteReader(r).u32();
     } while (message_id_ == 0);
     nonce_i_ = crypto::random_bytes(kNonceSize);
     iv_ = phase2_iv(phase1_.keys, phase1_.last_iv, message_id_);

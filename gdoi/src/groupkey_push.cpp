@@ -5,6 +5,7 @@
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/isakmp.h"
+#include "kek_algorithms.h"
 
 namespace gdoi {
 
@@ -13,23 +14,6 @@ using isakmp::PayloadType;
 namespace {
 
 PushOutcome reject(PushReject why, std::string message) { return PushOutcome{why, std::move(message), {}}; }
-
-// SIG_HASH_ALGORITHM (RFC 6407 §5.3.6): 2 SHA-1, 3 SHA-256, 4 SHA-384, 5 SHA-512.
-std::optional<crypto::HashAlg> sig_hash(uint16_t v) {
-    switch (v) {
-        case 2: return crypto::HashAlg::Sha1;
-        case 3: return crypto::HashAlg::Sha256;
-        case 4: return crypto::HashAlg::Sha384;
-        case 5: return crypto::HashAlg::Sha512;
-        default: return std::nullopt;
-    }
-}
-
-std::optional<crypto::Cipher> kek_cipher(const Kek& kek) {
-    if (kek.algorithm == 2) return crypto::Cipher{crypto::CipherAlg::Des3Cbc, 24};
-    if (kek.algorithm == 3) return crypto::Cipher{crypto::CipherAlg::AesCbc, kek.key.size()};
-    return std::nullopt;
-}
 
 }  // namespace
 
@@ -74,7 +58,7 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
     // SIG must be the last payload; it covers everything before it.
     const auto& sig = chain->back();
     if (sig.type != PayloadType::Signature) return reject(PushReject::BadSignature, "no SIG as the last payload");
-    auto hash = sig_hash(kek.sig_hash_algorithm);
+    auto hash = kek_sig_hash(kek.sig_hash_algorithm);
     if (!hash) return reject(PushReject::BadSignature, "unsupported SIG_HASH_ALGORITHM " + std::to_string(kek.sig_hash_algorithm));
     const uint8_t* sig_start = sig.body.data() - isakmp::kGenericHeaderSize;
     ByteView before_sig(plain->data(), static_cast<size_t>(sig_start - plain->data()));
@@ -109,7 +93,7 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
         if (!d) return reject(PushReject::Malformed, d.error().message);
         for (const auto& spi : d->spis) {
             if (spi.size() == 4) {
-                uint32_t v = static_cast<uint32_t>(spi[0]) << 24 | spi[1] << 16 | spi[2] << 8 | spi[3];
+                const uint32_t v = ByteReader(spi).u32();
                 out.state.deleted_tek_spis.push_back(v);
                 std::erase_if(out.state.teks, [v](const Tek& t) { return t.spi == v; });
             } else if (spi.size() == 16) {

@@ -2,18 +2,13 @@
 
 #include "gdoi/crypto.h"
 #include "gdoi/gdoi_payloads.h"
+#include "kek_algorithms.h"
 
 namespace gdoi {
 namespace {
 
-crypto::HashAlg ack_hash(const Kek& kek) {
-    switch (kek.sig_hash_algorithm) {
-        case 2: return crypto::HashAlg::Sha1;
-        case 4: return crypto::HashAlg::Sha384;
-        case 5: return crypto::HashAlg::Sha512;
-        default: return crypto::HashAlg::Sha256;
-    }
-}
+// The KEK's SIG_HASH_ALGORITHM picks the prf; SHA-256 when it names none we know.
+crypto::HashAlg ack_hash(const Kek& kek) { return kek_sig_hash(kek.sig_hash_algorithm).value_or(crypto::HashAlg::Sha256); }
 
 isakmp::Header ack_header(const Kek& kek, uint32_t message_id) {
     isakmp::Header h;

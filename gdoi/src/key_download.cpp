@@ -1,19 +1,10 @@
 // Applying Key Download payloads (RFC 6407 §5.5) to the policies they key.
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
+#include "kek_algorithms.h"
 
 namespace gdoi {
-namespace {
 
-// KEK_ALGORITHM (RFC 6407 §5.3.3): 2 = 3DES, 3 = AES; DES (1) is refused.
-std::optional<std::pair<size_t, size_t>> kek_iv_and_key_size(const Kek& kek) {
-    if (kek.algorithm == 2) return std::pair<size_t, size_t>{8, 24};
-    if (kek.algorithm == 3 && (kek.key_bits == 128 || kek.key_bits == 192 || kek.key_bits == 256))
-        return std::pair<size_t, size_t>{16, kek.key_bits / 8u};
-    return std::nullopt;
-}
-
-}  // namespace
 
 common::Status apply_key_download(ByteView kd_body, GroupState& state) {
     auto packets = wire::parse_key_download(kd_body);
@@ -21,7 +12,7 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state) {
     for (const auto& kp : *packets) {
         if (kp.type == wire::kd::kTypeTek) {
             if (kp.spi.size() != 4) return common::make_error("KD: TEK key packet with a " + std::to_string(kp.spi.size()) + "-octet SPI");
-            uint32_t spi = static_cast<uint32_t>(kp.spi[0]) << 24 | kp.spi[1] << 16 | kp.spi[2] << 8 | kp.spi[3];
+            const uint32_t spi = ByteReader(kp.spi).u32();
             Tek* tek = nullptr;
             for (auto& t : state.teks)
                 if (t.spi == spi) tek = &t;
@@ -36,15 +27,16 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state) {
             Kek& kek = *state.kek;
             if (kp.spi.size() != 16 || !std::equal(kp.spi.begin(), kp.spi.end(), kek.spi.begin()))
                 return common::make_error("KD: KEK key packet SPI differs from the SA KEK's");
-            auto sizes = kek_iv_and_key_size(kek);
-            if (!sizes) return common::make_error("KD: unsupported KEK algorithm " + std::to_string(kek.algorithm) + "/" + std::to_string(kek.key_bits));
+            auto cipher = kek_cipher(kek);
+            if (!cipher) return common::make_error("KD: unsupported KEK algorithm " + std::to_string(kek.algorithm) + "/" + std::to_string(kek.key_bits));
             if (const auto* key = kp.find(wire::kd::kKekAlgorithmKey)) {
                 // RFC 6407 §5.5.2.1: an explicit IV precedes the key.
-                if (key->value.size() != sizes->first + sizes->second)
+                const size_t iv_size = cipher->block_size(), key_size = cipher->key_size;
+                if (key->value.size() != iv_size + key_size)
                     return common::make_error("KD: KEK_ALGORITHM_KEY has " + std::to_string(key->value.size()) + " octets, expected IV " +
-                                              std::to_string(sizes->first) + " + key " + std::to_string(sizes->second));
-                kek.iv.assign(key->value.begin(), key->value.begin() + static_cast<std::ptrdiff_t>(sizes->first));
-                kek.key = SecureBytes(key->value.subspan(sizes->first));
+                                              std::to_string(iv_size) + " + key " + std::to_string(key_size));
+                kek.iv.assign(key->value.begin(), key->value.begin() + static_cast<std::ptrdiff_t>(iv_size));
+                kek.key = SecureBytes(key->value.subspan(iv_size));
             }
             if (const auto* sig = kp.find(wire::kd::kSigAlgorithmKey))
                 kek.signature_public_key.assign(sig->value.begin(), sig->value.end());
