@@ -30,6 +30,18 @@ const char* push_reject_name(PushReject r) {
     return "?";
 }
 
+void set_kek_cookies(isakmp::Header& header, const Kek& kek) {
+    std::copy(kek.spi.begin(), kek.spi.begin() + 8, header.initiator_cookie.begin());
+    std::copy(kek.spi.begin() + 8, kek.spi.end(), header.responder_cookie.begin());
+}
+
+std::array<uint8_t, 16> kek_spi_of(const isakmp::Header& header) {
+    std::array<uint8_t, 16> spi{};
+    std::copy(header.initiator_cookie.begin(), header.initiator_cookie.end(), spi.begin());
+    std::copy(header.responder_cookie.begin(), header.responder_cookie.end(), spi.begin() + 8);
+    return spi;
+}
+
 Bytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
     static constexpr uint8_t kPrefix[] = {'r', 'e', 'k', 'e', 'y'};
     return concat({ByteView(kPrefix, sizeof kPrefix), header, payloads_before_sig});
@@ -42,9 +54,7 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
         return reject(PushReject::Malformed, "not an encrypted GROUPKEY-PUSH");
     if (!current.kek) return reject(PushReject::UnknownKek, "no KEK held for this group");
     const Kek& kek = *current.kek;
-    std::array<uint8_t, 16> cookies{};
-    std::copy(m->header.initiator_cookie.begin(), m->header.initiator_cookie.end(), cookies.begin());
-    std::copy(m->header.responder_cookie.begin(), m->header.responder_cookie.end(), cookies.begin() + 8);
+    const auto cookies = kek_spi_of(m->header);
     if (cookies != kek.spi) return reject(PushReject::UnknownKek, "cookies " + to_hex(cookies) + " name no KEK we hold");
 
     auto cipher = kek_cipher(kek);

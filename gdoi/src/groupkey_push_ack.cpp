@@ -2,6 +2,7 @@
 
 #include "gdoi/crypto.h"
 #include "gdoi/gdoi_payloads.h"
+#include "gdoi/groupkey_push.h"
 #include "kek_algorithms.h"
 
 namespace gdoi {
@@ -12,8 +13,7 @@ crypto::HashAlg ack_hash(const Kek& kek) { return kek_sig_hash(kek.sig_hash_algo
 
 isakmp::Header ack_header(const Kek& kek, uint32_t message_id) {
     isakmp::Header h;
-    std::copy(kek.spi.begin(), kek.spi.begin() + 8, h.initiator_cookie.begin());
-    std::copy(kek.spi.begin() + 8, kek.spi.end(), h.responder_cookie.begin());
+    set_kek_cookies(h, kek);
     h.exchange = isakmp::ExchangeType::GroupkeyPushAck;
     h.message_id = message_id;
     return h;
@@ -48,6 +48,7 @@ common::Result<uint32_t> verify_push_ack(ByteView datagram, const Phase1Sa& regi
     auto m = isakmp::parse_message(datagram);
     if (!m) return m.error();
     if (m->header.exchange != isakmp::ExchangeType::GroupkeyPushAck) return common::make_error("not a GROUPKEY-PUSH ACK");
+    if (kek_spi_of(m->header) != kek.spi) return common::make_error("ACK cookies do not name this KEK");
     if (m->payloads.size() != 3 || m->payloads[0].type != isakmp::PayloadType::Hash)
         return common::make_error("ACK must be HASH, SEQ, ID");
     const auto& first_covered = m->payloads[1];

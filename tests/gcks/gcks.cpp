@@ -27,8 +27,7 @@ Bytes spi_bytes(uint32_t spi) {
 
 gdoi::isakmp::Header push_header(const gdoi::Kek& kek) {
     gdoi::isakmp::Header h;
-    std::copy(kek.spi.begin(), kek.spi.begin() + 8, h.initiator_cookie.begin());
-    std::copy(kek.spi.begin() + 8, kek.spi.end(), h.responder_cookie.begin());
+    gdoi::set_kek_cookies(h, kek);
     h.exchange = gdoi::isakmp::ExchangeType::GroupkeyPush;
     h.flags = gdoi::isakmp::kFlagEncryption;
     h.next_payload = PayloadType::SequenceNumber;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "gdoi/crypto.h"
+#include "gdoi/groupkey_push.h"
 #include "gdoi/groupkey_push_ack.h"
 #include "gdoi/ike_keys.h"
 
@@ -97,9 +98,7 @@ std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView data
 bool GroupServer::is_ack(ByteView datagram) const {
     auto h = gdoi::isakmp::parse_header(datagram);
     if (!h || h->exchange != gdoi::isakmp::ExchangeType::GroupkeyPushAck || !group_.state.kek) return false;
-    const auto& spi = group_.state.kek->spi;
-    return std::equal(h->initiator_cookie.begin(), h->initiator_cookie.end(), spi.begin()) &&
-           std::equal(h->responder_cookie.begin(), h->responder_cookie.end(), spi.begin() + 8);
+    return gdoi::kek_spi_of(*h) == group_.state.kek->spi;
 }
 
 void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gdoi/group_state.h"
+#include "gdoi/isakmp.h"
 #include "gdoi/log.h"
 
 namespace gdoi {
@@ -34,6 +35,12 @@ struct PushOutcome {
 
 // Processes one datagram against the current state (which must hold a KEK).
 PushOutcome process_push(ByteView datagram, const GroupState& current);
+
+// RFC 6407 §5.3: the KEK SPI is the cookie pair of the rekey messages' ISAKMP header, its
+// first 8 octets the Initiator Cookie and its last 8 the Responder Cookie (GROUPKEY-PUSH;
+// the RFC 8263 acknowledgement is sent under the same pair).
+void set_kek_cookies(isakmp::Header& header, const Kek& kek);
+std::array<uint8_t, 16> kek_spi_of(const isakmp::Header& header);
 
 // The bytes the GCKS signs (RFC 6407 §4.1): "rekey" | header | payloads before SIG.
 Bytes push_signed_data(ByteView header, ByteView payloads_before_sig);

@@ -53,7 +53,7 @@ enum class ExchangeType : uint8_t {
     QuickMode = 32,       // IPsec DOI
     GroupkeyPull = 32,    // GDOI DOI reuses the DOI-specific range
     GroupkeyPush = 33,
-    GroupkeyPushAck = 35,  // RFC 8263 §4
+    GroupkeyPushAck = 35,  // RFC 8263 (number not yet checked against the RFC's IANA section)
 };
 
 inline constexpr uint8_t kVersion = 0x10;  // major 1, minor 0
