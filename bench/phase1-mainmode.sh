@@ -18,6 +18,8 @@ LIB=$HERE/../tests/integration/lib
 . "$LIB/netns.sh"
 # shellcheck source=SCRIPTDIR/../tests/integration/lib/charon.sh
 . "$LIB/charon.sh"
+# shellcheck source=SCRIPTDIR/../tests/integration/lib/capture.sh
+. "$LIB/capture.sh"
 
 N=${BENCH_N:-21}
 PROPOSAL=aes256-sha256-modp2048
@@ -80,31 +82,19 @@ median() {
     else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-capture_start() {
+# capture_ready — "Capturing on" comes a little before packets are really recorded, and a
+# lost first message would drop an attempt: send probes (to port 848 where nobody listens
+# on the responder; they are no Identity Protection messages, so the analysis ignores them)
+# until one shows up in the file.
+capture_ready() {
   local i
-  ip netns exec "$NS_R" tshark -i veth-r -f "udp port 500 or udp port 848" \
-    -w "$WORK/bench.pcapng" -q >"$WORK/tshark.out" 2>&1 </dev/null &
-  TSHARK_PID=$!
-  cleanup_add "kill -INT $TSHARK_PID"
-  # "Capturing on" comes a little before packets are really recorded, and a lost first
-  # message would drop an attempt: send probes (to port 848 where nobody listens on the
-  # responder; they are no Identity Protection messages, so the analysis ignores them)
-  # until one shows up in the file.
   for ((i = 0; i < 100; i++)); do
-    if grep -q "Capturing on" "$WORK/tshark.out" 2>/dev/null; then
-      ip netns exec "$NS_I" bash -c "echo probe >/dev/udp/$RESPONDER_IP/848" 2>/dev/null || true
-      if [ "$(tshark -r "$WORK/bench.pcapng" 2>/dev/null | wc -l)" -gt 0 ]; then return 0; fi
-    fi
+    ip netns exec "$NS_I" bash -c "echo probe >/dev/udp/$RESPONDER_IP/848" 2>/dev/null || true
+    if [ "$(tshark -r "$WORK/bench.pcapng" 2>/dev/null | wc -l)" -gt 0 ]; then return 0; fi
     sleep 0.1
   done
-  echo "tshark did not start capturing:" >&2
-  cat "$WORK/tshark.out" >&2
+  echo "tshark recorded none of the probes" >&2
   return 1
-}
-
-capture_stop() {
-  kill -INT "$TSHARK_PID" 2>/dev/null || true
-  wait "$TSHARK_PID" 2>/dev/null || true
 }
 
 main() {
@@ -123,7 +113,8 @@ main() {
 
   netns_pair_create "$NS_I" "$NS_R" veth-i veth-r "$INITIATOR_IP/24" "$RESPONDER_IP/24"
   charon_start "$NS_R" "$RDIR" "$RESPONDER_IP" "$INITIATOR_IP" "bench-psk-$$" main "$PROPOSAL"
-  capture_start
+  capture_start "$NS_R" veth-r "udp port 500 or udp port 848" "$WORK/bench.pcapng"
+  capture_ready
 
   local i
   for ((i = 1; i <= N; i++)); do

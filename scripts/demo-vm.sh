@@ -9,6 +9,8 @@
 #                                                               |
 #                                                     ks 172.16.9.2 (gdoi-test-keyserver)
 set -euo pipefail
+# shellcheck source=tests/vm/lib/sites.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tests/vm/lib/sites.sh"
 BUILD=$(readlink -f "${1:?usage: demo-vm.sh BUILD_DIR}")
 KS_BIN=$BUILD/tests/keyserver/gdoi-test-keyserver
 MEMBERD=$BUILD/member/gdoi-memberd
@@ -23,37 +25,16 @@ MARKER="GDOI-DEMO-MARKER"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-nsx() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
 cleanup() {
-    for ns in lan1 gm1 core gm2 lan2 ks; do
-        ip netns pids "$P-$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$P-$ns" 2>/dev/null || true
-    done
+    sites_destroy ks
     cp -f "$W"/*.log "$W"/*.pcap "$OUT"/ 2>/dev/null || true
 }
 trap cleanup EXIT
 
 say "topology: two sites, a core router and a key server, in network namespaces"
-for ns in lan1 gm1 core gm2 lan2 ks; do ip netns add "$P-$ns"; nsx "$ns" ip link set lo up; done
-link() {  # link NS1 IF1 ADDR1 NS2 IF2 ADDR2
-    ip link add "$2" netns "$P-$1" type veth peer name "$5" netns "$P-$4"
-    nsx "$1" ip addr add "$3" dev "$2"; nsx "$4" ip addr add "$6" dev "$5"
-    nsx "$1" ip link set "$2" up; nsx "$4" ip link set "$5" up
-}
-link lan1 eth0 10.1.0.10/24 gm1 lan0 10.1.0.1/24
-link gm1 wan0 172.16.1.2/30 core c1 172.16.1.1/30
-link core c2 172.16.2.1/30 gm2 wan0 172.16.2.2/30
-link gm2 lan0 10.2.0.1/24 lan2 eth0 10.2.0.10/24
+sites_create ks
 link core c9 172.16.9.1/24 ks eth0 172.16.9.2/24
-nsx lan1 ip route add default via 10.1.0.1
-nsx lan2 ip route add default via 10.2.0.1
-nsx gm1 ip route add default via 172.16.1.1
-nsx gm2 ip route add default via 172.16.2.1
 nsx ks ip route add default via 172.16.9.1
-# The core routes the LAN prefixes: with address preservation, ESP carries the LAN addresses.
-nsx core ip route add 10.1.0.0/24 via 172.16.1.2
-nsx core ip route add 10.2.0.0/24 via 172.16.2.2
-for ns in gm1 core gm2; do nsx "$ns" sysctl -qw net.ipv4.ip_forward=1; done
 echo "lan1 10.1.0.10 - gm1 - core - gm2 - lan2 10.2.0.10; key server 172.16.9.2"
 
 say "key server: group 1, KEK (RSA-signed rekeys), TEK AES-256-CBC/HMAC-SHA-256 for 10.0.0.0/8"

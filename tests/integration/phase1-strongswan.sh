@@ -19,6 +19,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/netns.sh"
 # shellcheck source=SCRIPTDIR/lib/charon.sh
 . "$HERE/lib/charon.sh"
+# shellcheck source=SCRIPTDIR/lib/capture.sh
+. "$HERE/lib/capture.sh"
 
 INITIATOR_IP=10.248.0.1
 RESPONDER_IP=10.248.0.2
@@ -140,40 +142,13 @@ case_wrong_psk() {
   fi
 }
 
-# capture_start — tshark on the initiator's veth; waits until it really captures.
-capture_start() {
-  local i
-  ip netns exec "$NS_I" tshark -i "$IF_I" -f "udp port 500 or udp port 848" \
-    -w "$WORK/phase1.pcapng" -q >"$WORK/tshark.out" 2>&1 </dev/null &
-  TSHARK_PID=$!
-  cleanup_add "kill -INT $TSHARK_PID"
-  for ((i = 0; i < 100; i++)); do
-    grep -q "Capturing on" "$WORK/tshark.out" 2>/dev/null && return 0
-    kill -0 "$TSHARK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "tshark did not start:" >&2
-  cat "$WORK/tshark.out" >&2
-  return 1
-}
-
 # capture_check — stop tshark and fail if any packet decodes as malformed (port 848 is
 # decoded as ISAKMP too: that is GDOI's port and our source port).
 capture_check() {
-  kill -INT "$TSHARK_PID" 2>/dev/null || true
-  wait "$TSHARK_PID" 2>/dev/null || true
-  local n malformed
-  n=$(tshark -r "$WORK/phase1.pcapng" -d udp.port==848,isakmp 2>/dev/null | wc -l)
-  tshark -r "$WORK/phase1.pcapng" -d udp.port==848,isakmp -V >"$WORK/phase1.decoded.txt" 2>&1 || true
-  malformed=$(grep -c "Malformed" "$WORK/phase1.decoded.txt" || true)
-  if [ "$n" -eq 0 ]; then
-    fail "capture: no IKE packets captured on $IF_I"
-  elif [ "$malformed" -ne 0 ]; then
-    fail "capture: $malformed 'Malformed' marks in $n packets (see $WORK/phase1.decoded.txt)"
-    echo "malformed frames (see the decode for details):"
-    tshark -r "$WORK/phase1.pcapng" -d udp.port==848,isakmp -Y _ws.malformed 2>/dev/null | head -20
-  else
-    pass "capture: $n packets, none malformed"
+  capture_stop
+  # shellcheck disable=SC2054  # tshark's "-d udp.port==848,isakmp" has a comma by design
+  if capture_decode_check "$WORK/phase1.pcapng" "$WORK/phase1.decoded.txt" "$IF_I" -d udp.port==848,isakmp; then
+    pass "capture: $CAPTURE_PACKETS packets, none malformed"
   fi
 }
 
@@ -192,7 +167,8 @@ main() {
   (umask 077; printf '%s' "$PSK_GOOD" >"$WORK/psk-good"; printf '%s' "$PSK_WRONG" >"$WORK/psk-wrong")
 
   netns_pair_create "$NS_I" "$NS_R" "$IF_I" "$IF_R" "$INITIATOR_IP/24" "$RESPONDER_IP/24"
-  capture_start
+  # tshark on the initiator's veth.
+  capture_start "$NS_I" "$IF_I" "udp port 500 or udp port 848" "$WORK/phase1.pcapng"
   # One responder for the whole matrix; each case reloads its connection (about 20 ms
   # instead of about 100 ms for a fresh charon).
   charon_start "$NS_R" "$RDIR" "$RESPONDER_IP" "$INITIATOR_IP" "$PSK_GOOD" main aes128-sha1-modp2048

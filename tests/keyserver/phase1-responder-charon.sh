@@ -22,6 +22,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIB=$HERE/../integration/lib
 # shellcheck source=tests/integration/lib/netns.sh
 . "$LIB/netns.sh"
+# shellcheck source=tests/integration/lib/capture.sh
+. "$LIB/capture.sh"
 
 INITIATOR_IP=10.249.0.1
 KS_IP=10.249.0.2
@@ -214,52 +216,29 @@ case_once() {
     fail "--once: $why"; show_failure "$casedir" ks-once; fi
 }
 
-# capture_start / capture_check — tshark on the key server's veth.
-capture_start() {
-  local i
-  ip netns exec "$NS_R" tshark -i "$IF_R" -f "udp port 500 or udp port 848 or udp port 849" \
-    -w "$WORK/keyserver.pcapng" -q >"$WORK/tshark.out" 2>&1 </dev/null &
-  TSHARK_PID=$!
-  cleanup_add "kill -INT $TSHARK_PID 2>/dev/null"
-  for ((i = 0; i < 100; i++)); do
-    grep -q "Capturing on" "$WORK/tshark.out" 2>/dev/null && return 0
-    kill -0 "$TSHARK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "tshark did not start:" >&2
-  cat "$WORK/tshark.out" >&2
-  return 1
-}
-
+# capture_check — stop tshark; the capture must decode without "Malformed", with the key
+# logs as tshark's IKEv1 decryption table (so the encrypted messages are decoded and checked
+# too) and without it.
 capture_check() {
   sleep 0.5
-  kill -INT "$TSHARK_PID" 2>/dev/null || true
-  wait "$TSHARK_PID" 2>/dev/null || true
-  # The key logs become tshark's IKEv1 decryption table, so the encrypted messages are
-  # decoded too (and checked for "Malformed" like the rest).
-  local uat=() n malformed decrypted cookie key keys=0
+  capture_stop
+  local uat=() decrypted cookie key keys=0
   while IFS=, read -r cookie key; do
     [ -z "$cookie" ] && continue
     uat+=(-o "uat:ikev1_decryption_table:$cookie,$key")
     keys=$((keys + 1))
   done <"$WORK/keylog.csv"
   # shellcheck disable=SC2054  # tshark's "-d udp.port==848,isakmp" has a comma by design
-  local tshark=(tshark -r "$WORK/keyserver.pcapng" -d udp.port==848,isakmp -d udp.port==849,isakmp "${uat[@]}")
-  n=$("${tshark[@]}" 2>/dev/null | wc -l || true)
-  "${tshark[@]}" -V >"$WORK/keyserver.decoded.txt" 2>&1 || true
-  malformed=$(grep -c "Malformed" "$WORK/keyserver.decoded.txt" || true)
-  # An encrypted message tshark could decrypt shows its payloads under "Encrypted Data".
-  decrypted=$(awk '/^    Encrypted Data \(/ { getline; if ($1 == "Payload:") n++ } END { print n + 0 }' \
-    "$WORK/keyserver.decoded.txt")
-  if [ "$n" -eq 0 ]; then
-    fail "capture: no packets captured on $IF_R"
-  elif [ "$malformed" -ne 0 ]; then
-    fail "capture: $malformed 'Malformed' marks in $n packets (see $WORK/keyserver.decoded.txt)"
-    "${tshark[@]}" -Y _ws.malformed 2>/dev/null | head -20
-  elif [ "$decrypted" -eq 0 ]; then
-    fail "capture: tshark decrypted nothing with the key log ($keys keys)"
-  else
-    pass "capture: $n packets, none malformed; $decrypted encrypted messages decrypted with the key log ($keys keys)"
+  if capture_decode_check "$WORK/keyserver.pcapng" "$WORK/keyserver.decoded.txt" "$IF_R" \
+    -d udp.port==848,isakmp -d udp.port==849,isakmp "${uat[@]}"; then
+    # An encrypted message tshark could decrypt shows its payloads under "Encrypted Data".
+    decrypted=$(awk '/^    Encrypted Data \(/ { getline; if ($1 == "Payload:") n++ } END { print n + 0 }' \
+      "$WORK/keyserver.decoded.txt")
+    if [ "$decrypted" -eq 0 ]; then
+      fail "capture: tshark decrypted nothing with the key log ($keys keys)"
+    else
+      pass "capture: $CAPTURE_PACKETS packets, none malformed; $decrypted encrypted messages decrypted with the key log ($keys keys)"
+    fi
   fi
   # The -d option alone must also decode cleanly (what the issue names).
   if tshark -r "$WORK/keyserver.pcapng" -d udp.port==848,isakmp -V 2>&1 | grep -q "Malformed"; then
@@ -289,7 +268,8 @@ main() {
   KS_ACCEPT=("${proposals[@]}")
 
   netns_pair_create "$NS_I" "$NS_R" "$IF_I" "$IF_R" "$INITIATOR_IP/24" "$KS_IP/24"
-  capture_start
+  # tshark on the key server's veth.
+  capture_start "$NS_R" "$IF_R" "udp port 500 or udp port 848 or udp port 849" "$WORK/keyserver.pcapng"
   ks_start ks-charon 500
   ks_start ks-gdoi 848
 

@@ -24,6 +24,8 @@
 #   4. SIGKILL of gm1's driver: the nft table stays; with the SAs gone too (as after their hard
 #      lifetime) lan traffic is dropped and nothing leaves gm1 in clear; a new run adopts it.
 set -euo pipefail
+# shellcheck source=tests/vm/lib/sites.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/sites.sh"
 
 DRIVER=$(readlink -f "${1:?usage: dataplane-esp.sh path/to/dataplane-driver}")
 [[ -x "$DRIVER" ]] || { echo "dataplane-esp: $DRIVER is not executable (build target dataplane-driver)" >&2; exit 2; }
@@ -45,14 +47,9 @@ KEY3=808182838485868788898a8b8c8d8e8f90919293   # AES-GCM-128 key + 4-byte salt
 step() { echo "dataplane-esp: [${SECONDS}s] $*"; }
 pass() { echo "ok   - $*"; }
 fail() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-nsx() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
 
 cleanup() {
-    local ns
-    for ns in lan1 gm1 core gm2 lan2; do
-        ip netns pids "$P-$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$P-$ns" 2>/dev/null || true
-    done
+    sites_destroy
     cp -f "$W"/*.pcap "$W"/*.out "$W"/*.err "$OUT"/ 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -69,28 +66,7 @@ ip netns del "$P-probe"
 
 # ---- topology -------------------------------------------------------------------------------
 step "topology"
-for ns in lan1 gm1 core gm2 lan2; do
-    ip netns add "$P-$ns"
-    nsx "$ns" ip link set lo up
-done
-link() {  # link NS1 IF1 ADDR1 NS2 IF2 ADDR2
-    ip link add "$2" netns "$P-$1" type veth peer name "$5" netns "$P-$4"
-    nsx "$1" ip addr add "$3" dev "$2"
-    nsx "$4" ip addr add "$6" dev "$5"
-    nsx "$1" ip link set "$2" up
-    nsx "$4" ip link set "$5" up
-}
-link lan1 eth0 10.1.0.10/24 gm1 lan0 10.1.0.1/24
-link gm1 wan0 172.16.1.2/30 core c1 172.16.1.1/30
-link core c2 172.16.2.1/30 gm2 wan0 172.16.2.2/30
-link gm2 lan0 10.2.0.1/24 lan2 eth0 10.2.0.10/24
-nsx lan1 ip route add default via 10.1.0.1
-nsx lan2 ip route add default via 10.2.0.1
-nsx gm1 ip route add default via 172.16.1.1
-nsx gm2 ip route add default via 172.16.2.1
-nsx core ip route add 10.1.0.0/24 via 172.16.1.2
-nsx core ip route add 10.2.0.0/24 via 172.16.2.2
-for ns in gm1 core gm2; do nsx "$ns" sysctl -qw net.ipv4.ip_forward=1; done
+sites_create
 
 # ---- helpers --------------------------------------------------------------------------------
 cat >"$W/pcap.py" <<'EOF'
