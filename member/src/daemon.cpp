@@ -10,7 +10,6 @@
 
 #include "logging.h"
 #include "privileges.h"
-#include "xfrm_stats.h"
 #include "sd_notify.h"
 
 namespace member {
@@ -20,7 +19,7 @@ using gdoi::LogLevel;
 namespace {
 
 // epoll user data: which source is ready.
-enum : uint64_t { kTagTimer = 1, kTagSignal = 2, kTagControl = 3, kTagUdpBase = 1000 };
+enum : uint64_t { kTagTimer = 1, kTagSignal = 2, kTagControl = 3, kTagSaEvents = 4, kTagUdpBase = 1000 };
 
 std::string fingerprint(const GroupConfig& g) {
     // Everything that changes the session or the rules; the PSK by content, never printed.
@@ -157,28 +156,8 @@ void Daemon::on_udp_readable(int fd, Clock::time_point now) {
     }
 }
 
-void Daemon::check_unknown_spis(Clock::time_point now) {
-    next_stats_check_ = now + kStatsInterval;
-    auto text = read_xfrm_stat();
-    auto count = text ? xfrm_stat_value(*text, "XfrmInNoStates") : std::nullopt;
-    if (!count) return;
-    const bool rising = last_unknown_spi_count_ && *count > *last_unknown_spi_count_;
-    if (last_unknown_spi_count_ && rising)
-        log_line(LogLevel::Warning, std::to_string(*count - *last_unknown_spi_count_) +
-                                        " ESP packet(s) for unknown SPIs in the last " +
-                                        std::to_string(kStatsInterval.count()) + " s (XfrmInNoStates)");
-    last_unknown_spi_count_ = count;
-    for (auto& [name, group] : groups_) {
-        if (!group->session->keyed()) continue;
-        // Packets for SPIs we lack: the key server rekeyed and we missed it. The probe
-        // re-registers on its 10..320 s schedule while this lasts and stops when it ends.
-        if (rising) group->session->recovery_trigger(now);
-        else group->session->recovery_quiet();
-    }
-}
-
 void Daemon::on_timer(Clock::time_point now) {
-    if (now >= next_stats_check_) check_unknown_spis(now);
+    if (now >= next_stats_check_) check_traffic(now);
     for (auto& [name, group] : groups_)
         if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
@@ -279,6 +258,8 @@ int Daemon::run() {
         log_line(LogLevel::Error, "cannot prepare the kernel: " + started.error().message);
         return 1;
     }
+    // Before privileges are dropped: joining the XFRM multicast group needs CAP_NET_ADMIN.
+    if (open_sa_events()) add(sa_events_->fd(), kTagSaEvents);
     auto opened = open_sockets();
     if (!opened) {
         log_line(LogLevel::Error, opened.error().message);
@@ -332,6 +313,8 @@ int Daemon::run() {
                         running_ = false;
                     }
                 }
+            } else if (tag == kTagSaEvents) {
+                on_sa_events(now);
             } else if (tag == kTagControl) {
                 control_->on_readable([this](const std::string& req) { return handle_control(req); });
             } else if (tag >= kTagUdpBase) {

@@ -1,6 +1,7 @@
 // gdoi-memberd's event loop: one epoll over the GDOI UDP socket(s), the control
 // socket, a timerfd (the earliest deadline of every group and of the dataplane) and
-// a signalfd (SIGHUP reload, SIGTERM/SIGINT exit). No thread per group.
+// a signalfd (SIGHUP reload, SIGTERM/SIGINT exit), and with the kernel dataplane the
+// XFRM expire events of the member's SAs. No thread per group.
 #pragma once
 
 #include <map>
@@ -11,6 +12,8 @@
 #include "control.h"
 #include "dataplane.h"
 #include "group_session.h"
+#include "one_way_detector.h"
+#include "xfrm/events.h"
 
 namespace member {
 
@@ -30,6 +33,7 @@ private:
     struct Group {
         GroupConfig config;
         std::unique_ptr<GroupSession> session;
+        OneWayDetector one_way;  // fed every kStatsInterval (daemon_kernel_watch.cpp)
     };
     common::Status open_sockets();
     void start_group(const GroupConfig& config, Clock::time_point now);
@@ -40,7 +44,12 @@ private:
     void arm_timer();
     void on_timer(Clock::time_point now);
     void notify_status();
-    void check_unknown_spis(Clock::time_point now);
+    // daemon_kernel_watch.cpp: kernel signs that a group's keys are stale or expiring.
+    void check_traffic(Clock::time_point now);
+    bool unknown_spis_rising();
+    bool outbound_only(Group& group);
+    bool open_sa_events();
+    void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config) const;
 
     MemberConfig config_;
@@ -53,10 +62,14 @@ private:
     UniqueFd timer_;
     UniqueFd signals_;
     std::string run_as_;
-    // Recovery probe input: XfrmInNoStates (ESP for SPIs we have no SA for), read every 10 s.
+    // Recovery probe inputs, read every 10 s: XfrmInNoStates (ESP for SPIs we have no SA
+    // for) and the packet counters of each keyed group's SAs (one-way traffic).
     static constexpr std::chrono::seconds kStatsInterval{10};
     Clock::time_point next_stats_check_{};
     std::optional<uint64_t> last_unknown_spi_count_;
+    // The kernel dataplane's SA owner tag and its expire events (none in monitor mode).
+    std::optional<uint32_t> sa_owner_;
+    std::optional<xfrm::EventSocket> sa_events_;
     Clock::time_point started_;
     bool running_ = true;
 };

@@ -1,5 +1,6 @@
 // The snapshot gdoictl shows, built from the sessions and the dataplane.
 #include "daemon.h"
+#include "hex_spi.h"
 #include "xfrm/algorithm.h"
 
 namespace member {
@@ -7,12 +8,6 @@ namespace {
 
 uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
     return to > from ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(to - from).count()) : 0;
-}
-
-std::string hex_spi(uint32_t spi) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", spi);
-    return buf;
 }
 
 std::string tek_algorithm(const gdoi::Tek& t) {
@@ -109,6 +104,8 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         }
         g.counters.acks_sent = c.acks_sent;
         g.counters.recovery_probes = c.recovery_probes;
+        g.counters.soft_expires = c.soft_expires;
+        g.counters.hard_expires = c.hard_expires;
         st.groups.push_back(std::move(g));
     }
     return st;

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "config.h"
 #include "gdoi/group_state.h"
+#include "sa_traffic.h"
 #include "status.h"
 
 namespace member {
@@ -41,6 +44,16 @@ public:
         (void)group;
         (void)tek;
         return {};
+    }
+    // The owner tag (xfrm/xfrm.h) on the kernel SAs this dataplane installs; nullopt when it
+    // installs none (--no-dataplane). With a tag the daemon listens to the kernel's SA expire
+    // events (sa_expiry.h) and checks the SAs' counters for one-way traffic. Default: none.
+    virtual std::optional<uint32_t> sa_owner_tag() const { return std::nullopt; }
+    // The group's SAs and their packet counters now (sa_traffic.h; group_sa_traffic() turns a
+    // dump of the own SAs into this). Default: none known.
+    virtual common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) {
+        (void)group;
+        return std::vector<SaTraffic>{};
     }
 };
 

@@ -2,19 +2,11 @@
 #include "dataplane_rekey.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 
+#include "hex_spi.h"
+
 namespace member {
-namespace {
-
-std::string hex_spi(uint32_t spi) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", spi);
-    return buf;
-}
-
-}  // namespace
 
 std::string RekeyStep::to_string() const {
     switch (kind) {

@@ -1,6 +1,6 @@
 // `gdoictl show stats`: per-group counters — registrations (GROUPKEY-PULL), rekeys
 // (GROUPKEY-PUSH) accepted and rejected by reason, ACKs sent (RFC 8263), recovery
-// probes; Junos `show security group-vpn member ... statistics`, IOS `show crypto
+// probes, kernel SA soft/hard expires; Junos `show security group-vpn member ... statistics`, IOS `show crypto
 // gdoi` "Succeeded registration" / "Rekeys received". One block per group because
 // the list of reasons varies.
 #include "status_text.h"
@@ -25,6 +25,8 @@ std::string render_stats(const MemberStatus& status, const ViewFilter& filter) {
         for (const auto& [reason, count] : c.rekeys_rejected_by_reason) row("  " + reason, count);
         row("ACKs sent", c.acks_sent);
         row("Recovery probes", c.recovery_probes);
+        row("SA soft expires", c.soft_expires);
+        row("SA hard expires", c.hard_expires);
         out += table.render();
     }
     return out;

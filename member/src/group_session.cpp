@@ -222,12 +222,15 @@ SessionOutput GroupSession::on_timer(Clock::time_point now) {
     return {};
 }
 
-void GroupSession::recovery_trigger(Clock::time_point now) {
+void GroupSession::recovery_trigger(Clock::time_point now, const std::string& reason) {
     if (!config_.recovery_probe || probe_at_) return;
     probe_step_ = 0;
     probe_at_ = now + kRecoveryProbeIntervals[0];
-    log(LogLevel::Warning, "traffic suggests stale keys (unknown SPI or one-way traffic): recovery probe in 10 s");
+    log(LogLevel::Warning, "traffic suggests stale keys (" + reason + "): recovery probe in " +
+                               std::to_string(kRecoveryProbeIntervals[0].count()) + " s");
 }
+
+void GroupSession::record_sa_expire(bool hard) { ++(hard ? counters_.hard_expires : counters_.soft_expires); }
 
 void GroupSession::recovery_quiet() {
     if (probe_at_ && probe_step_ > 0) recovery_clear();

@@ -60,6 +60,9 @@ struct SessionCounters {
     std::array<uint64_t, gdoi::kPushRejectReasons> rekeys_rejected{};
     uint64_t acks_sent = 0;
     uint64_t recovery_probes = 0;
+    // Kernel expire events for the group's SAs (sa_expiry.h).
+    uint64_t soft_expires = 0;
+    uint64_t hard_expires = 0;
 };
 
 // Recovery probe schedule (issue 5): pull again after 10, 20, 40, 80, 160, 320 s.
@@ -86,13 +89,16 @@ public:
 
     // gdoictl register GROUP: a new registration now (keys stay until it succeeds).
     SessionOutput force_register(Clock::time_point now);
-    // The dataplane saw an unknown SPI or one-way traffic for this group.
-    void recovery_trigger(Clock::time_point now);
+    // The dataplane saw an unknown SPI or one-way traffic for this group; `reason` is logged.
+    void recovery_trigger(Clock::time_point now, const std::string& reason);
     void recovery_clear();
     // The dataplane saw nothing suspicious lately: ends a probe sequence once at least one
     // probe ran (a single burst still gets its first probe).
     void recovery_quiet();
     bool recovery_active() const { return probe_at_.has_value(); }
+    // The kernel reported the soft or hard lifetime of one of the group's SAs (counted only;
+    // the daemon decides whether to register again, sa_expiry.h).
+    void record_sa_expire(bool hard);
 
     SessionState state() const { return state_; }
     const std::string& detail() const { return detail_; }

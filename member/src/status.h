@@ -58,6 +58,8 @@ struct GroupCounters {
     std::vector<std::pair<std::string, uint64_t>> rekeys_rejected_by_reason;
     uint64_t acks_sent = 0;
     uint64_t recovery_probes = 0;
+    uint64_t soft_expires = 0;  // kernel soft-lifetime events of the group's SAs
+    uint64_t hard_expires = 0;  // kernel hard-lifetime events (SA deleted by the kernel)
 
     bool operator==(const GroupCounters&) const = default;
 };

@@ -71,6 +71,8 @@ void visit_fields(V& v, S& s) {
     v("rekeys_rejected_by_reason", s.rekeys_rejected_by_reason);
     v("acks_sent", s.acks_sent);
     v("recovery_probes", s.recovery_probes);
+    v("soft_expires", s.soft_expires);
+    v("hard_expires", s.hard_expires);
 }
 
 template <typename V, RecordOf<GroupStatus> S>

@@ -187,7 +187,7 @@ TEST_CASE("recovery probe pulls again after 10, 20, 40, 80, 160, 320 s, then sto
     h.deliver(s, s.start(h.now));
     REQUIRE(s.state() == member::SessionState::Registered);
     auto t0 = h.now;
-    s.recovery_trigger(t0);
+    s.recovery_trigger(t0, "unknown SPI");
     h.run_until(s, t0 + 2000s);
     std::vector<long> offsets;
     for (auto t : h.registration_starts) offsets.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
@@ -204,7 +204,7 @@ TEST_CASE("a quiet dataplane ends the probe sequence only after the first probe 
     member::GroupSession s(h.config({a}));
     h.deliver(s, s.start(h.now));
     auto t0 = h.now;
-    s.recovery_trigger(t0);
+    s.recovery_trigger(t0, "unknown SPI");
     s.recovery_quiet();  // before the first probe: the burst still gets probed
     CHECK(s.recovery_active());
     h.run_until(s, t0 + 15s);
@@ -223,7 +223,7 @@ TEST_CASE("recovery probe is off when configured off") {
     config.recovery_probe = false;
     member::GroupSession s(config);
     h.deliver(s, s.start(h.now));
-    s.recovery_trigger(h.now);
+    s.recovery_trigger(h.now, "outbound-only traffic");
     h.run_until(s, h.now + 60s);
     CHECK(s.counters().recovery_probes == 0);
 }

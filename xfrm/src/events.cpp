@@ -40,6 +40,22 @@ Acquire parse_acquire(const nlmsghdr* nlh) {
 
 }  // namespace
 
+ExpiredLimit expired_limit(const SaExpire& expire) {
+    const Lifetime& limit = expire.hard ? expire.sa.hard : expire.sa.soft;
+    if (limit.bytes && expire.sa.bytes >= limit.bytes) return ExpiredLimit::bytes;
+    if (limit.packets && expire.sa.packets >= limit.packets) return ExpiredLimit::packets;
+    return ExpiredLimit::time;
+}
+
+const char* expired_limit_name(ExpiredLimit limit) {
+    switch (limit) {
+        case ExpiredLimit::bytes: return "bytes";
+        case ExpiredLimit::packets: return "packets";
+        case ExpiredLimit::time: return "time";
+    }
+    return "?";
+}
+
 std::vector<Event> parse_events(std::span<const uint8_t> messages) {
     std::vector<Event> events;
     int left = static_cast<int>(messages.size());

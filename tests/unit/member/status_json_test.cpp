@@ -46,6 +46,8 @@ MemberStatus full_status() {
     g.counters.rekeys_rejected_by_reason = {{"malformed", 1}, {"unknown-kek", 2}, {"replayed-seq", 0}};
     g.counters.acks_sent = 40;
     g.counters.recovery_probes = 5;
+    g.counters.soft_expires = 2;
+    g.counters.hard_expires = 1;
     s.groups.push_back(g);
 
     GroupStatus h;
@@ -118,7 +120,7 @@ TEST_CASE("status JSON uses the documented snake_case field names", "[status_jso
           "\"kind\": \"exclude\"", "\"action\": \"clear while no TEK\"", "\"counters\": {",
           "\"registrations\": 12", "\"registration_failures\": 1", "\"rekeys_accepted\": 40",
           "\"rekeys_rejected\": 3", "\"rekeys_rejected_by_reason\": [", "\"reason\": \"unknown-kek\"",
-          "\"count\": 2", "\"acks_sent\": 40", "\"recovery_probes\": 5", "\"registrations\": 18446744073709551615",
+          "\"count\": 2", "\"acks_sent\": 40", "\"recovery_probes\": 5", "\"soft_expires\": 2", "\"hard_expires\": 1", "\"registrations\": 18446744073709551615",
           "\"id\": 4294967295"}) {
         INFO(field);
         CHECK(doc.find(field) != std::string::npos);

@@ -180,6 +180,8 @@ TEST_CASE("show stats: registrations, rekeys accepted and rejected by reason, AC
     CHECK(value("malformed", "GROUP_ID-0001") == "1");
     CHECK(value("ACKs sent", "GROUP_ID-0001") == "40");
     CHECK(value("Recovery probes", "GROUP_ID-0001") == "5");
+    CHECK(value("SA soft expires", "GROUP_ID-0001") == "2");
+    CHECK(value("SA hard expires", "GROUP_ID-0001") == "1");
     CHECK(value("Registrations", "(id 4294967295)") == "18446744073709551615");
     check_no_trailing_blanks(text);
 }

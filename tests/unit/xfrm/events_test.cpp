@@ -6,6 +6,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <string>
 
 #include "xfrm/events.h"
 
@@ -73,4 +74,35 @@ TEST_CASE("XFRM_MSG_EXPIRE and XFRM_MSG_ACQUIRE become typed events", "[events]"
     CHECK(a.seq == 77);
 
     CHECK(parse_events({buf.data(), 10}).empty());  // truncated header
+}
+
+TEST_CASE("expired_limit names the limit the SA's counters reached", "[events]") {
+    SaExpire e;
+    e.sa.soft = {900, 9000, 750};
+    e.sa.hard = {1000, 10000, 1000};
+    SECTION("packets: the GCM packet limit of an outbound SA") {
+        e.sa.packets = 750;
+        e.sa.bytes = 100;
+        CHECK(expired_limit(e) == ExpiredLimit::packets);
+        e.hard = true;  // the hard limit is not reached by the same counters
+        CHECK(expired_limit(e) == ExpiredLimit::time);
+        e.sa.packets = 1000;
+        CHECK(expired_limit(e) == ExpiredLimit::packets);
+    }
+    SECTION("bytes") {
+        e.sa.bytes = 9001;
+        e.sa.packets = 10;
+        CHECK(expired_limit(e) == ExpiredLimit::bytes);
+    }
+    SECTION("time: no counter reached its limit, or the SA has no counter limits") {
+        e.sa.bytes = 8999;
+        e.sa.packets = 749;
+        CHECK(expired_limit(e) == ExpiredLimit::time);
+        e.sa.soft = {900, 0, 0};
+        e.sa.packets = 5'000'000;
+        CHECK(expired_limit(e) == ExpiredLimit::time);
+    }
+    CHECK(std::string(expired_limit_name(ExpiredLimit::bytes)) == "bytes");
+    CHECK(std::string(expired_limit_name(ExpiredLimit::packets)) == "packets");
+    CHECK(std::string(expired_limit_name(ExpiredLimit::time)) == "time");
 }

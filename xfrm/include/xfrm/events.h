@@ -23,6 +23,13 @@ struct SaExpire {
     bool hard = false;
 };
 
+// Which limit of the SA's soft (or, for a hard expire, hard) lifetime the kernel hit:
+// the counters in the event (xfrm_lifetime_cur) against the limits. Bytes and packets
+// are checked first; when neither is reached it was the time (add_expires_seconds).
+enum class ExpiredLimit { bytes, packets, time };
+ExpiredLimit expired_limit(const SaExpire& expire);
+const char* expired_limit_name(ExpiredLimit limit);  // "bytes", "packets", "time"
+
 // XFRM_MSG_ACQUIRE (struct xfrm_user_acquire): traffic matched a policy
 // (index/dir) whose template found no SA between src and dst.
 struct Acquire {
