@@ -12,10 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/vm/lib/sites.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../tests/vm/lib/sites.sh"
 BUILD=$(readlink -f "${1:?usage: demo-vm.sh BUILD_DIR}")
-KS_BIN=$BUILD/tests/keyserver/gdoi-test-keyserver
-MEMBERD=$BUILD/member/gdoi-memberd
-GDOICTL=$BUILD/member/gdoictl
-for b in "$KS_BIN" "$MEMBERD" "$GDOICTL"; do [ -x "$b" ] || { echo "demo: $b missing (build first)" >&2; exit 2; }; done
+member_binaries "$BUILD" demo
 P="demo$$"
 W=$(mktemp -d /tmp/gdoi-demo.XXXXXX)
 OUT="${GDOI_VM_OUT:-$W}"

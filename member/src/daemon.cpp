@@ -93,6 +93,9 @@ void Daemon::start_group(const GroupConfig& config, Clock::time_point now) {
     group->session = std::make_unique<GroupSession>(session_config(config));
     auto* raw = group.get();
     groups_[config.name] = std::move(group);
+    // A group added by a reload: its rules (fail-closed) and carrier slot in the kernel.
+    if (auto added = dataplane_->add_group(config); !added)
+        log_line(LogLevel::Error, "group " + config.name + ": " + added.error().message);
     log_line(LogLevel::Info, "group " + config.name + " (" + std::to_string(config.id) + "): starting, " +
                                  std::to_string(config.servers.size()) + " key server(s)");
     handle_output(*raw, raw->session->start(now), now);

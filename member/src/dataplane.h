@@ -23,6 +23,11 @@ public:
     // Before any group is keyed: the member's nft table with every group fail-closed
     // (adopting what a previous run left, without a window of cleartext).
     virtual common::Status start(const MemberConfig& config) = 0;
+    // A group added by a reload (SIGHUP) after start(): fail-closed until its keys come.
+    virtual common::Status add_group(const GroupConfig& group) {
+        (void)group;
+        return {};
+    }
     // New keys/policies for a group (registration or rekey): make-before-break.
     virtual common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                                  std::chrono::steady_clock::time_point now) = 0;

@@ -2,6 +2,7 @@
 // steps are in kernel_dataplane_apply.cpp. Decisions: kernel_dataplane.h.
 #include "kernel_dataplane.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "dataplane_host.h"
@@ -58,18 +59,68 @@ common::Status KernelDataplane::refresh_local_scope() {
     return {};
 }
 
+xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot) const {
+    xfrm::DataplaneConfig dc = wan_;
+    dc.carrier.name = options_.carrier_prefix + std::to_string(slot);
+    dc.carrier.local = options_.g_in;
+    dc.carrier.remote = options_.g_out;
+    dc.carrier.remote.bytes[3] = static_cast<uint8_t>(dc.carrier.remote.bytes[3] + slot);
+    dc.inbound_peer = options_.g_out;
+    dc.route_table = options_.carrier_table;
+    dc.reqid = options_.reqid + slot;
+    return dc;
+}
+
+common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config) {
+    auto taken = [this](unsigned k) {
+        return std::any_of(groups_.begin(), groups_.end(), [k](const auto& e) { return e.second->slot == k; });
+    };
+    unsigned slot = 0;
+    while (slot < kMaxCarriers && taken(slot)) ++slot;
+    if (slot == kMaxCarriers)
+        return common::make_error("group " + config.name + ": a member can be in at most " +
+                                  std::to_string(kMaxCarriers) + " groups (one carrier each)");
+    auto group = std::make_unique<Group>();
+    group->config = config;
+    group->expected_senders = config.gcm_expected_senders;
+    group->slot = slot;
+    if (xfrm_) group->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, carrier_config(slot));
+    Group* raw = group.get();
+    groups_[config.name] = std::move(group);
+    return raw;
+}
+
+// Everything a previous run (or this one) installed: own SAs and policies, every carrier
+// slot's device and peer route, G_IN, the fwmark rule. Safe only while the nft table drops
+// group traffic (fail-closed) or is gone (flush).
+common::Status KernelDataplane::remove_member_objects() {
+    common::Status first = xfrm_->flush_own();
+    auto keep = [&](common::Status s) {
+        if (first && !already_gone(s)) first = std::move(s);
+    };
+    for (unsigned slot = 0; slot < kMaxCarriers; ++slot) {
+        const auto dc = carrier_config(slot);
+        keep(rtnl_->delete_link(dc.carrier.name));
+        if (!dc.wan_device.empty())
+            keep(rtnl_->delete_route({xfrm::Prefix::host(dc.carrier.remote), dc.wan_device, dc.wan_gateway,
+                                      xfrm::kMainTable, 0}));
+    }
+    keep(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
+    keep(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                             options_.carrier_rule_priority}));
+    return first;
+}
+
 common::Status KernelDataplane::start(const MemberConfig& config) {
+    if (options_.g_out.bytes[3] + kMaxCarriers > 255)
+        return common::make_error("G_OUT " + options_.g_out.to_string() + " leaves no room for " +
+                                  std::to_string(kMaxCarriers) + " carrier peers in its /24");
     config_ = config;
     groups_.clear();
-    installed_prefixes_.clear();
     applied_table_.clear();
-    carrier_up_ = false;
-    for (const auto& g : config_.groups) {
-        auto group = std::make_unique<Group>();
-        group->config = g;
-        group->expected_senders = g.gcm_expected_senders;
-        groups_[g.name] = std::move(group);
-    }
+    xfrm_.reset();
+    for (const auto& g : config_.groups)
+        if (auto made = make_group(g); !made) return made.error();
     if (auto s = refresh_local_scope(); !s) return s;
 
     // 1. Fail-closed for every group, atomically over what a previous run left.
@@ -87,36 +138,39 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     if (!r) return r.error();
     rtnl_ = std::make_unique<xfrm::Rtnl>(std::move(*r));
 
-    xfrm::DataplaneConfig dc;
-    dc.carrier.name = options_.carrier_name;
-    dc.carrier.local = options_.g_in;
-    dc.carrier.remote = options_.g_out;
     auto wan = rtnl_->find_link(config_.wan_interface);
     if (!wan) return wan.error();
     if (!wan->has_value())
         return common::make_error(
             "WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV);
-    dc.wan_mtu = (*wan)->mtu;
-    dc.wan_device = config_.wan_interface;
-    dc.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
-    dc.route_table = options_.carrier_table;
-    dc.reqid = options_.reqid;
-    carrier_ = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, dc);
+    wan_ = {};
+    wan_.wan_mtu = (*wan)->mtu;
+    wan_.wan_device = config_.wan_interface;
+    wan_.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
+    for (auto& [name, g] : groups_)
+        g->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, carrier_config(g->slot));
 
     auto leftovers = xfrm_->dump_sas();
     const size_t old_sas = leftovers ? leftovers->size() : 0;
-    if (auto s = carrier_->teardown(); !s) return s;
-    if (auto s = rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                     options_.carrier_rule_priority});
-        !already_gone(s))
-        return s;
+    if (auto s = remove_member_objects(); !s) return s;
     log(gdoi::LogLevel::Info,
         "started: " + std::to_string(groups_.size()) + " group(s) fail-closed, local scope " +
             std::to_string(local_scope_.size()) + " prefix(es), WAN " + config_.wan_interface + " mtu " +
-            std::to_string(dc.wan_mtu) + ", G_OUT via " +
-            (dc.wan_gateway ? dc.wan_gateway->to_string() : "on-link") +
+            std::to_string(wan_.wan_mtu) + ", G_OUT via " +
+            (wan_.wan_gateway ? wan_.wan_gateway->to_string() : "on-link") +
             (old_sas ? ", removed " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
     return {};
+}
+
+common::Status KernelDataplane::add_group(const GroupConfig& group) {
+    if (find(group)) return {};
+    auto made = make_group(group);
+    if (!made) return made.error();
+    config_.groups.push_back(group);
+    log(gdoi::LogLevel::Info, "group " + group.name + ": added, fail-closed until registered (carrier " +
+                                  options_.carrier_prefix + std::to_string((*made)->slot) + ")");
+    if (auto s = refresh_local_scope(); !s) return s;
+    return sync_rules();
 }
 
 common::Status KernelDataplane::flush() {
@@ -124,25 +178,22 @@ common::Status KernelDataplane::flush() {
     auto keep = [&](common::Status s) {
         if (first && !already_gone(s)) first = std::move(s);
     };
-    if (carrier_) keep(carrier_->teardown());
-    if (rtnl_)
-        keep(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                 options_.carrier_rule_priority}));
+    if (xfrm_) keep(remove_member_objects());
     keep(policy::remove_table(options_.nft_table));
     for (auto& [name, g] : groups_) {
         g->schedule.clear();
         g->teks.clear();
+        g->installed_prefixes.clear();
+        g->carrier_up = false;
     }
-    installed_prefixes_.clear();
     applied_table_.clear();
-    carrier_up_ = false;
-    log(gdoi::LogLevel::Info, "flushed: SAs, policies, carrier, routes, rule and nft table removed");
+    log(gdoi::LogLevel::Info, "flushed: SAs, policies, carriers, routes, rule and nft table removed");
     return first;
 }
 
 void KernelDataplane::shutdown() {
-    log(gdoi::LogLevel::Info, "shutdown: leaving the nft table (fail-closed), SAs and carrier in place");
-    carrier_.reset();
+    log(gdoi::LogLevel::Info, "shutdown: leaving the nft table (fail-closed), SAs and carriers in place");
+    for (auto& [name, g] : groups_) g->carrier.reset();
     xfrm_.reset();
     rtnl_.reset();
 }
@@ -152,7 +203,7 @@ std::vector<PolicyStatus> KernelDataplane::policies(const GroupConfig& group) co
     if (!g) return {};
     std::vector<V4Prefix> lan_scope = local_scope_;
     return policy_status(
-        group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && carrier_up_, lan_scope),
+        group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && g->carrier_up, lan_scope),
         !g->selectors.empty());
 }
 
@@ -164,10 +215,24 @@ std::string KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) co
     return {};
 }
 
+std::optional<uint32_t> KernelDataplane::sa_owner_tag() const {
+    return xfrm_ ? std::optional<uint32_t>(xfrm_->owner()) : std::nullopt;
+}
+
+common::Result<std::vector<SaTraffic>> KernelDataplane::sa_traffic(const GroupConfig& group) {
+    const Group* g = find(group);
+    if (!g || !xfrm_ || !g->carrier) return std::vector<SaTraffic>{};
+    auto sas = xfrm_->dump_sas();
+    if (!sas) return sas.error();
+    // The group's outbound SAs go to its own carrier peer G_OUT_k.
+    return group_sa_traffic(*sas, g->schedule.installed(), g->carrier->config().carrier.remote);
+}
+
 std::vector<V4Prefix> KernelDataplane::remote_prefixes() const {
     std::vector<V4Prefix> out;
-    for (const auto& [p, locals] : installed_prefixes_) out.push_back(p);
-    return out;
+    for (const auto& [name, g] : groups_)
+        for (const auto& [p, locals] : g->installed_prefixes) out.push_back(p);
+    return normalize(out);
 }
 
 std::vector<V4Prefix> KernelDataplane::local_prefixes() const { return local_scope_; }

@@ -40,8 +40,13 @@
 // - A kernel step that fails (apply() or a timer) leaves the group fail-closed: its SAs, the
 //   carrier and the rule are removed and its rules drop its traffic until the next apply()
 //   (the next registration) installs everything again. Security over availability.
-// - One group at a time can send through the carrier (one outbound policy G_IN -> G_OUT
-//   selects the SA by reqid): apply() refuses a second keyed group with an error naming it.
+// - Several groups at once: each group has a carrier slot k (the lowest free one, kept while
+//   the group is configured): device gdoi<k>, peer G_OUT_k = G_OUT + k, reqid R + k. The
+//   out policy G_IN -> G_OUT_k selects group k's SA; all groups share G_IN and receive on
+//   G_OUT -> G_IN (the inbound SA is found by its SPI; the fwd policies' reqid R + k admit
+//   only group k's SAs for group k's prefixes). A remote prefix protected by two keyed groups
+//   goes into the carrier of the first in configuration order. A kernel error fails one group
+//   closed; the others keep running. At most kMaxCarriers groups per member.
 #pragma once
 
 #include <chrono>
@@ -57,27 +62,25 @@
 #include "dataplane_selectors.h"
 #include "gdoi/log.h"
 #include "xfrm/address.h"
+#include "xfrm/dataplane.h"
 
-namespace xfrm {
-class Xfrm;
-class Rtnl;
-class GroupDataplane;
-}  // namespace xfrm
 
 namespace member {
 
 inline constexpr uint32_t kClearMark = 0x00800000;
 inline constexpr uint32_t kCarrierTable = 0x4744;
 inline constexpr uint32_t kCarrierRulePriority = 1000;
+// Carrier slots: G_OUT_k = G_OUT + k must stay inside 169.254.0.0/24 (.72 .. .135).
+inline constexpr unsigned kMaxCarriers = 64;
 
 struct KernelDataplaneOptions {
-    std::string carrier_name = "gdoi0";
+    std::string carrier_prefix = "gdoi";  // carrier of slot k: gdoi<k>
     xfrm::Address g_in = xfrm::Address::ipv4(169, 254, 0, 71);
     xfrm::Address g_out = xfrm::Address::ipv4(169, 254, 0, 72);
     uint32_t clear_mark = kClearMark;
     uint32_t carrier_table = kCarrierTable;
     uint32_t carrier_rule_priority = kCarrierRulePriority;
-    uint32_t reqid = 0x47440001;
+    uint32_t reqid = 0x47440001;  // slot k: reqid + k
     std::string nft_table = "gdoi_member";
     // Next hop of G_OUT; nullopt: the WAN's default gateway, else on-link on the WAN.
     std::optional<xfrm::Address> wan_gateway;
@@ -92,6 +95,7 @@ public:
     ~KernelDataplane() override;
 
     common::Status start(const MemberConfig& config) override;
+    common::Status add_group(const GroupConfig& group) override;
     common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                          std::chrono::steady_clock::time_point now) override;
     common::Status remove_group(const GroupConfig& group) override;
@@ -101,6 +105,8 @@ public:
     void shutdown() override;
     std::vector<PolicyStatus> policies(const GroupConfig& group) const override;
     std::string tek_role(const GroupConfig& group, uint32_t spi) const override;
+    std::optional<uint32_t> sa_owner_tag() const override;
+    common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) override;
 
     // For the pull exchange: empty = acceptable, else why not (member::accept_tek in
     // dataplane_tek.h, usable without an object).
@@ -114,9 +120,13 @@ private:
     struct Group;
     Group* find(const GroupConfig& group);
     const Group* find(const GroupConfig& group) const;
+    common::Result<Group*> make_group(const GroupConfig& config);
+    xfrm::DataplaneConfig carrier_config(unsigned slot) const;
     common::Status run(Group& g, const std::vector<RekeyStep>& steps);
     void fail_closed_after_error(Group& g, const std::string& why);
-    common::Status ensure_carrier(const Group& g, uint32_t spi);
+    common::Status teardown_group(Group& g);
+    common::Status remove_member_objects();
+    common::Status ensure_carrier(Group& g, uint32_t spi);
     common::Status sync_prefixes();
     common::Status sync_rules();
     common::Status refresh_local_scope();
@@ -126,12 +136,9 @@ private:
     MemberConfig config_;
     std::unique_ptr<xfrm::Xfrm> xfrm_;
     std::unique_ptr<xfrm::Rtnl> rtnl_;
-    std::unique_ptr<xfrm::GroupDataplane> carrier_;
-    bool carrier_up_ = false;
+    xfrm::DataplaneConfig wan_;  // WAN facts shared by every carrier (MTU, device, gateway)
     std::vector<V4Prefix> local_scope_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
-    // Installed: remote prefix -> the local prefixes of its fwd policies.
-    std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes_;
     std::string applied_table_;  // nft text of the last applied table (skip identical re-applies)
 };
 

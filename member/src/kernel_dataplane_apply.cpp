@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "dataplane_rules.h"
+#include "hex_spi.h"
 #include "dataplane_tek.h"
 #include "kernel_dataplane.h"
 #include "kernel_dataplane_group.h"
@@ -20,11 +21,6 @@
 namespace member {
 namespace {
 
-std::string hex_spi(uint32_t spi) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", spi);
-    return buf;
-}
 
 bool already_gone(const common::Status& s) {
     if (s) return true;
@@ -71,13 +67,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     if (!g)
         return common::make_error("group " + group.name +
                                   " is not known to the dataplane (not in the configuration at start)");
-    if (!xfrm_) return common::make_error("dataplane not started");
-    for (const auto& [name, other] : groups_)
-        if (other.get() != g && other->schedule.active())
-            return common::make_error("group " + group.name + ": group " + name +
-                                      " already sends through the carrier; one group per member can be keyed "
-                                      "(one IPIP carrier): " +
-                                      group.name + " stays fail-closed");
+    if (!xfrm_ || !g->carrier) return common::make_error("dataplane not started");
     g->config = group;
     g->expected_senders = group.gcm_expected_senders;
     if (auto s = refresh_local_scope(); !s) return s;
@@ -131,11 +121,9 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
 common::Status KernelDataplane::remove_group(const GroupConfig& group) {
     Group* g = find(group);
     if (!g) return {};
-    const auto now = std::chrono::steady_clock::now();
-    auto steps = g->schedule.on_state({}, std::chrono::seconds(0), std::chrono::seconds(0), now);
-    auto later = g->schedule.on_timer(now);
-    steps.insert(steps.end(), later.begin(), later.end());
-    common::Status first = xfrm_ ? run(*g, steps) : common::Status{};
+    // Its traffic is dropped from here on: the group's rules go with the next table, and its
+    // carrier (device, routes, policies, SAs) goes now; the other groups keep theirs.
+    common::Status first = xfrm_ ? teardown_group(*g) : common::Status{};
     groups_.erase(group.name);
     std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
     if (auto s = sync_prefixes(); first && !s) first = s;
@@ -166,36 +154,46 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
 }
 
-// A kernel step failed: the schedule and the kernel may disagree. Fail closed and start
-// over: the group's rules drop its traffic (no TEK), every own SA/policy, the carrier and the
-// rule go (one group per member: they are all this group's), and the next apply() (the
-// daemon's next registration) installs everything again as a first registration.
-void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
+// One group's kernel objects: SAs, policies, carrier, routes. The fwmark rule goes with the
+// last carrier (without carriers it would only send traffic to an empty table).
+common::Status KernelDataplane::teardown_group(Group& g) {
+    common::Status first = g.carrier->teardown_group();
     g.schedule.clear();
     g.teks.clear();
+    g.installed_prefixes.clear();
+    g.carrier_up = false;
+    if (std::none_of(groups_.begin(), groups_.end(), [](const auto& e) { return e.second->carrier_up; }))
+        if (auto s = rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                         options_.carrier_rule_priority});
+            first && !already_gone(s))
+            first = s;
+    return first;
+}
+
+// A kernel step failed: the schedule and the kernel may disagree. Fail closed and start
+// over: the group's rules drop its traffic (no TEK), its SAs, policies and carrier go, and
+// the next apply() (the daemon's next registration) installs everything again as a first
+// registration. Other groups keep running.
+void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
+    g.schedule.clear();
+    g.carrier_up = false;
     if (auto s = sync_rules(); !s)
         log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
-    if (carrier_)
-        if (auto s = carrier_->teardown(); !already_gone(s))
-            log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
-    if (rtnl_)
-        (void)rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                  options_.carrier_rule_priority});
-    installed_prefixes_.clear();
-    carrier_up_ = false;
+    if (auto s = teardown_group(g); !s)
+        log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
     log(gdoi::LogLevel::Warning,
         "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
 }
 
-common::Status KernelDataplane::ensure_carrier(const Group& g, uint32_t spi) {
-    if (carrier_up_) return {};
+common::Status KernelDataplane::ensure_carrier(Group& g, uint32_t spi) {
+    if (g.carrier_up) return {};
     auto t = tek_transform(g.teks.at(spi));
     if (!t) return t.error();
-    if (auto s = carrier_->install_carrier(*t); !s) return s;
+    if (auto s = g.carrier->install_carrier(*t); !s) return s;
     auto rule = rtnl_->add_rule(
         {xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
     if (!rule && rule.error().code != EEXIST) return rule;
-    carrier_up_ = true;
+    g.carrier_up = true;
     return sync_prefixes();
 }
 
@@ -208,7 +206,7 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
             case RekeyStep::Kind::install_inbound: {
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = carrier_->install_inbound_sa(sas->inbound);
+                s = g.carrier->install_inbound_sa(sas->inbound);
                 if (!s && s.error().code == EEXIST) s = {};
                 break;
             }
@@ -217,7 +215,7 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
                     return common::make_error(label + c.error().message, c.error().code);
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = carrier_->activate(sas->outbound, step.previous);
+                s = g.carrier->activate(sas->outbound, step.previous);
                 if (s)
                     log(gdoi::LogLevel::Info,
                         label + "sending with TEK " + hex_spi(step.spi) +
@@ -225,11 +223,11 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
                 break;
             }
             case RekeyStep::Kind::remove_outbound:
-                s = carrier_->remove_outbound_sa(step.spi);
+                s = g.carrier->remove_outbound_sa(step.spi);
                 if (already_gone(s)) s = {};
                 break;
             case RekeyStep::Kind::remove_inbound:
-                s = carrier_->remove_inbound_sa(step.spi);
+                s = g.carrier->remove_inbound_sa(step.spi);
                 if (already_gone(s)) s = {};
                 g.teks.erase(step.spi);
                 break;
@@ -247,41 +245,63 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
     return {};
 }
 
+// Per keyed group: its remote prefixes routed into its carrier, with fwd policies towards its
+// local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
+// keyed group is not routed again (one route per destination).
 common::Status KernelDataplane::sync_prefixes() {
-    if (!carrier_up_) return {};
-    std::vector<V4Prefix> scope;
-    std::vector<V4Prefix> never{host_prefix(options_.g_in), host_prefix(options_.g_out)};
+    std::vector<V4Prefix> never{host_prefix(options_.g_in)};
     for (const auto& [name, g] : groups_) {
-        if (!g->schedule.active() && g->schedule.installed().empty()) continue;
-        scope.insert(scope.end(), g->scope.begin(), g->scope.end());
+        if (g->carrier) never.push_back(host_prefix(g->carrier->config().carrier.remote));
         for (const auto& server : g->config.servers)
             if (server.family() == AF_INET)
                 never.push_back(V4Prefix::make(
                     ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
     }
-    scope = normalize(scope);
-    const auto remote = member::remote_prefixes(scope, local_scope_, never);
-    const auto locals = local_group_prefixes(scope, local_scope_);
-    std::vector<xfrm::Prefix> local_x;
-    for (const auto& l : locals) local_x.push_back(l.to_xfrm());
-
-    common::Status first;
-    // Stale (or with other local prefixes) first, then the new ones.
-    for (auto it = installed_prefixes_.begin(); it != installed_prefixes_.end();) {
-        if (std::find(remote.begin(), remote.end(), it->first) != remote.end() && it->second == locals) {
-            ++it;
-            continue;
+    struct Wanted {
+        Group* group;
+        std::vector<V4Prefix> remote;
+        std::vector<V4Prefix> locals;
+    };
+    std::vector<Wanted> wanted;
+    std::vector<V4Prefix> claimed;
+    for (const auto& gc : config_.groups) {
+        Group* g = find(gc);
+        if (!g || !g->carrier) continue;
+        Wanted w{g, {}, {}};
+        if (g->carrier_up) {
+            std::vector<V4Prefix> excluded = never;
+            excluded.insert(excluded.end(), claimed.begin(), claimed.end());
+            w.remote = member::remote_prefixes(g->scope, local_scope_, excluded);
+            w.locals = local_group_prefixes(g->scope, local_scope_);
+            claimed.insert(claimed.end(), w.remote.begin(), w.remote.end());
         }
-        std::vector<xfrm::Prefix> old;
-        for (const auto& l : it->second) old.push_back(l.to_xfrm());
-        if (auto s = carrier_->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s))
-            first = s;
-        it = installed_prefixes_.erase(it);
+        wanted.push_back(std::move(w));
     }
-    for (const auto& r : remote) {
-        if (installed_prefixes_.count(r)) continue;
-        if (auto s = carrier_->install_remote_prefix(r.to_xfrm(), local_x); !s) return s;
-        installed_prefixes_[r] = locals;
+    common::Status first;
+    // Every group's stale prefixes (or with other local prefixes) first: a prefix that moves
+    // to another group's carrier must lose its old fwd policies before it gets the new ones.
+    for (auto& w : wanted) {
+        auto& installed = w.group->installed_prefixes;
+        for (auto it = installed.begin(); it != installed.end();) {
+            if (std::find(w.remote.begin(), w.remote.end(), it->first) != w.remote.end() && it->second == w.locals) {
+                ++it;
+                continue;
+            }
+            std::vector<xfrm::Prefix> old;
+            for (const auto& l : it->second) old.push_back(l.to_xfrm());
+            if (auto s = w.group->carrier->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s))
+                first = s;
+            it = installed.erase(it);
+        }
+    }
+    for (auto& w : wanted) {
+        std::vector<xfrm::Prefix> local_x;
+        for (const auto& l : w.locals) local_x.push_back(l.to_xfrm());
+        for (const auto& r : w.remote) {
+            if (w.group->installed_prefixes.count(r)) continue;
+            if (auto s = w.group->carrier->install_remote_prefix(r.to_xfrm(), local_x); !s) return s;
+            w.group->installed_prefixes[r] = w.locals;
+        }
     }
     return first;
 }
@@ -292,14 +312,15 @@ common::Status KernelDataplane::sync_rules() {
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
         if (!g) continue;
-        const bool keyed = g->schedule.active().has_value() && carrier_up_;
+        const bool keyed = g->schedule.active().has_value() && g->carrier_up;
         sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
+        sets.back().carrier_ifname = options_.carrier_prefix + std::to_string(g->slot);
         if (g->registered) {
             auto l = local_group_prefixes(g->scope, local_scope_);
             esp_scope.insert(esp_scope.end(), l.begin(), l.end());
         }
     }
-    const CarrierChoice carrier{options_.carrier_name, to_policy(options_.g_in), to_policy(options_.g_out)};
+    const CarrierChoice carrier{options_.carrier_prefix + "0", to_policy(options_.g_in), to_policy(options_.g_out)};
     const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
                                     normalize(esp_scope), std::move(sets));
     auto table = policy::compile(rules);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "gdoi/group_state.h"
 #include "kernel_dataplane.h"
 #include "policy/selector.h"
+#include "xfrm/dataplane.h"
 
 namespace member {
 
@@ -23,6 +25,11 @@ struct KernelDataplane::Group {
     std::vector<V4Prefix> scope;              // addresses the group's TEKs protect
     bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
+    unsigned slot = 0;                               // carrier slot (kernel_dataplane.h)
+    std::unique_ptr<xfrm::GroupDataplane> carrier;   // set once the dataplane started
+    bool carrier_up = false;                         // device, out policy, route: installed
+    // Installed: remote prefix -> the local prefixes of its fwd policies.
+    std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes;
 };
 
 }  // namespace member

@@ -154,10 +154,11 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
                            "excluded or fail-open (marked clear by classify)"));
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
+        const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
         for (const auto& p : policy_matches(t, g))
             c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
-                                   plus(p.matches, {MatchIfname{true, r.carrier.ifname, false}}), kAccept,
-                                   group_label(g) + " " + p.what + ": into carrier " + r.carrier.ifname));
+                                   plus(p.matches, {MatchIfname{true, ifname, false}}), kAccept,
+                                   group_label(g) + " " + p.what + ": into carrier " + ifname));
     }
     // 4 fail-closed.
     for (const auto& g : r.groups)
@@ -186,8 +187,9 @@ void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 }
 
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
     const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
-                                     MatchPrefix{false, host(r.carrier.g_out)}, MatchL4Proto{kProtoIpip}};
+                                     MatchL4Proto{kProtoIpip}};
     auto rewrite = rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
                         "carrier: outer addresses := inner addresses, then ESP (transport) by the route's SA");
     rewrite.matches.push_back(MatchRtIpsec{true});

@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "xfrm/mtu.h"
@@ -31,7 +32,7 @@ SaSpec GroupDataplane::inbound_sa(const Tek& tek) const {
     // Tunnel mode from the pseudo peer to the pseudo address: policy/ rewrites
     // every group ESP packet to G_OUT -> G_IN, so one SA serves all senders, and
     // the kernel decapsulates the inner packet itself (no device on receive).
-    sa.src = config_.carrier.remote;
+    sa.src = config_.inbound_peer.value_or(config_.carrier.remote);
     sa.dst = config_.carrier.local;
     sa.spi = tek.spi;
     sa.mode = Mode::tunnel;
@@ -186,17 +187,38 @@ common::Status GroupDataplane::activate(const Tek& next, std::optional<uint32_t>
     return {};
 }
 
-common::Status GroupDataplane::teardown() {
-    common::Status first = xfrm_.flush_own();
+common::Status GroupDataplane::teardown_group() {
+    common::Status first;
     auto gone = [&](common::Status s) {
         if (!already_gone(s)) keep_first(first, std::move(s));
     };
+    XfrmBatch b = xfrm_.batch();
+    auto sas = xfrm_.dump_sas();
+    if (!sas) return sas.error();
+    for (const auto& sa : *sas)
+        if (sa.reqid == config_.reqid) b.delete_sa({sa.dst, sa.spi, sa.mark});
+    auto policies = xfrm_.dump_policies();
+    if (!policies) return policies.error();
+    const PolicySpec out = carrier_policy();
+    for (const auto& p : *policies) {
+        const bool ours = std::any_of(p.spec.templates.begin(), p.spec.templates.end(),
+                                      [&](const Template& t) { return t.reqid == config_.reqid; });
+        if (ours || (p.spec.dir == out.dir && p.spec.selector == out.selector)) b.delete_policy(p.id());
+    }
+    gone(xfrm_.apply(b));
     // Deleting the device removes the routes through it.
     gone(rtnl_.delete_link(config_.carrier.name));
-    gone(rtnl_.delete_address("lo", Prefix::host(config_.carrier.local)));
     if (!config_.wan_device.empty())
         gone(rtnl_.delete_route(
             {Prefix::host(config_.carrier.remote), config_.wan_device, config_.wan_gateway, kMainTable, 0}));
+    return first;
+}
+
+common::Status GroupDataplane::teardown() {
+    common::Status first = teardown_group();
+    keep_first(first, xfrm_.flush_own());
+    if (auto s = rtnl_.delete_address("lo", Prefix::host(config_.carrier.local)); !already_gone(s))
+        keep_first(first, std::move(s));
     return first;
 }
 

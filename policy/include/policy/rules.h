@@ -42,6 +42,9 @@ struct RuleSet {
     // Whether the group currently has a TEK to encrypt with. Without one, group traffic is
     // never sent into the carrier: it falls through to fail-open, then fail-closed.
     bool has_valid_tek = false;
+    // The carrier device the group's traffic is routed into (each keyed group has its own,
+    // see xfrm/dataplane.h); empty: MemberRules::carrier.ifname.
+    std::string carrier_ifname;
 
     // The group's protected scope: every group policy selector. Traffic in it that is neither
     // excluded, encrypted nor fail-open is dropped.
@@ -50,6 +53,8 @@ struct RuleSet {
 
 // The IPIP carrier of issue 4: packets routed into it leave from pseudo address g_in to pseudo
 // peer g_out; ESP in transport mode protects the carrier; nft copies the inner addresses out.
+// Every group's carrier sends from g_in (to its own peer address): IPIP from g_in is carrier
+// traffic whatever its destination. Arriving ESP is readdressed to g_out -> g_in.
 struct Carrier {
     std::string ifname = "gdoi0";
     Ipv4 g_in;

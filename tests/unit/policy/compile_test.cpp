@@ -110,6 +110,15 @@ TEST_CASE("outbound enforcement: clear marks pass, group traffic only into the c
                          "\"fail-closed GROUP_ID-0001 policies @scope4_1\"");
 }
 
+TEST_CASE("each keyed group's traffic goes only into its own carrier") {
+    auto m = member(true);
+    m.groups[0].carrier_ifname = "gdoi3";
+    const auto t = *compile(m);
+    const auto& o = chain(t, kChainOutbound);
+    CHECK(texts(o)[2] == "oifname \"gdoi3\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
+                         "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi3\"");
+}
+
 TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into the scope drops") {
     const auto t = *compile(member(false));
     const auto& i = chain(t, kChainInbound);
@@ -147,10 +156,11 @@ TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN
     const auto& p = chain(t, kChainPostrouting);
     CHECK(roles(p) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::carrier_guard, RuleRole::carrier_rewrite,
                                             RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
-    CHECK(texts(p)[0].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 ip daddr 192.0.0.2 meta l4proto ipencap rt ipsec "
+    // Any IPIP from G_IN is a carrier packet: every group's carrier has its own peer address.
+    CHECK(texts(p)[0].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec "
                             "exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter accept",
                             0) == 0);
-    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 ip daddr 192.0.0.2 meta l4proto ipencap counter drop", 0) == 0);
+    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap counter drop", 0) == 0);
     // A carrier already readdressed (by the bridge table during apply) passes only with an SA.
     CHECK(texts(p)[2].rfind("meta nfproto ipv4 meta l4proto ipencap rt ipsec exists counter accept", 0) == 0);
     CHECK(texts(p)[3].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);

@@ -50,3 +50,13 @@ sites_destroy() {
         ip netns del "$P-$ns" 2>/dev/null || true
     done
 }
+
+# member_binaries BUILD_DIR WHO — set KS_BIN, MEMBERD and GDOICTL from the build directory;
+# exit 2 naming WHO when one is missing.
+member_binaries() {
+    KS_BIN=$1/tests/keyserver/gdoi-test-keyserver
+    MEMBERD=$1/member/gdoi-memberd
+    GDOICTL=$1/member/gdoictl
+    local b
+    for b in "$KS_BIN" "$MEMBERD" "$GDOICTL"; do [ -x "$b" ] || { echo "$2: $b missing (build first)" >&2; exit 2; }; done
+}

@@ -22,6 +22,16 @@
 //          order (both have reqid R; the kernel picks the newest state)
 //   3. after the deactivation delay: remove_inbound_sa(old spi)
 //
+// Several groups on one member (issue 5): every group has its own carrier
+// (device, G_OUT_k, reqid R_k: the out policy G_IN -> G_OUT_k selects the
+// group's SA), all share G_IN and the receive pair: ESP of every group is
+// readdressed to inbound_peer -> G_IN, the inbound SA is found by its SPI and
+// the fwd policies (template reqid R_k) accept only the group's own SAs for
+// the group's prefixes, so one group's members cannot inject into another's.
+// Member-wide objects (G_IN on lo, the IPIP guard) are installed by every
+// group idempotently and removed only by teardown(); teardown_group() removes
+// one group's objects and leaves the others' running.
+//
 // Known limit: ESP follows the route to G_OUT, i.e. one WAN uplink.
 #pragma once
 
@@ -39,6 +49,9 @@ namespace xfrm {
 
 struct DataplaneConfig {
     CarrierSpec carrier;  // name, local = G_IN, remote = G_OUT; mtu derived
+    // Source of the inbound SAs: the address policy/ readdresses arriving ESP from
+    // (shared by the member's groups). nullopt: carrier.remote.
+    std::optional<Address> inbound_peer;
     uint32_t wan_mtu = 1500;
     // Route to G_OUT (the WAN next hop); empty device: the caller routes G_OUT.
     std::string wan_device;
@@ -85,8 +98,12 @@ public:
     // Rekey step 2: new outbound, then the old outbound removed (one batch).
     common::Status activate(const Tek& next, std::optional<uint32_t> previous_spi);
 
-    // Everything this member installed: own SAs/policies (owner tag), carrier,
-    // G_IN, the G_OUT route. Remote-prefix routes go with the carrier device.
+    // This group's objects: SAs and policies of reqid R (and the out policy),
+    // the carrier device (its remote-prefix routes go with it), the G_OUT route.
+    // Other groups' objects and the member-wide ones stay.
+    common::Status teardown_group();
+    // Everything this member installed: teardown_group(), then every own SA and
+    // policy (owner tag) and G_IN on lo.
     common::Status teardown();
 
     // The SA specs this dataplane installs (exposed for tests and `gdoictl show`).
