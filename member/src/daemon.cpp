@@ -104,6 +104,7 @@ void Daemon::start_group(const GroupConfig& config, Clock::time_point now) {
 void Daemon::stop_group(const std::string& name) {
     auto it = groups_.find(name);
     if (it == groups_.end()) return;
+    leave_rekey_multicast(*it->second, "group removed");
     auto removed = dataplane_->remove_group(it->second->config);
     if (!removed) log_line(LogLevel::Error, "group " + name + ": removing its kernel state failed: " + removed.error().message);
     log_line(LogLevel::Info, "group " + name + ": removed from the configuration");
@@ -121,6 +122,7 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
         auto applied = dataplane_->apply(group.config, *out.install, now);
         if (!applied)
             log_line(LogLevel::Error, "group " + group.config.name + ": installing the keys failed: " + applied.error().message);
+        sync_rekey_multicast(group);  // the KEK may name another rekey destination now
         notify_status();
     }
 }
@@ -131,31 +133,37 @@ void Daemon::on_udp_readable(int fd, Clock::time_point now) {
         for (int i = 0; i < 64; ++i) {  // drain, bounded
             auto got = sock.receive(std::chrono::milliseconds(0));
             if (!got || !*got) break;
-            const auto& data = (*got)->data;
-            auto header = gdoi::isakmp::parse_header(data);
-            bool handled = false;
-            for (auto& [name, group] : groups_) {
-                if (group->config.local_port != port) continue;
-                if (!header) {
-                    // Unparseable (e.g. truncated): a push under this group's KEK is counted.
-                    if (group->session->is_kek_cookie_pair(gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
-                        group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message);
-                    continue;
-                }
-                if (!group->session->owns(*header)) continue;
-                handle_output(*group, group->session->on_datagram(data, (*got)->from, now), now);
-                handled = true;
-                break;
-            }
-            constexpr auto kPushExchange = gdoi::isakmp::ExchangeType::GroupkeyPush;
-            if (header && !handled && header->exchange == kPushExchange) {
-                // A rekey whose cookies name no KEK we hold: counted on the keyed groups of this port.
-                for (auto& [name, group] : groups_)
-                    if (group->config.local_port == port && group->session->keyed())
-                        group->session->record_push_reject(gdoi::PushReject::UnknownKek,
-                                                           "from " + (*got)->from.to_string() + ": cookies name no KEK we hold");
-            }
+            on_datagram(port, **got, now);
         }
+    }
+}
+
+// The one path of every datagram, unicast or multicast (daemon_multicast.cpp): to the
+// group whose exchange or KEK it names, among the groups using local port `port`.
+void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_point now) {
+    const auto& data = got.data;
+    auto header = gdoi::isakmp::parse_header(data);
+    bool handled = false;
+    for (auto& [name, group] : groups_) {
+        if (group->config.local_port != port) continue;
+        if (!header) {
+            // Unparseable (e.g. truncated): a push under this group's KEK is counted.
+            if (group->session->is_kek_cookie_pair(gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
+                group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message);
+            continue;
+        }
+        if (!group->session->owns(*header)) continue;
+        handle_output(*group, group->session->on_datagram(data, got.from, now), now);
+        handled = true;
+        break;
+    }
+    constexpr auto kPushExchange = gdoi::isakmp::ExchangeType::GroupkeyPush;
+    if (header && !handled && header->exchange == kPushExchange) {
+        // A rekey whose cookies name no KEK we hold: counted on the keyed groups of this port.
+        for (auto& [name, group] : groups_)
+            if (group->config.local_port == port && group->session->keyed())
+                group->session->record_push_reject(gdoi::PushReject::UnknownKek,
+                                                   "from " + got.from.to_string() + ": cookies name no KEK we hold");
     }
 }
 
@@ -226,6 +234,8 @@ std::string Daemon::handle_control(const std::string& request) {
     handlers.flush = [this]() -> common::Status {
         auto flushed = dataplane_->flush();
         if (!flushed) return flushed;
+        // The multicast memberships go too; the next registration or rekey joins again.
+        for (auto& [name, group] : groups_) leave_rekey_multicast(*group, "flush");
         log_line(LogLevel::Warning, "flush: everything the member installed was removed (fail-closed included)");
         return {};
     };
@@ -320,6 +330,8 @@ int Daemon::run() {
                 on_sa_events(now);
             } else if (tag == kTagControl) {
                 control_->on_readable([this](const std::string& req) { return handle_control(req); });
+            } else if (tag >= kTagMulticastBase) {
+                on_multicast_readable(tag, now);
             } else if (tag >= kTagUdpBase) {
                 auto it = sockets_.find(static_cast<uint16_t>(tag - kTagUdpBase));
                 if (it != sockets_.end()) on_udp_readable(it->second.fd(), now);

@@ -1,16 +1,19 @@
-// gdoi-memberd's event loop: one epoll over the GDOI UDP socket(s), the control
-// socket, a timerfd (the earliest deadline of every group and of the dataplane) and
-// a signalfd (SIGHUP reload, SIGTERM/SIGINT exit), and with the kernel dataplane the
-// XFRM expire events of the member's SAs. No thread per group.
+// gdoi-memberd's event loop: one epoll over the GDOI UDP socket(s) and the multicast
+// rekey memberships (daemon_multicast.cpp), the control socket, a timerfd (the earliest
+// deadline of every group and of the dataplane) and a signalfd (SIGHUP reload,
+// SIGTERM/SIGINT exit), and with the kernel dataplane the XFRM expire events of the
+// member's SAs. No thread per group.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "config.h"
 #include "control.h"
 #include "dataplane.h"
+#include "gdoi/multicast_socket.h"
 #include "group_session.h"
 #include "one_way_detector.h"
 #include "xfrm/events.h"
@@ -34,6 +37,16 @@ private:
         GroupConfig config;
         std::unique_ptr<GroupSession> session;
         OneWayDetector one_way;  // fed every kStatsInterval (daemon_kernel_watch.cpp)
+        std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
+    };
+    // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose
+    // KEK names the same destination and which use the same local port: one socket, so a
+    // push is read once.
+    struct RekeyMulticast {
+        gdoi::MulticastSocket socket;
+        uint16_t local_port = 0;  // the groups' port: datagrams take that port's path
+        uint64_t tag = 0;         // epoll user data
+        std::set<std::string> groups;
     };
     common::Status open_sockets();
     void start_group(const GroupConfig& config, Clock::time_point now);
@@ -41,6 +54,11 @@ private:
     void reload();
     void handle_output(Group& group, SessionOutput out, Clock::time_point now);
     void on_udp_readable(int fd, Clock::time_point now);
+    void on_datagram(uint16_t port, const gdoi::Datagram& datagram, Clock::time_point now);
+    // daemon_multicast.cpp: join or leave the multicast destination of the group's KEK.
+    void sync_rekey_multicast(Group& group);
+    void leave_rekey_multicast(Group& group, const std::string& why);
+    void on_multicast_readable(uint64_t tag, Clock::time_point now);
     void arm_timer();
     void on_timer(Clock::time_point now);
     void notify_status();
@@ -57,6 +75,9 @@ private:
     std::unique_ptr<Dataplane> dataplane_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
     std::map<uint16_t, gdoi::UdpSocket> sockets_;  // by local port
+    std::map<std::string, RekeyMulticast> multicast_;  // by "port|group:port"
+    uint64_t next_multicast_tag_ = 0;
+    static constexpr uint64_t kTagMulticastBase = uint64_t{1} << 32;  // above every other epoll tag
     std::optional<ControlServer> control_;
     UniqueFd epoll_;
     UniqueFd timer_;

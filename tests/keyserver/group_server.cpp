@@ -158,19 +158,30 @@ void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) 
     auto plain = unencrypted_message(*h, *pt);
     gdoi::wipe(*pt);
     if (!plain) return;
+    if (config_.multicast) {
+        config_.push_plaintext(*config_.multicast, *plain);
+        return;
+    }
     for (const auto& m : members_) config_.push_plaintext(m.address, *plain);
 }
 
 void GroupServer::send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack,
                             std::vector<Outgoing>& out, Clock::time_point now) {
+    if (config_.multicast) {
+        out.push_back({*config_.multicast, push});
+        event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " +
+              config_.multicast->to_string() + " multicast, " + std::to_string(members_.size()) + " member(s) (" +
+              std::to_string(push.size()) + " bytes)");
+    }
     for (const auto& m : members_) {
-        out.push_back({m.address, push});
+        if (!config_.multicast) out.push_back({m.address, push});
         if (expect_ack) {
             pending_[m.address.to_string()] = PendingAck{push, seq, 0, now + config_.ack_period};
             ++pushed_[seq];
         }
-        event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " +
-              m.address.to_string() + " (" + std::to_string(push.size()) + " bytes)");
+        if (!config_.multicast)
+            event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " +
+                  m.address.to_string() + " (" + std::to_string(push.size()) + " bytes)");
     }
 }
 
@@ -180,6 +191,7 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
         answer << "group " << group_.state.group_id << " seq " << group_.state.sequence << " teks";
         for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
         answer << " ack " << (group_.state.kek->ack_requested ? "requested" : "not-requested") << "\n";
+        if (config_.multicast) answer << "rekeys to " << config_.multicast->to_string() << " multicast\n";
         answer << "members " << members_.size() << "\n";
         for (const auto& m : members_)
             answer << "member " << m.address.to_string() << " icookie "

@@ -1,7 +1,8 @@
 // Test key server, part 2: the GDOI side of gdoi-test-keyserver for one group. Under the
 // phase-1 SAs of keyserver::Phase1Responder it answers GROUPKEY-PULL (a gcks::PullResponder
 // per SA), remembers every member that completed a pull (its phase-1 SA and address), and
-// on demand sends GROUPKEY-PUSH messages unicast to each of them — good ones (a fresh TEK
+// on demand sends GROUPKEY-PUSH messages unicast to each of them (or, with
+// GroupServerConfig::multicast, once to the KEK's multicast DST ID, RFC 6407 §4, §5.3) — good ones (a fresh TEK
 // per configured TEK: new SPI, SEQ+1, Delete of the old SPI) and deliberately bad ones
 // (replayed, forged signature, truncated, under another group's KEK). With KEK_ACK_REQUESTED
 // it waits for the RFC 8263 ACKs, retransmits, and verifies them with gdoi::verify_push_ack.
@@ -27,6 +28,9 @@ struct GroupServerConfig {
     std::chrono::milliseconds ack_period{10000};     // RFC 8263 retransmission period (seed: 10 s)
     unsigned ack_retransmits = 2;                    // retransmissions before giving up (seed: 2)
     std::function<void(const std::string&)> events;  // one line per event (stdout in main)
+    // Pushes go once to this multicast group (the SA KEK's DST ID) instead of unicast to
+    // each member; ACKs are still awaited per member, retransmissions go unicast.
+    std::optional<gdoi::Endpoint> multicast;
     // Plaintext of every push sent (header with the E flag cleared + payloads), with the
     // member it went to: for a pcap tshark can decode without the KEK.
     std::function<void(const gdoi::Endpoint& to, ByteView plaintext)> push_plaintext;

@@ -18,7 +18,9 @@
 #include <iostream>
 #include <string>
 
+#include "gdoi/multicast_socket.h"
 #include "group_server.h"
+#include "multicast_sender.h"
 #include "gdoi/secret_file.h"
 #include "phase1_responder.h"
 
@@ -35,7 +37,8 @@ void usage() {
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
         "         [--group ID --tek SPEC ... [--selector PREFIX] [--kek-sig rsa|ecdsa256]\n"
         "          [--gap ACT,DEACT] [--seq N] [--ack] [--ack-period S] [--ack-retransmits N]\n"
-        "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE] [--pull-pcap FILE]]\n"
+        "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE] [--pull-pcap FILE]\n"
+        "          [--multicast ADDR[:PORT]]]\n"
         "       gdoi-test-keyserver --control PATH --command CMD\n"
         "  --psk KEY=FILE  pre-shared key for an initiator: main mode chooses it by source address,\n"
         "                  aggressive mode by the initiator's identity (address or fqdn:NAME)\n"
@@ -53,6 +56,9 @@ void usage() {
         "  --seq N         SEQ handed out at registration (default 1); each rekey sends SEQ+1\n"
         "  --ack           request RFC 8263 ACKs for pushes (KEK_ACK_REQUESTED)\n"
         "  --ack-period S, --ack-retransmits N  ACK wait and retransmissions (default 10, 2)\n"
+        "  --multicast G   rekeys by multicast: the SA KEK names G (port 848 by default) as DST ID and the\n"
+        "                  listen address as SRC ID; pushes go to G (TTL 8, out of the listen address's\n"
+        "                  interface) instead of unicast to each member\n"
         "  --control PATH  Unix socket for commands: rekey, rekey-replay, rekey-forged,\n"
         "                  rekey-truncated, rekey-unknown-kek, status\n"
         "  --push-pcap F   write the plaintext of every push (E flag cleared) to a pcap of its own\n"
@@ -249,6 +255,7 @@ int main(int argc, char** argv) {
     uint32_t group_id = 0;
     std::vector<gdoi::Tek> teks;
     std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap, pull_pcap;
+    std::string multicast_spec;
     gdoi::Gap gap{10, 30};
     uint32_t seq = 1, tek_lifetime = 3600;
     bool ack = false;
@@ -366,6 +373,8 @@ int main(int argc, char** argv) {
             push_pcap = next();
         else if (a == "--pull-pcap")
             pull_pcap = next();
+        else if (a == "--multicast")
+            multicast_spec = next();
         else if (a == "--help" || a == "-h") {
             usage();
             return 0;
@@ -389,8 +398,8 @@ int main(int argc, char** argv) {
         std::cerr << "gdoi-test-keyserver: --group needs at least one --tek\n";
         return 2;
     }
-    if ((group_id == 0) != teks.empty() || (group_id == 0 && !control_path.empty())) {
-        std::cerr << "gdoi-test-keyserver: --tek and --control need --group\n";
+    if ((group_id == 0) != teks.empty() || (group_id == 0 && (!control_path.empty() || !multicast_spec.empty()))) {
+        std::cerr << "gdoi-test-keyserver: --tek, --control and --multicast need --group\n";
         return 2;
     }
     if (mode == "main")
@@ -437,10 +446,26 @@ int main(int argc, char** argv) {
                   << line << std::endl;
     };
 
+    if (!multicast_spec.empty()) {
+        auto group_address = parse_listen(multicast_spec);
+        if (!group_address || !gdoi::is_multicast(*group_address) || group_address->family() != local->family()) {
+            std::cerr << "gdoi-test-keyserver: --multicast wants a multicast ADDR[:PORT] of the --listen address's "
+                         "family, not "
+                      << multicast_spec << "\n";
+            return 2;
+        }
+        group_config.multicast = *group_address;
+    }
     auto socket = gdoi::UdpSocket::bind(*local);
     if (!socket) {
         std::cerr << "gdoi-test-keyserver: " << socket.error().message << "\n";
         return 1;
+    }
+    if (group_config.multicast) {
+        if (auto set = keyserver::set_multicast_sender(socket->fd(), *local, keyserver::kMulticastTtl); !set) {
+            std::cerr << "gdoi-test-keyserver: " << set.error().message << "\n";
+            return 1;
+        }
     }
     struct sigaction sa {};
     sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
@@ -474,6 +499,11 @@ int main(int argc, char** argv) {
         }
         gcks::Group g = gcks::Group::make(group_id, std::move(teks), sig_alg);
         g.state.kek->ack_requested = ack;
+        if (group_config.multicast) {
+            // RFC 6407 §5.3: the rekeys' source (us) and destination (the multicast group).
+            if (!is_unspecified(*local)) g.state.kek->selector.source = keyserver::traffic_id_of(*local);
+            g.state.kek->selector.destination = keyserver::traffic_id_of(*group_config.multicast);
+        }
         g.state.gap = gap;
         g.state.sequence = seq;
         if (!push_pcap.empty()) {
@@ -505,7 +535,8 @@ int main(int argc, char** argv) {
         group_config.events = [](const std::string& line) { std::cout << line << std::endl; };
         group = std::make_unique<keyserver::GroupServer>(std::move(g), std::move(group_config));
         std::cerr << "gdoi-test-keyserver: group " << group_id << ", KEK SPI "
-                  << gdoi::to_hex(group->group().state.kek->spi) << ", SEQ " << seq << std::endl;
+                  << gdoi::to_hex(group->group().state.kek->spi) << ", SEQ " << seq << ", rekeys "
+                  << group->group().state.kek->selector.to_string() << std::endl;
         if (!control_path.empty()) {
             control_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             sockaddr_un sun{};

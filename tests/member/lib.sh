@@ -44,8 +44,10 @@ finish() {
   [ "$FAILED" -eq 0 ]
 }
 
-# member_test_init NAME KEYSERVER MEMBERD GDOICTL
-member_test_init() {
+# member_test_setup NAME KEYSERVER MEMBERD GDOICTL — root and tools checked, WORK created
+# (removed at exit unless kept), WORK/psk written; no namespaces (a test with a topology
+# of its own builds them, e.g. multicast.sh).
+member_test_setup() {
   TEST_NAME=$1 KEYSERVER=$2 MEMBERD=$3 GDOICTL=$4
   netns_require_root
   for tool in jq ip; do
@@ -55,12 +57,17 @@ member_test_init() {
   KEEP_WORK=0
   # shellcheck disable=SC2016  # expanded when the cleanup runs (finish() may set KEEP_WORK)
   cleanup_add '[ "$KEEP_WORK" = 1 ] || rm -rf "$WORK"'
+  printf '%s' "member-test-psk-$$" >"$WORK/psk"
+  chmod 600 "$WORK/psk"
+}
+
+# member_test_init NAME KEYSERVER MEMBERD GDOICTL — member_test_setup and the topology above.
+member_test_init() {
+  member_test_setup "$@"
   NS_M=gm-$$
   NS_K=gk-$$
   netns_pair_create "$NS_M" "$NS_K" veth-m veth-k "$MEMBER_IP/24" "$KS_IP/24"
   ip -n "$NS_K" addr add "$KS2_IP/24" dev veth-k
-  printf '%s' "member-test-psk-$$" >"$WORK/psk"
-  chmod 600 "$WORK/psk"
 }
 
 # ks_start NAME [ARGS...] — a key server in NS_K (listen address in ARGS or KS_IP), with a
@@ -91,15 +98,17 @@ ks_start() {
 ks_cmd() { "$KEYSERVER" --control "$WORK/$1.ctl" --command "$2"; }
 
 # member_config FILE GROUP_TOML... — the [member] table plus the given [[group]] tables.
+# MEMBER_NAME (default member: control socket WORK/NAME.sock) and MEMBER_ADDR (default
+# MEMBER_IP) serve tests with several members.
 member_config() {
   local file=$1
   shift
   {
     cat <<EOF
 [member]
-local-address = "$MEMBER_IP"
+local-address = "${MEMBER_ADDR:-$MEMBER_IP}"
 wan-interface = "veth-m"
-control-socket = "$WORK/member.sock"
+control-socket = "$WORK/${MEMBER_NAME:-member}.sock"
 log-level = "debug"
 EOF
     local g
@@ -124,21 +133,22 @@ ${4:-}
 EOF
 }
 
-# member_start — gdoi-memberd --no-dataplane in NS_M with WORK/member.toml.
+# member_start — gdoi-memberd --no-dataplane in NS_M with WORK/member.toml (MEMBER_NS and
+# MEMBER_NAME override both: WORK/NAME.toml, .sock, .out, .err, .pid).
 member_start() {
-  local i
-  ip netns exec "$NS_M" "$MEMBERD" -c "$WORK/member.toml" --no-dataplane --log-level debug \
-    >"$WORK/member.out" 2>"$WORK/member.err" </dev/null &
+  local i ns=${MEMBER_NS:-$NS_M} name=${MEMBER_NAME:-member}
+  ip netns exec "$ns" "$MEMBERD" -c "$WORK/$name.toml" --no-dataplane --log-level debug \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   MEMBER_PID=$!
-  echo $MEMBER_PID >"$WORK/member.pid"
+  echo $MEMBER_PID >"$WORK/$name.pid"
   cleanup_add "kill -TERM $MEMBER_PID 2>/dev/null"
   for ((i = 0; i < 100; i++)); do
-    [ -S "$WORK/member.sock" ] && return 0
+    [ -S "$WORK/$name.sock" ] && return 0
     kill -0 "$MEMBER_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "gdoi-memberd did not start:" >&2
-  cat "$WORK/member.err" >&2
+  echo "gdoi-memberd $name did not start:" >&2
+  cat "$WORK/$name.err" >&2
   return 1
 }
 
