@@ -6,9 +6,10 @@
 // still push unicast (or retransmit unicast to members that did not ACK, RFC 8263).
 //
 // The datagram's source address is not checked against the KEK's SRC ID: a push is
-// authenticated by the KEK (decryption), the GCKS signature and the SEQ (RFC 6407 §4.8,
-// §5.3), and a GCKS behind NAT or sending from another of its addresses would be refused
-// for nothing. The RFC 8263 ACK goes unicast to the push's source address and port.
+// authenticated by the KEK (decryption), the GCKS signature and the SEQ (RFC 6407 §4;
+// RFC 3547 §4.8 "Group Member Operations" — its number in RFC 6407 was not checked), and
+// a GCKS behind NAT or sending from another of its addresses would be refused for
+// nothing. The RFC 8263 ACK goes unicast to the push's source address and port.
 #include <sys/epoll.h>
 
 #include <algorithm>
