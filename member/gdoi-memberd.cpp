@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "dataplane_saved_state.h"
 #include "kernel_dataplane.h"
 #include "logging.h"
 
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     else {
         member::KernelDataplaneOptions options;
         options.log = member::log_sink();
+        options.state_file = member::saved_state_path(config->control_socket);
         dataplane = std::make_unique<member::KernelDataplane>(std::move(options));
     }
     member::Daemon daemon(std::move(*config), path, std::move(dataplane), run_as);

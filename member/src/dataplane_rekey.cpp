@@ -161,4 +161,13 @@ void RekeySchedule::clear() {
     pending_.clear();
 }
 
+void RekeySchedule::adopt(const std::vector<uint32_t>& inbound, std::optional<uint32_t> active) {
+    clear();
+    for (uint32_t spi : inbound) roles_[spi] = Role::inbound_only;
+    if (active && roles_.count(*active)) {
+        roles_[*active] = Role::active;
+        active_ = active;
+    }
+}
+
 }  // namespace member

@@ -63,6 +63,9 @@ public:
     std::vector<uint32_t> installed() const;
     // Forget everything (flush).
     void clear();
+    // Restart adoption: SAs a previous run left in the kernel. `inbound`: SPIs with an inbound
+    // SA; `active`: the one with the outbound SA. The next on_state() treats them as installed.
+    void adopt(const std::vector<uint32_t>& inbound, std::optional<uint32_t> active);
 
 private:
     struct Timed {

@@ -7,6 +7,7 @@
 
 #include "dataplane_host.h"
 #include "dataplane_rules.h"
+#include "dataplane_saved_state.h"
 #include "dataplane_tek.h"
 #include "kernel_dataplane_group.h"
 #include "policy/nft_table.h"
@@ -71,12 +72,16 @@ xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot) const {
     return dc;
 }
 
-common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config) {
+common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config,
+                                                                   std::optional<unsigned> wanted) {
     auto taken = [this](unsigned k) {
         return std::any_of(groups_.begin(), groups_.end(), [k](const auto& e) { return e.second->slot == k; });
     };
     unsigned slot = 0;
-    while (slot < kMaxCarriers && taken(slot)) ++slot;
+    if (wanted && !taken(*wanted))
+        slot = *wanted;
+    else
+        while (slot < kMaxCarriers && taken(slot)) ++slot;
     if (slot == kMaxCarriers)
         return common::make_error("group " + config.name + ": a member can be in at most " +
                                   std::to_string(kMaxCarriers) + " groups (one carrier each)");
@@ -90,27 +95,6 @@ common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupC
     return raw;
 }
 
-// Everything a previous run (or this one) installed: own SAs and policies, every carrier
-// slot's device and peer route, G_IN, the fwmark rule. Safe only while the nft table drops
-// group traffic (fail-closed) or is gone (flush).
-common::Status KernelDataplane::remove_member_objects() {
-    common::Status first = xfrm_->flush_own();
-    auto keep = [&](common::Status s) {
-        if (first && !already_gone(s)) first = std::move(s);
-    };
-    for (unsigned slot = 0; slot < kMaxCarriers; ++slot) {
-        const auto dc = carrier_config(slot);
-        keep(rtnl_->delete_link(dc.carrier.name));
-        if (!dc.wan_device.empty())
-            keep(rtnl_->delete_route({xfrm::Prefix::host(dc.carrier.remote), dc.wan_device, dc.wan_gateway,
-                                      xfrm::kMainTable, 0}));
-    }
-    keep(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
-    keep(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                             options_.carrier_rule_priority}));
-    return first;
-}
-
 common::Status KernelDataplane::start(const MemberConfig& config) {
     if (options_.g_out.bytes[3] + kMaxCarriers > 255)
         return common::make_error("G_OUT " + options_.g_out.to_string() + " leaves no room for " +
@@ -118,47 +102,66 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     config_ = config;
     groups_.clear();
     applied_table_.clear();
+    saved_state_.clear();
     xfrm_.reset();
-    for (const auto& g : config_.groups)
-        if (auto made = make_group(g); !made) return made.error();
-    if (auto s = refresh_local_scope(); !s) return s;
-
-    // 1. Fail-closed for every group, atomically over what a previous run left.
-    auto existed = policy::table_exists(options_.nft_table);
-    if (auto s = sync_rules(); !s) return s;
-    if (existed && *existed)
-        log(gdoi::LogLevel::Info,
-            "replaced the nft table " + options_.nft_table + " of a previous run (fail-closed)");
-
-    // 2. The kernel objects of a previous run: now that nothing can leave in clear, remove them.
+    rtnl_.reset();
+    // A start that cannot go on still leaves every group fail-closed.
+    auto fail_closed = [this](common::Error e) -> common::Status {
+        groups_.clear();
+        xfrm_.reset();
+        for (const auto& g : config_.groups) (void)make_group(g);
+        (void)refresh_local_scope();
+        if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+        return e;
+    };
     auto x = xfrm::Xfrm::open();
-    if (!x) return x.error();
+    if (!x) return fail_closed(x.error());
     xfrm_ = std::make_unique<xfrm::Xfrm>(std::move(*x));
     auto r = xfrm::Rtnl::open();
-    if (!r) return r.error();
+    if (!r) return fail_closed(r.error());
     rtnl_ = std::make_unique<xfrm::Rtnl>(std::move(*r));
-
     auto wan = rtnl_->find_link(config_.wan_interface);
-    if (!wan) return wan.error();
+    if (!wan) return fail_closed(wan.error());
     if (!wan->has_value())
-        return common::make_error(
-            "WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV);
+        return fail_closed(common::make_error(
+            "WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV));
     wan_ = {};
     wan_.wan_mtu = (*wan)->mtu;
     wan_.wan_device = config_.wan_interface;
     wan_.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
-    for (auto& [name, g] : groups_)
-        g->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, carrier_config(g->slot));
 
+    // Groups whose previous-run SAs can carry on (their slots first), then the others.
+    const auto adoptable = find_adoptable();
+    std::vector<uint32_t> keep;
+    for (const auto& a : adoptable) {
+        auto made = make_group(*a.config, a.saved.slot);
+        if (!made) return made.error();
+        adopt(**made, a);
+        keep.push_back((*made)->carrier->config().reqid);
+    }
+    for (const auto& g : config_.groups)
+        if (!find(g))
+            if (auto made = make_group(g); !made) return made.error();
+    if (auto s = refresh_local_scope(); !s) return s;
+
+    // 1. The table: adopted groups keyed, every other group fail-closed, atomically over
+    //    whatever a previous run left (no window).
+    auto existed = policy::table_exists(options_.nft_table);
+    if (auto s = sync_rules(); !s) return s;
+    if (existed && *existed)
+        log(gdoi::LogLevel::Info, "replaced the nft table " + options_.nft_table + " of a previous run");
+
+    // 2. The previous run's other objects: now that nothing can leave in clear, remove them.
     auto leftovers = xfrm_->dump_sas();
     const size_t old_sas = leftovers ? leftovers->size() : 0;
-    if (auto s = remove_member_objects(); !s) return s;
+    if (auto s = remove_member_objects(keep); !s) return s;
+    if (auto s = sync_prefixes(); !s) return s;
     log(gdoi::LogLevel::Info,
-        "started: " + std::to_string(groups_.size()) + " group(s) fail-closed, local scope " +
-            std::to_string(local_scope_.size()) + " prefix(es), WAN " + config_.wan_interface + " mtu " +
-            std::to_string(wan_.wan_mtu) + ", G_OUT via " +
+        "started: " + std::to_string(groups_.size()) + " group(s), " + std::to_string(adoptable.size()) +
+            " adopted, local scope " + std::to_string(local_scope_.size()) + " prefix(es), WAN " +
+            config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) + ", G_OUT via " +
             (wan_.wan_gateway ? wan_.wan_gateway->to_string() : "on-link") +
-            (old_sas ? ", removed " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
+            (old_sas ? ", found " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
     return {};
 }
 
@@ -180,6 +183,8 @@ common::Status KernelDataplane::flush() {
     };
     if (xfrm_) keep(remove_member_objects());
     keep(policy::remove_table(options_.nft_table));
+    if (!options_.state_file.empty()) keep(remove_saved_state(options_.state_file));
+    saved_state_.clear();
     for (auto& [name, g] : groups_) {
         g->schedule.clear();
         g->teks.clear();

@@ -29,10 +29,19 @@
 // - Carrier device, G_IN on lo, G_OUT route, fwmark rule: installed with the first TEK to
 //   send with (its transform gives the carrier MTU); nothing is routed into the carrier
 //   before, and fail-closed needs no carrier (nft drops group traffic without a TEK).
-// - start(): the nft table with every group fail-closed, applied atomically over whatever
-//   a previous run left (policy::apply replaces the table in one transaction: no window),
-//   then the previous run's SAs, policies, carrier, routes and rule are removed (safe: the
-//   table already drops group traffic, and the carrier guard drops carrier packets without SA).
+// - start(): the nft table with every group fail-closed (except adopted ones, below), applied
+//   atomically over whatever a previous run left (policy::apply replaces the table in one
+//   transaction: no window), then the previous run's other SAs, policies, carriers, routes and
+//   rule are removed (safe: the table already drops group traffic, and the carrier guard drops
+//   carrier packets without SA). A start that fails still applies the fail-closed table.
+// - Restart adoption (kernel_dataplane_adopt.cpp): every change of the keyed groups is saved
+//   beside the control socket (dataplane_saved_state.h: slot, selectors, scope; no keys). A
+//   restarted start() whose nft table and saved state are there adopts each configured group
+//   (same name and id) whose slot still has its carrier and SAs in the kernel: the new table
+//   keeps it keyed with its saved selectors (one atomic replacement, other groups fail-closed),
+//   its SAs, carrier and routes stay, and its registration continues from them as from a
+//   rekey (same SPIs: nothing to do; new ones: make-before-break). Traffic keeps flowing
+//   encrypted across the restart. Everything else of the previous run is removed as before.
 // - shutdown(): leaves everything in place: the table (with its fail-closed rules), the SAs,
 //   the carrier. Traffic stays encrypted while the daemon is down; when the SAs reach their
 //   hard lifetime the kernel deletes them and the nft carrier guard and fail-closed rules drop
@@ -86,6 +95,8 @@ struct KernelDataplaneOptions {
     std::optional<xfrm::Address> wan_gateway;
     // The local protected scope; nullopt: the IPv4 networks of the LAN interfaces.
     std::optional<std::vector<V4Prefix>> local_scope;
+    // Restart adoption state (dataplane_saved_state.h); empty: no adoption.
+    std::string state_file;
     gdoi::LogSink log;
 };
 
@@ -120,12 +131,17 @@ private:
     struct Group;
     Group* find(const GroupConfig& group);
     const Group* find(const GroupConfig& group) const;
-    common::Result<Group*> make_group(const GroupConfig& config);
+    struct Adoptable;
+    common::Result<Group*> make_group(const GroupConfig& config, std::optional<unsigned> slot = std::nullopt);
+    std::vector<Adoptable> find_adoptable();
+    void adopt(Group& g, const Adoptable& a);
+    void save_state();
     xfrm::DataplaneConfig carrier_config(unsigned slot) const;
     common::Status run(Group& g, const std::vector<RekeyStep>& steps);
     void fail_closed_after_error(Group& g, const std::string& why);
     common::Status teardown_group(Group& g);
-    common::Status remove_member_objects();
+    // The previous run's objects, except those of the reqids in `keep` (adopted groups).
+    common::Status remove_member_objects(const std::vector<uint32_t>& keep = {});
     common::Status ensure_carrier(Group& g, uint32_t spi);
     common::Status sync_prefixes();
     common::Status sync_rules();
@@ -140,6 +156,7 @@ private:
     std::vector<V4Prefix> local_scope_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
     std::string applied_table_;  // nft text of the last applied table (skip identical re-applies)
+    std::string saved_state_;    // text of the last saved state (skip identical writes)
 };
 
 }  // namespace member

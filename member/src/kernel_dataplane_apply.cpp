@@ -330,6 +330,7 @@ common::Status KernelDataplane::sync_rules() {
     auto report = policy::apply(*table);
     if (!report) return report.error();
     applied_table_ = text;
+    save_state();
     log(gdoi::LogLevel::Debug,
         "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
     return {};

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "dataplane_rekey.h"
+#include "dataplane_saved_state.h"
 #include "dataplane_selectors.h"
 #include "gdoi/group_state.h"
 #include "kernel_dataplane.h"
@@ -30,6 +31,14 @@ struct KernelDataplane::Group {
     bool carrier_up = false;                         // device, out policy, route: installed
     // Installed: remote prefix -> the local prefixes of its fwd policies.
     std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes;
+};
+
+// A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).
+struct KernelDataplane::Adoptable {
+    const GroupConfig* config = nullptr;
+    SavedGroup saved;
+    std::vector<uint32_t> inbound;  // SPIs with an inbound SA of the slot
+    uint32_t active = 0;            // the SPI with the slot's outbound SA
 };
 
 }  // namespace member

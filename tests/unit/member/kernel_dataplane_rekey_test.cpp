@@ -103,3 +103,26 @@ TEST_CASE("dataplane rekey: zero delays still keep the order", "[dataplane][reke
     CHECK(text(r.on_state({0x1000, 0x2000}, seconds(0), seconds(0), t0)) == L{"install_inbound 0x00002000"});
     CHECK(text(r.on_timer(t0)) == L{"activate 0x00002000 replacing 0x00001000"});
 }
+
+TEST_CASE("dataplane rekey: SAs adopted after a restart continue without reinstalling", "[dataplane][rekey]") {
+    RekeySchedule r;
+    const SteadyTime t0{};
+    r.adopt({0x1000, 0x2000}, 0x2000);
+    CHECK(r.active() == 0x2000u);
+    CHECK(r.role(0x1000) == RekeySchedule::Role::inbound_only);
+    // The registration lists the same TEKs: nothing to install, nothing to switch.
+    CHECK(r.on_state({0x1000, 0x2000}, seconds(2), seconds(10), t0).empty());
+    // The key server rekeyed while the daemon was down: make-before-break from the adopted SA,
+    // and the TEK no longer listed goes after the deactivation delay.
+    CHECK(text(r.on_state({0x2000, 0x3000}, seconds(2), seconds(10), t0 + seconds(1))) ==
+          L{"install_inbound 0x00003000"});
+    CHECK(text(r.on_timer(t0 + seconds(3))) == L{"activate 0x00003000 replacing 0x00002000"});
+    CHECK(text(r.on_timer(t0 + seconds(11))) == L{"remove_inbound 0x00001000"});
+}
+
+TEST_CASE("dataplane rekey: adopting an active SPI without its inbound SA adopts no sender", "[dataplane][rekey]") {
+    RekeySchedule r;
+    r.adopt({0x1000}, 0x2000);
+    CHECK_FALSE(r.active());
+    CHECK(r.installed() == std::vector<uint32_t>{0x1000});
+}

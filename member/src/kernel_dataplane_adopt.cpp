@@ -1,0 +1,140 @@
+// KernelDataplane: restart adoption (decisions in kernel_dataplane.h) — which groups of a
+// previous run can keep their SAs, taking them over, removing the rest, and saving the state
+// a future restart needs.
+#include <algorithm>
+#include <cerrno>
+
+#include "dataplane_saved_state.h"
+#include "hex_spi.h"
+#include "kernel_dataplane.h"
+#include "kernel_dataplane_group.h"
+#include "policy/nft_table.h"
+#include "xfrm/rtnl.h"
+#include "xfrm/xfrm.h"
+
+namespace member {
+namespace {
+
+bool already_gone(const common::Status& s) {
+    if (s) return true;
+    const int e = s.error().code;
+    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
+}
+
+bool contains(const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
+    std::vector<Adoptable> out;
+    if (options_.state_file.empty()) return out;
+    auto table = policy::table_exists(options_.nft_table);
+    if (!table || !*table) return out;  // flushed, or never ran: nothing protects old SAs' traffic
+    auto saved = read_saved_state(options_.state_file);
+    if (!saved) {
+        log(gdoi::LogLevel::Warning, "restart adoption skipped: " + saved.error().message);
+        return out;
+    }
+    if (!*saved) return out;
+    auto sas = xfrm_->dump_sas();
+    if (!sas) return out;
+    std::vector<unsigned> slots;
+    for (const auto& sg : **saved) {
+        const auto cfg = std::find_if(config_.groups.begin(), config_.groups.end(),
+                                      [&](const GroupConfig& c) { return c.name == sg.name && c.id == sg.id; });
+        if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains({slots.begin(), slots.end()}, sg.slot))
+            continue;
+        const auto dc = carrier_config(sg.slot);
+        Adoptable a{&*cfg, sg, {}, 0};
+        std::optional<uint32_t> active;
+        for (const auto& sa : *sas) {
+            if (sa.reqid != dc.reqid) continue;
+            if (sa.dst == dc.carrier.local) a.inbound.push_back(sa.spi);
+            if (sa.dst == dc.carrier.remote) active = sa.spi;
+        }
+        auto link = rtnl_->find_link(dc.carrier.name);
+        const bool carrier = link && link->has_value() && (*link)->kind == "ipip";
+        if (!active || !contains(a.inbound, *active) || !carrier) {
+            log(gdoi::LogLevel::Info, "group " + sg.name + ": the previous run's SAs are gone or incomplete: "
+                                                          "fail-closed until registered");
+            continue;
+        }
+        a.active = *active;
+        slots.push_back(sg.slot);
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
+void KernelDataplane::adopt(Group& g, const Adoptable& a) {
+    g.selectors = a.saved.selectors;
+    g.scope = a.saved.scope;
+    g.registered = true;
+    g.carrier_up = true;
+    g.schedule.adopt(a.inbound, a.active);
+    log(gdoi::LogLevel::Info, "group " + g.config.name + ": adopted the previous run's SAs (sending with " +
+                                  hex_spi(a.active) + ", carrier " + g.carrier->config().carrier.name +
+                                  "): traffic stays encrypted until the registration renews the keys");
+}
+
+common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t>& keep) {
+    common::Status first;
+    auto note = [&](common::Status s) {
+        if (first && !already_gone(s)) first = std::move(s);
+    };
+    xfrm::XfrmBatch b = xfrm_->batch();
+    if (auto sas = xfrm_->dump_sas(); sas) {
+        for (const auto& sa : *sas)
+            if (!contains(keep, sa.reqid)) b.delete_sa({sa.dst, sa.spi, sa.mark});
+    } else {
+        note(sas.error());
+    }
+    if (auto policies = xfrm_->dump_policies(); policies) {
+        for (const auto& p : *policies) {
+            // Member-wide policies (the IPIP guard) have no template: they go with the last group.
+            const bool kept = keep.empty() ? false
+                                           : p.spec.templates.empty() ||
+                                                 std::any_of(p.spec.templates.begin(), p.spec.templates.end(),
+                                                             [&](const auto& t) { return contains(keep, t.reqid); });
+            if (!kept) b.delete_policy(p.id());
+        }
+    } else {
+        note(policies.error());
+    }
+    note(xfrm_->apply(b));
+    for (unsigned slot = 0; slot < kMaxCarriers; ++slot) {
+        const auto dc = carrier_config(slot);
+        if (contains(keep, dc.reqid)) continue;
+        note(rtnl_->delete_link(dc.carrier.name));
+        if (!dc.wan_device.empty())
+            note(rtnl_->delete_route(
+                {xfrm::Prefix::host(dc.carrier.remote), dc.wan_device, dc.wan_gateway, xfrm::kMainTable, 0}));
+    }
+    if (keep.empty()) {
+        note(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
+        note(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                 options_.carrier_rule_priority}));
+    }
+    return first;
+}
+
+// The keyed groups as a restart needs them; written when they change (after the nft table).
+void KernelDataplane::save_state() {
+    if (options_.state_file.empty()) return;
+    std::vector<SavedGroup> keyed;
+    for (const auto& gc : config_.groups) {
+        const Group* g = find(gc);
+        if (!g || !g->carrier_up || !g->schedule.active()) continue;
+        keyed.push_back({g->config.id, g->config.name, g->slot, g->selectors, g->scope});
+    }
+    const std::string text = format_saved_state(keyed);
+    if (text == saved_state_) return;
+    if (auto s = write_saved_state(options_.state_file, keyed); !s) {
+        log(gdoi::LogLevel::Warning, "restart adoption state not saved (a restart will re-register fail-closed): " +
+                                         s.error().message);
+        return;
+    }
+    saved_state_ = text;
+}
+
+}  // namespace member

@@ -1,0 +1,93 @@
+// The restart-adoption state file (member/src/dataplane_saved_state.h): round trip, the
+// path beside the control socket, errors with line numbers, atomic write and removal.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sys/stat.h>
+
+#include "dataplane_saved_state.h"
+
+using namespace member;
+
+namespace {
+
+policy::Selector selector(const char* src, const char* dst) {
+    policy::Selector s;
+    s.source = *policy::Prefix::parse(src);
+    s.destination = *policy::Prefix::parse(dst);
+    return s;
+}
+
+std::vector<SavedGroup> sample() {
+    SavedGroup a{1, "GROUP ONE", 0, {selector("10.0.0.0/8", "10.0.0.0/8")}, {*V4Prefix::parse("10.0.0.0/8")}};
+    auto tcp = selector("192.168.1.0/24", "192.168.2.0/24");
+    tcp.protocol = 6;
+    tcp.destination_port = policy::PortRange{179, 179};
+    tcp.source_port = policy::PortRange{1024, 65535};
+    policy::Selector any;  // no addresses at all
+    SavedGroup b{4294967295u, "GROUP-TWO", 63, {tcp, any}, {*V4Prefix::parse("192.168.0.0/16")}};
+    return {a, b};
+}
+
+}  // namespace
+
+TEST_CASE("saved state: format and parse round trip, names with spaces, ports, no addresses") {
+    const auto groups = sample();
+    const auto text = format_saved_state(groups);
+    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\n", 0) == 0);
+    CHECK(text.find("selector 192.168.1.0/24 192.168.2.0/24 6 1024-65535 179-179\n") != std::string::npos);
+    CHECK(text.find("selector - - - - -\n") != std::string::npos);
+    auto back = parse_saved_state(text);
+    REQUIRE(back);
+    CHECK(*back == groups);
+}
+
+TEST_CASE("saved state: errors name the line") {
+    CHECK_THAT(parse_saved_state("something else\n").error().message, Catch::Contains("line 1"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nscope 10.0.0.0/8\n").error().message,
+               Catch::Contains("line 2: scope before any group"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup x 0 A\n").error().message,
+               Catch::Contains("line 2"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - - - 9-1 -\n").error().message,
+               Catch::Contains("line 3: bad port range"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - -\n").error().message,
+               Catch::Contains("5 fields"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nkeys 0102\n").error().message,
+               Catch::Contains("unknown item 'keys'"));
+    CHECK_FALSE(parse_saved_state(""));
+}
+
+TEST_CASE("saved state: the file beside the control socket") {
+    CHECK(saved_state_path("/run/gdoi-member/control.sock") == "/run/gdoi-member/control.state");
+    CHECK(saved_state_path("/tmp/w.x/gm1.sock") == "/tmp/w.x/gm1.state");
+    CHECK(saved_state_path("/tmp/w.x/control") == "/tmp/w.x/control.state");
+    CHECK(saved_state_path("/tmp/.hidden") == "/tmp/.hidden.state");
+}
+
+TEST_CASE("saved state: write, read back, remove, and a missing file is no state") {
+    char dir[] = "/tmp/gdoi-saved-state-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string path = std::string(dir) + "/control.state";
+    auto none = read_saved_state(path);
+    REQUIRE(none);
+    CHECK_FALSE(none->has_value());
+    REQUIRE(write_saved_state(path, sample()));
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0007) == 0);  // not world-readable
+    auto back = read_saved_state(path);
+    REQUIRE(back);
+    REQUIRE(back->has_value());
+    CHECK(**back == sample());
+    CHECK(access((path + ".tmp").c_str(), F_OK) != 0);  // renamed, nothing left over
+    {
+        std::ofstream(path) << "garbage\n";
+    }
+    CHECK_FALSE(read_saved_state(path));
+    REQUIRE(remove_saved_state(path));
+    REQUIRE(remove_saved_state(path));  // already gone: fine
+    CHECK(access(path.c_str(), F_OK) != 0);
+    rmdir(dir);
+}
