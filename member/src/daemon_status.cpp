@@ -1,5 +1,6 @@
 // The snapshot gdoictl shows, built from the sessions and the dataplane.
 #include "daemon.h"
+#include "gdoi/multicast_socket.h"
 #include "hex_spi.h"
 #include "xfrm/algorithm.h"
 
@@ -80,6 +81,11 @@ MemberStatus Daemon::status(Clock::time_point now) const {
                 k.signature = kek_signature(*gs->kek);
                 k.remaining_seconds = gs->kek->lifetime_seconds > age ? gs->kek->lifetime_seconds - age : 0;
                 k.ack_requested = gs->kek->ack_requested;
+                k.rekey_via = "unicast";
+                if (auto mc = gdoi::multicast_rekey_destination(*gs->kek))
+                    k.rekey_via = group->rekey_multicast.empty()
+                                      ? "unicast (multicast " + mc->to_string() + " not joined)"
+                                      : "multicast " + mc->to_string() + " via " + config_.wan_interface;
                 g.kek.push_back(k);
             }
             for (const auto& t : gs->teks) {

@@ -1,6 +1,7 @@
 // `gdoictl show kek`: the rekey SA of each group — its SPI (the ISAKMP cookie pair of
 // GROUPKEY-PUSH, RFC 6407 §5.3), encryption and signature algorithms, remaining
-// lifetime and whether pushes ask for an ACK (RFC 8263); Junos `show security
+// lifetime, whether pushes ask for an ACK (RFC 8263) and how they arrive (unicast, or the
+// multicast group the member joined); Junos `show security
 // group-vpn member kek security-associations detail`. Keys are never shown.
 #include "status_text.h"
 
@@ -11,12 +12,13 @@ std::string render_kek(const MemberStatus& status, const ViewFilter& filter) {
     if (groups.empty()) return no_groups_text(filter);
 
     using A = TextTable::Align;
-    TextTable table({{"Group"}, {"KEK SPI"}, {"Algorithm"}, {"Signature"}, {"Lifetime", A::right}, {"ACK"}});
+    TextTable table({{"Group"}, {"KEK SPI"}, {"Algorithm"}, {"Signature"}, {"Lifetime", A::right}, {"ACK"},
+                     {"Rekeys via"}});
     for (const GroupStatus* g : groups) {
-        if (g->kek.empty()) table.add_row({g->name, "none (" + g->state + ")", "-", "-", "-", "-"});
+        if (g->kek.empty()) table.add_row({g->name, "none (" + g->state + ")", "-", "-", "-", "-", "-"});
         for (const KekStatus& k : g->kek) {
             table.add_row({g->name, k.spi, k.algorithm, k.signature, format_duration(k.remaining_seconds),
-                           k.ack_requested ? "requested" : "no"});
+                           k.ack_requested ? "requested" : "no", k.rekey_via});
         }
     }
     return table.render();

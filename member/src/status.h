@@ -27,6 +27,9 @@ struct KekStatus {
     std::string signature;    // "RSA-2048/SHA-256"
     uint64_t remaining_seconds = 0;
     bool ack_requested = false;
+    // How pushes arrive: "unicast", "multicast 239.1.2.3:848 via eth1", or
+    // "unicast (multicast 239.1.2.3:848 not joined)" when joining failed.
+    std::string rekey_via;
 
     bool operator==(const KekStatus&) const = default;
 };

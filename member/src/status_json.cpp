@@ -38,6 +38,7 @@ void visit_fields(V& v, S& s) {
     v("signature", s.signature);
     v("remaining_seconds", s.remaining_seconds);
     v("ack_requested", s.ack_requested);
+    v("rekey_via", s.rekey_via);
 }
 
 template <typename V, RecordOf<TekStatus> S>

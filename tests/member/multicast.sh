@@ -77,6 +77,7 @@ for n in 1 2 3; do
   check_grep "member $n: joins the KEK's multicast DST" \
     "group $GROUP: receiving rekeys on multicast $MCAST:848 via veth-m" "$WORK/m$n.err"
   if wait_for 5 joined "$n"; then pass "member $n: kernel membership $MCAST on veth-m"; else fail "member $n: $MCAST not in 'ip maddr show dev veth-m'"; fi
+  check "member $n: gdoictl shows the rekey path" "multicast $MCAST:848 via veth-m" "$(mj "$n" '.kek[0].rekey_via')"
 done
 
 seq=7

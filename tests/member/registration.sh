@@ -40,6 +40,7 @@ check "kek[0].spi" "$KEK_SPI" "$(J '.kek[0].spi')"
 check "kek[0].algorithm" AES-256-CBC "$(J '.kek[0].algorithm')"
 check "kek[0].signature" RSA-2048/SHA-256 "$(J '.kek[0].signature')"
 check "kek[0].ack_requested" true "$(J '.kek[0].ack_requested')"
+check "kek[0].rekey_via" unicast "$(J '.kek[0].rekey_via')"
 kek_left=$(J '.kek[0].remaining_seconds')
 if [ "$kek_left" -gt 86000 ] && [ "$kek_left" -le 86400 ]; then pass "kek[0].remaining_seconds = $kek_left"; else fail "kek[0].remaining_seconds: $kek_left"; fi
 check "tek count" 2 "$(J '.teks | length')"

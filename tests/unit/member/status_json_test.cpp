@@ -31,7 +31,8 @@ MemberStatus full_status() {
     g.sequence = 42;
     g.servers = {{"198.51.100.10:848", true, "", 0},
                  {"198.51.100.11:848", false, "no reply after 3 retransmissions", 3}};
-    g.kek = {{"0123456789abcdef0123456789abcdef", "AES-256-CBC", "RSA-2048/SHA-256", 86399, true}};
+    g.kek = {{"0123456789abcdef0123456789abcdef", "AES-256-CBC", "RSA-2048/SHA-256", 86399, true,
+              "multicast 239.1.2.3:848 via eth1"}};
     g.teks = {{"0x11111111", "AES-256-CBC/HMAC-SHA-256", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "active", 28799},
               {"0x22222222", "AES-GCM-128", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "inbound-only (activating)",
                3600}};
@@ -116,6 +117,7 @@ TEST_CASE("status JSON uses the documented snake_case field names", "[status_jso
           "\"in_use\": true", "\"last_error\": \"\"", "\"failures\": 3", "\"kek\": [",
           "\"spi\": \"0123456789abcdef0123456789abcdef\"", "\"algorithm\": \"AES-256-CBC\"",
           "\"signature\": \"RSA-2048/SHA-256\"", "\"remaining_seconds\": 86399", "\"ack_requested\": true",
+          "\"rekey_via\": \"multicast 239.1.2.3:848 via eth1\"",
           "\"teks\": [", "\"selector\": ", "\"role\": \"inbound-only (activating)\"", "\"policies\": [",
           "\"kind\": \"exclude\"", "\"action\": \"clear while no TEK\"", "\"counters\": {",
           "\"registrations\": 12", "\"registration_failures\": 1", "\"rekeys_accepted\": 40",

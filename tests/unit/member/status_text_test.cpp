@@ -125,12 +125,12 @@ TEST_CASE("show servers: order, server in use, failures, last error", "[status_t
     check_no_trailing_blanks(text);
 }
 
-TEST_CASE("show kek: SPI, algorithm, signature, remaining lifetime, ACK; none before registration",
+TEST_CASE("show kek: SPI, algorithm, signature, remaining lifetime, ACK, rekey path; none before registration",
           "[status_text]") {
     const std::string text = render_kek(full_status());
     CHECK(cells(line_with(text, {"GROUP_ID-0001"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "0123456789abcdef0123456789abcdef", "AES-256-CBC",
-                                   "RSA-2048/SHA-256", "23h59m", "requested"});
+                                   "RSA-2048/SHA-256", "23h59m", "requested", "multicast 239.1.2.3:848 via eth1"});
     CHECK(line_with(text, {"two"}).find("none (registering)") != std::string::npos);
     check_no_trailing_blanks(text);
 }
