@@ -152,6 +152,21 @@ TEST_CASE("carrier, prefixes, SAs and a make-before-break rekey", "[esp][datapla
     CHECK(count_of(states, "proto esp spi") == 2);
     CHECK_FALSE(contains(states, "spi 0x00000100"));
 
+    // The kernel deletes an outbound SA at its hard lifetime (packet limit); the next rekey
+    // replaces an SA that is gone already, which is no error.
+    CHECK(ns.ip("xfrm state delete src 169.254.0.1 dst 169.254.0.2 proto esp spi 0x200").empty());
+    const Tek tek3{0x300, kCbc, key2, auth2, {3000, 0, 0}, {3600, 0, 0}};
+    ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, config());
+        auto s = dp.activate(tek3, tek2.spi);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        return 0;
+    });
+    CHECK(contains(ns.ip("xfrm state"), "src 169.254.0.1 dst 169.254.0.2\n\tproto esp spi 0x00000300"));
+
     // 4. Teardown leaves nothing of ours.
     auto torn = ns.run([] {
         auto x = Xfrm::open();

@@ -19,28 +19,8 @@ W=$(mktemp -d /tmp/gdoi-two-groups.XXXXXX)
 OUT="${GDOI_VM_OUT:-$W}"
 FAILS=0
 
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-cleanup() {
-    sites_destroy ks
-    cp -f "$W"/*.log "$W"/*.pcap "$W"/*.toml "$OUT"/ 2>/dev/null || true
-}
-trap cleanup EXIT
-
-sites_create ks
-link core c9 172.16.9.1/24 ks eth0 172.16.9.2/24
-nsx ks ip addr add 172.16.9.3/24 dev eth0
-nsx ks ip route add default via 172.16.9.1
-# Group 2's networks, on the same LAN links.
-nsx gm1 ip addr add 192.168.1.1/24 dev lan0
-nsx lan1 ip addr add 192.168.1.10/24 dev eth0
-nsx lan1 ip route add 192.168.0.0/16 via 192.168.1.1
-nsx gm2 ip addr add 192.168.2.1/24 dev lan0
-nsx lan2 ip addr add 192.168.2.10/24 dev eth0
-nsx lan2 ip route add 192.168.0.0/16 via 192.168.2.1
-nsx core ip route add 192.168.1.0/24 via 172.16.1.2
-nsx core ip route add 192.168.2.0/24 via 172.16.2.2
+trap sites_finish EXIT
+sites_two_groups
 
 umask 077
 echo "two-groups-pre-shared-key" >"$W/psk"
@@ -50,18 +30,6 @@ nsx ks "$KS_BIN" --listen 172.16.9.3 --psk-any "$W/psk" --group 2 --tek cbc128-s
     --selector 192.168.0.0/16 --gap 2,10 --ack --control "$W/ks2.ctl" >"$W/ks2.log" 2>&1 &
 for _ in $(seq 100); do [ -S "$W/ks1.ctl" ] && [ -S "$W/ks2.ctl" ] && break; sleep 0.1; done
 
-group_toml() {  # group_toml NAME ID SERVER
-    cat <<TOML
-
-[[group]]
-name = "$1"
-id = $2
-servers = ["$3"]
-ike.proposals = ["aes256-sha256-modp2048"]
-ike.psk-file = "$W/psk"
-lan-interfaces = ["lan0"]
-TOML
-}
 member_config() {  # member_config NAME WAN_ADDR [GROUPS...]: 1 and/or 2
     local name=$1 wan=$2
     shift 2
@@ -83,23 +51,6 @@ ip netns exec "$P-gm1" "$MEMBERD" -c "$W/gm1.toml" >"$W/gm1.log" 2>&1 &
 GM1=$!
 nsx gm2 "$MEMBERD" -c "$W/gm2.toml" >"$W/gm2.log" 2>&1 &
 
-state_of() {  # state_of GM GROUP
-    "$GDOICTL" -s "$W/$1.sock" show groups --json 2>/dev/null |
-        jq -r --arg g "$2" '.groups[] | select(.name == $g) | .state' 2>/dev/null || true
-}
-wait_registered() {  # wait_registered GM GROUP
-    local s=""
-    for _ in $(seq 150); do
-        s=$(state_of "$1" "$2")
-        [ "$s" = registered ] && return 0
-        sleep 0.2
-    done
-    echo "  $1 $2: state '$s'" >&2
-    return 1
-}
-sending_spi() {  # sending_spi GM GROUP: the TEK the member sends with (last listed)
-    "$GDOICTL" -s "$W/$1.sock" show tek --json | jq -r --arg g "$2" '.groups[] | select(.name == $g) | .teks[-1].spi'
-}
 for gm in gm1 gm2; do
     for g in GROUP-ONE GROUP-TWO; do check "$gm registered in $g" wait_registered "$gm" "$g"; done
 done
@@ -111,10 +62,6 @@ check "gm1 has one carrier per group (gdoi0, gdoi1)" \
     bash -c "ip netns exec $P-gm1 ip -o link show gdoi0 && ip netns exec $P-gm1 ip -o link show gdoi1" >/dev/null
 
 # Traffic of both groups, captured on the core.
-esp_between() {  # esp_between PCAP SRC DST: the SPIs of the ESP packets SRC > DST
-    tshark -r "$1" -Y "esp && ip.src==$2 && ip.dst==$3" -T fields -e esp.spi 2>/dev/null | sort -u | tr '\n' ' '
-}
-clear_icmp() { tshark -r "$1" -Y 'icmp' 2>/dev/null | wc -l; }
 capture_pings() {  # capture_pings PCAP: pings of both groups, both directions
     nsx core dumpcap -q -i c1 -w "$1" >/dev/null 2>&1 &
     local cap=$!

@@ -179,10 +179,12 @@ common::Status GroupDataplane::activate(const Tek& next, std::optional<uint32_t>
     // only once the old SA, with its bigger overhead, is gone.
     if (shrink)
         if (auto s = set_carrier_mtu(next.transform); !s) return s;
-    XfrmBatch b = xfrm_.batch();
-    if (auto s = b.add_sa(outbound_sa(next)); !s) return s;
-    if (previous_spi && *previous_spi != next.spi) b.delete_sa({config_.carrier.remote, *previous_spi, std::nullopt});
-    if (auto s = xfrm_.apply(b); !s) return s;
+    if (auto s = xfrm_.add_sa(outbound_sa(next)); !s) return s;
+    // The previous SA may be gone already: the kernel deletes an SA at its hard lifetime.
+    if (previous_spi && *previous_spi != next.spi) {
+        auto s = xfrm_.delete_sa({config_.carrier.remote, *previous_spi, std::nullopt});
+        if (!already_gone(s)) return s;
+    }
     if (!shrink && link->has_value() && mtu != (*link)->mtu) return set_carrier_mtu(next.transform);
     return {};
 }

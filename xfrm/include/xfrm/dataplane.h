@@ -18,8 +18,9 @@
 // Make-before-break rekey (the delays are the caller's timers):
 //   1. install_inbound_sa(new)            on every member first
 //   2. after the activation delay: activate(new, old spi)
-//        = new outbound SA, then old outbound SA deleted, in one batch in that
-//          order (both have reqid R; the kernel picks the newest state)
+//        = new outbound SA, then old outbound SA deleted, in that order (both have
+//          reqid R; the kernel picks the newest state); an old SA the kernel already
+//          removed at its hard lifetime is no error
 //   3. after the deactivation delay: remove_inbound_sa(old spi)
 //
 // Several groups on one member (issue 5): every group has its own carrier
@@ -95,7 +96,7 @@ public:
     common::Status install_outbound_sa(const Tek& tek);  // transport, G_IN -> G_OUT
     common::Status remove_inbound_sa(uint32_t spi);
     common::Status remove_outbound_sa(uint32_t spi);
-    // Rekey step 2: new outbound, then the old outbound removed (one batch).
+    // Rekey step 2: new outbound, then the old outbound removed (already gone is fine).
     common::Status activate(const Tek& next, std::optional<uint32_t> previous_spi);
 
     // This group's objects: SAs and policies of reqid R (and the out policy),
