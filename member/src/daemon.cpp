@@ -120,8 +120,10 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
     }
     if (out.install) {
         auto applied = dataplane_->apply(group.config, *out.install, now);
-        if (!applied)
-            log_line(LogLevel::Error, "group " + group.config.name + ": installing the keys failed: " + applied.error().message);
+        if (applied)
+            group.session->install_succeeded();
+        else
+            group.session->install_failed(now, applied.error().message);
         sync_rekey_multicast(group);  // the KEK may name another rekey destination now
         notify_status();
     }

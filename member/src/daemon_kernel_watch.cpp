@@ -52,7 +52,7 @@ void Daemon::check_traffic(Clock::time_point now) {
             group->session->recovery_trigger(now, "ESP for unknown SPIs");
         else if (one_way)
             group->session->recovery_trigger(
-                now, "outbound-only traffic: nothing received for " +
+                now, "outbound-only traffic: sending, nothing received for at least " +
                          std::to_string(kOneWayQuietIntervals * kStatsInterval.count()) + " s");
         else
             group->session->recovery_quiet();

@@ -19,7 +19,8 @@ const char* session_state_name(SessionState s) {
     return "?";
 }
 
-GroupSession::GroupSession(SessionConfig config) : config_(std::move(config)), retry_delay_(config_.retry_first) {
+GroupSession::GroupSession(SessionConfig config)
+    : config_(std::move(config)), retry_delay_(config_.retry_first), install_retry_delay_(config_.retry_first) {
     server_errors_.resize(config_.servers.size());
     server_failures_.resize(config_.servers.size());
 }
@@ -125,6 +126,15 @@ SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now
     log(LogLevel::Error, detail_);
     retry_delay_ = std::min(retry_delay_ * 2, config_.retry_max);
     return {};
+}
+
+void GroupSession::install_failed(Clock::time_point now, const std::string& why) {
+    retry_at_ = now + install_retry_delay_;
+    enter(state_, now,
+          "keys not installed (" + why + "): fail-closed; registering again in " +
+              std::to_string(install_retry_delay_.count()) + " s");
+    log(LogLevel::Error, detail_);
+    install_retry_delay_ = std::min(install_retry_delay_ * 2, config_.retry_max);
 }
 
 void GroupSession::schedule_reregistration(Clock::time_point now) {

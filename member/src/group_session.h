@@ -89,6 +89,10 @@ public:
 
     // gdoictl register GROUP: a new registration now (keys stay until it succeeds).
     SessionOutput force_register(Clock::time_point now);
+    // The dataplane could not install the keys of the last output (the group is fail-closed):
+    // register again after retry_first, doubling up to retry_max while it keeps failing.
+    void install_failed(Clock::time_point now, const std::string& why);
+    void install_succeeded() { install_retry_delay_ = config_.retry_first; }
     // The dataplane saw an unknown SPI or one-way traffic for this group; `reason` is logged.
     void recovery_trigger(Clock::time_point now, const std::string& reason);
     void recovery_clear();
@@ -130,6 +134,7 @@ private:
     size_t server_ = 0;
     size_t servers_tried_ = 0;
     std::chrono::seconds retry_delay_;
+    std::chrono::seconds install_retry_delay_;
     std::optional<Clock::time_point> retry_at_;
     std::optional<Clock::time_point> reregister_at_;
     std::optional<Clock::time_point> probe_at_;

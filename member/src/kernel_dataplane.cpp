@@ -12,19 +12,12 @@
 #include "kernel_dataplane_group.h"
 #include "policy/nft_table.h"
 #include "xfrm/dataplane.h"
+#include "xfrm/netlink.h"
 #include "xfrm/rtnl.h"
 #include "xfrm/xfrm.h"
 
 namespace member {
-namespace {
-
-bool already_gone(const common::Status& s) {
-    if (s) return true;
-    const int e = s.error().code;
-    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
-}
-
-}  // namespace
+using xfrm::already_gone;
 
 KernelDataplane::KernelDataplane(KernelDataplaneOptions options) : options_(std::move(options)) {}
 KernelDataplane::~KernelDataplane() = default;

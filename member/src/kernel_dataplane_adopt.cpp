@@ -9,17 +9,14 @@
 #include "kernel_dataplane.h"
 #include "kernel_dataplane_group.h"
 #include "policy/nft_table.h"
+#include "xfrm/netlink.h"
 #include "xfrm/rtnl.h"
 #include "xfrm/xfrm.h"
 
 namespace member {
 namespace {
 
-bool already_gone(const common::Status& s) {
-    if (s) return true;
-    const int e = s.error().code;
-    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
-}
+using xfrm::already_gone;
 
 bool contains(const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 

@@ -15,18 +15,14 @@
 #include "policy/compile.h"
 #include "policy/nft_table.h"
 #include "xfrm/dataplane.h"
+#include "xfrm/netlink.h"
 #include "xfrm/rtnl.h"
 #include "xfrm/xfrm.h"
 
 namespace member {
+using xfrm::already_gone;
 namespace {
 
-
-bool already_gone(const common::Status& s) {
-    if (s) return true;
-    const int e = s.error().code;
-    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
-}
 
 policy::Ipv4 to_policy(const xfrm::Address& a) {
     policy::Ipv4 out;

@@ -18,13 +18,16 @@ bool OneWayDetector::observe(std::span<const SaTraffic> sas) {
         primed_ = true;
         return false;
     }
-    quiet_ = inbound_grew ? 0 : quiet_ + 1;
-    return outbound_grew && quiet_ >= quiet_needed_;
+    if (inbound_grew)
+        one_way_ = 0;
+    else if (outbound_grew)
+        ++one_way_;
+    return outbound_grew && one_way_ >= quiet_needed_;
 }
 
 void OneWayDetector::reset() {
     primed_ = false;
-    quiet_ = 0;
+    one_way_ = 0;
     last_.clear();
 }
 

@@ -23,6 +23,11 @@ std::optional<ExpiryDecision> decide_sa_expire(const xfrm::SaExpire& expire, uin
         if (expire.hard) {
             d.message = "SA " + spi + " of group " + g.name + " reached its hard lifetime (" + limit +
                         "): removed by the kernel; traffic fail-closed until new keys";
+            // Only AES-GCM SAs get a packet limit (dataplane_tek.h): the nonce budget is spent,
+            // the key must not send again, and a registration brings the same key back.
+            if (xfrm::expired_limit(expire) == xfrm::ExpiredLimit::packets)
+                d.message += " (the AES-GCM packet limit for gcm-expected-senders is used up: have the key "
+                             "server rekey the group sooner, or use AES-CBC TEKs)";
             return d;
         }
         d.reregister = g.keys && is_newest_tek(*g.keys, expire.sa.spi);

@@ -78,6 +78,22 @@ struct Harness {
 
     Harness() { group.state.kek->lifetime_seconds = 1000; }
 
+    // When the registrations started, in seconds after t0.
+    std::vector<long> start_offsets(Clock::time_point t0) const {
+        std::vector<long> out;
+        for (auto t : registration_starts) out.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
+        return out;
+    }
+
+    // One key server at 10.0.0.2 whose keys outlive the test (no re-registration timers).
+    member::SessionConfig long_lived_session() {
+        group.state.teks[0].lifetime_seconds = 100000;
+        group.state.kek->lifetime_seconds = 100000;
+        auto a = ep("10.0.0.2");
+        servers[a.to_string()] = std::make_unique<KeyServer>(group);
+        return config({a});
+    }
+
     member::SessionConfig config(std::vector<gdoi::Endpoint> addrs) {
         member::SessionConfig c;
         c.name = "G42";
@@ -179,29 +195,20 @@ TEST_CASE("session re-registers before the keys expire when no rekey came") {
 
 TEST_CASE("recovery probe pulls again after 10, 20, 40, 80, 160, 320 s, then stops") {
     Harness h;
-    auto a = ep("10.0.0.2");
-    h.group.state.teks[0].lifetime_seconds = 100000;
-    h.group.state.kek->lifetime_seconds = 100000;
-    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
-    member::GroupSession s(h.config({a}));
+    member::GroupSession s(h.long_lived_session());
     h.deliver(s, s.start(h.now));
     REQUIRE(s.state() == member::SessionState::Registered);
     auto t0 = h.now;
     s.recovery_trigger(t0, "unknown SPI");
     h.run_until(s, t0 + 2000s);
-    std::vector<long> offsets;
-    for (auto t : h.registration_starts) offsets.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
+    const auto offsets = h.start_offsets(t0);
     CHECK(offsets == std::vector<long>{10, 30, 70, 150, 310, 630});
     CHECK(s.counters().recovery_probes == 6);
 }
 
 TEST_CASE("a quiet dataplane ends the probe sequence only after the first probe ran") {
     Harness h;
-    auto a = ep("10.0.0.2");
-    h.group.state.teks[0].lifetime_seconds = 100000;
-    h.group.state.kek->lifetime_seconds = 100000;
-    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
-    member::GroupSession s(h.config({a}));
+    member::GroupSession s(h.long_lived_session());
     h.deliver(s, s.start(h.now));
     auto t0 = h.now;
     s.recovery_trigger(t0, "unknown SPI");
@@ -257,4 +264,30 @@ TEST_CASE("an accepted rekey installs new keys and answers with an ACK the key s
     CHECK_FALSE(again.install);
     CHECK(again.send.empty());
     CHECK(s.counters().rekeys_rejected[static_cast<size_t>(gdoi::PushReject::Replay)] == 1);
+}
+
+TEST_CASE("keys the kernel refused: registration again after 10, 20, 40 s until an install succeeds") {
+    Harness h;
+    member::GroupSession s(h.long_lived_session());
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    auto t0 = h.now;
+    s.install_failed(t0, "kernel has no ESP support");
+    CHECK_THAT(s.detail(), Catch::Contains("keys not installed (kernel has no ESP support)") &&
+                               Catch::Contains("registering again in 10 s"));
+    // Each new registration's keys fail again (as the daemon would report them).
+    for (int i = 0; i < 3; ++i) {
+        const auto before = h.installed.size();
+        h.run_until(s, s.next_deadline());
+        REQUIRE(h.installed.size() == before + 1);
+        s.install_failed(h.now, "kernel has no ESP support");
+    }
+    const auto offsets = h.start_offsets(t0);
+    CHECK(offsets == std::vector<long>{10, 30, 70});
+    // Installed at last: the backoff starts over, no more registrations than re-registration needs.
+    s.install_succeeded();
+    h.run_until(s, h.now + 1000s);
+    CHECK(h.registration_starts.size() == 4);  // the retry already scheduled (80 s) still runs once
+    s.install_failed(h.now, "again");
+    CHECK(s.next_deadline() - h.now == std::chrono::duration_cast<Clock::duration>(10s));
 }

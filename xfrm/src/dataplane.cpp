@@ -11,13 +11,6 @@
 namespace xfrm {
 namespace {
 
-// Removal errors that mean "already gone", which teardown accepts.
-bool already_gone(const common::Status& s) {
-    if (s) return true;
-    const int e = s.error().code;
-    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
-}
-
 void keep_first(common::Status& first, common::Status next) {
     if (first && !next) first = std::move(next);
 }

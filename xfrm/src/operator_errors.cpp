@@ -117,4 +117,10 @@ common::Error request_error(const RequestInfo& request, int err, std::string_vie
     return common::make_error(std::move(text), err);
 }
 
+bool already_gone(const common::Status& status) {
+    if (status) return true;
+    const int e = status.error().code;
+    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
+}
+
 }  // namespace xfrm

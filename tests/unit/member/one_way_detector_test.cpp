@@ -23,7 +23,7 @@ TEST_CASE("outbound packets with inbound silence for 3 checks trigger, not befor
     CHECK_FALSE(d.observe(tek(0x100, 20, 10)));  // 1 quiet check
     CHECK_FALSE(d.observe(tek(0x100, 30, 10)));  // 2
     CHECK(d.observe(tek(0x100, 40, 10)));        // 3: outbound-only traffic for 30 s
-    CHECK(d.quiet_intervals() == 3);
+    CHECK(d.one_way_checks() == 3);
     CHECK(d.observe(tek(0x100, 41, 10)));  // still one-way
 }
 
@@ -33,18 +33,21 @@ TEST_CASE("any inbound packet restarts the quiet count", "[one_way]") {
     CHECK_FALSE(d.observe(tek(0x100, 5, 0)));
     CHECK_FALSE(d.observe(tek(0x100, 9, 0)));
     CHECK_FALSE(d.observe(tek(0x100, 12, 1)));  // a reply came
-    CHECK(d.quiet_intervals() == 0);
+    CHECK(d.one_way_checks() == 0);
     CHECK_FALSE(d.observe(tek(0x100, 15, 1)));
     CHECK_FALSE(d.observe(tek(0x100, 18, 1)));
     CHECK(d.observe(tek(0x100, 20, 1)));
 }
 
-TEST_CASE("no outbound growth in the last check: idle, not one-way", "[one_way]") {
+TEST_CASE("idle checks neither count nor reset: one packet after a pause is not one-way", "[one_way]") {
     OneWayDetector d;
     d.observe(tek(0x100, 7, 3));
     for (int i = 0; i < 5; ++i) CHECK_FALSE(d.observe(tek(0x100, 7, 3)));  // nothing at all for 50 s
-    CHECK(d.quiet_intervals() == 5);
-    CHECK(d.observe(tek(0x100, 8, 3)));  // a packet out, nothing back for 50 s
+    CHECK(d.one_way_checks() == 0);
+    CHECK_FALSE(d.observe(tek(0x100, 8, 3)));  // a packet out after the pause: 1
+    CHECK_FALSE(d.observe(tek(0x100, 8, 3)));  // idle again: still 1
+    CHECK_FALSE(d.observe(tek(0x100, 9, 3)));  // 2
+    CHECK(d.observe(tek(0x100, 10, 3)));       // 3 checks sending into silence: sparse one-way traffic
 }
 
 TEST_CASE("inbound traffic on any of the group's inbound SAs counts", "[one_way]") {
@@ -78,7 +81,7 @@ TEST_CASE("reset starts over: the next check only records", "[one_way]") {
     d.observe(tek(0x100, 1, 0));
     CHECK(d.observe(tek(0x100, 2, 0)));
     d.reset();
-    CHECK(d.quiet_intervals() == 0);
+    CHECK(d.one_way_checks() == 0);
     CHECK_FALSE(d.observe(tek(0x100, 1000, 0)));  // would be growth against the old counters
     CHECK(d.observe(tek(0x100, 1001, 0)));
 }

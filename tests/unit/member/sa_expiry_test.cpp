@@ -79,7 +79,8 @@ TEST_CASE("hard expire: warning text, never a registration from here", "[sa_expi
     CHECK_FALSE(d->reregister);
     CHECK(d->message ==
           "SA 0x00001111 of group alpha reached its hard lifetime (packets): removed by the kernel; "
-          "traffic fail-closed until new keys");
+          "traffic fail-closed until new keys (the AES-GCM packet limit for gcm-expected-senders is used up: "
+          "have the key server rekey the group sooner, or use AES-CBC TEKs)");
 }
 
 TEST_CASE("expires of SAs that are not ours or that no group holds are ignored", "[sa_expiry]") {

@@ -24,3 +24,9 @@ TEST_CASE("kernel errnos become operator messages", "[errors]") {
           "add SA spi 0x00001000: kernel has no ESP support: load esp4 (modprobe esp4) (kernel: Requested type "
           "not found)");
 }
+
+TEST_CASE("already_gone: success and the not-there errnos, nothing else", "[errors]") {
+    CHECK(xfrm::already_gone(common::Status{}));
+    for (int e : {ENOENT, ESRCH, ENODEV, EADDRNOTAVAIL}) CHECK(xfrm::already_gone(common::make_error("gone", e)));
+    for (int e : {EPERM, EEXIST, EINVAL, ENOBUFS}) CHECK_FALSE(xfrm::already_gone(common::make_error("other", e)));
+}

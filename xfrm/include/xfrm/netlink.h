@@ -18,6 +18,11 @@
 
 namespace xfrm {
 
+// A deletion that failed because the object is not there (ENOENT, ESRCH, ENODEV,
+// EADDRNOTAVAIL): for teardown and rekey cleanup "already gone" is success (the kernel
+// removes SAs at their hard lifetime, a device takes its routes with it).
+bool already_gone(const common::Status& status);
+
 // What a request acts on; chooses the operator hint for a kernel errno.
 enum class ObjectKind : uint8_t { sa, policy, link, address, route, rule, other };
 
