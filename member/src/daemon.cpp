@@ -101,13 +101,16 @@ void Daemon::start_group(const GroupConfig& config, Clock::time_point now) {
     handle_output(*raw, raw->session->start(now), now);
 }
 
-void Daemon::stop_group(const std::string& name) {
+void Daemon::stop_group(const std::string& name, const GroupConfig* replacement) {
     auto it = groups_.find(name);
     if (it == groups_.end()) return;
-    leave_rekey_multicast(*it->second, "group removed");
-    auto removed = dataplane_->remove_group(it->second->config);
+    leave_rekey_multicast(*it->second, replacement ? "group changed" : "group removed");
+    // A changed group stays in the kernel's rules, fail-closed, until its new session keys it:
+    // removing it first would leave its traffic without rules (in clear) for a moment.
+    auto removed = replacement ? dataplane_->reset_group(*replacement) : dataplane_->remove_group(it->second->config);
     if (!removed) log_line(LogLevel::Error, "group " + name + ": removing its kernel state failed: " + removed.error().message);
-    log_line(LogLevel::Info, "group " + name + ": removed from the configuration");
+    log_line(LogLevel::Info, "group " + name + (replacement ? ": changed in the configuration, starting over fail-closed"
+                                                            : ": removed from the configuration"));
     groups_.erase(it);
 }
 
@@ -208,12 +211,15 @@ void Daemon::reload() {
     auto now = Clock::now();
     std::map<std::string, const GroupConfig*> wanted;
     for (const auto& g : fresh->groups) wanted[g.name] = &g;
-    std::vector<std::string> to_stop;
+    std::vector<std::pair<std::string, const GroupConfig*>> to_stop;  // replacement: nullptr = removed
     for (const auto& [name, group] : groups_) {
         auto it = wanted.find(name);
-        if (it == wanted.end() || fingerprint(*it->second) != fingerprint(group->config)) to_stop.push_back(name);
+        if (it == wanted.end())
+            to_stop.emplace_back(name, nullptr);
+        else if (fingerprint(*it->second) != fingerprint(group->config))
+            to_stop.emplace_back(name, it->second);
     }
-    for (const auto& name : to_stop) stop_group(name);
+    for (const auto& [name, replacement] : to_stop) stop_group(name, replacement);
     config_.groups = fresh->groups;
     auto opened = open_sockets();
     if (!opened) log_line(LogLevel::Error, "reload: " + opened.error().message);

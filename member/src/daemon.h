@@ -50,7 +50,8 @@ private:
     };
     common::Status open_sockets();
     void start_group(const GroupConfig& config, Clock::time_point now);
-    void stop_group(const std::string& name);
+    // replacement: the group's new configuration (changed by a reload); nullptr: removed.
+    void stop_group(const std::string& name, const GroupConfig* replacement = nullptr);
     void reload();
     void handle_output(Group& group, SessionOutput out, Clock::time_point now);
     void on_udp_readable(int fd, Clock::time_point now);

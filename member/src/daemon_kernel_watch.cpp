@@ -83,9 +83,11 @@ void Daemon::on_sa_events(Clock::time_point now) {
         const auto* expire = std::get_if<xfrm::SaExpire>(&event);
         if (!expire) continue;
         std::vector<ExpiryCandidate> candidates;
-        for (const auto& [name, group] : groups_)
-            candidates.push_back({name, !dataplane_->tek_role(group->config, expire->sa.spi).empty(),
-                                  group->session->group_state()});
+        for (const auto& [name, group] : groups_) {
+            // A role names an SA the group holds; "refused: ..." names a TEK it never installed.
+            const auto role = dataplane_->tek_role(group->config, expire->sa.spi);
+            candidates.push_back({name, !role.empty() && role.rfind("refused", 0) != 0, group->session->group_state()});
+        }
         auto decision = decide_sa_expire(*expire, *sa_owner_, candidates);
         if (!decision) continue;
         Group& group = *groups_.at(decision->group);

@@ -13,6 +13,8 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "daemon.h"
 #include "logging.h"
@@ -42,7 +44,12 @@ void Daemon::sync_rekey_multicast(Group& group) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = m.tag;
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.socket.fd(), &ev);
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.socket.fd(), &ev) != 0) {
+            log_line(LogLevel::Error, "group " + group.config.name + ": cannot watch the multicast socket of " +
+                                          want->to_string() + ": " + std::strerror(errno) +
+                                          "; rekeys for this group arrive only unicast");
+            return;
+        }
         it = multicast_.emplace(key, std::move(m)).first;
     }
     it->second.groups.insert(group.config.name);

@@ -33,6 +33,12 @@ public:
                                  std::chrono::steady_clock::time_point now) = 0;
     // The group left the configuration.
     virtual common::Status remove_group(const GroupConfig& group) = 0;
+    // The group's configuration changed (same name): drop its keys and start it over
+    // fail-closed under the new configuration, its traffic never without rules.
+    virtual common::Status reset_group(const GroupConfig& group) {
+        if (auto s = remove_group(group); !s) return s;
+        return add_group(group);
+    }
     // Rekey steps that wait for the GAP activation/deactivation delays.
     virtual std::chrono::steady_clock::time_point next_deadline() const = 0;
     virtual void on_timer(std::chrono::steady_clock::time_point now) = 0;

@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "hex_spi.h"
 
 namespace member {
 namespace {
@@ -22,9 +24,9 @@ std::string port_text(const std::optional<policy::PortRange>& p) {
 }
 
 template <typename T>
-bool parse_number(std::string_view s, T& out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && end == s.data() + s.size();
+bool parse_number(std::string_view s, T& out, int base = 10) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
 }
 
 common::Result<std::optional<policy::Prefix>> parse_prefix_field(std::string_view s) {
@@ -75,6 +77,9 @@ std::string format_saved_state(const std::vector<SavedGroup>& groups) {
     std::string out = std::string(kHeader) + "\n";
     for (const auto& g : groups) {
         out += "group " + std::to_string(g.id) + " " + std::to_string(g.slot) + " " + g.name + "\n";
+        out += "spis " + hex_spi(g.active);
+        for (uint32_t spi : g.inbound) out += " " + hex_spi(spi);
+        out += "\n";
         for (const auto& s : g.selectors)
             out += "selector " + (s.source ? s.source->to_string() : "-") + " " +
                    (s.destination ? s.destination->to_string() : "-") + " " +
@@ -110,9 +115,20 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
             std::getline(in >> std::ws, g.name);
             if (g.name.empty()) return fail("group without a name");
             groups.push_back(std::move(g));
-        } else if (kind == "selector" || kind == "scope") {
+        } else if (kind == "selector" || kind == "scope" || kind == "spis") {
             if (groups.empty()) return fail(kind + " before any group");
-            if (kind == "selector") {
+            if (kind == "spis") {
+                std::string spi;
+                auto& g = groups.back();
+                g.inbound.clear();
+                for (bool first = true; in >> spi; first = false) {
+                    uint32_t v = 0;
+                    if (spi.rfind("0x", 0) != 0 || !parse_number(std::string_view(spi).substr(2), v, 16))
+                        return fail("bad SPI '" + spi + "'");
+                    (first ? g.active : g.inbound.emplace_back()) = v;
+                }
+                std::sort(g.inbound.begin(), g.inbound.end());
+            } else if (kind == "selector") {
                 auto s = parse_selector(in);
                 if (!s) return fail(s.error().message);
                 groups.back().selectors.push_back(*s);
@@ -139,15 +155,30 @@ std::string saved_state_path(const std::string& control_socket) {
 }
 
 common::Result<std::optional<std::vector<SavedGroup>>> read_saved_state(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
         if (errno == ENOENT) return std::optional<std::vector<SavedGroup>>{};
         return common::make_error("cannot read " + path + ": " + std::strerror(errno), errno);
     }
-    std::string text(kMaxFileSize + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxFileSize) return common::make_error(path + " is larger than 1 MiB: not ours");
+    struct stat st {};
+    std::string text;
+    bool ok = ::fstat(fd, &st) == 0;
+    if (ok && (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)) {
+        ::close(fd);
+        return common::make_error(path + " is not a regular file of this user without group/other write "
+                                         "permission: ignored");
+    }
+    char buf[4096];
+    for (ssize_t n; ok && (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            ok = errno == EINTR;
+            continue;
+        }
+        text.append(buf, static_cast<std::size_t>(n));
+        ok = text.size() <= kMaxFileSize;
+    }
+    ::close(fd);
+    if (!ok) return common::make_error("cannot read " + path + " (larger than 1 MiB, or a read error)");
     auto parsed = parse_saved_state(text);
     if (!parsed) return common::make_error(path + ": " + parsed.error().message);
     return std::optional<std::vector<SavedGroup>>(std::move(*parsed));
@@ -156,7 +187,8 @@ common::Result<std::optional<std::vector<SavedGroup>>> read_saved_state(const st
 common::Status write_saved_state(const std::string& path, const std::vector<SavedGroup>& groups) {
     const std::string tmp = path + ".tmp";
     const std::string text = format_saved_state(groups);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    ::unlink(tmp.c_str());  // a leftover (or someone's symlink) is never followed or reused
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) return common::make_error("cannot write " + tmp + ": " + std::strerror(errno), errno);
     const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     const int saved_errno = errno;

@@ -8,8 +8,11 @@
 // Format (version 1), one item per line, written atomically (temporary file + rename):
 //   gdoi-member dataplane state 1
 //   group ID SLOT NAME
+//   spis ACTIVE INBOUND...                  (hex; the SAs the kernel must hold to adopt)
 //   selector SRC DST PROTO SPORT DPORT      ("-" for none; ports FIRST-LAST)
 //   scope PREFIX
+// The file must belong to the daemon's user and not be writable by others (it decides which
+// kernel SAs a group keeps sending with); it is written with O_EXCL|O_NOFOLLOW and renamed.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,8 @@ struct SavedGroup {
     uint32_t id = 0;
     std::string name;
     unsigned slot = 0;
+    uint32_t active = 0;            // SPI of the outbound SA
+    std::vector<uint32_t> inbound;  // SPIs of the inbound SAs, ascending
     std::vector<policy::Selector> selectors;
     std::vector<V4Prefix> scope;
 

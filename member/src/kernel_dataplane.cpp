@@ -131,6 +131,12 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
         if (!made) return made.error();
         adopt(**made, a);
         keep.push_back((*made)->carrier->config().reqid);
+        // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
+        // it again, idempotently — the device, its SAs and routes stay as they are.
+        if (auto s = (*made)->carrier->install_carrier(*a.transform); !s) return s;
+        auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                     options_.carrier_rule_priority});
+        if (!rule && rule.error().code != EEXIST) return rule;
     }
     for (const auto& g : config_.groups)
         if (!find(g))
@@ -165,8 +171,37 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
     config_.groups.push_back(group);
     log(gdoi::LogLevel::Info, "group " + group.name + ": added, fail-closed until registered (carrier " +
                                   options_.carrier_prefix + std::to_string((*made)->slot) + ")");
-    if (auto s = refresh_local_scope(); !s) return s;
-    return sync_rules();
+    // The slot may hold what an earlier group failed to remove: its SAs would serve this one.
+    if (auto s = (*made)->carrier ? (*made)->carrier->teardown_group() : common::Status{}; !s)
+        log(gdoi::LogLevel::Warning, "group " + group.name + ": clearing its carrier slot: " + s.error().message);
+    if (auto s = refresh_local_scope(); !s)
+        log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
+    return sync_rules();  // the group's rules go in whatever else failed
+}
+
+common::Status KernelDataplane::reset_group(const GroupConfig& group) {
+    Group* g = find(group);
+    if (!g) return add_group(group);
+    g->config = group;
+    g->expected_senders = group.gcm_expected_senders;
+    for (auto& c : config_.groups)
+        if (c.name == group.name) c = group;
+    g->schedule.clear();
+    g->teks.clear();
+    g->refused.clear();
+    g->selectors.clear();
+    g->scope.clear();
+    g->registered = false;
+    g->carrier_up = false;
+    if (auto s = refresh_local_scope(); !s)
+        log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
+    // Rules first (the group fail-closed under its new configuration), then its objects.
+    common::Status first = sync_rules();
+    if (auto s = g->carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
+    if (auto s = sync_prefixes(); first && !s) first = s;
+    save_state();
+    log(gdoi::LogLevel::Info, "group " + group.name + ": configuration changed: fail-closed until registered");
+    return first;
 }
 
 common::Status KernelDataplane::flush() {

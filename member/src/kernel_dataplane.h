@@ -110,6 +110,7 @@ public:
     common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                          std::chrono::steady_clock::time_point now) override;
     common::Status remove_group(const GroupConfig& group) override;
+    common::Status reset_group(const GroupConfig& group) override;
     std::chrono::steady_clock::time_point next_deadline() const override;
     void on_timer(std::chrono::steady_clock::time_point now) override;
     common::Status flush() override;

@@ -35,29 +35,38 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
     if (!*saved) return out;
     auto sas = xfrm_->dump_sas();
     if (!sas) return out;
-    std::vector<unsigned> slots;
+    std::vector<uint32_t> slots;
+    std::vector<std::string> names;
     for (const auto& sg : **saved) {
         const auto cfg = std::find_if(config_.groups.begin(), config_.groups.end(),
                                       [&](const GroupConfig& c) { return c.name == sg.name && c.id == sg.id; });
-        if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains({slots.begin(), slots.end()}, sg.slot))
+        if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains(slots, sg.slot) ||
+            std::find(names.begin(), names.end(), sg.name) != names.end())
             continue;
         const auto dc = carrier_config(sg.slot);
-        Adoptable a{&*cfg, sg, {}, 0};
-        std::optional<uint32_t> active;
+        Adoptable a{&*cfg, sg, {}, 0, std::nullopt};
+        std::vector<uint32_t> outbound;
         for (const auto& sa : *sas) {
             if (sa.reqid != dc.reqid) continue;
             if (sa.dst == dc.carrier.local) a.inbound.push_back(sa.spi);
-            if (sa.dst == dc.carrier.remote) active = sa.spi;
+            if (sa.dst == dc.carrier.remote) {
+                outbound.push_back(sa.spi);
+                a.transform = sa.transform;
+            }
         }
+        std::sort(a.inbound.begin(), a.inbound.end());
         auto link = rtnl_->find_link(dc.carrier.name);
         const bool carrier = link && link->has_value() && (*link)->kind == "ipip";
-        if (!active || !contains(a.inbound, *active) || !carrier) {
-            log(gdoi::LogLevel::Info, "group " + sg.name + ": the previous run's SAs are gone or incomplete: "
+        // Exactly the SAs the group held when the state was saved: nothing expired since, no
+        // other group's SAs in the slot, no rekey step half done.
+        if (outbound != std::vector<uint32_t>{sg.active} || a.inbound != sg.inbound || !a.transform || !carrier) {
+            log(gdoi::LogLevel::Info, "group " + sg.name + ": the previous run's SAs are gone or not as saved: "
                                                           "fail-closed until registered");
             continue;
         }
-        a.active = *active;
+        a.active = sg.active;
         slots.push_back(sg.slot);
+        names.push_back(sg.name);
         out.push_back(std::move(a));
     }
     return out;
@@ -117,16 +126,23 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
 
 // The keyed groups as a restart needs them; written when they change (after the nft table).
 void KernelDataplane::save_state() {
-    if (options_.state_file.empty()) return;
+    // Not before the kernel sockets are open: a start that failed must not erase the state
+    // the next start needs.
+    if (options_.state_file.empty() || !xfrm_) return;
     std::vector<SavedGroup> keyed;
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
         if (!g || !g->carrier_up || !g->schedule.active()) continue;
-        keyed.push_back({g->config.id, g->config.name, g->slot, g->selectors, g->scope});
+        auto inbound = g->schedule.installed();
+        std::sort(inbound.begin(), inbound.end());
+        keyed.push_back({g->config.id, g->config.name, g->slot, *g->schedule.active(), inbound, g->selectors, g->scope});
     }
     const std::string text = format_saved_state(keyed);
     if (text == saved_state_) return;
     if (auto s = write_saved_state(options_.state_file, keyed); !s) {
+        // An old file must not outlive the state it described.
+        (void)remove_saved_state(options_.state_file);
+        saved_state_.clear();
         log(gdoi::LogLevel::Warning, "restart adoption state not saved (a restart will re-register fail-closed): " +
                                          s.error().message);
         return;

@@ -72,7 +72,14 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     std::vector<policy::Selector> selectors;
     std::vector<V4Prefix> scope;
     for (const auto& tek : state.teks) {
-        if (auto why = accept_tek(group, tek); !why.empty()) {
+        auto why = accept_tek(group, tek);
+        // Inbound SAs of all groups are found by SPI alone (one receive pair): two groups'
+        // TEKs with one SPI would share, and one group's rekey would delete, the other's SA.
+        for (const auto& [name, other] : groups_)
+            if (why.empty() && other.get() != g && other->schedule.role(tek.spi))
+                why = "SPI already used by group " + name +
+                      " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
+        if (!why.empty()) {
             if (!g->refused.count(tek.spi))
                 log(gdoi::LogLevel::Warning,
                     "group " + group.name + ": TEK " + hex_spi(tek.spi) + " not installed: " + why);
@@ -111,7 +118,9 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         return s;
     }
     if (auto p = sync_prefixes(); !p) return p;
-    return sync_rules();
+    auto rules = sync_rules();
+    save_state();  // the SPIs change with every rekey step, the table not always
+    return rules;
 }
 
 common::Status KernelDataplane::remove_group(const GroupConfig& group) {
@@ -124,6 +133,7 @@ common::Status KernelDataplane::remove_group(const GroupConfig& group) {
     std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
     if (auto s = sync_prefixes(); first && !s) first = s;
     if (auto s = sync_rules(); first && !s) first = s;
+    save_state();
     return first;
 }
 
@@ -148,6 +158,7 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     }
     if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
     if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+    save_state();
 }
 
 // One group's kernel objects: SAs, policies, carrier, routes. The fwmark rule goes with the

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct KernelDataplane::Adoptable {
     SavedGroup saved;
     std::vector<uint32_t> inbound;  // SPIs with an inbound SA of the slot
     uint32_t active = 0;            // the SPI with the slot's outbound SA
+    std::optional<xfrm::EspTransform> transform;  // of the outbound SA (the carrier MTU)
 };
 
 }  // namespace member

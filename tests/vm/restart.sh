@@ -93,6 +93,14 @@ restart_under_ping() {
 }
 
 for how in KILL TERM; do
+    if [ "$how" = TERM ]; then
+        # A rekey first: the saved state must follow the SPIs (new inbound, new sender).
+        "$KS_BIN" --control "$W/ks.ctl" --command rekey >/dev/null
+        sleep 3   # GAP activation 1 s
+        spi=$("$GDOICTL" -s "$W/gm1.sock" show tek --json | jq -r '.groups[0].teks[-1].spi')
+        grep -q "^spis $spi " "$W/gm1.state" && ok "the saved state follows the rekey (sending with $spi)" \
+            || bad "the saved state does not name the new TEK $spi: $(grep '^spis' "$W/gm1.state")"
+    fi
     restart_under_ping "$how"
     sent=$SENT received=$RECEIVED clear=$CLEAR
     echo "SIG$how restart: $received of $sent pings answered, $clear cleartext ICMP on the WAN"

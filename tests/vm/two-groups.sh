@@ -39,6 +39,8 @@ member_config() {  # member_config NAME WAN_ADDR [GROUPS...]: 1 and/or 2
             case $g in
                 1) group_toml GROUP-ONE 1 172.16.9.2 ;;
                 2) group_toml GROUP-TWO 2 172.16.9.3 ;;
+                2x) group_toml GROUP-TWO 2 172.16.9.3
+                    echo 'exclude = [ { protocol = "tcp", destination-port = 179 } ]' ;;
             esac
         done
     } >"$W/$name.toml"
@@ -122,6 +124,28 @@ spi2=$(esp_between "$W/readded.pcap" 192.168.1.10 192.168.2.10)
 [ -n "$spi2" ] && ok "group 2 traffic is ESP again (SPI $spi2)" || bad "group 2 traffic not ESP after re-adding"
 n=$(clear_icmp "$W/readded.pcap")
 [ "$n" -eq 0 ] && ok "no cleartext ICMP on the WAN" || bad "$n cleartext ICMP packets on the WAN"
+
+# SIGHUP changing group 2 (an exclude rule more) while its traffic flows: the group starts
+# over (new registration) and its traffic is never in clear meanwhile; group 1 is untouched.
+nsx core dumpcap -q -i c1 -w "$W/changed.pcap" >/dev/null 2>&1 &
+cap=$!
+sleep 1
+nsx lan1 ping -i 0.02 -w 5 -q 192.168.2.10 >/dev/null 2>&1 &
+ping=$!
+sleep 1
+member_config gm1 172.16.1.2 1 2x
+kill -HUP "$GM1"
+wait "$ping" || true
+sleep 0.5
+kill "$cap"; wait "$cap" 2>/dev/null || true
+n=$(clear_icmp "$W/changed.pcap")
+[ "$n" -eq 0 ] && ok "SIGHUP changing group 2 under traffic: nothing in clear on the WAN" \
+    || bad "SIGHUP changing group 2: $n cleartext ICMP packets on the WAN"
+check "group 2 registered again after the change" wait_registered gm1 GROUP-TWO
+[ "$(sending_spi gm1 GROUP-ONE)" = 0x00001000 ] && ok "group 1 kept its TEK across group 2's change" \
+    || bad "group 1's TEK changed with group 2's configuration"
+sleep 3
+check "group 2 traffic flows after the change" nsx lan1 ping -c 3 -i 0.2 -W 2 192.168.2.10
 
 if [ "$FAILS" -eq 0 ]; then echo "two-groups: all steps passed"; else echo "two-groups: $FAILS step(s) failed (logs in $OUT)"; fi
 [ "$FAILS" -eq 0 ]

@@ -21,13 +21,15 @@ policy::Selector selector(const char* src, const char* dst) {
 }
 
 std::vector<SavedGroup> sample() {
-    SavedGroup a{1, "GROUP ONE", 0, {selector("10.0.0.0/8", "10.0.0.0/8")}, {*V4Prefix::parse("10.0.0.0/8")}};
+    SavedGroup a{1, "GROUP ONE", 0, 0x1000, {0x1000}, {selector("10.0.0.0/8", "10.0.0.0/8")},
+                 {*V4Prefix::parse("10.0.0.0/8")}};
     auto tcp = selector("192.168.1.0/24", "192.168.2.0/24");
     tcp.protocol = 6;
     tcp.destination_port = policy::PortRange{179, 179};
     tcp.source_port = policy::PortRange{1024, 65535};
     policy::Selector any;  // no addresses at all
-    SavedGroup b{4294967295u, "GROUP-TWO", 63, {tcp, any}, {*V4Prefix::parse("192.168.0.0/16")}};
+    SavedGroup b{4294967295u, "GROUP-TWO", 63, 0xfedcba98, {0x00000001, 0xfedcba98}, {tcp, any},
+                 {*V4Prefix::parse("192.168.0.0/16")}};
     return {a, b};
 }
 
@@ -36,7 +38,8 @@ std::vector<SavedGroup> sample() {
 TEST_CASE("saved state: format and parse round trip, names with spaces, ports, no addresses") {
     const auto groups = sample();
     const auto text = format_saved_state(groups);
-    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\n", 0) == 0);
+    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\nspis 0x00001000 0x00001000\n", 0) == 0);
+    CHECK(text.find("spis 0xfedcba98 0x00000001 0xfedcba98\n") != std::string::npos);
     CHECK(text.find("selector 192.168.1.0/24 192.168.2.0/24 6 1024-65535 179-179\n") != std::string::npos);
     CHECK(text.find("selector - - - - -\n") != std::string::npos);
     auto back = parse_saved_state(text);
@@ -56,6 +59,10 @@ TEST_CASE("saved state: errors name the line") {
                Catch::Contains("5 fields"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nkeys 0102\n").error().message,
                Catch::Contains("unknown item 'keys'"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x1000 12\n").error().message,
+               Catch::Contains("line 3: bad SPI '12'"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x\n").error().message,
+               Catch::Contains("bad SPI"));
     CHECK_FALSE(parse_saved_state(""));
 }
 
@@ -82,6 +89,15 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     REQUIRE(back->has_value());
     CHECK(**back == sample());
     CHECK(access((path + ".tmp").c_str(), F_OK) != 0);  // renamed, nothing left over
+    // Writable by others: it would decide which SAs a group keeps sending with. Ignored.
+    REQUIRE(chmod(path.c_str(), 0666) == 0);
+    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("without group/other write permission"));
+    REQUIRE(chmod(path.c_str(), 0640) == 0);
+    // A symlink is not followed.
+    const std::string link = std::string(dir) + "/link.state";
+    REQUIRE(symlink(path.c_str(), link.c_str()) == 0);
+    CHECK_FALSE(read_saved_state(link));
+    unlink(link.c_str());
     {
         std::ofstream(path) << "garbage\n";
     }
