@@ -154,7 +154,7 @@ void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_p
         if (!header) {
             // Unparseable (e.g. truncated): a push under this group's KEK is counted.
             if (group->session->is_kek_cookie_pair(gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
-                group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message);
+                group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message, now);
             continue;
         }
         if (!group->session->owns(*header)) continue;
@@ -168,7 +168,7 @@ void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_p
         for (auto& [name, group] : groups_)
             if (group->config.local_port == port && group->session->keyed())
                 group->session->record_push_reject(gdoi::PushReject::UnknownKek,
-                                                   "from " + got.from.to_string() + ": cookies name no KEK we hold");
+                                                   "from " + got.from.to_string() + ": cookies name no KEK we hold", now);
     }
 }
 

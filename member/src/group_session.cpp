@@ -177,16 +177,17 @@ bool GroupSession::is_kek_cookie_pair(gdoi::ByteView first16) const {
            std::equal(group_.kek->spi.begin(), group_.kek->spi.end(), first16.begin());
 }
 
-void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& message) {
+void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& message, Clock::time_point now) {
     ++counters_.rekeys_rejected[static_cast<size_t>(why)];
-    log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message);
+    if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
+        log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
 }
 
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
     if (!keyed_) return {};
     auto outcome = gdoi::process_push(datagram, group_);
     if (!outcome.accepted()) {
-        record_push_reject(outcome.reject, outcome.message);
+        record_push_reject(outcome.reject, outcome.message, now);
         return {};
     }
     ++counters_.rekeys_accepted;

@@ -17,6 +17,7 @@
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/groupkey_push.h"
 #include "gdoi/phase1.h"
+#include "log_throttle.h"
 #include "gdoi/udp_socket.h"
 
 namespace member {
@@ -85,7 +86,8 @@ public:
     // naming no KEK): counted here so the operator sees it (issue 3: counted by reason).
     bool is_kek_cookie_pair(gdoi::ByteView first16) const;
     bool keyed() const { return keyed_; }
-    void record_push_reject(gdoi::PushReject why, const std::string& message);
+    // Counted every time; logged at most once per 10 s per reason (log_throttle.h).
+    void record_push_reject(gdoi::PushReject why, const std::string& message, Clock::time_point now);
 
     // gdoictl register GROUP: a new registration now (keys stay until it succeeds).
     SessionOutput force_register(Clock::time_point now);
@@ -135,6 +137,7 @@ private:
     size_t servers_tried_ = 0;
     std::chrono::seconds retry_delay_;
     std::chrono::seconds install_retry_delay_;
+    LogThrottle reject_log_;
     std::optional<Clock::time_point> retry_at_;
     std::optional<Clock::time_point> reregister_at_;
     std::optional<Clock::time_point> probe_at_;

@@ -111,7 +111,9 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
     for (unsigned slot = 0; slot < kMaxCarriers; ++slot) {
         const auto dc = carrier_config(slot);
         if (contains(keep, dc.reqid)) continue;
-        note(rtnl_->delete_link(dc.carrier.name));
+        // Only our kind of device: an operator's own "gdoi3" bridge is not ours to delete.
+        auto link = rtnl_->find_link(dc.carrier.name);
+        if (link && link->has_value() && (*link)->kind == "ipip") note(rtnl_->delete_link(dc.carrier.name));
         if (!dc.wan_device.empty())
             note(rtnl_->delete_route(
                 {xfrm::Prefix::host(dc.carrier.remote), dc.wan_device, dc.wan_gateway, xfrm::kMainTable, 0}));
