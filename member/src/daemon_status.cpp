@@ -60,6 +60,8 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         g.id = group->config.id;
         g.state = group_state_name(s);
         g.detail = s.detail();
+        if (!s.keyed() && dataplane_->sending(group->config))
+            g.detail += "; traffic still encrypted with the previous run's SAs until registered";
         g.server = group->config.servers.empty() ? "" : group->config.servers[s.server_index()].to_string();
         g.since_seconds = seconds_between(s.state_since(), now);
         if (s.last_rekey()) g.last_rekey_seconds_ago = std::max<uint64_t>(1, seconds_between(*s.last_rekey(), now));

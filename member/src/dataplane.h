@@ -46,6 +46,12 @@ public:
     virtual common::Status flush() = 0;
     // Daemon exit: keep fail-closed in place (no leak while the service is down).
     virtual void shutdown() = 0;
+    // Whether the group's traffic is being encrypted now (an outbound SA is in place), also
+    // before the daemon's own registration: SAs adopted from a previous run (gdoictl show).
+    virtual bool sending(const GroupConfig& group) const {
+        (void)group;
+        return false;
+    }
     // For gdoictl show policy / tek.
     virtual std::vector<PolicyStatus> policies(const GroupConfig& group) const = 0;
     virtual std::string tek_role(const GroupConfig& group, uint32_t spi) const = 0;

@@ -248,6 +248,11 @@ std::string KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) co
     return {};
 }
 
+bool KernelDataplane::sending(const GroupConfig& group) const {
+    const Group* g = find(group);
+    return g && g->carrier_up && g->schedule.active().has_value();
+}
+
 std::optional<uint32_t> KernelDataplane::sa_owner_tag() const {
     return xfrm_ ? std::optional<uint32_t>(xfrm_->owner()) : std::nullopt;
 }

@@ -118,6 +118,7 @@ public:
     std::vector<PolicyStatus> policies(const GroupConfig& group) const override;
     std::string tek_role(const GroupConfig& group, uint32_t spi) const override;
     std::optional<uint32_t> sa_owner_tag() const override;
+    bool sending(const GroupConfig& group) const override;
     common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) override;
 
     // For the pull exchange: empty = acceptable, else why not (member::accept_tek in

@@ -82,7 +82,9 @@ restart_under_ping() {
     kill -"$1" "$GM1"
     timeout 10 tail --pid="$GM1" -f /dev/null || true
     start_gm1
-    sleep 3
+    sleep 2
+    "$GDOICTL" -s "$W/gm1.sock" show groups --json 2>/dev/null | jq -r '.groups[0].detail' >"$W/detail-$1.txt" || true
+    sleep 1
     nsx ks nft delete table inet hold
     wait "$ping" || true
     kill "$cap"; wait "$cap" 2>/dev/null || true
@@ -103,6 +105,9 @@ for how in KILL TERM; do
     fi
     restart_under_ping "$how"
     sent=$SENT received=$RECEIVED clear=$CLEAR
+    grep -q "traffic still encrypted with the previous run's SAs" "$W/detail-$how.txt" \
+        && ok "SIG$how: gdoictl said the adopted SAs carry the traffic while registering" \
+        || bad "SIG$how: gdoictl did not show the adopted SAs: $(cat "$W/detail-$how.txt")"
     echo "SIG$how restart: $received of $sent pings answered, $clear cleartext ICMP on the WAN"
     [ "$sent" -ge 100 ] && [ "$received" -eq "$sent" ] && ok "SIG$how: no ping lost across the restart" \
         || bad "SIG$how: $((sent - received)) of $sent pings lost across the restart"
