@@ -78,6 +78,8 @@ public:
 
     int fd() const { return epoll_.get(); }
     const std::string& path() const { return path_; }
+    // The socket's directory when listen() created it (else empty): --user hands it over.
+    const std::string& created_directory() const { return created_directory_; }
     std::size_t open_connections() const { return connections_.size(); }
 
     // handler: request line (without the newline) -> reply document. An exception
@@ -106,6 +108,7 @@ private:
     UniqueFd listener_;
     UniqueFd epoll_;
     std::string path_;
+    std::string created_directory_;
     dev_t dev_ = 0;
     ino_t ino_ = 0;
     uint64_t next_serial_ = 0;

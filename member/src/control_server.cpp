@@ -44,21 +44,22 @@ std::string parent_directory(const std::string& path) {
     return path.substr(0, slash);
 }
 
-common::Status ensure_directory(const std::string& path, const std::string& dir) {
-    if (dir.empty() || dir == "/") return {};
+// True when it created the directory.
+common::Result<bool> ensure_directory(const std::string& path, const std::string& dir) {
+    if (dir.empty() || dir == "/") return false;
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode))
             return common::make_error("control socket " + path + ": " + dir + " exists and is not a directory",
                                       ENOTDIR);
-        return {};
+        return false;
     }
     if (errno != ENOENT) return socket_error(path, "cannot inspect directory " + dir, errno);
     if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
         return socket_error(path, "cannot create directory " + dir + " (does its parent exist and is it writable?)",
                             errno);
     if (::chmod(dir.c_str(), 0750) != 0) return socket_error(path, "cannot set mode 0750 on " + dir, errno);
-    return {};
+    return true;
 }
 
 bool fill_address(const std::string& path, sockaddr_un& addr) {
@@ -103,10 +104,12 @@ common::Result<ControlServer> ControlServer::listen(const std::string& path) {
         return common::make_error("control socket \"" + path + "\": the path must be 1 to " +
                                       std::to_string(sizeof addr.sun_path - 1) + " bytes long",
                                   ENAMETOOLONG);
-    if (auto s = ensure_directory(path, parent_directory(path)); !s) return s.error();
+    auto created = ensure_directory(path, parent_directory(path));
+    if (!created) return created.error();
     if (auto s = clear_stale_socket(path, addr); !s) return s.error();
 
     ControlServer server;
+    if (*created) server.created_directory_ = parent_directory(path);
     server.listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!server.listener_.valid()) return socket_error(path, "socket()", errno);
     // The mode of the socket inode is the bound file's mode (minus umask): set it before
@@ -137,6 +140,7 @@ ControlServer::ControlServer(ControlServer&& other) noexcept
     : listener_(std::move(other.listener_)),
       epoll_(std::move(other.epoll_)),
       path_(std::exchange(other.path_, {})),
+      created_directory_(std::exchange(other.created_directory_, {})),
       dev_(other.dev_),
       ino_(other.ino_),
       next_serial_(other.next_serial_),
@@ -149,6 +153,7 @@ ControlServer& ControlServer::operator=(ControlServer&& other) noexcept {
         listener_ = std::move(other.listener_);
         epoll_ = std::move(other.epoll_);
         path_ = std::exchange(other.path_, {});
+        created_directory_ = std::exchange(other.created_directory_, {});
         dev_ = other.dev_;
         ino_ = other.ino_;
         next_serial_ = other.next_serial_;

@@ -295,7 +295,9 @@ int Daemon::run() {
     add(control_->fd(), kTagControl);
     // Port 848 is bound: from here on only CAP_NET_ADMIN (and CAP_NET_BIND_SERVICE for a
     // reload that adds a port) remain, as the user asked for.
-    auto dropped = drop_privileges(run_as_);
+    std::vector<std::string> hand_over;
+    if (!control_->created_directory().empty()) hand_over.push_back(control_->created_directory());
+    auto dropped = drop_privileges(run_as_, hand_over);
     if (!dropped) {
         log_line(LogLevel::Error, "dropping privileges: " + dropped.error().message);
         return 1;

@@ -160,13 +160,18 @@ common::Result<std::optional<std::vector<SavedGroup>>> read_saved_state(const st
         if (errno == ENOENT) return std::optional<std::vector<SavedGroup>>{};
         return common::make_error("cannot read " + path + ": " + std::strerror(errno), errno);
     }
+    // Who could have written it: the file and its directory must not be writable by group or
+    // others (the daemon's own runtime directory: its user and root only).
     struct stat st {};
+    struct stat dir {};
+    const auto slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     std::string text;
-    bool ok = ::fstat(fd, &st) == 0;
-    if (ok && (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)) {
+    bool ok = ::fstat(fd, &st) == 0 && ::stat(parent.c_str(), &dir) == 0;
+    if (ok && (!S_ISREG(st.st_mode) || (st.st_mode & 022) != 0 || (dir.st_mode & 022) != 0)) {
         ::close(fd);
-        return common::make_error(path + " is not a regular file of this user without group/other write "
-                                         "permission: ignored");
+        return common::make_error(path + " (or its directory) is writable by group or others, or not a regular "
+                                         "file: ignored");
     }
     char buf[4096];
     for (ssize_t n; ok && (n = ::read(fd, buf, sizeof buf)) != 0;) {

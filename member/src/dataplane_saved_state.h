@@ -11,7 +11,7 @@
 //   spis ACTIVE INBOUND...                  (hex; the SAs the kernel must hold to adopt)
 //   selector SRC DST PROTO SPORT DPORT      ("-" for none; ports FIRST-LAST)
 //   scope PREFIX
-// The file must belong to the daemon's user and not be writable by others (it decides which
+// Neither the file nor its directory may be writable by group or others (it decides which
 // kernel SAs a group keeps sending with); it is written with O_EXCL|O_NOFOLLOW and renamed.
 #pragma once
 

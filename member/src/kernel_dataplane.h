@@ -159,6 +159,7 @@ private:
     std::map<std::string, std::unique_ptr<Group>> groups_;
     std::string applied_table_;  // nft text of the last applied table (skip identical re-applies)
     std::string saved_state_;    // text of the last saved state (skip identical writes)
+    std::string state_warning_;  // the last failure to save it (logged once)
 };
 
 }  // namespace member

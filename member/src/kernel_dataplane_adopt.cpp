@@ -145,11 +145,14 @@ void KernelDataplane::save_state() {
         // An old file must not outlive the state it described.
         (void)remove_saved_state(options_.state_file);
         saved_state_.clear();
-        log(gdoi::LogLevel::Warning, "restart adoption state not saved (a restart will re-register fail-closed): " +
-                                         s.error().message);
+        if (s.error().message != state_warning_)  // once per cause, not at every rekey
+            log(gdoi::LogLevel::Warning, "restart adoption state not saved (a restart will re-register "
+                                         "fail-closed): " + s.error().message);
+        state_warning_ = s.error().message;
         return;
     }
     saved_state_ = text;
+    state_warning_.clear();
 }
 
 }  // namespace member

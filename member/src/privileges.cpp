@@ -34,7 +34,7 @@ common::Status set_caps(uint32_t caps) {
 
 }  // namespace
 
-common::Status drop_privileges(const std::string& user) {
+common::Status drop_privileges(const std::string& user, const std::vector<std::string>& hand_over) {
     __user_cap_data_struct current[2]{};
     if (!capget_all(current)) return errno_error("capget");
     if ((current[0].permitted & kKeep) != kKeep) {
@@ -49,6 +49,8 @@ common::Status drop_privileges(const std::string& user) {
     if (!user.empty()) {
         const passwd* pw = ::getpwnam(user.c_str());
         if (pw == nullptr) return common::make_error("--user " + user + ": no such user");
+        for (const auto& path : hand_over)
+            if (::chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) return errno_error("chown " + path);
         if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errno_error("prctl(PR_SET_KEEPCAPS)");
         if (::setgroups(0, nullptr) != 0) return errno_error("setgroups");
         if (::setgid(pw->pw_gid) != 0) return errno_error("setgid");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -10,6 +11,8 @@ namespace member {
 
 // user empty: stay the current user, drop capabilities only. A process without
 // capabilities (not root, no ambient caps) is left as it is.
-common::Status drop_privileges(const std::string& user);
+// hand_over: paths (the runtime directory the daemon created as root) given to that user first,
+// so it can still write there (the restart-adoption state) after the switch.
+common::Status drop_privileges(const std::string& user, const std::vector<std::string>& hand_over = {});
 
 }  // namespace member

@@ -91,8 +91,11 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     CHECK(access((path + ".tmp").c_str(), F_OK) != 0);  // renamed, nothing left over
     // Writable by others: it would decide which SAs a group keeps sending with. Ignored.
     REQUIRE(chmod(path.c_str(), 0666) == 0);
-    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("without group/other write permission"));
+    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
     REQUIRE(chmod(path.c_str(), 0640) == 0);
+    REQUIRE(chmod(dir, 0777) == 0);  // a directory anyone can write to: anyone could have put it there
+    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
+    REQUIRE(chmod(dir, 0700) == 0);
     // A symlink is not followed.
     const std::string link = std::string(dir) + "/link.state";
     REQUIRE(symlink(path.c_str(), link.c_str()) == 0);
