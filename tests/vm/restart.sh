@@ -82,9 +82,15 @@ restart_under_ping() {
     kill -"$1" "$GM1"
     timeout 10 tail --pid="$GM1" -f /dev/null || true
     start_gm1
-    sleep 2
-    "$GDOICTL" -s "$W/gm1.sock" show groups --json 2>/dev/null | jq -r '.groups[0].detail' >"$W/detail-$1.txt" || true
-    sleep 1
+    # While the key server is unreachable (3 s): what gdoictl says once the daemon answers.
+    local until=$((SECONDS + 3))
+    : >"$W/detail-$1.txt"
+    while [ "$SECONDS" -lt "$until" ] && [ ! -s "$W/detail-$1.txt" ]; do
+        "$GDOICTL" -s "$W/gm1.sock" show groups --json 2>/dev/null | jq -r '.groups[0].detail // empty' \
+            >"$W/detail-$1.txt" 2>/dev/null || true
+        sleep 0.1
+    done
+    while [ "$SECONDS" -lt "$until" ]; do sleep 0.2; done
     nsx ks nft delete table inet hold
     wait "$ping" || true
     kill "$cap"; wait "$cap" 2>/dev/null || true
