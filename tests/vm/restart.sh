@@ -18,7 +18,7 @@ ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
 cleanup() {
     sites_destroy ks
-    cp -f "$W"/*.log "$W"/*.pcap "$W"/*.state "$OUT"/ 2>/dev/null || true
+    cp -f "$W"/*.log "$W"/*.pcap "$W"/*.state "$W"/*.txt "$OUT"/ 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -82,10 +82,11 @@ restart_under_ping() {
     kill -"$1" "$GM1"
     timeout 10 tail --pid="$GM1" -f /dev/null || true
     start_gm1
-    # While the key server is unreachable (3 s): what gdoictl says once the daemon answers.
-    local until=$((SECONDS + 3))
+    # The key server stays unreachable at least 3 s, and until gdoictl has answered (a
+    # sanitizer build under TCG may take longer to start): what it says while registering.
+    local until=$((SECONDS + 3)) give_up=$((SECONDS + 20))
     : >"$W/detail-$1.txt"
-    while [ "$SECONDS" -lt "$until" ] && [ ! -s "$W/detail-$1.txt" ]; do
+    while [ "$SECONDS" -lt "$give_up" ] && [ ! -s "$W/detail-$1.txt" ]; do
         "$GDOICTL" -s "$W/gm1.sock" show groups --json 2>/dev/null | jq -r '.groups[0].detail // empty' \
             >"$W/detail-$1.txt" 2>/dev/null || true
         sleep 0.1
