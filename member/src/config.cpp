@@ -4,11 +4,10 @@
 // Pre-shared keys never appear in a message, and the copies the parser made are wiped.
 #include "config.h"
 
-#include "gdoi/secret_file.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +18,8 @@
 #include <map>
 #include <optional>
 #include <span>
-#include <toml++/toml.h>
+
+#include "gdoi/secret_file.h"
 
 namespace member {
 namespace {
@@ -31,15 +31,30 @@ namespace {
 constexpr std::string_view kTopKeys[] = {"member", "group"};
 constexpr std::string_view kMemberKeys[] = {"local-address", "wan-interface", "control-socket", "log-level"};
 constexpr std::string_view kGroupKeys[] = {
-    "name",          "id",        "servers",   "local-port", "ike",       "recovery-probe",
-    "lan-interfaces", "exclude",  "fail-open", "allow-gcm",  "gcm-expected-senders",
+    "name",    "id",        "servers",   "local-port",           "ike",    "recovery-probe", "lan-interfaces",
+    "exclude", "fail-open", "allow-gcm", "gcm-expected-senders", "df-bit",
 };
 constexpr std::string_view kIkeKeys[] = {"mode", "proposals", "psk", "psk-file", "lifetime", "doi"};
 // What a misspelt group key may have meant, dotted ike keys included ("ike_mode" -> "ike.mode").
 constexpr std::string_view kGroupSuggestions[] = {
-    "name",          "id",        "servers",   "local-port", "ike",       "recovery-probe",
-    "lan-interfaces", "exclude",  "fail-open", "allow-gcm",  "gcm-expected-senders",
-    "ike.mode",      "ike.proposals", "ike.psk", "ike.psk-file", "ike.lifetime", "ike.doi",
+    "name",
+    "id",
+    "servers",
+    "local-port",
+    "ike",
+    "recovery-probe",
+    "lan-interfaces",
+    "exclude",
+    "fail-open",
+    "allow-gcm",
+    "gcm-expected-senders",
+    "df-bit",
+    "ike.mode",
+    "ike.proposals",
+    "ike.psk",
+    "ike.psk-file",
+    "ike.lifetime",
+    "ike.doi",
 };
 constexpr std::string_view kExcludeKeys[] = {"protocol", "source", "destination", "source-port",
                                              "destination-port"};
@@ -65,16 +80,26 @@ std::string join(std::span<const std::string_view> words, std::string_view sep =
 
 const char* type_name(toml::node_type t) {
     switch (t) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a floating-point number";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::date: return "a date";
-        case toml::node_type::time: return "a time";
-        case toml::node_type::date_time: return "a date-time";
-        case toml::node_type::none: break;
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a floating-point number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
     }
     return "nothing";
 }
@@ -117,7 +142,8 @@ bool valid_ifname(std::string_view name) {
     // IFNAMSIZ is 16 including the NUL (linux/if.h); dev_valid_name() refuses '/', ':' and spaces.
     if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
     return std::none_of(name.begin(), name.end(), [](char c) {
-        return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || static_cast<unsigned char>(c) < 0x20;
+        return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' ||
+               static_cast<unsigned char>(c) < 0x20;
     });
 }
 
@@ -141,7 +167,6 @@ bool is_unspecified_or_multicast(const gdoi::Endpoint& e) {
 void wipe_string(std::string& s) {
     gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // The loader: walks the parsed document, collects one diagnostic per problem.
@@ -188,7 +213,8 @@ public:
         } catch (const toml::parse_error& e) {
             const auto& b = e.source().begin;
             // toml++ quotes at most one character of the input: no key material leaks here.
-            return common::make_error(source_ + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+            return common::make_error(source_ + ":" + std::to_string(b.line) + ":" +
+                                      std::to_string(b.column) +
                                       ": TOML syntax error: " + std::string(e.description()));
         }
         MemberConfig config;
@@ -218,7 +244,8 @@ private:
         std::size_t n = 0;
         for (const auto& d : diagnostics_) {
             if (n++ == kMaxErrors) {
-                out += "\n" + source_ + ": " + std::to_string(diagnostics_.size() - kMaxErrors) + " more errors";
+                out +=
+                    "\n" + source_ + ": " + std::to_string(diagnostics_.size() - kMaxErrors) + " more errors";
                 break;
             }
             if (!out.empty()) out += "\n";
@@ -235,9 +262,9 @@ private:
             const auto key = k.str();
             if (std::find(known.begin(), known.end(), key) != known.end()) continue;
             std::string msg = "unknown key " + quote(key) + " in " + std::string(table_label);
-            const auto best = closest(key, table_label == "[[group]]"
-                                               ? std::span<const std::string_view>(kGroupSuggestions)
-                                               : known);
+            const auto best =
+                closest(key, table_label == "[[group]]" ? std::span<const std::string_view>(kGroupSuggestions)
+                                                        : known);
             const auto elsewhere = home_of(key, table_label);
             if (best && (normalise_key(*best) == normalise_key(key) || !elsewhere))
                 msg += "; did you mean " + quote(*best) + "?";
@@ -289,8 +316,8 @@ private:
         return n.as_string()->get();
     }
 
-    std::optional<std::int64_t> get_integer(const toml::node& n, const Where& w, std::int64_t lo, std::int64_t hi,
-                                            const std::string& what) {
+    std::optional<std::int64_t> get_integer(const toml::node& n, const Where& w, std::int64_t lo,
+                                            std::int64_t hi, const std::string& what) {
         const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
         if (!expect_type(n, toml::node_type::integer, w, "an integer " + range + " (" + what + ")"))
             return std::nullopt;
@@ -344,19 +371,21 @@ private:
         } else if (const auto* mt = member_node->as_table()) {
             read_member(*mt, config);
         } else {
-            error(at(*member_node), {"", "member"}, std::string("expected the table [member], got ") +
-                                                       type_name(member_node->type()));
+            error(at(*member_node), {"", "member"},
+                  std::string("expected the table [member], got ") + type_name(member_node->type()));
         }
 
         toml::node* groups_node = doc.get("group");
         if (!groups_node) {
-            error({1, 1}, {}, "no [[group]] table; add at least one group (name, id, servers, ike.psk-file, "
-                              "lan-interfaces)");
+            error({1, 1}, {},
+                  "no [[group]] table; add at least one group (name, id, servers, ike.psk-file, "
+                  "lan-interfaces)");
             return;
         }
         auto* groups = groups_node->as_array();
         if (groups && groups->empty()) {
-            error(at(*groups_node), {"", "group"}, "the list of groups is empty; add at least one [[group]] table");
+            error(at(*groups_node), {"", "group"},
+                  "the list of groups is empty; add at least one [[group]] table");
             return;
         }
         if (!groups || !groups->is_array_of_tables()) {
@@ -366,8 +395,7 @@ private:
                       "; write [[group]] (two brackets) before each group");
             return;
         }
-        for (std::size_t i = 0; i < groups->size(); ++i)
-            read_group(*(*groups)[i].as_table(), i, config);
+        for (std::size_t i = 0; i < groups->size(); ++i) read_group(*(*groups)[i].as_table(), i, config);
     }
 
     void read_member(const toml::table& t, MemberConfig& config) {
@@ -378,15 +406,17 @@ private:
             if (auto s = get_string(*n, w, "an IP address such as \"192.0.2.1\" or \"2001:db8::1\"")) {
                 auto e = gdoi::Endpoint::parse(*s, 0);
                 if (!e)
-                    error(at(*n), w, "expected an IPv4 or IPv6 address of this router (e.g. \"192.0.2.1\"), got " +
-                                         quote(*s) + "; host names are not resolved");
+                    error(at(*n), w,
+                          "expected an IPv4 or IPv6 address of this router (e.g. \"192.0.2.1\"), got " +
+                              quote(*s) + "; host names are not resolved");
                 else if (is_unspecified_or_multicast(*e))
                     error(at(*n), w, quote(*s) + " is not a unicast address; give this router's own address");
                 else
                     config.local_address = *e, have_local_address_ = true;
             }
         } else {
-            missing(t, base, "local-address", "this router's address, the source of IKE/GDOI, e.g. \"192.0.2.1\"");
+            missing(t, base, "local-address",
+                    "this router's address, the source of IKE/GDOI, e.g. \"192.0.2.1\"");
         }
         if (const auto* n = t.get("wan-interface")) {
             const Where w = base.sub("wan-interface");
@@ -394,8 +424,10 @@ private:
                 if (valid_ifname(*s))
                     config.wan_interface = *s;
                 else
-                    error(at(*n), w, "expected an interface name of 1..15 characters without '/', ':' or spaces, "
-                                     "got " + quote(*s));
+                    error(at(*n), w,
+                          "expected an interface name of 1..15 characters without '/', ':' or spaces, "
+                          "got " +
+                              quote(*s));
             }
         } else {
             missing(t, base, "wan-interface", "the interface towards the key servers, e.g. \"eth1\"");
@@ -404,8 +436,9 @@ private:
             const Where w = base.sub("control-socket");
             if (auto s = get_string(*n, w, "an absolute path such as \"/run/gdoi-member/control.sock\"")) {
                 if (s->empty() || (*s)[0] != '/' || s->size() >= 108)  // sun_path is 108 bytes
-                    error(at(*n), w, "expected an absolute path shorter than 108 bytes (e.g. \"" +
-                                         std::string(kDefaultControlSocket) + "\"), got " + quote(*s));
+                    error(at(*n), w,
+                          "expected an absolute path shorter than 108 bytes (e.g. \"" +
+                              std::string(kDefaultControlSocket) + "\"), got " + quote(*s));
                 else
                     config.control_socket = *s;
             }
@@ -430,14 +463,16 @@ private:
         if (const auto* n = t.get("name")) {
             if (auto s = get_string(*n, w.sub("name"), "a group name such as \"GROUP_ID-0001\"")) {
                 if (!valid_group_name(*s)) {
-                    error(at(*n), w.sub("name"), "expected 1.." + std::to_string(kMaxGroupNameLength) +
-                                                     " letters, digits, '_', '-' or '.', got " + quote(*s));
+                    error(at(*n), w.sub("name"),
+                          "expected 1.." + std::to_string(kMaxGroupNameLength) +
+                              " letters, digits, '_', '-' or '.', got " + quote(*s));
                 } else {
                     g.name = *s;
                     w.group = "group " + quote(*s);
                     if (const auto it = group_names_.find(*s); it != group_names_.end())
-                        error(at(*n), w.sub("name"), "the name is already used by the group at line " +
-                                                         std::to_string(it->second) + "; group names must be unique");
+                        error(at(*n), w.sub("name"),
+                              "the name is already used by the group at line " + std::to_string(it->second) +
+                                  "; group names must be unique");
                     else
                         group_names_.emplace(*s, at(*n).line);
                 }
@@ -451,9 +486,9 @@ private:
             if (auto v = get_integer(*n, w.sub("id"), 1, 4294967295LL, "the GDOI group id")) {
                 g.id = static_cast<std::uint32_t>(*v);
                 if (const auto it = group_ids_.find(g.id); it != group_ids_.end())
-                    error(at(*n), w.sub("id"), std::to_string(g.id) + " is already the id of " + it->second.first +
-                                                   " (line " + std::to_string(it->second.second) +
-                                                   "); group ids must be unique");
+                    error(at(*n), w.sub("id"),
+                          std::to_string(g.id) + " is already the id of " + it->second.first + " (line " +
+                              std::to_string(it->second.second) + "); group ids must be unique");
                 else
                     group_ids_.emplace(g.id, std::make_pair(w.group, at(*n).line));
             }
@@ -468,8 +503,9 @@ private:
         if (const auto* n = t.get("servers"))
             read_servers(*n, w.sub("servers"), config, g);
         else
-            missing(t, w, "servers", "1.." + std::to_string(kMaxServers) +
-                                         " key server addresses, e.g. servers = [\"198.51.100.10\"]");
+            missing(t, w, "servers",
+                    "1.." + std::to_string(kMaxServers) +
+                        " key server addresses, e.g. servers = [\"198.51.100.10\"]");
 
         read_ike(t, w, g);
 
@@ -479,7 +515,8 @@ private:
         if (const auto* n = t.get("lan-interfaces"))
             read_lan_interfaces(*n, w.sub("lan-interfaces"), config, g);
         else
-            missing(t, w, "lan-interfaces", "the protected-side interfaces, e.g. lan-interfaces = [\"eth0\"]");
+            missing(t, w, "lan-interfaces",
+                    "the protected-side interfaces, e.g. lan-interfaces = [\"eth0\"]");
 
         if (const auto* n = t.get("exclude")) read_rules(*n, w.sub("exclude"), true, g);
         if (const auto* n = t.get("fail-open")) read_rules(*n, w.sub("fail-open"), false, g);
@@ -493,6 +530,11 @@ private:
             if (auto v = get_integer(*n, w.sub("gcm-expected-senders"), 1, kMaxGcmExpectedSenders,
                                      "members sending under one AES-GCM key"))
                 g.gcm_expected_senders = static_cast<std::uint32_t>(*v);
+        if (const auto* n = t.get("df-bit")) {
+            static constexpr std::pair<std::string_view, DfBit> kChoices[] = {
+                {"clear", DfBit::clear}, {"copy", DfBit::copy}, {"set", DfBit::set}};
+            if (auto v = get_choice(*n, w.sub("df-bit"), kChoices)) g.df_bit = *v;
+        }
 
         if (diagnostics_.size() == errors_before) config.groups.push_back(std::move(g));
     }
@@ -500,8 +542,9 @@ private:
     // "198.51.100.10", "198.51.100.11:848", "2001:db8::1", "[2001:db8::1]:848"
     static common::Result<ServerAddress> parse_server(const std::string& text) {
         const auto bad = [&](const std::string& why) {
-            return common::make_error(why + "; expected an IP address with an optional port, e.g. "
-                                            "\"198.51.100.10\", \"198.51.100.11:848\" or \"[2001:db8::1]:848\"");
+            return common::make_error(why +
+                                      "; expected an IP address with an optional port, e.g. "
+                                      "\"198.51.100.10\", \"198.51.100.11:848\" or \"[2001:db8::1]:848\"");
         };
         std::string host = text;
         std::optional<std::string> port_text;
@@ -514,8 +557,8 @@ private:
                 if (rest[0] != ':') return bad("unexpected " + quote(rest) + " after ']'");
                 port_text = rest.substr(1);
             }
-        } else if (const auto colon = text.find(':'); colon != std::string::npos &&
-                                                      text.find(':', colon + 1) == std::string::npos) {
+        } else if (const auto colon = text.find(':');
+                   colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
             host = text.substr(0, colon);
             port_text = text.substr(colon + 1);
         }
@@ -523,7 +566,8 @@ private:
         if (port_text) {
             unsigned long v = 0;
             const bool digits = !port_text->empty() && port_text->size() <= 5 &&
-                                std::all_of(port_text->begin(), port_text->end(), [](char c) { return c >= '0' && c <= '9'; });
+                                std::all_of(port_text->begin(), port_text->end(),
+                                            [](char c) { return c >= '0' && c <= '9'; });
             if (digits) v = std::stoul(*port_text);
             if (!digits || v < 1 || v > 65535)
                 return common::make_error("port " + quote(*port_text) + " in " + quote(text) +
@@ -537,19 +581,23 @@ private:
     }
 
     void read_servers(const toml::node& n, const Where& w, const MemberConfig& config, GroupConfig& g) {
-        const auto* a = get_array(n, w, "a list of 1.." + std::to_string(kMaxServers) +
-                                            " key server addresses, e.g. [\"198.51.100.10\", \"198.51.100.11:848\"]");
+        const auto* a =
+            get_array(n, w,
+                      "a list of 1.." + std::to_string(kMaxServers) +
+                          " key server addresses, e.g. [\"198.51.100.10\", \"198.51.100.11:848\"]");
         if (!a) return;
         if (a->empty()) {
-            error(at(n), w, "the list is empty; give 1.." + std::to_string(kMaxServers) +
-                                " key server addresses, e.g. [\"198.51.100.10\"]");
+            error(at(n), w,
+                  "the list is empty; give 1.." + std::to_string(kMaxServers) +
+                      " key server addresses, e.g. [\"198.51.100.10\"]");
             return;
         }
         for (std::size_t i = 0; i < a->size(); ++i) {
             const toml::node& e = *a->get(i);
             if (i == kMaxServers) {
-                error(at(e), w, std::to_string(a->size()) + " key servers; at most " + std::to_string(kMaxServers) +
-                                    " are allowed (tried in order)");
+                error(at(e), w,
+                      std::to_string(a->size()) + " key servers; at most " + std::to_string(kMaxServers) +
+                          " are allowed (tried in order)");
                 return;
             }
             const auto s = get_string(e, w, "a key server address such as \"198.51.100.10\"");
@@ -560,9 +608,10 @@ private:
                 continue;
             }
             if (have_local_address_ && server->family() != config.local_address.family()) {
-                error(at(e), w, server->to_string() + " is not of the address family of local-address " +
-                                    config.local_address.address_string() +
-                                    "; give key servers reachable from local-address");
+                error(at(e), w,
+                      server->to_string() + " is not of the address family of local-address " +
+                          config.local_address.address_string() +
+                          "; give key servers reachable from local-address");
                 continue;
             }
             if (std::find(g.servers.begin(), g.servers.end(), *server) != g.servers.end()) {
@@ -598,9 +647,12 @@ private:
         const toml::node* proposals_node = ike->get("proposals");
         if (proposals_node) {
             const Where pw = w.sub("proposals");
-            if (const auto* a = get_array(*proposals_node, pw, "a list of proposals such as [\"aes256-sha256-modp2048\"]")) {
-                if (a->empty()) error(at(*proposals_node), pw, "the list is empty; give at least one proposal, e.g. [\"" +
-                                                                   std::string(kDefaultIkeProposal) + "\"]");
+            if (const auto* a = get_array(*proposals_node, pw,
+                                          "a list of proposals such as [\"aes256-sha256-modp2048\"]")) {
+                if (a->empty())
+                    error(at(*proposals_node), pw,
+                          "the list is empty; give at least one proposal, e.g. [\"" +
+                              std::string(kDefaultIkeProposal) + "\"]");
                 for (const auto& e : *a) {
                     const auto s = get_string(e, pw, "a proposal name such as \"aes256-sha256-modp2048\"");
                     if (!s) continue;
@@ -621,9 +673,11 @@ private:
             for (const auto& p : g.ike_proposals)
                 if (p.group != first.group) {
                     error(proposals_node ? at(*proposals_node) : at(group), w.sub("proposals"),
-                          "aggressive mode sends its Diffie-Hellman value in the first message, so all proposals "
-                          "must use one DH group; " + quote(first.name()) + " and " + quote(p.name()) +
-                          " differ; use one group in every proposal or ike.mode = \"main\"");
+                          "aggressive mode sends its Diffie-Hellman value in the first message, so all "
+                          "proposals "
+                          "must use one DH group; " +
+                              quote(first.name()) + " and " + quote(p.name()) +
+                              " differ; use one group in every proposal or ike.mode = \"main\"");
                     break;
                 }
         }
@@ -634,7 +688,8 @@ private:
                 g.ike_lifetime = static_cast<std::uint32_t>(*v);
 
         if (const auto* n = ike->get("doi"))
-            if (auto v = get_integer(*n, w.sub("doi"), 1, 2, "2 = GDOI per RFC 6407 §2.1, 1 for peers that want the IPsec DOI"))
+            if (auto v = get_integer(*n, w.sub("doi"), 1, 2,
+                                     "2 = GDOI per RFC 6407 §2.1, 1 for peers that want the IPsec DOI"))
                 g.ike_doi = static_cast<std::uint32_t>(*v);
 
         read_psk(*ike, group, w, g);
@@ -644,9 +699,10 @@ private:
         toml::node* inline_node = ike.get("psk");
         const toml::node* file_node = ike.get("psk-file");
         if (inline_node && file_node) {
-            error(at(*file_node), w.sub("psk-file"),
-                  "both ike.psk and ike.psk-file are set; keep exactly one (ike.psk-file keeps the key out of "
-                  "this file)");
+            error(
+                at(*file_node), w.sub("psk-file"),
+                "both ike.psk and ike.psk-file are set; keep exactly one (ike.psk-file keeps the key out of "
+                "this file)");
             return;
         }
         if (!inline_node && !file_node) {
@@ -656,7 +712,8 @@ private:
         }
         if (inline_node) {
             const Where pw = w.sub("psk");
-            if (!expect_type(*inline_node, toml::node_type::string, pw, "the pre-shared key as a string", true))
+            if (!expect_type(*inline_node, toml::node_type::string, pw, "the pre-shared key as a string",
+                             true))
                 return;
             const std::string& key = inline_node->as_string()->get();
             if (key.empty()) {
@@ -669,7 +726,8 @@ private:
                           "; run chmod 600 " + source_ + " or move the key to ike.psk-file");
                 return;
             }
-            g.ike_psk = gdoi::SecureBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+            g.ike_psk = gdoi::SecureBytes(
+                std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
             return;
         }
         const Where fw = w.sub("psk-file");
@@ -695,19 +753,24 @@ private:
         return gdoi::read_secret_file(path, true);
     }
 
-    void read_lan_interfaces(const toml::node& n, const Where& w, const MemberConfig& config, GroupConfig& g) {
+    void read_lan_interfaces(const toml::node& n, const Where& w, const MemberConfig& config,
+                             GroupConfig& g) {
         const auto* a = get_array(n, w, "a list of interface names such as [\"eth0\"]");
         if (!a) return;
-        if (a->empty()) error(at(n), w, "the list is empty; give the protected-side interfaces, e.g. [\"eth0\"]");
+        if (a->empty())
+            error(at(n), w, "the list is empty; give the protected-side interfaces, e.g. [\"eth0\"]");
         for (const auto& e : *a) {
             const auto s = get_string(e, w, "an interface name such as \"eth0\"");
             if (!s) continue;
             if (!valid_ifname(*s))
-                error(at(e), w, "expected an interface name of 1..15 characters without '/', ':' or spaces, got " +
-                                    quote(*s));
+                error(at(e), w,
+                      "expected an interface name of 1..15 characters without '/', ':' or spaces, got " +
+                          quote(*s));
             else if (*s == config.wan_interface)
-                error(at(e), w, quote(*s) + " is the wan-interface; a LAN interface is on the protected side");
-            else if (std::find(g.lan_interfaces.begin(), g.lan_interfaces.end(), *s) != g.lan_interfaces.end())
+                error(at(e), w,
+                      quote(*s) + " is the wan-interface; a LAN interface is on the protected side");
+            else if (std::find(g.lan_interfaces.begin(), g.lan_interfaces.end(), *s) !=
+                     g.lan_interfaces.end())
                 error(at(e), w, quote(*s) + " is listed twice");
             else
                 g.lan_interfaces.push_back(*s);
@@ -719,23 +782,27 @@ private:
     void read_rules(const toml::node& n, const Where& w, bool is_exclude, GroupConfig& g) {
         const std::string what = is_exclude ? "exclude" : "fail-open";
         const std::size_t limit = is_exclude ? policy::kMaxExcludeRules : policy::kMaxFailOpenRules;
-        const auto* a = get_array(n, w, "a list of rules such as [ { " +
-                                            std::string(is_exclude ? "protocol = \"tcp\", destination-port = 179"
-                                                                   : "source = \"10.1.0.0/16\", destination = \"10.2.0.0/16\"") +
-                                            " } ]");
+        const auto* a = get_array(
+            n, w,
+            "a list of rules such as [ { " +
+                std::string(is_exclude ? "protocol = \"tcp\", destination-port = 179"
+                                       : "source = \"10.1.0.0/16\", destination = \"10.2.0.0/16\"") +
+                " } ]");
         if (!a) return;
         for (std::size_t i = 0; i < a->size(); ++i) {
             const toml::node& e = *a->get(i);
             if (i == limit) {
-                error(at(e), w, std::to_string(a->size()) + " rules; at most " + std::to_string(limit) +
-                                    " are allowed (merge rules with wider prefixes or port ranges)");
+                error(at(e), w,
+                      std::to_string(a->size()) + " rules; at most " + std::to_string(limit) +
+                          " are allowed (merge rules with wider prefixes or port ranges)");
                 return;
             }
             const Where rw{w.group, what + " rule " + std::to_string(i + 1) + ": "};
             const auto* rule = e.as_table();
             if (!rule) {
                 error(at(e), Where{w.group, what + " rule " + std::to_string(i + 1)},
-                      std::string("expected a table such as { source = \"10.1.0.0/16\" }, got ") + type_name(e.type()));
+                      std::string("expected a table such as { source = \"10.1.0.0/16\" }, got ") +
+                          type_name(e.type()));
                 continue;
             }
             auto selector = read_selector(*rule, rw, is_exclude);
@@ -755,26 +822,32 @@ private:
         } else {
             for (auto&& [k, v] : rule) {
                 const auto key = k.str();
-                if (std::find(std::begin(kFailOpenKeys), std::end(kFailOpenKeys), key) != std::end(kFailOpenKeys))
+                if (std::find(std::begin(kFailOpenKeys), std::end(kFailOpenKeys), key) !=
+                    std::end(kFailOpenKeys))
                     continue;
                 if (key == "source-port" || key == "destination-port")
-                    error(at(k), label, "unknown key " + quote(key) +
-                                            " in a fail-open rule; fail-open rules match source, destination and "
-                                            "protocol only");
+                    error(at(k), label,
+                          "unknown key " + quote(key) +
+                              " in a fail-open rule; fail-open rules match source, destination and "
+                              "protocol only");
                 else if (const auto best = closest(key, kFailOpenKeys))
-                    error(at(k), label, "unknown key " + quote(key) + " in a fail-open rule; did you mean " +
-                                            quote(*best) + "?");
+                    error(at(k), label,
+                          "unknown key " + quote(key) + " in a fail-open rule; did you mean " + quote(*best) +
+                              "?");
                 else
-                    error(at(k), label, "unknown key " + quote(key) +
-                                            " in a fail-open rule; known keys: " + join(kFailOpenKeys));
+                    error(at(k), label,
+                          "unknown key " + quote(key) +
+                              " in a fail-open rule; known keys: " + join(kFailOpenKeys));
             }
         }
         policy::Selector s;
         if (const auto* n = rule.get("protocol")) {
             const Where pw = w.sub("protocol");
             if (n->is_integer()) {
-                if (auto v = get_integer(*n, pw, 0, 255, "IP protocol number")) s.protocol = static_cast<std::uint8_t>(*v);
-            } else if (auto t = get_string(*n, pw, "a protocol name such as \"tcp\", \"udp\", \"icmp\" or a number")) {
+                if (auto v = get_integer(*n, pw, 0, 255, "IP protocol number"))
+                    s.protocol = static_cast<std::uint8_t>(*v);
+            } else if (auto t = get_string(
+                           *n, pw, "a protocol name such as \"tcp\", \"udp\", \"icmp\" or a number")) {
                 auto p = policy::parse_protocol(*t);
                 if (!p)
                     error(at(*n), pw, p.error().message);
@@ -782,7 +855,8 @@ private:
                     s.protocol = *p;
             }
         }
-        for (const auto& [key, field] : {std::pair{"source", &s.source}, std::pair{"destination", &s.destination}}) {
+        for (const auto& [key, field] :
+             {std::pair{"source", &s.source}, std::pair{"destination", &s.destination}}) {
             const auto* n = rule.get(key);
             if (!n) continue;
             const Where aw = w.sub(key);
@@ -795,8 +869,8 @@ private:
             }
         }
         if (is_exclude) {
-            for (const auto& [key, field] :
-                 {std::pair{"source-port", &s.source_port}, std::pair{"destination-port", &s.destination_port}}) {
+            for (const auto& [key, field] : {std::pair{"source-port", &s.source_port},
+                                             std::pair{"destination-port", &s.destination_port}}) {
                 const auto* n = rule.get(key);
                 if (!n) continue;
                 if (auto r = read_port_range(*n, w.sub(key))) *field = *r;
@@ -827,7 +901,8 @@ private:
         const auto s = get_string(n, w, "a port such as 179 or a range such as \"1024-65535\"");
         if (!s) return std::nullopt;
         const auto parse_port = [](std::string_view t) -> std::optional<std::uint16_t> {
-            if (t.empty() || t.size() > 5 || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            if (t.empty() || t.size() > 5 ||
+                !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
                 return std::nullopt;
             const unsigned long v = std::stoul(std::string(t));
             if (v < 1 || v > 65535) return std::nullopt;
@@ -835,14 +910,17 @@ private:
         };
         const auto dash = s->find('-');
         const auto first = parse_port(std::string_view(*s).substr(0, dash));
-        const auto last = dash == std::string::npos ? first : parse_port(std::string_view(*s).substr(dash + 1));
+        const auto last =
+            dash == std::string::npos ? first : parse_port(std::string_view(*s).substr(dash + 1));
         if (!first || !last) {
-            error(at(n), w, "expected a port 1..65535 such as 179 or a range such as \"1024-65535\", got " + quote(*s));
+            error(at(n), w,
+                  "expected a port 1..65535 such as 179 or a range such as \"1024-65535\", got " + quote(*s));
             return std::nullopt;
         }
         if (*first > *last) {
-            error(at(n), w, "the range " + quote(*s) + " is reversed; write \"" + std::to_string(*last) + "-" +
-                                std::to_string(*first) + "\"");
+            error(at(n), w,
+                  "the range " + quote(*s) + " is reversed; write \"" + std::to_string(*last) + "-" +
+                      std::to_string(*first) + "\"");
             return std::nullopt;
         }
         return policy::PortRange{*first, *last};
@@ -865,17 +943,32 @@ private:
     std::filesystem::path base_dir_;
     std::vector<Diagnostic> diagnostics_;
     bool have_local_address_ = false;
-    std::map<std::string, std::uint32_t> group_names_;                             // name -> line
-    std::map<std::uint32_t, std::pair<std::string, std::uint32_t>> group_ids_;   // id -> (label, line)
+    std::map<std::string, std::uint32_t> group_names_;                          // name -> line
+    std::map<std::uint32_t, std::pair<std::string, std::uint32_t>> group_ids_;  // id -> (label, line)
 };
 
 }  // namespace
 
+const char* df_bit_name(DfBit value) {
+    switch (value) {
+        case DfBit::clear:
+            return "clear";
+        case DfBit::copy:
+            return "copy";
+        case DfBit::set:
+            return "set";
+    }
+    return "?";
+}
+
 const char* allow_gcm_name(AllowGcm value) {
     switch (value) {
-        case AllowGcm::accept: return "accept";
-        case AllowGcm::warn: return "warn";
-        case AllowGcm::refuse: return "refuse";
+        case AllowGcm::accept:
+            return "accept";
+        case AllowGcm::warn:
+            return "warn";
+        case AllowGcm::refuse:
+            return "refuse";
     }
     return "?";
 }
@@ -895,19 +988,22 @@ common::Result<MemberConfig> load_config(const std::string& path) {
     if (fd < 0) {
         const int err = errno;
         return common::make_error(path + ": cannot open the configuration: " + std::strerror(err) +
-                                      " (give the file with -c FILE; the default is " + kDefaultConfigPath + ")",
+                                      " (give the file with -c FILE; the default is " + kDefaultConfigPath +
+                                      ")",
                                   err);
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         const int err = errno;
         ::close(fd);
-        return common::make_error(path + ": not a regular file; give the configuration file with -c FILE", err);
+        return common::make_error(path + ": not a regular file; give the configuration file with -c FILE",
+                                  err);
     }
     if (st.st_size > kMaxConfigFileSize) {
         ::close(fd);
-        return common::make_error(path + ": " + std::to_string(st.st_size) + " bytes is too large for a configuration " +
-                                      "file (at most " + std::to_string(kMaxConfigFileSize) + "); is it the right file?",
+        return common::make_error(path + ": " + std::to_string(st.st_size) +
+                                      " bytes is too large for a configuration " + "file (at most " +
+                                      std::to_string(kMaxConfigFileSize) + "); is it the right file?",
                                   EFBIG);
     }
     std::string text;

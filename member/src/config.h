@@ -49,36 +49,45 @@ enum class AllowGcm {
 };
 const char* allow_gcm_name(AllowGcm value);
 
+// Don't Fragment on the outer header of the group's ESP (Cisco's and Juniper's names). With
+// address preservation an ICMP "fragmentation needed" from the path goes to the LAN host named
+// in the outer header, never to the member, so path MTU discovery cannot work for the ESP:
+// "clear" (default) lets a smaller MTU anywhere on the path fragment the ESP instead of
+// black-holing it; "copy" takes the inner packet's DF; "set" always sets it.
+enum class DfBit { clear, copy, set };
+const char* df_bit_name(DfBit value);
+
 struct GroupConfig {
-    std::string name;                  // the seed's GROUP_ID, for logs and gdoictl
-    std::uint32_t id = 0;              // GDOI group id, 1..4294967295
-    std::vector<ServerAddress> servers;  // 1..4, tried in order
+    std::string name;                            // the seed's GROUP_ID, for logs and gdoictl
+    std::uint32_t id = 0;                        // GDOI group id, 1..4294967295
+    std::vector<ServerAddress> servers;          // 1..4, tried in order
     std::uint16_t local_port = gdoi::kGdoiPort;  // our source port towards the key servers
 
     // Phase 1 (IKEv1 with a pre-shared key, RFC 2409; RFC 6407 §2.1).
     gdoi::Phase1Mode ike_mode = gdoi::Phase1Mode::Main;
     std::vector<gdoi::IkeProposal> ike_proposals;  // offered in order; default aes256-sha256-modp2048
-    gdoi::SecureBytes ike_psk;         // from ike.psk or the contents of ike.psk-file
-    std::string ike_psk_file;          // resolved path when the key came from a file, else empty
+    gdoi::SecureBytes ike_psk;                     // from ike.psk or the contents of ike.psk-file
+    std::string ike_psk_file;                      // resolved path when the key came from a file, else empty
     std::uint32_t ike_lifetime = kDefaultIkeLifetime;  // seconds
-    std::uint32_t ike_doi = 2;         // DOI of the phase-1 SA payload: 2 (GDOI, RFC 6407 §2.1) or 1
+    std::uint32_t ike_doi = 2;  // DOI of the phase-1 SA payload: 2 (GDOI, RFC 6407 §2.1) or 1
 
-    bool recovery_probe = true;        // pull again on unknown SPIs / outbound-only traffic
-    std::vector<std::string> lan_interfaces;  // the protected side (the seed's from-zone)
+    bool recovery_probe = true;                   // pull again on unknown SPIs / outbound-only traffic
+    std::vector<std::string> lan_interfaces;      // the protected side (the seed's from-zone)
     std::vector<policy::ExcludeRule> exclude;     // at most policy::kMaxExcludeRules
     std::vector<policy::FailOpenRule> fail_open;  // at most policy::kMaxFailOpenRules
 
     AllowGcm allow_gcm = AllowGcm::warn;
     std::uint32_t gcm_expected_senders = kDefaultGcmExpectedSenders;
+    DfBit df_bit = DfBit::clear;
 };
 
 struct MemberConfig {
-    std::string source;                // the file the configuration came from (for messages)
-    ServerAddress local_address;       // IP literal, source of IKE/GDOI; port is 0 (see local_port)
-    std::string wan_interface;         // the seed's group-vpn-external-interface
+    std::string source;           // the file the configuration came from (for messages)
+    ServerAddress local_address;  // IP literal, source of IKE/GDOI; port is 0 (see local_port)
+    std::string wan_interface;    // the seed's group-vpn-external-interface
     std::string control_socket = kDefaultControlSocket;
     gdoi::LogLevel log_level = gdoi::LogLevel::Info;  // --log-level overrides
-    std::vector<GroupConfig> groups;   // at least one
+    std::vector<GroupConfig> groups;                  // at least one
 
     const GroupConfig* find_group(std::string_view name) const;
 };

@@ -33,8 +33,14 @@ policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice
                                  uint32_t clear_mark, const std::string& table_name,
                                  const std::vector<V4Prefix>& esp_scope, std::vector<policy::RuleSet> groups);
 
-// For gdoictl show policy: exclude (clear), group (encrypt), fail-open (clear while no TEK),
-// fail-closed (drop), in the priority order of the rules.
-std::vector<PolicyStatus> policy_status(const policy::RuleSet& rules, bool registered);
+// The group's own IKE/GDOI with each of its key servers (local port <-> server address and
+// port, UDP): exempt from every other rule (policy::MemberRules::own_traffic).
+std::vector<policy::Selector> own_traffic_selectors(const GroupConfig& group,
+                                                    const ServerAddress& local_address);
+
+// For gdoictl show policy: the member's own IKE/GDOI (clear, always), exclude (clear), group
+// (encrypt), fail-open (clear while no TEK), fail-closed (drop), in the priority order of the rules.
+std::vector<PolicyStatus> policy_status(const policy::RuleSet& rules, bool registered,
+                                        const std::vector<policy::Selector>& own_traffic);
 
 }  // namespace member

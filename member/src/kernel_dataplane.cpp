@@ -66,9 +66,10 @@ xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot) const {
 }
 
 common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config,
-                                                                   std::optional<unsigned> wanted) {
+                                                                    std::optional<unsigned> wanted) {
     auto taken = [this](unsigned k) {
-        return std::any_of(groups_.begin(), groups_.end(), [k](const auto& e) { return e.second->slot == k; });
+        return std::any_of(groups_.begin(), groups_.end(),
+                           [k](const auto& e) { return e.second->slot == k; });
     };
     unsigned slot = 0;
     if (wanted && !taken(*wanted))
@@ -82,7 +83,13 @@ common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupC
     group->config = config;
     group->expected_senders = config.gcm_expected_senders;
     group->slot = slot;
-    if (xfrm_) group->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, carrier_config(slot));
+    if (xfrm_) {
+        auto dc = carrier_config(slot);
+        // df-bit "set": the tunnel sets DF; otherwise it copies the inner DF, which the
+        // postrouting rule clears for "clear" (policy/compile.cpp).
+        dc.carrier.pmtudisc = config.df_bit == DfBit::set;
+        group->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, std::move(dc));
+    }
     Group* raw = group.get();
     groups_[config.name] = std::move(group);
     return raw;
@@ -173,7 +180,8 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
                                   options_.carrier_prefix + std::to_string((*made)->slot) + ")");
     // The slot may hold what an earlier group failed to remove: its SAs would serve this one.
     if (auto s = (*made)->carrier ? (*made)->carrier->teardown_group() : common::Status{}; !s)
-        log(gdoi::LogLevel::Warning, "group " + group.name + ": clearing its carrier slot: " + s.error().message);
+        log(gdoi::LogLevel::Warning,
+            "group " + group.name + ": clearing its carrier slot: " + s.error().message);
     if (auto s = refresh_local_scope(); !s)
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
     return sync_rules();  // the group's rules go in whatever else failed
@@ -200,7 +208,8 @@ common::Status KernelDataplane::reset_group(const GroupConfig& group) {
     if (auto s = g->carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
     if (auto s = sync_prefixes(); first && !s) first = s;
     save_state();
-    log(gdoi::LogLevel::Info, "group " + group.name + ": configuration changed: fail-closed until registered");
+    log(gdoi::LogLevel::Info,
+        "group " + group.name + ": configuration changed: fail-closed until registered");
     return first;
 }
 
@@ -237,7 +246,7 @@ std::vector<PolicyStatus> KernelDataplane::policies(const GroupConfig& group) co
     std::vector<V4Prefix> lan_scope = local_scope_;
     return policy_status(
         group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && g->carrier_up, lan_scope),
-        !g->selectors.empty());
+        !g->selectors.empty(), own_traffic_selectors(g->config, config_.local_address));
 }
 
 std::string KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) const {

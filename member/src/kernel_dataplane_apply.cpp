@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "dataplane_rules.h"
-#include "hex_spi.h"
 #include "dataplane_tek.h"
+#include "hex_spi.h"
 #include "kernel_dataplane.h"
 #include "kernel_dataplane_group.h"
 #include "policy/compile.h"
@@ -22,7 +22,6 @@
 namespace member {
 using xfrm::already_gone;
 namespace {
-
 
 policy::Ipv4 to_policy(const xfrm::Address& a) {
     policy::Ipv4 out;
@@ -77,8 +76,9 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         // TEKs with one SPI would share, and one group's rekey would delete, the other's SA.
         for (const auto& [name, other] : groups_)
             if (why.empty() && other.get() != g && other->schedule.role(tek.spi))
-                why = "SPI already used by group " + name +
-                      " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
+                why =
+                    "SPI already used by group " + name +
+                    " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
         if (!why.empty()) {
             if (!g->refused.count(tek.spi))
                 log(gdoi::LogLevel::Warning,
@@ -290,13 +290,15 @@ common::Status KernelDataplane::sync_prefixes() {
     for (auto& w : wanted) {
         auto& installed = w.group->installed_prefixes;
         for (auto it = installed.begin(); it != installed.end();) {
-            if (std::find(w.remote.begin(), w.remote.end(), it->first) != w.remote.end() && it->second == w.locals) {
+            if (std::find(w.remote.begin(), w.remote.end(), it->first) != w.remote.end() &&
+                it->second == w.locals) {
                 ++it;
                 continue;
             }
             std::vector<xfrm::Prefix> old;
             for (const auto& l : it->second) old.push_back(l.to_xfrm());
-            if (auto s = w.group->carrier->remove_remote_prefix(it->first.to_xfrm(), old); first && !already_gone(s))
+            if (auto s = w.group->carrier->remove_remote_prefix(it->first.to_xfrm(), old);
+                first && !already_gone(s))
                 first = s;
             it = installed.erase(it);
         }
@@ -322,12 +324,15 @@ common::Status KernelDataplane::sync_rules() {
         const bool keyed = g->schedule.active().has_value() && g->carrier_up;
         sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
         sets.back().carrier_ifname = options_.carrier_prefix + std::to_string(g->slot);
+        sets.back().carrier_peer = to_policy(carrier_config(g->slot).carrier.remote);
+        sets.back().clear_df = g->config.df_bit == DfBit::clear;
         if (g->registered) {
             auto l = local_group_prefixes(g->scope, local_scope_);
             esp_scope.insert(esp_scope.end(), l.begin(), l.end());
         }
     }
-    const CarrierChoice carrier{options_.carrier_prefix + "0", to_policy(options_.g_in), to_policy(options_.g_out)};
+    const CarrierChoice carrier{options_.carrier_prefix + "0", to_policy(options_.g_in),
+                                to_policy(options_.g_out)};
     const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
                                     normalize(esp_scope), std::move(sets));
     auto table = policy::compile(rules);

@@ -11,6 +11,13 @@
 //    drops scope traffic leaving by the WAN that is neither ESP nor marked clear.
 //  - inbound (forward + input from the WAN) lets decrypted traffic in and drops cleartext into
 //    the protected scope; esp_inbound (prerouting -300) readdresses ESP to the one inbound SA.
+//  - Coexistence with the router's own rules (issue 9): the carrier's IPIP and the group's ESP
+//    are untracked (raw priority, before conntrack at -200), so no NAT rule of the operator can
+//    rewrite them (a masqueraded carrier no longer matches its out policy and would leave as
+//    cleartext IPIP). The postrouting guard, after NAT, matches what NAT cannot change: IPIP to
+//    the carrier peers; the scope guard also runs before source NAT (postrouting_early).
+//  - The member's own IKE/GDOI traffic with its key servers comes first everywhere (issue 11):
+//    a key server inside a group's scope must stay reachable while the group is fail-closed.
 // Every selector applies in both directions (the selector and its mirror): replies of excluded
 // or fail-open flows must pass too, and scope traffic is dropped whichever way it goes.
 // Group policies without ports live in per-group scope sets (saddr . daddr . l4proto, see
@@ -50,7 +57,8 @@ std::vector<Match> selector_matches(const Selector& s) {
     return m;
 }
 
-RuleSpec rule(RuleRole role, std::uint32_t group, std::vector<Match> matches, Verdict verdict, std::string comment) {
+RuleSpec rule(RuleRole role, std::uint32_t group, std::vector<Match> matches, Verdict verdict,
+              std::string comment) {
     RuleSpec r;
     r.role = role;
     r.group_id = group;
@@ -120,13 +128,33 @@ std::vector<PolicyMatch> fail_open_matches(const TableSpec& t, const RuleSet& g)
     return out;
 }
 
+// The member's own IKE/GDOI with its key servers, both directions: one match list each.
+std::vector<PolicyMatch> own_traffic_matches(const MemberRules& r) {
+    std::vector<PolicyMatch> out;
+    for (const auto& sel : r.own_traffic)
+        for (const auto& s : both_directions(sel))
+            out.push_back({selector_matches(s), "member's IKE/GDOI " + s.to_string()});
+    return out;
+}
+
+void add_own_traffic(ChainSpec& c, const MemberRules& r, bool mark_clear) {
+    for (const auto& p : own_traffic_matches(r)) {
+        auto x = rule(RuleRole::own_traffic, 0, p.matches, kAccept, p.what + ": never encrypted or dropped");
+        if (mark_clear) x.statements.push_back(SetMark{r.clear_mark});
+        c.rules.push_back(std::move(x));
+    }
+}
+
 void add_classify(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    // 0 the member's own IKE/GDOI: marked clear, so it follows the WAN table, never the carrier.
+    add_own_traffic(c, r, true);
     // 1 exclude: leave in clear via the fwmark (routed by the WAN table).
     for (const auto& g : r.groups)
         for (std::size_t i = 0; i < g.exclude.size(); ++i)
             for (const auto& s : both_directions(g.exclude[i].selector)) {
-                auto x = rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
-                              "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string());
+                auto x =
+                    rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
+                         "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string());
                 x.statements.push_back(SetMark{r.clear_mark});
                 c.rules.push_back(std::move(x));
             }
@@ -135,13 +163,16 @@ void add_classify(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     for (const auto& g : r.groups)
         for (const auto& p : policy_matches(t, g)) {
             const auto what = group_label(g) + " " + p.what;
-            c.rules.push_back(g.has_valid_tek ? rule(RuleRole::group_policy, g.group_id, p.matches, kAccept, what + ": encrypt")
-                                              : rule(RuleRole::group_policy, g.group_id, p.matches, kNone, what + ": no valid TEK"));
+            c.rules.push_back(
+                g.has_valid_tek
+                    ? rule(RuleRole::group_policy, g.group_id, p.matches, kAccept, what + ": encrypt")
+                    : rule(RuleRole::group_policy, g.group_id, p.matches, kNone, what + ": no valid TEK"));
         }
     // 3 fail-open: the sets are non-empty only while the group has no valid TEK.
     for (const auto& g : r.groups)
         for (const auto& p : fail_open_matches(t, g)) {
-            auto x = rule(RuleRole::fail_open, g.group_id, p.matches, kAccept, "fail-open of " + group_label(g) + " " + p.what);
+            auto x = rule(RuleRole::fail_open, g.group_id, p.matches, kAccept,
+                          "fail-open of " + group_label(g) + " " + p.what);
             x.statements.push_back(SetMark{r.clear_mark});
             c.rules.push_back(std::move(x));
         }
@@ -155,6 +186,13 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
         const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
+        // TCP segments that fit the carrier: the MSS of SYNs into it follows its route MTU
+        // (the kernel only ever lowers the option), as routers clamp for tunnels.
+        auto clamp =
+            rule(RuleRole::mss_clamp, g.group_id, {MatchIfname{true, ifname, false}, MatchTcpSyn{}}, kNone,
+                 group_label(g) + ": TCP MSS of SYNs into carrier " + ifname + " := its MTU - 40");
+        clamp.statements.push_back(ClampMssToRoute{});
+        c.rules.push_back(std::move(clamp));
         for (const auto& p : policy_matches(t, g))
             c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
                                    plus(p.matches, {MatchIfname{true, ifname, false}}), kAccept,
@@ -168,38 +206,75 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 }
 
 void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    add_own_traffic(c, r, false);
     c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
-    c.rules.push_back(rule(RuleRole::inbound, 0,
-                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
-                           kAccept, "group ESP readdressed to G_IN"));
+    c.rules.push_back(
+        rule(RuleRole::inbound, 0,
+             {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
+             kAccept, "group ESP readdressed to G_IN"));
     for (const auto& g : r.groups)
         for (std::size_t i = 0; i < g.exclude.size(); ++i)
             for (const auto& s : both_directions(g.exclude[i].selector))
-                c.rules.push_back(rule(RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
-                                       "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string()));
+                c.rules.push_back(rule(
+                    RuleRole::exclude, g.group_id, selector_matches(s), kAccept,
+                    "exclude " + std::to_string(i + 1) + " of " + group_label(g) + ": " + s.to_string()));
     for (const auto& g : r.groups)
         for (const auto& p : fail_open_matches(t, g))
-            c.rules.push_back(rule(RuleRole::fail_open, g.group_id, p.matches, kAccept, "fail-open of " + group_label(g) + " " + p.what));
+            c.rules.push_back(rule(RuleRole::fail_open, g.group_id, p.matches, kAccept,
+                                   "fail-open of " + group_label(g) + " " + p.what));
     for (const auto& g : r.groups)
         for (const auto& p : policy_matches(t, g))
             c.rules.push_back(rule(RuleRole::fail_closed, g.group_id, p.matches, kDrop,
                                    "cleartext from WAN into " + group_label(g) + " scope, " + p.what));
 }
 
+void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t);
+
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
     const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
                                      MatchL4Proto{kProtoIpip}};
-    auto rewrite = rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
-                        "carrier: outer addresses := inner addresses, then ESP (transport) by the route's SA");
+    // df-bit = "clear" (per group, by its peer): the outer header may be fragmented on the path.
+    for (const auto& g : r.groups) {
+        if (!g.clear_df || !g.carrier_peer) continue;
+        auto to_peer = carrier;
+        to_peer.push_back(MatchPrefix{false, host(*g.carrier_peer)});
+        to_peer.push_back(MatchRtIpsec{true});
+        auto clear = rule(RuleRole::carrier_rewrite, g.group_id, std::move(to_peer), kAccept,
+                          "carrier of " + group_label(g) + ": inner addresses out, DF cleared, then ESP");
+        clear.statements.push_back(CopyInnerAddresses{});
+        clear.statements.push_back(ClearDf{});
+        c.rules.push_back(std::move(clear));
+    }
+    auto rewrite =
+        rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
+             "carrier: outer addresses := inner addresses, then ESP (transport) by the route's SA");
     rewrite.matches.push_back(MatchRtIpsec{true});
     rewrite.statements.push_back(CopyInnerAddresses{});
     c.rules.push_back(std::move(rewrite));
-    c.rules.push_back(rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
+    c.rules.push_back(
+        rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
     // While apply() runs, a bridge copy of this table has already readdressed the carrier
     // (nft_table.cpp): IPIP whose route applies an SA leaves only as ESP, so it may pass.
-    c.rules.push_back(rule(RuleRole::carrier_rewrite, 0, {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchRtIpsec{true}},
-                           kAccept, "carrier already readdressed, SA applies"));
+    c.rules.push_back(rule(RuleRole::carrier_rewrite, 0,
+                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchRtIpsec{true}}, kAccept,
+                           "carrier already readdressed, SA applies"));
+    // NAT may have rewritten the carrier's source (it is untracked, but another table may
+    // still rewrite it statelessly): the destination still names a carrier peer.
+    const Prefix peers = r.carrier.peers ? *r.carrier.peers : host(r.carrier.g_out);
+    c.rules.push_back(rule(RuleRole::carrier_guard, 0,
+                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchPrefix{false, peers}},
+                           kDrop,
+                           "IPIP to a carrier peer without SA (source rewritten): never leaves in clear"));
+    add_wan_guard(c, r, t);
+}
+
+// The last resort on the WAN: nothing of a group's scope leaves in clear unless marked clear
+// (exclude, fail-open). Twice: before source NAT (the addresses are still the original ones:
+// a masqueraded fail-closed packet no longer matches the scope after NAT) and after every
+// other postrouting rule of the router.
+void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    add_own_traffic(c, r, false);
     const MatchIfname wan{true, r.wan_ifname, false};
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));
@@ -207,6 +282,27 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
         for (const auto& p : policy_matches(t, g))
             c.rules.push_back(rule(RuleRole::wan_guard, g.group_id, plus(p.matches, {wan}), kDrop,
                                    "last resort, " + group_label(g) + " scope in clear, " + p.what));
+}
+
+// Raw output: the carrier's IPIP and the ESP the member sends for its own scope (address
+// preservation: the outer source is a LAN address) never enter conntrack, so NAT leaves them
+// alone and no conntrack entry outlives a rekey.
+ChainSpec notrack_output(const MemberRules& r) {
+    auto c = ChainSpec{kChainNotrackOutput, BaseChain{ChainType::filter, Hook::output, kPriorityRaw}, {}};
+    auto carrier =
+        rule(RuleRole::no_conntrack, 0,
+             {MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}},
+             kNone, "carrier IPIP: no conntrack, no NAT");
+    carrier.statements.push_back(Notrack{});
+    c.rules.push_back(std::move(carrier));
+    for (const auto& p : r.local_scope) {
+        auto esp = rule(RuleRole::no_conntrack, 0,
+                        {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{true, p}}, kNone,
+                        "group ESP from own scope " + p.to_string() + ": no conntrack, no NAT");
+        esp.statements.push_back(Notrack{});
+        c.rules.push_back(std::move(esp));
+    }
+    return c;
 }
 
 ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
@@ -239,13 +335,16 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
     for (const auto& p : r.local_scope) {
         auto x = rule(RuleRole::esp_inbound, 0,
-                      {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp},
-                       MatchPrefix{false, p}},
-                      kNone, "ESP for own scope " + p.to_string() + ": readdress to G_OUT -> G_IN (one inbound SA)");
+                      {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
+                       MatchL4Proto{kProtoEsp}, MatchPrefix{false, p}},
+                      kNone,
+                      "ESP for own scope " + p.to_string() + ": readdress to G_OUT -> G_IN (one inbound SA)");
         x.statements.push_back(SetAddresses{r.carrier.g_out, r.carrier.g_in});
+        x.statements.push_back(Notrack{});  // before conntrack: a router's NAT/state never sees it
         esp.rules.push_back(std::move(x));
     }
     t.chains.push_back(std::move(esp));
+    t.chains.push_back(notrack_output(r));
 
     ChainSpec classify{kChainClassify, std::nullopt, {}};
     add_classify(classify, r, t);
@@ -270,24 +369,34 @@ common::Result<TableSpec> compile(const MemberRules& r) {
 
     // A route chain: changing the mark of locally generated traffic re-runs the route lookup.
     auto local = base(kChainLocalClassify, ChainType::route, Hook::output, kPriorityMangle);
-    local.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn, "to the LAN"));
-    local.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{true, "lo", false}}, kReturn, "to the member itself"));
+    local.rules.push_back(
+        rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn, "to the LAN"));
+    local.rules.push_back(
+        rule(RuleRole::plumbing, 0, {MatchIfname{true, "lo", false}}, kReturn, "to the member itself"));
     local.rules.push_back(rule(RuleRole::plumbing, 0, {}, jump(kChainClassify), "member's own traffic"));
     t.chains.push_back(std::move(local));
 
     auto forward = base(kChainForward, ChainType::filter, Hook::forward, kPriorityFilter);
-    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}}, jump(kChainInbound), "from the WAN"));
-    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, false}}, jump(kChainOutbound), "from the LAN"));
+    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}},
+                                 jump(kChainInbound), "from the WAN"));
+    forward.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, false}},
+                                 jump(kChainOutbound), "from the LAN"));
     t.chains.push_back(std::move(forward));
 
     auto input = base(kChainInput, ChainType::filter, Hook::input, kPriorityFilter);
     // The carrier device would decapsulate cleartext IPIP sent to G_IN (issue 4, security).
-    input.rules.push_back(rule(RuleRole::inbound, 0,
-                               {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
-                                MatchPrefix{false, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}, MatchSecpath{false}},
-                               kDrop, "cleartext IPIP to G_IN (carrier bypass)"));
-    input.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}}, jump(kChainInbound), "from the WAN"));
+    input.rules.push_back(
+        rule(RuleRole::inbound, 0,
+             {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
+              MatchPrefix{false, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}, MatchSecpath{false}},
+             kDrop, "cleartext IPIP to G_IN (carrier bypass)"));
+    input.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}},
+                               jump(kChainInbound), "from the WAN"));
     t.chains.push_back(std::move(input));
+
+    auto early = base(kChainPostroutingEarly, ChainType::filter, Hook::postrouting, kPriorityMangle);
+    add_wan_guard(early, r, t);
+    t.chains.push_back(std::move(early));
 
     auto post = base(kChainPostrouting, ChainType::filter, Hook::postrouting, kPriorityGuard);
     add_postrouting(post, r, t);

@@ -20,13 +20,15 @@ namespace policy::detail {
 namespace {
 
 constexpr std::size_t kMaxMessage = 64 * 1024;
-constexpr std::size_t kIfnameLen = 16;     // IFNAMSIZ
-constexpr std::size_t kMaxComment = 127;   // nft's NFTNL_UDATA_COMMENT_MAXLEN is 128 with the NUL
+constexpr std::size_t kIfnameLen = 16;    // IFNAMSIZ
+constexpr std::size_t kMaxComment = 127;  // nft's NFTNL_UDATA_COMMENT_MAXLEN is 128 with the NUL
 
 // nft datatype ids (nftables include/datatype.h), so nft can print our sets' keys.
-constexpr std::uint32_t kTypeIpv4 = 7, kTypeIpv6 = 8, kTypeInetProto = 12, kTypeInetService = 13, kTypeIfname = 41;
+constexpr std::uint32_t kTypeIpv4 = 7, kTypeIpv6 = 8, kTypeInetProto = 12, kTypeInetService = 13,
+                        kTypeIfname = 41;
 constexpr unsigned kTypeBits = 6;
-constexpr std::uint32_t kByteorderHost = 1;  // nftables enum byteorder: BYTEORDER_HOST_ENDIAN  // concatenated types: (type << 6) | subtype, per field
+constexpr std::uint32_t kByteorderHost = 1;  // nftables enum byteorder: BYTEORDER_HOST_ENDIAN  //
+                                             // concatenated types: (type << 6) | subtype, per field
 
 constexpr std::uint32_t kReg = NFT_REG_1;
 
@@ -81,7 +83,8 @@ public:
         add(std::move(e));
     }
     void cmp_u8(std::uint8_t v) { cmp(NFT_CMP_EQ, &v, 1); }
-    void payload_load(std::uint32_t base, std::uint32_t offset, std::uint32_t len, std::uint32_t dreg = kReg) {
+    void payload_load(std::uint32_t base, std::uint32_t offset, std::uint32_t len,
+                      std::uint32_t dreg = kReg) {
         auto e = expr("payload");
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, base);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
@@ -132,12 +135,44 @@ public:
         if (!chain.empty()) nftnl_expr_set_str(e.get(), NFTNL_EXPR_IMM_CHAIN, chain.c_str());
         add(std::move(e));
     }
+    void hton16() {
+        auto e = expr("byteorder");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_SREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_DREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_LEN, 2);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_SIZE, 2);
+        add(std::move(e));
+    }
+    // Writes `len` bytes at `offset` of TCP option `type` (nft: exthdr write tcpopt).
+    void tcp_option_write(std::uint8_t type, std::uint32_t offset, std::uint32_t len) {
+        auto e = expr("exthdr");
+        nftnl_expr_set_u8(e.get(), NFTNL_EXPR_EXTHDR_TYPE, type);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_OFFSET, offset);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_LEN, len);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_SREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+        add(std::move(e));
+    }
+    // Writes `len` bytes of the IPv4 header and fixes its checksum (no L4 pseudo header).
+    void ipv4_header_write(std::uint32_t offset, std::uint32_t len) {
+        auto e = expr("payload");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_SREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, 10);
+        add(std::move(e));
+    }
+    void notrack() { add(expr("notrack")); }
     void counter() { add(expr("counter")); }
     void comment(const std::string& text) {
         if (text.empty()) return;
         UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
         nftnl_udata_put_strz(u.get(), NFTNL_UDATA_RULE_COMMENT, clip(text).c_str());
-        nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
+        nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.get()),
+                            nftnl_udata_buf_len(u.get()));
     }
 
     nftnl_rule* get() { return rule_.get(); }
@@ -168,7 +203,8 @@ void encode_prefix(RuleBuilder& b, const MatchPrefix& m) {
     b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, addr_offset(p.family, m.source), bytes);
     if (p.length % 8) {
         std::array<std::uint8_t, 16> mask{};
-        for (std::size_t bit = 0; bit < p.length; ++bit) mask[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
+        for (std::size_t bit = 0; bit < p.length; ++bit)
+            mask[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
         b.bitwise_mask(mask.data(), bytes);
     }
     b.cmp(NFT_CMP_EQ, p.address.data(), bytes);
@@ -246,6 +282,15 @@ struct MatchEncoder {
     }
     void operator()(const MatchFailOpenSet& m) const { encode_fail_open_lookup(b, m); }
     void operator()(const MatchScopeSet& m) const { encode_scope_lookup(b, m); }
+    void operator()(const MatchTcpSyn&) const {
+        // TCP flags: byte 13 of the TCP header (RFC 9293 §3.1); SYN 0x02, RST 0x04.
+        const std::uint8_t mask = 0x06, syn = 0x02;
+        b.meta_load(NFT_META_L4PROTO);
+        b.cmp_u8(6);
+        b.payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+        b.bitwise_mask(&mask, 1);
+        b.cmp(NFT_CMP_EQ, &syn, 1);
+    }
     void operator()(const MatchIpv4Fragment&) const {
         // Fragment offset: low 13 bits of bytes 6-7 of the IPv4 header (RFC 791).
         const std::uint8_t mask[2] = {0x1f, 0xff}, zero[2] = {0, 0};
@@ -280,26 +325,51 @@ struct StatementEncoder {
         b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 36, 4);
         b.ipv4_write(16);
     }
+    void operator()(const Notrack&) const { b.notrack(); }
+    // Flags and fragment offset: bytes 6-7 of the IPv4 header, DF is 0x4000 (RFC 791).
+    void operator()(const ClearDf&) const {
+        const std::uint8_t mask[2] = {0xbf, 0xff};
+        b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
+        b.bitwise_mask(mask, 2);
+        b.ipv4_header_write(6, 2);
+    }
+    // MSS option (kind 2, RFC 9293 §3.2): its 2-byte value at offset 2; rt tcpmss is the
+    // route's MTU minus the headers, in host order.
+    void operator()(const ClampMssToRoute&) const {
+        b.rt_load(NFT_RT_TCPMSS);
+        b.hton16();
+        b.tcp_option_write(2, 2, 2);
+    }
 };
 
 int verdict_code(VerdictKind k) {
     switch (k) {
-        case VerdictKind::accept: return NF_ACCEPT;
-        case VerdictKind::drop: return NF_DROP;
-        case VerdictKind::ret: return NFT_RETURN;
-        case VerdictKind::jump: return NFT_JUMP;
-        case VerdictKind::none: break;
+        case VerdictKind::accept:
+            return NF_ACCEPT;
+        case VerdictKind::drop:
+            return NF_DROP;
+        case VerdictKind::ret:
+            return NFT_RETURN;
+        case VerdictKind::jump:
+            return NFT_JUMP;
+        case VerdictKind::none:
+            break;
     }
     return NFT_CONTINUE;
 }
 
 std::uint32_t hook_number(Hook h) {
     switch (h) {
-        case Hook::prerouting: return NF_INET_PRE_ROUTING;
-        case Hook::input: return NF_INET_LOCAL_IN;
-        case Hook::forward: return NF_INET_FORWARD;
-        case Hook::output: return NF_INET_LOCAL_OUT;
-        case Hook::postrouting: return NF_INET_POST_ROUTING;
+        case Hook::prerouting:
+            return NF_INET_PRE_ROUTING;
+        case Hook::input:
+            return NF_INET_LOCAL_IN;
+        case Hook::forward:
+            return NF_INET_FORWARD;
+        case Hook::output:
+            return NF_INET_LOCAL_OUT;
+        case Hook::postrouting:
+            return NF_INET_POST_ROUTING;
     }
     return NF_INET_FORWARD;
 }
@@ -344,7 +414,8 @@ void add_elements(const std::string& table, const SetSpec& spec, const std::vect
     if (spec.kind != SetSpec::Kind::ifname && elements.size() > kElementsPerMessage) {
         for (std::size_t i = 0; i < elements.size(); i += kElementsPerMessage) {
             const auto end = std::min(elements.size(), i + kElementsPerMessage);
-            add_elements(table, spec, std::vector<SetElement>(elements.begin() + i, elements.begin() + end), batch);
+            add_elements(table, spec, std::vector<SetElement>(elements.begin() + i, elements.begin() + end),
+                         batch);
         }
         return;
     }
@@ -362,12 +433,16 @@ void add_elements(const std::string& table, const SetSpec& spec, const std::vect
         for (const auto& el : elements) {
             SetElemPtr e(check_alloc(nftnl_set_elem_alloc()));
             const bool ports = spec.kind == SetSpec::Kind::fail_open;
-            const auto start = element_key(el, spec.family, ports, true), end = element_key(el, spec.family, ports, false);
-            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, start.data(), static_cast<std::uint32_t>(start.size()));
-            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, end.data(), static_cast<std::uint32_t>(end.size()));
+            const auto start = element_key(el, spec.family, ports, true),
+                       end = element_key(el, spec.family, ports, false);
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, start.data(),
+                               static_cast<std::uint32_t>(start.size()));
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, end.data(),
+                               static_cast<std::uint32_t>(end.size()));
             UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
             nftnl_udata_put_strz(u.get(), NFTNL_UDATA_SET_ELEM_COMMENT, clip(el.comment).c_str());
-            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u.get()),
+                               nftnl_udata_buf_len(u.get()));
             nftnl_set_elem_add(s.get(), e.release());
             ++count;
         }
@@ -388,7 +463,8 @@ void encode_set(const std::string& table, const SetSpec& spec, std::uint32_t set
         // Interface names are host-order strings; without this hint nft prints them as "".
         UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
         nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderHost);
-        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()),
+                           nftnl_udata_buf_len(u.get()));
     } else {
         // A concatenated interval set (pipapo): each field an address/protocol(/port) range.
         const bool ports = spec.kind == SetSpec::Kind::fail_open;
@@ -405,7 +481,8 @@ void encode_set(const std::string& table, const SetSpec& spec, std::uint32_t set
         nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, type);
         nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 2u * alen + (ports ? 12u : 4u));
         nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_INTERVAL | NFT_SET_CONCAT);
-        nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields.data(), static_cast<std::uint32_t>(fields.size()));
+        nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields.data(),
+                           static_cast<std::uint32_t>(fields.size()));
         // Scope sets count per element: which policy saw traffic, visible in nft list set.
         if (!ports) nftnl_set_add_expr(s.get(), expr("counter").release());  // the set owns it now
     }
@@ -424,7 +501,8 @@ void encode_chain(const std::string& table, const ChainSpec& spec, Batch& batch)
     if (spec.base) {
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook_number(spec.base->hook));
         nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, spec.base->priority);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, spec.base->type == ChainType::route ? "route" : "filter");
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE,
+                            spec.base->type == ChainType::route ? "route" : "filter");
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
     }
     auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_NEWCHAIN, NFPROTO_INET,
@@ -433,17 +511,20 @@ void encode_chain(const std::string& table, const ChainSpec& spec, Batch& batch)
     batch.commit("creating chain " + spec.name);
 }
 
-void encode_rule(const std::string& table, const ChainSpec& chain, std::size_t index, const RuleSpec& spec, Batch& batch) {
+void encode_rule(const std::string& table, const ChainSpec& chain, std::size_t index, const RuleSpec& spec,
+                 Batch& batch) {
     RuleBuilder b(table, chain.name);
     for (const auto& m : spec.matches) std::visit(MatchEncoder{b}, m);
     for (const auto& s : spec.statements) std::visit(StatementEncoder{b}, s);
     if (spec.counter) b.counter();
-    if (spec.verdict.kind != VerdictKind::none) b.verdict(verdict_code(spec.verdict.kind), spec.verdict.chain);
+    if (spec.verdict.kind != VerdictKind::none)
+        b.verdict(verdict_code(spec.verdict.kind), spec.verdict.chain);
     b.comment(spec.comment);
     auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_NEWRULE, NFPROTO_INET,
                                       NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, batch.next_seq());
     nftnl_rule_nlmsg_build_payload(nlh, b.get());
-    batch.commit("adding rule " + std::to_string(index + 1) + " of chain " + chain.name + " (\"" + spec.comment + "\")");
+    batch.commit("adding rule " + std::to_string(index + 1) + " of chain " + chain.name + " (\"" +
+                 spec.comment + "\")");
 }
 
 TablePtr table_object(const std::string& name) {
@@ -463,9 +544,11 @@ void encode_table_msg(const std::string& name, std::uint16_t type, std::uint16_t
         UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
         nftnl_udata_put_strz(u.get(), NFTNL_UDATA_TABLE_COMMENT,
                              "gdoi-member: group VPN rules, fail-closed; remove with gdoictl flush");
-        nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
+        nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u.get()),
+                             nftnl_udata_buf_len(u.get()));
     }
-    auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), type, NFPROTO_INET, flags | NLM_F_ACK, batch.next_seq());
+    auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), type, NFPROTO_INET, flags | NLM_F_ACK,
+                                      batch.next_seq());
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     batch.commit(what + " table inet " + name);
 }
@@ -489,8 +572,8 @@ void encode_delete_table(const std::string& table, Batch& batch) {
     encode_table_msg(table, NFT_MSG_DELTABLE, 0, batch, "deleting");
 }
 
-void encode_set_contents(const std::string& table, const SetSpec& set, const std::vector<SetElement>& elements,
-                         Batch& batch) {
+void encode_set_contents(const std::string& table, const SetSpec& set,
+                         const std::vector<SetElement>& elements, Batch& batch) {
     // DELSETELEM without elements flushes the set (nf_tables_delsetelem).
     auto s = set_object(table, set.name);
     auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELSETELEM, NFPROTO_INET, NLM_F_ACK,

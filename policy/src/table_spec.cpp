@@ -27,7 +27,9 @@ struct MatchText {
     std::string operator()(const MatchFamily& m) const {
         return std::string("meta nfproto ") + (m.family == Family::ipv6 ? "ipv6" : "ipv4");
     }
-    std::string operator()(const MatchL4Proto& m) const { return "meta l4proto " + protocol_name(m.protocol); }
+    std::string operator()(const MatchL4Proto& m) const {
+        return "meta l4proto " + protocol_name(m.protocol);
+    }
     std::string operator()(const MatchPrefix& m) const {
         const bool host = m.prefix.length == m.prefix.max_length();
         auto text = m.prefix.to_string();
@@ -50,11 +52,13 @@ struct MatchText {
         return ip + " saddr . " + ip + " daddr . meta l4proto @" + m.set;
     }
     std::string operator()(const MatchRouteOifname& m) const { return "fib daddr oifname " + quoted(m.name); }
+    std::string operator()(const MatchTcpSyn&) const { return "tcp flags & (syn | rst) == syn"; }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
         const std::string s = m.mirrored ? "daddr" : "saddr", d = m.mirrored ? "saddr" : "daddr";
         const std::string sp = m.mirrored ? "dport" : "sport", dp = m.mirrored ? "sport" : "dport";
-        return ip + " " + s + " . " + ip + " " + d + " . meta l4proto . th " + sp + " . th " + dp + " @" + m.set;
+        return ip + " " + s + " . " + ip + " " + d + " . meta l4proto . th " + sp + " . th " + dp + " @" +
+               m.set;
     }
 };
 
@@ -66,15 +70,23 @@ struct StatementText {
     std::string operator()(const CopyInnerAddresses&) const {
         return "ip saddr set @nh,256,32 ip daddr set @nh,288,32";
     }
+    std::string operator()(const Notrack&) const { return "notrack"; }
+    std::string operator()(const ClearDf&) const { return "ip frag-off set ip frag-off & 0xbfff"; }
+    std::string operator()(const ClampMssToRoute&) const { return "tcp option maxseg size set rt mtu"; }
 };
 
 const char* hook_name(Hook h) {
     switch (h) {
-        case Hook::prerouting: return "prerouting";
-        case Hook::input: return "input";
-        case Hook::forward: return "forward";
-        case Hook::output: return "output";
-        case Hook::postrouting: return "postrouting";
+        case Hook::prerouting:
+            return "prerouting";
+        case Hook::input:
+            return "input";
+        case Hook::forward:
+            return "forward";
+        case Hook::output:
+            return "output";
+        case Hook::postrouting:
+            return "postrouting";
     }
     return "?";
 }
@@ -102,11 +114,20 @@ std::string RuleSpec::to_string() const {
     for (const auto& s : statements) add(std::visit(StatementText{}, s));
     if (counter) add("counter");
     switch (verdict.kind) {
-        case VerdictKind::none: break;
-        case VerdictKind::accept: add("accept"); break;
-        case VerdictKind::drop: add("drop"); break;
-        case VerdictKind::ret: add("return"); break;
-        case VerdictKind::jump: add("jump " + verdict.chain); break;
+        case VerdictKind::none:
+            break;
+        case VerdictKind::accept:
+            add("accept");
+            break;
+        case VerdictKind::drop:
+            add("drop");
+            break;
+        case VerdictKind::ret:
+            add("return");
+            break;
+        case VerdictKind::jump:
+            add("jump " + verdict.chain);
+            break;
     }
     if (!comment.empty()) add("comment " + quoted(comment));
     return out;
@@ -141,8 +162,8 @@ std::string TableSpec::to_string() const {
         } else {
             const bool ports = s.kind == SetSpec::Kind::fail_open;
             const std::string a = s.family == Family::ipv6 ? "ipv6_addr" : "ipv4_addr";
-            out += "\t\ttype " + a + " . " + a + " . inet_proto" + (ports ? " . inet_service . inet_service" : "") +
-                   "\n\t\tflags interval\n";
+            out += "\t\ttype " + a + " . " + a + " . inet_proto" +
+                   (ports ? " . inet_service . inet_service" : "") + "\n\t\tflags interval\n";
             if (!ports) out += "\t\tcounter\n";
             if (!s.elements.empty()) {
                 out += "\t\telements = {";
@@ -156,8 +177,9 @@ std::string TableSpec::to_string() const {
     for (const auto& c : chains) {
         out += "\tchain " + c.name + " {\n";
         if (c.base)
-            out += std::string("\t\ttype ") + (c.base->type == ChainType::route ? "route" : "filter") + " hook " +
-                   hook_name(c.base->hook) + " priority " + std::to_string(c.base->priority) + "; policy accept;\n";
+            out += std::string("\t\ttype ") + (c.base->type == ChainType::route ? "route" : "filter") +
+                   " hook " + hook_name(c.base->hook) + " priority " + std::to_string(c.base->priority) +
+                   "; policy accept;\n";
         for (const auto& r : c.rules) out += "\t\t" + r.to_string() + "\n";
         out += "\t}\n";
     }

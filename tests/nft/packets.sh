@@ -32,7 +32,7 @@ check_not "fragmented group traffic without a TEK is dropped" ping_ok "$H" 10.2.
 F1=$(rule_packets "$M" outbound "fail-closed GROUP_ID-0001 policies @scope4_1")
 check "  all 3 fragments of each of the 2 pings ($((F1 - F0)) dropped)" test $((F1 - F0)) -ge 6
 check_not "member's own scope traffic without a TEK is dropped" ping_ok "$M" 10.2.0.1 -I 10.1.0.1
-check "  by the last-resort WAN guard" rule_counted "$M" postrouting "last resort, GROUP_ID-0001 scope in clear, policies @scope4_1"
+check "  by the last-resort WAN guard (before NAT)" rule_counted "$M" postrouting_early "last resort, GROUP_ID-0001 scope in clear, policies @scope4_1"
 check "traffic outside the scope is not touched" ping_ok "$H" 172.31.255.2
 
 # 3 fail-open while no TEK: ICMP to 10.2.5.0/24 passes in clear, marked for the WAN table.
@@ -78,6 +78,53 @@ for _ in range(3):
     except PermissionError: pass  # the drop in postrouting is reported to the sender as EPERM
 '
 check "carrier without SA is dropped in postrouting" rule_counted "$M" postrouting "carrier without SA"
+
+# The router masquerades on its WAN (issue 9): nothing changes for the group's scope.
+ip netns exec "$M" nft add table ip router_nat
+ip netns exec "$M" nft add chain ip router_nat post '{ type nat hook postrouting priority srcnat; }'
+ip netns exec "$M" nft add rule ip router_nat post oifname wan0 masquerade
+check_not "masquerade: member's own scope traffic without a TEK is still dropped" ping_ok "$M" 10.2.0.1 -I 10.1.0.1
+check_not "masquerade: group traffic without a TEK is still dropped" ping_ok "$H" 10.2.0.1
+check "masquerade: traffic outside the scope is masqueraded and flows" ping_ok "$H" 172.31.255.2
+# IPIP to the carrier peer whose source NAT (or anything) rewrote: dropped by its destination.
+ip netns exec "$M" $PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
+s.bind(("172.31.255.1", 0))
+for _ in range(3):
+    try: s.sendto(b"\x45" + b"\0" * 39, ("192.0.0.2", 0))
+    except PermissionError: pass
+'
+check "IPIP to the carrier peer from another source is dropped" rule_counted "$M" postrouting "IPIP to a carrier peer without SA"
+ip netns exec "$M" nft delete table ip router_nat
+
+# The member's own IKE/GDOI with a key server inside the scope (issue 11): fail-closed must
+# not cut it. Without the exemption it is dropped; with it, both directions pass.
+ip netns exec "$P" $PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.2.0.1", 848)); s.settimeout(60)
+while True:
+    try: d, a = s.recvfrom(2048); s.sendto(d, a)
+    except OSError: break
+' &
+disown
+sleep 0.3
+udp_848() {  # udp_848: M sends from 10.1.0.1:848 (inside the scope) to 10.2.0.1:848, gets the echo
+    ip netns exec "$M" $PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.0.1", 848)); s.settimeout(1)
+s.sendto(b"isakmp", ("10.2.0.1", 848)); assert s.recv(64) == b"isakmp"
+'
+}
+check_not "without the exemption a key server inside the scope is unreachable (fail-closed)" udp_848
+check "re-apply with the key server 10.2.0.1:848 exempt" tool "$M" --own "'dst=10.2.0.1/32 proto=udp sport=848 dport=848'" apply
+check "the member reaches the key server inside the scope while fail-closed" udp_848
+check "  counted by the member's own traffic rule in classify" rule_counted "$M" classify "member's IKE/GDOI"
+check "  its answer by the own-traffic rule inbound" rule_counted "$M" inbound "member's IKE/GDOI"
+check_not "other traffic to the key server is still dropped" ping_ok "$M" 10.2.0.1 -I 10.1.0.1
+check "re-apply with a valid TEK and the exemption" tool "$M" --tek --own "'dst=10.2.0.1/32 proto=udp sport=848 dport=848'" apply
+check "keyed: the member still reaches the key server (not into the carrier)" udp_848
+check "re-apply without the exemption" tool "$M" apply
 
 # With a valid TEK: group traffic may only go into the carrier; here the route is the WAN
 # (no carrier device in this kernel), so it is still dropped, by the outbound rules.

@@ -4,8 +4,8 @@
 //
 //   policy_tool [options] apply | hold | fail-open GROUP on|off | remove | exists | print
 // options: --wan IF --lan IF (repeatable) --carrier IF --g-in A --g-out A --mark N
-//          --local PREFIX (repeatable) --table NAME
-//          --group ID [--name N] [--tek] then, for that group, repeatable:
+//          --local PREFIX (repeatable) --table NAME --peers PREFIX --own SEL (repeatable)
+//          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] then, for that group, repeatable:
 //          --policy SEL --exclude SEL --fail-open SEL
 // SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
 #include <unistd.h>
@@ -53,12 +53,18 @@ policy::Selector parse_selector(const std::string& text) {
         const auto eq = item.find('=');
         if (eq == std::string::npos) die("selector item '" + item + "' is not key=value");
         const auto key = item.substr(0, eq), value = item.substr(eq + 1);
-        if (key == "src") s.source = must(policy::Prefix::parse(value));
-        else if (key == "dst") s.destination = must(policy::Prefix::parse(value));
-        else if (key == "proto") s.protocol = must(policy::parse_protocol(value));
-        else if (key == "sport") s.source_port = parse_ports(value);
-        else if (key == "dport") s.destination_port = parse_ports(value);
-        else die("unknown selector key '" + key + "'");
+        if (key == "src")
+            s.source = must(policy::Prefix::parse(value));
+        else if (key == "dst")
+            s.destination = must(policy::Prefix::parse(value));
+        else if (key == "proto")
+            s.protocol = must(policy::parse_protocol(value));
+        else if (key == "sport")
+            s.source_port = parse_ports(value);
+        else if (key == "dport")
+            s.destination_port = parse_ports(value);
+        else
+            die("unknown selector key '" + key + "'");
     }
     return s;
 }
@@ -81,24 +87,46 @@ int main(int argc, char** argv) {
             if (rules.groups.empty()) die(a + " before any --group");
             return rules.groups.back();
         };
-        if (a == "--wan") rules.wan_ifname = next();
-        else if (a == "--lan") rules.lan_ifnames.push_back(next());
-        else if (a == "--carrier") rules.carrier.ifname = next();
-        else if (a == "--g-in") rules.carrier.g_in = must(policy::Ipv4::parse(next()));
-        else if (a == "--g-out") rules.carrier.g_out = must(policy::Ipv4::parse(next()));
-        else if (a == "--mark") rules.clear_mark = static_cast<std::uint32_t>(std::stoul(next(), nullptr, 0));
-        else if (a == "--local") rules.local_scope.push_back(must(policy::Prefix::parse(next())));
-        else if (a == "--table") rules.table_name = next();
+        if (a == "--wan")
+            rules.wan_ifname = next();
+        else if (a == "--lan")
+            rules.lan_ifnames.push_back(next());
+        else if (a == "--carrier")
+            rules.carrier.ifname = next();
+        else if (a == "--g-in")
+            rules.carrier.g_in = must(policy::Ipv4::parse(next()));
+        else if (a == "--g-out")
+            rules.carrier.g_out = must(policy::Ipv4::parse(next()));
+        else if (a == "--mark")
+            rules.clear_mark = static_cast<std::uint32_t>(std::stoul(next(), nullptr, 0));
+        else if (a == "--local")
+            rules.local_scope.push_back(must(policy::Prefix::parse(next())));
+        else if (a == "--table")
+            rules.table_name = next();
+        else if (a == "--peers")
+            rules.carrier.peers = must(policy::Prefix::parse(next()));
+        else if (a == "--own")
+            rules.own_traffic.push_back(parse_selector(next()));
         else if (a == "--group") {
             policy::RuleSet g;
             g.group_id = static_cast<std::uint32_t>(std::stoul(next()));
             rules.groups.push_back(g);
-        } else if (a == "--name") group().group_name = next();
-        else if (a == "--tek") group().has_valid_tek = true;
-        else if (a == "--policy") group().policies.push_back({parse_selector(next())});
-        else if (a == "--exclude") group().exclude.push_back({parse_selector(next())});
-        else if (a == "--fail-open") group().fail_open.push_back({parse_selector(next())});
-        else command.push_back(a);
+        } else if (a == "--name")
+            group().group_name = next();
+        else if (a == "--tek")
+            group().has_valid_tek = true;
+        else if (a == "--carrier-peer")
+            group().carrier_peer = must(policy::Ipv4::parse(next()));
+        else if (a == "--clear-df")
+            group().clear_df = true;
+        else if (a == "--policy")
+            group().policies.push_back({parse_selector(next())});
+        else if (a == "--exclude")
+            group().exclude.push_back({parse_selector(next())});
+        else if (a == "--fail-open")
+            group().fail_open.push_back({parse_selector(next())});
+        else
+            command.push_back(a);
     }
     if (command.empty()) die("no command (apply | hold | fail-open GROUP on|off | remove | exists | print)");
 
@@ -109,7 +137,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "apply" || cmd == "hold") {
         const auto report = must(policy::apply(rules));
-        std::printf("applied: %zu rules, %zu sets, %zu messages ACKed\n", report.rules, report.sets, report.messages);
+        std::printf("applied: %zu rules, %zu sets, %zu messages ACKed\n", report.rules, report.sets,
+                    report.messages);
         std::fflush(stdout);
         if (cmd == "hold")
             for (;;) pause();  // for the crash test: killed with SIGKILL while "running"
@@ -117,7 +146,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "fail-open") {
         if (command.size() != 3) die("usage: fail-open GROUP on|off");
-        const auto st = policy::set_fail_open(rules, static_cast<std::uint32_t>(std::stoul(command[1])), command[2] == "on");
+        const auto st = policy::set_fail_open(rules, static_cast<std::uint32_t>(std::stoul(command[1])),
+                                              command[2] == "on");
         if (!st) die(st.error().message);
         return 0;
     }

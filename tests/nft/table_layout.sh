@@ -23,11 +23,17 @@ check "classify order: exclude, group policy, fail-open" test "$ORDER" = "exclud
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="outbound") | .rule.comment' | cut -c1-11 | tr '\n' '|')
 check "outbound order: LAN return, clear mark, fail-closed" test "$ORDER" = "LAN to LAN:|excluded or|fail-closed|"
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="postrouting") | .rule.comment' | cut -c1-12 | tr '\n' '|')
-check "postrouting order: carrier rewrite, carrier guard, WAN guard" test "$ORDER" = "carrier: out|carrier with|carrier alre|marked clear|ESP|last resort,|"
+check "postrouting order: carrier rewrite, carrier guard, IPIP-to-peer guard, WAN guard" test "$ORDER" = "carrier: out|carrier with|carrier alre|IPIP to a ca|marked clear|ESP|last resort,|"
+ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="postrouting_early") | .rule.comment' | cut -c1-12 | tr '\n' '|')
+check "postrouting_early (before NAT): the WAN guard" test "$ORDER" = "marked clear|ESP|last resort,|"
+check "chain postrouting_early runs before source NAT (100)" jqc '.nftables[] | select(.chain.name=="postrouting_early") | .chain | .hook=="postrouting" and .prio < 100'
+check "chain notrack_output hooks output before conntrack (-200)" jqc '.nftables[] | select(.chain.name=="notrack_output") | .chain | .hook=="output" and .prio < -200'
 check "no bridge table left after apply" test "$(ip netns exec "$NS" nft list tables | grep -c gdoi_member)" = 1
 
 grep_text() { grep -qF -- "$1" <<<"$TEXT"; }  # (a pipe into grep -q + pipefail is flaky)
-check "text: ESP readdressing rule" grep_text 'iifname "wan0" meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 ip daddr set 192.0.0.1 counter packets 0 bytes 0'
+check "text: ESP readdressing rule" grep_text 'iifname "wan0" meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 ip daddr set 192.0.0.1 notrack counter packets 0 bytes 0'
+check "text: the carrier IPIP is untracked (no NAT)" grep_text 'ip saddr 192.0.0.1 meta l4proto ipencap notrack counter packets 0 bytes 0'
+check "text: the group's ESP is untracked (no NAT)" grep_text 'meta l4proto esp ip saddr 10.1.0.0/16 notrack counter packets 0 bytes 0'
 check "text: carrier rewrite copies the inner addresses" grep_text 'ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter packets 0 bytes 0 accept'
 check "text: exclude marks clear" grep_text 'tcp dport 179 meta mark set 0x00000010 counter packets 0 bytes 0 accept'
 check "text: decrypted traffic passes inbound" grep_text 'meta ipsec exists counter packets 0 bytes 0 accept'

@@ -10,15 +10,17 @@
 namespace policy {
 
 // Chain names of the member's table (stable: tests, docs and operators refer to them).
-inline constexpr const char* kChainEspInbound = "esp_inbound";    // prerouting, raw (-300)
-inline constexpr const char* kChainLanClassify = "lan_classify";  // prerouting, mangle
-inline constexpr const char* kChainLocalClassify = "local_classify";  // route output, mangle
-inline constexpr const char* kChainClassify = "classify";         // regular: rules 1-3
-inline constexpr const char* kChainForward = "forward";           // forward, filter
-inline constexpr const char* kChainInput = "input";               // input, filter
-inline constexpr const char* kChainOutbound = "outbound";         // regular: enforce 2-4 LAN -> WAN
-inline constexpr const char* kChainInbound = "inbound";           // regular: WAN -> scope
-inline constexpr const char* kChainPostrouting = "postrouting";   // carrier rewrite + WAN guard
+inline constexpr const char* kChainEspInbound = "esp_inbound";              // prerouting, raw (-300)
+inline constexpr const char* kChainNotrackOutput = "notrack_output";        // output, raw (-300)
+inline constexpr const char* kChainLanClassify = "lan_classify";            // prerouting, mangle
+inline constexpr const char* kChainLocalClassify = "local_classify";        // route output, mangle
+inline constexpr const char* kChainClassify = "classify";                   // regular: rules 1-3
+inline constexpr const char* kChainForward = "forward";                     // forward, filter
+inline constexpr const char* kChainInput = "input";                         // input, filter
+inline constexpr const char* kChainOutbound = "outbound";                   // regular: enforce 2-4 LAN -> WAN
+inline constexpr const char* kChainInbound = "inbound";                     // regular: WAN -> scope
+inline constexpr const char* kChainPostrouting = "postrouting";             // carrier rewrite + WAN guard
+inline constexpr const char* kChainPostroutingEarly = "postrouting_early";  // WAN guard before NAT
 inline constexpr const char* kSetLanIfnames = "lan_ifnames";
 
 // Priorities (nft names): ESP readdressing must run before conntrack (-200) so the inbound SA

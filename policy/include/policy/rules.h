@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct RuleSet {
     // The carrier device the group's traffic is routed into (each keyed group has its own,
     // see xfrm/dataplane.h); empty: MemberRules::carrier.ifname.
     std::string carrier_ifname;
+    // The group's carrier peer G_OUT_k, when the group has a carrier: its outer IPv4 header
+    // may have Don't Fragment cleared (df-bit = "clear") on the way out.
+    std::optional<Ipv4> carrier_peer;
+    bool clear_df = false;
 
     // The group's protected scope: every group policy selector. Traffic in it that is neither
     // excluded, encrypted nor fail-open is dropped.
@@ -59,6 +64,9 @@ struct Carrier {
     std::string ifname = "gdoi0";
     Ipv4 g_in;
     Ipv4 g_out;
+    // Every carrier peer of the member (G_OUT_k): IPIP to these never leaves in clear, whatever
+    // NAT did to its source. Empty: g_out/32.
+    std::optional<Prefix> peers;
 };
 
 struct MemberRules {
@@ -72,6 +80,10 @@ struct MemberRules {
     // The member's own protected scope (IPv4 prefixes behind its LAN interfaces): ESP arriving
     // for these destinations is readdressed to g_out -> g_in so the one inbound SA matches it.
     std::vector<Prefix> local_scope;
+    // The member's own IKE/GDOI traffic with its key servers (local port <-> server address
+    // and port, each selector also in the reply direction): exempt from every group policy,
+    // fail-closed and last-resort rule, in every state, so the member can always register.
+    std::vector<Selector> own_traffic;
     std::vector<RuleSet> groups;
 
     const RuleSet* find_group(std::uint32_t group_id) const;

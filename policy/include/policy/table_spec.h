@@ -66,9 +66,11 @@ struct MatchScopeSet {
     std::string set;
     Family family;
 };
+// tcp flags & (syn | rst) == syn: a connection's first segment or its answer (MSS option).
+struct MatchTcpSyn {};
 using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix, MatchPort,
-                           MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname, MatchScopeSet,
-                           MatchIpv4Fragment>;
+                           MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname,
+                           MatchScopeSet, MatchIpv4Fragment, MatchTcpSyn>;
 
 // Statements, executed in order after the matches.
 struct SetMark {
@@ -79,7 +81,10 @@ struct SetAddresses {  // ip saddr set A ip daddr set B
     Ipv4 destination;
 };
 struct CopyInnerAddresses {};  // ip saddr set @nh,256,32 ip daddr set @nh,288,32
-using Statement = std::variant<SetMark, SetAddresses, CopyInnerAddresses>;
+struct Notrack {};             // notrack: conntrack (and so NAT) never sees the packet
+struct ClearDf {};             // ip frag-off set ip frag-off & 0xbfff: clear Don't Fragment
+struct ClampMssToRoute {};     // tcp option maxseg size set rt mtu (the kernel only lowers it)
+using Statement = std::variant<SetMark, SetAddresses, CopyInnerAddresses, Notrack, ClearDf, ClampMssToRoute>;
 
 enum class VerdictKind { none, accept, drop, ret, jump };
 struct Verdict {
@@ -99,6 +104,9 @@ enum class RuleRole {
     carrier_guard,    // carrier without an SA never leaves
     wan_guard,        // last-resort postrouting guard
     inbound,          // WAN -> protected scope checks
+    own_traffic,      // the member's IKE/GDOI with its key servers: exempt from every other rule
+    no_conntrack,     // carrier and group ESP kept away from conntrack and NAT
+    mss_clamp,        // TCP MSS of group traffic lowered to the carrier's MTU
 };
 
 struct RuleSpec {
