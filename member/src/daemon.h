@@ -13,6 +13,7 @@
 #include "config.h"
 #include "control.h"
 #include "dataplane.h"
+#include "dataplane_health.h"
 #include "gdoi/multicast_socket.h"
 #include "group_session.h"
 #include "one_way_detector.h"
@@ -23,7 +24,8 @@ namespace member {
 class Daemon {
 public:
     // run_as: user to switch to once the sockets are bound (empty: stay, drop capabilities only).
-    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane, std::string run_as = {});
+    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane,
+           std::string run_as = {});
     ~Daemon();
     // Runs until SIGTERM/SIGINT; returns the process exit code.
     int run();
@@ -36,7 +38,8 @@ private:
     struct Group {
         GroupConfig config;
         std::unique_ptr<GroupSession> session;
-        OneWayDetector one_way;  // fed every kStatsInterval (daemon_kernel_watch.cpp)
+        OneWayDetector one_way;       // fed every kStatsInterval (daemon_kernel_watch.cpp)
+        HealthMonitor health;         // the router's rules vs the group's traffic (idem)
         std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
     };
     // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose
@@ -67,6 +70,7 @@ private:
     void check_traffic(Clock::time_point now);
     bool unknown_spis_rising();
     bool outbound_only(Group& group);
+    void check_health(Group& group);
     bool open_sa_events();
     void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config) const;
@@ -75,7 +79,7 @@ private:
     std::string config_path_;
     std::unique_ptr<Dataplane> dataplane_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
-    std::map<uint16_t, gdoi::UdpSocket> sockets_;  // by local port
+    std::map<uint16_t, gdoi::UdpSocket> sockets_;      // by local port
     std::map<std::string, RekeyMulticast> multicast_;  // by "port|group:port"
     uint64_t next_multicast_tag_ = 0;
     static constexpr uint64_t kTagMulticastBase = uint64_t{1} << 32;  // above every other epoll tag

@@ -29,17 +29,32 @@ bool Daemon::outbound_only(Group& group) {
     if (!sa_owner_) return false;  // no kernel SAs, no counters
     auto traffic = dataplane_->sa_traffic(group.config);
     if (!traffic) {
-        log_line(LogLevel::Debug, "group " + group.config.name + ": reading SA counters: " + traffic.error().message);
+        log_line(LogLevel::Debug,
+                 "group " + group.config.name + ": reading SA counters: " + traffic.error().message);
         group.one_way.reset();
         return false;
     }
     return group.one_way.observe(*traffic);
 }
 
+void Daemon::check_health(Group& group) {
+    auto counters = dataplane_->health_counters(group.config);
+    if (!counters) {
+        log_line(LogLevel::Debug,
+                 "group " + group.config.name + ": reading health counters: " + counters.error().message);
+        return;
+    }
+    if (!*counters) return;
+    if (auto change = group.health.observe(**counters, group.session->keyed()))
+        log_line(change->problem ? LogLevel::Warning : LogLevel::Info,
+                 "group " + group.config.name + ": " + change->message);
+}
+
 void Daemon::check_traffic(Clock::time_point now) {
     next_stats_check_ = now + kStatsInterval;
     const bool unknown_spis = unknown_spis_rising();
     for (auto& [name, group] : groups_) {
+        check_health(*group);
         if (!group->session->keyed()) {
             group->one_way.reset();
             continue;
@@ -86,7 +101,8 @@ void Daemon::on_sa_events(Clock::time_point now) {
         for (const auto& [name, group] : groups_) {
             // A role names an SA the group holds; "refused: ..." names a TEK it never installed.
             const auto role = dataplane_->tek_role(group->config, expire->sa.spi);
-            candidates.push_back({name, !role.empty() && role.rfind("refused", 0) != 0, group->session->group_state()});
+            candidates.push_back(
+                {name, !role.empty() && role.rfind("refused", 0) != 0, group->session->group_state()});
         }
         auto decision = decide_sa_expire(*expire, *sa_owner_, candidates);
         if (!decision) continue;

@@ -8,7 +8,9 @@ namespace member {
 namespace {
 
 uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
-    return to > from ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(to - from).count()) : 0;
+    return to > from
+               ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(to - from).count())
+               : 0;
 }
 
 std::string tek_algorithm(const gdoi::Tek& t) {
@@ -30,7 +32,10 @@ std::string kek_algorithm(const gdoi::Kek& k) {
 
 std::string kek_signature(const gdoi::Kek& k) {
     static const char* hashes[] = {"?", "MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"};
-    std::string alg = k.sig_algorithm == 1 ? "RSA" : k.sig_algorithm >= 4 && k.sig_algorithm <= 6 ? "ECDSA" : "sig " + std::to_string(k.sig_algorithm);
+    std::string alg = k.sig_algorithm == 1 ? "RSA"
+                      : k.sig_algorithm >= 4 && k.sig_algorithm <= 6
+                          ? "ECDSA"
+                          : "sig " + std::to_string(k.sig_algorithm);
     if (k.sig_key_bits) alg += "-" + std::to_string(k.sig_key_bits);
     return alg + "/" + (k.sig_hash_algorithm <= 5 ? hashes[k.sig_hash_algorithm] : "?");
 }
@@ -38,11 +43,15 @@ std::string kek_signature(const gdoi::Kek& k) {
 std::string group_state_name(const GroupSession& s) {
     bool keyed = s.group_state() != nullptr;
     switch (s.state()) {
-        case SessionState::Idle: return "idle";
+        case SessionState::Idle:
+            return "idle";
         case SessionState::Phase1:
-        case SessionState::Registering: return keyed ? "re-registering" : "registering";
-        case SessionState::Registered: return "registered";
-        case SessionState::WaitingRetry: return "waiting-retry";
+        case SessionState::Registering:
+            return keyed ? "re-registering" : "registering";
+        case SessionState::Registered:
+            return "registered";
+        case SessionState::WaitingRetry:
+            return "waiting-retry";
     }
     return "?";
 }
@@ -62,9 +71,11 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         g.detail = s.detail();
         if (!s.keyed() && dataplane_->sending(group->config))
             g.detail += "; traffic still encrypted with the previous run's SAs until registered";
+        g.health = group->health.problem();
         g.server = group->config.servers.empty() ? "" : group->config.servers[s.server_index()].to_string();
         g.since_seconds = seconds_between(s.state_since(), now);
-        if (s.last_rekey()) g.last_rekey_seconds_ago = std::max<uint64_t>(1, seconds_between(*s.last_rekey(), now));
+        if (s.last_rekey())
+            g.last_rekey_seconds_ago = std::max<uint64_t>(1, seconds_between(*s.last_rekey(), now));
         for (size_t i = 0; i < group->config.servers.size(); ++i) {
             ServerStatus server;
             server.address = group->config.servers[i].to_string();
@@ -107,8 +118,8 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         g.counters.rekeys_accepted = c.rekeys_accepted;
         for (size_t i = 1; i < c.rekeys_rejected.size(); ++i) {
             g.counters.rekeys_rejected += c.rekeys_rejected[i];
-            g.counters.rekeys_rejected_by_reason.emplace_back(gdoi::push_reject_name(static_cast<gdoi::PushReject>(i)),
-                                                              c.rekeys_rejected[i]);
+            g.counters.rekeys_rejected_by_reason.emplace_back(
+                gdoi::push_reject_name(static_cast<gdoi::PushReject>(i)), c.rekeys_rejected[i]);
         }
         g.counters.acks_sent = c.acks_sent;
         g.counters.recovery_probes = c.recovery_probes;

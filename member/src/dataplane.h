@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "config.h"
+#include "dataplane_health.h"
 #include "gdoi/group_state.h"
 #include "sa_traffic.h"
 #include "status.h"
@@ -71,6 +72,12 @@ public:
     virtual common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) {
         (void)group;
         return std::vector<SaTraffic>{};
+    }
+    // The counters the health check compares (dataplane_health.h); nullopt when this dataplane
+    // has none (no kernel rules).
+    virtual common::Result<std::optional<HealthCounters>> health_counters(const GroupConfig& group) {
+        (void)group;
+        return std::optional<HealthCounters>{};
     }
 };
 

@@ -29,7 +29,10 @@ std::string render_groups(const MemberStatus& status, const ViewFilter& filter) 
                        format_ago(g->last_rekey_seconds_ago), std::to_string(g->sequence),
                        g->kek.empty() ? "no" : "yes", std::to_string(g->teks.size()), g->detail});
     }
-    return out + table.render();
+    out += table.render();
+    for (const GroupStatus* g : groups)
+        if (!g->health.empty()) out += "\nWARNING " + g->name + ": " + g->health + "\n";
+    return out;
 }
 
 }  // namespace member

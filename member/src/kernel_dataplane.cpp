@@ -10,6 +10,8 @@
 #include "dataplane_saved_state.h"
 #include "dataplane_tek.h"
 #include "kernel_dataplane_group.h"
+#include "policy/compile.h"
+#include "policy/nft_counters.h"
 #include "policy/nft_table.h"
 #include "xfrm/dataplane.h"
 #include "xfrm/netlink.h"
@@ -273,6 +275,33 @@ common::Result<std::vector<SaTraffic>> KernelDataplane::sa_traffic(const GroupCo
     if (!sas) return sas.error();
     // The group's outbound SAs go to its own carrier peer G_OUT_k.
     return group_sa_traffic(*sas, g->schedule.installed(), g->carrier->config().carrier.remote);
+}
+
+common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(const GroupConfig& group) {
+    const Group* g = find(group);
+    if (!g || !g->carrier) return std::optional<HealthCounters>{};
+    auto counters = policy::read_rule_counters(options_.nft_table);
+    if (!counters) return counters.error();
+    auto sas = sa_traffic(group);
+    if (!sas) return sas.error();
+    // The rule comments of policy/compile.cpp.
+    const auto& c = *counters;
+    HealthCounters h;
+    h.carrier = options_.carrier_prefix + std::to_string(g->slot);
+    h.wan = config_.wan_interface;
+    h.to_carrier_wanted = policy::packets_of(c, policy::kChainClassify, group.name + " ", ": encrypt");
+    h.to_carrier_seen =
+        policy::packets_of(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + h.carrier);
+    h.guard_drops =
+        policy::packets_of(c, policy::kChainPostrouting, "last resort, " + group.name + " ") +
+        policy::packets_of(c, policy::kChainPostroutingEarly, "last resort, " + group.name + " ") +
+        policy::packets_of(c, policy::kChainPostrouting, "carrier without SA") +
+        policy::packets_of(c, policy::kChainPostrouting, "IPIP to a carrier peer");
+    h.esp_readdressed = policy::packets_of(c, policy::kChainEspInbound, "ESP for own scope");
+    h.decrypted_seen = policy::packets_of(c, policy::kChainHealthForward, policy::kHealthDecrypted) +
+                       policy::packets_of(c, policy::kChainHealthInput, policy::kHealthDecrypted);
+    h.sas = std::move(*sas);
+    return std::optional<HealthCounters>{std::move(h)};
 }
 
 std::vector<V4Prefix> KernelDataplane::remote_prefixes() const {

@@ -73,7 +73,6 @@
 #include "xfrm/address.h"
 #include "xfrm/dataplane.h"
 
-
 namespace member {
 
 inline constexpr uint32_t kClearMark = 0x00800000;
@@ -120,6 +119,7 @@ public:
     std::optional<uint32_t> sa_owner_tag() const override;
     bool sending(const GroupConfig& group) const override;
     common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) override;
+    common::Result<std::optional<HealthCounters>> health_counters(const GroupConfig& group) override;
 
     // For the pull exchange: empty = acceptable, else why not (member::accept_tek in
     // dataplane_tek.h, usable without an object).

@@ -13,18 +13,18 @@
 namespace member {
 
 struct ServerStatus {
-    std::string address;      // "198.51.100.10:848"
+    std::string address;  // "198.51.100.10:848"
     bool in_use = false;
-    std::string last_error;   // empty when none
+    std::string last_error;  // empty when none
     uint64_t failures = 0;
 
     bool operator==(const ServerStatus&) const = default;
 };
 
 struct KekStatus {
-    std::string spi;          // 32 hex digits (the push cookies)
-    std::string algorithm;    // "AES-256-CBC"
-    std::string signature;    // "RSA-2048/SHA-256"
+    std::string spi;        // 32 hex digits (the push cookies)
+    std::string algorithm;  // "AES-256-CBC"
+    std::string signature;  // "RSA-2048/SHA-256"
     uint64_t remaining_seconds = 0;
     bool ack_requested = false;
     // How pushes arrive: "unicast", "multicast 239.1.2.3:848 via eth1", or
@@ -35,19 +35,19 @@ struct KekStatus {
 };
 
 struct TekStatus {
-    std::string spi;          // "0x11111111"
-    std::string algorithm;    // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128"
-    std::string selector;     // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
-    std::string role;         // "active", "inbound-only (activating)", "inbound-only (deactivating)"
+    std::string spi;        // "0x11111111"
+    std::string algorithm;  // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128"
+    std::string selector;   // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
+    std::string role;       // "active", "inbound-only (activating)", "inbound-only (deactivating)"
     uint64_t remaining_seconds = 0;
 
     bool operator==(const TekStatus&) const = default;
 };
 
 struct PolicyStatus {
-    std::string kind;         // "exclude", "group", "fail-open", "fail-closed"
+    std::string kind;  // "exclude", "group", "fail-open", "fail-closed"
     std::string selector;
-    std::string action;       // "clear", "encrypt", "clear while no TEK", "drop"
+    std::string action;  // "clear", "encrypt", "clear while no TEK", "drop"
 
     bool operator==(const PolicyStatus&) const = default;
 };
@@ -70,14 +70,15 @@ struct GroupCounters {
 struct GroupStatus {
     std::string name;
     uint32_t id = 0;
-    std::string state;        // "idle", "phase1", "registering", "registered", "re-registering", "failed"
-    std::string detail;       // last event or error, operator-readable
-    std::string server;       // key server in use
-    uint64_t since_seconds = 0;      // time in this state
+    std::string state;   // "idle", "phase1", "registering", "registered", "re-registering", "failed"
+    std::string detail;  // last event or error, operator-readable
+    std::string health;  // what the router's rules do to the group's traffic; empty: nothing known wrong
+    std::string server;  // key server in use
+    uint64_t since_seconds = 0;           // time in this state
     uint64_t last_rekey_seconds_ago = 0;  // 0 = never
     uint32_t sequence = 0;
     std::vector<ServerStatus> servers;
-    std::vector<KekStatus> kek;      // 0 or 1
+    std::vector<KekStatus> kek;  // 0 or 1
     std::vector<TekStatus> teks;
     std::vector<PolicyStatus> policies;
     GroupCounters counters;

@@ -82,6 +82,7 @@ void visit_fields(V& v, S& s) {
     v("id", s.id);
     v("state", s.state);
     v("detail", s.detail);
+    v("health", s.health);
     v("server", s.server);
     v("since_seconds", s.since_seconds);
     v("last_rekey_seconds_ago", s.last_rekey_seconds_ago);
@@ -114,10 +115,8 @@ struct Writer {
     void operator()(const char* name, bool b) { object.add(name, Value::make_bool(b)); }
 
     template <typename T>
-        requires is_record<T>
-    void operator()(const char* name, const T& record) {
-        object.add(name, record_to_value(record));
-    }
+    requires is_record<T>
+    void operator()(const char* name, const T& record) { object.add(name, record_to_value(record)); }
 
     template <typename T>
     void operator()(const char* name, const std::vector<T>& items) {
@@ -164,7 +163,7 @@ public:
     }
 
     template <typename T>
-        requires is_record<T>
+    requires is_record<T>
     void operator()(const char* name, T& record) {
         record_from_value(member(name, Value::Kind::object), join(path_, name), record);
     }
@@ -205,8 +204,9 @@ private:
             throw SchemaFailure{object_.offset, (path_.empty() ? std::string("document") : path_) +
                                                     ": missing field \"" + name + "\""};
         if (v->kind != kind)
-            throw SchemaFailure{v->offset, join(path_, name) + ": expected " + std::string(json::kind_name(kind)) +
-                                               ", found " + std::string(json::kind_name(v->kind))};
+            throw SchemaFailure{v->offset, join(path_, name) + ": expected " +
+                                               std::string(json::kind_name(kind)) + ", found " +
+                                               std::string(json::kind_name(v->kind))};
         return *v;
     }
 
@@ -253,7 +253,8 @@ common::Result<MemberStatus> status_from_json(std::string_view document) {
         reader.reject_unknown_fields();
         return status;
     } catch (const SchemaFailure& f) {
-        return common::make_error("status JSON at " + json::describe_position(document, f.offset) + ": " + f.what);
+        return common::make_error("status JSON at " + json::describe_position(document, f.offset) + ": " +
+                                  f.what);
     }
 }
 

@@ -27,6 +27,7 @@
 #include "policy/compile.h"
 
 #include "compile_sets.h"
+#include "policy/nft_counters.h"
 
 namespace policy {
 namespace {
@@ -231,6 +232,13 @@ void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t);
 
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    // What reached each keyed group's carrier (LAN and the member's own), for the health check.
+    for (const auto& g : r.groups) {
+        if (!g.has_valid_tek) continue;
+        const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
+        c.rules.push_back(rule(RuleRole::health, g.group_id, {MatchIfname{true, ifname, false}}, kNone,
+                               std::string(kHealthIntoCarrier) + ifname));
+    }
     // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
     const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
                                      MatchL4Proto{kProtoIpip}};
@@ -393,6 +401,15 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     input.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}},
                                jump(kChainInbound), "from the WAN"));
     t.chains.push_back(std::move(input));
+
+    // Decrypted traffic that got past every filter of the router (late priority), for the health
+    // check: an rp-filter or a forward/input rule that drops it shows as SA packets without these.
+    for (const auto& [name, hook] :
+         {std::pair{kChainHealthForward, Hook::forward}, std::pair{kChainHealthInput, Hook::input}}) {
+        auto health = base(name, ChainType::filter, hook, kPriorityGuard);
+        health.rules.push_back(rule(RuleRole::health, 0, {MatchSecpath{true}}, kNone, kHealthDecrypted));
+        t.chains.push_back(std::move(health));
+    }
 
     auto early = base(kChainPostroutingEarly, ChainType::filter, Hook::postrouting, kPriorityMangle);
     add_wan_guard(early, r, t);

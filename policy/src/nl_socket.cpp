@@ -88,7 +88,8 @@ common::Status NetfilterSocket::send_batch(const Batch& batch) {
     // The kernel processes the whole batch inside sendmsg and queues every ACK before we read
     // one, so the receive buffer must hold them all (else ENOBUFS and lost ACKs).
     set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, batch.bytes().size() + 4096);
-    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, std::max<std::size_t>(256 * 1024, (batch.messages() + 2) * kAckBudget));
+    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF,
+               std::max<std::size_t>(256 * 1024, (batch.messages() + 2) * kAckBudget));
 
     if (mnl_socket_sendto(sock_.get(), batch.bytes().data(), batch.bytes().size()) < 0) {
         const int err = errno;
@@ -106,12 +107,14 @@ common::Status NetfilterSocket::send_batch(const Batch& batch) {
             // failed batch the kernel only reports the failing messages.
             if ((errno == EAGAIN || errno == EWOULDBLOCK) && first_errno != 0) break;
             const int err = errno;
-            return common::make_error(explain_errno(err, "reading nftables ACKs (" + std::to_string(acked) + " of " +
-                                                             std::to_string(batch.messages()) + " received)"),
-                                      err);
+            return common::make_error(
+                explain_errno(err, "reading nftables ACKs (" + std::to_string(acked) + " of " +
+                                       std::to_string(batch.messages()) + " received)"),
+                err);
         }
         int left = static_cast<int>(n);
-        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
             if (nlh->nlmsg_type != NLMSG_ERROR) continue;
             const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
             ++acked;
@@ -123,12 +126,17 @@ common::Status NetfilterSocket::send_batch(const Batch& batch) {
         }
     }
     if (first_errno != 0)
-        return common::make_error(first_error + " (the whole batch was rolled back; the kernel keeps the previous table)",
-                                  first_errno);
+        return common::make_error(
+            first_error + " (the whole batch was rolled back; the kernel keeps the previous table)",
+            first_errno);
     return {};
 }
 
 common::Result<int> NetfilterSocket::request(char* msg) {
+    return dump(msg, [](const nlmsghdr*) {});
+}
+
+common::Result<int> NetfilterSocket::dump(char* msg, const std::function<void(const nlmsghdr*)>& on_message) {
     auto* nlh = reinterpret_cast<nlmsghdr*>(msg);
     if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
         const int err = errno;
@@ -143,11 +151,16 @@ common::Result<int> NetfilterSocket::request(char* msg) {
             return common::make_error(explain_errno(err, "reading an nftables reply"), err);
         }
         int left = static_cast<int>(n);
-        for (auto* r = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(r, left); r = mnl_nlmsg_next(r, &left)) {
+        for (auto* r = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(r, left);
+             r = mnl_nlmsg_next(r, &left)) {
             if (r->nlmsg_seq != nlh->nlmsg_seq) continue;
-            if (r->nlmsg_type == NLMSG_ERROR)
-                return -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(r))->error;
+            if (r->nlmsg_type == NLMSG_ERROR) {
+                const int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(r))->error;
+                if (err != 0 || !(nlh->nlmsg_flags & NLM_F_DUMP)) return err;
+                continue;
+            }
             if (r->nlmsg_type == NLMSG_DONE) return 0;
+            on_message(r);
         }
     }
 }
@@ -159,18 +172,21 @@ std::string explain_errno(int err, const std::string& what) {
         case EACCES:
             return base + " — managing nftables needs CAP_NET_ADMIN (run as root or grant the capability)";
         case ENOENT:
-            return base + " — either the table/set does not exist (apply the member's table first) or the kernel "
-                          "lacks an nftables module this needs (nft_meta, nft_rt, nft_payload, nft_set_pipapo: "
-                          "check the kernel config / modprobe)";
+            return base +
+                   " — either the table/set does not exist (apply the member's table first) or the kernel "
+                   "lacks an nftables module this needs (nft_meta, nft_rt, nft_payload, nft_set_pipapo: "
+                   "check the kernel config / modprobe)";
         case EPROTONOSUPPORT:
         case EAFNOSUPPORT:
             return base + " — the kernel has no nf_tables (modprobe nf_tables, or CONFIG_NF_TABLES)";
         case EOPNOTSUPP:
             return base + " — the kernel does not support this nftables feature (too old a kernel?)";
         case EINVAL:
-            return base + " — the kernel rejected it as invalid (kernel too old for this rule, or a bug in policy/)";
+            return base +
+                   " — the kernel rejected it as invalid (kernel too old for this rule, or a bug in policy/)";
         case ENOBUFS:
-            return base + " — the netlink socket buffer overflowed; retry (net.core.rmem_max may be too small)";
+            return base +
+                   " — the netlink socket buffer overflowed; retry (net.core.rmem_max may be too small)";
         case EBUSY:
             return base + " — still in use (another table refers to it?)";
         case EEXIST:

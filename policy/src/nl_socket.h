@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "common/result.h"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace policy::detail {
 
@@ -49,6 +51,9 @@ public:
     common::Status send_batch(const Batch& batch);
     // Sends one request (e.g. NFT_MSG_GETTABLE) and returns the kernel's errno (0 on success).
     common::Result<int> request(char* msg);
+    // Sends one dump request (NLM_F_DUMP) and hands every answer to `on_message` until the
+    // dump ends; returns the kernel's errno (0 on success).
+    common::Result<int> dump(char* msg, const std::function<void(const nlmsghdr*)>& on_message);
 
 private:
     explicit NetfilterSocket(std::unique_ptr<mnl_socket, MnlSocketDeleter> s) : sock_(std::move(s)) {}

@@ -20,6 +20,8 @@ inline constexpr const char* kChainInput = "input";                         // i
 inline constexpr const char* kChainOutbound = "outbound";                   // regular: enforce 2-4 LAN -> WAN
 inline constexpr const char* kChainInbound = "inbound";                     // regular: WAN -> scope
 inline constexpr const char* kChainPostrouting = "postrouting";             // carrier rewrite + WAN guard
+inline constexpr const char* kChainHealthForward = "health_forward";        // forward, late: counts only
+inline constexpr const char* kChainHealthInput = "health_input";            // input, late: counts only
 inline constexpr const char* kChainPostroutingEarly = "postrouting_early";  // WAN guard before NAT
 inline constexpr const char* kSetLanIfnames = "lan_ifnames";
 

@@ -107,6 +107,7 @@ enum class RuleRole {
     own_traffic,      // the member's IKE/GDOI with its key servers: exempt from every other rule
     no_conntrack,     // carrier and group ESP kept away from conntrack and NAT
     mss_clamp,        // TCP MSS of group traffic lowered to the carrier's MTU
+    health,           // counts only (member/'s health check)
 };
 
 struct RuleSpec {

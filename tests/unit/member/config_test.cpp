@@ -1,18 +1,17 @@
 // The configuration loader (issue 5, "Proofs: Config tests"): the issue's sample parses into
 // the expected values, and every kind of bad file gives its documented error with line and
 // column. Documents are inline; their first line is line 1.
-#include <catch2/catch.hpp>
+#include "config.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include "config.h"
 
 using namespace member;
 
@@ -72,7 +71,9 @@ std::string read_text(const std::filesystem::path& p) {
     return ss.str();
 }
 
-std::string psk_string(const gdoi::SecureBytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string psk_string(const gdoi::SecureBytes& b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 // The sample of issue 5, verbatim but for the key file.
 const std::string kIssueSample = R"([member]
@@ -204,6 +205,7 @@ exclude = [ { protocol = 89 }, { protocol = "udp", source-port = "1024-65535", d
 fail-open = [ { source = "2001:db8:1::/48", protocol = "icmpv6" } ]
 allow-gcm = "refuse"
 gcm-expected-senders = 20
+df-bit = "copy"
 )");
     CHECK(full.local_address.address_string() == "2001:db8::1");
     CHECK(full.log_level == gdoi::LogLevel::Debug);
@@ -224,6 +226,15 @@ gcm-expected-senders = 20
     CHECK(v6.fail_open.at(0).selector.protocol == std::uint8_t{58});
     CHECK(v6.allow_gcm == AllowGcm::refuse);
     CHECK(v6.gcm_expected_senders == 20);
+    CHECK(v6.df_bit == DfBit::copy);
+}
+
+TEST_CASE("config: df-bit is clear unless set", "[config]") {
+    CHECK(parse_ok(with_line(10, "lan-interfaces = [\"eth0\"]")).groups.at(0).df_bit == DfBit::clear);
+    CHECK(parse_ok(with_line(10, "lan-interfaces = [\"eth0\"]\ndf-bit = \"set\"")).groups.at(0).df_bit ==
+          DfBit::set);
+    CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\ndf-bit = \"off\"")) ==
+          "member.toml:11:10: group \"G1\": df-bit: expected \"clear\", \"copy\" or \"set\", got \"off\"");
 }
 
 TEST_CASE("config: the ike keys as a [group.ike] table or an inline table", "[config]") {
@@ -231,17 +242,20 @@ TEST_CASE("config: the ike keys as a [group.ike] table or an inline table", "[co
     CHECK(table.groups.at(0).ike_mode == gdoi::Phase1Mode::Aggressive);
     CHECK(psk_string(table.groups.at(0).ike_psk) == "k1");
 
-    const auto inline_table = parse_ok(with_line(9, R"(ike = { mode = "main", psk = "k2", lifetime = 600 })"));
+    const auto inline_table =
+        parse_ok(with_line(9, R"(ike = { mode = "main", psk = "k2", lifetime = 600 })"));
     CHECK(inline_table.groups.at(0).ike_lifetime == 600);
     CHECK(psk_string(inline_table.groups.at(0).ike_psk) == "k2");
 
     // A misplaced key in [group.ike] is reported where it is, with where it belongs.
     CHECK(error_of(with_line(9, "") + "[group.ike]\npsk = \"k1\"\nrecovery-probe = true\n") ==
-          "member.toml:13:1: group \"G1\": unknown key \"recovery-probe\" in ike; it belongs in a [[group]] table");
+          "member.toml:13:1: group \"G1\": unknown key \"recovery-probe\" in ike; it belongs in a [[group]] "
+          "table");
 }
 
 TEST_CASE("config: packaging/member.toml.example is a valid configuration", "[config]") {
-    const auto example = std::filesystem::path(__FILE__).parent_path() / "../../../packaging/member.toml.example";
+    const auto example =
+        std::filesystem::path(__FILE__).parent_path() / "../../../packaging/member.toml.example";
     const auto text = read_text(example);
     REQUIRE_FALSE(text.empty());
     TempDir dir;
@@ -260,7 +274,9 @@ TEST_CASE("config: packaging/member.toml.example is a valid configuration", "[co
 TEST_CASE("config: TOML syntax error names line and column", "[config][errors]") {
     CHECK(error_of(with_line(7, "id = = 1")) ==
           "member.toml:7:6: TOML syntax error: Error while parsing value: could not determine value type");
-    CHECK(first_line(error_of(with_line(6, "name = \"G1"))).rfind("member.toml:6:11: TOML syntax error: ", 0) == 0);
+    CHECK(
+        first_line(error_of(with_line(6, "name = \"G1"))).rfind("member.toml:6:11: TOML syntax error: ", 0) ==
+        0);
 }
 
 TEST_CASE("config: unknown keys are errors with a suggestion", "[config][errors]") {
@@ -286,27 +302,35 @@ TEST_CASE("config: unknown keys are errors with a suggestion", "[config][errors]
               "member.toml:11:1: group \"G1\": unknown key \"recovery_probe\" in [[group]]; did you mean "
               "\"recovery-probe\"?");
         CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\nike-mode = \"main\"")) ==
-              "member.toml:11:1: group \"G1\": unknown key \"ike-mode\" in [[group]]; did you mean \"ike.mode\"?");
+              "member.toml:11:1: group \"G1\": unknown key \"ike-mode\" in [[group]]; did you mean "
+              "\"ike.mode\"?");
         CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\nike.lifetme = 3600")) ==
               "member.toml:11:5: group \"G1\": unknown key \"lifetme\" in ike; did you mean \"lifetime\"?");
         CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\ncolour = \"blue\"")) ==
-              "member.toml:11:1: group \"G1\": unknown key \"colour\" in [[group]]; known keys: name, id, servers, "
-              "local-port, ike, recovery-probe, lan-interfaces, exclude, fail-open, allow-gcm, gcm-expected-senders");
+              "member.toml:11:1: group \"G1\": unknown key \"colour\" in [[group]]; known keys: name, id, "
+              "servers, "
+              "local-port, ike, recovery-probe, lan-interfaces, exclude, fail-open, allow-gcm, "
+              "gcm-expected-senders, df-bit");
     }
     SECTION("in a rule") {
-        CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\nexclude = [ { protocol = \"tcp\", dport = 179 } ]")) ==
-              "member.toml:11:33: group \"G1\": exclude rule 1: unknown key \"dport\" in an exclude rule; known "
+        CHECK(error_of(with_line(
+                  10, "lan-interfaces = [\"eth0\"]\nexclude = [ { protocol = \"tcp\", dport = 179 } ]")) ==
+              "member.toml:11:33: group \"G1\": exclude rule 1: unknown key \"dport\" in an exclude rule; "
+              "known "
               "keys: protocol, source, destination, source-port, destination-port");
-        CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\n"
-                                     "fail-open = [ { source = \"10.1.0.0/16\", destination-port = 80 } ]")) ==
-              "member.toml:11:41: group \"G1\": fail-open rule 1: unknown key \"destination-port\" in a fail-open "
+        CHECK(error_of(with_line(10,
+                                 "lan-interfaces = [\"eth0\"]\n"
+                                 "fail-open = [ { source = \"10.1.0.0/16\", destination-port = 80 } ]")) ==
+              "member.toml:11:41: group \"G1\": fail-open rule 1: unknown key \"destination-port\" in a "
+              "fail-open "
               "rule; fail-open rules match source, destination and protocol only");
     }
 }
 
 TEST_CASE("config: wrong type", "[config][errors]") {
     CHECK(error_of(with_line(7, "id = \"1\"")) ==
-          "member.toml:7:6: group \"G1\": id: expected an integer 1..4294967295 (the GDOI group id), got a string");
+          "member.toml:7:6: group \"G1\": id: expected an integer 1..4294967295 (the GDOI group id), got a "
+          "string");
     CHECK(error_of(with_line(8, "servers = \"198.51.100.10\"")) ==
           "member.toml:8:11: group \"G1\": servers: expected a list of 1..4 key server addresses, e.g. "
           "[\"198.51.100.10\", \"198.51.100.11:848\"], got a string");
@@ -321,13 +345,17 @@ TEST_CASE("config: group id out of range", "[config][errors]") {
     CHECK(error_of(with_line(7, "id = 0")) ==
           "member.toml:7:6: group \"G1\": id: 0 is out of range; expected 1..4294967295 (the GDOI group id)");
     CHECK(error_of(with_line(7, "id = 4294967296")) ==
-          "member.toml:7:6: group \"G1\": id: 4294967296 is out of range; expected 1..4294967295 (the GDOI group id)");
+          "member.toml:7:6: group \"G1\": id: 4294967296 is out of range; expected 1..4294967295 (the GDOI "
+          "group id)");
     CHECK(parse_ok(with_line(7, "id = 4294967295")).groups.at(0).id == 4294967295u);
 }
 
 TEST_CASE("config: at most four key servers", "[config][errors]") {
-    CHECK(error_of(with_line(8, R"(servers = ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"])")) ==
-          "member.toml:8:76: group \"G1\": servers: 5 key servers; at most 4 are allowed (tried in order)");
+    CHECK(
+        error_of(with_line(
+            8,
+            R"(servers = ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"])")) ==
+        "member.toml:8:76: group \"G1\": servers: 5 key servers; at most 4 are allowed (tried in order)");
     CHECK(error_of(with_line(8, "servers = []")) ==
           "member.toml:8:11: group \"G1\": servers: the list is empty; give 1..4 key server addresses, e.g. "
           "[\"198.51.100.10\"]");
@@ -335,30 +363,37 @@ TEST_CASE("config: at most four key servers", "[config][errors]") {
 
 TEST_CASE("config: bad key server address or port", "[config][errors]") {
     CHECK(error_of(with_line(8, R"(servers = ["198.51.100.10", "ks.example.net"])")) ==
-          "member.toml:8:29: group \"G1\": servers: \"ks.example.net\" is not an IPv4 or IPv6 address (host names "
+          "member.toml:8:29: group \"G1\": servers: \"ks.example.net\" is not an IPv4 or IPv6 address (host "
+          "names "
           "are not resolved); expected an IP address with an optional port, e.g. \"198.51.100.10\", "
           "\"198.51.100.11:848\" or \"[2001:db8::1]:848\"");
     CHECK(error_of(with_line(8, R"(servers = ["198.51.100.10:70000"])")) ==
-          "member.toml:8:12: group \"G1\": servers: port \"70000\" in \"198.51.100.10:70000\" is not a port number "
+          "member.toml:8:12: group \"G1\": servers: port \"70000\" in \"198.51.100.10:70000\" is not a port "
+          "number "
           "1..65535 (the GDOI port is 848)");
     CHECK(error_of(with_line(8, R"(servers = ["198.51.100.10:"])")) ==
-          "member.toml:8:12: group \"G1\": servers: port \"\" in \"198.51.100.10:\" is not a port number 1..65535 "
+          "member.toml:8:12: group \"G1\": servers: port \"\" in \"198.51.100.10:\" is not a port number "
+          "1..65535 "
           "(the GDOI port is 848)");
     CHECK(first_line(error_of(with_line(8, R"(servers = ["[2001:db8::1:848"])")))
-              .rfind("member.toml:8:12: group \"G1\": servers: \"[2001:db8::1:848\" lacks the closing ']'", 0) == 0);
+              .rfind("member.toml:8:12: group \"G1\": servers: \"[2001:db8::1:848\" lacks the closing ']'",
+                     0) == 0);
     CHECK(error_of(with_line(8, R"(servers = ["2001:db8::10"])")) ==
           "member.toml:8:12: group \"G1\": servers: [2001:db8::10]:848 is not of the address family of "
           "local-address 192.0.2.1; give key servers reachable from local-address");
     CHECK(error_of(with_line(8, R"(servers = ["198.51.100.10", "198.51.100.10:848"])")) ==
-          "member.toml:8:29: group \"G1\": servers: 198.51.100.10:848 is listed twice; list each key server once");
+          "member.toml:8:29: group \"G1\": servers: 198.51.100.10:848 is listed twice; list each key server "
+          "once");
 }
 
 TEST_CASE("config: local-address must be an IP literal", "[config][errors]") {
     CHECK(error_of(with_line(2, "local-address = \"router1\"")) ==
-          "member.toml:2:17: local-address: expected an IPv4 or IPv6 address of this router (e.g. \"192.0.2.1\"), "
+          "member.toml:2:17: local-address: expected an IPv4 or IPv6 address of this router (e.g. "
+          "\"192.0.2.1\"), "
           "got \"router1\"; host names are not resolved");
     CHECK(error_of(with_line(2, "local-address = \"0.0.0.0\"")) ==
-          "member.toml:2:17: local-address: \"0.0.0.0\" is not a unicast address; give this router's own address");
+          "member.toml:2:17: local-address: \"0.0.0.0\" is not a unicast address; give this router's own "
+          "address");
 }
 
 TEST_CASE("config: duplicate group name or id", "[config][errors]") {
@@ -371,97 +406,124 @@ ike.psk = "other-key"
 lan-interfaces = ["eth2"]
 )";
     // The second group starts on line 12 of kValid + second.
-    CHECK(error_of(kValid + replace_all(replace_all(second, "%NAME%", "G1"), "%ID%", "2")) ==
-          "member.toml:13:8: group \"G1\": name: the name is already used by the group at line 6; group names "
-          "must be unique");
-    CHECK(error_of(kValid + replace_all(replace_all(second, "%NAME%", "G2"), "%ID%", "1")) ==
-          "member.toml:14:6: group \"G2\": id: 1 is already the id of group \"G1\" (line 7); group ids must be "
-          "unique");
+    CHECK(
+        error_of(kValid + replace_all(replace_all(second, "%NAME%", "G1"), "%ID%", "2")) ==
+        "member.toml:13:8: group \"G1\": name: the name is already used by the group at line 6; group names "
+        "must be unique");
+    CHECK(
+        error_of(kValid + replace_all(replace_all(second, "%NAME%", "G2"), "%ID%", "1")) ==
+        "member.toml:14:6: group \"G2\": id: 1 is already the id of group \"G1\" (line 7); group ids must be "
+        "unique");
     const auto two = parse_ok(kValid + replace_all(replace_all(second, "%NAME%", "G2"), "%ID%", "2"));
     CHECK(two.groups.size() == 2);
 }
 
 TEST_CASE("config: at most ten exclude and fail-open rules", "[config][errors]") {
     std::string rules = "exclude = [";
-    for (int i = 0; i < 11; ++i) rules += std::string(i ? ", " : " ") + "{ destination-port = " + std::to_string(1000 + i) + ", protocol = \"tcp\" }";
+    for (int i = 0; i < 11; ++i)
+        rules += std::string(i ? ", " : " ") + "{ destination-port = " + std::to_string(1000 + i) +
+                 ", protocol = \"tcp\" }";
     rules += " ]";
     // Each rule with its ", " is 47 characters wide; the eleventh starts at column 13 + 10 * 47.
-    CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\n" + rules)) ==
-          "member.toml:11:483: group \"G1\": exclude: 11 rules; at most 10 are allowed (merge rules with wider "
-          "prefixes or port ranges)");
+    CHECK(
+        error_of(with_line(10, "lan-interfaces = [\"eth0\"]\n" + rules)) ==
+        "member.toml:11:483: group \"G1\": exclude: 11 rules; at most 10 are allowed (merge rules with wider "
+        "prefixes or port ranges)");
 
     std::string fail_open = "fail-open = [\n";
     for (int i = 0; i < 11; ++i) fail_open += "  { source = \"10." + std::to_string(i) + ".0.0/16\" },\n";
     fail_open += "]";
-    CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\n" + fail_open)) ==
-          "member.toml:22:3: group \"G1\": fail-open: 11 rules; at most 10 are allowed (merge rules with wider "
-          "prefixes or port ranges)");
+    CHECK(
+        error_of(with_line(10, "lan-interfaces = [\"eth0\"]\n" + fail_open)) ==
+        "member.toml:22:3: group \"G1\": fail-open: 11 rules; at most 10 are allowed (merge rules with wider "
+        "prefixes or port ranges)");
 }
 
 TEST_CASE("config: bad prefixes, ports and protocols in rules", "[config][errors]") {
     const auto rule = [](const std::string& r) { return with_line(10, "lan-interfaces = [\"eth0\"]\n" + r); };
     CHECK(error_of(rule(R"(fail-open = [ { source = "10.1.0.1/16" } ])")) ==
-          "member.toml:11:26: group \"G1\": fail-open rule 1: source: bad prefix '10.1.0.1/16': host bits are set "
+          "member.toml:11:26: group \"G1\": fail-open rule 1: source: bad prefix '10.1.0.1/16': host bits "
+          "are set "
           "(did you mean 10.1.0.0/16?)");
     CHECK(error_of(rule(R"(exclude = [ { destination = "10.2.0.0/33" } ])")) ==
           "member.toml:11:29: group \"G1\": exclude rule 1: destination: bad prefix '10.2.0.0/33': length 33 "
           "exceeds 32");
-    CHECK(error_of(rule(R"(exclude = [ { protocol = "tpc" } ])")) ==
-          "member.toml:11:26: group \"G1\": exclude rule 1: protocol: unknown protocol 'tpc': use a name (tcp, "
-          "udp, icmp, ospf, ...) or a number 0-255");
+    CHECK(
+        error_of(rule(R"(exclude = [ { protocol = "tpc" } ])")) ==
+        "member.toml:11:26: group \"G1\": exclude rule 1: protocol: unknown protocol 'tpc': use a name (tcp, "
+        "udp, icmp, ospf, ...) or a number 0-255");
     CHECK(error_of(rule(R"(exclude = [ { protocol = "tcp", destination-port = "2000-1000" } ])")) ==
-          "member.toml:11:52: group \"G1\": exclude rule 1: destination-port: the range \"2000-1000\" is reversed; "
+          "member.toml:11:52: group \"G1\": exclude rule 1: destination-port: the range \"2000-1000\" is "
+          "reversed; "
           "write \"1000-2000\"");
     CHECK(error_of(rule(R"(exclude = [ { protocol = "tcp", destination-port = 0 } ])")) ==
-          "member.toml:11:52: group \"G1\": exclude rule 1: destination-port: 0 is out of range; expected 1..65535 "
+          "member.toml:11:52: group \"G1\": exclude rule 1: destination-port: 0 is out of range; expected "
+          "1..65535 "
           "(a port)");
     CHECK(error_of(rule(R"(exclude = [ { protocol = "icmp", destination-port = 179 } ])")) ==
-          "member.toml:11:13: group \"G1\": exclude rule 1: ports need protocol tcp, udp, sctp, dccp or udplite "
+          "member.toml:11:13: group \"G1\": exclude rule 1: ports need protocol tcp, udp, sctp, dccp or "
+          "udplite "
           "(protocol is icmp)");
     CHECK(error_of(rule(R"(exclude = [ { } ])")) ==
-          "member.toml:11:13: group \"G1\": exclude rule 1: the rule is empty and would match all traffic; give at "
+          "member.toml:11:13: group \"G1\": exclude rule 1: the rule is empty and would match all traffic; "
+          "give at "
           "least one of protocol, source, destination, source-port, destination-port");
     CHECK(error_of(rule(R"(fail-open = [ { source = "10.1.0.0/16", destination = "2001:db8::/32" } ])")) ==
-          "member.toml:11:15: group \"G1\": fail-open rule 1: source 10.1.0.0/16 and destination 2001:db8::/32 are "
+          "member.toml:11:15: group \"G1\": fail-open rule 1: source 10.1.0.0/16 and destination "
+          "2001:db8::/32 are "
           "of different address families");
 }
 
 TEST_CASE("config: IKE proposals and mode", "[config][errors]") {
-    const auto ike = [](const std::string& lines) { return with_line(9, "ike.psk = \"inline-test-key\"\n" + lines); };
-    CHECK(first_line(error_of(ike(R"(ike.proposals = ["aes256-sha256-modp2048", "aes256-md5-modp2048"])")))
-              .rfind("member.toml:10:44: group \"G1\": ike.proposals: IKE proposal 'aes256-md5-modp2048': unknown "
-                     "hash 'md5' (supported ",
-                     0) == 0);
-    CHECK(error_of(ike(R"(ike.mode = "agressive")")) ==
-          "member.toml:10:12: group \"G1\": ike.mode: expected \"main\" or \"aggressive\", got \"agressive\"");
+    const auto ike = [](const std::string& lines) {
+        return with_line(9, "ike.psk = \"inline-test-key\"\n" + lines);
+    };
+    CHECK(
+        first_line(error_of(ike(R"(ike.proposals = ["aes256-sha256-modp2048", "aes256-md5-modp2048"])")))
+            .rfind(
+                "member.toml:10:44: group \"G1\": ike.proposals: IKE proposal 'aes256-md5-modp2048': unknown "
+                "hash 'md5' (supported ",
+                0) == 0);
+    CHECK(
+        error_of(ike(R"(ike.mode = "agressive")")) ==
+        "member.toml:10:12: group \"G1\": ike.mode: expected \"main\" or \"aggressive\", got \"agressive\"");
     CHECK(error_of(ike("ike.mode = \"aggressive\"\n"
                        R"(ike.proposals = ["aes256-sha256-modp2048", "aes128-sha1-modp1536"])")) ==
-          "member.toml:11:17: group \"G1\": ike.proposals: aggressive mode sends its Diffie-Hellman value in the "
+          "member.toml:11:17: group \"G1\": ike.proposals: aggressive mode sends its Diffie-Hellman value in "
+          "the "
           "first message, so all proposals must use one DH group; \"aes256-sha256-modp2048\" and "
           "\"aes128-sha1-modp1536\" differ; use one group in every proposal or ike.mode = \"main\"");
     CHECK(error_of(ike("ike.lifetime = 30")) ==
-          "member.toml:10:16: group \"G1\": ike.lifetime: 30 is out of range; expected 60..604800 (seconds of the "
+          "member.toml:10:16: group \"G1\": ike.lifetime: 30 is out of range; expected 60..604800 (seconds "
+          "of the "
           "phase-1 SA, 86400 by default)");
-    CHECK(error_of(ike("ike.doi = 3")).rfind("member.toml:10:11: group \"G1\": ike.doi: 3 is out of range; expected 1..2", 0) == 0);
+    CHECK(error_of(ike("ike.doi = 3"))
+              .rfind("member.toml:10:11: group \"G1\": ike.doi: 3 is out of range; expected 1..2", 0) == 0);
     CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\nallow-gcm = \"yes\"")) ==
-          "member.toml:11:13: group \"G1\": allow-gcm: expected \"accept\", \"warn\" or \"refuse\", got \"yes\"");
+          "member.toml:11:13: group \"G1\": allow-gcm: expected \"accept\", \"warn\" or \"refuse\", got "
+          "\"yes\"");
 }
 
 TEST_CASE("config: missing required keys are named", "[config][errors]") {
     CHECK(error_of(with_line(3, "")) ==
-          "member.toml:1:1: missing required key \"wan-interface\" (the interface towards the key servers, e.g. "
+          "member.toml:1:1: missing required key \"wan-interface\" (the interface towards the key servers, "
+          "e.g. "
           "\"eth1\")");
     CHECK(error_of(with_line(8, "")) ==
-          "member.toml:5:1: group \"G1\": missing required key \"servers\" (1..4 key server addresses, e.g. servers "
+          "member.toml:5:1: group \"G1\": missing required key \"servers\" (1..4 key server addresses, e.g. "
+          "servers "
           "= [\"198.51.100.10\"])");
     CHECK(error_of(with_line(9, "")) ==
-          "member.toml:5:1: group \"G1\": missing required key \"ike.psk-file\" (the file holding the group's IKE "
+          "member.toml:5:1: group \"G1\": missing required key \"ike.psk-file\" (the file holding the "
+          "group's IKE "
           "pre-shared key; or ike.psk)");
     CHECK(error_of(with_line(9, "ike.mode = \"main\"")) ==
-          "member.toml:9:1: group \"G1\": ike: missing required key \"psk-file\" (the file holding the group's IKE "
+          "member.toml:9:1: group \"G1\": ike: missing required key \"psk-file\" (the file holding the "
+          "group's IKE "
           "pre-shared key; or ike.psk with the key itself)");
     CHECK(error_of(with_line(6, "")) ==
-          "member.toml:5:1: group #1: missing required key \"name\" (the group's name for logs and gdoictl, e.g. "
+          "member.toml:5:1: group #1: missing required key \"name\" (the group's name for logs and gdoictl, "
+          "e.g. "
           "\"GROUP_ID-0001\")");
     CHECK(error_of("[[group]]\nname = \"G1\"\nid = 1\nservers = [\"198.51.100.10\"]\nike.psk = \"k\"\n"
                    "lan-interfaces = [\"eth0\"]\n") ==
@@ -469,18 +531,22 @@ TEST_CASE("config: missing required keys are named", "[config][errors]") {
 }
 
 TEST_CASE("config: ike.psk and ike.psk-file together", "[config][errors][psk]") {
-    CHECK(error_of(with_line(9, "ike.psk = \"inline-test-key\"\nike.psk-file = \"/etc/gdoi-member/g1.psk\"")) ==
-          "member.toml:10:16: group \"G1\": ike.psk-file: both ike.psk and ike.psk-file are set; keep exactly one "
-          "(ike.psk-file keeps the key out of this file)");
+    CHECK(
+        error_of(with_line(9, "ike.psk = \"inline-test-key\"\nike.psk-file = \"/etc/gdoi-member/g1.psk\"")) ==
+        "member.toml:10:16: group \"G1\": ike.psk-file: both ike.psk and ike.psk-file are set; keep exactly "
+        "one "
+        "(ike.psk-file keeps the key out of this file)");
 }
 
 TEST_CASE("config: the PSK file must not be group or world readable", "[config][errors][psk]") {
     TempDir dir;
     const auto psk = dir.write("g1.psk", "file-secret-42\r\n", 0644);
     const auto doc = with_line(9, "ike.psk-file = \"" + psk + "\"");
-    CHECK(error_of(doc) == "member.toml:9:16: group \"G1\": ike.psk-file: " + psk +
-                               " has mode 0644, group-readable and world-readable; the key file must be readable by "
-                               "its owner only: run chmod 600 " + psk);
+    CHECK(error_of(doc) ==
+          "member.toml:9:16: group \"G1\": ike.psk-file: " + psk +
+              " has mode 0644, group-readable and world-readable; the key file must be readable by "
+              "its owner only: run chmod 600 " +
+              psk);
 
     REQUIRE(::chmod(psk.c_str(), 0600) == 0);
     const auto cfg = parse_ok(doc);
@@ -491,11 +557,13 @@ TEST_CASE("config: the PSK file must not be group or world readable", "[config][
 
     // Relative paths are relative to the configuration file's directory.
     REQUIRE(::chmod(psk.c_str(), 0400) == 0);
-    const auto rel = parse_ok(with_line(9, "ike.psk-file = \"g1.psk\""), (dir.path() / "member.toml").string());
+    const auto rel =
+        parse_ok(with_line(9, "ike.psk-file = \"g1.psk\""), (dir.path() / "member.toml").string());
     CHECK(rel.groups.at(0).ike_psk_file == psk);
 
     CHECK(error_of(with_line(9, "ike.psk-file = \"" + (dir.path() / "missing.psk").string() + "\"")) ==
-          "member.toml:9:16: group \"G1\": ike.psk-file: cannot open " + (dir.path() / "missing.psk").string() +
+          "member.toml:9:16: group \"G1\": ike.psk-file: cannot open " +
+              (dir.path() / "missing.psk").string() +
               ": No such file or directory; give the file holding the group's pre-shared key");
     const auto empty = dir.write("empty.psk", "\n", 0600);
     CHECK(error_of(with_line(9, "ike.psk-file = \"" + empty + "\"")) ==
@@ -503,14 +571,15 @@ TEST_CASE("config: the PSK file must not be group or world readable", "[config][
               " holds no key (only a newline); write the pre-shared key into it");
 }
 
-TEST_CASE("config: an inline PSK needs a configuration file only its owner can read", "[config][errors][psk]") {
+TEST_CASE("config: an inline PSK needs a configuration file only its owner can read",
+          "[config][errors][psk]") {
     TempDir dir;
     const auto path = dir.write("member.toml", kValid, 0644);
     auto r = load_config(path);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == path + ":9:11: group \"G1\": ike.psk: the key is inline but " + path +
-                                   " has mode 0644, group-readable and world-readable; run chmod 600 " + path +
-                                   " or move the key to ike.psk-file");
+                                   " has mode 0644, group-readable and world-readable; run chmod 600 " +
+                                   path + " or move the key to ike.psk-file");
     REQUIRE(::chmod(path.c_str(), 0600) == 0);
     auto ok = load_config(path);
     REQUIRE(ok.ok());
@@ -519,33 +588,39 @@ TEST_CASE("config: an inline PSK needs a configuration file only its owner can r
 
     auto missing = load_config((dir.path() / "nope.toml").string());
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.error().message.find("nope.toml: cannot open the configuration: No such file or directory") !=
-          std::string::npos);
+    CHECK(missing.error().message.find(
+              "nope.toml: cannot open the configuration: No such file or directory") != std::string::npos);
 }
 
 TEST_CASE("config: a pre-shared key never appears in an error", "[config][errors][psk]") {
     // Many errors in one file, the key among them in every shape the loader looks at.
-    const auto doc = with_line(9, "ike.psk = \"S3cr3t-PSK-value\"\nike.psk-file = \"/nonexistent\"\nike.mood = 1") +
-                     "[[group]]\nname = \"G2\"\nike.psk = 987654321\n";
+    const auto doc =
+        with_line(9, "ike.psk = \"S3cr3t-PSK-value\"\nike.psk-file = \"/nonexistent\"\nike.mood = 1") +
+        "[[group]]\nname = \"G2\"\nike.psk = 987654321\n";
     const auto msg = error_of(doc);
     CHECK(msg.find("S3cr3t") == std::string::npos);
     CHECK(msg.find("987654321") == std::string::npos);
-    CHECK(msg.find("member.toml:15:11: group \"G2\": ike.psk: expected the pre-shared key as a string, got an "
-                   "integer") != std::string::npos);
+    CHECK(
+        msg.find("member.toml:15:11: group \"G2\": ike.psk: expected the pre-shared key as a string, got an "
+                 "integer") != std::string::npos);
 }
 
 TEST_CASE("config: errors come in file order, one per line", "[config][errors]") {
     const auto msg = error_of(with_line(7, "id = 0") + "[[group]]\nname = \"bad name\"\n");
-    CHECK(msg ==
-          "member.toml:7:6: group \"G1\": id: 0 is out of range; expected 1..4294967295 (the GDOI group id)\n"
-          "member.toml:11:1: group #2: missing required key \"id\" (the GDOI group id, 1..4294967295)\n"
-          "member.toml:11:1: group #2: missing required key \"servers\" (1..4 key server addresses, e.g. servers = "
-          "[\"198.51.100.10\"])\n"
-          "member.toml:11:1: group #2: missing required key \"ike.psk-file\" (the file holding the group's IKE "
-          "pre-shared key; or ike.psk)\n"
-          "member.toml:11:1: group #2: missing required key \"lan-interfaces\" (the protected-side interfaces, e.g. "
-          "lan-interfaces = [\"eth0\"])\n"
-          "member.toml:12:8: group #2: name: expected 1..64 letters, digits, '_', '-' or '.', got \"bad name\"");
+    CHECK(
+        msg ==
+        "member.toml:7:6: group \"G1\": id: 0 is out of range; expected 1..4294967295 (the GDOI group id)\n"
+        "member.toml:11:1: group #2: missing required key \"id\" (the GDOI group id, 1..4294967295)\n"
+        "member.toml:11:1: group #2: missing required key \"servers\" (1..4 key server addresses, e.g. "
+        "servers = "
+        "[\"198.51.100.10\"])\n"
+        "member.toml:11:1: group #2: missing required key \"ike.psk-file\" (the file holding the group's IKE "
+        "pre-shared key; or ike.psk)\n"
+        "member.toml:11:1: group #2: missing required key \"lan-interfaces\" (the protected-side interfaces, "
+        "e.g. "
+        "lan-interfaces = [\"eth0\"])\n"
+        "member.toml:12:8: group #2: name: expected 1..64 letters, digits, '_', '-' or '.', got \"bad "
+        "name\"");
 }
 
 TEST_CASE("config: groups and rules of the wrong shape", "[config][errors]") {
@@ -554,20 +629,25 @@ TEST_CASE("config: groups and rules of the wrong shape", "[config][errors]") {
     CHECK(error_of("[member]\nlocal-address = \"192.0.2.1\"\nwan-interface = \"eth1\"\ngroup = []\n") ==
           "member.toml:1:1: no [[group]] table; add at least one group (name, id, servers, ike.psk-file, "
           "lan-interfaces)\n"
-          "member.toml:4:1: unknown key \"group\" in [member]; it belongs in the top level: start each group with a "
+          "member.toml:4:1: unknown key \"group\" in [member]; it belongs in the top level: start each group "
+          "with a "
           "[[group]] line");
     CHECK(error_of(with_line(10, "lan-interfaces = [\"eth0\"]\nexclude = [\"tcp/179\"]")) ==
-          "member.toml:11:12: group \"G1\": exclude rule 1: expected a table such as { source = \"10.1.0.0/16\" }, "
+          "member.toml:11:12: group \"G1\": exclude rule 1: expected a table such as { source = "
+          "\"10.1.0.0/16\" }, "
           "got a string");
     CHECK(error_of(with_line(9, R"(ike.psk = "")")) ==
-          "member.toml:9:11: group \"G1\": ike.psk: the pre-shared key is empty; give the key, or use ike.psk-file");
+          "member.toml:9:11: group \"G1\": ike.psk: the pre-shared key is empty; give the key, or use "
+          "ike.psk-file");
 }
 
 TEST_CASE("config: interfaces", "[config][errors]") {
     CHECK(error_of(with_line(10, R"(lan-interfaces = ["eth1"])")) ==
-          "member.toml:10:19: group \"G1\": lan-interfaces: \"eth1\" is the wan-interface; a LAN interface is on the "
+          "member.toml:10:19: group \"G1\": lan-interfaces: \"eth1\" is the wan-interface; a LAN interface "
+          "is on the "
           "protected side");
-    CHECK(error_of(with_line(3, R"(wan-interface = "a-very-long-interface")")) ==
-          "member.toml:3:17: wan-interface: expected an interface name of 1..15 characters without '/', ':' or "
-          "spaces, got \"a-very-long-interface\"");
+    CHECK(
+        error_of(with_line(3, R"(wan-interface = "a-very-long-interface")")) ==
+        "member.toml:3:17: wan-interface: expected an interface name of 1..15 characters without '/', ':' or "
+        "spaces, got \"a-very-long-interface\"");
 }

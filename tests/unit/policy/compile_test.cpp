@@ -1,10 +1,10 @@
 // The compiled table: chains, hooks, priorities, and above all the order of the rules
 // (issue 4: 1 exclude, 2 group policy, 3 fail-open, 4 fail-closed).
-#include <catch2/catch.hpp>
+#include "policy/compile.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 
-#include "policy/compile.h"
 #include "test_rules.h"
 
 using namespace policy;
@@ -52,7 +52,9 @@ TEST_CASE("base chains hook where the layout needs them") {
     CHECK_FALSE(chain(t, kChainClassify).base);
     // Every jump target is created before the chain that jumps to it.
     const auto pos = [&](const char* n) {
-        return std::find_if(t.chains.begin(), t.chains.end(), [&](const ChainSpec& c) { return c.name == n; }) - t.chains.begin();
+        return std::find_if(t.chains.begin(), t.chains.end(),
+                            [&](const ChainSpec& c) { return c.name == n; }) -
+               t.chains.begin();
     };
     CHECK(pos(kChainClassify) < pos(kChainLanClassify));
     CHECK(pos(kChainOutbound) < pos(kChainForward));
@@ -64,8 +66,9 @@ TEST_CASE("classify: exclude, then group policy, then fail-open") {
     const auto& c = chain(t, kChainClassify);
     CHECK(roles(c) == std::vector<RuleRole>{RuleRole::exclude, RuleRole::exclude, RuleRole::group_policy,
                                             RuleRole::fail_open, RuleRole::fail_open});
-    CHECK(texts(c)[0] == "meta l4proto tcp th dport 179 meta mark set 0x00000010 counter accept comment "
-                         "\"exclude 1 of GROUP_ID-0001: any -> any tcp dport 179\"");
+    CHECK(texts(c)[0] ==
+          "meta l4proto tcp th dport 179 meta mark set 0x00000010 counter accept comment "
+          "\"exclude 1 of GROUP_ID-0001: any -> any tcp dport 179\"");
     CHECK(texts(c)[1].find("th sport 179") != std::string::npos);  // replies of excluded flows
     CHECK(std::all_of(c.rules.begin(), c.rules.end(), [](const RuleSpec& r) { return r.counter; }));
 }
@@ -83,8 +86,8 @@ TEST_CASE("without a valid TEK group policy only counts and the fail-open set is
     CHECK(c.rules[3].to_string() ==
           "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto . th sport . th dport @failopen4_1 "
           "meta mark set 0x00000010 counter accept comment \"fail-open of GROUP_ID-0001 @failopen4_1\"");
-    CHECK(c.rules[4].to_string().find("ip daddr . ip saddr . meta l4proto . th dport . th sport @failopen4_1") !=
-          std::string::npos);
+    CHECK(c.rules[4].to_string().find(
+              "ip daddr . ip saddr . meta l4proto . th dport . th sport @failopen4_1") != std::string::npos);
     // No group rule leads into the carrier.
     for (const auto& r : chain(t, kChainOutbound).rules) CHECK(r.role != RuleRole::group_policy);
 }
@@ -101,13 +104,19 @@ TEST_CASE("with a valid TEK group policy accepts (encrypt) and the fail-open set
 TEST_CASE("outbound enforcement: clear marks pass, group traffic only into the carrier, then fail-closed") {
     const auto t = *compile(member(true));
     const auto& o = chain(t, kChainOutbound);
-    CHECK(roles(o) == std::vector<RuleRole>{RuleRole::plumbing, RuleRole::exclude, RuleRole::group_policy,
-                                            RuleRole::fail_closed});
+    CHECK(roles(o) == std::vector<RuleRole>{RuleRole::plumbing, RuleRole::exclude, RuleRole::mss_clamp,
+                                            RuleRole::group_policy, RuleRole::fail_closed});
     CHECK(texts(o)[0] == "oifname @lan_ifnames counter return comment \"LAN to LAN: not group traffic\"");
-    CHECK(texts(o)[2] == "oifname \"gdoi0\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
-                         "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi0\"");
-    CHECK(texts(o)[3] == "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter drop comment "
-                         "\"fail-closed GROUP_ID-0001 policies @scope4_1\"");
+    // TCP into the carrier: the MSS follows the carrier's MTU (no verdict: enforcement goes on).
+    CHECK(texts(o)[2] ==
+          "oifname \"gdoi0\" tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu counter "
+          "comment \"GROUP_ID-0001: TCP MSS of SYNs into carrier gdoi0 := its MTU - 40\"");
+    CHECK(texts(o)[3] ==
+          "oifname \"gdoi0\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
+          "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi0\"");
+    CHECK(texts(o)[4] ==
+          "meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter drop comment "
+          "\"fail-closed GROUP_ID-0001 policies @scope4_1\"");
 }
 
 TEST_CASE("each keyed group's traffic goes only into its own carrier") {
@@ -115,8 +124,9 @@ TEST_CASE("each keyed group's traffic goes only into its own carrier") {
     m.groups[0].carrier_ifname = "gdoi3";
     const auto t = *compile(m);
     const auto& o = chain(t, kChainOutbound);
-    CHECK(texts(o)[2] == "oifname \"gdoi3\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
-                         "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi3\"");
+    CHECK(texts(o)[3] ==
+          "oifname \"gdoi3\" meta nfproto ipv4 ip saddr . ip daddr . meta l4proto @scope4_1 counter "
+          "accept comment \"GROUP_ID-0001 policies @scope4_1: into carrier gdoi3\"");
 }
 
 TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into the scope drops") {
@@ -126,8 +136,9 @@ TEST_CASE("inbound: decrypted passes, exclude and fail-open pass, cleartext into
     CHECK(i.rules.back().role == RuleRole::fail_closed);
     CHECK(i.rules.back().verdict.kind == VerdictKind::drop);
     const auto& in = chain(t, kChainInput);
-    CHECK(texts(in)[0] == "iifname \"wan0\" meta nfproto ipv4 ip daddr 192.0.0.1 meta l4proto ipencap meta ipsec "
-                          "missing counter drop comment \"cleartext IPIP to G_IN (carrier bypass)\"");
+    CHECK(texts(in)[0] ==
+          "iifname \"wan0\" meta nfproto ipv4 ip daddr 192.0.0.1 meta l4proto ipencap meta ipsec "
+          "missing counter drop comment \"cleartext IPIP to G_IN (carrier bypass)\"");
 }
 
 TEST_CASE("LAN traffic routed back to a LAN is not classified") {
@@ -145,27 +156,96 @@ TEST_CASE("ESP for the own scope is readdressed to G_OUT -> G_IN before conntrac
     const auto t = *compile(member(true));
     const auto& e = chain(t, kChainEspInbound);
     REQUIRE(e.rules.size() == 1);
-    CHECK(e.rules[0].to_string().rfind(
-              "iifname \"wan0\" meta nfproto ipv4 meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 "
-              "ip daddr set 192.0.0.1 counter comment",
-              0) == 0);
+    CHECK(
+        e.rules[0].to_string().rfind(
+            "iifname \"wan0\" meta nfproto ipv4 meta l4proto esp ip daddr 10.1.0.0/16 ip saddr set 192.0.0.2 "
+            "ip daddr set 192.0.0.1 notrack counter comment",
+            0) == 0);
+    // The member's own ESP leaves untracked too, and so does the carrier: no NAT can touch them.
+    CHECK(texts(chain(t, kChainNotrackOutput)) ==
+          std::vector<std::string>{"meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap notrack "
+                                   "counter comment \"carrier IPIP: no "
+                                   "conntrack, no NAT\"",
+                                   "meta nfproto ipv4 meta l4proto esp ip saddr 10.1.0.0/16 notrack counter "
+                                   "comment \"group ESP from own "
+                                   "scope 10.1.0.0/16: no conntrack, no NAT\""});
+    CHECK(chain(t, kChainNotrackOutput).base->priority < -200);  // before conntrack
 }
 
 TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN guard") {
     const auto t = *compile(member(true));
     const auto& p = chain(t, kChainPostrouting);
-    CHECK(roles(p) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::carrier_guard, RuleRole::carrier_rewrite,
-                                            RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
+    CHECK(roles(p) == std::vector<RuleRole>{RuleRole::health, RuleRole::carrier_rewrite,
+                                            RuleRole::carrier_guard, RuleRole::carrier_rewrite,
+                                            RuleRole::carrier_guard, RuleRole::wan_guard, RuleRole::wan_guard,
+                                            RuleRole::wan_guard});
+    CHECK(texts(p)[0] == "oifname \"gdoi0\" counter comment \"health: into carrier gdoi0\"");
     // Any IPIP from G_IN is a carrier packet: every group's carrier has its own peer address.
-    CHECK(texts(p)[0].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec "
+    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec "
                             "exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter accept",
                             0) == 0);
-    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap counter drop", 0) == 0);
+    CHECK(texts(p)[2].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap counter drop", 0) ==
+          0);
     // A carrier already readdressed (by the bridge table during apply) passes only with an SA.
-    CHECK(texts(p)[2].rfind("meta nfproto ipv4 meta l4proto ipencap rt ipsec exists counter accept", 0) == 0);
-    CHECK(texts(p)[3].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);
-    CHECK(texts(p)[4].rfind("oifname \"wan0\" meta l4proto esp counter accept", 0) == 0);
-    CHECK(p.rules[5].verdict.kind == VerdictKind::drop);
+    CHECK(texts(p)[3].rfind("meta nfproto ipv4 meta l4proto ipencap rt ipsec exists counter accept", 0) == 0);
+    // Source NAT cannot hide a carrier: its destination is a carrier peer.
+    CHECK(texts(p)[4].rfind("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.2 counter drop", 0) ==
+          0);
+    CHECK(texts(p)[5].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);
+    CHECK(texts(p)[6].rfind("oifname \"wan0\" meta l4proto esp counter accept", 0) == 0);
+    CHECK(p.rules[7].verdict.kind == VerdictKind::drop);
+    // The same WAN guard before source NAT, where the addresses are still the original ones.
+    const auto& early = chain(t, kChainPostroutingEarly);
+    CHECK(early.base->priority < 100);
+    CHECK(roles(early) ==
+          std::vector<RuleRole>{RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
+    CHECK(texts(early)[2] == texts(p)[7]);
+}
+
+TEST_CASE("df-bit clear: the group's carrier leaves without Don't Fragment") {
+    auto m = member(true);
+    m.groups[0].carrier_peer = *Ipv4::parse("192.0.0.5");
+    m.groups[0].clear_df = true;
+    m.carrier.peers = *Prefix::parse("192.0.0.0/24");
+    const auto t = *compile(m);
+    const auto& p = chain(t, kChainPostrouting);
+    CHECK(texts(p)[1] ==
+          "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap ip daddr 192.0.0.5 rt ipsec exists ip "
+          "saddr set @nh,256,32 ip daddr set @nh,288,32 ip frag-off set ip frag-off & 0xbfff counter "
+          "accept comment \"carrier of GROUP_ID-0001: inner addresses out, DF cleared, then ESP\"");
+    CHECK(texts(p)[5].rfind("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.0/24 counter drop", 0) ==
+          0);
+    m.groups[0].clear_df = false;
+    CHECK(chain(*compile(m), kChainPostrouting).rules.size() == p.rules.size() - 1);
+}
+
+TEST_CASE("the member's own IKE/GDOI comes before every group rule") {
+    auto m = member(false);
+    Selector ks = test::sel(nullptr, "10.2.0.9/32");
+    ks.protocol = 17;
+    ks.source_port = ks.destination_port = PortRange::single(848);
+    m.own_traffic.push_back(ks);
+    const auto t = *compile(m);
+    for (const char* name : {kChainClassify, kChainInbound}) {
+        const auto& c = chain(t, name);
+        REQUIRE(c.rules.size() > 2);
+        CHECK(c.rules[0].role == RuleRole::own_traffic);
+        CHECK(c.rules[1].role == RuleRole::own_traffic);  // the reply direction
+        CHECK(c.rules[0].verdict.kind == VerdictKind::accept);
+    }
+    CHECK(texts(chain(t, kChainClassify))[1] ==
+          "meta nfproto ipv4 ip saddr 10.2.0.9 meta l4proto udp th sport 848 th dport 848 meta mark set "
+          "0x00000010 "
+          "counter accept comment \"member's IKE/GDOI 10.2.0.9/32 -> any udp sport 848 dport 848: never "
+          "encrypted or "
+          "dropped\"");
+    // In both WAN guards, ahead of the scope drops.
+    for (const char* name : {kChainPostrouting, kChainPostroutingEarly}) {
+        const auto rs = roles(chain(t, name));
+        const auto own = std::find(rs.begin(), rs.end(), RuleRole::own_traffic);
+        const auto drop = std::find(rs.begin(), rs.end(), RuleRole::wan_guard);
+        CHECK(own < drop);
+    }
 }
 
 TEST_CASE("several groups keep the global priority order") {
@@ -179,7 +259,9 @@ TEST_CASE("several groups keep the global priority order") {
     const auto t = *compile(r);
     const auto rs = roles(chain(t, kChainClassify));
     CHECK(std::is_sorted(rs.begin(), rs.end(), [](RuleRole a, RuleRole b) {
-        const auto rank = [](RuleRole x) { return x == RuleRole::exclude ? 1 : x == RuleRole::group_policy ? 2 : 3; };
+        const auto rank = [](RuleRole x) {
+            return x == RuleRole::exclude ? 1 : x == RuleRole::group_policy ? 2 : 3;
+        };
         return rank(a) < rank(b);
     }));
     // An any-family fail-open rule lands in both families' sets; IPv4-only rules only in failopen4.
@@ -198,8 +280,8 @@ TEST_CASE("a symmetric selector is not emitted twice") {
     ported.destination = ported.source;
     ported.source_port = ported.destination_port;  // 443 <-> 443: its own mirror
     r.groups[0].policies = {{ported}};
-    // return, mark, carrier + its fragments, fail-closed + its fragments: one of each, not two
-    CHECK(chain(*compile(r), kChainOutbound).rules.size() == 6);
+    // return, mark, MSS clamp, carrier + its fragments, fail-closed + its fragments: one of each, not two
+    CHECK(chain(*compile(r), kChainOutbound).rules.size() == 7);
 }
 
 TEST_CASE("a policy with ports also catches its IPv4 non-first fragments") {
@@ -211,8 +293,11 @@ TEST_CASE("a policy with ports also catches its IPv4 non-first fragments") {
     const auto t = *compile(r);
     const auto o = texts(chain(t, kChainOutbound));
     REQUIRE(o.size() == 6);  // return, mark, 2 directions, 2 directions of fragments
-    CHECK(o[2].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp th dport 80 counter drop", 0) == 0);
-    CHECK(o[4].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp ip frag-off & 0x1fff != 0 "
+    CHECK(o[2].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp th dport "
+                     "80 counter drop",
+                     0) == 0);
+    CHECK(o[4].rfind("meta nfproto ipv4 ip saddr 10.1.0.0/16 ip daddr 10.3.0.0/16 meta l4proto tcp ip "
+                     "frag-off & 0x1fff != 0 "
                      "counter drop comment \"fail-closed GROUP_ID-0001 policy 1 fragments",
                      0) == 0);
     CHECK_FALSE(t.find_set("scope4_1"));
@@ -227,8 +312,9 @@ TEST_CASE("policies without ports go into the scope set, both directions, with c
     CHECK(s->elements[0].selector.to_string() == "10.1.0.0/16 -> 10.2.0.0/16");
     CHECK(s->elements[1].selector.to_string() == "10.2.0.0/16 -> 10.1.0.0/16");
     CHECK(s->elements[0].comment == "GROUP_ID-0001 policy 1: 10.1.0.0/16 -> 10.2.0.0/16");
-    CHECK_THAT(t.to_string(), Catch::Contains("set scope4_1 {\n\t\ttype ipv4_addr . ipv4_addr . inet_proto\n\t\tflags "
-                                              "interval\n\t\tcounter\n"));
+    CHECK_THAT(t.to_string(),
+               Catch::Contains("set scope4_1 {\n\t\ttype ipv4_addr . ipv4_addr . inet_proto\n\t\tflags "
+                               "interval\n\t\tcounter\n"));
 }
 
 TEST_CASE("1,000 policies cost the same number of rules as one") {
@@ -236,8 +322,9 @@ TEST_CASE("1,000 policies cost the same number of rules as one") {
     const auto one = compile(r)->rule_count();
     r.groups[0].policies.clear();
     for (int i = 0; i < 1000; ++i)
-        r.groups[0].policies.push_back({test::sel("10.1.0.0/24", ("10." + std::to_string(2 + i / 256) + "." +
-                                                                  std::to_string(i % 256) + ".0/24").c_str())});
+        r.groups[0].policies.push_back({test::sel(
+            "10.1.0.0/24",
+            ("10." + std::to_string(2 + i / 256) + "." + std::to_string(i % 256) + ".0/24").c_str())});
     const auto t = *compile(r);
     CHECK(t.rule_count() == one);
     CHECK(t.find_set("scope4_1")->elements.size() == 2000);
@@ -248,7 +335,8 @@ TEST_CASE("overlapping elements are split over several sets (pipapo refuses over
     auto dns = Selector{};
     dns.protocol = 17;
     dns.destination_port = PortRange::single(53);
-    r.groups[0].fail_open = {{test::sel("10.1.0.0/16", "10.2.0.0/16")}, {dns}, {test::sel("10.1.0.0/16", "10.2.0.0/16")}};
+    r.groups[0].fail_open = {
+        {test::sel("10.1.0.0/16", "10.2.0.0/16")}, {dns}, {test::sel("10.1.0.0/16", "10.2.0.0/16")}};
     const auto t = *compile(r);
     // 10.1/16 -> 10.2/16 (any protocol) overlaps udp/53 from anywhere; the exact duplicate is dropped.
     REQUIRE(t.find_set("failopen4_1") != nullptr);

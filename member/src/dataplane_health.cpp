@@ -1,0 +1,82 @@
+// Health check of a keyed group on a router (see dataplane_health.h).
+#include "dataplane_health.h"
+
+namespace member {
+namespace {
+
+// Fewer packets than this in one interval prove nothing (a stray packet, a rekey moment).
+constexpr uint64_t kMinEvidence = 3;
+
+uint64_t delta(uint64_t before, uint64_t now) { return now >= before ? now - before : now; }
+
+const char* kSee = " (see README: Running on a router with NAT/firewall)";
+
+std::string diagnose(const HealthCounters& a, const HealthCounters& b) {
+    const uint64_t guard = delta(a.guard_drops, b.guard_drops);
+    const uint64_t wanted = delta(a.to_carrier_wanted, b.to_carrier_wanted);
+    const uint64_t seen = delta(a.to_carrier_seen, b.to_carrier_seen);
+    const uint64_t esp = delta(a.esp_readdressed, b.esp_readdressed);
+    const uint64_t decrypted = delta(a.decrypted_seen, b.decrypted_seen);
+    const uint64_t inbound = sa_packets_between(a.sas, b.sas, false);
+    if (guard > 0)
+        return std::to_string(guard) +
+               " packet(s) of the group tried to leave in clear and were dropped by the member's last guard: "
+               "a NAT or routing rule of the router sends them around the carrier" + kSee;
+    if (wanted >= kMinEvidence && seen == 0)
+        return "group traffic (" + std::to_string(wanted) + " packets) does not reach the carrier " + b.carrier +
+               ": a forward rule of the router drops it (accept iifname <LAN> oifname \"gdoi*\")" + kSee;
+    if (inbound >= kMinEvidence && decrypted == 0)
+        return std::to_string(inbound) +
+               " decrypted packet(s) dropped by the router before delivery: a reverse-path filter (nft fib, "
+               "rp_filter) or a forward/input rule (accept \"meta ipsec exists\" before it)" + kSee;
+    if (esp >= kMinEvidence && inbound == 0 && decrypted == 0)
+        return "ESP from " + b.wan + " arrives (" + std::to_string(esp) +
+               " packets) but is dropped before decryption: the router's input rules must accept it "
+               "(iifname " + b.wan + " meta l4proto esp accept)" + kSee;
+    return {};
+}
+
+}  // namespace
+
+uint64_t sa_packets_between(const std::vector<SaTraffic>& before, const std::vector<SaTraffic>& now, bool outbound) {
+    uint64_t sum = 0;
+    for (const auto& n : now) {
+        if (n.outbound != outbound) continue;
+        uint64_t prior = 0;
+        for (const auto& b : before)
+            if (b.spi == n.spi && b.outbound == n.outbound) prior = b.packets;
+        sum += delta(prior, n.packets);
+    }
+    return sum;
+}
+
+std::optional<HealthChange> HealthMonitor::observe(const HealthCounters& now, bool keyed) {
+    if (!keyed) {
+        const bool had = !problem_.empty();
+        reset();
+        if (had) return HealthChange{false, "not keyed: the health check waits for keys"};
+        return std::nullopt;
+    }
+    std::optional<HealthChange> change;
+    if (last_) {
+        const std::string found = diagnose(*last_, now);
+        const bool traffic_ok = delta(last_->to_carrier_seen, now.to_carrier_seen) > 0 ||
+                                delta(last_->decrypted_seen, now.decrypted_seen) > 0;
+        if (!found.empty() && found != problem_) {
+            problem_ = found;
+            change = HealthChange{true, found};
+        } else if (found.empty() && !problem_.empty() && traffic_ok) {
+            change = HealthChange{false, "resolved: " + problem_};
+            problem_.clear();
+        }
+    }
+    last_ = now;
+    return change;
+}
+
+void HealthMonitor::reset() {
+    last_.reset();
+    problem_.clear();
+}
+
+}  // namespace member

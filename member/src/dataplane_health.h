@@ -1,0 +1,52 @@
+// The group's health on a real router (issue 9): the router's own rules (a forward or input
+// policy drop, an nft reverse-path filter, NAT) can stop group traffic while the member is
+// registered and its keys are fine. Every kStatsInterval the daemon reads the counters of the
+// member's nft rules and SAs; this compares two reads and names the likely cause, once, so
+// that `gdoictl show groups` and the log say what is wrong instead of "registered".
+// Pure: the counters come from KernelDataplane::health_counters().
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sa_traffic.h"
+
+namespace member {
+
+struct HealthCounters {
+    uint64_t to_carrier_wanted = 0;  // classify: the group's traffic to be encrypted (LAN and own)
+    uint64_t to_carrier_seen = 0;    // postrouting: packets that entered the group's carrier
+    uint64_t guard_drops = 0;        // the last guards: the group's scope or a carrier in clear
+    uint64_t esp_readdressed = 0;    // member-wide: ESP for the local scope arriving on the WAN
+    uint64_t decrypted_seen = 0;     // member-wide: decrypted traffic past the router's filters
+    std::vector<SaTraffic> sas;      // the group's SAs
+    std::string carrier;             // device name, for messages
+    std::string wan;
+};
+
+struct HealthChange {
+    bool problem = false;  // true: a new problem (warning); false: resolved (info)
+    std::string message;
+};
+
+class HealthMonitor {
+public:
+    // Feeds one read; returns what changed (for the log), if anything. Unkeyed groups are not
+    // judged (fail-closed legitimately drops their traffic).
+    std::optional<HealthChange> observe(const HealthCounters& now, bool keyed);
+    // The current problem, empty when none is known.
+    const std::string& problem() const { return problem_; }
+    void reset();
+
+private:
+    std::optional<HealthCounters> last_;
+    std::string problem_;
+};
+
+// Packets the SAs present in both reads (same SPI and direction) handled between them, plus
+// those of SAs new in `now`.
+uint64_t sa_packets_between(const std::vector<SaTraffic>& before, const std::vector<SaTraffic>& now, bool outbound);
+
+}  // namespace member
