@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev
   # tests: real peers, decoders and the kernel tools
-  strongswan-charon strongswan-swanctl tshark nftables iptables iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
+  strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
 )

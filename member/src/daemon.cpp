@@ -25,8 +25,9 @@ std::string fingerprint(const GroupConfig& g) {
     // Everything that changes the session or the rules; the PSK by content, never printed.
     std::string s = g.name + "|" + std::to_string(g.id) + "|" + std::to_string(g.local_port) + "|" +
                     gdoi::phase1_mode_name(g.ike_mode) + "|" + std::to_string(g.ike_lifetime) + "|" +
-                    std::to_string(g.ike_doi) + "|" + (g.recovery_probe ? "1" : "0") + "|" + allow_gcm_name(g.allow_gcm) +
-                    "|" + std::to_string(g.gcm_expected_senders) + "|" + gdoi::to_hex(gdoi::crypto::hash(gdoi::crypto::HashAlg::Sha256, {g.ike_psk.view()}));
+                    std::to_string(g.ike_doi) + "|" + (g.recovery_probe ? "1" : "0") + "|" +
+                    allow_gcm_name(g.allow_gcm) + "|" + std::to_string(g.gcm_expected_senders) + "|" +
+                    gdoi::to_hex(gdoi::crypto::hash(gdoi::crypto::HashAlg::Sha256, {g.ike_psk.view()}));
     for (const auto& srv : g.servers) s += "|" + srv.to_string();
     for (const auto& p : g.ike_proposals) s += "|" + p.name();
     for (const auto& l : g.lan_interfaces) s += "|lan:" + l;
@@ -36,7 +37,8 @@ std::string fingerprint(const GroupConfig& g) {
 
 }  // namespace
 
-Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane, std::string run_as)
+Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane,
+               std::string run_as)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
       dataplane_(std::move(dataplane)),
@@ -61,7 +63,8 @@ SessionConfig Daemon::session_config(const GroupConfig& g) const {
         c.phase1.local_id.data.assign(p, p + 4);
     } else {
         c.phase1.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+        const auto* p =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
         c.phase1.local_id.data.assign(p, p + 16);
     }
     c.recovery_probe = g.recovery_probe;
@@ -107,10 +110,14 @@ void Daemon::stop_group(const std::string& name, const GroupConfig* replacement)
     leave_rekey_multicast(*it->second, replacement ? "group changed" : "group removed");
     // A changed group stays in the kernel's rules, fail-closed, until its new session keys it:
     // removing it first would leave its traffic without rules (in clear) for a moment.
-    auto removed = replacement ? dataplane_->reset_group(*replacement) : dataplane_->remove_group(it->second->config);
-    if (!removed) log_line(LogLevel::Error, "group " + name + ": removing its kernel state failed: " + removed.error().message);
-    log_line(LogLevel::Info, "group " + name + (replacement ? ": changed in the configuration, starting over fail-closed"
-                                                            : ": removed from the configuration"));
+    auto removed =
+        replacement ? dataplane_->reset_group(*replacement) : dataplane_->remove_group(it->second->config);
+    if (!removed)
+        log_line(LogLevel::Error,
+                 "group " + name + ": removing its kernel state failed: " + removed.error().message);
+    log_line(LogLevel::Info, "group " + name +
+                                 (replacement ? ": changed in the configuration, starting over fail-closed"
+                                              : ": removed from the configuration"));
     groups_.erase(it);
 }
 
@@ -119,7 +126,16 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
     for (const auto& o : out.send) {
         if (sock == sockets_.end()) break;
         auto sent = sock->second.send_to(o.datagram, o.to);
-        if (!sent) log_line(LogLevel::Warning, "group " + group.config.name + ": " + sent.error().message);
+        if (sent) {
+            group.send_problem.clear();
+            continue;
+        }
+        log_line(LogLevel::Warning, "group " + group.config.name + ": " + sent.error().message);
+        // EPERM: a netfilter rule dropped it on the way out (the router's output chain).
+        group.send_problem = "sending to the key server " + o.to.to_string() + " failed (" +
+                             sent.error().message +
+                             "): an output rule of the router may drop the member's IKE/GDOI (UDP " +
+                             std::to_string(group.config.local_port) + ")";
     }
     if (out.install) {
         auto applied = dataplane_->apply(group.config, *out.install, now);
@@ -153,7 +169,8 @@ void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_p
         if (group->config.local_port != port) continue;
         if (!header) {
             // Unparseable (e.g. truncated): a push under this group's KEK is counted.
-            if (group->session->is_kek_cookie_pair(gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
+            if (group->session->is_kek_cookie_pair(
+                    gdoi::ByteView(data).first(std::min<size_t>(16, data.size()))))
                 group->session->record_push_reject(gdoi::PushReject::Malformed, header.error().message, now);
             continue;
         }
@@ -167,8 +184,9 @@ void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_p
         // A rekey whose cookies name no KEK we hold: counted on the keyed groups of this port.
         for (auto& [name, group] : groups_)
             if (group->config.local_port == port && group->session->keyed())
-                group->session->record_push_reject(gdoi::PushReject::UnknownKek,
-                                                   "from " + got.from.to_string() + ": cookies name no KEK we hold", now);
+                group->session->record_push_reject(
+                    gdoi::PushReject::UnknownKek,
+                    "from " + got.from.to_string() + ": cookies name no KEK we hold", now);
     }
 }
 
@@ -205,7 +223,8 @@ void Daemon::notify_status() {
 void Daemon::reload() {
     auto fresh = load_config(config_path_);
     if (!fresh) {
-        log_line(LogLevel::Error, "reload: " + fresh.error().message + " — keeping the running configuration");
+        log_line(LogLevel::Error,
+                 "reload: " + fresh.error().message + " — keeping the running configuration");
         return;
     }
     auto now = Clock::now();
@@ -234,7 +253,8 @@ std::string Daemon::handle_control(const std::string& request) {
     handlers.show = [this] { return status(Clock::now()); };
     handlers.register_group = [this](const std::string& name) -> common::Status {
         auto it = groups_.find(name);
-        if (it == groups_.end()) return common::make_error("no group named " + name + " in the configuration");
+        if (it == groups_.end())
+            return common::make_error("no group named " + name + " in the configuration");
         auto now = Clock::now();
         handle_output(*it->second, it->second->session->force_register(now), now);
         return {};
@@ -244,7 +264,8 @@ std::string Daemon::handle_control(const std::string& request) {
         if (!flushed) return flushed;
         // The multicast memberships go too; the next registration or rekey joins again.
         for (auto& [name, group] : groups_) leave_rekey_multicast(*group, "flush");
-        log_line(LogLevel::Warning, "flush: everything the member installed was removed (fail-closed included)");
+        log_line(LogLevel::Warning,
+                 "flush: everything the member installed was removed (fail-closed included)");
         return {};
     };
     return dispatch_control_request(request, handlers);
@@ -307,8 +328,8 @@ int Daemon::run() {
     for (const auto& g : config_.groups) start_group(g, now);
     sd_notify_message("READY=1");
     notify_status();
-    log_line(LogLevel::Info, "gdoi-memberd running: " + std::to_string(groups_.size()) + " group(s), control socket " +
-                                 config_.control_socket);
+    log_line(LogLevel::Info, "gdoi-memberd running: " + std::to_string(groups_.size()) +
+                                 " group(s), control socket " + config_.control_socket);
 
     while (running_) {
         arm_timer();
@@ -351,7 +372,8 @@ int Daemon::run() {
     }
     sd_notify_message("STOPPING=1");
     dataplane_->shutdown();
-    log_line(LogLevel::Info, "gdoi-memberd stopped; fail-closed rules stay in the kernel (gdoictl flush removes them)");
+    log_line(LogLevel::Info,
+             "gdoi-memberd stopped; fail-closed rules stay in the kernel (gdoictl flush removes them)");
     return 0;
 }
 

@@ -40,6 +40,7 @@ private:
         std::unique_ptr<GroupSession> session;
         OneWayDetector one_way;       // fed every kStatsInterval (daemon_kernel_watch.cpp)
         HealthMonitor health;         // the router's rules vs the group's traffic (idem)
+        std::string send_problem;     // the last send to a key server failed: why (empty: it worked)
         std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
     };
     // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose

@@ -53,6 +53,7 @@ void Daemon::check_health(Group& group) {
 void Daemon::check_traffic(Clock::time_point now) {
     next_stats_check_ = now + kStatsInterval;
     const bool unknown_spis = unknown_spis_rising();
+    dataplane_->follow_wan_mtu();
     for (auto& [name, group] : groups_) {
         check_health(*group);
         if (!group->session->keyed()) {

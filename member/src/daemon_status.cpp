@@ -71,7 +71,8 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         g.detail = s.detail();
         if (!s.keyed() && dataplane_->sending(group->config))
             g.detail += "; traffic still encrypted with the previous run's SAs until registered";
-        g.health = group->health.problem();
+        for (const std::string* why : std::initializer_list<const std::string*>{&group->health.problem(), &group->send_problem, &s.rekey_note()})
+            if (g.health.empty()) g.health = *why;
         g.server = group->config.servers.empty() ? "" : group->config.servers[s.server_index()].to_string();
         g.since_seconds = seconds_between(s.state_since(), now);
         if (s.last_rekey())

@@ -73,6 +73,9 @@ public:
         (void)group;
         return std::vector<SaTraffic>{};
     }
+    // Follows the WAN interface's MTU (called every kStatsInterval): the carriers' MTUs derive
+    // from it. Default: nothing to follow.
+    virtual void follow_wan_mtu() {}
     // The counters the health check compares (dataplane_health.h); nullopt when this dataplane
     // has none (no kernel rules).
     virtual common::Result<std::optional<HealthCounters>> health_counters(const GroupConfig& group) {

@@ -10,23 +10,31 @@ using gdoi::LogLevel;
 
 const char* session_state_name(SessionState s) {
     switch (s) {
-        case SessionState::Idle: return "idle";
-        case SessionState::Phase1: return "phase1";
-        case SessionState::Registering: return "registering";
-        case SessionState::Registered: return "registered";
-        case SessionState::WaitingRetry: return "waiting-retry";
+        case SessionState::Idle:
+            return "idle";
+        case SessionState::Phase1:
+            return "phase1";
+        case SessionState::Registering:
+            return "registering";
+        case SessionState::Registered:
+            return "registered";
+        case SessionState::WaitingRetry:
+            return "waiting-retry";
     }
     return "?";
 }
 
 GroupSession::GroupSession(SessionConfig config)
-    : config_(std::move(config)), retry_delay_(config_.retry_first), install_retry_delay_(config_.retry_first) {
+    : config_(std::move(config)),
+      retry_delay_(config_.retry_first),
+      install_retry_delay_(config_.retry_first) {
     server_errors_.resize(config_.servers.size());
     server_failures_.resize(config_.servers.size());
 }
 
 void GroupSession::log(LogLevel level, const std::string& line) const {
-    if (config_.log) config_.log(level, "group " + config_.name + " (" + std::to_string(config_.group_id) + "): " + line);
+    if (config_.log)
+        config_.log(level, "group " + config_.name + " (" + std::to_string(config_.group_id) + "): " + line);
 }
 
 void GroupSession::enter(SessionState s, Clock::time_point now, std::string detail) {
@@ -93,8 +101,10 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         retry_delay_ = config_.retry_first;
         server_errors_[server_].clear();
         ++counters_.registrations;
+        pushed_since_registration_ = false;
         enter(SessionState::Registered, now,
-              "registered with " + config_.servers[server_].to_string() + ", SEQ " + std::to_string(group_.sequence));
+              "registered with " + config_.servers[server_].to_string() + ", SEQ " +
+                  std::to_string(group_.sequence));
         log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)");
         schedule_reregistration(now);
         SessionOutput out;
@@ -121,7 +131,8 @@ SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now
     servers_tried_ = 0;
     retry_at_ = now + retry_delay_;
     enter(keyed_ ? SessionState::Registered : SessionState::WaitingRetry, now,
-          "every key server failed (last: " + why + "); retrying in " + std::to_string(retry_delay_.count()) + " s");
+          "every key server failed (last: " + why + "); retrying in " + std::to_string(retry_delay_.count()) +
+              " s");
     if (!keyed_) state_ = SessionState::WaitingRetry;
     log(LogLevel::Error, detail_);
     retry_delay_ = std::min(retry_delay_ * 2, config_.retry_max);
@@ -148,21 +159,26 @@ void GroupSession::schedule_reregistration(Clock::time_point now) {
         reregister_at_.reset();
         return;
     }
-    auto delay = std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(shortest) * 1000.0 * config_.reregister_fraction));
+    auto delay = std::chrono::milliseconds(
+        static_cast<int64_t>(static_cast<double>(shortest) * 1000.0 * config_.reregister_fraction));
     reregister_at_ = now + delay;
 }
 
 bool GroupSession::owns(const gdoi::isakmp::Header& header) const {
     if (phase1_ && header.initiator_cookie == phase1_->initiator_cookie()) return true;
-    if (pull_ && registration_sa_ && header.initiator_cookie == registration_sa_->initiator_cookie) return true;
+    if (pull_ && registration_sa_ && header.initiator_cookie == registration_sa_->initiator_cookie)
+        return true;
     if (keyed_ && group_.kek && header.exchange == gdoi::isakmp::ExchangeType::GroupkeyPush) {
-        return std::equal(header.initiator_cookie.begin(), header.initiator_cookie.end(), group_.kek->spi.begin()) &&
-               std::equal(header.responder_cookie.begin(), header.responder_cookie.end(), group_.kek->spi.begin() + 8);
+        return std::equal(header.initiator_cookie.begin(), header.initiator_cookie.end(),
+                          group_.kek->spi.begin()) &&
+               std::equal(header.responder_cookie.begin(), header.responder_cookie.end(),
+                          group_.kek->spi.begin() + 8);
     }
     return false;
 }
 
-SessionOutput GroupSession::on_datagram(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
+SessionOutput GroupSession::on_datagram(gdoi::ByteView datagram, const gdoi::Endpoint& from,
+                                        Clock::time_point now) {
     auto header = gdoi::isakmp::parse_header(datagram);
     if (!header) return {};
     if (header->exchange == gdoi::isakmp::ExchangeType::GroupkeyPush) return handle_push(datagram, from, now);
@@ -177,13 +193,16 @@ bool GroupSession::is_kek_cookie_pair(gdoi::ByteView first16) const {
            std::equal(group_.kek->spi.begin(), group_.kek->spi.end(), first16.begin());
 }
 
-void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& message, Clock::time_point now) {
+void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& message,
+                                      Clock::time_point now) {
     ++counters_.rekeys_rejected[static_cast<size_t>(why)];
     if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
-        log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+        log(LogLevel::Warning,
+            std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
 }
 
-SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
+SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from,
+                                        Clock::time_point now) {
     if (!keyed_) return {};
     auto outcome = gdoi::process_push(datagram, group_);
     if (!outcome.accepted()) {
@@ -192,12 +211,14 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
     }
     ++counters_.rekeys_accepted;
     last_rekey_ = now;
+    pushed_since_registration_ = true;
+    rekey_note_.clear();
     keyed_at_ = now;  // lifetimes shown count from the newest keys
     SessionOutput out;
     auto header = gdoi::isakmp::parse_header(datagram);
     if (group_.kek && group_.kek->ack_requested && registration_sa_) {
         out.send.push_back({from, gdoi::build_push_ack(*registration_sa_, *group_.kek, header->message_id,
-                                                        outcome.state.sequence, config_.phase1.local_id)});
+                                                       outcome.state.sequence, config_.phase1.local_id)});
         ++counters_.acks_sent;
     }
     group_ = std::move(outcome.state);
@@ -228,6 +249,13 @@ SessionOutput GroupSession::on_timer(Clock::time_point now) {
     if (reregister_at_ && now >= *reregister_at_) {
         reregister_at_.reset();
         log(LogLevel::Info, "keys expire soon and no rekey came: registering again");
+        if (group_.kek && !pushed_since_registration_) {
+            rekey_note_ =
+                "no rekey arrived before the keys ran low although the key server sent a KEK: the router "
+                "may drop its pushes (input: accept UDP from the key servers to the member's local-port; "
+                "pushes are unsolicited, no conntrack entry admits them)";
+            log(LogLevel::Warning, rekey_note_);
+        }
         return begin_registration(now);
     }
     return {};

@@ -17,8 +17,8 @@
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/groupkey_push.h"
 #include "gdoi/phase1.h"
-#include "log_throttle.h"
 #include "gdoi/udp_socket.h"
+#include "log_throttle.h"
 
 namespace member {
 
@@ -117,6 +117,9 @@ public:
     Clock::time_point state_since() const { return since_; }
     std::optional<Clock::time_point> last_rekey() const { return last_rekey_; }
     std::optional<Clock::time_point> reregister_at() const { return reregister_at_; }
+    // Set when the keys ran low without a rekey although the key server handed out a KEK (it
+    // promised pushes); cleared by the next accepted push. Empty: nothing to say.
+    const std::string& rekey_note() const { return rekey_note_; }
     std::optional<Clock::time_point> keys_installed_at() const { return keyed_at_; }
 
 private:
@@ -140,6 +143,8 @@ private:
     LogThrottle reject_log_;
     std::optional<Clock::time_point> retry_at_;
     std::optional<Clock::time_point> reregister_at_;
+    std::string rekey_note_;
+    bool pushed_since_registration_ = false;
     std::optional<Clock::time_point> probe_at_;
     size_t probe_step_ = 0;
     std::unique_ptr<gdoi::Phase1Initiator> phase1_;

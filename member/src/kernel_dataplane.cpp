@@ -277,6 +277,23 @@ common::Result<std::vector<SaTraffic>> KernelDataplane::sa_traffic(const GroupCo
     return group_sa_traffic(*sas, g->schedule.installed(), g->carrier->config().carrier.remote);
 }
 
+void KernelDataplane::follow_wan_mtu() {
+    if (!rtnl_) return;
+    auto wan = rtnl_->find_link(config_.wan_interface);
+    if (!wan || !wan->has_value() || (*wan)->mtu == 0 || (*wan)->mtu == wan_.wan_mtu) return;
+    log(gdoi::LogLevel::Info, "WAN " + config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) +
+                                  " -> " + std::to_string((*wan)->mtu) + ": the carriers' MTUs follow");
+    wan_.wan_mtu = (*wan)->mtu;
+    for (auto& [name, g] : groups_) {
+        if (!g->carrier) continue;
+        std::optional<xfrm::EspTransform> transform;
+        if (const auto active = g->schedule.active(); g->carrier_up && active && g->teks.count(*active))
+            if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
+        if (auto s = g->carrier->follow_wan_mtu(wan_.wan_mtu, transform); !s)
+            log(gdoi::LogLevel::Warning, "group " + name + ": carrier MTU: " + s.error().message);
+    }
+}
+
 common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(const GroupConfig& group) {
     const Group* g = find(group);
     if (!g || !g->carrier) return std::optional<HealthCounters>{};

@@ -120,6 +120,7 @@ public:
     bool sending(const GroupConfig& group) const override;
     common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) override;
     common::Result<std::optional<HealthCounters>> health_counters(const GroupConfig& group) override;
+    void follow_wan_mtu() override;
 
     // For the pull exchange: empty = acceptable, else why not (member::accept_tek in
     // dataplane_tek.h, usable without an object).

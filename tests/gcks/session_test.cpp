@@ -2,7 +2,6 @@
 // in memory, with a fake clock: registration, failover, re-registration before expiry,
 // recovery-probe back-off, rekeys with RFC 8263 ACKs.
 #include <catch2/catch.hpp>
-
 #include <map>
 
 #include "gcks.h"
@@ -18,7 +17,9 @@ using namespace std::chrono_literals;
 
 const char* kPsk = "session-test-psk";
 
-gdoi::SecureBytes psk() { return gdoi::SecureBytes(gdoi::ByteView(reinterpret_cast<const uint8_t*>(kPsk), 16)); }
+gdoi::SecureBytes psk() {
+    return gdoi::SecureBytes(gdoi::ByteView(reinterpret_cast<const uint8_t*>(kPsk), 16));
+}
 
 gdoi::Endpoint ep(const char* a, uint16_t port = 848) { return *gdoi::Endpoint::parse(a, port); }
 
@@ -81,7 +82,8 @@ struct Harness {
     // When the registrations started, in seconds after t0.
     std::vector<long> start_offsets(Clock::time_point t0) const {
         std::vector<long> out;
-        for (auto t : registration_starts) out.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
+        for (auto t : registration_starts)
+            out.push_back(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count());
         return out;
     }
 
@@ -191,6 +193,27 @@ TEST_CASE("session re-registers before the keys expire when no rekey came") {
     h.run_until(s, t0 + 90s);
     CHECK(s.counters().registrations == 2);
     CHECK(h.installed.size() == 2);
+}
+
+TEST_CASE("keys running low without a rekey although a KEK was sent: the note says pushes may be blocked") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    h.servers[a.to_string()] = std::make_unique<KeyServer>(h.group);
+    member::GroupSession s(h.config({a}));
+    auto t0 = h.now;
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(h.group.state.kek);
+    CHECK(s.rekey_note().empty());
+    h.run_until(s, t0 + 90s);  // re-registered at 85 s: no push came
+    CHECK(s.counters().registrations == 2);
+    CHECK(s.rekey_note().find("may drop its pushes") != std::string::npos);
+    // An accepted push clears it.
+    gdoi::Tek next = tek(0x2002, 100);
+    gcks::Group::key_tek(next);
+    Bytes push = gcks::build_push(h.group, 2, {next}, {0x1001});
+    REQUIRE(s.on_datagram(push, a, h.now).install);
+    CHECK(s.rekey_note().empty());
 }
 
 TEST_CASE("recovery probe pulls again after 10, 20, 40, 80, 160, 320 s, then stops") {

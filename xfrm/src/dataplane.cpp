@@ -51,12 +51,14 @@ SaSpec GroupDataplane::outbound_sa(const Tek& tek) const {
 
 PolicySpec GroupDataplane::carrier_policy() const {
     PolicySpec p;
-    p.selector = {Prefix::host(config_.carrier.local), Prefix::host(config_.carrier.remote), IPPROTO_IPIP, 0, 0};
+    p.selector = {Prefix::host(config_.carrier.local), Prefix::host(config_.carrier.remote), IPPROTO_IPIP, 0,
+                  0};
     p.dir = Direction::out;
     p.priority = config_.policy_priority;
     // Transport-mode templates take the flow's addresses; reqid R selects the
     // group's outbound SAs, of which the kernel uses the newest.
-    p.templates.push_back(Template{std::nullopt, std::nullopt, 0, Mode::transport, config_.reqid, Level::required});
+    p.templates.push_back(
+        Template{std::nullopt, std::nullopt, 0, Mode::transport, config_.reqid, Level::required});
     return p;
 }
 
@@ -69,7 +71,8 @@ PolicySpec GroupDataplane::ipip_guard_policy() const {
     return p;
 }
 
-std::vector<PolicySpec> GroupDataplane::prefix_policies(const Prefix& remote, std::span<const Prefix> local) const {
+std::vector<PolicySpec> GroupDataplane::prefix_policies(const Prefix& remote,
+                                                        std::span<const Prefix> local) const {
     std::vector<PolicySpec> out;
     for (const Prefix& l : local) {
         PolicySpec p;
@@ -78,7 +81,8 @@ std::vector<PolicySpec> GroupDataplane::prefix_policies(const Prefix& remote, st
         p.priority = config_.policy_priority;
         // No addresses and no SPI: accepts the group SA whatever the rewritten
         // outer addresses, and both SPIs during a rekey.
-        p.templates.push_back(Template{std::nullopt, std::nullopt, 0, Mode::tunnel, config_.reqid, Level::required});
+        p.templates.push_back(
+            Template{std::nullopt, std::nullopt, 0, Mode::tunnel, config_.reqid, Level::required});
         out.push_back(p);
         if (config_.in_policies) {
             p.dir = Direction::in;
@@ -96,6 +100,12 @@ common::Status GroupDataplane::set_carrier_mtu(const EspTransform& transform) {
     return rtnl_.set_mtu(config_.carrier.name, mtu);
 }
 
+common::Status GroupDataplane::follow_wan_mtu(uint32_t wan_mtu,
+                                              const std::optional<EspTransform>& transform) {
+    config_.wan_mtu = wan_mtu;
+    return transform ? set_carrier_mtu(*transform) : common::Status{};
+}
+
 common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
     const CarrierSpec& c = config_.carrier;
     const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform);
@@ -108,8 +118,10 @@ common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
     if (existing->has_value()) {
         // Adoption after a restart: the device keeps forwarding meanwhile.
         if ((*existing)->kind != "ipip")
-            return common::make_error("device " + c.name + " exists and is not an IPIP tunnel: not ours, "
-                                      "choose another carrier name", EEXIST);
+            return common::make_error("device " + c.name +
+                                          " exists and is not an IPIP tunnel: not ours, "
+                                          "choose another carrier name",
+                                      EEXIST);
     } else {
         CarrierSpec with_mtu = c;
         with_mtu.mtu = mtu;
@@ -141,7 +153,8 @@ common::Status GroupDataplane::install_remote_prefix(const Prefix& remote, std::
 
 common::Status GroupDataplane::remove_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
     common::Status first;
-    keep_first(first, rtnl_.delete_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0}));
+    keep_first(first,
+               rtnl_.delete_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0}));
     XfrmBatch b = xfrm_.batch();
     for (const auto& p : prefix_policies(remote, local)) b.delete_policy({p.selector, p.dir, p.mark});
     keep_first(first, xfrm_.apply(b));

@@ -96,6 +96,8 @@ public:
     common::Status install_outbound_sa(const Tek& tek);  // transport, G_IN -> G_OUT
     common::Status remove_inbound_sa(uint32_t spi);
     common::Status remove_outbound_sa(uint32_t spi);
+    // The WAN's MTU changed: remember it, and with the active transform set the carrier's MTU.
+    common::Status follow_wan_mtu(uint32_t wan_mtu, const std::optional<EspTransform>& transform);
     // Rekey step 2: new outbound, then the old outbound removed (already gone is fine).
     common::Status activate(const Tek& next, std::optional<uint32_t> previous_spi);
 
