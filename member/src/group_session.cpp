@@ -202,7 +202,8 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
     }
     group_ = std::move(outcome.state);
     detail_ = "rekeyed, SEQ " + std::to_string(group_.sequence);
-    log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)");
+    log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)" +
+                            (outcome.note.empty() ? std::string() : "; " + outcome.note));
     schedule_reregistration(now);
     recovery_clear();
     out.install = group_;
