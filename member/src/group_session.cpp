@@ -92,6 +92,7 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         servers_tried_ = 0;
         retry_delay_ = config_.retry_first;
         server_errors_[server_].clear();
+        kek_resync_at_.reset();  // this registration brought the current KEK
         ++counters_.registrations;
         enter(SessionState::Registered, now,
               "registered with " + config_.servers[server_].to_string() + ", SEQ " + std::to_string(group_.sequence));
@@ -181,6 +182,18 @@ void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& m
     ++counters_.rekeys_rejected[static_cast<size_t>(why)];
     if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
         log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+    if (why == gdoi::PushReject::UnknownKek) missed_kek_rekey(now);
+}
+
+void GroupSession::missed_kek_rekey(Clock::time_point now) {
+    if (!keyed_ || kek_resync_at_ || state_ == SessionState::Phase1 || state_ == SessionState::Registering)
+        return;
+    kek_resync_at_ = now + kek_resync_delay_;
+    log(LogLevel::Warning,
+        "a rekey came under a KEK we do not hold (a KEK rekey missed?): registering again in " +
+            std::to_string(kek_resync_delay_.count()) + " s");
+    kek_resync_delay_ = kek_resync_delay_.count() == 0 ? config_.retry_first
+                                                       : std::min(kek_resync_delay_ * 2, config_.retry_max);
 }
 
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now) {
@@ -191,6 +204,7 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
         return {};
     }
     ++counters_.rekeys_accepted;
+    kek_resync_delay_ = std::chrono::seconds(0);  // the KEK is in step again
     last_rekey_ = now;
     keyed_at_ = now;  // lifetimes shown count from the newest keys
     SessionOutput out;
@@ -215,6 +229,11 @@ SessionOutput GroupSession::on_timer(Clock::time_point now) {
     if (state_ == SessionState::Registering && pull_) return drive(pull_->on_timer(now), now);
     if (retry_at_ && now >= *retry_at_) {
         retry_at_.reset();
+        return begin_registration(now);
+    }
+    if (kek_resync_at_ && now >= *kek_resync_at_) {
+        kek_resync_at_.reset();
+        log(LogLevel::Info, "registering again to learn the key server's current KEK");
         return begin_registration(now);
     }
     if (probe_at_ && now >= *probe_at_) {
@@ -257,7 +276,7 @@ Clock::time_point GroupSession::next_deadline() const {
     Clock::time_point d = Clock::time_point::max();
     if (state_ == SessionState::Phase1 && phase1_) d = std::min(d, phase1_->next_deadline());
     if (state_ == SessionState::Registering && pull_) d = std::min(d, pull_->next_deadline());
-    for (const auto& t : {retry_at_, probe_at_, reregister_at_})
+    for (const auto& t : {retry_at_, probe_at_, reregister_at_, kek_resync_at_})
         if (t) d = std::min(d, *t);
     return d;
 }

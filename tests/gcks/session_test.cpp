@@ -291,3 +291,54 @@ TEST_CASE("keys the kernel refused: registration again after 10, 20, 40 s until 
     s.install_failed(h.now, "again");
     CHECK(s.next_deadline() - h.now == std::chrono::duration_cast<Clock::duration>(10s));
 }
+
+TEST_CASE("a push under a KEK we do not hold (missed KEK rekey): registration again at once, then backoff") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    member::GroupSession s(h.long_lived_session());
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(s.counters().registrations == 1);
+
+    // The key server rekeys its KEK; the push carrying it (SEQ 2) is lost on the way.
+    gdoi::Kek next = gcks::next_kek(h.group);
+    gdoi::Tek t2 = tek(0x2002, 100000);
+    gcks::Group::key_tek(t2);
+    h.group.state.kek = next;
+    h.group.state.teks = {t2};
+    h.group.state.sequence = 2;
+    // The next push comes under the new KEK: the session does not own it (the daemon counts it
+    // as unknown-kek on the port's keyed groups).
+    gdoi::Tek t3 = tek(0x3003, 100000);
+    gcks::Group::key_tek(t3);
+    Bytes under_new = gcks::build_push(h.group, 3, {t3}, {0x2002});
+    REQUIRE_FALSE(s.owns(*gdoi::isakmp::parse_header(under_new)));
+    auto t0 = h.now;
+    s.record_push_reject(gdoi::PushReject::UnknownKek, "cookies name no KEK we hold", t0);
+    REQUIRE(s.kek_resync_at());
+    CHECK(*s.kek_resync_at() == t0);  // promptly, not at 85 % of the lifetime (days away)
+    s.record_push_reject(gdoi::PushReject::UnknownKek, "again", t0);  // a burst: one registration
+    h.run_until(s, t0 + 1s);
+    CHECK(h.start_offsets(t0) == std::vector<long>{0});
+    REQUIRE(s.counters().registrations == 2);
+    REQUIRE(s.group_state() != nullptr);
+    CHECK(s.group_state()->kek->spi == next.spi);
+    // Now the new KEK's pushes are ours and accepted.
+    REQUIRE(s.owns(*gdoi::isakmp::parse_header(under_new)));
+    auto out = s.on_datagram(under_new, a, h.now);
+    REQUIRE(out.install);
+    CHECK(s.counters().rekeys_accepted == 1);
+
+    // Unknown-KEK pushes that keep coming without an accepted push: 0 s, then 10 s, 20 s.
+    Harness h2;
+    member::GroupSession s2(h2.long_lived_session());
+    h2.deliver(s2, s2.start(h2.now));
+    auto u0 = h2.now;
+    for (int i = 0; i < 3; ++i) {
+        s2.record_push_reject(gdoi::PushReject::UnknownKek, "stray", h2.now);
+        h2.run_until(s2, s2.next_deadline());
+        h2.run_until(s2, h2.now + 1s);
+    }
+    CHECK(h2.start_offsets(u0) == std::vector<long>{0, 11, 32});
+    CHECK(s2.counters().registrations == 4);
+}
