@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gdoi/groupkey_push_ack.h"
+#include "hex_spi.h"
 
 namespace member {
 
@@ -93,6 +94,7 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         retry_delay_ = config_.retry_first;
         server_errors_[server_].clear();
         kek_resync_at_.reset();  // this registration brought the current KEK
+        retirement_.on_registration(group_, now);
         ++counters_.registrations;
         enter(SessionState::Registered, now,
               "registered with " + config_.servers[server_].to_string() + ", SEQ " + std::to_string(group_.sequence));
@@ -214,7 +216,13 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
                                                         outcome.state.sequence, config_.phase1.local_id)});
         ++counters_.acks_sent;
     }
+    std::vector<uint32_t> new_spis;
+    for (const auto& t : outcome.state.teks)
+        if (std::none_of(group_.teks.begin(), group_.teks.end(),
+                         [&](const gdoi::Tek& o) { return o.spi == t.spi; }))
+            new_spis.push_back(t.spi);
     group_ = std::move(outcome.state);
+    retirement_.on_push(group_, new_spis, now);
     detail_ = "rekeyed, SEQ " + std::to_string(group_.sequence);
     log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)" +
                             (outcome.note.empty() ? std::string() : "; " + outcome.note));
@@ -227,6 +235,20 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
 SessionOutput GroupSession::on_timer(Clock::time_point now) {
     if (state_ == SessionState::Phase1 && phase1_) return drive(phase1_->on_timer(now), now);
     if (state_ == SessionState::Registering && pull_) return drive(pull_->on_timer(now), now);
+    if (keyed_ && retirement_.next_deadline() <= now) {
+        auto gone = retirement_.retire(group_, now);
+        if (!gone.empty()) {
+            std::string spis;
+            for (uint32_t spi : gone) spis += " " + hex_spi(spi);
+            log(LogLevel::Info, "retired TEK(s)" + spis +
+                                    " (superseded or expired, no Delete from the key server); " +
+                                    std::to_string(group_.teks.size()) + " TEK(s) left");
+            group_.deleted_tek_spis = std::move(gone);
+            SessionOutput out;
+            out.install = group_;
+            return out;
+        }
+    }
     if (retry_at_ && now >= *retry_at_) {
         retry_at_.reset();
         return begin_registration(now);
@@ -276,8 +298,12 @@ Clock::time_point GroupSession::next_deadline() const {
     Clock::time_point d = Clock::time_point::max();
     if (state_ == SessionState::Phase1 && phase1_) d = std::min(d, phase1_->next_deadline());
     if (state_ == SessionState::Registering && pull_) d = std::min(d, pull_->next_deadline());
-    for (const auto& t : {retry_at_, probe_at_, reregister_at_, kek_resync_at_})
+    for (const auto& t : {retry_at_, probe_at_, reregister_at_})
         if (t) d = std::min(d, *t);
+    if (state_ != SessionState::Phase1 && state_ != SessionState::Registering) {
+        if (kek_resync_at_) d = std::min(d, *kek_resync_at_);
+        if (keyed_) d = std::min(d, retirement_.next_deadline());
+    }
     return d;
 }
 

@@ -17,8 +17,9 @@
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/groupkey_push.h"
 #include "gdoi/phase1.h"
-#include "log_throttle.h"
 #include "gdoi/udp_socket.h"
+#include "log_throttle.h"
+#include "tek_retirement.h"
 
 namespace member {
 
@@ -148,6 +149,7 @@ private:
     std::optional<Clock::time_point> probe_at_;
     std::optional<Clock::time_point> kek_resync_at_;  // re-registration after an unknown-KEK push
     std::chrono::seconds kek_resync_delay_{0};
+    TekRetirement retirement_;  // TEKs the key server supersedes without Delete
     size_t probe_step_ = 0;
     std::unique_ptr<gdoi::Phase1Initiator> phase1_;
     std::unique_ptr<gdoi::GroupkeyPullInitiator> pull_;
