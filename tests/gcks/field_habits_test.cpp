@@ -11,16 +11,7 @@ using gdoi::Bytes;
 namespace wire = gdoi::wire;
 
 gdoi::Tek tek(uint32_t spi) {
-    gdoi::Tek t;
-    t.spi = spi;
-    t.selector.source.id_type = 4;
-    t.selector.source.address = {10, 1, 0, 0};
-    t.selector.source.mask_or_end = {255, 255, 0, 0};
-    t.selector.destination = t.selector.source;
-    t.transform_id = 12;
-    t.auth_algorithm = 5;
-    t.key_bits = 256;
-    t.lifetime_seconds = 3600;
+    gdoi::Tek t = gcks::example_tek(spi, 3600);
     gcks::Group::key_tek(t);
     return t;
 }

@@ -36,6 +36,21 @@ gdoi::isakmp::Header push_header(const gdoi::Kek& kek) {
 
 }  // namespace
 
+gdoi::Tek example_tek(uint32_t spi, uint32_t lifetime_seconds) {
+    gdoi::Tek t;
+    t.spi = spi;
+    t.selector.source.id_type = 4;
+    t.selector.source.address = {10, 1, 0, 0};
+    t.selector.source.mask_or_end = {255, 255, 0, 0};
+    t.selector.destination = t.selector.source;
+    t.selector.destination.address = {10, 2, 0, 0};
+    t.transform_id = 12;
+    t.auth_algorithm = 5;
+    t.key_bits = 128;
+    t.lifetime_seconds = lifetime_seconds;
+    return t;
+}
+
 void Group::key_tek(gdoi::Tek& tek) {
     if (tek.transform_id == 20) {  // AES-GCM-16: key | 4-octet salt (RFC 4106 §8.1)
         tek.encryption_key = gdoi::crypto::random_secret(tek.key_bits / 8u + 4);

@@ -30,6 +30,9 @@ struct Group {
     static void key_tek(gdoi::Tek& tek);
 };
 
+// A TEK policy for tests: ESP AES-128-CBC + HMAC-SHA2-256, 10.1.0.0/16 -> 10.2.0.0/16, no keys.
+gdoi::Tek example_tek(uint32_t spi, uint32_t lifetime_seconds);
+
 // GROUPKEY-PULL responder for one member, under that member's phase-1 SA.
 class PullResponder {
 public:

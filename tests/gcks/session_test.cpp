@@ -25,20 +25,7 @@ gdoi::SecureBytes psk() { return gdoi::SecureBytes(gdoi::ByteView(reinterpret_ca
 
 gdoi::Endpoint ep(const char* a, uint16_t port = 848) { return *gdoi::Endpoint::parse(a, port); }
 
-gdoi::Tek tek(uint32_t spi, uint32_t lifetime) {
-    gdoi::Tek t;
-    t.spi = spi;
-    t.selector.source.id_type = 4;
-    t.selector.source.address = {10, 1, 0, 0};
-    t.selector.source.mask_or_end = {255, 255, 0, 0};
-    t.selector.destination = t.selector.source;
-    t.selector.destination.address = {10, 2, 0, 0};
-    t.transform_id = 12;
-    t.auth_algorithm = 5;
-    t.key_bits = 128;
-    t.lifetime_seconds = lifetime;
-    return t;
-}
+gdoi::Tek tek(uint32_t spi, uint32_t lifetime) { return gcks::example_tek(spi, lifetime); }
 
 // One key server: phase-1 responder plus a pull responder per established phase-1 SA.
 struct KeyServer {
