@@ -117,7 +117,14 @@ void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
         event("ack rejected from " + from.to_string() + ": not a registered member");
         return;
     }
-    auto seq = gdoi::verify_push_ack(datagram, it->registration, *kek_of(datagram));
+    const gdoi::Kek* kek = kek_of(datagram);
+    if (kek == nullptr) {
+        ++bad_acks_;
+        event("ack rejected from " + from.to_string() +
+              ": cookies name neither the current nor the previous KEK");
+        return;
+    }
+    auto seq = gdoi::verify_push_ack(datagram, it->registration, *kek);
     if (!seq) {
         ++bad_acks_;
         event("ack rejected from " + from.to_string() + ": " + seq.error().message);
