@@ -112,12 +112,14 @@ Bytes SigningKey::public_key_der() const {
     return out;
 }
 
-Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data) const {
+Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data, bool digest_info) const {
     Bytes digest = crypto::hash(hash, {data});
     PkeyCtx ctx(EVP_PKEY_CTX_new(impl_->key.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) return common::make_error("sign init failed");
     if (impl_->alg == SigAlgorithm::Rsa) EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
-    if (EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) != 1) return common::make_error("sign md failed");
+    const bool bare = impl_->alg == SigAlgorithm::Rsa && !digest_info;  // no md: PKCS#1 over the bare digest
+    if (!bare && EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) != 1)
+        return common::make_error("sign md failed");
     size_t len = 0;
     if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
     Bytes sig(len);

@@ -157,8 +157,14 @@ Result<Tek> parse_sat_as(ByteView body, int id_length_octets) {
             case tek_attr::kEncapsulationMode: tek.encapsulation_mode = basic_value(a); break;
             case tek_attr::kAuthAlgorithm: tek.auth_algorithm = basic_value(a); break;
             case tek_attr::kKeyLength: tek.key_bits = basic_value(a); break;
-            case tek_attr::kAddressPreservation: tek.address_preservation = basic_value(a); break;
-            case tek_attr::kSaDirection: tek.sa_direction = basic_value(a); break;
+            // 0 is no value of either attribute (RFC 6407 §5.4.1 starts both at 1); some key
+            // servers send 0 when they mean nothing: read it as "not sent", the RFC default.
+            case tek_attr::kAddressPreservation:
+                if (basic_value(a) != 0) tek.address_preservation = basic_value(a);
+                break;
+            case tek_attr::kSaDirection:
+                if (basic_value(a) != 0) tek.sa_direction = basic_value(a);
+                break;
             default: break;  // other RFC 2407 attributes (e.g. ESN, group description) do not change the SA
         }
     }

@@ -120,8 +120,12 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
         incoming.teks = policy->teks;
         const auto* kd = isakmp::find_payload(*chain, PayloadType::KeyDownload);
         if (!kd) return reject(PushReject::BadPolicy, "SA without KD");
-        auto applied = apply_key_download(kd->body, incoming);
+        KdKekSpi kd_kek = KdKekSpi::None;
+        auto applied = apply_key_download(kd->body, incoming, &kek.spi, &kd_kek);
         if (!applied) return reject(PushReject::BadPolicy, applied.error().message);
+        if (incoming.kek && incoming.kek->spi != kek.spi)
+            out.note = "KEK rekey to SPI " + to_hex(incoming.kek->spi) + ", keyed by a KD packet naming " +
+                       (kd_kek == KdKekSpi::Protecting ? "the current KEK's SPI (accepted)" : "the new SPI");
         if (incoming.kek) out.state.kek = std::move(incoming.kek);
         if (policy->gap) out.state.gap = *policy->gap;
         for (auto& tek : incoming.teks) {

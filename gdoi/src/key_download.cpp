@@ -5,8 +5,9 @@
 
 namespace gdoi {
 
-
-common::Status apply_key_download(ByteView kd_body, GroupState& state) {
+common::Status apply_key_download(ByteView kd_body, GroupState& state,
+                                  const std::array<uint8_t, 16>* protecting_kek_spi, KdKekSpi* matched) {
+    if (matched != nullptr) *matched = KdKekSpi::None;
     auto packets = wire::parse_key_download(kd_body);
     if (!packets) return packets.error();
     for (const auto& kp : *packets) {
@@ -25,8 +26,19 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state) {
         } else if (kp.type == wire::kd::kTypeKek) {
             if (!state.kek) return common::make_error("KD: KEK keys without an SA KEK");
             Kek& kek = *state.kek;
-            if (kp.spi.size() != 16 || !std::equal(kp.spi.begin(), kp.spi.end(), kek.spi.begin()))
-                return common::make_error("KD: KEK key packet SPI differs from the SA KEK's");
+            // RFC 6407 §5.6 only asks that the KD's SPI match one sent in an SA; on a KEK rekey
+            // some key servers name the KEK that protected the push instead of the new one.
+            const bool names_sa_kek =
+                kp.spi.size() == 16 && std::equal(kp.spi.begin(), kp.spi.end(), kek.spi.begin());
+            const bool names_protecting =
+                !names_sa_kek && protecting_kek_spi != nullptr && kp.spi.size() == 16 &&
+                std::equal(kp.spi.begin(), kp.spi.end(), protecting_kek_spi->begin());
+            if (!names_sa_kek && !names_protecting)
+                return common::make_error(
+                    "KD: KEK key packet SPI " + to_hex(kp.spi) + " names neither the SA KEK (" +
+                    to_hex(kek.spi) + ")" +
+                    (protecting_kek_spi ? " nor the KEK this push came under" : std::string()));
+            if (matched != nullptr) *matched = names_sa_kek ? KdKekSpi::SaKek : KdKekSpi::Protecting;
             auto cipher = kek_cipher(kek);
             if (!cipher) return common::make_error("KD: unsupported KEK algorithm " + std::to_string(kek.algorithm) + "/" + std::to_string(kek.key_bits));
             if (const auto* key = kp.find(wire::kd::kKekAlgorithmKey)) {

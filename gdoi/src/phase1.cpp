@@ -17,12 +17,19 @@ constexpr size_t kNonceSize = 32;
 constexpr uint16_t kNotifyInitialContact = 24578;  // RFC 2407 §4.6.3.3
 constexpr uint16_t kNotifyNoProposalChosen = 14;
 constexpr uint32_t kDoiIpsec = 1;
+constexpr uint32_t kSitIdentityOnly = 1;  // RFC 2407 §4.2.1 (IPsec DOI only)
 
 bool is_psk_notification(uint16_t type) { return type == 1 || type == 16 || type == 23 || type == 24; }
 
 }  // namespace
 
 const char* phase1_mode_name(Phase1Mode mode) { return mode == Phase1Mode::Main ? "main" : "aggressive"; }
+
+// SIT_IDENTITY_ONLY is a situation of the IPsec DOI (RFC 2407 §4.2); the GDOI DOI defines no
+// situation bits, so with DOI 2 the field is zero (RFC 6407 §5.2, RFC 3547 §5.2; Wireshark's
+// packet-isakmp.c decodes the situation bitmap only for DOI 1). Deployed key servers drop a
+// DOI-2 offer with Situation 1 without a notification.
+uint32_t phase1_situation(uint32_t doi) { return doi == kDoiIpsec ? kSitIdentityOnly : 0; }
 
 Phase1Initiator::Phase1Initiator(Phase1Config config)
     : config_(std::move(config)), retransmit_(config_.retransmit) {}
@@ -72,7 +79,8 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     for (size_t i = 0; i < config_.proposals.size(); ++i)
         proposal.transforms.push_back(
             config_.proposals[i].to_transform(static_cast<uint8_t>(i + 1), config_.lifetime_seconds));
-    sai_b_ = isakmp::encode_sa(isakmp::SaPayload{config_.sa_doi, 1, {proposal}});
+    sai_b_ =
+        isakmp::encode_sa(isakmp::SaPayload{config_.sa_doi, phase1_situation(config_.sa_doi), {proposal}});
 
     isakmp::MessageBuilder b;
     b.add(PayloadType::Sa, sai_b_);
@@ -105,8 +113,10 @@ ExchangeStep Phase1Initiator::on_timer(Clock::time_point now) {
         switch (state_) {
             case State::WaitMm2:
             case State::WaitAm2:
-                stage = "no answer from the key server: check that it is reachable on its ISAKMP port and "
-                        "configured for this member";
+                stage =
+                    "no answer from the key server: either it is not reachable on its ISAKMP port, or it "
+                    "silently refuses our proposal, DOI (ike.doi " +
+                    std::to_string(config_.sa_doi) + ") or identity: check its log for this member";
                 break;
             case State::WaitMm4: stage = "no answer to our key exchange message"; break;
             case State::WaitMm6:

@@ -2,6 +2,7 @@
 #include "daemon.h"
 #include "gdoi/multicast_socket.h"
 #include "hex_spi.h"
+#include "tek_name.h"
 #include "xfrm/algorithm.h"
 
 namespace member {
@@ -11,17 +12,6 @@ uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
     return to > from
                ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(to - from).count())
                : 0;
-}
-
-std::string tek_algorithm(const gdoi::Tek& t) {
-    const auto* c = xfrm::find_cipher(static_cast<xfrm::EspTransformId>(t.transform_id));
-    std::string s = c ? std::string(c->ike_name) : "transform " + std::to_string(t.transform_id);
-    s += "-" + std::to_string(t.key_bits);
-    if (t.auth_algorithm != 0) {
-        const auto* a = xfrm::find_auth(static_cast<xfrm::AuthAlgorithmId>(t.auth_algorithm));
-        s += "/" + (a ? std::string(a->ike_name) : "auth " + std::to_string(t.auth_algorithm));
-    }
-    return s;
 }
 
 std::string kek_algorithm(const gdoi::Kek& k) {
@@ -105,7 +95,7 @@ MemberStatus Daemon::status(Clock::time_point now) const {
             for (const auto& t : gs->teks) {
                 TekStatus ts;
                 ts.spi = hex_spi(t.spi);
-                ts.algorithm = tek_algorithm(t);
+                ts.algorithm = tek_algorithm_name(t);
                 ts.selector = t.selector.to_string();
                 ts.role = dataplane_->tek_role(group->config, t.spi);
                 ts.remaining_seconds = t.lifetime_seconds > age ? t.lifetime_seconds - age : 0;

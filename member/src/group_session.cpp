@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gdoi/groupkey_push_ack.h"
+#include "hex_spi.h"
 
 namespace member {
 
@@ -100,6 +101,8 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         servers_tried_ = 0;
         retry_delay_ = config_.retry_first;
         server_errors_[server_].clear();
+        kek_resync_at_.reset();  // this registration brought the current KEK
+        retirement_.on_registration(group_, now);
         ++counters_.registrations;
         pushed_since_registration_ = false;
         enter(SessionState::Registered, now,
@@ -197,8 +200,19 @@ void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& m
                                       Clock::time_point now) {
     ++counters_.rekeys_rejected[static_cast<size_t>(why)];
     if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
-        log(LogLevel::Warning,
-            std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+        log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+    if (why == gdoi::PushReject::UnknownKek) missed_kek_rekey(now);
+}
+
+void GroupSession::missed_kek_rekey(Clock::time_point now) {
+    if (!keyed_ || kek_resync_at_ || state_ == SessionState::Phase1 || state_ == SessionState::Registering)
+        return;
+    kek_resync_at_ = now + kek_resync_delay_;
+    log(LogLevel::Warning,
+        "a rekey came under a KEK we do not hold (a KEK rekey missed?): registering again in " +
+            std::to_string(kek_resync_delay_.count()) + " s");
+    kek_resync_delay_ = kek_resync_delay_.count() == 0 ? config_.retry_first
+                                                       : std::min(kek_resync_delay_ * 2, config_.retry_max);
 }
 
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from,
@@ -210,6 +224,7 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
         return {};
     }
     ++counters_.rekeys_accepted;
+    kek_resync_delay_ = std::chrono::seconds(0);  // the KEK is in step again
     last_rekey_ = now;
     pushed_since_registration_ = true;
     rekey_note_.clear();
@@ -221,9 +236,16 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
                                                        outcome.state.sequence, config_.phase1.local_id)});
         ++counters_.acks_sent;
     }
+    std::vector<uint32_t> new_spis;
+    for (const auto& t : outcome.state.teks)
+        if (std::none_of(group_.teks.begin(), group_.teks.end(),
+                         [&](const gdoi::Tek& o) { return o.spi == t.spi; }))
+            new_spis.push_back(t.spi);
     group_ = std::move(outcome.state);
+    retirement_.on_push(group_, new_spis, now);
     detail_ = "rekeyed, SEQ " + std::to_string(group_.sequence);
-    log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)");
+    log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)" +
+                            (outcome.note.empty() ? std::string() : "; " + outcome.note));
     schedule_reregistration(now);
     recovery_clear();
     out.install = group_;
@@ -233,8 +255,27 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
 SessionOutput GroupSession::on_timer(Clock::time_point now) {
     if (state_ == SessionState::Phase1 && phase1_) return drive(phase1_->on_timer(now), now);
     if (state_ == SessionState::Registering && pull_) return drive(pull_->on_timer(now), now);
+    if (keyed_ && retirement_.next_deadline() <= now) {
+        auto gone = retirement_.retire(group_, now);
+        if (!gone.empty()) {
+            std::string spis;
+            for (uint32_t spi : gone) spis += " " + hex_spi(spi);
+            log(LogLevel::Info, "retired TEK(s)" + spis +
+                                    " (superseded or expired, no Delete from the key server); " +
+                                    std::to_string(group_.teks.size()) + " TEK(s) left");
+            group_.deleted_tek_spis = std::move(gone);
+            SessionOutput out;
+            out.install = group_;
+            return out;
+        }
+    }
     if (retry_at_ && now >= *retry_at_) {
         retry_at_.reset();
+        return begin_registration(now);
+    }
+    if (kek_resync_at_ && now >= *kek_resync_at_) {
+        kek_resync_at_.reset();
+        log(LogLevel::Info, "registering again to learn the key server's current KEK");
         return begin_registration(now);
     }
     if (probe_at_ && now >= *probe_at_) {
@@ -286,6 +327,10 @@ Clock::time_point GroupSession::next_deadline() const {
     if (state_ == SessionState::Registering && pull_) d = std::min(d, pull_->next_deadline());
     for (const auto& t : {retry_at_, probe_at_, reregister_at_})
         if (t) d = std::min(d, *t);
+    if (state_ != SessionState::Phase1 && state_ != SessionState::Registering) {
+        if (kek_resync_at_) d = std::min(d, *kek_resync_at_);
+        if (keyed_) d = std::min(d, retirement_.next_deadline());
+    }
     return d;
 }
 

@@ -19,6 +19,7 @@
 #include "gdoi/phase1.h"
 #include "gdoi/udp_socket.h"
 #include "log_throttle.h"
+#include "tek_retirement.h"
 
 namespace member {
 
@@ -86,8 +87,12 @@ public:
     // naming no KEK): counted here so the operator sees it (issue 3: counted by reason).
     bool is_kek_cookie_pair(gdoi::ByteView first16) const;
     bool keyed() const { return keyed_; }
-    // Counted every time; logged at most once per 10 s per reason (log_throttle.h).
+    // Counted every time; logged at most once per 10 s per reason (log_throttle.h). A push
+    // under a KEK we do not hold (unknown-kek: we missed a KEK rekey) schedules a prompt
+    // re-registration: at once the first time, then after retry_first doubling up to
+    // retry_max while such pushes keep coming and none is accepted.
     void record_push_reject(gdoi::PushReject why, const std::string& message, Clock::time_point now);
+    std::optional<Clock::time_point> kek_resync_at() const { return kek_resync_at_; }
 
     // gdoictl register GROUP: a new registration now (keys stay until it succeeds).
     SessionOutput force_register(Clock::time_point now);
@@ -129,6 +134,7 @@ private:
     SessionOutput server_failed(std::string why, Clock::time_point now);
     void enter(SessionState s, Clock::time_point now, std::string detail);
     void schedule_reregistration(Clock::time_point now);
+    void missed_kek_rekey(Clock::time_point now);
     SessionOutput handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now);
     void log(gdoi::LogLevel level, const std::string& line) const;
 
@@ -146,6 +152,9 @@ private:
     std::string rekey_note_;
     bool pushed_since_registration_ = false;
     std::optional<Clock::time_point> probe_at_;
+    std::optional<Clock::time_point> kek_resync_at_;  // re-registration after an unknown-KEK push
+    std::chrono::seconds kek_resync_delay_{0};
+    TekRetirement retirement_;  // TEKs the key server supersedes without Delete
     size_t probe_step_ = 0;
     std::unique_ptr<gdoi::Phase1Initiator> phase1_;
     std::unique_ptr<gdoi::GroupkeyPullInitiator> pull_;

@@ -36,6 +36,21 @@ gdoi::isakmp::Header push_header(const gdoi::Kek& kek) {
 
 }  // namespace
 
+gdoi::Tek example_tek(uint32_t spi, uint32_t lifetime_seconds) {
+    gdoi::Tek t;
+    t.spi = spi;
+    t.selector.source.id_type = 4;
+    t.selector.source.address = {10, 1, 0, 0};
+    t.selector.source.mask_or_end = {255, 255, 0, 0};
+    t.selector.destination = t.selector.source;
+    t.selector.destination.address = {10, 2, 0, 0};
+    t.transform_id = 12;
+    t.auth_algorithm = 5;
+    t.key_bits = 128;
+    t.lifetime_seconds = lifetime_seconds;
+    return t;
+}
+
 void Group::key_tek(gdoi::Tek& tek) {
     if (tek.transform_id == 20) {  // AES-GCM-16: key | 4-octet salt (RFC 4106 §8.1)
         tek.encryption_key = gdoi::crypto::random_secret(tek.key_bits / 8u + 4);
@@ -48,7 +63,7 @@ void Group::key_tek(gdoi::Tek& tek) {
 
 Group Group::make(uint32_t group_id, std::vector<gdoi::Tek> teks, gdoi::crypto::SigAlgorithm sig_alg) {
     auto signer = gdoi::crypto::SigningKey::generate(sig_alg);
-    Group g{gdoi::GroupState{}, std::move(*signer)};
+    Group g{gdoi::GroupState{}, std::move(*signer), gdoi::crypto::HashAlg::Sha256, FieldHabits{}};
     g.state.group_id = group_id;
     gdoi::Kek kek;
     Bytes spi = gdoi::crypto::random_bytes(16);
@@ -77,7 +92,8 @@ Group Group::make(uint32_t group_id, std::vector<gdoi::Tek> teks, gdoi::crypto::
     return g;
 }
 
-Bytes key_download(const Group& group, const std::vector<gdoi::Tek>& teks, bool with_kek) {
+Bytes key_download(const std::vector<gdoi::Tek>& teks, const gdoi::Kek* kek,
+                   const std::array<uint8_t, 16>* kek_packet_spi) {
     std::vector<wire::KeyPacketOut> packets;
     for (const auto& t : teks) {
         wire::KeyPacketOut kp{wire::kd::kTypeTek, spi_bytes(t.spi), {{wire::kd::kTekAlgorithmKey, t.encryption_key.view()}}};
@@ -85,17 +101,26 @@ Bytes key_download(const Group& group, const std::vector<gdoi::Tek>& teks, bool 
         packets.push_back(std::move(kp));
     }
     gdoi::SecureBytes kek_material;
-    if (with_kek && group.state.kek) {
-        const auto& kek = *group.state.kek;
-        Bytes iv_key = gdoi::concat({kek.iv, kek.key.view()});
+    if (kek != nullptr) {
+        const auto& named = kek_packet_spi != nullptr ? *kek_packet_spi : kek->spi;
+        Bytes iv_key = gdoi::concat({kek->iv, kek->key.view()});
         kek_material = gdoi::SecureBytes(iv_key);
         gdoi::wipe(iv_key);
         packets.push_back({wire::kd::kTypeKek,
-                           Bytes(kek.spi.begin(), kek.spi.end()),
+                           Bytes(named.begin(), named.end()),
                            {{wire::kd::kKekAlgorithmKey, kek_material.view()},
-                            {wire::kd::kSigAlgorithmKey, kek.signature_public_key}}});
+                            {wire::kd::kSigAlgorithmKey, kek->signature_public_key}}});
     }
     return wire::encode_key_download(packets);
+}
+
+gdoi::Kek next_kek(const Group& group) {
+    gdoi::Kek kek = *group.state.kek;
+    Bytes spi = gdoi::crypto::random_bytes(16);
+    std::copy(spi.begin(), spi.end(), kek.spi.begin());
+    kek.key = gdoi::crypto::random_secret(kek.key.size());
+    kek.iv = gdoi::crypto::random_bytes(kek.iv.size());
+    return kek;
 }
 
 std::optional<Bytes> PullResponder::on_datagram(ByteView datagram) {
@@ -133,13 +158,13 @@ std::optional<Bytes> PullResponder::on_datagram(ByteView datagram) {
         sa.gap = group_.state.gap;
         sa.teks = group_.state.teks;
         rest.add(PayloadType::Nonce, nonce_r_);
-        rest.add(PayloadType::Sa, wire::encode_gdoi_sa(sa));
+        rest.add(PayloadType::Sa, encode_sa(sa, group_.habits));
         answer_chain = gdoi::hash_first_chain(phase1_.keys, message_id_, {nonce_i_}, rest, first);
         sent_sa_ = true;
     } else {
         if (!gdoi::verify_hash_first_chain(phase1_.keys, message_id_, {nonce_i_, nonce_r_}, *chain)) return std::nullopt;
         rest.add(PayloadType::SequenceNumber, wire::encode_seq(group_.state.sequence));
-        Bytes kd = key_download(group_, group_.state.teks, true);
+        Bytes kd = key_download(group_.state.teks, group_.state.kek ? &*group_.state.kek : nullptr);
         rest.add(PayloadType::KeyDownload, kd);
         gdoi::wipe(kd);
         answer_chain = gdoi::hash_first_chain(phase1_.keys, message_id_, {nonce_i_, nonce_r_}, rest, first);
@@ -154,7 +179,7 @@ std::optional<Bytes> PullResponder::on_datagram(ByteView datagram) {
 }
 
 Bytes build_push(const Group& group, uint32_t sequence, const std::vector<gdoi::Tek>& new_teks,
-                 const std::vector<uint32_t>& delete_spis, PushFlaw flaw) {
+                 const std::vector<uint32_t>& delete_spis, PushFlaw flaw, const gdoi::Kek* new_kek) {
     const auto& kek = *group.state.kek;
     gdoi::isakmp::MessageBuilder b;
     b.add(PayloadType::SequenceNumber, wire::encode_seq(sequence));
@@ -163,11 +188,12 @@ Bytes build_push(const Group& group, uint32_t sequence, const std::vector<gdoi::
         for (uint32_t spi : delete_spis) d.spis.push_back(spi_bytes(spi));
         b.add(PayloadType::Delete, gdoi::isakmp::encode_delete(d));
     }
-    if (!new_teks.empty()) {
+    if (!new_teks.empty() || new_kek != nullptr) {
         wire::GdoiSa sa;
+        if (new_kek != nullptr) sa.kek = *new_kek;
         sa.teks = new_teks;
-        b.add(PayloadType::Sa, wire::encode_gdoi_sa(sa));
-        Bytes kd = key_download(group, new_teks, false);
+        b.add(PayloadType::Sa, encode_sa(sa, group.habits));
+        Bytes kd = key_download(new_teks, new_kek, group.habits.kd_names_current_kek ? &kek.spi : nullptr);
         b.add(PayloadType::KeyDownload, kd);
         gdoi::wipe(kd);
     }
@@ -184,7 +210,8 @@ Bytes build_push(const Group& group, uint32_t sequence, const std::vector<gdoi::
     gdoi::isakmp::Header h = push_header(kek);
     h.length = static_cast<uint32_t>(gdoi::isakmp::kHeaderSize + padded);
     Bytes header = gdoi::isakmp::encode_header(h);
-    auto sig = group.signer.sign(group.sig_hash, gdoi::push_signed_data(header, payloads_before));
+    auto sig = group.signer.sign(group.sig_hash, gdoi::push_signed_data(header, payloads_before),
+                                 !group.habits.raw_hash_rsa);
     Bytes signature = *sig;
     if (flaw == PushFlaw::BadSignature) signature[signature.size() / 2] ^= 0x40;
     std::copy(signature.begin(), signature.end(), with_placeholder.end() - static_cast<std::ptrdiff_t>(sig_size));

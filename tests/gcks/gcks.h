@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "field_layout.h"
 #include "gdoi/crypto.h"
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
@@ -21,12 +22,16 @@ struct Group {
     gdoi::GroupState state;
     gdoi::crypto::SigningKey signer;
     gdoi::crypto::HashAlg sig_hash = gdoi::crypto::HashAlg::Sha256;
+    FieldHabits habits;  // wire habits of deployed key servers (issue 10); none by default
 
     // A group with a KEK (AES-256, RSA or ECDSA signatures) and the given TEKs, with fresh keys.
     static Group make(uint32_t group_id, std::vector<gdoi::Tek> teks, gdoi::crypto::SigAlgorithm sig_alg);
     // Fresh keys for a TEK policy (sizes from the transform: AES-CBC key + HMAC key, or GCM key | salt).
     static void key_tek(gdoi::Tek& tek);
 };
+
+// A TEK policy for tests: ESP AES-128-CBC + HMAC-SHA2-256, 10.1.0.0/16 -> 10.2.0.0/16, no keys.
+gdoi::Tek example_tek(uint32_t spi, uint32_t lifetime_seconds);
 
 // GROUPKEY-PULL responder for one member, under that member's phase-1 SA.
 class PullResponder {
@@ -50,12 +55,20 @@ private:
     bool done_ = false;
 };
 
-// KD body with the keys of the given TEKs (and of the KEK when with_kek).
-Bytes key_download(const Group& group, const std::vector<gdoi::Tek>& teks, bool with_kek);
+// KD body with the keys of the given TEKs and of `kek` (if any), whose key packet names
+// `kek_packet_spi` (the KEK's own SPI when null).
+Bytes key_download(const std::vector<gdoi::Tek>& teks, const gdoi::Kek* kek,
+                   const std::array<uint8_t, 16>* kek_packet_spi = nullptr);
+
+// A fresh KEK replacing the group's: new SPI, key and IV; the same policy and signer.
+gdoi::Kek next_kek(const Group& group);
 
 enum class PushFlaw { None, BadSignature, Truncated };
-// A GROUPKEY-PUSH carrying new TEKs (and deleting old SPIs) with the given SEQ.
+// A GROUPKEY-PUSH carrying new TEKs (and deleting old SPIs) with the given SEQ, under the
+// group's KEK; with `new_kek`, a KEK rekey too (its SA KEK and keys in the SA and KD; the
+// KD's KEK packet names the current KEK's SPI when group.habits.kd_names_current_kek).
 Bytes build_push(const Group& group, uint32_t sequence, const std::vector<gdoi::Tek>& new_teks,
-                 const std::vector<uint32_t>& delete_spis, PushFlaw flaw = PushFlaw::None);
+                 const std::vector<uint32_t>& delete_spis, PushFlaw flaw = PushFlaw::None,
+                 const gdoi::Kek* new_kek = nullptr);
 
 }  // namespace gcks

@@ -2,8 +2,12 @@
 // in memory, with a fake clock: registration, failover, re-registration before expiry,
 // recovery-probe back-off, rekeys with RFC 8263 ACKs.
 #include <catch2/catch.hpp>
+#include <iostream>
 #include <map>
+#include <set>
 
+#include "dataplane.h"
+#include "dataplane_rekey.h"
 #include "gcks.h"
 #include "gdoi/groupkey_push_ack.h"
 #include "group_session.h"
@@ -23,20 +27,7 @@ gdoi::SecureBytes psk() {
 
 gdoi::Endpoint ep(const char* a, uint16_t port = 848) { return *gdoi::Endpoint::parse(a, port); }
 
-gdoi::Tek tek(uint32_t spi, uint32_t lifetime) {
-    gdoi::Tek t;
-    t.spi = spi;
-    t.selector.source.id_type = 4;
-    t.selector.source.address = {10, 1, 0, 0};
-    t.selector.source.mask_or_end = {255, 255, 0, 0};
-    t.selector.destination = t.selector.source;
-    t.selector.destination.address = {10, 2, 0, 0};
-    t.transform_id = 12;
-    t.auth_algorithm = 5;
-    t.key_bits = 128;
-    t.lifetime_seconds = lifetime;
-    return t;
-}
+gdoi::Tek tek(uint32_t spi, uint32_t lifetime) { return gcks::example_tek(spi, lifetime); }
 
 // One key server: phase-1 responder plus a pull responder per established phase-1 SA.
 struct KeyServer {
@@ -313,4 +304,165 @@ TEST_CASE("keys the kernel refused: registration again after 10, 20, 40 s until 
     CHECK(h.registration_starts.size() == 4);  // the retry already scheduled (80 s) still runs once
     s.install_failed(h.now, "again");
     CHECK(s.next_deadline() - h.now == std::chrono::duration_cast<Clock::duration>(10s));
+}
+
+TEST_CASE("a push under a KEK we do not hold (missed KEK rekey): registration again at once, then backoff") {
+    Harness h;
+    auto a = ep("10.0.0.2");
+    member::GroupSession s(h.long_lived_session());
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(s.counters().registrations == 1);
+
+    // The key server rekeys its KEK; the push carrying it (SEQ 2) is lost on the way.
+    gdoi::Kek next = gcks::next_kek(h.group);
+    gdoi::Tek t2 = tek(0x2002, 100000);
+    gcks::Group::key_tek(t2);
+    h.group.state.kek = next;
+    h.group.state.teks = {t2};
+    h.group.state.sequence = 2;
+    // The next push comes under the new KEK: the session does not own it (the daemon counts it
+    // as unknown-kek on the port's keyed groups).
+    gdoi::Tek t3 = tek(0x3003, 100000);
+    gcks::Group::key_tek(t3);
+    Bytes under_new = gcks::build_push(h.group, 3, {t3}, {0x2002});
+    REQUIRE_FALSE(s.owns(*gdoi::isakmp::parse_header(under_new)));
+    auto t0 = h.now;
+    s.record_push_reject(gdoi::PushReject::UnknownKek, "cookies name no KEK we hold", t0);
+    REQUIRE(s.kek_resync_at());
+    CHECK(*s.kek_resync_at() == t0);  // promptly, not at 85 % of the lifetime (days away)
+    s.record_push_reject(gdoi::PushReject::UnknownKek, "again", t0);  // a burst: one registration
+    h.run_until(s, t0 + 1s);
+    CHECK(h.start_offsets(t0) == std::vector<long>{0});
+    REQUIRE(s.counters().registrations == 2);
+    REQUIRE(s.group_state() != nullptr);
+    CHECK(s.group_state()->kek->spi == next.spi);
+    // Now the new KEK's pushes are ours and accepted.
+    REQUIRE(s.owns(*gdoi::isakmp::parse_header(under_new)));
+    auto out = s.on_datagram(under_new, a, h.now);
+    REQUIRE(out.install);
+    CHECK(s.counters().rekeys_accepted == 1);
+
+    // Unknown-KEK pushes that keep coming without an accepted push: 0 s, then 10 s, 20 s.
+    Harness h2;
+    member::GroupSession s2(h2.long_lived_session());
+    h2.deliver(s2, s2.start(h2.now));
+    auto u0 = h2.now;
+    for (int i = 0; i < 3; ++i) {
+        s2.record_push_reject(gdoi::PushReject::UnknownKek, "stray", h2.now);
+        h2.run_until(s2, s2.next_deadline());
+        h2.run_until(s2, h2.now + 1s);
+    }
+    CHECK(h2.start_offsets(u0) == std::vector<long>{0, 11, 32});
+    CHECK(s2.counters().registrations == 4);
+}
+
+namespace {
+
+// A Dataplane that keeps only the kernel's SA count: the rekey schedule KernelDataplane uses
+// (dataplane_rekey.h), its steps applied to a set of inbound SAs and one outbound SA.
+class CountingDataplane : public member::Dataplane {
+public:
+    std::set<uint32_t> inbound;
+    std::optional<uint32_t> outbound;
+    size_t max_inbound = 0;
+
+    common::Status start(const member::MemberConfig&) override { return {}; }
+    common::Status apply(const member::GroupConfig&, const gdoi::GroupState& state,
+                         Clock::time_point now) override {
+        std::vector<uint32_t> spis;
+        for (const auto& t : state.teks) spis.push_back(t.spi);
+        run(schedule_.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
+                               std::chrono::seconds(state.gap.deactivation_time_delay), now));
+        return {};
+    }
+    common::Status remove_group(const member::GroupConfig&) override { return {}; }
+    Clock::time_point next_deadline() const override { return schedule_.next_deadline(); }
+    void on_timer(Clock::time_point now) override { run(schedule_.on_timer(now)); }
+    common::Status flush() override { return {}; }
+    void shutdown() override {}
+    std::vector<member::PolicyStatus> policies(const member::GroupConfig&) const override { return {}; }
+    std::string tek_role(const member::GroupConfig&, uint32_t) const override { return {}; }
+
+private:
+    void run(const std::vector<member::RekeyStep>& steps) {
+        for (const auto& s : steps) {
+            switch (s.kind) {
+                case member::RekeyStep::Kind::install_inbound:
+                    inbound.insert(s.spi);
+                    break;
+                case member::RekeyStep::Kind::remove_inbound:
+                    inbound.erase(s.spi);
+                    break;
+                case member::RekeyStep::Kind::activate:
+                    outbound = s.spi;
+                    break;
+                case member::RekeyStep::Kind::remove_outbound:
+                    outbound.reset();
+                    break;
+                case member::RekeyStep::Kind::keyed:
+                    break;
+            }
+        }
+        max_inbound = std::max(max_inbound, inbound.size());
+    }
+    member::RekeySchedule schedule_;
+};
+
+}  // namespace
+
+TEST_CASE("100 rekeys without Delete: superseded TEKs retire, the kernel's SA count stays bounded") {
+    const auto period = GENERATE(std::chrono::seconds(60), std::chrono::seconds(15));
+    Harness h;
+    h.group.state.gap = gdoi::Gap{10, 30};  // ATD 10 s, DTD 30 s
+    member::GroupSession s(h.long_lived_session());
+    h.group.state.teks[0].lifetime_seconds = 3600;
+    CountingDataplane dp;
+    member::GroupConfig gc;
+    h.deliver(s, s.start(h.now));
+    REQUIRE(h.installed.size() == 1);
+    REQUIRE(dp.apply(gc, h.installed[0], h.now));
+    size_t max_state = 0;
+    auto advance = [&](Clock::time_point until) {
+        for (int guard = 0; guard < 1000; ++guard) {
+            auto d = std::min(s.next_deadline(), dp.next_deadline());
+            if (d > until) break;
+            h.now = std::max(h.now, d);
+            if (dp.next_deadline() <= h.now) dp.on_timer(h.now);
+            if (s.next_deadline() <= h.now) {
+                auto out = s.on_timer(h.now);
+                if (out.install) REQUIRE(dp.apply(gc, *out.install, h.now));
+            }
+        }
+        h.now = until;
+    };
+    uint32_t old_spi = 0x1001;
+    for (uint32_t seq = 2; seq <= 101; ++seq) {
+        gdoi::Tek next = tek(0x10000 + seq, 3600);
+        gcks::Group::key_tek(next);
+        auto out =
+            s.on_datagram(gcks::build_push(h.group, seq, {next}, {}), ep("10.0.0.2"), h.now);  // no Delete
+        REQUIRE(out.install);
+        max_state = std::max(max_state, out.install->teks.size());
+        REQUIRE(dp.apply(gc, *out.install, h.now));
+        old_spi = next.spi;
+        advance(h.now + period);
+    }
+    advance(h.now + 120s);
+    REQUIRE(s.group_state() != nullptr);
+    // Bound: ATD + DTD = 40 s; at most 1 + ceil(40 / R) inbound SAs (R = the rekey period).
+    const size_t bound = 1 + static_cast<size_t>((40 + period.count() - 1) / period.count());
+    std::cout << "100 rekeys without Delete every " << period.count() << " s: at most " << max_state
+              << " TEK(s) in the group state, at most " << dp.max_inbound
+              << " inbound SA(s) + 1 outbound in the kernel"
+              << " (bound " << bound << "); at the end " << s.group_state()->teks.size() << " TEK(s), "
+              << dp.inbound.size() << " inbound SA(s)" << std::endl;
+    CHECK(dp.max_inbound <= bound);
+    CHECK(max_state <= bound);
+    CHECK(s.group_state()->teks.size() == 1);
+    CHECK(s.group_state()->teks[0].spi == old_spi);
+    CHECK(dp.inbound == std::set<uint32_t>{old_spi});
+    CHECK(dp.outbound == old_spi);
+    CHECK(s.counters().rekeys_accepted == 100);
+    CHECK(s.counters().registrations == 1);
 }

@@ -95,10 +95,18 @@ std::optional<Bytes> GroupServer::on_phase2(const ResponderSa& sa, ByteView data
     return answer;
 }
 
+const gdoi::Kek* GroupServer::kek_of(ByteView datagram) const {
+    auto h = gdoi::isakmp::parse_header(datagram);
+    if (!h || !group_.state.kek) return nullptr;
+    const auto spi = gdoi::kek_spi_of(*h);
+    if (spi == group_.state.kek->spi) return &*group_.state.kek;
+    if (previous_kek_ && spi == previous_kek_->spi) return &*previous_kek_;
+    return nullptr;
+}
+
 bool GroupServer::is_ack(ByteView datagram) const {
     auto h = gdoi::isakmp::parse_header(datagram);
-    if (!h || h->exchange != gdoi::isakmp::ExchangeType::GroupkeyPushAck || !group_.state.kek) return false;
-    return gdoi::kek_spi_of(*h) == group_.state.kek->spi;
+    return h && h->exchange == gdoi::isakmp::ExchangeType::GroupkeyPushAck && kek_of(datagram) != nullptr;
 }
 
 void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
@@ -109,7 +117,14 @@ void GroupServer::on_ack(ByteView datagram, const gdoi::Endpoint& from) {
         event("ack rejected from " + from.to_string() + ": not a registered member");
         return;
     }
-    auto seq = gdoi::verify_push_ack(datagram, it->registration, *group_.state.kek);
+    const gdoi::Kek* kek = kek_of(datagram);
+    if (kek == nullptr) {
+        ++bad_acks_;
+        event("ack rejected from " + from.to_string() +
+              ": cookies name neither the current nor the previous KEK");
+        return;
+    }
+    auto seq = gdoi::verify_push_ack(datagram, it->registration, *kek);
     if (!seq) {
         ++bad_acks_;
         event("ack rejected from " + from.to_string() + ": " + seq.error().message);
@@ -205,36 +220,8 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
         return answer.str();
     }
     if (members_.empty()) return "error: no registered member\n";
-    if (cmd == "rekey") {
-        // A fresh TEK per current TEK (same policy, new SPI and keys); Delete of the old SPIs.
-        std::vector<uint32_t> old_spis, taken;
-        std::vector<gdoi::Tek> fresh;
-        for (const auto& t : group_.state.teks) {
-            old_spis.push_back(t.spi);
-            taken.push_back(t.spi);
-        }
-        for (const auto& t : group_.state.teks) {
-            gdoi::Tek n = t;
-            n.spi = fresh_spi(taken);
-            taken.push_back(n.spi);
-            gcks::Group::key_tek(n);
-            fresh.push_back(std::move(n));
-        }
-        const uint32_t seq = group_.state.sequence + 1;
-        Bytes push = gcks::build_push(group_, seq, fresh, old_spis);
-        group_.state.teks = std::move(fresh);
-        group_.state.sequence = seq;
-        last_push_ = push;
-        last_push_seq_ = seq;
-        record_plaintext(group_, push);
-        send_push(push, seq, "rekey", group_.state.kek->ack_requested, out, now);
-        answer << "rekey seq " << seq << " teks";
-        for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
-        answer << " deleted";
-        for (uint32_t s : old_spis) answer << " " << spi_hex(s);
-        answer << "\n";
-        return answer.str();
-    }
+    if (cmd == "rekey" || cmd == "rekey-kek" || cmd == "rekey-kek-lost")
+        return rekey(cmd != "rekey", cmd == "rekey-kek-lost", out, now);
     if (cmd == "rekey-replay") {
         if (last_push_.empty()) return "error: no push sent yet\n";
         send_push(last_push_, last_push_seq_, "replay", false, out, now);
@@ -243,16 +230,9 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
     if (cmd == "rekey-forged" || cmd == "rekey-truncated" || cmd == "rekey-unknown-kek") {
         // A would-be next push (SEQ+1, fresh TEKs) that members must reject: the group's
         // state does not move.
-        std::vector<gdoi::Tek> fresh;
-        std::vector<uint32_t> taken, old_spis;
-        for (const auto& t : group_.state.teks) taken.push_back(t.spi), old_spis.push_back(t.spi);
-        for (const auto& t : group_.state.teks) {
-            gdoi::Tek n = t;
-            n.spi = fresh_spi(taken);
-            taken.push_back(n.spi);
-            gcks::Group::key_tek(n);
-            fresh.push_back(std::move(n));
-        }
+        std::vector<gdoi::Tek> fresh = fresh_teks();
+        std::vector<uint32_t> old_spis;
+        for (const auto& t : group_.state.teks) old_spis.push_back(t.spi);
         const uint32_t seq = group_.state.sequence + 1;
         Bytes push;
         const char* kind = cmd.c_str() + 6;
@@ -274,10 +254,75 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
         return cmd + " seq " + std::to_string(seq) + "\n";
     }
     return "error: unknown command '" + cmd +
-           "' (rekey, rekey-replay, rekey-forged, rekey-truncated, rekey-unknown-kek, status)\n";
+           "' (rekey, rekey-kek, rekey-kek-lost, rekey-replay, rekey-forged, rekey-truncated, "
+           "rekey-unknown-kek, "
+           "status)\n";
+}
+
+std::vector<gdoi::Tek> GroupServer::fresh_teks() const {
+    // A fresh TEK per current TEK: same policy, new SPI and keys.
+    std::vector<uint32_t> taken;
+    for (const auto& t : group_.state.teks) taken.push_back(t.spi);
+    std::vector<gdoi::Tek> fresh;
+    for (const auto& t : group_.state.teks) {
+        gdoi::Tek n = t;
+        n.spi = fresh_spi(taken);
+        taken.push_back(n.spi);
+        gcks::Group::key_tek(n);
+        fresh.push_back(std::move(n));
+    }
+    return fresh;
+}
+
+std::string GroupServer::rekey(bool new_kek, bool lost, std::vector<Outgoing>& out, Clock::time_point now) {
+    std::vector<uint32_t> old_spis;
+    for (const auto& t : group_.state.teks) old_spis.push_back(t.spi);
+    std::vector<gdoi::Tek> fresh = fresh_teks();
+    std::optional<gdoi::Kek> kek;
+    if (new_kek) kek = gcks::next_kek(group_);
+    const uint32_t seq = group_.state.sequence + 1;
+    const std::vector<uint32_t> deleted = config_.delete_old_teks ? old_spis : std::vector<uint32_t>{};
+    Bytes push = gcks::build_push(group_, seq, fresh, deleted, gcks::PushFlaw::None, kek ? &*kek : nullptr);
+    std::ostringstream answer;
+    answer << (new_kek ? (lost ? "rekey-kek-lost" : "rekey-kek") : "rekey") << " seq " << seq;
+    if (kek) answer << " kek " << gdoi::to_hex(kek->spi);
+    if (!lost) {
+        last_push_ = push;
+        last_push_seq_ = seq;
+        record_plaintext(group_, push);
+        send_push(push, seq, new_kek ? "rekey-kek" : "rekey", group_.state.kek->ack_requested, out, now);
+    } else {
+        event("push lost (rekey-kek-lost) seq " + std::to_string(seq) + ": sent to nobody");
+    }
+    if (kek) {
+        previous_kek_ = group_.state.kek;
+        group_.state.kek = std::move(kek);
+    }
+    group_.state.teks = std::move(fresh);
+    group_.state.sequence = seq;
+    answer << " teks";
+    for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
+    answer << " deleted";
+    for (uint32_t s : deleted) answer << " " << spi_hex(s);
+    answer << "\n";
+    return answer.str();
 }
 
 void GroupServer::on_timer(Clock::time_point now, std::vector<Outgoing>& out) {
+    if (!members_.empty()) {
+        // Periodic rekeys (field habit): the first one a period after a member registered.
+        auto periodic = [&](std::optional<Clock::time_point>& next, std::chrono::seconds every, bool kek) {
+            if (every.count() == 0) return;
+            if (!next) next = now + every;
+            if (now < *next) return;
+            next = now + every;
+            std::string line = rekey(kek, false, out, now);
+            line.pop_back();  // the answer's newline
+            event("periodic " + std::string(kek ? "KEK rekey: " : "rekey: ") + line);
+        };
+        periodic(next_kek_rekey_, config_.kek_rekey_every, true);
+        periodic(next_rekey_, config_.rekey_every, false);
+    }
     for (auto it = pending_.begin(); it != pending_.end();) {
         auto& p = it->second;
         if (p.next > now) {
@@ -308,6 +353,11 @@ void GroupServer::on_timer(Clock::time_point now, std::vector<Outgoing>& out) {
 Clock::time_point GroupServer::next_deadline() const {
     auto d = Clock::time_point::max();
     for (const auto& [addr, p] : pending_) d = std::min(d, p.next);
+    for (const auto& t : {next_rekey_, next_kek_rekey_})
+        if (t) d = std::min(d, *t);
+    if (!members_.empty() && ((config_.rekey_every.count() && !next_rekey_) ||
+                              (config_.kek_rekey_every.count() && !next_kek_rekey_)))
+        d = Clock::time_point{};  // due: on_timer schedules the first periodic rekey
     return d;
 }
 

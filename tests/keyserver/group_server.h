@@ -38,6 +38,11 @@ struct GroupServerConfig {
     // decrypted again with the phase-1 keys: tshark cannot decrypt the pull when the
     // phase-1 SA payload said DOI 2 (see README).
     std::function<void(const gdoi::Endpoint& member, bool to_member, ByteView plaintext)> pull_plaintext;
+    // Field habits (issue 10): rekeys without Delete of the old TEKs; periodic TEK rekeys and
+    // KEK rekeys (0: only on command) once a member registered.
+    bool delete_old_teks = true;
+    std::chrono::seconds rekey_every{0};
+    std::chrono::seconds kek_rekey_every{0};
 };
 
 struct Outgoing {
@@ -55,8 +60,10 @@ public:
     bool is_ack(ByteView datagram) const;
     void on_ack(ByteView datagram, const gdoi::Endpoint& from);
 
-    // Control commands: rekey, rekey-replay, rekey-forged, rekey-truncated,
-    // rekey-unknown-kek, status. Returns the answer text; sends through `out`.
+    // Control commands: rekey, rekey-kek (a new KEK and TEKs, pushed under the current KEK),
+    // rekey-kek-lost (the same, but the push is lost on the way: sent to nobody),
+    // rekey-replay, rekey-forged, rekey-truncated, rekey-unknown-kek, status. Returns the
+    // answer text; sends through `out`.
     std::string command(const std::string& cmd, std::vector<Outgoing>& out, Clock::time_point now);
 
     void on_timer(Clock::time_point now, std::vector<Outgoing>& out);
@@ -75,6 +82,9 @@ private:
         unsigned retransmits = 0;
         Clock::time_point next{};
     };
+    std::string rekey(bool new_kek, bool lost, std::vector<Outgoing>& out, Clock::time_point now);
+    std::vector<gdoi::Tek> fresh_teks() const;
+    const gdoi::Kek* kek_of(ByteView datagram) const;  // the current or previous KEK its cookies name
     void send_push(const Bytes& push, uint32_t seq, const char* kind, bool expect_ack,
                    std::vector<Outgoing>& out, Clock::time_point now);
     void record_plaintext(const gcks::Group& under, const Bytes& push);
@@ -99,6 +109,8 @@ private:
     Bytes last_push_;
     uint32_t last_push_seq_ = 0;
     std::optional<gcks::Group> other_group_;  // for rekey-unknown-kek
+    std::optional<gdoi::Kek> previous_kek_;   // after a KEK rekey: ACKs for that push come under it
+    std::optional<Clock::time_point> next_rekey_, next_kek_rekey_;
 };
 
 // Minimal pcap writer (linktype RAW = 101: IPv4 packets without a link header) for

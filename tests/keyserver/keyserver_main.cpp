@@ -18,10 +18,11 @@
 #include <iostream>
 #include <string>
 
+#include "field_profile.h"
 #include "gdoi/multicast_socket.h"
+#include "gdoi/secret_file.h"
 #include "group_server.h"
 #include "multicast_sender.h"
-#include "gdoi/secret_file.h"
 #include "phase1_responder.h"
 
 namespace {
@@ -59,12 +60,14 @@ void usage() {
         "  --multicast G   rekeys by multicast: the SA KEK names G (port 848 by default) as DST ID and the\n"
         "                  listen address as SRC ID; pushes go to G (TTL 8, out of the listen address's\n"
         "                  interface) instead of unicast to each member\n"
-        "  --control PATH  Unix socket for commands: rekey, rekey-replay, rekey-forged,\n"
+        "  --control PATH  Unix socket for commands: rekey, rekey-kek, rekey-kek-lost, rekey-replay, "
+        "rekey-forged,\n"
         "                  rekey-truncated, rekey-unknown-kek, status\n"
         "  --push-pcap F   write the plaintext of every push (E flag cleared) to a pcap of its own\n"
         "  --pull-pcap F   the same for the GROUPKEY-PULL messages, both directions\n"
         "  --command CMD   client: send CMD to the --control socket of a running server, print the answer\n",
         stderr);
+    std::fputs(keyserver::field_usage(), stderr);
 }
 
 
@@ -260,6 +263,7 @@ int main(int argc, char** argv) {
     uint32_t seq = 1, tek_lifetime = 3600;
     bool ack = false;
     keyserver::GroupServerConfig group_config;
+    keyserver::FieldOptions field;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -378,11 +382,20 @@ int main(int argc, char** argv) {
         else if (a == "--help" || a == "-h") {
             usage();
             return 0;
+        } else if (std::string error; keyserver::parse_field_option(a, next, field, error)) {
+            if (!error.empty()) {
+                std::cerr << "gdoi-test-keyserver: " << error << "\n";
+                return 2;
+            }
         } else {
             usage();
             return 2;
         }
     }
+    config.drop_gdoi_situation = field.drop_gdoi_situation;
+    group_config.delete_old_teks = !field.no_delete;
+    group_config.rekey_every = std::chrono::seconds(field.rekey_every);
+    group_config.kek_rekey_every = std::chrono::seconds(field.kek_rekey_every);
     if (!command.empty()) {
         if (control_path.empty()) {
             usage();
@@ -499,6 +512,9 @@ int main(int argc, char** argv) {
         }
         gcks::Group g = gcks::Group::make(group_id, std::move(teks), sig_alg);
         g.state.kek->ack_requested = ack;
+        g.habits = field.habits;
+        if (field.habits.kek_lifetime_basic)  // what a 16-bit basic attribute can say
+            g.state.kek->lifetime_seconds = std::min<uint32_t>(g.state.kek->lifetime_seconds, 0xffff);
         if (group_config.multicast) {
             // RFC 6407 §5.3: the rekeys' source (us) and destination (the multicast group).
             if (!is_unspecified(*local)) g.state.kek->selector.source = keyserver::traffic_id_of(*local);
@@ -557,9 +573,23 @@ int main(int argc, char** argv) {
             }
         }
     }
+    // --push-port: pushes leave from (and their ACKs come back to) a socket of their own.
+    std::optional<gdoi::UdpSocket> push_socket;
+    if (field.push_port != 0 && group) {
+        auto push_local = gdoi::Endpoint::parse(local->address_string(), field.push_port);
+        auto bound = push_local ? gdoi::UdpSocket::bind(*push_local)
+                                : common::Result<gdoi::UdpSocket>(push_local.error());
+        if (!bound) {
+            std::cerr << "gdoi-test-keyserver: --push-port: " << bound.error().message << "\n";
+            return 1;
+        }
+        push_socket.emplace(std::move(*bound));
+        std::cerr << "gdoi-test-keyserver: pushes from " << push_local->to_string() << std::endl;
+    }
+    const gdoi::UdpSocket& push_out = push_socket ? *push_socket : *socket;
     auto send_all = [&](const std::vector<keyserver::Outgoing>& out) {
         for (const auto& o : out) {
-            auto sent = socket->send_to(o.datagram, o.to);
+            auto sent = push_out.send_to(o.datagram, o.to);
             if (!sent) std::cerr << "warning: " << sent.error().message << "\n";
         }
     };
@@ -575,8 +605,10 @@ int main(int argc, char** argv) {
             timeout_ms = static_cast<int>(std::clamp<long long>(
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1, 0,
                 3600000));
-        pollfd p[2] = {{socket->fd(), POLLIN, 0}, {control_fd, POLLIN, 0}};
-        int r = ::poll(p, control_fd >= 0 ? 2 : 1, timeout_ms);
+        pollfd p[3] = {{socket->fd(), POLLIN, 0},
+                       {control_fd, POLLIN, 0},
+                       {push_socket ? push_socket->fd() : -1, POLLIN, 0}};
+        int r = ::poll(p, 3, timeout_ms);
         if (r < 0) {
             if (errno == EINTR) continue;
             std::cerr << "gdoi-test-keyserver: poll: " << std::strerror(errno) << "\n";
@@ -597,6 +629,11 @@ int main(int argc, char** argv) {
                 (void)!::write(c, answer.data(), answer.size());
                 ::close(c);
             }
+        }
+        if (push_socket && (p[2].revents & POLLIN)) {
+            auto got_ack = push_socket->receive(std::chrono::milliseconds(0));
+            if (got_ack && *got_ack && group->is_ack((**got_ack).data))
+                group->on_ack((**got_ack).data, (**got_ack).from);
         }
         if (!(p[0].revents & POLLIN)) {
             responder.on_timer(gdoi::Clock::now());

@@ -489,6 +489,13 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
             "dropped first message from " + from.to_string() + ": SA payload: " + sa.error().message);
         return {};
     }
+    if (config_.drop_gdoi_situation && sa->doi == 2 && sa->situation != 0) {
+        ++counters_.dropped;
+        log(LogLevel::Warning, "dropped first message from " + from.to_string() + ": Situation " +
+                                   std::to_string(sa->situation) +
+                                   " with DOI 2 (no notification, as deployed key servers do)");
+        return {};
+    }
     // The first acceptable transform, in the initiator's order (RFC 2409 §5: the responder
     // picks one; its answer carries exactly that transform with the offered attributes).
     const isakmp::Proposal* chosen_proposal = nullptr;

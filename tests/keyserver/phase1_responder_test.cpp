@@ -183,6 +183,38 @@ TEST_CASE("the responder echoes the initiator's SA DOI", "[keyserver][phase1]") 
     CHECK(resp.find(ini.initiator_cookie())->doi == doi);
 }
 
+TEST_CASE("drop_gdoi_situation: the member's offers pass, DOI 2 with Situation 1 is dropped silently",
+          "[keyserver][phase1][issue10]") {
+    const uint32_t doi = GENERATE(1u, 2u);
+    const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
+    auto rc = responder_config({"aes128-sha256-modp2048"});
+    rc.drop_gdoi_situation = true;
+    Phase1Responder resp(std::move(rc));
+    auto cfg = initiator_config(mode, {"aes128-sha256-modp2048"});
+    cfg.sa_doi = doi;
+    Phase1Initiator ini(std::move(cfg));
+    run(ini, resp);
+    CHECK(ini.established());  // our Situation: 0 with DOI 2, SIT_IDENTITY_ONLY with DOI 1
+
+    // What the member sent before issue 10: DOI 2 with SIT_IDENTITY_ONLY. No answer at all.
+    Phase1Initiator other(initiator_config(mode, {"aes128-sha256-modp2048"}));
+    const Bytes first = *other.start(T0).send;
+    auto m1 = isakmp::parse_message(first);
+    REQUIRE(m1);
+    auto sa = answered_sa(first);
+    CHECK(sa.situation == 0);
+    sa.doi = 2;
+    sa.situation = 1;
+    isakmp::MessageBuilder b;
+    b.add(isakmp::PayloadType::Sa, isakmp::encode_sa(sa));
+    for (size_t i = 1; i < m1->payloads.size(); ++i) b.add(m1->payloads[i].type, m1->payloads[i].body);
+    isakmp::Header h = m1->header;
+    const auto before = resp.counters().dropped;
+    auto step = resp.on_datagram(b.finish(h), ep("192.0.2.1"), T0);
+    CHECK_FALSE(step.send.has_value());
+    CHECK(resp.counters().dropped == before + 1);
+}
+
 TEST_CASE("a wrong pre-shared key fails on both sides", "[keyserver][phase1]") {
     SECTION("main mode: HASH_I fails at the responder, which says AUTHENTICATION-FAILED") {
         Phase1Responder resp(responder_config({"aes128-sha1-modp2048"}, "right"));

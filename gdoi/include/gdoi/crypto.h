@@ -91,8 +91,9 @@ public:
     SigAlgorithm algorithm() const;
     Bytes public_key_der() const;
     unsigned key_bits() const;
-    // RSA: PKCS#1 v1.5 with DigestInfo; ECDSA: r|s fixed width.
-    Result<Bytes> sign(HashAlg hash, ByteView data) const;
+    // RSA: PKCS#1 v1.5 with DigestInfo (without it when !digest_info: the bare hash, as some
+    // key servers sign pushes); ECDSA: r|s fixed width.
+    Result<Bytes> sign(HashAlg hash, ByteView data, bool digest_info = true) const;
 
 private:
     struct Impl;

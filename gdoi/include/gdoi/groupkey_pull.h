@@ -74,8 +74,19 @@ private:
     GroupState group_;
 };
 
+// Which SPI a KD's KEK key packet named (issue 10).
+enum class KdKekSpi {
+    None,        // no KEK key packet
+    SaKek,       // the SA KEK's (new) SPI: RFC 6407 §5.6
+    Protecting,  // the SPI of the KEK that protected this push (deployed key servers do this on a KEK rekey)
+};
+
 // Applies the key packets of a KD payload to the policies in state (TEKs by SPI,
-// the KEK by its 16-octet SPI). Shared by pull and push.
-common::Status apply_key_download(ByteView kd_body, GroupState& state);
+// the KEK by its 16-octet SPI). Shared by pull and push. In a push, `protecting_kek_spi`
+// is the SPI of the KEK the push came under: a KEK key packet naming it keys the SA KEK
+// (state.kek) all the same; `matched` (if given) tells which SPI the packet named.
+common::Status apply_key_download(ByteView kd_body, GroupState& state,
+                                  const std::array<uint8_t, 16>* protecting_kek_spi = nullptr,
+                                  KdKekSpi* matched = nullptr);
 
 }  // namespace gdoi

@@ -30,6 +30,7 @@ struct PushOutcome {
     PushReject reject = PushReject::None;
     std::string message;  // why, for the log
     GroupState state;     // the new state when accepted
+    std::string note{};   // accepted: what the log should add (a KEK rekey and how it was keyed)
     bool accepted() const { return reject == PushReject::None; }
 };
 

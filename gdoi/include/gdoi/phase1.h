@@ -18,6 +18,9 @@ namespace gdoi {
 
 enum class Phase1Mode { Main, Aggressive };
 const char* phase1_mode_name(Phase1Mode mode);
+// The Situation our phase-1 SA payload carries with this DOI: SIT_IDENTITY_ONLY (1) with the
+// IPsec DOI, 0 with the GDOI DOI (which defines no situation). Answers may carry either.
+uint32_t phase1_situation(uint32_t doi);
 
 struct Phase1Config {
     Phase1Mode mode = Phase1Mode::Main;

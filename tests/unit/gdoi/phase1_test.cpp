@@ -60,12 +60,13 @@ isakmp::Header reply_header(const isakmp::ParsedMessage& to, ExchangeType exchan
 }
 
 // Main-mode message 2 choosing the given transform.
-Bytes mm2_choosing(const isakmp::ParsedMessage& mm1, const isakmp::Transform& t, uint32_t doi = 2) {
+Bytes mm2_choosing(const isakmp::ParsedMessage& mm1, const isakmp::Transform& t, uint32_t doi = 2,
+                   uint32_t situation = 1) {
     isakmp::Proposal p;
     p.protocol = ike_attr::kProtocolIsakmp;
     p.transforms = {t};
     isakmp::MessageBuilder b;
-    b.add(PayloadType::Sa, isakmp::encode_sa(isakmp::SaPayload{doi, 1, {p}}));
+    b.add(PayloadType::Sa, isakmp::encode_sa(isakmp::SaPayload{doi, situation, {p}}));
     return b.finish(reply_header(mm1, ExchangeType::IdentityProtection));
 }
 
@@ -222,8 +223,8 @@ TEST_CASE("start() sends a main-mode SA offer with one transform per proposal", 
     CHECK(m.payloads[0].type == PayloadType::Sa);
 
     auto sa = sa_of(m);
-    CHECK(sa.doi == 2);  // RFC 6407 §2.1: GDOI DOI
-    CHECK(sa.situation == 1);
+    CHECK(sa.doi == 2);        // RFC 6407 §2.1: GDOI DOI
+    CHECK(sa.situation == 0);  // issue 10: the GDOI DOI has no SIT_IDENTITY_ONLY (RFC 6407 §5.2)
     REQUIRE(sa.proposals.size() == 1);
     CHECK(sa.proposals[0].protocol == ike_attr::kProtocolIsakmp);
     CHECK(sa.proposals[0].spi.empty());
@@ -248,8 +249,43 @@ TEST_CASE("start() uses the configured DOI and lifetime", "[phase1]") {
     REQUIRE(step.send.has_value());
     auto sa = sa_of(parse(*step.send));
     CHECK(sa.doi == 1);
+    CHECK(sa.situation == 1);  // SIT_IDENTITY_ONLY, RFC 2407 §4.2.1
     REQUIRE(sa.proposals.at(0).transforms.size() == 1);
     CHECK(ike_lifetime_seconds(sa.proposals[0].transforms[0]) == 3600u);
+}
+
+TEST_CASE("message 1 bytes: DOI 2 with Situation 0, DOI 1 with SIT_IDENTITY_ONLY", "[phase1][issue10]") {
+    // Decoded from the raw octets (RFC 2408 §3.4: DOI at SA body offset 0, Situation at 4), not
+    // through parse_sa, as a bare listener on 848 would see them.
+    auto doi = GENERATE(1u, 2u);
+    auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
+    Phase1Config c = config({"aes128-sha1-modp2048"}, mode);
+    c.sa_doi = doi;
+    Phase1Initiator init(std::move(c));
+    auto step = init.start(kT0);
+    REQUIRE(step.send.has_value());
+    const Bytes& d = *step.send;
+    REQUIRE(d.size() > isakmp::kHeaderSize + isakmp::kGenericHeaderSize + 8);
+    CHECK(d[16] == static_cast<uint8_t>(PayloadType::Sa));  // first payload
+    const size_t body = isakmp::kHeaderSize + isakmp::kGenericHeaderSize;
+    auto u32 = [&](size_t at) {
+        return (uint32_t{d[at]} << 24) | (uint32_t{d[at + 1]} << 16) | (uint32_t{d[at + 2]} << 8) | d[at + 3];
+    };
+    CHECK(u32(body) == doi);
+    CHECK(u32(body + 4) == (doi == 2 ? 0u : 1u));
+    CHECK(phase1_situation(doi) == (doi == 2 ? 0u : 1u));
+}
+
+TEST_CASE("message 2 with Situation 0 or SIT_IDENTITY_ONLY is accepted", "[phase1][issue10]") {
+    auto situation = GENERATE(0u, 1u);
+    Phase1Initiator init(config({"aes128-sha1-modp2048"}));
+    auto s1 = init.start(kT0);
+    auto m1 = parse(*s1.send);
+    auto sa = sa_of(m1);
+    auto s2 =
+        init.on_datagram(mm2_choosing(m1, sa.proposals.at(0).transforms.at(0), 2, situation), kT0 + 1ms);
+    CHECK(s2.send.has_value());
+    CHECK_FALSE(init.finished());
 }
 
 TEST_CASE("each initiator uses a fresh cookie", "[phase1]") {
@@ -446,6 +482,11 @@ TEST_CASE("retransmission: same bytes at growing intervals, then Timeout", "[pha
     CHECK(init.failed());
     CHECK(init.failure() == Phase1Failure::Timeout);
     CHECK(init.failure_message().find("no answer from the key server") != std::string::npos);
+    // issue 10: silence is either unreachability or a silent refusal; both are named.
+    CHECK(init.failure_message().find("not reachable") != std::string::npos);
+    CHECK(init.failure_message().find("silently refuses our proposal, DOI (ike.doi 2) or identity") !=
+          std::string::npos);
+    CHECK(init.failure_message().find("check its log") != std::string::npos);
     CHECK(init.failure_message().find("6 transmissions") != std::string::npos);
 }
 
