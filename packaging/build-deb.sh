@@ -16,6 +16,9 @@ DESTDIR="$stage" cmake --install "$build" --prefix /usr >/dev/null
 install -D -m 0644 "$here/gdoi-memberd.service" "$stage/lib/systemd/system/gdoi-memberd.service"
 install -D -m 0600 "$here/member.toml.example" "$stage/etc/gdoi-member/member.toml"
 install -D -m 0644 "$here/member.toml.example" "$stage/usr/share/doc/gdoi-member/member.toml.example"
+for example in "$here"/examples/*.nft; do
+  install -D -m 0644 "$example" "$stage/usr/share/doc/gdoi-member/examples/$(basename "$example")"
+done
 for page in "$here"/*.md; do
   [ -e "$page" ] && install -D -m 0644 "$page" "$stage/usr/share/doc/gdoi-member/$(basename "$page")"
 done
