@@ -1,5 +1,6 @@
 // gdoi-memberd: the GDOI group member daemon. Runs in the foreground (systemd style),
 // logs to stderr in journald's form, reports readiness with sd_notify.
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dataplane_saved_state.h"
+#include "gdoi/private_file.h"
 #include "kernel_dataplane.h"
 #include "logging.h"
 
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
         }
     }
     umask(077);
+    // The user the daemon becomes owns its files like root (the reload reads them as that user).
+    if (const passwd* pw = run_as.empty() ? nullptr : ::getpwnam(run_as.c_str()))
+        gdoi::set_trusted_file_owner(pw->pw_uid);
     auto config = member::load_config(path);
     if (!config) {
         std::cerr << "gdoi-memberd: " << config.error().message << "\n";

@@ -1,13 +1,15 @@
 // The restart-adoption state file (member/src/dataplane_saved_state.h): round trip, the
 // path beside the control socket, errors with line numbers, atomic write and removal.
+#include "dataplane_saved_state.h"
+
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
-#include <sys/stat.h>
 
-#include "dataplane_saved_state.h"
+#include "finishes_within.h"
 
 using namespace member;
 
@@ -91,7 +93,7 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     CHECK(access((path + ".tmp").c_str(), F_OK) != 0);  // renamed, nothing left over
     // Writable by others: it would decide which SAs a group keeps sending with. Ignored.
     REQUIRE(chmod(path.c_str(), 0666) == 0);
-    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
+    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("world-writable"));
     REQUIRE(chmod(path.c_str(), 0640) == 0);
     REQUIRE(chmod(dir, 0777) == 0);  // a directory anyone can write to: anyone could have put it there
     CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
@@ -108,5 +110,24 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     REQUIRE(remove_saved_state(path));
     REQUIRE(remove_saved_state(path));  // already gone: fine
     CHECK(access(path.c_str(), F_OK) != 0);
+    rmdir(dir);
+}
+
+TEST_CASE("saved state: a FIFO or another user's file is refused at once (issue 11)") {
+    char dir[] = "/tmp/gdoi-saved-state-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string path = std::string(dir) + "/control.state";
+    REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+    CHECK(member_test::finishes_within(std::chrono::seconds(5), [&] {
+        auto r = read_saved_state(path);
+        return !r && r.error().message.find("not a regular file") != std::string::npos;
+    }));
+    unlink(path.c_str());
+    if (geteuid() == 0) {
+        REQUIRE(write_saved_state(path, sample()));
+        REQUIRE(chown(path.c_str(), 65534, 65534) == 0);
+        CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("belongs to uid 65534"));
+        unlink(path.c_str());
+    }
     rmdir(dir);
 }
