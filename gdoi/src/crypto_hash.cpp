@@ -35,7 +35,8 @@ const EVP_CIPHER* evp_cipher_of(const Cipher& c) {
     return nullptr;
 }
 
-Result<Bytes> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, bool encrypt) {
+// Raw CBC into `out` (at least in.size() + one block); returns the bytes written.
+Result<size_t> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, bool encrypt, uint8_t* out) {
     const EVP_CIPHER* cipher = evp_cipher_of(c);
     if (cipher == nullptr || key.size() != c.key_size || iv.size() < c.block_size())
         return common::make_error("cipher: bad key or IV length");
@@ -45,13 +46,11 @@ Result<Bytes> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, b
     if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data(), encrypt ? 1 : 0) != 1)
         return common::make_error("cipher: initialisation failed");
     EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
-    Bytes out(in.size() + c.block_size());
     int n = 0, m = 0;
-    if (EVP_CipherUpdate(ctx.get(), out.data(), &n, in.data(), static_cast<int>(in.size())) != 1 ||
-        EVP_CipherFinal_ex(ctx.get(), out.data() + n, &m) != 1)
+    if (EVP_CipherUpdate(ctx.get(), out, &n, in.data(), static_cast<int>(in.size())) != 1 ||
+        EVP_CipherFinal_ex(ctx.get(), out + n, &m) != 1)
         return common::make_error("cipher: operation failed");
-    out.resize(static_cast<size_t>(n + m));
-    return out;
+    return static_cast<size_t>(n + m);
 }
 
 }  // namespace
@@ -80,6 +79,10 @@ Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts) {
 }
 
 SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts) {
+    return prf(alg, key, std::span<const ByteView>(parts.begin(), parts.size()));
+}
+
+SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
     // EVP_MAC would do too; HMAC_CTX is deprecated in 3.0, so use EVP_Q_mac-style streaming via EVP_MAC.
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
@@ -103,11 +106,18 @@ SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts
 }
 
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext) {
-    return cbc_run(c, key, iv, plaintext, true);
+    Bytes out(plaintext.size() + c.block_size());
+    auto n = cbc_run(c, key, iv, plaintext, true, out.data());
+    if (!n) return n.error();
+    out.resize(*n);
+    return out;
 }
 
-Result<Bytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext) {
-    return cbc_run(c, key, iv, ciphertext, false);
+Result<SecureBytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext) {
+    SecureBytes out(ciphertext.size() + c.block_size());
+    auto n = cbc_run(c, key, iv, ciphertext, false, out.data());
+    if (!n) return n.error();
+    return out.prefix(*n);
 }
 
 Bytes random_bytes(size_t n) {

@@ -46,11 +46,12 @@ Bytes hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initiali
 bool verify_hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initializer_list<ByteView> prefix,
                              const std::vector<isakmp::RawPayload>& chain) {
     if (chain.empty() || chain.front().type != PayloadType::Hash) return false;  // HASH must come first
-    Bytes input = mid_bytes(message_id);
-    for (ByteView p : prefix) input.insert(input.end(), p.begin(), p.end());
-    ByteView covered = covered_bytes(chain);
-    input.insert(input.end(), covered.begin(), covered.end());
-    SecureBytes expected = crypto::prf(keys.hash, keys.skeyid_a, {input});
+    // The prf streams the parts: message 4's KD (keys) is never copied out of secure memory.
+    const Bytes mid = mid_bytes(message_id);
+    std::vector<ByteView> parts{mid};
+    parts.insert(parts.end(), prefix.begin(), prefix.end());
+    parts.push_back(covered_bytes(chain));
+    SecureBytes expected = crypto::prf(keys.hash, keys.skeyid_a, parts);
     return expected.equals(chain.front().body);
 }
 
@@ -122,9 +123,7 @@ ExchangeStep GroupkeyPullInitiator::on_datagram(ByteView datagram, Clock::time_p
         return ExchangeStep{std::nullopt, retransmit_.deadline()};
     }
     if (state_ == State::WaitSa) return on_message2(*chain, opened->next_iv, now);
-    auto step = on_message4(*chain);
-    wipe(opened->plaintext);
-    return step;
+    return on_message4(*chain);
 }
 
 ExchangeStep GroupkeyPullInitiator::on_message2(const std::vector<isakmp::RawPayload>& chain, ByteView next_iv,

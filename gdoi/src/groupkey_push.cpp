@@ -42,9 +42,13 @@ std::array<uint8_t, 16> kek_spi_of(const isakmp::Header& header) {
     return spi;
 }
 
-Bytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
+SecureBytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
     static constexpr uint8_t kPrefix[] = {'r', 'e', 'k', 'e', 'y'};
-    return concat({ByteView(kPrefix, sizeof kPrefix), header, payloads_before_sig});
+    SecureBytes out(sizeof kPrefix + header.size() + payloads_before_sig.size());  // the KD's keys among them
+    auto* p = std::copy(std::begin(kPrefix), std::end(kPrefix), out.data());
+    p = std::copy(header.begin(), header.end(), p);
+    std::copy(payloads_before_sig.begin(), payloads_before_sig.end(), p);
+    return out;
 }
 
 PushOutcome process_push(ByteView datagram, const GroupState& current) {
@@ -129,7 +133,6 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
             out.state.teks.push_back(std::move(tek));
         }
     }
-    wipe(*plain);
     return out;
 }
 

@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
     Bytes iv(16, 0);
     Bytes sealed = *seal_message(header(ExchangeType::IdentityProtection), m5.first_type(), m5.chain(), keys, iv);
     write("isakmp_message", "mm5_encrypted", sealed);
-    Bytes plain = open_message(ByteView(sealed).subspan(kHeaderSize), keys, Bytes(16, 0))->plaintext;
+    const auto opened = open_message(ByteView(sealed).subspan(kHeaderSize), keys, Bytes(16, 0));
+    Bytes plain(opened->plaintext.begin(), opened->plaintext.end());
     Bytes chain_seed{static_cast<uint8_t>(PayloadType::Identification)};
     chain_seed.insert(chain_seed.end(), plain.begin(), plain.end());
     write("payload_chain", "mm5_plaintext", chain_seed);

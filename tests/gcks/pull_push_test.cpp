@@ -2,6 +2,7 @@
 // GCKS (tests/gcks), in memory, under a phase-1 SA both sides share.
 #include <catch2/catch.hpp>
 
+#include "freed_memory_watch.h"
 #include "gcks.h"
 #include "gdoi/groupkey_push.h"
 
@@ -223,4 +224,57 @@ TEST_CASE("three pushes in a row are accepted; replayed, forged, unknown-KEK and
 
     CHECK(state.sequence == seq_before);
     CHECK(state.teks[0].spi == spi_before);
+}
+
+// Issue 11, item 4: the member's side of a registration, a rekey, a replayed push and a forged
+// one frees no memory holding a key of the key server (decrypted GDOI plaintext, the signed
+// data and the HASH input live in SecureBytes).
+TEST_CASE("no key of the key server is left in memory the member frees") {
+    auto p1 = make_phase1();
+    auto group = gcks::Group::make(88, {cbc_tek(0x200)}, gdoi::crypto::SigAlgorithm::Rsa);
+    gdoi::Tek next = cbc_tek(0x201), forged_tek = cbc_tek(0x202);
+    gcks::Group::key_tek(next);
+    gcks::Group::key_tek(forged_tek);
+    gcks_test::FreedMemoryWatch watch;
+    watch.pause();
+    for (const auto* t : {&group.state.teks[0], &next, &forged_tek}) {
+        watch.add(t->encryption_key.view());
+        watch.add(t->integrity_key.view());
+    }
+    watch.add(group.state.kek->key.view());
+
+    gdoi::GroupkeyPullInitiator member(p1, pull_config(88));
+    gcks::PullResponder server(p1, group);
+    const auto now = gdoi::Clock::now();
+    auto step = member.start(now);
+    for (int i = 0; step.send && !member.finished() && i < 5; ++i) {
+        auto answer = server.on_datagram(*step.send);
+        REQUIRE(answer);
+        watch.resume();
+        step = member.on_datagram(*answer, now);
+        watch.pause();
+    }
+    REQUIRE(member.established());
+    CHECK(watch.hits() == 0);  // registration (message 4's KD)
+    gdoi::GroupState state = member.take_group_state();
+
+    const Bytes push = gcks::build_push(group, 2, {next}, {0x200});
+    const Bytes forged = gcks::build_push(group, 3, {forged_tek}, {}, gcks::PushFlaw::BadSignature);
+    watch.resume();
+    auto rekey = gdoi::process_push(push, state);
+    watch.pause();
+    REQUIRE(rekey.accepted());
+    CHECK(watch.hits() == 0);  // rekey
+
+    watch.resume();
+    const auto replay = gdoi::process_push(push, rekey.state).reject;
+    watch.pause();
+    CHECK(replay == gdoi::PushReject::Replay);
+    CHECK(watch.hits() == 0);  // replayed push
+
+    watch.resume();
+    const auto bad_signature = gdoi::process_push(forged, rekey.state).reject;
+    watch.pause();
+    CHECK(bad_signature == gdoi::PushReject::BadSignature);
+    CHECK(watch.hits() == 0);  // forged push
 }

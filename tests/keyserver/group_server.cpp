@@ -140,8 +140,7 @@ void GroupServer::trace_pull(const ResponderSa& sa, ByteView datagram, bool to_m
     if (!opened) return;
     t.seen.push_back(std::move(whole));
     t.iv = opened->next_iv;
-    auto plain = unencrypted_message(m->header, opened->plaintext);
-    gdoi::wipe(opened->plaintext);
+    auto plain = unencrypted_message(m->header, opened->plaintext);  // SecureBytes: wiped when freed
     if (plain) config_.pull_plaintext(member, to_member, *plain);
 }
 
@@ -155,8 +154,7 @@ void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) 
     if (!pt) return;
     auto h = gdoi::isakmp::parse_header(push);
     if (!h) return;
-    auto plain = unencrypted_message(*h, *pt);
-    gdoi::wipe(*pt);
+    auto plain = unencrypted_message(*h, *pt);  // SecureBytes: wiped when freed
     if (!plain) return;
     if (config_.multicast) {
         config_.push_plaintext(*config_.multicast, *plain);
