@@ -63,7 +63,7 @@ common::Result<MulticastSocket> MulticastSocket::join(const Endpoint& group, con
         if (IN6_IS_ADDR_MC_LINKLOCAL(&v6->sin6_addr) || IN6_IS_ADDR_MC_NODELOCAL(&v6->sin6_addr))
             v6->sin6_scope_id = ifindex;
     }
-    auto sock = UdpSocket::bind(local);  // SO_REUSEADDR: the unicast socket may share the port
+    auto sock = UdpSocket::bind(local);  // the group address: no clash with the unicast socket's port
     if (!sock) return common::make_error("cannot join " + what + ": " + sock.error().message, sock.error().code);
     int rc;
     if (group.family() == AF_INET) {

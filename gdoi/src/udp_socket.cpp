@@ -57,8 +57,12 @@ common::Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
     int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return common::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno), errno);
     UdpSocket s(fd);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // No SO_REUSEADDR / SO_REUSEPORT: another process (of any user) must not be able to bind
+    // this port too and take a share of the rekeys. A large receive buffer absorbs a burst
+    // (a replay flood) until the loop drains it; as root beyond net.core.rmem_max.
+    const int rcvbuf = kReceiveBuffer;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
         int err = errno;
         std::string hint = err == EACCES ? " (binding a port below 1024 needs CAP_NET_BIND_SERVICE)"
