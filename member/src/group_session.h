@@ -17,8 +17,9 @@
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/groupkey_push.h"
 #include "gdoi/phase1.h"
-#include "log_throttle.h"
 #include "gdoi/udp_socket.h"
+#include "log_throttle.h"
+#include "push_replay_filter.h"
 
 namespace member {
 
@@ -138,6 +139,7 @@ private:
     std::chrono::seconds retry_delay_;
     std::chrono::seconds install_retry_delay_;
     LogThrottle reject_log_;
+    PushReplayFilter replay_filter_;  // checked before a push is decrypted
     std::optional<Clock::time_point> retry_at_;
     std::optional<Clock::time_point> reregister_at_;
     std::optional<Clock::time_point> probe_at_;
