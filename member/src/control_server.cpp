@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -176,15 +177,33 @@ void ControlServer::on_readable(const std::function<std::string(const std::strin
     expire_connections();
     epoll_event events[kMaxConnections + 1];
     const int n = ::epoll_wait(epoll_.get(), events, static_cast<int>(kMaxConnections + 1), 0);
-    for (int i = 0; i < n; ++i) {
+    bool listener_ready = false;
+    for (int i = 0; i < n; ++i) {  // requests under way first: new connections never delay them
         const int fd = events[i].data.fd;
         if (fd == listener_.get()) {
-            accept_all();
+            listener_ready = true;
             continue;
         }
         const auto it = connections_.find(fd);
         if (it != connections_.end()) service(it->second, handler);
     }
+    if (listener_ready) accept_all();
+}
+
+int ControlServer::displaceable() const {
+    int idle = -1, partial = -1;
+    uint64_t idle_serial = UINT64_MAX, partial_serial = UINT64_MAX;
+    for (const auto& [fd, c] : connections_) {
+        if (c.replying) continue;
+        char byte;
+        const bool unread = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+        if (c.in.empty() && !unread) {
+            if (c.serial < idle_serial) idle = fd, idle_serial = c.serial;
+        } else if (c.in.find('\n') == std::string::npos && !unread) {
+            if (c.serial < partial_serial) partial = fd, partial_serial = c.serial;
+        }
+    }
+    return idle >= 0 ? idle : partial;
 }
 
 void ControlServer::accept_all() {
@@ -195,10 +214,9 @@ void ControlServer::accept_all() {
             return;  // EAGAIN, or out of fds: the listener stays readable, retried next call
         }
         if (connections_.size() >= kMaxConnections) {
-            const auto oldest = std::min_element(connections_.begin(), connections_.end(), [](auto& a, auto& b) {
-                return a.second.serial < b.second.serial;
-            });
-            close_connection(oldest->first);
+            const int victim = displaceable();
+            if (victim < 0) continue;  // every slot serves a request: the new client is closed
+            close_connection(victim);
         }
         epoll_event ev{};
         ev.events = EPOLLIN;

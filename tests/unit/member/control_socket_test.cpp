@@ -363,6 +363,44 @@ TEST_CASE("control socket: at most kMaxConnections are held open", "[control]") 
     CHECK(pump_until_reply(*server, idle.back().get(), echo_handler) == "echo:show\n");
 }
 
+TEST_CASE("control socket: connection churn never displaces a request (issue 11)", "[control]") {
+    TempDir dir;
+    const std::string sock = dir / "control.sock";
+    auto server = ControlServer::listen(sock);
+    REQUIRE(server.ok());
+    const auto drive = [&] {
+        pollfd p{server->fd(), POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) server->on_readable(echo_handler);
+    };
+    // A gdoictl whose request arrives after a burst of connects, and one halfway through its line.
+    UniqueFd late = connect_raw(sock);
+    UniqueFd typing = connect_raw(sock);
+    drive();
+    send_all(typing.get(), "sho");
+    drive();
+    std::vector<UniqueFd> churn;  // connects that never send a request
+    for (std::size_t k = 2; k < ControlServer::kMaxConnections; ++k) {
+        churn.push_back(connect_raw(sock));
+        drive();
+    }
+    REQUIRE(server->open_connections() == ControlServer::kMaxConnections);
+    for (int k = 0; k < 8; ++k) churn.push_back(connect_raw(sock));  // waiting in the backlog
+    send_all(late.get(), "show\n");
+    for (int k = 0; k < 4; ++k) drive();
+    for (std::size_t k = 0; k < 2 * ControlServer::kMaxConnections; ++k) {
+        churn.push_back(connect_raw(sock));
+        drive();
+    }
+    CHECK(server->open_connections() <= ControlServer::kMaxConnections);
+    CHECK(pump_until_reply(*server, late.get(), echo_handler) == "echo:show\n");
+    send_all(typing.get(), "w\n");
+    CHECK(pump_until_reply(*server, typing.get(), echo_handler) == "echo:show\n");
+    // A fresh client is still served: idle churners make room.
+    UniqueFd fresh = connect_raw(sock);
+    send_all(fresh.get(), "flush\n");
+    CHECK(pump_until_reply(*server, fresh.get(), echo_handler) == "echo:flush\n");
+}
+
 TEST_CASE("control client: errors tell the operator what to check", "[control]") {
     TempDir dir;
     const std::string missing = dir / "control.sock";
