@@ -7,6 +7,18 @@
 #include <cstring>
 #include <new>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FREED_MEMORY_WATCH_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define FREED_MEMORY_WATCH_ASAN 1
+#endif
+#ifdef FREED_MEMORY_WATCH_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
 namespace {
 
 // Static storage only: the hooks below must not allocate.
@@ -18,32 +30,35 @@ std::size_t g_count = 0;
 std::size_t g_hits = 0;
 bool g_active = false;
 
-void inspect(void* p) {
+void inspect(const void* p, std::size_t size) {
     if (p == nullptr || !g_active) return;
-    const std::size_t size = ::malloc_usable_size(p);
-    const auto* block = static_cast<const unsigned char*>(p);
     for (std::size_t i = 0; i < g_count; ++i)
-        if (::memmem(block, size, g_patterns[i], g_lengths[i]) != nullptr) ++g_hits;
+        if (::memmem(p, size, g_patterns[i], g_lengths[i]) != nullptr) ++g_hits;
 }
+
+#ifdef FREED_MEMORY_WATCH_ASAN
+// Under AddressSanitizer its allocator owns new/delete: its free hook sees every block
+// (malloc'ed ones too) before it is released.
+void free_hook(const volatile void* p) {
+    const void* block = const_cast<const void*>(p);
+    if (g_active && block != nullptr) inspect(block, __sanitizer_get_allocated_size(block));
+}
+void malloc_hook(const volatile void*, std::size_t) {}  // the runtime takes both hooks or none
+const int g_installed = __sanitizer_install_malloc_and_free_hooks(malloc_hook, free_hook);
+#endif
 
 }  // namespace
 
+#ifndef FREED_MEMORY_WATCH_ASAN
+// glibc has no free hook any more: the C++ deallocation functions are replaced instead.
 void operator delete(void* p) noexcept {
-    inspect(p);
+    if (p != nullptr) inspect(p, ::malloc_usable_size(p));
     std::free(p);
 }
-void operator delete(void* p, std::size_t) noexcept {
-    inspect(p);
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    inspect(p);
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    inspect(p);
-    std::free(p);
-}
+void operator delete(void* p, std::size_t) noexcept { ::operator delete(p); }
+void operator delete[](void* p) noexcept { ::operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { ::operator delete(p); }
+#endif
 
 namespace gcks_test {
 

@@ -1,4 +1,5 @@
-// Watches what the process frees through operator delete (std::vector, std::string, ...):
+// Watches what the process frees through operator delete (std::vector, std::string, ...;
+// under AddressSanitizer every free, through its free hook):
 // while a FreedMemoryWatch is alive, every block freed is searched for the watched byte
 // strings before it goes back to the allocator. A hit means a key was left in ordinary
 // heap memory instead of SecureBytes (issue 11, item 4). Single-threaded tests only.

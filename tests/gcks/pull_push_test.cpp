@@ -226,6 +226,18 @@ TEST_CASE("three pushes in a row are accepted; replayed, forged, unknown-KEK and
     CHECK(state.teks[0].spi == spi_before);
 }
 
+TEST_CASE("the freed-memory watch sees a key left in a freed buffer") {
+    const Bytes key = gdoi::crypto::random_bytes(32);
+    gcks_test::FreedMemoryWatch watch;
+    watch.add(key);
+    {
+        auto* copy = new Bytes(key.begin(), key.end());
+        asm volatile("" : : "r"(copy->data()) : "memory");  // the copy must really exist
+        delete copy;
+    }
+    CHECK(watch.hits() >= 1);
+}
+
 // Issue 11, item 4: the member's side of a registration, a rekey, a replayed push and a forged
 // one frees no memory holding a key of the key server (decrypted GDOI plaintext, the signed
 // data and the HASH input live in SecureBytes).
