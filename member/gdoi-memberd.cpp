@@ -1,5 +1,6 @@
 // gdoi-memberd: the GDOI group member daemon. Runs in the foreground (systemd style),
 // logs to stderr in journald's form, reports readiness with sd_notify.
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dataplane_saved_state.h"
+#include "gdoi/private_file.h"
 #include "kernel_dataplane.h"
 #include "logging.h"
 
@@ -35,10 +37,14 @@ int main(int argc, char** argv) {
     std::optional<gdoi::LogLevel> level;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc) path = argv[++i];
-        else if (a == "--check") check = true;
-        else if (a == "--no-dataplane") no_dataplane = true;
-        else if (a == "--user" && i + 1 < argc) run_as = argv[++i];
+        if ((a == "-c" || a == "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if (a == "--check")
+            check = true;
+        else if (a == "--no-dataplane")
+            no_dataplane = true;
+        else if (a == "--user" && i + 1 < argc)
+            run_as = argv[++i];
         else if (a == "--log-level" && i + 1 < argc) {
             gdoi::LogLevel l;
             if (!member::parse_log_level(argv[++i], l)) {
@@ -52,6 +58,9 @@ int main(int argc, char** argv) {
         }
     }
     umask(077);
+    // The user the daemon becomes owns its files like root (the reload reads them as that user).
+    if (const passwd* pw = run_as.empty() ? nullptr : ::getpwnam(run_as.c_str()))
+        gdoi::set_trusted_file_owner(pw->pw_uid);
     auto config = member::load_config(path);
     if (!config) {
         std::cerr << "gdoi-memberd: " << config.error().message << "\n";
@@ -63,7 +72,8 @@ int main(int argc, char** argv) {
     }
     member::set_log_level(level.value_or(config->log_level));
     std::unique_ptr<member::Dataplane> dataplane;
-    if (no_dataplane) dataplane = member::make_monitor_dataplane();
+    if (no_dataplane)
+        dataplane = member::make_monitor_dataplane();
     else {
         member::KernelDataplaneOptions options;
         options.log = member::log_sink();

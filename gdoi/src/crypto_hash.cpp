@@ -28,14 +28,18 @@ struct CipherCtxFree {
 const EVP_CIPHER* evp_cipher_of(const Cipher& c) {
     if (c.alg == CipherAlg::Des3Cbc) return c.key_size == 24 ? EVP_des_ede3_cbc() : nullptr;
     switch (c.key_size) {
-        case 16: return EVP_aes_128_cbc();
-        case 24: return EVP_aes_192_cbc();
-        case 32: return EVP_aes_256_cbc();
+        case 16:
+            return EVP_aes_128_cbc();
+        case 24:
+            return EVP_aes_192_cbc();
+        case 32:
+            return EVP_aes_256_cbc();
     }
     return nullptr;
 }
 
-Result<Bytes> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, bool encrypt) {
+// Raw CBC into `out` (at least in.size() + one block); returns the bytes written.
+Result<size_t> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, bool encrypt, uint8_t* out) {
     const EVP_CIPHER* cipher = evp_cipher_of(c);
     if (cipher == nullptr || key.size() != c.key_size || iv.size() < c.block_size())
         return common::make_error("cipher: bad key or IV length");
@@ -45,13 +49,11 @@ Result<Bytes> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, b
     if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data(), encrypt ? 1 : 0) != 1)
         return common::make_error("cipher: initialisation failed");
     EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
-    Bytes out(in.size() + c.block_size());
     int n = 0, m = 0;
-    if (EVP_CipherUpdate(ctx.get(), out.data(), &n, in.data(), static_cast<int>(in.size())) != 1 ||
-        EVP_CipherFinal_ex(ctx.get(), out.data() + n, &m) != 1)
+    if (EVP_CipherUpdate(ctx.get(), out, &n, in.data(), static_cast<int>(in.size())) != 1 ||
+        EVP_CipherFinal_ex(ctx.get(), out + n, &m) != 1)
         return common::make_error("cipher: operation failed");
-    out.resize(static_cast<size_t>(n + m));
-    return out;
+    return static_cast<size_t>(n + m);
 }
 
 }  // namespace
@@ -60,17 +62,22 @@ size_t hash_size(HashAlg alg) { return static_cast<size_t>(EVP_MD_get_size(md_of
 
 const char* hash_name(HashAlg alg) {
     switch (alg) {
-        case HashAlg::Sha1: return "sha1";
-        case HashAlg::Sha256: return "sha256";
-        case HashAlg::Sha384: return "sha384";
-        case HashAlg::Sha512: return "sha512";
+        case HashAlg::Sha1:
+            return "sha1";
+        case HashAlg::Sha256:
+            return "sha256";
+        case HashAlg::Sha384:
+            return "sha384";
+        case HashAlg::Sha512:
+            return "sha512";
     }
     return "?";
 }
 
 Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts) {
     std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), md_of(alg), nullptr) != 1) throw std::runtime_error("digest init");
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md_of(alg), nullptr) != 1)
+        throw std::runtime_error("digest init");
     for (ByteView p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
     Bytes out(EVP_MAX_MD_SIZE);
     unsigned int len = 0;
@@ -80,6 +87,10 @@ Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts) {
 }
 
 SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts) {
+    return prf(alg, key, std::span<const ByteView>(parts.begin(), parts.size()));
+}
+
+SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
     // EVP_MAC would do too; HMAC_CTX is deprecated in 3.0, so use EVP_Q_mac-style streaming via EVP_MAC.
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
@@ -103,16 +114,24 @@ SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts
 }
 
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext) {
-    return cbc_run(c, key, iv, plaintext, true);
+    Bytes out(plaintext.size() + c.block_size());
+    auto n = cbc_run(c, key, iv, plaintext, true, out.data());
+    if (!n) return n.error();
+    out.resize(*n);
+    return out;
 }
 
-Result<Bytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext) {
-    return cbc_run(c, key, iv, ciphertext, false);
+Result<SecureBytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext) {
+    SecureBytes out(ciphertext.size() + c.block_size());
+    auto n = cbc_run(c, key, iv, ciphertext, false, out.data());
+    if (!n) return n.error();
+    return out.prefix(*n);
 }
 
 Bytes random_bytes(size_t n) {
     Bytes out(n);
-    if (n != 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+    if (n != 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1)
+        throw std::runtime_error("RAND_bytes failed");
     return out;
 }
 

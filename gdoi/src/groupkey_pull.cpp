@@ -37,20 +37,25 @@ Bytes hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initiali
     for (ByteView p : parts) input.insert(input.end(), p.begin(), p.end());
     SecureBytes hash = crypto::prf(keys.hash, keys.skeyid_a, {input});
     ByteWriter w;
-    w.u8(static_cast<uint8_t>(rest.first_type())).u8(0).u16(static_cast<uint16_t>(hash.size() + 4)).bytes(hash);
+    w.u8(static_cast<uint8_t>(rest.first_type()))
+        .u8(0)
+        .u16(static_cast<uint16_t>(hash.size() + 4))
+        .bytes(hash);
     w.bytes(rest_chain);
     first = PayloadType::Hash;
     return w.take();
 }
 
-bool verify_hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initializer_list<ByteView> prefix,
+bool verify_hash_first_chain(const IkeSaKeys& keys, uint32_t message_id,
+                             std::initializer_list<ByteView> prefix,
                              const std::vector<isakmp::RawPayload>& chain) {
     if (chain.empty() || chain.front().type != PayloadType::Hash) return false;  // HASH must come first
-    Bytes input = mid_bytes(message_id);
-    for (ByteView p : prefix) input.insert(input.end(), p.begin(), p.end());
-    ByteView covered = covered_bytes(chain);
-    input.insert(input.end(), covered.begin(), covered.end());
-    SecureBytes expected = crypto::prf(keys.hash, keys.skeyid_a, {input});
+    // The prf streams the parts: message 4's KD (keys) is never copied out of secure memory.
+    const Bytes mid = mid_bytes(message_id);
+    std::vector<ByteView> parts{mid};
+    parts.insert(parts.end(), prefix.begin(), prefix.end());
+    parts.push_back(covered_bytes(chain));
+    SecureBytes expected = crypto::prf(keys.hash, keys.skeyid_a, parts);
     return expected.equals(chain.front().body);
 }
 
@@ -58,7 +63,9 @@ GroupkeyPullInitiator::GroupkeyPullInitiator(const Phase1Sa& phase1, PullConfig 
     : phase1_(phase1), config_(std::move(config)), retransmit_(config_.retransmit) {}
 
 void GroupkeyPullInitiator::log(LogLevel level, const std::string& line) const {
-    if (config_.log) config_.log(level, "pull " + config_.peer_name + " group " + std::to_string(config_.group_id) + ": " + line);
+    if (config_.log)
+        config_.log(level,
+                    "pull " + config_.peer_name + " group " + std::to_string(config_.group_id) + ": " + line);
 }
 
 isakmp::Header GroupkeyPullInitiator::header() const {
@@ -116,19 +123,18 @@ ExchangeStep GroupkeyPullInitiator::on_datagram(ByteView datagram, Clock::time_p
         return ExchangeStep{std::nullopt, retransmit_.deadline()};
     auto opened = open_message(m->body, phase1_.keys, iv_);
     if (!opened) return ExchangeStep{std::nullopt, retransmit_.deadline()};
-    auto chain = isakmp::parse_payload_chain(m->header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
+    auto chain = isakmp::parse_payload_chain(m->header.next_payload, opened->plaintext,
+                                             isakmp::Trailing::AllowPadding);
     if (!chain) {
         log(LogLevel::Warning, "dropped a message that does not decrypt to a valid payload chain");
         return ExchangeStep{std::nullopt, retransmit_.deadline()};
     }
     if (state_ == State::WaitSa) return on_message2(*chain, opened->next_iv, now);
-    auto step = on_message4(*chain);
-    wipe(opened->plaintext);
-    return step;
+    return on_message4(*chain);
 }
 
-ExchangeStep GroupkeyPullInitiator::on_message2(const std::vector<isakmp::RawPayload>& chain, ByteView next_iv,
-                                                Clock::time_point now) {
+ExchangeStep GroupkeyPullInitiator::on_message2(const std::vector<isakmp::RawPayload>& chain,
+                                                ByteView next_iv, Clock::time_point now) {
     if (!verify_hash_first_chain(phase1_.keys, message_id_, {nonce_i_}, chain)) {
         log(LogLevel::Warning, "dropped message 2: HASH(2) does not verify");
         return ExchangeStep{std::nullopt, retransmit_.deadline()};
@@ -141,13 +147,15 @@ ExchangeStep GroupkeyPullInitiator::on_message2(const std::vector<isakmp::RawPay
     nonce_r_.assign(nonce->begin(), nonce->end());
     auto policy = wire::parse_gdoi_sa(sa->body);
     if (!policy) return fail("key server's SA payload: " + policy.error().message);
-    if (policy->situation != 0) log(LogLevel::Info, "SA situation " + std::to_string(policy->situation) + " accepted");
+    if (policy->situation != 0)
+        log(LogLevel::Info, "SA situation " + std::to_string(policy->situation) + " accepted");
     for (const auto& tek : policy->teks)
         if (config_.accept_tek)
             if (auto why = config_.accept_tek(tek); !why.empty())
                 return fail("refusing the group policy: TEK SPI " + std::to_string(tek.spi) + ": " + why);
     if (policy->kek && config_.accept_kek)
-        if (auto why = config_.accept_kek(*policy->kek); !why.empty()) return fail("refusing the group policy: KEK: " + why);
+        if (auto why = config_.accept_kek(*policy->kek); !why.empty())
+            return fail("refusing the group policy: KEK: " + why);
     group_.kek = policy->kek;
     group_.teks = policy->teks;
     if (policy->gap) group_.gap = *policy->gap;

@@ -19,13 +19,20 @@ PushOutcome reject(PushReject why, std::string message) { return PushOutcome{why
 
 const char* push_reject_name(PushReject r) {
     switch (r) {
-        case PushReject::None: return "accepted";
-        case PushReject::Malformed: return "malformed";
-        case PushReject::UnknownKek: return "unknown-kek";
-        case PushReject::DecryptFailed: return "decrypt-failed";
-        case PushReject::BadSignature: return "bad-signature";
-        case PushReject::Replay: return "replay";
-        case PushReject::BadPolicy: return "bad-policy";
+        case PushReject::None:
+            return "accepted";
+        case PushReject::Malformed:
+            return "malformed";
+        case PushReject::UnknownKek:
+            return "unknown-kek";
+        case PushReject::DecryptFailed:
+            return "decrypt-failed";
+        case PushReject::BadSignature:
+            return "bad-signature";
+        case PushReject::Replay:
+            return "replay";
+        case PushReject::BadPolicy:
+            return "bad-policy";
     }
     return "?";
 }
@@ -42,9 +49,13 @@ std::array<uint8_t, 16> kek_spi_of(const isakmp::Header& header) {
     return spi;
 }
 
-Bytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
+SecureBytes push_signed_data(ByteView header, ByteView payloads_before_sig) {
     static constexpr uint8_t kPrefix[] = {'r', 'e', 'k', 'e', 'y'};
-    return concat({ByteView(kPrefix, sizeof kPrefix), header, payloads_before_sig});
+    SecureBytes out(sizeof kPrefix + header.size() + payloads_before_sig.size());  // the KD's keys among them
+    auto* p = std::copy(std::begin(kPrefix), std::end(kPrefix), out.data());
+    p = std::copy(header.begin(), header.end(), p);
+    std::copy(payloads_before_sig.begin(), payloads_before_sig.end(), p);
+    return out;
 }
 
 PushOutcome process_push(ByteView datagram, const GroupState& current) {
@@ -55,41 +66,52 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
     if (!current.kek) return reject(PushReject::UnknownKek, "no KEK held for this group");
     const Kek& kek = *current.kek;
     const auto cookies = kek_spi_of(m->header);
-    if (cookies != kek.spi) return reject(PushReject::UnknownKek, "cookies " + to_hex(cookies) + " name no KEK we hold");
+    if (cookies != kek.spi)
+        return reject(PushReject::UnknownKek, "cookies " + to_hex(cookies) + " name no KEK we hold");
 
     auto cipher = kek_cipher(kek);
-    if (!cipher || m->body.empty() || m->body.size() % cipher->block_size() != 0 || kek.iv.size() < cipher->block_size())
+    if (!cipher || m->body.empty() || m->body.size() % cipher->block_size() != 0 ||
+        kek.iv.size() < cipher->block_size())
         return reject(PushReject::DecryptFailed, "ciphertext does not fit the KEK's cipher");
     auto plain = crypto::cbc_decrypt(*cipher, kek.key, kek.iv, m->body);
     if (!plain) return reject(PushReject::DecryptFailed, plain.error().message);
     auto chain = isakmp::parse_payload_chain(m->header.next_payload, *plain, isakmp::Trailing::AllowPadding);
-    if (!chain || chain->empty()) return reject(PushReject::DecryptFailed, "does not decrypt to a payload chain");
+    if (!chain || chain->empty())
+        return reject(PushReject::DecryptFailed, "does not decrypt to a payload chain");
 
     // SIG must be the last payload; it covers everything before it.
     const auto& sig = chain->back();
-    if (sig.type != PayloadType::Signature) return reject(PushReject::BadSignature, "no SIG as the last payload");
+    if (sig.type != PayloadType::Signature)
+        return reject(PushReject::BadSignature, "no SIG as the last payload");
     auto hash = kek_sig_hash(kek.sig_hash_algorithm);
-    if (!hash) return reject(PushReject::BadSignature, "unsupported SIG_HASH_ALGORITHM " + std::to_string(kek.sig_hash_algorithm));
+    if (!hash)
+        return reject(PushReject::BadSignature,
+                      "unsupported SIG_HASH_ALGORITHM " + std::to_string(kek.sig_hash_algorithm));
     const uint8_t* sig_start = sig.body.data() - isakmp::kGenericHeaderSize;
     ByteView before_sig(plain->data(), static_cast<size_t>(sig_start - plain->data()));
     ByteView header = datagram.first(isakmp::kHeaderSize);
     auto alg = static_cast<crypto::SigAlgorithm>(kek.sig_algorithm);
-    bool verified = crypto::verify_signature(alg, kek.signature_public_key, *hash, push_signed_data(header, before_sig), sig.body);
+    bool verified = crypto::verify_signature(alg, kek.signature_public_key, *hash,
+                                             push_signed_data(header, before_sig), sig.body);
     if (!verified) {
         // The Cisco reference sender hashes a header whose length is the unpadded one.
         Bytes unpadded(header.begin(), header.end());
-        uint32_t len = static_cast<uint32_t>(isakmp::kHeaderSize + (sig.body.data() + sig.body.size() - plain->data()));
+        uint32_t len =
+            static_cast<uint32_t>(isakmp::kHeaderSize + (sig.body.data() + sig.body.size() - plain->data()));
         for (int i = 0; i < 4; ++i) unpadded[24 + i] = static_cast<uint8_t>(len >> (24 - 8 * i));
-        verified = crypto::verify_signature(alg, kek.signature_public_key, *hash, push_signed_data(unpadded, before_sig), sig.body);
+        verified = crypto::verify_signature(alg, kek.signature_public_key, *hash,
+                                            push_signed_data(unpadded, before_sig), sig.body);
     }
-    if (!verified) return reject(PushReject::BadSignature, "signature does not verify with the key server's key");
+    if (!verified)
+        return reject(PushReject::BadSignature, "signature does not verify with the key server's key");
 
     const auto* seq = isakmp::find_payload(*chain, PayloadType::SequenceNumber);
     if (!seq) return reject(PushReject::Malformed, "no SEQ payload");
     auto seq_value = wire::parse_seq(seq->body);
     if (!seq_value) return reject(PushReject::Malformed, seq_value.error().message);
     if (*seq_value <= current.sequence)
-        return reject(PushReject::Replay, "SEQ " + std::to_string(*seq_value) + " not greater than " + std::to_string(current.sequence));
+        return reject(PushReject::Replay, "SEQ " + std::to_string(*seq_value) + " not greater than " +
+                                              std::to_string(current.sequence));
 
     PushOutcome out;
     out.state.group_id = current.group_id;
@@ -133,7 +155,6 @@ PushOutcome process_push(ByteView datagram, const GroupState& current) {
             out.state.teks.push_back(std::move(tek));
         }
     }
-    wipe(*plain);
     return out;
 }
 

@@ -11,13 +11,14 @@ namespace gdoi {
 
 bool is_multicast_address(const Bytes& address) {
     if (address.size() == 4) return (address[0] & 0xf0) == 0xe0;  // 224.0.0.0/4
-    if (address.size() == 16) return address[0] == 0xff;           // ff00::/8
+    if (address.size() == 16) return address[0] == 0xff;          // ff00::/8
     return false;
 }
 
 bool is_multicast(const Endpoint& endpoint) {
     if (endpoint.family() == AF_INET) {
-        const auto* a = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&endpoint.addr)->sin_addr);
+        const auto* a =
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&endpoint.addr)->sin_addr);
         return is_multicast_address(Bytes(a, a + 4));
     }
     if (endpoint.family() == AF_INET6)
@@ -50,12 +51,13 @@ std::optional<Endpoint> multicast_rekey_destination(const Kek& kek) {
 
 common::Result<MulticastSocket> MulticastSocket::join(const Endpoint& group, const std::string& interface) {
     const std::string what = "multicast " + group.to_string() + " on " + interface;
-    if (!is_multicast(group)) return common::make_error(group.address_string() + " is not a multicast address");
+    if (!is_multicast(group))
+        return common::make_error(group.address_string() + " is not a multicast address");
     const unsigned ifindex = ::if_nametoindex(interface.c_str());
     if (ifindex == 0)
-        return common::make_error("cannot join " + what + ": no interface named " + interface +
-                                      " (check [member] wan-interface)",
-                                  errno);
+        return common::make_error(
+            "cannot join " + what + ": no interface named " + interface + " (check [member] wan-interface)",
+            errno);
     Endpoint local = group;
     if (local.family() == AF_INET6) {
         // Link- and interface-local groups (ff01::/16, ff02::/16) need the scope to bind.
@@ -63,8 +65,9 @@ common::Result<MulticastSocket> MulticastSocket::join(const Endpoint& group, con
         if (IN6_IS_ADDR_MC_LINKLOCAL(&v6->sin6_addr) || IN6_IS_ADDR_MC_NODELOCAL(&v6->sin6_addr))
             v6->sin6_scope_id = ifindex;
     }
-    auto sock = UdpSocket::bind(local);  // SO_REUSEADDR: the unicast socket may share the port
-    if (!sock) return common::make_error("cannot join " + what + ": " + sock.error().message, sock.error().code);
+    auto sock = UdpSocket::bind(local);  // the group address: no clash with the unicast socket's port
+    if (!sock)
+        return common::make_error("cannot join " + what + ": " + sock.error().message, sock.error().code);
     int rc;
     if (group.family() == AF_INET) {
         int zero = 0;  // only this socket's own group (Linux default: every group joined on the host)
@@ -81,9 +84,10 @@ common::Result<MulticastSocket> MulticastSocket::join(const Endpoint& group, con
     }
     if (rc != 0) {
         const int err = errno;
-        std::string hint = err == ENODEV || err == EADDRNOTAVAIL ? " (is " + interface + " up, with an address of this family?)"
-                           : err == ENOBUFS                      ? " (too many memberships: net.ipv4.igmp_max_memberships)"
-                                                                 : "";
+        std::string hint = err == ENODEV || err == EADDRNOTAVAIL
+                               ? " (is " + interface + " up, with an address of this family?)"
+                           : err == ENOBUFS ? " (too many memberships: net.ipv4.igmp_max_memberships)"
+                                            : "";
         return common::make_error("cannot join " + what + ": " + std::strerror(err) + hint, err);
     }
     return MulticastSocket(std::move(*sock), group, interface);

@@ -55,17 +55,23 @@ bool Endpoint::operator==(const Endpoint& other) const {
 
 common::Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
     int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return common::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno), errno);
+    if (fd < 0)
+        return common::make_error(std::string("cannot create UDP socket: ") + std::strerror(errno), errno);
     UdpSocket s(fd);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // No SO_REUSEADDR / SO_REUSEPORT: another process (of any user) must not be able to bind
+    // this port too and take a share of the rekeys. A large receive buffer absorbs a burst
+    // (a replay flood) until the loop drains it; as root beyond net.core.rmem_max.
+    const int rcvbuf = kReceiveBuffer;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
         int err = errno;
-        std::string hint = err == EACCES ? " (binding a port below 1024 needs CAP_NET_BIND_SERVICE)"
+        std::string hint = err == EACCES          ? " (binding a port below 1024 needs CAP_NET_BIND_SERVICE)"
                            : err == EADDRNOTAVAIL ? " (the address is not configured on this host)"
                            : err == EADDRINUSE    ? " (another process uses this port)"
                                                   : "";
-        return common::make_error("cannot bind UDP " + local.to_string() + ": " + std::strerror(err) + hint, err);
+        return common::make_error("cannot bind UDP " + local.to_string() + ": " + std::strerror(err) + hint,
+                                  err);
     }
     return s;
 }
@@ -86,8 +92,10 @@ UdpSocket::~UdpSocket() {
 }
 
 common::Status UdpSocket::send_to(ByteView data, const Endpoint& to) const {
-    ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
-    if (n < 0) return common::make_error("send to " + to.to_string() + " failed: " + std::strerror(errno), errno);
+    ssize_t n =
+        ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
+    if (n < 0)
+        return common::make_error("send to " + to.to_string() + " failed: " + std::strerror(errno), errno);
     return {};
 }
 
@@ -102,7 +110,8 @@ common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::millisec
     Datagram d;
     d.data.resize(65536);
     d.from.len = sizeof d.from.addr;
-    ssize_t n = ::recvfrom(fd_, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&d.from.addr), &d.from.len);
+    ssize_t n = ::recvfrom(fd_, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&d.from.addr),
+                           &d.from.len);
     if (n < 0) return common::make_error(std::string("receive failed: ") + std::strerror(errno), errno);
     d.data.resize(static_cast<size_t>(n));
     return std::optional<Datagram>{std::move(d)};

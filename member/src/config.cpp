@@ -19,6 +19,8 @@
 #include <optional>
 #include <span>
 
+#include "config_bounds.h"
+#include "gdoi/private_file.h"
 #include "gdoi/secret_file.h"
 
 namespace member {
@@ -60,7 +62,7 @@ constexpr std::string_view kExcludeKeys[] = {"protocol", "source", "destination"
                                              "destination-port"};
 constexpr std::string_view kFailOpenKeys[] = {"protocol", "source", "destination"};
 
-constexpr off_t kMaxConfigFileSize = 1 << 20;
+constexpr std::size_t kMaxConfigFileSize = 1 << 20;
 constexpr std::size_t kMaxGroupNameLength = 64;
 constexpr std::size_t kMaxErrors = 20;
 
@@ -207,6 +209,7 @@ public:
     }
 
     common::Result<MemberConfig> load(std::string_view text) {
+        if (auto bounded = check_config_bounds(text, source_); !bounded) return bounded.error();
         toml::table doc;
         try {
             doc = toml::parse(text, std::string_view(source_));
@@ -984,49 +987,15 @@ common::Result<MemberConfig> parse_config(std::string_view text, const std::stri
 }
 
 common::Result<MemberConfig> load_config(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        return common::make_error(path + ": cannot open the configuration: " + std::strerror(err) +
-                                      " (give the file with -c FILE; the default is " + kDefaultConfigPath +
-                                      ")",
-                                  err);
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        const int err = errno;
-        ::close(fd);
-        return common::make_error(path + ": not a regular file; give the configuration file with -c FILE",
-                                  err);
-    }
-    if (st.st_size > kMaxConfigFileSize) {
-        ::close(fd);
-        return common::make_error(path + ": " + std::to_string(st.st_size) +
-                                      " bytes is too large for a configuration " + "file (at most " +
-                                      std::to_string(kMaxConfigFileSize) + "); is it the right file?",
-                                  EFBIG);
-    }
-    std::string text;
-    // Reserve once so that no reallocation leaves a copy of an inline key in freed memory.
-    text.reserve(static_cast<std::size_t>(st.st_size) + 1);
-    char buf[4096];
-    for (;;) {
-        const ssize_t r = ::read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            const int err = errno;
-            ::close(fd);
-            wipe_string(text);
-            return common::make_error(path + ": cannot read the configuration: " + std::strerror(err), err);
-        }
-        if (r == 0) break;
-        text.append(buf, static_cast<std::size_t>(r));
-    }
-    ::close(fd);
-    gdoi::wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf), sizeof buf));
-    auto result = Loader(path, st.st_mode).load(text);
-    wipe_string(text);
-    return result;
+    // Not a FIFO, device or symlink, root's or the daemon's user's (gdoi/private_file.h); the
+    // text stays in secure memory (it may hold an inline key).
+    const std::string what =
+        std::string("the configuration file (-c FILE; the default is ") + kDefaultConfigPath + ")";
+    auto file = gdoi::read_private_file(path, {what, kMaxConfigFileSize, 0});
+    if (!file) return common::make_error(file.error().message, file.error().code);
+    const auto& text = file->content;
+    return Loader(path, file->mode)
+        .load(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
 }
 
 }  // namespace member

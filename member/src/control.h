@@ -11,13 +11,14 @@
 // Requests are at most kControlMaxRequest bytes; anything else gets an error reply.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "common/result.h"
 #include "config.h"
@@ -26,7 +27,7 @@
 namespace member {
 
 // kDefaultControlSocket: see config.h (the one definition).
-inline constexpr std::size_t kControlMaxRequest = 4096;         // including the newline
+inline constexpr std::size_t kControlMaxRequest = 4096;            // including the newline
 inline constexpr std::size_t kControlMaxReply = 16 * 1024 * 1024;  // = the JSON reader's limit
 inline constexpr std::chrono::milliseconds kControlDefaultTimeout{5000};
 
@@ -57,9 +58,12 @@ private:
 // the listening socket and the open connections: add it to the daemon's epoll for
 // EPOLLIN and call on_readable() whenever it is readable. on_readable never blocks:
 // it accepts, reads, calls the handler once per complete request line and writes the
-// reply as far as the socket takes it, continuing on the next call. At most
-// kMaxConnections are open (the oldest is dropped), and a connection that has not
-// finished within kConnectionTimeout is closed. The socket path is unlinked on
+// reply as far as the socket takes it, continuing on the next call. Connections with
+// something to do are served before new ones are accepted. At most kMaxConnections are
+// open: a new connection displaces the oldest idle one (nothing sent yet), else the oldest
+// with a partial request line; connections with a complete request or a reply under way are
+// never displaced (the new one is closed instead). A connection that has not finished
+// within kConnectionTimeout is closed. The socket path is unlinked on
 // destruction (if it is still this server's socket).
 class ControlServer {
 public:
@@ -99,6 +103,8 @@ private:
 
     ControlServer() = default;
     void accept_all();
+    // The connection a new one displaces when all slots are taken; -1: none may go.
+    int displaceable() const;
     void service(Connection& c, const std::function<std::string(const std::string&)>& handler);
     void start_reply(Connection& c, std::string reply);
     void close_connection(int fd);
@@ -128,8 +134,8 @@ struct ControlRequest {
 common::Result<ControlRequest> parse_control_request(std::string_view line);
 std::string format_control_request(const ControlRequest& request);
 
-std::string control_ok();                              // {"ok":true}
-std::string control_error(std::string_view message);   // {"ok":false,"error":"..."}
+std::string control_ok();                             // {"ok":true}
+std::string control_error(std::string_view message);  // {"ok":false,"error":"..."}
 
 // What the daemon supplies; dispatch_control_request() is the handler for
 // ControlServer::on_readable:

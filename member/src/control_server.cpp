@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -50,14 +51,14 @@ common::Result<bool> ensure_directory(const std::string& path, const std::string
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode))
-            return common::make_error("control socket " + path + ": " + dir + " exists and is not a directory",
-                                      ENOTDIR);
+            return common::make_error(
+                "control socket " + path + ": " + dir + " exists and is not a directory", ENOTDIR);
         return false;
     }
     if (errno != ENOENT) return socket_error(path, "cannot inspect directory " + dir, errno);
     if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
-        return socket_error(path, "cannot create directory " + dir + " (does its parent exist and is it writable?)",
-                            errno);
+        return socket_error(
+            path, "cannot create directory " + dir + " (does its parent exist and is it writable?)", errno);
     if (::chmod(dir.c_str(), 0750) != 0) return socket_error(path, "cannot set mode 0750 on " + dir, errno);
     return true;
 }
@@ -86,10 +87,11 @@ common::Status clear_stale_socket(const std::string& path, const sockaddr_un& ad
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!probe.valid()) return socket_error(path, "socket()", errno);
     if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
-        return common::make_error("control socket " + path +
-                                      ": another gdoi-memberd is already listening on it (stop it first, or set "
-                                      "another control-socket)",
-                                  EADDRINUSE);
+        return common::make_error(
+            "control socket " + path +
+                ": another gdoi-memberd is already listening on it (stop it first, or set "
+                "another control-socket)",
+            EADDRINUSE);
     if (errno != ECONNREFUSED) return socket_error(path, "cannot probe the existing socket", errno);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         return socket_error(path, "cannot remove the stale socket", errno);
@@ -176,15 +178,33 @@ void ControlServer::on_readable(const std::function<std::string(const std::strin
     expire_connections();
     epoll_event events[kMaxConnections + 1];
     const int n = ::epoll_wait(epoll_.get(), events, static_cast<int>(kMaxConnections + 1), 0);
-    for (int i = 0; i < n; ++i) {
+    bool listener_ready = false;
+    for (int i = 0; i < n; ++i) {  // requests under way first: new connections never delay them
         const int fd = events[i].data.fd;
         if (fd == listener_.get()) {
-            accept_all();
+            listener_ready = true;
             continue;
         }
         const auto it = connections_.find(fd);
         if (it != connections_.end()) service(it->second, handler);
     }
+    if (listener_ready) accept_all();
+}
+
+int ControlServer::displaceable() const {
+    int idle = -1, partial = -1;
+    uint64_t idle_serial = UINT64_MAX, partial_serial = UINT64_MAX;
+    for (const auto& [fd, c] : connections_) {
+        if (c.replying) continue;
+        char byte;
+        const bool unread = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+        if (c.in.empty() && !unread) {
+            if (c.serial < idle_serial) idle = fd, idle_serial = c.serial;
+        } else if (c.in.find('\n') == std::string::npos && !unread) {
+            if (c.serial < partial_serial) partial = fd, partial_serial = c.serial;
+        }
+    }
+    return idle >= 0 ? idle : partial;
 }
 
 void ControlServer::accept_all() {
@@ -195,10 +215,9 @@ void ControlServer::accept_all() {
             return;  // EAGAIN, or out of fds: the listener stays readable, retried next call
         }
         if (connections_.size() >= kMaxConnections) {
-            const auto oldest = std::min_element(connections_.begin(), connections_.end(), [](auto& a, auto& b) {
-                return a.second.serial < b.second.serial;
-            });
-            close_connection(oldest->first);
+            const int victim = displaceable();
+            if (victim < 0) continue;  // every slot serves a request: the new client is closed
+            close_connection(victim);
         }
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -239,8 +258,8 @@ void ControlServer::service(Connection& c, const std::function<std::string(const
         if (newline != std::string::npos && newline < kControlMaxRequest) {
             line = c.in.substr(0, newline);
         } else if (c.in.size() >= kControlMaxRequest) {
-            start_reply(c, control_error("request longer than " + std::to_string(kControlMaxRequest - 1) +
-                                         " bytes"));
+            start_reply(
+                c, control_error("request longer than " + std::to_string(kControlMaxRequest - 1) + " bytes"));
             line.clear();
         } else if (eof && !c.in.empty()) {
             line = c.in;  // last line without a newline (e.g. printf show | socat)

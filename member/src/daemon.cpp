@@ -10,6 +10,7 @@
 
 #include "logging.h"
 #include "privileges.h"
+#include "reload_plan.h"
 #include "sd_notify.h"
 
 namespace member {
@@ -20,20 +21,6 @@ namespace {
 
 // epoll user data: which source is ready.
 enum : uint64_t { kTagTimer = 1, kTagSignal = 2, kTagControl = 3, kTagSaEvents = 4, kTagUdpBase = 1000 };
-
-std::string fingerprint(const GroupConfig& g) {
-    // Everything that changes the session or the rules; the PSK by content, never printed.
-    std::string s = g.name + "|" + std::to_string(g.id) + "|" + std::to_string(g.local_port) + "|" +
-                    gdoi::phase1_mode_name(g.ike_mode) + "|" + std::to_string(g.ike_lifetime) + "|" +
-                    std::to_string(g.ike_doi) + "|" + (g.recovery_probe ? "1" : "0") + "|" +
-                    allow_gcm_name(g.allow_gcm) + "|" + std::to_string(g.gcm_expected_senders) + "|" +
-                    gdoi::to_hex(gdoi::crypto::hash(gdoi::crypto::HashAlg::Sha256, {g.ike_psk.view()}));
-    for (const auto& srv : g.servers) s += "|" + srv.to_string();
-    for (const auto& p : g.ike_proposals) s += "|" + p.name();
-    for (const auto& l : g.lan_interfaces) s += "|lan:" + l;
-    s += "|x" + std::to_string(g.exclude.size()) + "|o" + std::to_string(g.fail_open.size());
-    return s;
-}
 
 }  // namespace
 
@@ -137,6 +124,16 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
                              "): an output rule of the router may drop the member's IKE/GDOI (UDP " +
                              std::to_string(group.config.local_port) + ")";
     }
+    if (out.install && now < group.held_until) {
+        // A suspected leak holds the group fail-closed (daemon_kernel_watch.cpp).
+        group.session->install_failed(
+            now, "held fail-closed after a suspected leak for another " +
+                     std::to_string(
+                         std::chrono::duration_cast<std::chrono::seconds>(group.held_until - now).count()) +
+                     " s");
+        notify_status();
+        return;
+    }
     if (out.install) {
         auto applied = dataplane_->apply(group.config, *out.install, now);
         if (applied)
@@ -228,16 +225,9 @@ void Daemon::reload() {
         return;
     }
     auto now = Clock::now();
-    std::map<std::string, const GroupConfig*> wanted;
-    for (const auto& g : fresh->groups) wanted[g.name] = &g;
-    std::vector<std::pair<std::string, const GroupConfig*>> to_stop;  // replacement: nullptr = removed
-    for (const auto& [name, group] : groups_) {
-        auto it = wanted.find(name);
-        if (it == wanted.end())
-            to_stop.emplace_back(name, nullptr);
-        else if (fingerprint(*it->second) != fingerprint(group->config))
-            to_stop.emplace_back(name, it->second);
-    }
+    std::vector<const GroupConfig*> running;
+    for (const auto& [name, group] : groups_) running.push_back(&group->config);
+    const auto to_stop = groups_to_stop(running, fresh->groups);
     for (const auto& [name, replacement] : to_stop) stop_group(name, replacement);
     config_.groups = fresh->groups;
     auto opened = open_sockets();

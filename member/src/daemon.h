@@ -38,9 +38,13 @@ private:
     struct Group {
         GroupConfig config;
         std::unique_ptr<GroupSession> session;
-        OneWayDetector one_way;       // fed every kStatsInterval (daemon_kernel_watch.cpp)
-        HealthMonitor health;         // the router's rules vs the group's traffic (idem)
-        std::string send_problem;     // the last send to a key server failed: why (empty: it worked)
+        OneWayDetector one_way;    // fed every kStatsInterval (daemon_kernel_watch.cpp)
+        HealthMonitor health;      // the router's rules vs the group's traffic (idem)
+        std::string send_problem;  // the last send to a key server failed: why (empty: it worked)
+        // After a suspected leak (dataplane_health.h) no keys are installed before this time;
+        // the hold doubles with every leak, up to kMaxLeakHold.
+        Clock::time_point held_until{};
+        std::chrono::seconds leak_hold{60};
         std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
     };
     // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose
@@ -71,7 +75,8 @@ private:
     void check_traffic(Clock::time_point now);
     bool unknown_spis_rising();
     bool outbound_only(Group& group);
-    void check_health(Group& group);
+    void check_health(Group& group, Clock::time_point now);
+    void hold_fail_closed(Group& group, Clock::time_point now, const std::string& why);
     bool open_sa_events();
     void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config) const;

@@ -37,7 +37,18 @@ bool Daemon::outbound_only(Group& group) {
     return group.one_way.observe(*traffic);
 }
 
-void Daemon::check_health(Group& group) {
+void Daemon::hold_fail_closed(Group& group, Clock::time_point now, const std::string& why) {
+    constexpr std::chrono::seconds kMaxLeakHold{900};
+    group.held_until = now + group.leak_hold;
+    log_line(LogLevel::Error, "group " + group.config.name + ": held fail-closed for " +
+                                  std::to_string(group.leak_hold.count()) + " s: " + why);
+    group.leak_hold = std::min(group.leak_hold * 2, kMaxLeakHold);
+    if (auto s = dataplane_->reset_group(group.config); !s)
+        log_line(LogLevel::Error, "group " + group.config.name + ": " + s.error().message);
+    group.session->install_failed(now, "leak suspected");
+}
+
+void Daemon::check_health(Group& group, Clock::time_point now) {
     auto counters = dataplane_->health_counters(group.config);
     if (!counters) {
         log_line(LogLevel::Debug,
@@ -45,9 +56,10 @@ void Daemon::check_health(Group& group) {
         return;
     }
     if (!*counters) return;
-    if (auto change = group.health.observe(**counters, group.session->keyed()))
-        log_line(change->problem ? LogLevel::Warning : LogLevel::Info,
-                 "group " + group.config.name + ": " + change->message);
+    auto change = group.health.observe(**counters, group.session->keyed());
+    if (!change) return;
+    log_line(change->problem ? LogLevel::Warning : LogLevel::Info, "group " + group.config.name + ": " + change->message);
+    if (change->leak) hold_fail_closed(group, now, change->message);
 }
 
 void Daemon::check_traffic(Clock::time_point now) {
@@ -55,7 +67,7 @@ void Daemon::check_traffic(Clock::time_point now) {
     const bool unknown_spis = unknown_spis_rising();
     dataplane_->follow_wan_mtu();
     for (auto& [name, group] : groups_) {
-        check_health(*group);
+        check_health(*group, now);
         if (!group->session->keyed()) {
             group->one_way.reset();
             continue;

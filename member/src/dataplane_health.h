@@ -28,6 +28,9 @@ struct HealthCounters {
 
 struct HealthChange {
     bool problem = false;  // true: a new problem (warning); false: resolved (info)
+    // Packets entered the carrier that were neither encrypted by the group's SA nor stopped by
+    // the member's guards: possibly cleartext on the WAN. The group must fail closed.
+    bool leak = false;
     std::string message;
 };
 
@@ -43,10 +46,12 @@ public:
 private:
     std::optional<HealthCounters> last_;
     std::string problem_;
+    int kind_ = 0;  // which finding problem_ is (dataplane_health.cpp), 0: none
 };
 
 // Packets the SAs present in both reads (same SPI and direction) handled between them, plus
 // those of SAs new in `now`.
-uint64_t sa_packets_between(const std::vector<SaTraffic>& before, const std::vector<SaTraffic>& now, bool outbound);
+uint64_t sa_packets_between(const std::vector<SaTraffic>& before, const std::vector<SaTraffic>& now,
+                            bool outbound);
 
 }  // namespace member

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "gdoi/private_file.h"
 #include "hex_spi.h"
 
 namespace member {
@@ -155,36 +156,23 @@ std::string saved_state_path(const std::string& control_socket) {
 }
 
 common::Result<std::optional<std::vector<SavedGroup>>> read_saved_state(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::optional<std::vector<SavedGroup>>{};
-        return common::make_error("cannot read " + path + ": " + std::strerror(errno), errno);
-    }
-    // Who could have written it: the file and its directory must not be writable by group or
-    // others (the daemon's own runtime directory: its user and root only).
-    struct stat st {};
+    // Who could have written it: the file (root's or the daemon's user's, gdoi/private_file.h)
+    // and its directory must not be writable by group or others.
+    struct stat probe {};
+    if (::lstat(path.c_str(), &probe) != 0 && errno == ENOENT)
+        return std::optional<std::vector<SavedGroup>>{};
+    auto file =
+        gdoi::read_private_file(path, {"the restart-adoption state", kMaxFileSize, S_IWGRP | S_IWOTH});
+    if (!file) return common::make_error(file.error().message + ": ignored", file.error().code);
     struct stat dir {};
     const auto slash = path.rfind('/');
     const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    std::string text;
-    bool ok = ::fstat(fd, &st) == 0 && ::stat(parent.c_str(), &dir) == 0;
-    if (ok && (!S_ISREG(st.st_mode) || (st.st_mode & 022) != 0 || (dir.st_mode & 022) != 0)) {
-        ::close(fd);
-        return common::make_error(path + " (or its directory) is writable by group or others, or not a regular "
-                                         "file: ignored");
-    }
-    char buf[4096];
-    for (ssize_t n; ok && (n = ::read(fd, buf, sizeof buf)) != 0;) {
-        if (n < 0) {
-            ok = errno == EINTR;
-            continue;
-        }
-        text.append(buf, static_cast<std::size_t>(n));
-        ok = text.size() <= kMaxFileSize;
-    }
-    ::close(fd);
-    if (!ok) return common::make_error("cannot read " + path + " (larger than 1 MiB, or a read error)");
-    auto parsed = parse_saved_state(text);
+    if (::stat(parent.c_str(), &dir) != 0 || (dir.st_mode & 022) != 0)
+        return common::make_error("the directory of " + path + " is writable by group or others: " + path +
+                                  " ignored; run chmod go-w " + parent);
+    const auto& text = file->content;
+    auto parsed =
+        parse_saved_state(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
     if (!parsed) return common::make_error(path + ": " + parsed.error().message);
     return std::optional<std::vector<SavedGroup>>(std::move(*parsed));
 }

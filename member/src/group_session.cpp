@@ -200,7 +200,8 @@ void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& m
                                       Clock::time_point now) {
     ++counters_.rekeys_rejected[static_cast<size_t>(why)];
     if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
-        log(LogLevel::Warning, std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+        log(LogLevel::Warning,
+            std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
     if (why == gdoi::PushReject::UnknownKek) missed_kek_rekey(now);
 }
 
@@ -218,7 +219,13 @@ void GroupSession::missed_kek_rekey(Clock::time_point now) {
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from,
                                         Clock::time_point now) {
     if (!keyed_) return {};
+    const gdoi::ByteView kek_spi = group_.kek ? gdoi::ByteView(group_.kek->spi) : gdoi::ByteView();
+    if (replay_filter_.seen(kek_spi, group_.sequence, datagram)) {
+        record_push_reject(gdoi::PushReject::Replay, "the same datagram as one already processed", now);
+        return {};
+    }
     auto outcome = gdoi::process_push(datagram, group_);
+    replay_filter_.remember(kek_spi, group_.sequence, datagram);  // the same datagram: the same answer
     if (!outcome.accepted()) {
         record_push_reject(outcome.reject, outcome.message, now);
         return {};

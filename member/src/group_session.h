@@ -19,6 +19,7 @@
 #include "gdoi/phase1.h"
 #include "gdoi/udp_socket.h"
 #include "log_throttle.h"
+#include "push_replay_filter.h"
 #include "tek_retirement.h"
 
 namespace member {
@@ -147,6 +148,7 @@ private:
     std::chrono::seconds retry_delay_;
     std::chrono::seconds install_retry_delay_;
     LogThrottle reject_log_;
+    PushReplayFilter replay_filter_;  // checked before a push is decrypted
     std::optional<Clock::time_point> retry_at_;
     std::optional<Clock::time_point> reregister_at_;
     std::string rekey_note_;

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
 
     // Main mode and aggressive mode message 1 from the initiator itself.
     Phase1Config c;
-    c.proposals = {proposal("aes256-sha256-modp2048"), proposal("aes128-sha1-ecp256"), proposal("3des-sha384-ecp384")};
+    c.proposals = {proposal("aes256-sha256-modp2048"), proposal("aes128-sha1-ecp256"),
+                   proposal("3des-sha384-ecp384")};
     c.psk = SecureBytes(Bytes{'p', 's', 'k'});
     c.local_id = IdPayload{1, 0, 0, {192, 0, 2, 1}};
     Phase1Initiator mm(c);
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
     auto sa = *parse_sa(m1.payloads[0].body);
     sa.proposals[0].transforms.resize(1);
     Bytes sa_body = encode_sa(sa);
-    write("isakmp_message", "mm2", MessageBuilder().add(PayloadType::Sa, sa_body).finish(header(ExchangeType::IdentityProtection)));
+    write("isakmp_message", "mm2",
+          MessageBuilder().add(PayloadType::Sa, sa_body).finish(header(ExchangeType::IdentityProtection)));
     write("isakmp_message", "mm4",
           MessageBuilder()
               .add(PayloadType::KeyExchange, Bytes(64, 0x42))
@@ -93,14 +95,16 @@ int main(int argc, char** argv) {
     write("isakmp_message", "id_cert",
           MessageBuilder()
               .add(PayloadType::Identification, encode_id(IdPayload{2, 17, 848, {'k', 's', '.', 'e', 'x'}}))
-              .add(PayloadType::Certificate, encode_certificate(CertificatePayload{4, {0x30, 0x03, 0x02, 0x01, 0x01}}))
+              .add(PayloadType::Certificate,
+                   encode_certificate(CertificatePayload{4, {0x30, 0x03, 0x02, 0x01, 0x01}}))
               .add(PayloadType::CertificateRequest, encode_certificate(CertificatePayload{4, {}}))
               .add(PayloadType::Hash, Bytes(32, 0x44))
               .finish(header(ExchangeType::IdentityProtection)));
 
     // An encrypted message 5 and its plaintext chain (with the CBC zero padding).
-    IkeSaKeys keys = derive_psk_keys(proposal("aes128-sha1-modp2048"), Bytes{'k'}, Bytes(16, 1), Bytes(16, 2),
-                                     Bytes(256, 3), {1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15, 16});
+    IkeSaKeys keys =
+        derive_psk_keys(proposal("aes128-sha1-modp2048"), Bytes{'k'}, Bytes(16, 1), Bytes(16, 2),
+                        Bytes(256, 3), {1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15, 16});
     NotificationPayload ic;
     ic.type = 24578;
     ic.spi = Bytes(16, 0x05);
@@ -109,14 +113,19 @@ int main(int argc, char** argv) {
         .add(PayloadType::Hash, Bytes(20, 0x66))
         .add(PayloadType::Notification, encode_notification(ic));
     Bytes iv(16, 0);
-    Bytes sealed = *seal_message(header(ExchangeType::IdentityProtection), m5.first_type(), m5.chain(), keys, iv);
+    Bytes sealed =
+        *seal_message(header(ExchangeType::IdentityProtection), m5.first_type(), m5.chain(), keys, iv);
     write("isakmp_message", "mm5_encrypted", sealed);
-    Bytes plain = open_message(ByteView(sealed).subspan(kHeaderSize), keys, Bytes(16, 0))->plaintext;
+    const auto opened = open_message(ByteView(sealed).subspan(kHeaderSize), keys, Bytes(16, 0));
+    Bytes plain(opened->plaintext.begin(), opened->plaintext.end());
     Bytes chain_seed{static_cast<uint8_t>(PayloadType::Identification)};
     chain_seed.insert(chain_seed.end(), plain.begin(), plain.end());
     write("payload_chain", "mm5_plaintext", chain_seed);
     Bytes chain2{static_cast<uint8_t>(PayloadType::Hash)};
-    Bytes c2 = MessageBuilder().add(PayloadType::Hash, Bytes(20, 7)).add(PayloadType::Notification, encode_notification(n)).chain();
+    Bytes c2 = MessageBuilder()
+                   .add(PayloadType::Hash, Bytes(20, 7))
+                   .add(PayloadType::Notification, encode_notification(n))
+                   .chain();
     chain2.insert(chain2.end(), c2.begin(), c2.end());
     chain2.resize(chain2.size() + 5, 0);
     write("payload_chain", "informational_plaintext", chain2);
@@ -127,7 +136,8 @@ int main(int argc, char** argv) {
     // Transforms and SA bodies for the IKE proposal reader.
     write("ike_transform", "sa_three_transforms", m1.payloads[0].body);
     int i = 0;
-    for (const char* name : {"aes128-sha1-modp2048", "aes256-sha512-modp4096", "3des-sha384-ecp384", "aes192-sha256-ecp521"}) {
+    for (const char* name :
+         {"aes128-sha1-modp2048", "aes256-sha512-modp4096", "3des-sha384-ecp384", "aes192-sha256-ecp521"}) {
         auto t = proposal(name).to_transform(1, 28800);
         ByteWriter w;
         w.u8(t.number).u8(t.id).u16(0);
@@ -153,10 +163,11 @@ int main(int argc, char** argv) {
     Bytes p_mm2 = MessageBuilder()
                       .add(PayloadType::Sa, encode_sa(SaPayload{2, 1, {chosen}}))
                       .finish(header(ExchangeType::IdentityProtection));
-    const Bytes gr = {0xD1, 0x2D, 0xFB, 0x52, 0x89, 0xC8, 0xD4, 0xF8, 0x12, 0x08, 0xB7, 0x02, 0x70, 0x39, 0x8C, 0x34,
-                      0x22, 0x96, 0x97, 0x0A, 0x0B, 0xCC, 0xB7, 0x4C, 0x73, 0x6F, 0xC7, 0x55, 0x44, 0x94, 0xBF, 0x63,
-                      0x56, 0xFB, 0xF3, 0xCA, 0x36, 0x6C, 0xC2, 0x3E, 0x81, 0x57, 0x85, 0x4C, 0x13, 0xC5, 0x8D, 0x6A,
-                      0xAC, 0x23, 0xF0, 0x46, 0xAD, 0xA3, 0x0F, 0x83, 0x53, 0xE7, 0x4F, 0x33, 0x03, 0x98, 0x72, 0xAB};
+    const Bytes gr = {0xD1, 0x2D, 0xFB, 0x52, 0x89, 0xC8, 0xD4, 0xF8, 0x12, 0x08, 0xB7, 0x02, 0x70,
+                      0x39, 0x8C, 0x34, 0x22, 0x96, 0x97, 0x0A, 0x0B, 0xCC, 0xB7, 0x4C, 0x73, 0x6F,
+                      0xC7, 0x55, 0x44, 0x94, 0xBF, 0x63, 0x56, 0xFB, 0xF3, 0xCA, 0x36, 0x6C, 0xC2,
+                      0x3E, 0x81, 0x57, 0x85, 0x4C, 0x13, 0xC5, 0x8D, 0x6A, 0xAC, 0x23, 0xF0, 0x46,
+                      0xAD, 0xA3, 0x0F, 0x83, 0x53, 0xE7, 0x4F, 0x33, 0x03, 0x98, 0x72, 0xAB};
     Bytes p_mm4 = MessageBuilder()
                       .add(PayloadType::KeyExchange, gr)
                       .add(PayloadType::Nonce, Bytes(32, 0x4e))
@@ -214,12 +225,15 @@ int main(int argc, char** argv) {
     Bytes gsa_body = wire::encode_gdoi_sa(gsa);
     const Bytes tek_key(16, 0x71), kek_key(32, 0x72), sig_key(40, 0x30);
     Bytes kd_body = wire::encode_key_download(
-        {wire::KeyPacketOut{wire::kd::kTypeTek, {0x11, 0x22, 0x33, 0x44}, {{wire::kd::kTekAlgorithmKey, tek_key}}},
-         wire::KeyPacketOut{wire::kd::kTypeKek, Bytes(16, 0x4b),
+        {wire::KeyPacketOut{
+             wire::kd::kTypeTek, {0x11, 0x22, 0x33, 0x44}, {{wire::kd::kTekAlgorithmKey, tek_key}}},
+         wire::KeyPacketOut{wire::kd::kTypeKek,
+                            Bytes(16, 0x4b),
                             {{wire::kd::kKekAlgorithmKey, kek_key}, {wire::kd::kSigAlgorithmKey, sig_key}}}});
     // The seeds must be valid, or the fuzzer starts from rejected inputs.
-    if (!wire::parse_gdoi_sa(gsa_body) || !wire::parse_key_download(kd_body) || !wire::parse_sak(wire::encode_sak(kek)) ||
-        !wire::parse_sat(wire::encode_sat(tek)) || !wire::parse_gap(wire::encode_gap(gap))) {
+    if (!wire::parse_gdoi_sa(gsa_body) || !wire::parse_key_download(kd_body) ||
+        !wire::parse_sak(wire::encode_sak(kek)) || !wire::parse_sat(wire::encode_sat(tek)) ||
+        !wire::parse_gap(wire::encode_gap(gap))) {
         std::fprintf(stderr, "make_corpus: a GDOI seed does not parse\n");
         return 1;
     }

@@ -2,6 +2,7 @@
 // GCKS (tests/gcks), in memory, under a phase-1 SA both sides share.
 #include <catch2/catch.hpp>
 
+#include "freed_memory_watch.h"
 #include "gcks.h"
 #include "gdoi/groupkey_push.h"
 
@@ -15,8 +16,8 @@ gdoi::Phase1Sa make_phase1() {
     std::copy(ci.begin(), ci.end(), sa.initiator_cookie.begin());
     std::copy(cr.begin(), cr.end(), sa.responder_cookie.begin());
     sa.proposal = *gdoi::parse_ike_proposal("aes256-sha256-modp2048");
-    auto psk = gdoi::crypto::random_bytes(16), ni = gdoi::crypto::random_bytes(32), nr = gdoi::crypto::random_bytes(32),
-         gxy = gdoi::crypto::random_bytes(256);
+    auto psk = gdoi::crypto::random_bytes(16), ni = gdoi::crypto::random_bytes(32),
+         nr = gdoi::crypto::random_bytes(32), gxy = gdoi::crypto::random_bytes(256);
     sa.keys = gdoi::derive_psk_keys(sa.proposal, psk, ni, nr, gxy, sa.initiator_cookie, sa.responder_cookie);
     sa.last_iv = gdoi::crypto::random_bytes(16);
     return sa;
@@ -34,7 +35,7 @@ gdoi::Tek cbc_tek(uint32_t spi) {
     gdoi::Tek t;
     t.spi = spi;
     t.selector = {0, subnet({10, 1, 0, 0}, {255, 255, 0, 0}), subnet({10, 2, 0, 0}, {255, 255, 0, 0})};
-    t.transform_id = 12;  // ESP_AES (CBC)
+    t.transform_id = 12;   // ESP_AES (CBC)
     t.auth_algorithm = 5;  // HMAC-SHA2-256
     t.key_bits = 256;
     t.lifetime_seconds = 3600;
@@ -59,8 +60,10 @@ gdoi::PullConfig pull_config(uint32_t group_id) {
 }
 
 // Runs the pull exchange in memory; returns the member.
-std::unique_ptr<gdoi::GroupkeyPullInitiator> register_member(const gdoi::Phase1Sa& p1, const gcks::Group& group,
-                                                             gdoi::PullConfig config, int* messages = nullptr) {
+std::unique_ptr<gdoi::GroupkeyPullInitiator> register_member(const gdoi::Phase1Sa& p1,
+                                                             const gcks::Group& group,
+                                                             gdoi::PullConfig config,
+                                                             int* messages = nullptr) {
     auto member = std::make_unique<gdoi::GroupkeyPullInitiator>(p1, std::move(config));
     gcks::PullResponder server(p1, group);
     auto now = gdoi::Clock::now();
@@ -129,7 +132,9 @@ TEST_CASE("registration refuses a policy the member does not accept, before HASH
     auto p1 = make_phase1();
     auto group = gcks::Group::make(1, {cbc_tek(0x1), gcm_tek(0x2)}, gdoi::crypto::SigAlgorithm::Rsa);
     gdoi::PullConfig config = pull_config(1);
-    config.accept_tek = [](const gdoi::Tek& t) -> std::string { return t.transform_id == 20 ? "AES-GCM not allowed" : ""; };
+    config.accept_tek = [](const gdoi::Tek& t) -> std::string {
+        return t.transform_id == 20 ? "AES-GCM not allowed" : "";
+    };
     auto member = register_member(p1, group, config);
     REQUIRE(member->failed());
     CHECK_THAT(member->failure_message(), Catch::Contains("AES-GCM not allowed"));
@@ -167,7 +172,8 @@ TEST_CASE("a tampered message 2 is dropped (HASH(2) fails), not accepted") {
     CHECK_FALSE(member.finished());
 }
 
-TEST_CASE("three pushes in a row are accepted; replayed, forged, unknown-KEK and truncated pushes are rejected") {
+TEST_CASE(
+    "three pushes in a row are accepted; replayed, forged, unknown-KEK and truncated pushes are rejected") {
     auto sig = GENERATE(gdoi::crypto::SigAlgorithm::Rsa, gdoi::crypto::SigAlgorithm::EcdsaP256);
     auto p1 = make_phase1();
     auto group = gcks::Group::make(77, {cbc_tek(0x100)}, sig);
@@ -203,14 +209,16 @@ TEST_CASE("three pushes in a row are accepted; replayed, forged, unknown-KEK and
 
     gdoi::Tek t = cbc_tek(0x999);
     gcks::Group::key_tek(t);
-    auto forged = gdoi::process_push(gcks::build_push(group, 10, {t}, {}, gcks::PushFlaw::BadSignature), state);
+    auto forged =
+        gdoi::process_push(gcks::build_push(group, 10, {t}, {}, gcks::PushFlaw::BadSignature), state);
     CHECK(forged.reject == gdoi::PushReject::BadSignature);
 
     auto other = gcks::Group::make(78, {cbc_tek(0x5)}, sig);
     auto unknown = gdoi::process_push(gcks::build_push(other, 10, {t}, {}), state);
     CHECK(unknown.reject == gdoi::PushReject::UnknownKek);
 
-    auto truncated = gdoi::process_push(gcks::build_push(group, 11, {t}, {}, gcks::PushFlaw::Truncated), state);
+    auto truncated =
+        gdoi::process_push(gcks::build_push(group, 11, {t}, {}, gcks::PushFlaw::Truncated), state);
     CHECK(truncated.reject == gdoi::PushReject::Malformed);
 
     // A push signed by another key with the right KEK: signature check, not the KEK, must stop it.
@@ -223,4 +231,69 @@ TEST_CASE("three pushes in a row are accepted; replayed, forged, unknown-KEK and
 
     CHECK(state.sequence == seq_before);
     CHECK(state.teks[0].spi == spi_before);
+}
+
+TEST_CASE("the freed-memory watch sees a key left in a freed buffer") {
+    const Bytes key = gdoi::crypto::random_bytes(32);
+    gcks_test::FreedMemoryWatch watch;
+    watch.add(key);
+    {
+        auto* copy = new Bytes(key.begin(), key.end());
+        asm volatile("" : : "r"(copy->data()) : "memory");  // the copy must really exist
+        delete copy;
+    }
+    CHECK(watch.hits() >= 1);
+}
+
+// Issue 11, item 4: the member's side of a registration, a rekey, a replayed push and a forged
+// one frees no memory holding a key of the key server (decrypted GDOI plaintext, the signed
+// data and the HASH input live in SecureBytes).
+TEST_CASE("no key of the key server is left in memory the member frees") {
+    auto p1 = make_phase1();
+    auto group = gcks::Group::make(88, {cbc_tek(0x200)}, gdoi::crypto::SigAlgorithm::Rsa);
+    gdoi::Tek next = cbc_tek(0x201), forged_tek = cbc_tek(0x202);
+    gcks::Group::key_tek(next);
+    gcks::Group::key_tek(forged_tek);
+    gcks_test::FreedMemoryWatch watch;
+    watch.pause();
+    for (const auto* t : {&group.state.teks[0], &next, &forged_tek}) {
+        watch.add(t->encryption_key.view());
+        watch.add(t->integrity_key.view());
+    }
+    watch.add(group.state.kek->key.view());
+
+    gdoi::GroupkeyPullInitiator member(p1, pull_config(88));
+    gcks::PullResponder server(p1, group);
+    const auto now = gdoi::Clock::now();
+    auto step = member.start(now);
+    for (int i = 0; step.send && !member.finished() && i < 5; ++i) {
+        auto answer = server.on_datagram(*step.send);
+        REQUIRE(answer);
+        watch.resume();
+        step = member.on_datagram(*answer, now);
+        watch.pause();
+    }
+    REQUIRE(member.established());
+    CHECK(watch.hits() == 0);  // registration (message 4's KD)
+    gdoi::GroupState state = member.take_group_state();
+
+    const Bytes push = gcks::build_push(group, 2, {next}, {0x200});
+    const Bytes forged = gcks::build_push(group, 3, {forged_tek}, {}, gcks::PushFlaw::BadSignature);
+    watch.resume();
+    auto rekey = gdoi::process_push(push, state);
+    watch.pause();
+    REQUIRE(rekey.accepted());
+    CHECK(watch.hits() == 0);  // rekey
+
+    watch.resume();
+    const auto replay = gdoi::process_push(push, rekey.state).reject;
+    watch.pause();
+    CHECK(replay == gdoi::PushReject::Replay);
+    CHECK(watch.hits() == 0);  // replayed push
+
+    watch.resume();
+    const auto bad_signature = gdoi::process_push(forged, rekey.state).reject;
+    watch.pause();
+    CHECK(bad_signature == gdoi::PushReject::BadSignature);
+    CHECK(watch.hits() == 0);  // forged push
 }

@@ -155,8 +155,7 @@ void GroupServer::trace_pull(const ResponderSa& sa, ByteView datagram, bool to_m
     if (!opened) return;
     t.seen.push_back(std::move(whole));
     t.iv = opened->next_iv;
-    auto plain = unencrypted_message(m->header, opened->plaintext);
-    gdoi::wipe(opened->plaintext);
+    auto plain = unencrypted_message(m->header, opened->plaintext);  // SecureBytes: wiped when freed
     if (plain) config_.pull_plaintext(member, to_member, *plain);
 }
 
@@ -170,8 +169,7 @@ void GroupServer::record_plaintext(const gcks::Group& under, const Bytes& push) 
     if (!pt) return;
     auto h = gdoi::isakmp::parse_header(push);
     if (!h) return;
-    auto plain = unencrypted_message(*h, *pt);
-    gdoi::wipe(*pt);
+    auto plain = unencrypted_message(*h, *pt);  // SecureBytes: wiped when freed
     if (!plain) return;
     if (config_.multicast) {
         config_.push_plaintext(*config_.multicast, *plain);
@@ -185,8 +183,8 @@ void GroupServer::send_push(const Bytes& push, uint32_t seq, const char* kind, b
     if (config_.multicast) {
         out.push_back({*config_.multicast, push});
         event(std::string("push sent (") + kind + ") seq " + std::to_string(seq) + " to " +
-              config_.multicast->to_string() + " multicast, " + std::to_string(members_.size()) + " member(s) (" +
-              std::to_string(push.size()) + " bytes)");
+              config_.multicast->to_string() + " multicast, " + std::to_string(members_.size()) +
+              " member(s) (" + std::to_string(push.size()) + " bytes)");
     }
     for (const auto& m : members_) {
         if (!config_.multicast) out.push_back({m.address, push});

@@ -774,7 +774,7 @@ ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, 
 
 ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, Clock::time_point now) {
     std::vector<isakmp::RawPayload> payloads;
-    Bytes plaintext;  // keeps decrypted payload views alive
+    gdoi::SecureBytes plaintext;  // keeps decrypted payload views alive
     Bytes last_block = e.iv;
     const std::string psk_hint =
         "the initiator's HASH_I does not verify: its pre-shared key differs from ours "

@@ -134,10 +134,13 @@ EOF
 }
 
 # member_start — gdoi-memberd --no-dataplane in NS_M with WORK/member.toml (MEMBER_NS and
-# MEMBER_NAME override both: WORK/NAME.toml, .sock, .out, .err, .pid).
+# MEMBER_NAME override both: WORK/NAME.toml, .sock, .out, .err, .pid). MEMBER_DATAPLANE=1: with
+# the kernel dataplane (its nft table; this kernel may lack ESP: the groups stay fail-closed).
 member_start() {
-  local i ns=${MEMBER_NS:-$NS_M} name=${MEMBER_NAME:-member}
-  ip netns exec "$ns" "$MEMBERD" -c "$WORK/$name.toml" --no-dataplane --log-level debug \
+  local i ns=${MEMBER_NS:-$NS_M} name=${MEMBER_NAME:-member} dataplane=--no-dataplane
+  [ "${MEMBER_DATAPLANE:-0}" = 1 ] && dataplane=
+  # shellcheck disable=SC2086  # $dataplane: one word or none
+  ip netns exec "$ns" "$MEMBERD" -c "$WORK/$name.toml" $dataplane --log-level debug \
     >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   MEMBER_PID=$!
   echo $MEMBER_PID >"$WORK/$name.pid"

@@ -10,7 +10,7 @@
 #   report names the cause).
 # Each keyed scenario checks: traffic both ways, ESP with the original addresses on the core,
 # no cleartext ICMP and no payload marker there, a rekey with no ping lost, the group healthy.
-# SCENARIOS="a b" runs only those.
+# SCENARIOS="a,b" runs only those.
 set -euo pipefail
 # shellcheck source=tests/vm/lib/sites.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/sites.sh"
@@ -132,7 +132,11 @@ firewall_without_recipe() {  # the same firewall without the gdoi-member lines
     nsx "$1" nft -f "$W/$S-plain-firewall.nft"
 }
 
-want() { [ -z "${SCENARIOS:-}" ] || [[ " $SCENARIOS " == *" $1 "* ]]; }
+RAN=0
+want() {  # want NAME: run scenario NAME (all, or those in SCENARIOS="a,b")
+    [ -z "${SCENARIOS:-}" ] || [[ ",$SCENARIOS," == *",$1,"* ]] || return 1
+    RAN=$((RAN + 1))
+}
 
 # The recipe in the README is the file the test applies.
 while IFS= read -r line; do
@@ -283,5 +287,6 @@ if want firewall-without-recipe; then
     down
 fi
 
+[ "$RAN" -gt 0 ] || bad "no scenario named in SCENARIOS=$SCENARIOS"
 if [ "$FAILS" -eq 0 ]; then echo "router-setups: all steps passed"; else echo "router-setups: $FAILS step(s) failed (logs in $OUT)"; fi
 [ "$FAILS" -eq 0 ]

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <span>
 
 #include "common/result.h"
 #include "gdoi/bytes.h"
@@ -21,6 +22,7 @@ const char* hash_name(HashAlg alg);
 Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts);
 // HMAC(key, parts...) — the IKEv1 prf (RFC 2409 §5: prf is the HMAC of the negotiated hash).
 SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts);
+SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts);
 
 enum class CipherAlg { Des3Cbc, AesCbc };
 struct Cipher {
@@ -29,9 +31,10 @@ struct Cipher {
     size_t block_size() const { return alg == CipherAlg::Des3Cbc ? 8 : 16; }
     bool operator==(const Cipher&) const = default;
 };
-// Raw CBC without padding: input must be a multiple of the block size.
+// Raw CBC without padding: input must be a multiple of the block size. Decrypted text goes to
+// secure memory: GDOI plaintext carries keys (KD payloads).
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext);
-Result<Bytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext);
+Result<SecureBytes> cbc_decrypt(const Cipher& c, ByteView key, ByteView iv, ByteView ciphertext);
 
 // Diffie-Hellman groups by IKE group number (RFC 2409 §6, RFC 3526, RFC 5903).
 enum class DhGroup : uint16_t {
@@ -79,7 +82,8 @@ namespace gdoi::crypto {
 enum class SigAlgorithm : uint16_t { Rsa = 1, EcdsaP256 = 4, EcdsaP384 = 5, EcdsaP521 = 6 };
 // RSA: PKCS#1 v1.5; both the IKEv1 style (raw hash, no DigestInfo) and DigestInfo
 // are accepted. ECDSA: r|s of fixed width (RFC 4754) or DER.
-bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data, ByteView signature);
+bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data,
+                      ByteView signature);
 
 // A private signing key (PEM or DER PKCS#8) for the test key server.
 class SigningKey {

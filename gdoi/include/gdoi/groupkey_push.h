@@ -44,6 +44,6 @@ void set_kek_cookies(isakmp::Header& header, const Kek& kek);
 std::array<uint8_t, 16> kek_spi_of(const isakmp::Header& header);
 
 // The bytes the GCKS signs (RFC 6407 §4.1): "rekey" | header | payloads before SIG.
-Bytes push_signed_data(ByteView header, ByteView payloads_before_sig);
+SecureBytes push_signed_data(ByteView header, ByteView payloads_before_sig);
 
 }  // namespace gdoi

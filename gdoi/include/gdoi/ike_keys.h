@@ -46,8 +46,8 @@ common::Result<Bytes> seal_message(isakmp::Header header, isakmp::PayloadType fi
                                    const IkeSaKeys& keys, Bytes& iv);
 
 struct OpenedMessage {
-    Bytes plaintext;  // payload chain plus padding
-    Bytes next_iv;    // commit only after the message authenticated
+    SecureBytes plaintext;  // payload chain plus padding (a KD's keys: secure memory)
+    Bytes next_iv;          // commit only after the message authenticated
 };
 // Decrypts the body of an encrypted message with the exchange's current IV.
 common::Result<OpenedMessage> open_message(ByteView ciphertext, const IkeSaKeys& keys, ByteView iv);

@@ -25,11 +25,15 @@ public:
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     std::span<const uint8_t> view() const { return {ptr_, size_}; }
+    const uint8_t* begin() const { return ptr_; }
+    const uint8_t* end() const { return ptr_ + size_; }
     std::span<uint8_t> span() { return {ptr_, size_}; }
     operator std::span<const uint8_t>() const { return view(); }
 
     // Constant-time comparison (sodium_memcmp).
     bool equals(std::span<const uint8_t> other) const;
+    bool operator==(const SecureBytes& other) const { return equals(other.view()); }
+    bool operator==(std::span<const uint8_t> other) const { return equals(other); }
     // First n bytes as a new SecureBytes (n <= size()).
     SecureBytes prefix(size_t n) const;
 

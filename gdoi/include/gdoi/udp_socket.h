@@ -35,6 +35,7 @@ struct Datagram {
 
 class UdpSocket {
 public:
+    static constexpr int kReceiveBuffer = 4 << 20;  // bytes (SO_RCVBUF)
     static common::Result<UdpSocket> bind(const Endpoint& local);
     UdpSocket(UdpSocket&& other) noexcept;
     UdpSocket& operator=(UdpSocket&& other) noexcept;

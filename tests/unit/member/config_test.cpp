@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "finishes_within.h"
+#include "gdoi/private_file.h"
 
 using namespace member;
 
@@ -563,8 +567,7 @@ TEST_CASE("config: the PSK file must not be group or world readable", "[config][
 
     CHECK(error_of(with_line(9, "ike.psk-file = \"" + (dir.path() / "missing.psk").string() + "\"")) ==
           "member.toml:9:16: group \"G1\": ike.psk-file: cannot open " +
-              (dir.path() / "missing.psk").string() +
-              ": No such file or directory; give the file holding the group's pre-shared key");
+              (dir.path() / "missing.psk").string() + ": No such file or directory; give the key file");
     const auto empty = dir.write("empty.psk", "\n", 0600);
     CHECK(error_of(with_line(9, "ike.psk-file = \"" + empty + "\"")) ==
           "member.toml:9:16: group \"G1\": ike.psk-file: " + empty +
@@ -589,7 +592,8 @@ TEST_CASE("config: an inline PSK needs a configuration file only its owner can r
     auto missing = load_config((dir.path() / "nope.toml").string());
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message.find(
-              "nope.toml: cannot open the configuration: No such file or directory") != std::string::npos);
+              "nope.toml: No such file or directory; give the configuration file (-c FILE") !=
+          std::string::npos);
 }
 
 TEST_CASE("config: a pre-shared key never appears in an error", "[config][errors][psk]") {
@@ -650,4 +654,81 @@ TEST_CASE("config: interfaces", "[config][errors]") {
         error_of(with_line(3, R"(wan-interface = "a-very-long-interface")")) ==
         "member.toml:3:17: wan-interface: expected an interface name of 1..15 characters without '/', ':' or "
         "spaces, got \"a-very-long-interface\"");
+}
+
+// Issue 11, item 3: files that hung or crashed the daemon.
+
+TEST_CASE("config: a dotted key of 40,000 parts is refused with file:line, not a crash",
+          "[config][errors][bounds]") {
+    std::string key = "k";
+    for (int i = 0; i < 40000; ++i) key += ".k";
+    const auto doc = with_line(9, key + " = 1");
+    std::string message;
+    // In a child: on a loader without the bound, toml++ overflows the stack.
+    CHECK(member_test::finishes_within(std::chrono::seconds(20), [&] {
+        auto r = parse_config(doc, "member.toml");
+        return !r.ok() && r.error().message.rfind("member.toml:9:", 0) == 0 &&
+               r.error().message.find("dotted parts") != std::string::npos;
+    }));
+    CHECK_THAT(error_of(with_line(9, "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q = 1")),
+               Catch::StartsWith("member.toml:9:32: a key of more than 16 dotted parts;"));
+    // Dots inside strings and comments are no key parts; a real file is unaffected.
+    parse_ok(with_line(8, "servers = [\"198.51.100.10\"]  # a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"));
+    parse_ok(with_line(9, "ike.psk = \"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s\""));
+}
+
+TEST_CASE("config: nesting and line length are bounded before the parser", "[config][errors][bounds]") {
+    const std::string deep = "x = " + std::string(5000, '[') + std::string(5000, ']');
+    CHECK_THAT(error_of(with_line(9, deep)),
+               Catch::StartsWith("member.toml:9:21: arrays or tables nested more than 16"));
+    const std::string inline_deep = "x = " + std::string(40, '{');
+    CHECK_THAT(error_of(with_line(9, inline_deep)),
+               Catch::StartsWith("member.toml:9:21: arrays or tables nested"));
+    CHECK_THAT(error_of(with_line(9, "# " + std::string(5000, 'x'))),
+               Catch::StartsWith("member.toml:9:4097: line longer than 4096 characters"));
+}
+
+TEST_CASE("config: a FIFO or a symlink as the configuration is refused at once", "[config][errors][files]") {
+    TempDir dir;
+    const auto fifo = (dir.path() / "member.toml").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(member_test::finishes_within(std::chrono::seconds(5), [&] {
+        auto r = load_config(fifo);
+        return !r.ok() && r.error().message.find("is not a regular file (a FIFO") != std::string::npos;
+    }));
+    const auto real = dir.write("real.toml", kValid, 0600);
+    const auto link = (dir.path() / "link.toml").string();
+    REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
+    auto r = load_config(link);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("it is a symbolic link"));
+}
+
+TEST_CASE("config: a PSK file or configuration of another user is refused", "[config][errors][psk][files]") {
+    if (::geteuid() != 0) {
+        WARN("skipped: needs root to give a file away");
+        return;
+    }
+    TempDir dir;
+    const auto psk = dir.write("g1.psk", "file-secret-42\n", 0600);
+    REQUIRE(::chown(psk.c_str(), 65534, 65534) == 0);  // nobody
+    const auto doc = with_line(9, "ike.psk-file = \"" + psk + "\"");
+    CHECK(error_of(doc) ==
+          "member.toml:9:16: group \"G1\": ike.psk-file: " + psk +
+              " belongs to uid 65534; the key file must belong to root or to the daemon's user: "
+              "run chown root " +
+              psk);
+    REQUIRE(::chown(psk.c_str(), 0, 0) == 0);
+    CHECK(psk_string(parse_ok(doc).groups.at(0).ike_psk) == "file-secret-42");
+    // The user named by --user is trusted like root.
+    REQUIRE(::chown(psk.c_str(), 65534, 65534) == 0);
+    gdoi::set_trusted_file_owner(65534);
+    CHECK(psk_string(parse_ok(doc).groups.at(0).ike_psk) == "file-secret-42");
+    gdoi::set_trusted_file_owner(static_cast<uid_t>(-1));
+
+    const auto cfg = dir.write("member.toml", kValid, 0600);
+    REQUIRE(::chown(cfg.c_str(), 65534, 65534) == 0);
+    auto r = load_config(cfg);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("belongs to uid 65534"));
 }

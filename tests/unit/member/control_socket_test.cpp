@@ -1,8 +1,6 @@
 // control: the daemon's ControlServer and gdoictl's control_request on a real Unix
 // socket in a temp directory — modes, stale sockets, the request grammar, bounded and
 // partial requests, large replies, connection limits, operator-readable errors.
-#include <catch2/catch.hpp>
-
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -141,7 +140,8 @@ TEST_CASE("control socket: directory 0750 and socket 0660 are created, the socke
     CHECK(exists(dir / "run"));
 }
 
-TEST_CASE("control socket: a stale socket is replaced, a live one or a regular file is refused", "[control]") {
+TEST_CASE("control socket: a stale socket is replaced, a live one or a regular file is refused",
+          "[control]") {
     TempDir dir;
     const std::string sock = dir / "control.sock";
     {
@@ -162,7 +162,11 @@ TEST_CASE("control socket: a stale socket is replaced, a live one or a regular f
     CHECK(exists(sock));  // the refused second server did not remove the first one's socket
 
     const std::string file = dir / "not-a-socket";
-    { std::FILE* f = std::fopen(file.c_str(), "w"); REQUIRE(f != nullptr); std::fclose(f); }
+    {
+        std::FILE* f = std::fopen(file.c_str(), "w");
+        REQUIRE(f != nullptr);
+        std::fclose(f);
+    }
     auto third = ControlServer::listen(file);
     REQUIRE_FALSE(third.ok());
     CHECK(third.error().message.find("exists and is not a socket") != std::string::npos);
@@ -209,9 +213,8 @@ TEST_CASE("control socket: show, register and flush reach the daemon's handlers"
         calls.push_back("flush");
         return {};
     };
-    auto serving = serve_in_background(*server, [&](const std::string& r) {
-        return dispatch_control_request(r, handlers);
-    });
+    auto serving = serve_in_background(
+        *server, [&](const std::string& r) { return dispatch_control_request(r, handlers); });
 
     auto show = control_request(sock, "show");
     REQUIRE(show.ok());
@@ -363,6 +366,44 @@ TEST_CASE("control socket: at most kMaxConnections are held open", "[control]") 
     CHECK(pump_until_reply(*server, idle.back().get(), echo_handler) == "echo:show\n");
 }
 
+TEST_CASE("control socket: connection churn never displaces a request (issue 11)", "[control]") {
+    TempDir dir;
+    const std::string sock = dir / "control.sock";
+    auto server = ControlServer::listen(sock);
+    REQUIRE(server.ok());
+    const auto drive = [&] {
+        pollfd p{server->fd(), POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) server->on_readable(echo_handler);
+    };
+    // A gdoictl whose request arrives after a burst of connects, and one halfway through its line.
+    UniqueFd late = connect_raw(sock);
+    UniqueFd typing = connect_raw(sock);
+    drive();
+    send_all(typing.get(), "sho");
+    drive();
+    std::vector<UniqueFd> churn;  // connects that never send a request
+    for (std::size_t k = 2; k < ControlServer::kMaxConnections; ++k) {
+        churn.push_back(connect_raw(sock));
+        drive();
+    }
+    REQUIRE(server->open_connections() == ControlServer::kMaxConnections);
+    for (int k = 0; k < 8; ++k) churn.push_back(connect_raw(sock));  // waiting in the backlog
+    send_all(late.get(), "show\n");
+    for (int k = 0; k < 4; ++k) drive();
+    for (std::size_t k = 0; k < 2 * ControlServer::kMaxConnections; ++k) {
+        churn.push_back(connect_raw(sock));
+        drive();
+    }
+    CHECK(server->open_connections() <= ControlServer::kMaxConnections);
+    CHECK(pump_until_reply(*server, late.get(), echo_handler) == "echo:show\n");
+    send_all(typing.get(), "w\n");
+    CHECK(pump_until_reply(*server, typing.get(), echo_handler) == "echo:show\n");
+    // A fresh client is still served: idle churners make room.
+    UniqueFd fresh = connect_raw(sock);
+    send_all(fresh.get(), "flush\n");
+    CHECK(pump_until_reply(*server, fresh.get(), echo_handler) == "echo:flush\n");
+}
+
 TEST_CASE("control client: errors tell the operator what to check", "[control]") {
     TempDir dir;
     const std::string missing = dir / "control.sock";
@@ -378,8 +419,8 @@ TEST_CASE("control client: errors tell the operator what to check", "[control]")
     const auto start = std::chrono::steady_clock::now();
     r = control_request(missing, "show", 200ms);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message == "no reply from gdoi-memberd at " + missing +
-                                   " within 200 ms — is it stuck? check its log");
+    CHECK(r.error().message ==
+          "no reply from gdoi-memberd at " + missing + " within 200 ms — is it stuck? check its log");
     CHECK(std::chrono::steady_clock::now() - start < 2s);
 
     // A daemon that closes without a reply.

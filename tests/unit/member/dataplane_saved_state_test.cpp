@@ -1,13 +1,15 @@
 // The restart-adoption state file (member/src/dataplane_saved_state.h): round trip, the
 // path beside the control socket, errors with line numbers, atomic write and removal.
+#include "dataplane_saved_state.h"
+
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
-#include <sys/stat.h>
 
-#include "dataplane_saved_state.h"
+#include "finishes_within.h"
 
 using namespace member;
 
@@ -21,14 +23,24 @@ policy::Selector selector(const char* src, const char* dst) {
 }
 
 std::vector<SavedGroup> sample() {
-    SavedGroup a{1, "GROUP ONE", 0, 0x1000, {0x1000}, {selector("10.0.0.0/8", "10.0.0.0/8")},
+    SavedGroup a{1,
+                 "GROUP ONE",
+                 0,
+                 0x1000,
+                 {0x1000},
+                 {selector("10.0.0.0/8", "10.0.0.0/8")},
                  {*V4Prefix::parse("10.0.0.0/8")}};
     auto tcp = selector("192.168.1.0/24", "192.168.2.0/24");
     tcp.protocol = 6;
     tcp.destination_port = policy::PortRange{179, 179};
     tcp.source_port = policy::PortRange{1024, 65535};
     policy::Selector any;  // no addresses at all
-    SavedGroup b{4294967295u, "GROUP-TWO", 63, 0xfedcba98, {0x00000001, 0xfedcba98}, {tcp, any},
+    SavedGroup b{4294967295u,
+                 "GROUP-TWO",
+                 63,
+                 0xfedcba98,
+                 {0x00000001, 0xfedcba98},
+                 {tcp, any},
                  {*V4Prefix::parse("192.168.0.0/16")}};
     return {a, b};
 }
@@ -38,7 +50,8 @@ std::vector<SavedGroup> sample() {
 TEST_CASE("saved state: format and parse round trip, names with spaces, ports, no addresses") {
     const auto groups = sample();
     const auto text = format_saved_state(groups);
-    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\nspis 0x00001000 0x00001000\n", 0) == 0);
+    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\nspis 0x00001000 0x00001000\n", 0) ==
+          0);
     CHECK(text.find("spis 0xfedcba98 0x00000001 0xfedcba98\n") != std::string::npos);
     CHECK(text.find("selector 192.168.1.0/24 192.168.2.0/24 6 1024-65535 179-179\n") != std::string::npos);
     CHECK(text.find("selector - - - - -\n") != std::string::npos);
@@ -53,14 +66,18 @@ TEST_CASE("saved state: errors name the line") {
                Catch::Contains("line 2: scope before any group"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup x 0 A\n").error().message,
                Catch::Contains("line 2"));
-    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - - - 9-1 -\n").error().message,
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - - - 9-1 -\n")
+                   .error()
+                   .message,
                Catch::Contains("line 3: bad port range"));
-    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - -\n").error().message,
-               Catch::Contains("5 fields"));
+    CHECK_THAT(
+        parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nselector - -\n").error().message,
+        Catch::Contains("5 fields"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nkeys 0102\n").error().message,
                Catch::Contains("unknown item 'keys'"));
-    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x1000 12\n").error().message,
-               Catch::Contains("line 3: bad SPI '12'"));
+    CHECK_THAT(
+        parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x1000 12\n").error().message,
+        Catch::Contains("line 3: bad SPI '12'"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x\n").error().message,
                Catch::Contains("bad SPI"));
     CHECK_FALSE(parse_saved_state(""));
@@ -91,7 +108,7 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     CHECK(access((path + ".tmp").c_str(), F_OK) != 0);  // renamed, nothing left over
     // Writable by others: it would decide which SAs a group keeps sending with. Ignored.
     REQUIRE(chmod(path.c_str(), 0666) == 0);
-    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
+    CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("world-writable"));
     REQUIRE(chmod(path.c_str(), 0640) == 0);
     REQUIRE(chmod(dir, 0777) == 0);  // a directory anyone can write to: anyone could have put it there
     CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("writable by group or others"));
@@ -101,12 +118,29 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     REQUIRE(symlink(path.c_str(), link.c_str()) == 0);
     CHECK_FALSE(read_saved_state(link));
     unlink(link.c_str());
-    {
-        std::ofstream(path) << "garbage\n";
-    }
+    { std::ofstream(path) << "garbage\n"; }
     CHECK_FALSE(read_saved_state(path));
     REQUIRE(remove_saved_state(path));
     REQUIRE(remove_saved_state(path));  // already gone: fine
     CHECK(access(path.c_str(), F_OK) != 0);
+    rmdir(dir);
+}
+
+TEST_CASE("saved state: a FIFO or another user's file is refused at once (issue 11)") {
+    char dir[] = "/tmp/gdoi-saved-state-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string path = std::string(dir) + "/control.state";
+    REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+    CHECK(member_test::finishes_within(std::chrono::seconds(5), [&] {
+        auto r = read_saved_state(path);
+        return !r && r.error().message.find("not a regular file") != std::string::npos;
+    }));
+    unlink(path.c_str());
+    if (geteuid() == 0) {
+        REQUIRE(write_saved_state(path, sample()));
+        REQUIRE(chown(path.c_str(), 65534, 65534) == 0);
+        CHECK_THAT(read_saved_state(path).error().message, Catch::Contains("belongs to uid 65534"));
+        unlink(path.c_str());
+    }
     rmdir(dir);
 }
