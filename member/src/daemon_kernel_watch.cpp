@@ -58,7 +58,8 @@ void Daemon::check_health(Group& group, Clock::time_point now) {
     if (!*counters) return;
     auto change = group.health.observe(**counters, group.session->keyed());
     if (!change) return;
-    log_line(change->problem ? LogLevel::Warning : LogLevel::Info, "group " + group.config.name + ": " + change->message);
+    log_line(change->problem ? LogLevel::Warning : LogLevel::Info,
+             "group " + group.config.name + ": " + change->message);
     if (change->leak) hold_fail_closed(group, now, change->message);
 }
 

@@ -80,13 +80,13 @@ common::Result<std::vector<RuleCounter>> read_rule_counters(const std::string& t
     });
     if (!err) return err.error();
     if (*err != 0)
-        return common::make_error(detail::explain_errno(*err, "reading the counters of nftables table inet " + table_name),
-                                  *err);
+        return common::make_error(
+            detail::explain_errno(*err, "reading the counters of nftables table inet " + table_name), *err);
     return out;
 }
 
-std::uint64_t packets_of(const std::vector<RuleCounter>& counters, const std::string& chain, const std::string& prefix,
-                         const std::string& suffix) {
+std::uint64_t packets_of(const std::vector<RuleCounter>& counters, const std::string& chain,
+                         const std::string& prefix, const std::string& suffix) {
     std::uint64_t sum = 0;
     for (const auto& c : counters)
         if (c.chain == chain && c.comment.rfind(prefix, 0) == 0 && c.comment.size() >= suffix.size() &&

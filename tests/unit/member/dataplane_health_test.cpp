@@ -1,10 +1,10 @@
 // The health check of a keyed group on a router (dataplane_health.h), fed by hand as the
 // daemon feeds it every 10 s: each router problem is named once, resolved when traffic flows,
 // and packets lost between the carrier and the SA are a suspected leak.
+#include "dataplane_health.h"
+
 #include <catch2/catch.hpp>
 #include <vector>
-
-#include "dataplane_health.h"
 
 using member::HealthCounters;
 using member::HealthMonitor;
@@ -69,7 +69,8 @@ TEST_CASE("ESP arriving but never decrypted: the router's input drops it", "[hea
     m.observe(read(0, 0, 0, 0), true);
     auto c = m.observe(read(0, 0, 0, 0, 0, 9), true);
     REQUIRE(c);
-    CHECK(c->message.find("ESP from wan0 arrives (9 packets) but is dropped before decryption") != std::string::npos);
+    CHECK(c->message.find("ESP from wan0 arrives (9 packets) but is dropped before decryption") !=
+          std::string::npos);
 }
 
 TEST_CASE("packets stopped by the member's last guard: NAT or routing around the carrier", "[health]") {
@@ -87,7 +88,8 @@ TEST_CASE("carrier packets neither encrypted nor stopped are a suspected leak", 
     auto c = m.observe(read(40, 40, 3, 0), true);
     REQUIRE(c);
     CHECK(c->leak);
-    CHECK(c->message.rfind("leak suspected: 40 packet(s) entered the carrier gdoi0 but only 3 were encrypted", 0) == 0);
+    CHECK(c->message.rfind("leak suspected: 40 packet(s) entered the carrier gdoi0 but only 3 were encrypted",
+                           0) == 0);
     // Encrypted or stopped packets account for the carrier's: no leak.
     HealthMonitor ok;
     ok.observe(read(0, 0, 0, 0), true);
