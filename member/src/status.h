@@ -45,7 +45,7 @@ struct TekStatus {
 };
 
 struct PolicyStatus {
-    std::string kind;  // "exclude", "group", "fail-open", "fail-closed"
+    std::string kind;  // "own" (the member's IKE/GDOI), "exclude", "group", "fail-open", "fail-closed"
     std::string selector;
     std::string action;  // "clear", "encrypt", "clear while no TEK", "drop"
 
