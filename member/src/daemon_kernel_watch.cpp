@@ -37,12 +37,17 @@ bool Daemon::outbound_only(Group& group) {
     return group.one_way.observe(*traffic);
 }
 
+namespace {
+constexpr std::chrono::seconds kFirstLeakHold{60};
+}  // namespace
+
 void Daemon::hold_fail_closed(Group& group, Clock::time_point now, const std::string& why) {
     constexpr std::chrono::seconds kMaxLeakHold{900};
     group.held_until = now + group.leak_hold;
     log_line(LogLevel::Error, "group " + group.config.name + ": held fail-closed for " +
                                   std::to_string(group.leak_hold.count()) + " s: " + why);
     group.leak_hold = std::min(group.leak_hold * 2, kMaxLeakHold);
+    group.health.reset();  // judged afresh once keyed again: a leak that goes on holds it longer
     if (auto s = dataplane_->reset_group(group.config); !s)
         log_line(LogLevel::Error, "group " + group.config.name + ": " + s.error().message);
     group.session->install_failed(now, "leak suspected");
@@ -61,6 +66,7 @@ void Daemon::check_health(Group& group, Clock::time_point now) {
     log_line(change->problem ? LogLevel::Warning : LogLevel::Info,
              "group " + group.config.name + ": " + change->message);
     if (change->leak) hold_fail_closed(group, now, change->message);
+    if (!change->problem) group.leak_hold = kFirstLeakHold;  // traffic is fine again
 }
 
 void Daemon::check_traffic(Clock::time_point now) {

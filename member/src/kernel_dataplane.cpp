@@ -281,17 +281,22 @@ void KernelDataplane::follow_wan_mtu() {
     if (!rtnl_) return;
     auto wan = rtnl_->find_link(config_.wan_interface);
     if (!wan || !wan->has_value() || (*wan)->mtu == 0 || (*wan)->mtu == wan_.wan_mtu) return;
-    log(gdoi::LogLevel::Info, "WAN " + config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) +
-                                  " -> " + std::to_string((*wan)->mtu) + ": the carriers' MTUs follow");
-    wan_.wan_mtu = (*wan)->mtu;
+    const uint32_t mtu = (*wan)->mtu;
+    bool all = true;
     for (auto& [name, g] : groups_) {
         if (!g->carrier) continue;
         std::optional<xfrm::EspTransform> transform;
         if (const auto active = g->schedule.active(); g->carrier_up && active && g->teks.count(*active))
             if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
-        if (auto s = g->carrier->follow_wan_mtu(wan_.wan_mtu, transform); !s)
+        if (auto s = g->carrier->follow_wan_mtu(mtu, transform); !s) {
+            all = false;
             log(gdoi::LogLevel::Warning, "group " + name + ": carrier MTU: " + s.error().message);
+        }
     }
+    if (!all) return;  // tried again at the next check
+    log(gdoi::LogLevel::Info, "WAN " + config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) +
+                                  " -> " + std::to_string(mtu) + ": the carriers' MTUs follow");
+    wan_.wan_mtu = mtu;
 }
 
 common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(const GroupConfig& group) {
@@ -308,12 +313,16 @@ common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(c
     h.wan = config_.wan_interface;
     h.to_carrier_wanted = policy::packets_of(c, policy::kChainClassify, group.name + " ", ": encrypt");
     h.to_carrier_seen =
-        policy::packets_of(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + h.carrier);
+        policy::packets_exact(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + h.carrier);
+    // The group's own guards; the member-wide catch-all guards name no group.
+    policy::RuleSet rs;
+    rs.group_id = group.id;
+    rs.group_name = group.name;
     h.guard_drops =
         policy::packets_of(c, policy::kChainPostrouting, "last resort, " + group.name + " ") +
         policy::packets_of(c, policy::kChainPostroutingEarly, "last resort, " + group.name + " ") +
-        policy::packets_of(c, policy::kChainPostrouting, "carrier without SA") +
-        policy::packets_of(c, policy::kChainPostrouting, "IPIP to a carrier peer");
+        policy::packets_exact(c, policy::kChainPostrouting, policy::carrier_guard_comment(rs)) +
+        policy::packets_exact(c, policy::kChainPostrouting, policy::peer_guard_comment(rs));
     h.esp_readdressed = policy::packets_of(c, policy::kChainEspInbound, "ESP for own scope");
     h.decrypted_seen = policy::packets_of(c, policy::kChainHealthForward, policy::kHealthDecrypted) +
                        policy::packets_of(c, policy::kChainHealthInput, policy::kHealthDecrypted);

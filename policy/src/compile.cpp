@@ -231,6 +231,10 @@ void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 
 void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t);
 
+std::vector<Match> carrier_matches(const MemberRules& r) {
+    return {MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}};
+}
+
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     // What reached each keyed group's carrier (LAN and the member's own), for the health check.
     for (const auto& g : r.groups) {
@@ -240,8 +244,7 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
                                std::string(kHealthIntoCarrier) + ifname));
     }
     // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
-    const std::vector<Match> carrier{MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)},
-                                     MatchL4Proto{kProtoIpip}};
+    const std::vector<Match> carrier = carrier_matches(r);
     // df-bit = "clear" (per group, by its peer): the outer header may be fragmented on the path.
     for (const auto& g : r.groups) {
         if (!g.clear_df || !g.carrier_peer) continue;
@@ -260,6 +263,14 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     rewrite.matches.push_back(MatchRtIpsec{true});
     rewrite.statements.push_back(CopyInnerAddresses{});
     c.rules.push_back(std::move(rewrite));
+    // Per group first (the health check counts them by group), then for any carrier.
+    for (const auto& g : r.groups) {
+        if (!g.carrier_peer) continue;
+        auto to_peer = carrier;
+        to_peer.push_back(MatchPrefix{false, host(*g.carrier_peer)});
+        c.rules.push_back(
+            rule(RuleRole::carrier_guard, g.group_id, std::move(to_peer), kDrop, carrier_guard_comment(g)));
+    }
     c.rules.push_back(
         rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
     // While apply() runs, a bridge copy of this table has already readdressed the carrier
@@ -269,6 +280,13 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
                            "carrier already readdressed, SA applies"));
     // NAT may have rewritten the carrier's source (it is untracked, but another table may
     // still rewrite it statelessly): the destination still names a carrier peer.
+    for (const auto& g : r.groups) {
+        if (!g.carrier_peer) continue;
+        c.rules.push_back(rule(
+            RuleRole::carrier_guard, g.group_id,
+            {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchPrefix{false, host(*g.carrier_peer)}},
+            kDrop, peer_guard_comment(g)));
+    }
     const Prefix peers = r.carrier.peers ? *r.carrier.peers : host(r.carrier.g_out);
     c.rules.push_back(rule(RuleRole::carrier_guard, 0,
                            {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchPrefix{false, peers}},
@@ -318,6 +336,14 @@ ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
 }
 
 }  // namespace
+
+std::string carrier_guard_comment(const RuleSet& g) {
+    return "carrier of " + group_label(g) + " without SA: never leaves in clear";
+}
+
+std::string peer_guard_comment(const RuleSet& g) {
+    return "IPIP to the carrier peer of " + group_label(g) + " without SA: never leaves in clear";
+}
 
 std::string scope_set_name(std::uint32_t group_id, Family family) {
     return std::string(family == Family::ipv6 ? "scope6_" : "scope4_") + std::to_string(group_id);
@@ -412,6 +438,12 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     }
 
     auto early = base(kChainPostroutingEarly, ChainType::filter, Hook::postrouting, kPriorityMangle);
+    // The carrier itself is still IPIP here (ESP comes after postrouting): a scope that covers
+    // the pseudo addresses (any <-> any) must not take it; postrouting rewrites it later.
+    auto with_sa = carrier_matches(r);
+    with_sa.push_back(MatchRtIpsec{true});
+    early.rules.push_back(
+        rule(RuleRole::carrier_rewrite, 0, std::move(with_sa), kAccept, "carrier with an SA: leaves as ESP"));
     add_wan_guard(early, r, t);
     t.chains.push_back(std::move(early));
 

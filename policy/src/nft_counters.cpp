@@ -95,4 +95,12 @@ std::uint64_t packets_of(const std::vector<RuleCounter>& counters, const std::st
     return sum;
 }
 
+std::uint64_t packets_exact(const std::vector<RuleCounter>& counters, const std::string& chain,
+                            const std::string& comment) {
+    std::uint64_t sum = 0;
+    for (const auto& c : counters)
+        if (c.chain == chain && c.comment == comment) sum += c.packets;
+    return sum;
+}
+
 }  // namespace policy

@@ -159,7 +159,12 @@ common::Result<int> NetfilterSocket::dump(char* msg, const std::function<void(co
                 if (err != 0 || !(nlh->nlmsg_flags & NLM_F_DUMP)) return err;
                 continue;
             }
-            if (r->nlmsg_type == NLMSG_DONE) return 0;
+            if (r->nlmsg_type == NLMSG_DONE) {
+                // A dump that failed part-way ends with a negative errno after NLMSG_DONE.
+                if (mnl_nlmsg_get_payload_len(r) >= sizeof(int))
+                    return -*static_cast<const int*>(mnl_nlmsg_get_payload(r));
+                return 0;
+            }
             on_message(r);
         }
     }

@@ -17,8 +17,10 @@ struct RuleCounter {
     std::uint64_t packets = 0;
 };
 
-// Every rule of the table that has a counter. A missing table is an error (ENOENT).
-common::Result<std::vector<RuleCounter>> read_rule_counters(const std::string& table_name = kDefaultTableName);
+// Every rule of the table that has a counter (a missing table reads as none: the kernel
+// filters a dump by table name without complaining).
+common::Result<std::vector<RuleCounter>> read_rule_counters(
+    const std::string& table_name = kDefaultTableName);
 
 // Comments of the rules that exist only to be counted by the health check (compile.cpp).
 inline constexpr const char* kHealthIntoCarrier = "health: into carrier ";  // + device name
@@ -26,7 +28,10 @@ inline constexpr const char* kHealthDecrypted = "health: decrypted, past the rou
 
 // The sum of the counters of the rules in `chain` whose comment starts with `prefix` (and ends
 // with `suffix`).
-std::uint64_t packets_of(const std::vector<RuleCounter>& counters, const std::string& chain, const std::string& prefix,
-                         const std::string& suffix = {});
+std::uint64_t packets_of(const std::vector<RuleCounter>& counters, const std::string& chain,
+                         const std::string& prefix, const std::string& suffix = {});
+// The sum of the counters of the rules in `chain` whose comment is exactly `comment`.
+std::uint64_t packets_exact(const std::vector<RuleCounter>& counters, const std::string& chain,
+                            const std::string& comment);
 
 }  // namespace policy

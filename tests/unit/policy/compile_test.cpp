@@ -197,9 +197,9 @@ TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN
     // The same WAN guard before source NAT, where the addresses are still the original ones.
     const auto& early = chain(t, kChainPostroutingEarly);
     CHECK(early.base->priority < 100);
-    CHECK(roles(early) ==
-          std::vector<RuleRole>{RuleRole::wan_guard, RuleRole::wan_guard, RuleRole::wan_guard});
-    CHECK(texts(early)[2] == texts(p)[7]);
+    CHECK(roles(early) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::wan_guard,
+                                                RuleRole::wan_guard, RuleRole::wan_guard});
+    CHECK(texts(early)[3] == texts(p)[7]);
 }
 
 TEST_CASE("df-bit clear: the group's carrier leaves without Don't Fragment") {
@@ -213,10 +213,35 @@ TEST_CASE("df-bit clear: the group's carrier leaves without Don't Fragment") {
           "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap ip daddr 192.0.0.5 rt ipsec exists ip "
           "saddr set @nh,256,32 ip daddr set @nh,288,32 ip frag-off set ip frag-off & 0xbfff counter "
           "accept comment \"carrier of GROUP_ID-0001: inner addresses out, DF cleared, then ESP\"");
-    CHECK(texts(p)[5].rfind("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.0/24 counter drop", 0) ==
-          0);
+    // The group's own guards (counted per group by the health check), then the catch-all ones.
+    const auto t2 = texts(p);
+    const auto has = [&](const std::string& prefix) {
+        return std::any_of(t2.begin(), t2.end(),
+                           [&](const std::string& x) { return x.rfind(prefix, 0) == 0; });
+    };
+    CHECK(has(
+        "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap ip daddr 192.0.0.5 counter drop comment "
+        "\"carrier of GROUP_ID-0001 without SA"));
+    CHECK(
+        has("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.5 counter drop comment \"IPIP to the "
+            "carrier "
+            "peer of GROUP_ID-0001"));
+    CHECK(has("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.0/24 counter drop"));
     m.groups[0].clear_df = false;
     CHECK(chain(*compile(m), kChainPostrouting).rules.size() == p.rules.size() - 1);
+}
+
+TEST_CASE("a scope covering the carrier's pseudo addresses never takes the carrier before NAT") {
+    auto m = member(true);
+    m.groups[0].policies = {{test::sel("0.0.0.0/0", "0.0.0.0/0")}};
+    const auto t = *compile(m);
+    const auto& early = chain(t, kChainPostroutingEarly);
+    REQUIRE_FALSE(early.rules.empty());
+    // The carrier with an SA is accepted before any scope drop (it leaves as ESP).
+    CHECK(texts(early)[0].rfind(
+              "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec exists counter accept",
+              0) == 0);
+    CHECK(early.rules.back().verdict.kind == VerdictKind::drop);
 }
 
 TEST_CASE("the member's own IKE/GDOI comes before every group rule") {
