@@ -79,18 +79,28 @@ std::vector<RekeyStep> RekeySchedule::on_state(const std::vector<uint32_t>& spis
 
     if (active_gone) {
         const uint32_t old = *active_;
-        active_.reset();
         if (sender) {
-            // Nothing left to send with but the new key: switch now (new in, old out, one batch).
+            // The push deleted the key we send with and brought its successor. GAP (RFC 6407):
+            // a deleted SA is deactivated DEACTIVATION_TIME_DELAY after the request, a new one
+            // activated ACTIVATION_TIME_DELAY after it arrives. Switching at once would send
+            // under the new SPI before members that get the push a moment later hold its
+            // inbound SA: keep sending with the old key until the earlier of the two delays.
+            const auto at = now + std::min(activation_delay, deactivation_delay);
+            for (const auto& t : pending_)  // already due sooner: keep that
+                if (t.step.kind == RekeyStep::Kind::activate && t.step.spi == *sender && t.at <= at)
+                    return steps;
             cancel(RekeyStep::Kind::activate, *sender);
-            steps.push_back({RekeyStep::Kind::activate, *sender, old, false});
-            roles_[*sender] = Role::active;
-            active_ = *sender;
-        } else {
-            // Fail-closed first, then the SA goes.
-            steps.push_back({RekeyStep::Kind::keyed, 0, std::nullopt, false});
-            steps.push_back({RekeyStep::Kind::remove_outbound, old, std::nullopt, false});
+            for (auto& t : pending_)
+                if (t.step.kind == RekeyStep::Kind::activate) roles_[t.step.spi] = Role::inbound_only;
+            std::erase_if(pending_, [](const Timed& t) { return t.step.kind == RekeyStep::Kind::activate; });
+            roles_[*sender] = Role::activating;
+            queue(at, {RekeyStep::Kind::activate, *sender, std::nullopt, false});
+            return steps;
         }
+        // Nothing left to send with: fail-closed first, then the SA goes.
+        active_.reset();
+        steps.push_back({RekeyStep::Kind::keyed, 0, std::nullopt, false});
+        steps.push_back({RekeyStep::Kind::remove_outbound, old, std::nullopt, false});
         return steps;
     }
 
@@ -124,7 +134,8 @@ std::vector<RekeyStep> RekeySchedule::on_timer(SteadyTime now) {
         if (step.kind == RekeyStep::Kind::activate) {
             step.previous = active_;
             const bool was_keyed = active_.has_value();
-            if (active_) roles_[*active_] = Role::inbound_only;
+            // A deleted sender stays deactivating (its inbound SA goes at its own time).
+            if (active_ && roles_[*active_] != Role::deactivating) roles_[*active_] = Role::inbound_only;
             roles_[step.spi] = Role::active;
             active_ = step.spi;
             steps.push_back(step);

@@ -1,6 +1,7 @@
 // The rekey scheduler's order with a fake clock (member/src/dataplane_rekey.h): inbound
 // first, the new outbound after the activation delay replacing the old one, the old inbound
 // after the deactivation delay once the TEK is gone; the first TEK without delay.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "dataplane_rekey.h"
@@ -62,14 +63,37 @@ TEST_CASE("dataplane rekey: the first registration with several TEKs sends with 
 
 TEST_CASE("dataplane rekey: the active TEK disappears", "[dataplane][rekey]") {
     const SteadyTime t0{};
-    SECTION("with a successor waiting: switch now, old inbound later") {
+    SECTION("with a successor waiting: its activation stands, the old key sends until then") {
         RekeySchedule r;
         (void)r.on_state({0x1000}, seconds(30), seconds(60), t0);
         (void)r.on_state({0x1000, 0x2000}, seconds(30), seconds(60), t0 + seconds(1));
-        CHECK(text(r.on_state({0x2000}, seconds(30), seconds(60), t0 + seconds(2))) ==
-              L{"activate 0x00002000 replacing 0x00001000"});
-        CHECK(r.next_deadline() == t0 + seconds(62));  // the activation timer is gone
+        CHECK(r.on_state({0x2000}, seconds(30), seconds(60), t0 + seconds(2)).empty());
+        CHECK(r.active() == 0x1000u);
+        CHECK(r.role(0x1000) == RekeySchedule::Role::deactivating);
+        CHECK(text(r.on_timer(t0 + seconds(31))) == L{"activate 0x00002000 replacing 0x00001000"});
+        CHECK(r.role(0x1000) == RekeySchedule::Role::deactivating);
         CHECK(text(r.on_timer(t0 + seconds(62))) == L{"remove_inbound 0x00001000"});
+    }
+    SECTION("one push brings the successor and deletes the sender: switch after the activation delay") {
+        // GAP (RFC 6407): members getting the same push a moment later must already hold the
+        // new inbound SA when the first one sends under it.
+        RekeySchedule r;
+        (void)r.on_state({0x1000}, seconds(3), seconds(6), t0);
+        CHECK(text(r.on_state({0x2000}, seconds(3), seconds(6), t0 + seconds(10))) ==
+              L{"install_inbound 0x00002000"});
+        CHECK(r.active() == 0x1000u);
+        CHECK(r.on_timer(t0 + seconds(12)).empty());
+        CHECK(text(r.on_timer(t0 + seconds(13))) == L{"activate 0x00002000 replacing 0x00001000"});
+        CHECK(text(r.on_timer(t0 + seconds(16))) == L{"remove_inbound 0x00001000"});
+    }
+    SECTION("a deactivation delay shorter than the activation delay switches at the deactivation") {
+        RekeySchedule r;
+        (void)r.on_state({0x1000}, seconds(30), seconds(5), t0);
+        (void)r.on_state({0x2000}, seconds(30), seconds(5), t0 + seconds(10));
+        const auto steps = text(r.on_timer(t0 + seconds(15)));
+        CHECK(std::find(steps.begin(), steps.end(), "activate 0x00002000 replacing 0x00001000") !=
+              steps.end());
+        CHECK(r.active() == 0x2000u);
     }
     SECTION("with nothing left: fail-closed first, then the SAs go") {
         RekeySchedule r;
@@ -104,7 +128,8 @@ TEST_CASE("dataplane rekey: zero delays still keep the order", "[dataplane][reke
     CHECK(text(r.on_timer(t0)) == L{"activate 0x00002000 replacing 0x00001000"});
 }
 
-TEST_CASE("dataplane rekey: SAs adopted after a restart continue without reinstalling", "[dataplane][rekey]") {
+TEST_CASE("dataplane rekey: SAs adopted after a restart continue without reinstalling",
+          "[dataplane][rekey]") {
     RekeySchedule r;
     const SteadyTime t0{};
     r.adopt({0x1000, 0x2000}, 0x2000);
@@ -120,7 +145,8 @@ TEST_CASE("dataplane rekey: SAs adopted after a restart continue without reinsta
     CHECK(text(r.on_timer(t0 + seconds(11))) == L{"remove_inbound 0x00001000"});
 }
 
-TEST_CASE("dataplane rekey: adopting an active SPI without its inbound SA adopts no sender", "[dataplane][rekey]") {
+TEST_CASE("dataplane rekey: adopting an active SPI without its inbound SA adopts no sender",
+          "[dataplane][rekey]") {
     RekeySchedule r;
     r.adopt({0x1000}, 0x2000);
     CHECK_FALSE(r.active());
