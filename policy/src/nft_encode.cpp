@@ -92,17 +92,17 @@ public:
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_DREG, dreg);
         add(std::move(e));
     }
-    // Writes 4 bytes of the IPv4 header and fixes the header checksum (offset 10, RFC 791);
-    // the L4 pseudo-header flag is what nft sets for address writes (no-op for ESP / IPIP).
-    void ipv4_write(std::uint32_t offset) {
+    // Writes `len` bytes of the IPv4 header and fixes the header checksum (offset 10, RFC 791).
+    // Address writes also carry the L4 pseudo-header flag, as nft sets it (no-op for ESP / IPIP).
+    void ipv4_write(std::uint32_t offset, std::uint32_t len = 4, bool address = true) {
         auto e = expr("payload");
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, 4);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_SREG, kReg);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, 10);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+        if (address) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
         add(std::move(e));
     }
     void bitwise_mask(const void* mask, std::size_t len) {
@@ -152,17 +152,6 @@ public:
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_LEN, len);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_SREG, kReg);
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
-        add(std::move(e));
-    }
-    // Writes `len` bytes of the IPv4 header and fixes its checksum (no L4 pseudo header).
-    void ipv4_header_write(std::uint32_t offset, std::uint32_t len) {
-        auto e = expr("payload");
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_SREG, kReg);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
-        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, 10);
         add(std::move(e));
     }
     void notrack() { add(expr("notrack")); }
@@ -331,7 +320,7 @@ struct StatementEncoder {
         const std::uint8_t mask[2] = {0xbf, 0xff};
         b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
         b.bitwise_mask(mask, 2);
-        b.ipv4_header_write(6, 2);
+        b.ipv4_write(6, 2, /*address=*/false);
     }
     // MSS option (kind 2, RFC 9293 §3.2): its 2-byte value at offset 2; rt tcpmss is the
     // route's MTU minus the headers, in host order.
