@@ -1,5 +1,5 @@
 // Time to apply the member's nft table as one atomic batch, for 10 and 1,000 group policies
-// (issue 4 asks for both figures). Runs in a private network namespace (unshare), so it never
+// (a small and a large table). Runs in a private network namespace (unshare), so it never
 // touches the host's ruleset. Needs root / CAP_SYS_ADMIN + CAP_NET_ADMIN.
 //   build-policy/bench/policy-apply [runs]
 #include <sched.h>
@@ -18,7 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 // n policies 10.1.0.0/24 -> 10.<2 + i/256>.<i%256>.0/24, ten excludes, ten fail-open rules.
 policy::MemberRules member(std::size_t n, bool tek) {
@@ -36,7 +38,8 @@ policy::MemberRules member(std::size_t n, bool tek) {
     for (std::size_t i = 0; i < n; ++i) {
         policy::Selector s;
         s.source = *policy::Prefix::parse("10.1.0.0/24");
-        s.destination = *policy::Prefix::parse("10." + std::to_string(2 + i / 256) + "." + std::to_string(i % 256) + ".0/24");
+        s.destination = *policy::Prefix::parse("10." + std::to_string(2 + i / 256) + "." +
+                                               std::to_string(i % 256) + ".0/24");
         g.policies.push_back({s});
     }
     for (std::uint16_t i = 0; i < 10; ++i) {
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::printf("policy-apply: %d runs each, private netns, median (min) in ms\n", runs);
-    std::printf("%8s %7s %9s %12s %16s %16s\n", "policies", "rules", "messages", "compile", "apply (new)", "apply (replace)");
+    std::printf("%8s %7s %9s %12s %16s %16s\n", "policies", "rules", "messages", "compile", "apply (new)",
+                "apply (replace)");
     for (const std::size_t n : {std::size_t{10}, std::size_t{1000}}) {
         const auto rules = member(n, false);
         std::vector<double> compile_ms, fresh_ms, replace_ms;
@@ -78,7 +82,8 @@ int main(int argc, char** argv) {
             auto table = policy::compile(rules);
             compile_ms.push_back(ms_since(t0));
             if (!table) return std::fprintf(stderr, "%s\n", table.error().message.c_str()), 1;
-            if (auto st = policy::remove_table(); !st) return std::fprintf(stderr, "%s\n", st.error().message.c_str()), 1;
+            if (auto st = policy::remove_table(); !st)
+                return std::fprintf(stderr, "%s\n", st.error().message.c_str()), 1;
             t0 = Clock::now();
             auto a = policy::apply(*table);  // table absent: create
             fresh_ms.push_back(ms_since(t0));

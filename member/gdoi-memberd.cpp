@@ -7,12 +7,12 @@
 #include <iostream>
 #include <string>
 
-#include "config.h"
-#include "daemon.h"
-#include "dataplane_saved_state.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+#include "dataplane/dataplane_saved_state.h"
+#include "dataplane/kernel_dataplane.h"
 #include "gdoi/private_file.h"
-#include "kernel_dataplane.h"
-#include "logging.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "gdoictl_cli.h"
+#include "gdoictl/gdoictl_cli.h"
 
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);

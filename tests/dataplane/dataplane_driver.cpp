@@ -21,8 +21,11 @@
 #include <sstream>
 #include <string>
 
-#include "config.h"
-#include "kernel_dataplane.h"
+#include "common/hex_spi.h"
+#include "config/config.h"
+#include "daemon/policy_view.h"
+#include "daemon/tek_name.h"
+#include "dataplane/kernel_dataplane.h"
 
 namespace {
 
@@ -172,12 +175,12 @@ int main(int argc, char** argv) {
                     std::cout << "ok delete " << spi << std::endl;
             } else if (cmd == "status") {
                 for (const auto& t : state.teks) {
-                    char buf[16];
-                    std::snprintf(buf, sizeof buf, "0x%08x", t.spi);
-                    std::cout << "tek " << buf << " " << dp.tek_role(group, t.spi) << std::endl;
+                    std::cout << "tek " << common::hex_spi(t.spi) << " "
+                              << member::tek_role_text(dp.tek_role(group, t.spi)) << std::endl;
                 }
                 std::cout << "remote prefixes " << dp.remote_prefixes().size() << std::endl;
-                for (const auto& p : dp.policies(group))
+                const auto rules = dp.rules(group);
+                for (const auto& p : rules ? member::policy_status(*rules) : std::vector<member::PolicyStatus>{})
                     std::cout << "policy " << p.kind << " " << p.selector << " " << p.action << std::endl;
                 std::cout << "ok status" << std::endl;
             } else if (cmd == "flush") {

@@ -1,4 +1,4 @@
-// libFuzzer target: the control protocol (issue 11, item 6), both ends. The first byte picks
+// libFuzzer target: the control protocol, both ends. The first byte picks
 // the entry point, the rest is the text:
 //   0: a request line as the daemon reads it (parse_control_request, then the dispatcher);
 //      an accepted request formats back to a line that parses to the same request.
@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "control.h"
+#include "control/control.h"
+#include "control/status_json.h"
 #include "fuzz_check.h"
-#include "status_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0 || size > 16384) return 0;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dataplane_saved_state.h"
+#include "dataplane/dataplane_saved_state.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

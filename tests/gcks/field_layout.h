@@ -1,4 +1,4 @@
-// Wire habits of deployed key servers (issue 10), each selectable on its own, so the
+// Wire habits of deployed key servers, each selectable on its own, so the
 // member's tolerance of them is tested against the test GCKS. What the RFC says instead:
 //  - SAK: RFC 6407 §5.3 has 4 RESERVED octets between the SPI and the attributes; RFC 3547
 //    §5.3 had the POP fields there, which deployed code zero-fills as 6 octets.

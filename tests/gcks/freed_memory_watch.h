@@ -2,7 +2,7 @@
 // under AddressSanitizer every free, through its free hook):
 // while a FreedMemoryWatch is alive, every block freed is searched for the watched byte
 // strings before it goes back to the allocator. A hit means a key was left in ordinary
-// heap memory instead of SecureBytes (issue 11, item 4). Single-threaded tests only.
+// heap memory instead of SecureBytes. Single-threaded tests only.
 #pragma once
 
 #include <cstddef>

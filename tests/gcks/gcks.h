@@ -22,7 +22,7 @@ struct Group {
     gdoi::GroupState state;
     gdoi::crypto::SigningKey signer;
     gdoi::crypto::HashAlg sig_hash = gdoi::crypto::HashAlg::Sha256;
-    FieldHabits habits;  // wire habits of deployed key servers (issue 10); none by default
+    FieldHabits habits;  // wire habits of deployed key servers; none by default
 
     // A group with a KEK (AES-256, RSA or ECDSA signatures) and the given TEKs, with fresh keys.
     static Group make(uint32_t group_id, std::vector<gdoi::Tek> teks, gdoi::crypto::SigAlgorithm sig_alg);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# IKEv1 phase 1 against strongSwan (issue 2): charon is the responder in one namespace, the
+# IKEv1 phase 1 against strongSwan: charon is the responder in one namespace, the
 # initiator under test runs in another, joined by a veth with addresses that exist only
 # there. For each mode and proposal charon is configured with exactly that proposal and the
 # initiator must finish phase 1 (exit 0) while charon logs the SA as established; a wrong
@@ -39,7 +39,7 @@ SLACK=3
 PASSED=0
 FAILED=0
 
-# matrix_proposals — the 29 proposals of issue 2.
+# matrix_proposals — 29 proposals: every cipher x hash x DH group below.
 matrix_proposals() {
   local enc hash dh
   for enc in aes128 aes256 3des; do

@@ -66,7 +66,7 @@ bool parse_field_option(const std::string& a, const std::function<std::string()>
 }
 
 const char* field_usage() {
-    return "Field habits (issue 10), all with --profile field (rfc: none), or one by one:\n"
+    return "Field habits, all with --profile field (rfc: none), or one by one:\n"
            "  --drop-gdoi-situation  phase 1: drop DOI 2 with Situation != 0, no notification\n"
            "  --kd-current-kek       a KEK rekey's KD names the current KEK's SPI (not the new one)\n"
            "  --sak-six-octets       6 zero octets after the SAK SPI; --sat-one-octet-id 1-octet SAT ID "

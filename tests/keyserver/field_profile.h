@@ -1,4 +1,4 @@
-// gdoi-test-keyserver's field habits (issue 10): what deployed key servers do that the RFCs
+// gdoi-test-keyserver's field habits: what deployed key servers do that the RFCs
 // do not ask for, selectable all at once (--profile field) or one by one.
 #pragma once
 

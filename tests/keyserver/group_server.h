@@ -38,7 +38,7 @@ struct GroupServerConfig {
     // decrypted again with the phase-1 keys: tshark cannot decrypt the pull when the
     // phase-1 SA payload said DOI 2 (see README).
     std::function<void(const gdoi::Endpoint& member, bool to_member, ByteView plaintext)> pull_plaintext;
-    // Field habits (issue 10): rekeys without Delete of the old TEKs; periodic TEK rekeys and
+    // Field habits: rekeys without Delete of the old TEKs; periodic TEK rekeys and
     // KEK rekeys (0: only on command) once a member registered.
     bool delete_old_teks = true;
     std::chrono::seconds rekey_every{0};

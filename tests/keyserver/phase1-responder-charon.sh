@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test key server's phase-1 RESPONDER against real initiators (issue 3): strongSwan's
+# The test key server's phase-1 RESPONDER against real initiators: strongSwan's
 # charon (tests/integration/lib/charon-initiator.sh) and our own gdoi-phase1 probe, each
 # in its own namespace, gdoi-test-keyserver in another, joined by a veth with addresses
 # that exist only there.

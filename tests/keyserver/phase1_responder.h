@@ -67,7 +67,7 @@ struct ResponderConfig {
     gdoi::isakmp::IdPayload local_id;  // IDir; ID_IPV4_ADDR of the key server usually
     bool allow_main = true;
     bool allow_aggressive = true;
-    // Like deployed key servers (issue 10): a first message whose SA says DOI 2 with a
+    // Like deployed key servers: a first message whose SA says DOI 2 with a
     // Situation other than 0 (RFC 6407 §5.2: the GDOI DOI has none) is dropped without an answer.
     bool drop_gdoi_situation = false;
     // Half-open (and failed) exchanges are forgotten after this much silence.

@@ -196,7 +196,7 @@ TEST_CASE("drop_gdoi_situation: the member's offers pass, DOI 2 with Situation 1
     run(ini, resp);
     CHECK(ini.established());  // our Situation: 0 with DOI 2, SIT_IDENTITY_ONLY with DOI 1
 
-    // What the member sent before issue 10: DOI 2 with SIT_IDENTITY_ONLY. No answer at all.
+    // What the member sent before DOI 2 with SIT_IDENTITY_ONLY. No answer at all.
     Phase1Initiator other(initiator_config(mode, {"aes128-sha256-modp2048"}));
     const Bytes first = *other.start(T0).send;
     auto m1 = isakmp::parse_message(first);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Failover (issue 5): two key servers configured, the first one's address unreachable (on
+# Failover: two key servers configured, the first one's address unreachable (on
 # the link, but nobody there): the member must give up on it, register with the second,
 # and `gdoictl show servers` must show the first one's failure and error. (This key server
 # signs with ECDSA P-256, the other tests with RSA.)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Interoperation with deployed key servers (issue 10), against gdoi-test-keyserver
+# Interoperation with deployed key servers, against gdoi-test-keyserver
 # --profile field: it drops a phase-1 SA with DOI 2 and a Situation other than 0 without a
 # word, pushes from source port 8848 without Delete, signs with raw-hash RSA, writes the
 # SAK with 6 octets after the SPI, 1-octet SAT ID lengths, a basic KEK_KEY_LIFETIME and

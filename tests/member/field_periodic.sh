@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Periodic rekeys of a deployed key server (issue 10): gdoi-test-keyserver --profile field
+# Periodic rekeys of a deployed key server: gdoi-test-keyserver --profile field
 # with a TEK rekey every 2 s and a KEK rekey every 5 s, no Delete (GAP 1,2). The member
 # follows them all without a rejected push or a second registration, and the TEKs the key
 # server never deletes retire: the group state holds the newest TEK plus those superseded less

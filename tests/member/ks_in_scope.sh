@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A key server inside the group's scope (issue 11, item 1): a 10.0.0.0/8 <-> 10.0.0.0/8 group
+# A key server inside the group's scope: a 10.0.0.0/8 <-> 10.0.0.0/8 group
 # whose key server is 10.248.0.2, as on many private WANs. The member runs with its kernel
 # dataplane; this kernel has no ESP, so every install is refused and the group stays
 # fail-closed with the key server's policy as its scope — the state in which the member's own

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay flood (issue 11, item 5): a captured genuine push is replayed at the member at
+# Replay flood: a captured genuine push is replayed at the member at
 # FLOOD_RATE datagrams/s (default 16000) for FLOOD_SECONDS (default 8, bounded: at most
 # rate x seconds datagrams, on the test's own veth pair); after FLOOD_REKEY_AT seconds
 # (default 3) the key server sends a genuine rekey. The rekey must be applied within

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Registration of one member (issue 3 proof 1, issue 5): gdoi-test-keyserver with a KEK
+# Registration of one member : gdoi-test-keyserver with a KEK
 # (RSA signatures), two TEKs (AES-CBC-256 + HMAC-SHA-256, AES-GCM-128), GAP and SEQ;
 # gdoi-memberd --no-dataplane registers; `gdoictl show ... --json` must show exactly what
 # the key server configured, field by field, and the text views must contain it too. The

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rekeys (issue 3 proof 2, issue 5): three GROUPKEY-PUSH in a row, each with fresh TEKs
+# Rekeys : three GROUPKEY-PUSH in a row, each with fresh TEKs
 # (new SPIs, SEQ+1, Delete of the old SPIs) and KEK_ACK_REQUESTED: the member must show
 # each new SPI set and SEQ, and the key server must log a verified RFC 8263 ACK for each.
 # Then a replayed, a forged (bad signature), an unknown-KEK and a truncated push: each

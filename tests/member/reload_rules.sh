@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGHUP with rules changed in place (issue 11, item 2): the member runs with its kernel
+# SIGHUP with rules changed in place: the member runs with its kernel
 # dataplane (nft table gdoi_member; the group is not keyed, so its fail-open rules are live).
 # An exclude rule's port and a fail-open rule's prefix change, the rule counts do not; after
 # SIGHUP the nft table holds the new port and prefix and none of the old ones.
@@ -43,7 +43,7 @@ if grep -q "10.1.0.0/16" <<<"$listing"; then fail "SIGHUP: the old fail-open pre
 else pass "SIGHUP: the old fail-open prefix is gone"; fi
 check_grep "the group restarted under its new configuration" "changed in the configuration" "$WORK/member.err"
 
-# Files that hung or crashed the daemon (issue 11, item 3) are refused; the running rules stay.
+# Files that hung or crashed the daemon are refused; the running rules stay.
 good="$WORK/member.toml.good"
 cp -p "$WORK/member.toml" "$good"
 deep="k$(printf '.k%.0s' $(seq 40000)) = 1"

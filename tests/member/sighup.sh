@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGHUP (issue 5): a second group (on a second key server) is added to the configuration
+# SIGHUP: a second group (on a second key server) is added to the configuration
 # and the daemon reloaded: both groups registered, the first one untouched. The second
 # group is removed and the daemon reloaded: the first group still untouched (same SEQ,
 # same TEK SPIs, no re-registration counted) and still following rekeys.

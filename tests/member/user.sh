@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --user (issue 5, privileges): gdoi-memberd started as root with `--user nobody` and its
+# --user (privileges): gdoi-memberd started as root with `--user nobody` and its
 # control socket in a directory that does not exist yet. The daemon runs as nobody with
 # only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, the runtime directory it created belongs to
 # nobody (so the restart-adoption state can be written there after the switch), and the

@@ -1,5 +1,5 @@
 // Two members built with GroupDataplane only, h1 - gm1 =WAN= gm2 - h2, with the
-// address-rewriting nft rules of issue 4 written here by hand (policy/ owns the
+// address-rewriting nft rules of ARCHITECTURE.md written here by hand (policy/ owns the
 // real ones; note `ip protocol 4`: nft resolves the name "ipip" through
 // /etc/protocols to 94, not 4 — IPv4-in-IPv4 is "ipencap" there). Proves the layout xfrm/ installs carries traffic both ways with
 // outer = inner addresses, and that the make-before-break steps lose nothing.
@@ -41,7 +41,7 @@ DataplaneConfig member_config(const char* wan_peer) {
     return c;
 }
 
-// Issue 4: outbound, copy the inner addresses into the carrier's outer header
+// outbound, copy the inner addresses into the carrier's outer header
 // before ESP is added (@nh offsets are bits from the outer IPv4 header: the inner
 // header starts at byte 20, its saddr at byte 32 = bit 256, daddr at bit 288);
 // inbound, steer group ESP to the single SA (G_OUT -> G_IN) before routing.

@@ -53,7 +53,7 @@ check_not "cleartext ping from the WAN to the member's LAN address is dropped" p
 tcp_listen "$H" 10.1.0.10 8080
 check_not "cleartext tcp from the WAN to a LAN host is dropped" tcp_connect "$P" 10.1.0.10 8080 10.2.0.1
 
-# Cleartext IPIP to G_IN (the carrier bypass of issue 4), inner source outside every policy.
+# Cleartext IPIP to G_IN (the carrier bypass), inner source outside every policy.
 ip netns exec "$P" $PY -c '
 import socket, struct
 def csum(b):
@@ -79,7 +79,7 @@ for _ in range(3):
 '
 check "carrier without SA is dropped in postrouting" rule_counted "$M" postrouting "carrier without SA"
 
-# The router masquerades on its WAN (issue 9): nothing changes for the group's scope.
+# The router masquerades on its WAN: nothing changes for the group's scope.
 ip netns exec "$M" nft add table ip router_nat
 ip netns exec "$M" nft add chain ip router_nat post '{ type nat hook postrouting priority srcnat; }'
 ip netns exec "$M" nft add rule ip router_nat post oifname wan0 masquerade
@@ -98,7 +98,7 @@ for _ in range(3):
 check "IPIP to the carrier peer from another source is dropped" rule_counted "$M" postrouting "IPIP to a carrier peer without SA"
 ip netns exec "$M" nft delete table ip router_nat
 
-# The member's own IKE/GDOI with a key server inside the scope (issue 11): fail-closed must
+# The member's own IKE/GDOI with a key server inside the scope: fail-closed must
 # not cut it. Without the exemption it is dropped; with it, both directions pass.
 ip netns exec "$P" $PY -c '
 import socket

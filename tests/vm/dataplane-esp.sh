@@ -3,7 +3,7 @@
 # the test VM: tests/vm/vm-run.sh tests/vm/dataplane-esp.sh build-dp/tests/dataplane/dataplane-driver;
 # ctest vm_dataplane_esp).
 #
-# Topology (issue 4), namespaces only, every address private to them:
+# Topology, namespaces only, every address private to them:
 #   lan1 10.1.0.10 -- 10.1.0.1 gm1 172.16.1.2 -- 172.16.1.1 core 172.16.2.1 -- 172.16.2.2 gm2 10.2.0.1 -- 10.2.0.10 lan2
 # core routes 10.1.0.0/24 and 10.2.0.0/24 to the members; the members' default route is core.
 # gm1 and gm2 each run dataplane-driver (KernelDataplane) with the same TEKs; the group's
@@ -20,7 +20,7 @@
 #      old TEK its inbound SA goes after the deactivation delay; a second rekey to AES-GCM-128
 #      (loses none, outbound SA with the GCM packet limit, carrier MTU 1438 -> 1446);
 #   2b. crafted cleartext IPIP from the core to G_IN (inner source outside / inside the group's
-#      scope) never reaches lan1 (carrier bypass, issue 4 "Security");
+#      scope) never reaches lan1 (the carrier bypass);
 #   4. SIGKILL of gm1's driver: the nft table stays; with the SAs gone too (as after their hard
 #      lifetime) lan traffic is dropped and nothing leaves gm1 in clear; a new run adopts it.
 set -euo pipefail

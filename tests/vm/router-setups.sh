@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# router-setups.sh BUILD_DIR — gdoi-member on routers as operators run them (issue 9), inside
+# router-setups.sh BUILD_DIR — gdoi-member on routers as operators run them, inside
 # the real-ESP test VM (tests/vm/vm-run.sh). One boot, one scenario after the other, each on
 # fresh two-site namespaces (tests/vm/lib/sites.sh) with one change on the members:
 #   masquerade-nft, masquerade-iptables, nat-exemption, snat, firewall (default drop + the

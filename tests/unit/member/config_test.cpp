@@ -1,7 +1,7 @@
-// The configuration loader (issue 5, "Proofs: Config tests"): the issue's sample parses into
+// The configuration loader ("Proofs: Config tests"): the issue's sample parses into
 // the expected values, and every kind of bad file gives its documented error with line and
 // column. Documents are inline; their first line is line 1.
-#include "config.h"
+#include "config/config.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -79,7 +79,7 @@ std::string psk_string(const gdoi::SecureBytes& b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// The sample of issue 5, verbatim but for the key file.
+// The sample configuration of docs (packaging/member.toml.example style), verbatim but for the key file.
 const std::string kIssueSample = R"([member]
 local-address = "192.0.2.1"            # source of IKE/GDOI, must be local
 wan-interface = "eth1"                 # group-vpn-external-interface
@@ -656,7 +656,7 @@ TEST_CASE("config: interfaces", "[config][errors]") {
         "spaces, got \"a-very-long-interface\"");
 }
 
-// Issue 11, item 3: files that hung or crashed the daemon.
+// files that hung or crashed the daemon.
 
 TEST_CASE("config: a dotted key of 40,000 parts is refused with file:line, not a crash",
           "[config][errors][bounds]") {

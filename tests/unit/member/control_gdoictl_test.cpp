@@ -3,23 +3,22 @@
 // actions, usage errors and exit codes. Runs the real gdoictl binary when it is built
 // next to this test (build/member/gdoictl, or $GDOICTL), and gdoictl_main in-process
 // always.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
-#include "control.h"
-#include "gdoictl_cli.h"
-#include "status_json.h"
-#include "status_text.h"
+#include "control/control.h"
+#include "control/status_json.h"
+#include "gdoictl/gdoictl_cli.h"
+#include "gdoictl/status_text.h"
 
 extern char** environ;
 
@@ -27,8 +26,9 @@ using namespace member;
 
 namespace member_test {
 MemberStatus full_status();  // status_json_test.cpp
-std::shared_ptr<void> serve_in_background(ControlServer& server,
-                                          std::function<std::string(const std::string&)> handler);  // control_socket_test.cpp
+std::shared_ptr<void> serve_in_background(
+    ControlServer& server,
+    std::function<std::string(const std::string&)> handler);  // control_socket_test.cpp
 }  // namespace member_test
 
 using member_test::full_status;
@@ -125,8 +125,8 @@ struct FakeDaemon {
         },
         []() -> common::Status { return common::make_error("flush failed: EPERM (needs CAP_NET_ADMIN)"); },
     };
-    std::shared_ptr<void> serving =
-        serve_in_background(server, [this](const std::string& r) { return dispatch_control_request(r, handlers); });
+    std::shared_ptr<void> serving = serve_in_background(
+        server, [this](const std::string& r) { return dispatch_control_request(r, handlers); });
 };
 
 }  // namespace
@@ -142,7 +142,8 @@ TEST_CASE("gdoictl show: every view in text and JSON against an in-process daemo
         SECTION("show " + name) {
             std::vector<std::function<Run(std::vector<std::string>)>> runners{run_in_process};
             if (!binary.empty())
-                runners.push_back([&](std::vector<std::string> args) { return run_binary(binary, daemon.dir, args); });
+                runners.push_back(
+                    [&](std::vector<std::string> args) { return run_binary(binary, daemon.dir, args); });
             for (const auto& run : runners) {
                 const Run text = run({"-s", daemon.socket, "show", name});
                 INFO(text.err);
@@ -156,7 +157,8 @@ TEST_CASE("gdoictl show: every view in text and JSON against an in-process daemo
                 REQUIRE(back.ok());
                 CHECK(*back == expected);
 
-                const Run one = run({"--socket=" + daemon.socket, "show", name, "--group", "GROUP_ID-0001", "--json"});
+                const Run one =
+                    run({"--socket=" + daemon.socket, "show", name, "--group", "GROUP_ID-0001", "--json"});
                 CHECK(one.code == kExitOk);
                 back = status_from_json(one.out);
                 REQUIRE(back.ok());
@@ -245,7 +247,8 @@ TEST_CASE("gdoictl usage errors exit 2 and point to --help", "[control][gdoictl]
     const Run help = run_in_process({"--help"});
     CHECK(help.code == kExitOk);
     CHECK(help.out == gdoictl_usage());
-    for (const ShowView& v : show_views()) CHECK(help.out.find("    " + std::string(v.name)) != std::string::npos);
+    for (const ShowView& v : show_views())
+        CHECK(help.out.find("    " + std::string(v.name)) != std::string::npos);
     // "--" ends the options: a group named like an option.
     TempDir dir;
     const Run dashed = run_in_process({"-s", (dir.path / "none").string(), "register", "--", "--odd"});

@@ -16,8 +16,8 @@
 #include <mutex>
 #include <thread>
 
-#include "control.h"
-#include "status_json.h"
+#include "control/control.h"
+#include "control/status_json.h"
 
 using namespace member;
 using namespace std::chrono_literals;
@@ -366,7 +366,7 @@ TEST_CASE("control socket: at most kMaxConnections are held open", "[control]") 
     CHECK(pump_until_reply(*server, idle.back().get(), echo_handler) == "echo:show\n");
 }
 
-TEST_CASE("control socket: connection churn never displaces a request (issue 11)", "[control]") {
+TEST_CASE("control socket: connection churn never displaces a request", "[control]") {
     TempDir dir;
     const std::string sock = dir / "control.sock";
     auto server = ControlServer::listen(sock);

@@ -1,7 +1,7 @@
 // The health check of a keyed group on a router (dataplane_health.h), fed by hand as the
 // daemon feeds it every 10 s: each router problem is named once, resolved when traffic flows,
 // and packets lost between the carrier and the SA are a suspected leak.
-#include "dataplane_health.h"
+#include "watch/dataplane_health.h"
 
 #include <catch2/catch.hpp>
 #include <vector>

@@ -1,6 +1,6 @@
 // The restart-adoption state file (member/src/dataplane_saved_state.h): round trip, the
 // path beside the control socket, errors with line numbers, atomic write and removal.
-#include "dataplane_saved_state.h"
+#include "dataplane/dataplane_saved_state.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -126,7 +126,7 @@ TEST_CASE("saved state: write, read back, remove, and a missing file is no state
     rmdir(dir);
 }
 
-TEST_CASE("saved state: a FIFO or another user's file is refused at once (issue 11)") {
+TEST_CASE("saved state: a FIFO or another user's file is refused at once") {
     char dir[] = "/tmp/gdoi-saved-state-XXXXXX";
     REQUIRE(mkdtemp(dir));
     const std::string path = std::string(dir) + "/control.state";

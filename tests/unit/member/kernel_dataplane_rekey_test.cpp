@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "dataplane_rekey.h"
+#include "dataplane/dataplane_rekey.h"
 
 using namespace member;
 using std::chrono::seconds;

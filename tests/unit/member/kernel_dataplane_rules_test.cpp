@@ -3,7 +3,8 @@
 // what gdoictl show policy lists. Compiled with policy::compile to check it is a valid table.
 #include <catch2/catch.hpp>
 
-#include "dataplane_rules.h"
+#include "daemon/policy_view.h"
+#include "dataplane/dataplane_rules.h"
 #include "policy/compile.h"
 
 using namespace member;
@@ -42,7 +43,7 @@ TEST_CASE("dataplane rules: before registration the LAN prefixes are fail-closed
     CHECK(r.policies[0].selector.source == lan[0].to_policy());
     CHECK(!r.policies[0].selector.destination);
 
-    const auto status = policy_status(r, false, {});
+    const auto status = policy_status(GroupRules{r, false, {}});
     REQUIRE(status.size() == 2);
     CHECK(status[0] == PolicyStatus{"exclude", status[0].selector, "clear"});
     CHECK(status[1].kind == "fail-closed");
@@ -63,7 +64,7 @@ TEST_CASE("dataplane rules: keyed, the TEK selectors encrypt", "[dataplane][rule
     const auto r = group_rule_set(group(), {tek_selector(), tek_selector()}, true, lan);
     CHECK(r.has_valid_tek);
     REQUIRE(r.policies.size() == 1);  // duplicates from several TEKs once
-    const auto status = policy_status(r, true, {});
+    const auto status = policy_status(GroupRules{r, true, {}});
     REQUIRE(status.size() == 3);
     CHECK(status[1].kind == "group");
     CHECK(status[1].action == "encrypt");

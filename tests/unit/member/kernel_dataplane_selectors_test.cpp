@@ -1,8 +1,8 @@
 // Selector and prefix conversions of the kernel dataplane (member/src/dataplane_selectors.h).
 #include <catch2/catch.hpp>
 
-#include "dataplane_host.h"
-#include "dataplane_selectors.h"
+#include "dataplane/dataplane_host.h"
+#include "dataplane/dataplane_selectors.h"
 
 using namespace member;
 

@@ -1,7 +1,7 @@
 // TEK acceptance, transforms, lifetimes and the GCM packet limit (member/src/dataplane_tek.h).
 #include <catch2/catch.hpp>
 
-#include "dataplane_tek.h"
+#include "dataplane/dataplane_tek.h"
 
 using namespace member;
 

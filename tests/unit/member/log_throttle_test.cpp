@@ -1,7 +1,7 @@
 // Throttled logging of what the network sends (log_throttle.h), with a fake clock.
-#include <catch2/catch.hpp>
+#include "session/log_throttle.h"
 
-#include "log_throttle.h"
+#include <catch2/catch.hpp>
 
 using member::LogThrottle;
 using namespace std::chrono_literals;

@@ -1,9 +1,9 @@
 // The one-way traffic check of the recovery probe (one_way_detector.h), fed by hand as the
 // daemon feeds it every 10 s.
+#include "watch/one_way_detector.h"
+
 #include <catch2/catch.hpp>
 #include <vector>
-
-#include "one_way_detector.h"
 
 using member::OneWayDetector;
 using member::SaTraffic;

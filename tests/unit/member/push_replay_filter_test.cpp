@@ -1,6 +1,6 @@
-// The push replay filter (issue 11, item 5): an already processed datagram is recognised by
+// The push replay filter: an already processed datagram is recognised by
 // its digest before any decryption, per KEK and SEQ, within a bounded memory.
-#include "push_replay_filter.h"
+#include "session/push_replay_filter.h"
 
 #include <array>
 #include <catch2/catch.hpp>

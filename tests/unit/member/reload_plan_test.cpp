@@ -1,7 +1,7 @@
-// SIGHUP reload (issue 11, item 2): a group whose configuration changed in any key — a rule's
+// SIGHUP reload: a group whose configuration changed in any key — a rule's
 // port or prefix included, the rule count unchanged — is restarted under the new
 // configuration; an unchanged group is left alone; a removed one is stopped.
-#include "reload_plan.h"
+#include "config/reload_plan.h"
 
 #include <catch2/catch.hpp>
 #include <string>

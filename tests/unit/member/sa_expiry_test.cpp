@@ -1,12 +1,12 @@
 // What a kernel expire event means for a group (sa_expiry.h): which group, re-register or not.
+#include "watch/sa_expiry.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "sa_expiry.h"
-
-using member::ExpiryCandidate;
 using member::decide_sa_expire;
+using member::ExpiryCandidate;
 
 namespace {
 

@@ -1,13 +1,13 @@
 // status_json: `gdoictl show ... --json` round-trips, and the strict reader rejects
 // everything outside the schema with the byte, line and column.
-#include <catch2/catch.hpp>
+#include "control/status_json.h"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 #include <string>
 
-#include "gdoictl_json.h"
-#include "status_json.h"
+#include "control/gdoictl_json.h"
 
 using namespace member;
 
@@ -26,16 +26,17 @@ MemberStatus full_status() {
     g.state = "registered";
     g.detail = "rekey accepted from 198.51.100.10:848 (seq 42)";
     g.server = "198.51.100.10:848";
-    g.since_seconds = 86399;  // 23h59m
+    g.since_seconds = 86399;         // 23h59m
     g.last_rekey_seconds_ago = 312;  // 5m12s
     g.sequence = 42;
     g.servers = {{"198.51.100.10:848", true, "", 0},
                  {"198.51.100.11:848", false, "no reply after 3 retransmissions", 3}};
     g.kek = {{"0123456789abcdef0123456789abcdef", "AES-256-CBC", "RSA-2048/SHA-256", 86399, true,
               "multicast 239.1.2.3:848 via eth1"}};
-    g.teks = {{"0x11111111", "AES-256-CBC/HMAC-SHA-256", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "active", 28799},
-              {"0x22222222", "AES-GCM-128", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "inbound-only (activating)",
-               3600}};
+    g.teks = {
+        {"0x11111111", "AES-256-CBC/HMAC-SHA-256", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "active", 28799},
+        {"0x22222222", "AES-GCM-128", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "inbound-only (activating)",
+         3600}};
     g.policies = {{"exclude", "tcp dport 179", "clear"},
                   {"group", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "encrypt"},
                   {"fail-open", "10.1.0.0/16 -> 10.2.0.0/16", "clear while no TEK"},
@@ -110,20 +111,47 @@ TEST_CASE("status JSON round-trips an empty status and a group with nothing inst
 TEST_CASE("status JSON uses the documented snake_case field names", "[status_json]") {
     const std::string doc = to_json(full_status());
     CHECK(doc.starts_with("{\n  \"schema\": 1,\n  \"version\": \"0.1.0\",\n  \"uptime_seconds\": 183600,\n"));
-    for (const char* field :
-         {"\"groups\": [", "\"name\": \"GROUP_ID-0001\"", "\"id\": 1,", "\"state\": \"registered\"",
-          "\"detail\": ", "\"server\": \"198.51.100.10:848\"", "\"since_seconds\": 86399",
-          "\"last_rekey_seconds_ago\": 312", "\"sequence\": 42", "\"servers\": [", "\"address\": ",
-          "\"in_use\": true", "\"last_error\": \"\"", "\"failures\": 3", "\"kek\": [",
-          "\"spi\": \"0123456789abcdef0123456789abcdef\"", "\"algorithm\": \"AES-256-CBC\"",
-          "\"signature\": \"RSA-2048/SHA-256\"", "\"remaining_seconds\": 86399", "\"ack_requested\": true",
-          "\"rekey_via\": \"multicast 239.1.2.3:848 via eth1\"",
-          "\"teks\": [", "\"selector\": ", "\"role\": \"inbound-only (activating)\"", "\"policies\": [",
-          "\"kind\": \"exclude\"", "\"action\": \"clear while no TEK\"", "\"counters\": {",
-          "\"registrations\": 12", "\"registration_failures\": 1", "\"rekeys_accepted\": 40",
-          "\"rekeys_rejected\": 3", "\"rekeys_rejected_by_reason\": [", "\"reason\": \"unknown-kek\"",
-          "\"count\": 2", "\"acks_sent\": 40", "\"recovery_probes\": 5", "\"soft_expires\": 2", "\"hard_expires\": 1", "\"registrations\": 18446744073709551615",
-          "\"id\": 4294967295"}) {
+    for (const char* field : {"\"groups\": [",
+                              "\"name\": \"GROUP_ID-0001\"",
+                              "\"id\": 1,",
+                              "\"state\": \"registered\"",
+                              "\"detail\": ",
+                              "\"server\": \"198.51.100.10:848\"",
+                              "\"since_seconds\": 86399",
+                              "\"last_rekey_seconds_ago\": 312",
+                              "\"sequence\": 42",
+                              "\"servers\": [",
+                              "\"address\": ",
+                              "\"in_use\": true",
+                              "\"last_error\": \"\"",
+                              "\"failures\": 3",
+                              "\"kek\": [",
+                              "\"spi\": \"0123456789abcdef0123456789abcdef\"",
+                              "\"algorithm\": \"AES-256-CBC\"",
+                              "\"signature\": \"RSA-2048/SHA-256\"",
+                              "\"remaining_seconds\": 86399",
+                              "\"ack_requested\": true",
+                              "\"rekey_via\": \"multicast 239.1.2.3:848 via eth1\"",
+                              "\"teks\": [",
+                              "\"selector\": ",
+                              "\"role\": \"inbound-only (activating)\"",
+                              "\"policies\": [",
+                              "\"kind\": \"exclude\"",
+                              "\"action\": \"clear while no TEK\"",
+                              "\"counters\": {",
+                              "\"registrations\": 12",
+                              "\"registration_failures\": 1",
+                              "\"rekeys_accepted\": 40",
+                              "\"rekeys_rejected\": 3",
+                              "\"rekeys_rejected_by_reason\": [",
+                              "\"reason\": \"unknown-kek\"",
+                              "\"count\": 2",
+                              "\"acks_sent\": 40",
+                              "\"recovery_probes\": 5",
+                              "\"soft_expires\": 2",
+                              "\"hard_expires\": 1",
+                              "\"registrations\": 18446744073709551615",
+                              "\"id\": 4294967295"}) {
         INFO(field);
         CHECK(doc.find(field) != std::string::npos);
     }
@@ -144,7 +172,8 @@ TEST_CASE("status JSON writer replaces invalid UTF-8 so its output always parses
     CHECK(back->version == "bad\xEF\xBF\xBD\xEF\xBF\xBD(");
 }
 
-TEST_CASE("status JSON reader accepts u-escapes, surrogate pairs, escaped slash and compact input", "[status_json]") {
+TEST_CASE("status JSON reader accepts u-escapes, surrogate pairs, escaped slash and compact input",
+          "[status_json]") {
     std::string doc = to_json(MemberStatus{});
     doc = replace_once(doc, "\"version\": \"\"", R"("version":"\u0041\u00e9\ud83d\ude00\/\b\f\r")");
     auto back = status_from_json(doc);
@@ -159,8 +188,9 @@ TEST_CASE("status JSON errors name byte, line, column and field path", "[status_
     const auto line = 1 + std::count(bad.begin(), bad.begin() + static_cast<std::ptrdiff_t>(at), '\n');
     const auto column = at - bad.rfind('\n', at);
     const std::string msg = error_of(bad);
-    CHECK(msg == "status JSON at byte " + std::to_string(at) + " (line " + std::to_string(line) + ", column " +
-                     std::to_string(column) + "): groups[0].id: expected an unsigned integer, found a boolean");
+    CHECK(msg == "status JSON at byte " + std::to_string(at) + " (line " + std::to_string(line) +
+                     ", column " + std::to_string(column) +
+                     "): groups[0].id: expected an unsigned integer, found a boolean");
 }
 
 TEST_CASE("status JSON rejects malformed documents and values outside the schema", "[status_json]") {
@@ -183,7 +213,8 @@ TEST_CASE("status JSON rejects malformed documents and values outside the schema
         {replace_once(empty, "5", "05"), "numbers must not have leading zeros"},
         {replace_once(empty, "5", "18446744073709551616"), "number does not fit in 64 bits"},
         {replace_once(empty, "5", "18446744073709551615"), ""},  // the maximum is fine
-        {replace_once(good, "\"id\": 1,", "\"id\": 4294967296,"), "groups[0].id: 4294967296 does not fit in 32 bits"},
+        {replace_once(good, "\"id\": 1,", "\"id\": 4294967296,"),
+         "groups[0].id: 4294967296 does not fit in 32 bits"},
         {replace_once(empty, "5", "\"5\""), "uptime_seconds: expected an unsigned integer, found a string"},
         {replace_once(empty, "[]", "{}"), "groups: expected an array, found an object"},
         {replace_once(empty, "[]", "[1]"), "groups[0]: expected an object, found an unsigned integer"},
@@ -204,14 +235,15 @@ TEST_CASE("status JSON rejects malformed documents and values outside the schema
         {R"({"schema":1,"version":"\u12)", "truncated \\u escape"},
         {replace_once(empty, "\"v\"", "\"a\tb\""), "control character byte 0x09 in string"},
         {replace_once(empty, "\"v\"", "\"\xff\""), "invalid UTF-8 in string"},
-        {replace_once(empty, "\"v\"", "\"\xc0\xaf\""), "invalid UTF-8 in string"},  // overlong '/'
+        {replace_once(empty, "\"v\"", "\"\xc0\xaf\""), "invalid UTF-8 in string"},      // overlong '/'
         {replace_once(empty, "\"v\"", "\"\xed\xa0\x80\""), "invalid UTF-8 in string"},  // UTF-8 surrogate
         {R"({"schema":1,"version":"unterminated)", "byte 22 (line 1, column 23): unterminated string"},
         {replace_once(empty, "[]", "[{},]"), "expected a value, found ']'"},
         {replace_once(empty, "\"groups\":[]", "\"groups\":[],"), "expected a string key, found '}'"},
         {replace_once(empty, ":5,", ":5 "), "expected ',' or '}' in object, found '\"'"},
         {replace_once(empty, "[]", "[{} {}]"), "expected ',' or ']' in array, found '{'"},
-        {replace_once(good, "\"ack_requested\": true", "\"ack_requested\": tru"), "expected a value, found 't'"},
+        {replace_once(good, "\"ack_requested\": true", "\"ack_requested\": tru"),
+         "expected a value, found 't'"},
         {"[]", "document: expected an object, found an array"},
         {std::string(20, '[') + std::string(20, ']'), "nesting deeper than 16 levels"},
         {"\"" + std::string(1, '\0') + "\"", "control character byte 0x00 in string"},

@@ -1,12 +1,11 @@
 // status_text: the `gdoictl show` views answer the operator's questions with the right
 // values in aligned columns; --group selects; hostile strings cannot drive the terminal.
-#include <catch2/catch.hpp>
+#include "gdoictl/status_text.h"
 
+#include <catch2/catch.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "status_text.h"
 
 using namespace member;
 
@@ -91,8 +90,8 @@ TEST_CASE("show groups: state, time in state, key server, last rekey, SEQ per gr
     CHECK(text.starts_with("gdoi-memberd 0.1.0, up 2d3h\n"));
     const std::string header = line_with(text, {"Group", "State", "Key server", "Last rekey", "SEQ"});
     const std::string row = line_with(text, {"GROUP_ID-0001"});
-    CHECK(cells(row) == std::vector<std::string>{"GROUP_ID-0001", "1", "registered", "23h59m", "198.51.100.10:848",
-                                                 "5m12s ago", "42", "yes", "2",
+    CHECK(cells(row) == std::vector<std::string>{"GROUP_ID-0001", "1", "registered", "23h59m",
+                                                 "198.51.100.10:848", "5m12s ago", "42", "yes", "2",
                                                  "rekey accepted from 198.51.100.10:848 (seq 42)"});
     // Left-aligned columns start where their title starts.
     CHECK(row.find("registered") == header.find("State"));
@@ -125,12 +124,14 @@ TEST_CASE("show servers: order, server in use, failures, last error", "[status_t
     check_no_trailing_blanks(text);
 }
 
-TEST_CASE("show kek: SPI, algorithm, signature, remaining lifetime, ACK, rekey path; none before registration",
-          "[status_text]") {
+TEST_CASE(
+    "show kek: SPI, algorithm, signature, remaining lifetime, ACK, rekey path; none before registration",
+    "[status_text]") {
     const std::string text = render_kek(full_status());
     CHECK(cells(line_with(text, {"GROUP_ID-0001"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "0123456789abcdef0123456789abcdef", "AES-256-CBC",
-                                   "RSA-2048/SHA-256", "23h59m", "requested", "multicast 239.1.2.3:848 via eth1"});
+                                   "RSA-2048/SHA-256", "23h59m", "requested",
+                                   "multicast 239.1.2.3:848 via eth1"});
     CHECK(line_with(text, {"two"}).find("none (registering)") != std::string::npos);
     check_no_trailing_blanks(text);
 }
@@ -140,7 +141,8 @@ TEST_CASE("show tek: SPI, algorithm, role, remaining lifetime and selector of ea
     const std::string header = line_with(text, {"SPI", "Algorithm", "Role", "Lifetime", "Selector"});
     const std::string active = line_with(text, {"0x11111111"});
     CHECK(cells(active) == std::vector<std::string>{"GROUP_ID-0001", "0x11111111", "AES-256-CBC/HMAC-SHA-256",
-                                                    "active", "7h59m", "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
+                                                    "active", "7h59m",
+                                                    "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
     CHECK(cells(line_with(text, {"0x22222222"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "0x22222222", "AES-GCM-128", "inbound-only (activating)",
                                    "1h0m", "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
@@ -154,22 +156,25 @@ TEST_CASE("show policy: rules in evaluation order with kind, action, selector", 
     const std::string text = render_policy(full_status(), kFirst);
     CHECK(cells(line_with(text, {"exclude"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "1", "exclude", "clear", "tcp dport 179"});
-    CHECK(cells(line_with(text, {"fail-open"})) ==
-          std::vector<std::string>{"GROUP_ID-0001", "3", "fail-open", "clear while no TEK", "10.1.0.0/16 -> 10.2.0.0/16"});
+    CHECK(cells(line_with(text, {"fail-open"})) == std::vector<std::string>{"GROUP_ID-0001", "3", "fail-open",
+                                                                            "clear while no TEK",
+                                                                            "10.1.0.0/16 -> 10.2.0.0/16"});
     CHECK(cells(line_with(text, {"fail-closed"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "4", "fail-closed", "drop", "any"});
     CHECK(text.find("exclude") < text.find("encrypt"));
     check_no_trailing_blanks(text);
 }
 
-TEST_CASE("show stats: registrations, rekeys accepted and rejected by reason, ACKs, probes", "[status_text]") {
+TEST_CASE("show stats: registrations, rekeys accepted and rejected by reason, ACKs, probes",
+          "[status_text]") {
     const std::string text = render_stats(full_status());
     CHECK(text.starts_with("Group GROUP_ID-0001 (id 1)\n"));
     const auto value = [&](const std::string& counter, const std::string& in) {
         const auto block = text.find(in);
         REQUIRE(block != std::string::npos);
         const auto end = text.find("\n\n", block);
-        const std::string part = text.substr(block, end == std::string::npos ? std::string::npos : end - block);
+        const std::string part =
+            text.substr(block, end == std::string::npos ? std::string::npos : end - block);
         return cells(line_with(part, {counter})).back();
     };
     CHECK(value("Registrations", "GROUP_ID-0001") == "12");

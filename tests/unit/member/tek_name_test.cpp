@@ -1,5 +1,5 @@
-// The TEK algorithm name gdoictl shows (issue 10: a 3DES SA TEK without Key Length).
-#include "tek_name.h"
+// The TEK algorithm name gdoictl shows (a 3DES SA TEK without Key Length).
+#include "daemon/tek_name.h"
 
 #include <catch2/catch.hpp>
 

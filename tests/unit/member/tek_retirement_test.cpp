@@ -1,6 +1,6 @@
-// TekRetirement (issue 10): TEKs a key server never deletes leave the group state when
+// TekRetirement: TEKs a key server never deletes leave the group state when
 // superseded (at the new TEK's activation delay) or when their lifetime ran out.
-#include "tek_retirement.h"
+#include "session/tek_retirement.h"
 
 #include <catch2/catch.hpp>
 

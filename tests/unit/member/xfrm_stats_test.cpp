@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
+#include "watch/xfrm_stats.h"
 
-#include "xfrm_stats.h"
+#include <catch2/catch.hpp>
 
 TEST_CASE("xfrm_stat_value reads one counter of /proc/net/xfrm_stat", "[recovery]") {
     const char* text =

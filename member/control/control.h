@@ -1,0 +1,162 @@
+// The control socket between gdoi-memberd and gdoictl: a Unix stream socket at a path
+// (default /run/gdoi-member/control.sock, mode 0660; its directory is created 0750
+// when missing). One request per connection: the client sends one line of text and
+// reads the reply until the daemon closes the connection.
+//
+//   request                reply
+//   show                   the MemberStatus JSON document (status_json.h)
+//   register GROUP         {"ok":true} or {"ok":false,"error":"..."}   (force a pull)
+//   flush                  {"ok":true} or {"ok":false,"error":"..."}   (remove everything installed)
+//
+// Requests are at most kControlMaxRequest bytes; anything else gets an error reply.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "control/socket_path.h"
+#include "control/status.h"
+
+namespace member {
+
+inline constexpr std::size_t kControlMaxRequest = 4096;            // including the newline
+inline constexpr std::size_t kControlMaxReply = 16 * 1024 * 1024;  // = the JSON reader's limit
+inline constexpr std::chrono::milliseconds kControlDefaultTimeout{5000};
+
+// ---- owned file descriptor ----
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept;
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    int release();
+    void reset(int fd = -1);
+
+private:
+    int fd_ = -1;
+};
+
+// ---- daemon side ----
+
+// Non-blocking server for the daemon's epoll loop. fd() is an epoll instance holding
+// the listening socket and the open connections: add it to the daemon's epoll for
+// EPOLLIN and call on_readable() whenever it is readable. on_readable never blocks:
+// it accepts, reads, calls the handler once per complete request line and writes the
+// reply as far as the socket takes it, continuing on the next call. Connections with
+// something to do are served before new ones are accepted. At most kMaxConnections are
+// open: a new connection displaces the oldest idle one (nothing sent yet), else the oldest
+// with a partial request line; connections with a complete request or a reply under way are
+// never displaced (the new one is closed instead). A connection that has not finished
+// within kConnectionTimeout is closed. The socket path is unlinked on
+// destruction (if it is still this server's socket).
+class ControlServer {
+public:
+    static constexpr std::size_t kMaxConnections = 16;
+    static constexpr std::chrono::seconds kConnectionTimeout{10};
+
+    // Creates the parent directory (0750) when missing, replaces a stale socket
+    // (nobody listening), refuses to start when another daemon listens on the path.
+    static common::Result<ControlServer> listen(const std::string& path);
+
+    ControlServer(ControlServer&& other) noexcept;
+    ControlServer& operator=(ControlServer&& other) noexcept;
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+    ~ControlServer();
+
+    int fd() const { return epoll_.get(); }
+    const std::string& path() const { return path_; }
+    // The socket's directory when listen() created it (else empty): --user hands it over.
+    const std::string& created_directory() const { return created_directory_; }
+    std::size_t open_connections() const { return connections_.size(); }
+
+    // handler: request line (without the newline) -> reply document. An exception
+    // from the handler becomes an {"ok":false,...} reply.
+    void on_readable(const std::function<std::string(const std::string& request)>& handler);
+
+private:
+    struct Connection {
+        UniqueFd fd;
+        std::string in;
+        std::string out;
+        std::size_t written = 0;
+        bool replying = false;
+        std::chrono::steady_clock::time_point opened;
+        uint64_t serial = 0;
+    };
+
+    ControlServer() = default;
+    void accept_all();
+    // The connection a new one displaces when all slots are taken; -1: none may go.
+    int displaceable() const;
+    void service(Connection& c, const std::function<std::string(const std::string&)>& handler);
+    void start_reply(Connection& c, std::string reply);
+    void close_connection(int fd);
+    void expire_connections();
+    void unlink_socket();
+
+    UniqueFd listener_;
+    UniqueFd epoll_;
+    std::string path_;
+    std::string created_directory_;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
+    uint64_t next_serial_ = 0;
+    std::map<int, Connection> connections_;
+};
+
+// ---- protocol ----
+
+struct ControlRequest {
+    enum class Kind { show, register_group, flush };
+    Kind kind = Kind::show;
+    std::string group;  // register_group only
+};
+
+// Parses a request line ("show", "register GROUP", "flush"); the error is the text
+// the daemon should send back in control_error().
+common::Result<ControlRequest> parse_control_request(std::string_view line);
+std::string format_control_request(const ControlRequest& request);
+
+std::string control_ok();                             // {"ok":true}
+std::string control_error(std::string_view message);  // {"ok":false,"error":"..."}
+
+// What the daemon supplies; dispatch_control_request() is the handler for
+// ControlServer::on_readable:
+//   server.on_readable([&](const std::string& r) { return dispatch_control_request(r, handlers); });
+struct ControlHandlers {
+    std::function<MemberStatus()> show;
+    std::function<common::Status(const std::string& group)> register_group;
+    std::function<common::Status()> flush;
+};
+std::string dispatch_control_request(const std::string& line, const ControlHandlers& handlers);
+
+// ---- gdoictl side ----
+
+// Connects, sends `request` and a newline, returns the reply (without the trailing
+// newline). Errors say what to check, e.g. "cannot reach gdoi-memberd at PATH: No such
+// file or directory — is the service running?".
+common::Result<std::string> control_request(const std::string& path, std::string_view request,
+                                            std::chrono::milliseconds timeout = kControlDefaultTimeout);
+
+// Interprets a reply: a MemberStatus document for `show`, {"ok":...} otherwise. An
+// {"ok":false} reply becomes an Error carrying the daemon's message.
+common::Result<MemberStatus> parse_show_reply(std::string_view reply);
+common::Status parse_ack_reply(std::string_view reply);
+
+}  // namespace member

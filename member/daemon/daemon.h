@@ -1,0 +1,113 @@
+// gdoi-memberd's event loop: one epoll over the GDOI UDP socket(s) and the multicast
+// rekey memberships (daemon_multicast.cpp), the control socket, a timerfd (the earliest
+// deadline of every group and of the dataplane) and a signalfd (SIGHUP reload,
+// SIGTERM/SIGINT exit), and with the kernel dataplane the XFRM expire events of the
+// member's SAs. No thread per group.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "control/control.h"
+#include "dataplane/dataplane.h"
+#include "gdoi/multicast_socket.h"
+#include "session/group_session.h"
+#include "watch/dataplane_health.h"
+#include "watch/one_way_detector.h"
+#include "xfrm/events.h"
+
+namespace member {
+
+class Daemon {
+public:
+    // run_as: user to switch to once the sockets are bound (empty: stay, drop capabilities only).
+    Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dataplane> dataplane,
+           std::string run_as = {});
+    ~Daemon();
+    // Runs until SIGTERM/SIGINT; returns the process exit code.
+    int run();
+
+    // For tests and the control socket.
+    MemberStatus status(Clock::time_point now) const;
+    std::string handle_control(const std::string& request);
+
+private:
+    struct Group {
+        GroupConfig config;
+        std::unique_ptr<GroupSession> session;
+        OneWayDetector one_way;    // fed every kStatsInterval (daemon_kernel_watch.cpp)
+        HealthMonitor health;      // the router's rules vs the group's traffic (idem)
+        std::string send_problem;  // the last send to a key server failed: why (empty: it worked)
+        // After a suspected leak (dataplane_health.h) no keys are installed before this time;
+        // the hold doubles with every leak, up to kMaxLeakHold.
+        Clock::time_point held_until{};
+        std::chrono::seconds leak_hold{60};
+        std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
+    };
+    // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose
+    // KEK names the same destination and which use the same local port: one socket, so a
+    // push is read once.
+    struct RekeyMulticast {
+        gdoi::MulticastSocket socket;
+        uint16_t local_port = 0;  // the groups' port: datagrams take that port's path
+        uint64_t tag = 0;         // epoll user data
+        std::set<std::string> groups;
+    };
+    common::Status open_sockets();
+    void start_group(const GroupConfig& config, Clock::time_point now);
+    // replacement: the group's new configuration (changed by a reload); nullptr: removed.
+    void stop_group(const std::string& name, const GroupConfig* replacement = nullptr);
+    void reload();
+    void handle_output(Group& group, SessionOutput out, Clock::time_point now);
+    void on_udp_readable(int fd, Clock::time_point now);
+    void on_datagram(uint16_t port, const gdoi::Datagram& datagram, Clock::time_point now);
+    // daemon_multicast.cpp: join or leave the multicast destination of the group's KEK.
+    void sync_rekey_multicast(Group& group);
+    void leave_rekey_multicast(Group& group, const std::string& why);
+    void on_multicast_readable(uint64_t tag, Clock::time_point now);
+    void arm_timer();
+    void on_timer(Clock::time_point now);
+    void notify_status();
+    // daemon_kernel_watch.cpp: kernel signs that a group's keys are stale or expiring.
+    void check_traffic(Clock::time_point now);
+    bool unknown_spis_rising();
+    bool outbound_only(Group& group);
+    void check_health(Group& group, Clock::time_point now);
+    void hold_fail_closed(Group& group, Clock::time_point now, const std::string& why);
+    bool open_sa_events();
+    void on_sa_events(Clock::time_point now);
+    SessionConfig session_config(const GroupConfig& config) const;
+
+    MemberConfig config_;
+    std::string config_path_;
+    std::unique_ptr<Dataplane> dataplane_;
+    std::map<std::string, std::unique_ptr<Group>> groups_;
+    std::map<uint16_t, gdoi::UdpSocket> sockets_;      // by local port
+    std::map<std::string, RekeyMulticast> multicast_;  // by "port|group:port"
+    uint64_t next_multicast_tag_ = 0;
+    static constexpr uint64_t kTagMulticastBase = uint64_t{1} << 32;  // above every other epoll tag
+    std::optional<ControlServer> control_;
+    UniqueFd epoll_;
+    UniqueFd timer_;
+    UniqueFd signals_;
+    std::string run_as_;
+    // Recovery probe inputs, read every 10 s: XfrmInNoStates (ESP for SPIs we have no SA
+    // for) and the packet counters of each keyed group's SAs (one-way traffic).
+    static constexpr std::chrono::seconds kStatsInterval{10};
+    Clock::time_point next_stats_check_{};
+    std::optional<uint64_t> last_unknown_spi_count_;
+    // The kernel dataplane's SA owner tag and its expire events (none in monitor mode).
+    std::optional<uint32_t> sa_owner_;
+    std::optional<xfrm::EventSocket> sa_events_;
+    Clock::time_point started_;
+    bool running_ = true;
+};
+
+// A dataplane that installs nothing (gdoi-memberd --no-dataplane): registers and follows
+// rekeys only — for checking a key server's configuration without touching the kernel.
+std::unique_ptr<Dataplane> make_monitor_dataplane();
+
+}  // namespace member

@@ -1,0 +1,353 @@
+// KernelDataplane: lifecycle (start, flush, shutdown) and status. Rekeys and the kernel
+// steps are in kernel_dataplane_apply.cpp. Decisions: kernel_dataplane.h.
+#include "dataplane/kernel_dataplane.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "dataplane/dataplane_host.h"
+#include "dataplane/dataplane_rules.h"
+#include "dataplane/dataplane_saved_state.h"
+#include "dataplane/dataplane_tek.h"
+#include "dataplane/kernel_dataplane_group.h"
+#include "policy/compile.h"
+#include "policy/nft_counters.h"
+#include "policy/nft_table.h"
+#include "xfrm/dataplane.h"
+#include "xfrm/netlink.h"
+#include "xfrm/rtnl.h"
+#include "xfrm/xfrm.h"
+
+namespace member {
+using xfrm::already_gone;
+
+KernelDataplane::KernelDataplane(KernelDataplaneOptions options) : options_(std::move(options)) {}
+KernelDataplane::~KernelDataplane() = default;
+
+void KernelDataplane::log(gdoi::LogLevel level, const std::string& line) const {
+    if (options_.log) options_.log(level, "dataplane: " + line);
+}
+
+std::string KernelDataplane::accept_tek(const GroupConfig& group, const gdoi::Tek& tek) const {
+    return member::accept_tek(tek, group);
+}
+
+KernelDataplane::Group* KernelDataplane::find(const GroupConfig& group) {
+    auto it = groups_.find(group.name);
+    return it == groups_.end() ? nullptr : it->second.get();
+}
+const KernelDataplane::Group* KernelDataplane::find(const GroupConfig& group) const {
+    auto it = groups_.find(group.name);
+    return it == groups_.end() ? nullptr : it->second.get();
+}
+
+common::Status KernelDataplane::refresh_local_scope() {
+    if (options_.local_scope) {
+        local_scope_ = normalize(*options_.local_scope);
+        return {};
+    }
+    std::vector<std::string> lans;
+    for (const auto& g : config_.groups)
+        lans.insert(lans.end(), g.lan_interfaces.begin(), g.lan_interfaces.end());
+    auto prefixes = interface_prefixes(lans);
+    if (!prefixes) return prefixes.error();
+    local_scope_ = std::move(*prefixes);
+    return {};
+}
+
+xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot) const {
+    xfrm::DataplaneConfig dc = wan_;
+    dc.carrier.name = options_.carrier_prefix + std::to_string(slot);
+    dc.carrier.local = options_.g_in;
+    dc.carrier.remote = options_.g_out;
+    dc.carrier.remote.bytes[3] = static_cast<uint8_t>(dc.carrier.remote.bytes[3] + slot);
+    dc.inbound_peer = options_.g_out;
+    dc.route_table = options_.carrier_table;
+    dc.reqid = options_.reqid + slot;
+    return dc;
+}
+
+common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config,
+                                                                    std::optional<unsigned> wanted) {
+    auto taken = [this](unsigned k) {
+        return std::any_of(groups_.begin(), groups_.end(),
+                           [k](const auto& e) { return e.second->slot == k; });
+    };
+    unsigned slot = 0;
+    if (wanted && !taken(*wanted))
+        slot = *wanted;
+    else
+        while (slot < kMaxCarriers && taken(slot)) ++slot;
+    if (slot == kMaxCarriers)
+        return common::make_error("group " + config.name + ": a member can be in at most " +
+                                  std::to_string(kMaxCarriers) + " groups (one carrier each)");
+    auto group = std::make_unique<Group>();
+    group->config = config;
+    group->expected_senders = config.gcm_expected_senders;
+    group->slot = slot;
+    if (xfrm_) {
+        auto dc = carrier_config(slot);
+        // df-bit "set": the tunnel sets DF; otherwise it copies the inner DF, which the
+        // postrouting rule clears for "clear" (policy/compile.cpp).
+        dc.carrier.pmtudisc = config.df_bit == DfBit::set;
+        group->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, std::move(dc));
+    }
+    Group* raw = group.get();
+    groups_[config.name] = std::move(group);
+    return raw;
+}
+
+common::Status KernelDataplane::start(const MemberConfig& config) {
+    if (options_.g_out.bytes[3] + kMaxCarriers > 255)
+        return common::make_error("G_OUT " + options_.g_out.to_string() + " leaves no room for " +
+                                  std::to_string(kMaxCarriers) + " carrier peers in its /24");
+    config_ = config;
+    groups_.clear();
+    applied_table_.clear();
+    saved_state_.clear();
+    xfrm_.reset();
+    rtnl_.reset();
+    // A start that cannot go on still leaves every group fail-closed.
+    auto fail_closed = [this](common::Error e) -> common::Status {
+        groups_.clear();
+        xfrm_.reset();
+        for (const auto& g : config_.groups) (void)make_group(g);
+        (void)refresh_local_scope();
+        if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+        return e;
+    };
+    auto x = xfrm::Xfrm::open();
+    if (!x) return fail_closed(x.error());
+    xfrm_ = std::make_unique<xfrm::Xfrm>(std::move(*x));
+    auto r = xfrm::Rtnl::open();
+    if (!r) return fail_closed(r.error());
+    rtnl_ = std::make_unique<xfrm::Rtnl>(std::move(*r));
+    auto wan = rtnl_->find_link(config_.wan_interface);
+    if (!wan) return fail_closed(wan.error());
+    if (!wan->has_value())
+        return fail_closed(common::make_error(
+            "WAN interface " + config_.wan_interface + " does not exist (wan-interface)", ENODEV));
+    wan_ = {};
+    wan_.wan_mtu = (*wan)->mtu;
+    wan_.wan_device = config_.wan_interface;
+    wan_.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
+
+    // Groups whose previous-run SAs can carry on (their slots first), then the others.
+    const auto adoptable = find_adoptable();
+    std::vector<uint32_t> keep;
+    for (const auto& a : adoptable) {
+        auto made = make_group(*a.config, a.saved.slot);
+        if (!made) return made.error();
+        adopt(**made, a);
+        keep.push_back((*made)->carrier->config().reqid);
+        // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
+        // it again, idempotently — the device, its SAs and routes stay as they are.
+        if (auto s = (*made)->carrier->install_carrier(*a.transform); !s) return s;
+        auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                     options_.carrier_rule_priority});
+        if (!rule && rule.error().code != EEXIST) return rule;
+    }
+    for (const auto& g : config_.groups)
+        if (!find(g))
+            if (auto made = make_group(g); !made) return made.error();
+    if (auto s = refresh_local_scope(); !s) return s;
+
+    // 1. The table: adopted groups keyed, every other group fail-closed, atomically over
+    //    whatever a previous run left (no window).
+    auto existed = policy::table_exists(options_.nft_table);
+    if (auto s = sync_rules(); !s) return s;
+    if (existed && *existed)
+        log(gdoi::LogLevel::Info, "replaced the nft table " + options_.nft_table + " of a previous run");
+
+    // 2. The previous run's other objects: now that nothing can leave in clear, remove them.
+    auto leftovers = xfrm_->dump_sas();
+    const size_t old_sas = leftovers ? leftovers->size() : 0;
+    if (auto s = remove_member_objects(keep); !s) return s;
+    if (auto s = sync_prefixes(); !s) return s;
+    log(gdoi::LogLevel::Info,
+        "started: " + std::to_string(groups_.size()) + " group(s), " + std::to_string(adoptable.size()) +
+            " adopted, local scope " + std::to_string(local_scope_.size()) + " prefix(es), WAN " +
+            config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) + ", G_OUT via " +
+            (wan_.wan_gateway ? wan_.wan_gateway->to_string() : "on-link") +
+            (old_sas ? ", found " + std::to_string(old_sas) + " SA(s) of a previous run" : ""));
+    return {};
+}
+
+common::Status KernelDataplane::add_group(const GroupConfig& group) {
+    if (find(group)) return {};
+    auto made = make_group(group);
+    if (!made) return made.error();
+    config_.groups.push_back(group);
+    log(gdoi::LogLevel::Info, "group " + group.name + ": added, fail-closed until registered (carrier " +
+                                  options_.carrier_prefix + std::to_string((*made)->slot) + ")");
+    // The slot may hold what an earlier group failed to remove: its SAs would serve this one.
+    if (auto s = (*made)->carrier ? (*made)->carrier->teardown_group() : common::Status{}; !s)
+        log(gdoi::LogLevel::Warning,
+            "group " + group.name + ": clearing its carrier slot: " + s.error().message);
+    if (auto s = refresh_local_scope(); !s)
+        log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
+    return sync_rules();  // the group's rules go in whatever else failed
+}
+
+common::Status KernelDataplane::reset_group(const GroupConfig& group) {
+    Group* g = find(group);
+    if (!g) return add_group(group);
+    g->config = group;
+    g->expected_senders = group.gcm_expected_senders;
+    for (auto& c : config_.groups)
+        if (c.name == group.name) c = group;
+    g->schedule.clear();
+    g->teks.clear();
+    g->refused.clear();
+    g->selectors.clear();
+    g->scope.clear();
+    g->registered = false;
+    g->carrier_up = false;
+    if (auto s = refresh_local_scope(); !s)
+        log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
+    // Rules first (the group fail-closed under its new configuration), then its objects.
+    common::Status first = sync_rules();
+    if (auto s = g->carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
+    if (auto s = sync_prefixes(); first && !s) first = s;
+    save_state();
+    log(gdoi::LogLevel::Info,
+        "group " + group.name + ": configuration changed: fail-closed until registered");
+    return first;
+}
+
+common::Status KernelDataplane::flush() {
+    common::Status first;
+    auto keep = [&](common::Status s) {
+        if (first && !already_gone(s)) first = std::move(s);
+    };
+    if (xfrm_) keep(remove_member_objects());
+    keep(policy::remove_table(options_.nft_table));
+    if (!options_.state_file.empty()) keep(remove_saved_state(options_.state_file));
+    saved_state_.clear();
+    for (auto& [name, g] : groups_) {
+        g->schedule.clear();
+        g->teks.clear();
+        g->installed_prefixes.clear();
+        g->carrier_up = false;
+    }
+    applied_table_.clear();
+    log(gdoi::LogLevel::Info, "flushed: SAs, policies, carriers, routes, rule and nft table removed");
+    return first;
+}
+
+void KernelDataplane::shutdown() {
+    log(gdoi::LogLevel::Info, "shutdown: leaving the nft table (fail-closed), SAs and carriers in place");
+    for (auto& [name, g] : groups_) g->carrier.reset();
+    xfrm_.reset();
+    rtnl_.reset();
+}
+
+std::optional<GroupRules> KernelDataplane::rules(const GroupConfig& group) const {
+    const Group* g = find(group);
+    if (!g) return std::nullopt;
+    std::vector<V4Prefix> lan_scope = local_scope_;
+    return GroupRules{
+        group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && g->carrier_up, lan_scope),
+        !g->selectors.empty(), own_traffic_selectors(g->config, config_.local_address)};
+}
+
+TekRole KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) const {
+    const Group* g = find(group);
+    if (!g) return {};
+    if (auto r = g->schedule.role(spi)) {
+        switch (*r) {
+            case RekeySchedule::Role::activating:
+                return {TekRole::Kind::activating, {}};
+            case RekeySchedule::Role::active:
+                return {TekRole::Kind::active, {}};
+            case RekeySchedule::Role::inbound_only:
+                return {TekRole::Kind::inbound_only, {}};
+            case RekeySchedule::Role::deactivating:
+                return {TekRole::Kind::deactivating, {}};
+        }
+    }
+    if (auto it = g->refused.find(spi); it != g->refused.end()) return {TekRole::Kind::refused, it->second};
+    return {};
+}
+
+bool KernelDataplane::sending(const GroupConfig& group) const {
+    const Group* g = find(group);
+    return g && g->carrier_up && g->schedule.active().has_value();
+}
+
+std::optional<uint32_t> KernelDataplane::sa_owner_tag() const {
+    return xfrm_ ? std::optional<uint32_t>(xfrm_->owner()) : std::nullopt;
+}
+
+common::Result<std::vector<SaTraffic>> KernelDataplane::sa_traffic(const GroupConfig& group) {
+    const Group* g = find(group);
+    if (!g || !xfrm_ || !g->carrier) return std::vector<SaTraffic>{};
+    auto sas = xfrm_->dump_sas();
+    if (!sas) return sas.error();
+    // The group's outbound SAs go to its own carrier peer G_OUT_k.
+    return group_sa_traffic(*sas, g->schedule.installed(), g->carrier->config().carrier.remote);
+}
+
+void KernelDataplane::follow_wan_mtu() {
+    if (!rtnl_) return;
+    auto wan = rtnl_->find_link(config_.wan_interface);
+    if (!wan || !wan->has_value() || (*wan)->mtu == 0 || (*wan)->mtu == wan_.wan_mtu) return;
+    const uint32_t mtu = (*wan)->mtu;
+    bool all = true;
+    for (auto& [name, g] : groups_) {
+        if (!g->carrier) continue;
+        std::optional<xfrm::EspTransform> transform;
+        if (const auto active = g->schedule.active(); g->carrier_up && active && g->teks.count(*active))
+            if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
+        if (auto s = g->carrier->follow_wan_mtu(mtu, transform); !s) {
+            all = false;
+            log(gdoi::LogLevel::Warning, "group " + name + ": carrier MTU: " + s.error().message);
+        }
+    }
+    if (!all) return;  // tried again at the next check
+    log(gdoi::LogLevel::Info, "WAN " + config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) +
+                                  " -> " + std::to_string(mtu) + ": the carriers' MTUs follow");
+    wan_.wan_mtu = mtu;
+}
+
+common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(const GroupConfig& group) {
+    const Group* g = find(group);
+    if (!g || !g->carrier) return std::optional<HealthCounters>{};
+    auto counters = policy::read_rule_counters(options_.nft_table);
+    if (!counters) return counters.error();
+    auto sas = sa_traffic(group);
+    if (!sas) return sas.error();
+    // The rule comments of policy/compile.cpp.
+    const auto& c = *counters;
+    HealthCounters h;
+    h.carrier = options_.carrier_prefix + std::to_string(g->slot);
+    h.wan = config_.wan_interface;
+    h.to_carrier_wanted = policy::packets_of(c, policy::kChainClassify, group.name + " ", ": encrypt");
+    h.to_carrier_seen =
+        policy::packets_exact(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + h.carrier);
+    // The group's own guards; the member-wide catch-all guards name no group.
+    policy::RuleSet rs;
+    rs.group_id = group.id;
+    rs.group_name = group.name;
+    h.guard_drops =
+        policy::packets_of(c, policy::kChainPostrouting, "last resort, " + group.name + " ") +
+        policy::packets_of(c, policy::kChainPostroutingEarly, "last resort, " + group.name + " ") +
+        policy::packets_exact(c, policy::kChainPostrouting, policy::carrier_guard_comment(rs)) +
+        policy::packets_exact(c, policy::kChainPostrouting, policy::peer_guard_comment(rs));
+    h.esp_readdressed = policy::packets_of(c, policy::kChainEspInbound, "ESP for own scope");
+    h.decrypted_seen = policy::packets_of(c, policy::kChainHealthForward, policy::kHealthDecrypted) +
+                       policy::packets_of(c, policy::kChainHealthInput, policy::kHealthDecrypted);
+    h.sas = std::move(*sas);
+    return std::optional<HealthCounters>{std::move(h)};
+}
+
+std::vector<V4Prefix> KernelDataplane::remote_prefixes() const {
+    std::vector<V4Prefix> out;
+    for (const auto& [name, g] : groups_)
+        for (const auto& [p, locals] : g->installed_prefixes) out.push_back(p);
+    return normalize(out);
+}
+
+std::vector<V4Prefix> KernelDataplane::local_prefixes() const { return local_scope_; }
+
+}  // namespace member

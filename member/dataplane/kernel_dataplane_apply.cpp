@@ -1,0 +1,351 @@
+// KernelDataplane: new group states, the rekey steps in the kernel, routes/fwd policies and
+// the nft table kept in line with the TEKs. Order: dataplane_rekey.h; decisions: kernel_dataplane.h.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "common/hex_spi.h"
+#include "dataplane/dataplane_rules.h"
+#include "dataplane/dataplane_tek.h"
+#include "dataplane/kernel_dataplane.h"
+#include "dataplane/kernel_dataplane_group.h"
+#include "policy/compile.h"
+#include "policy/nft_table.h"
+#include "xfrm/dataplane.h"
+#include "xfrm/netlink.h"
+#include "xfrm/rtnl.h"
+#include "xfrm/xfrm.h"
+
+namespace member {
+using xfrm::already_gone;
+namespace {
+
+policy::Ipv4 to_policy(const xfrm::Address& a) {
+    policy::Ipv4 out;
+    std::copy(a.bytes.begin(), a.bytes.begin() + 4, out.bytes.begin());
+    return out;
+}
+
+V4Prefix host_prefix(const xfrm::Address& a) {
+    return V4Prefix::make(static_cast<uint32_t>(a.bytes[0]) << 24 | static_cast<uint32_t>(a.bytes[1]) << 16 |
+                              static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3],
+                          32);
+}
+
+// The SA parameters of one stored TEK; keys stay in the TEK's secure memory (borrowed).
+struct TekSas {
+    xfrm::Tek inbound;
+    xfrm::Tek outbound;
+};
+
+common::Result<TekSas> tek_sas(const gdoi::Tek& tek, uint32_t expected_senders) {
+    auto t = tek_transform(tek);
+    if (!t) return t.error();
+    const auto life = tek_lifetimes(tek, *t, expected_senders);
+    TekSas s;
+    s.inbound = {tek.spi,          *t, tek.encryption_key.view(), tek.integrity_key.view(), life.inbound_soft,
+                 life.inbound_hard};
+    s.outbound = {
+        tek.spi,           *t, tek.encryption_key.view(), tek.integrity_key.view(), life.outbound_soft,
+        life.outbound_hard};
+    return s;
+}
+
+}  // namespace
+
+common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::GroupState& state,
+                                      std::chrono::steady_clock::time_point now) {
+    Group* g = find(group);
+    if (!g)
+        return common::make_error("group " + group.name +
+                                  " is not known to the dataplane (not in the configuration at start)");
+    if (!xfrm_ || !g->carrier) return common::make_error("dataplane not started");
+    g->config = group;
+    g->expected_senders = group.gcm_expected_senders;
+    if (auto s = refresh_local_scope(); !s) return s;
+
+    std::vector<uint32_t> spis;
+    std::vector<policy::Selector> selectors;
+    std::vector<V4Prefix> scope;
+    for (const auto& tek : state.teks) {
+        auto why = accept_tek(group, tek);
+        // Inbound SAs of all groups are found by SPI alone (one receive pair): two groups'
+        // TEKs with one SPI would share, and one group's rekey would delete, the other's SA.
+        for (const auto& [name, other] : groups_)
+            if (why.empty() && other.get() != g && other->schedule.role(tek.spi))
+                why =
+                    "SPI already used by group " + name +
+                    " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
+        if (!why.empty()) {
+            if (!g->refused.count(tek.spi))
+                log(gdoi::LogLevel::Warning,
+                    "group " + group.name + ": TEK " + common::hex_spi(tek.spi) + " not installed: " + why);
+            g->refused[tek.spi] = why;
+            continue;
+        }
+        auto t = tek_transform(tek);
+        if (is_gcm(*t) && group.allow_gcm == AllowGcm::warn && !g->teks.count(tek.spi))
+            log(gdoi::LogLevel::Warning, "group " + group.name + ": TEK " + common::hex_spi(tek.spi) +
+                                             " is AES-GCM shared by the group: outbound SA limited to " +
+                                             std::to_string(gcm_packet_limit(group.gcm_expected_senders)) +
+                                             " packets for " + std::to_string(group.gcm_expected_senders) +
+                                             " expected senders (allow-gcm = accept silences this)");
+        spis.push_back(tek.spi);
+        if (!g->teks.count(tek.spi)) g->teks[tek.spi] = tek;
+        // accept_tek checked that both convert.
+        const auto tek_selectors = to_policy_selectors(tek.selector);
+        const auto tek_scope = scope_prefixes(tek.selector);
+        if (!tek_selectors || !tek_scope) continue;
+        for (const auto& s : tek_selectors.value())
+            if (std::find(selectors.begin(), selectors.end(), s) == selectors.end()) selectors.push_back(s);
+        scope.insert(scope.end(), tek_scope.value().begin(), tek_scope.value().end());
+    }
+    if (!spis.empty()) {
+        g->registered = true;
+        g->selectors = std::move(selectors);
+        g->scope = normalize(scope);
+    }
+    const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
+                                            std::chrono::seconds(state.gap.deactivation_time_delay), now);
+    auto s = run(*g, steps);
+    // Forget stored keys no SA needs any more.
+    std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+    if (!s) {
+        fail_closed_after_error(*g, s.error().message);
+        return s;
+    }
+    if (auto p = sync_prefixes(); !p) return p;
+    auto rules = sync_rules();
+    save_state();  // the SPIs change with every rekey step, the table not always
+    return rules;
+}
+
+common::Status KernelDataplane::remove_group(const GroupConfig& group) {
+    Group* g = find(group);
+    if (!g) return {};
+    // Its traffic is dropped from here on: the group's rules go with the next table, and its
+    // carrier (device, routes, policies, SAs) goes now; the other groups keep theirs.
+    common::Status first = xfrm_ ? teardown_group(*g) : common::Status{};
+    groups_.erase(group.name);
+    std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
+    if (auto s = sync_prefixes(); first && !s) first = s;
+    if (auto s = sync_rules(); first && !s) first = s;
+    save_state();
+    return first;
+}
+
+std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const auto& [name, g] : groups_) next = std::min(next, g->schedule.next_deadline());
+    return next;
+}
+
+void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
+    if (!xfrm_) return;
+    for (auto& entry : groups_) {
+        Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings
+        const auto steps = g->schedule.on_timer(now);
+        if (steps.empty()) continue;
+        auto s = run(*g, steps);
+        std::erase_if(g->teks, [g](const auto& kv) { return !g->schedule.role(kv.first); });
+        if (!s) {
+            log(gdoi::LogLevel::Error, s.error().message);
+            fail_closed_after_error(*g, s.error().message);
+        }
+    }
+    if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
+    if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+    save_state();
+}
+
+// One group's kernel objects: SAs, policies, carrier, routes. The fwmark rule goes with the
+// last carrier (without carriers it would only send traffic to an empty table).
+common::Status KernelDataplane::teardown_group(Group& g) {
+    common::Status first = g.carrier->teardown_group();
+    g.schedule.clear();
+    g.teks.clear();
+    g.installed_prefixes.clear();
+    g.carrier_up = false;
+    if (std::none_of(groups_.begin(), groups_.end(), [](const auto& e) { return e.second->carrier_up; }))
+        if (auto s = rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                                         options_.carrier_rule_priority});
+            first && !already_gone(s))
+            first = s;
+    return first;
+}
+
+// A kernel step failed: the schedule and the kernel may disagree. Fail closed and start
+// over: the group's rules drop its traffic (no TEK), its SAs, policies and carrier go, and
+// the next apply() (the daemon's next registration) installs everything again as a first
+// registration. Other groups keep running.
+void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
+    g.schedule.clear();
+    g.carrier_up = false;
+    if (auto s = sync_rules(); !s)
+        log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
+    if (auto s = teardown_group(g); !s)
+        log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
+    log(gdoi::LogLevel::Warning,
+        "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
+}
+
+common::Status KernelDataplane::ensure_carrier(Group& g, uint32_t spi) {
+    if (g.carrier_up) return {};
+    auto t = tek_transform(g.teks.at(spi));
+    if (!t) return t.error();
+    if (auto s = g.carrier->install_carrier(*t); !s) return s;
+    auto rule = rtnl_->add_rule(
+        {xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+    if (!rule && rule.error().code != EEXIST) return rule;
+    g.carrier_up = true;
+    return sync_prefixes();
+}
+
+common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& steps) {
+    const std::string label = "group " + g.config.name + ": ";
+    for (const auto& step : steps) {
+        log(gdoi::LogLevel::Debug, label + step.to_string());
+        common::Status s;
+        switch (step.kind) {
+            case RekeyStep::Kind::install_inbound: {
+                auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+                if (!sas) return sas.error();
+                s = g.carrier->install_inbound_sa(sas->inbound);
+                if (!s && s.error().code == EEXIST) s = {};
+                break;
+            }
+            case RekeyStep::Kind::activate: {
+                if (auto c = ensure_carrier(g, step.spi); !c)
+                    return common::make_error(label + c.error().message, c.error().code);
+                auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
+                if (!sas) return sas.error();
+                s = g.carrier->activate(sas->outbound, step.previous);
+                if (s)
+                    log(gdoi::LogLevel::Info,
+                        label + "sending with TEK " + common::hex_spi(step.spi) +
+                            (step.previous ? " (replaces " + common::hex_spi(*step.previous) + ")" : ""));
+                break;
+            }
+            case RekeyStep::Kind::remove_outbound:
+                s = g.carrier->remove_outbound_sa(step.spi);
+                if (already_gone(s)) s = {};
+                break;
+            case RekeyStep::Kind::remove_inbound:
+                s = g.carrier->remove_inbound_sa(step.spi);
+                if (already_gone(s)) s = {};
+                g.teks.erase(step.spi);
+                break;
+            case RekeyStep::Kind::keyed:
+                s = sync_rules();
+                if (s)
+                    log(gdoi::LogLevel::Info,
+                        label + (step.value ? "keyed: group traffic encrypted, fail-open off"
+                                            : "no TEK to send with: fail-closed (fail-open on)"));
+                break;
+        }
+        if (!s)
+            return common::make_error(label + step.to_string() + ": " + s.error().message, s.error().code);
+    }
+    return {};
+}
+
+// Per keyed group: its remote prefixes routed into its carrier, with fwd policies towards its
+// local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
+// keyed group is not routed again (one route per destination).
+common::Status KernelDataplane::sync_prefixes() {
+    std::vector<V4Prefix> never{host_prefix(options_.g_in)};
+    for (const auto& [name, g] : groups_) {
+        if (g->carrier) never.push_back(host_prefix(g->carrier->config().carrier.remote));
+        for (const auto& server : g->config.servers)
+            if (server.family() == AF_INET)
+                never.push_back(V4Prefix::make(
+                    ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
+    }
+    struct Wanted {
+        Group* group;
+        std::vector<V4Prefix> remote;
+        std::vector<V4Prefix> locals;
+    };
+    std::vector<Wanted> wanted;
+    std::vector<V4Prefix> claimed;
+    for (const auto& gc : config_.groups) {
+        Group* g = find(gc);
+        if (!g || !g->carrier) continue;
+        Wanted w{g, {}, {}};
+        if (g->carrier_up) {
+            std::vector<V4Prefix> excluded = never;
+            excluded.insert(excluded.end(), claimed.begin(), claimed.end());
+            w.remote = member::remote_prefixes(g->scope, local_scope_, excluded);
+            w.locals = local_group_prefixes(g->scope, local_scope_);
+            claimed.insert(claimed.end(), w.remote.begin(), w.remote.end());
+        }
+        wanted.push_back(std::move(w));
+    }
+    common::Status first;
+    // Every group's stale prefixes (or with other local prefixes) first: a prefix that moves
+    // to another group's carrier must lose its old fwd policies before it gets the new ones.
+    for (auto& w : wanted) {
+        auto& installed = w.group->installed_prefixes;
+        for (auto it = installed.begin(); it != installed.end();) {
+            if (std::find(w.remote.begin(), w.remote.end(), it->first) != w.remote.end() &&
+                it->second == w.locals) {
+                ++it;
+                continue;
+            }
+            std::vector<xfrm::Prefix> old;
+            for (const auto& l : it->second) old.push_back(l.to_xfrm());
+            if (auto s = w.group->carrier->remove_remote_prefix(it->first.to_xfrm(), old);
+                first && !already_gone(s))
+                first = s;
+            it = installed.erase(it);
+        }
+    }
+    for (auto& w : wanted) {
+        std::vector<xfrm::Prefix> local_x;
+        for (const auto& l : w.locals) local_x.push_back(l.to_xfrm());
+        for (const auto& r : w.remote) {
+            if (w.group->installed_prefixes.count(r)) continue;
+            if (auto s = w.group->carrier->install_remote_prefix(r.to_xfrm(), local_x); !s) return s;
+            w.group->installed_prefixes[r] = w.locals;
+        }
+    }
+    return first;
+}
+
+common::Status KernelDataplane::sync_rules() {
+    std::vector<policy::RuleSet> sets;
+    std::vector<V4Prefix> esp_scope;
+    for (const auto& gc : config_.groups) {
+        const Group* g = find(gc);
+        if (!g) continue;
+        const bool keyed = g->schedule.active().has_value() && g->carrier_up;
+        sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
+        sets.back().carrier_ifname = options_.carrier_prefix + std::to_string(g->slot);
+        sets.back().carrier_peer = to_policy(carrier_config(g->slot).carrier.remote);
+        sets.back().clear_df = g->config.df_bit == DfBit::clear;
+        if (g->registered) {
+            auto l = local_group_prefixes(g->scope, local_scope_);
+            esp_scope.insert(esp_scope.end(), l.begin(), l.end());
+        }
+    }
+    const CarrierChoice carrier{options_.carrier_prefix + "0", to_policy(options_.g_in),
+                                to_policy(options_.g_out)};
+    const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
+                                    normalize(esp_scope), std::move(sets));
+    auto table = policy::compile(rules);
+    if (!table) return table.error();
+    const std::string text = table->to_string();
+    if (text == applied_table_) return {};
+    auto report = policy::apply(*table);
+    if (!report) return report.error();
+    applied_table_ = text;
+    save_state();
+    log(gdoi::LogLevel::Debug,
+        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
+    return {};
+}
+
+}  // namespace member

@@ -1,0 +1,46 @@
+// KernelDataplane's per-group state (private to kernel_dataplane*.cpp).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "dataplane/dataplane_rekey.h"
+#include "dataplane/dataplane_saved_state.h"
+#include "dataplane/dataplane_selectors.h"
+#include "dataplane/kernel_dataplane.h"
+#include "gdoi/group_state.h"
+#include "policy/selector.h"
+#include "xfrm/dataplane.h"
+
+namespace member {
+
+struct KernelDataplane::Group {
+    GroupConfig config;
+    RekeySchedule schedule;
+    std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
+    std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
+    std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
+    std::vector<V4Prefix> scope;              // addresses the group's TEKs protect
+    bool registered = false;                  // a state with accepted TEKs was applied once
+    uint32_t expected_senders = kDefaultGcmExpectedSenders;
+    unsigned slot = 0;                              // carrier slot (kernel_dataplane.h)
+    std::unique_ptr<xfrm::GroupDataplane> carrier;  // set once the dataplane started
+    bool carrier_up = false;                        // device, out policy, route: installed
+    // Installed: remote prefix -> the local prefixes of its fwd policies.
+    std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes;
+};
+
+// A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).
+struct KernelDataplane::Adoptable {
+    const GroupConfig* config = nullptr;
+    SavedGroup saved;
+    std::vector<uint32_t> inbound;                // SPIs with an inbound SA of the slot
+    uint32_t active = 0;                          // the SPI with the slot's outbound SA
+    std::optional<xfrm::EspTransform> transform;  // of the outbound SA (the carrier MTU)
+};
+
+}  // namespace member

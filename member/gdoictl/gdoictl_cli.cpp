@@ -1,0 +1,209 @@
+// gdoictl: parse the command line, ask gdoi-memberd over the control socket, print.
+// The daemon always sends the whole status; views, --group and --json are applied here.
+#include "gdoictl/gdoictl_cli.h"
+
+#include <charconv>
+#include <chrono>
+#include <optional>
+
+#include "control/control.h"
+#include "control/status_json.h"
+#include "gdoictl/status_text.h"
+
+namespace member {
+namespace {
+
+struct Options {
+    std::string socket{kDefaultControlSocket};
+    std::chrono::milliseconds timeout = kControlDefaultTimeout;
+    std::optional<std::string> group;
+    bool json = false;
+    bool help = false;
+    std::vector<std::string> words;
+};
+
+struct UsageError {
+    std::string message;
+};
+
+bool has_control_character(const std::string& s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+    return false;
+}
+
+common::Result<Options> parse_options(const std::vector<std::string>& args) {
+    Options o;
+    bool options_done = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (options_done || a.empty() || a[0] != '-' || a == "-") {
+            o.words.push_back(a);
+            continue;
+        }
+        // "--name=value" or "--name value" / "-s value"
+        const auto value_of = [&](std::string_view name) -> common::Result<std::string> {
+            if (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=')
+                return a.substr(name.size() + 1);
+            if (i + 1 >= args.size())
+                return common::make_error("option " + std::string(name) + " needs a value");
+            return args[++i];
+        };
+        const auto is = [&](std::string_view name) {
+            return a == name || (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=' &&
+                                 name.starts_with("--"));
+        };
+        if (a == "--") {
+            options_done = true;
+        } else if (a == "-h" || a == "--help") {
+            o.help = true;
+        } else if (a == "--json") {
+            o.json = true;
+        } else if (is("-s") || is("--socket")) {
+            auto v = value_of(a.starts_with("--socket") ? "--socket" : "-s");
+            if (!v) return v.error();
+            if (v->empty()) return common::make_error("the socket path is empty");
+            o.socket = *v;
+        } else if (is("--group")) {
+            auto v = value_of("--group");
+            if (!v) return v.error();
+            if (v->empty() || has_control_character(*v)) return common::make_error("invalid group name");
+            o.group = *v;
+        } else if (is("--timeout")) {
+            auto v = value_of("--timeout");
+            if (!v) return v.error();
+            unsigned seconds = 0;
+            const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), seconds);
+            if (ec != std::errc{} || end != v->data() + v->size() || seconds == 0 || seconds > 3600)
+                return common::make_error("--timeout takes whole seconds from 1 to 3600, not \"" + *v + "\"");
+            o.timeout = std::chrono::seconds(seconds);
+        } else {
+            return common::make_error("unknown option " + a);
+        }
+    }
+    return o;
+}
+
+std::string group_list(const MemberStatus& status) {
+    if (status.groups.empty()) return "none configured";
+    std::string out;
+    for (const GroupStatus& g : status.groups) out += (out.empty() ? "" : ", ") + printable(g.name);
+    return "groups: " + out;
+}
+
+int show(const Options& o, const ShowView& view, std::string& out, std::string& err) {
+    auto reply = control_request(o.socket, "show", o.timeout);
+    if (!reply) {
+        err += "gdoictl: " + reply.error().message + "\n";
+        return kExitFailure;
+    }
+    auto status = parse_show_reply(*reply);
+    if (!status) {
+        err += "gdoictl: " + status.error().message + "\n";
+        return kExitFailure;
+    }
+    ViewFilter filter;
+    if (o.group) {
+        filter.group = *o.group;
+        if (selected_groups(*status, filter).empty()) {
+            err += "gdoictl: no group named \"" + printable(*o.group) + "\" (" + group_list(*status) + ")\n";
+            return kExitFailure;
+        }
+    }
+    if (o.json) {
+        MemberStatus selected = *status;
+        selected.groups.clear();
+        for (const GroupStatus* g : selected_groups(*status, filter)) selected.groups.push_back(*g);
+        out += to_json(selected);
+    } else {
+        out += view.render(*status, filter);
+    }
+    return kExitOk;
+}
+
+int act(const Options& o, const ControlRequest& request, const std::string& done, std::string& out,
+        std::string& err) {
+    auto reply = control_request(o.socket, format_control_request(request), o.timeout);
+    if (!reply) {
+        err += "gdoictl: " + reply.error().message + "\n";
+        return kExitFailure;
+    }
+    if (auto ack = parse_ack_reply(*reply); !ack) {
+        err += "gdoictl: " + ack.error().message + "\n";
+        return kExitFailure;
+    }
+    out += done;
+    return kExitOk;
+}
+
+int usage_error(const std::string& message, std::string& err) {
+    err += "gdoictl: " + message + "\nTry 'gdoictl --help' for the commands and options.\n";
+    return kExitUsage;
+}
+
+}  // namespace
+
+std::string gdoictl_usage() {
+    std::string views;
+    for (const ShowView& v : show_views())
+        views += "    " + std::string(v.name) + std::string(9 - v.name.size(), ' ') + std::string(v.summary) +
+                 "\n";
+    return "usage: gdoictl [-s SOCKET] [--timeout SECONDS] COMMAND\n"
+           "commands:\n"
+           "  show [VIEW] [--group NAME] [--json]   show the member's state (VIEW defaults to groups)\n" +
+           views +
+           "  register GROUP                        register with the group's key server now "
+           "(GROUPKEY-PULL)\n"
+           "  flush                                 remove every SA, policy and rule gdoi-memberd installed\n"
+           "options:\n"
+           "  -s, --socket PATH   control socket (default " +
+           std::string(kDefaultControlSocket) +
+           ")\n"
+           "  --timeout SECONDS   how long to wait for gdoi-memberd (default 5)\n"
+           "  --json              print the status as JSON (schema: gdoictl(8)), with --group: that group "
+           "only\n"
+           "exit status: 0 success, 1 failure, 2 usage error\n";
+}
+
+int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::string& err) {
+    auto parsed = parse_options(args);
+    if (!parsed) return usage_error(parsed.error().message, err);
+    const Options& o = *parsed;
+    if (o.help || (!o.words.empty() && o.words[0] == "help")) {
+        out += gdoictl_usage();
+        return kExitOk;
+    }
+    if (o.words.empty()) return usage_error("no command given", err);
+
+    const std::string& command = o.words[0];
+    if (command != "show" && (o.json || o.group))
+        return usage_error("--json and --group only apply to show", err);
+
+    if (command == "show") {
+        if (o.words.size() > 2)
+            return usage_error("show takes one view, got \"" + o.words[2] + "\" too", err);
+        const std::string name = o.words.size() == 2 ? o.words[1] : "groups";
+        const ShowView* view = find_show_view(name);
+        if (view == nullptr) {
+            std::string names;
+            for (const ShowView& v : show_views()) names += (names.empty() ? "" : ", ") + std::string(v.name);
+            return usage_error("unknown view \"" + printable(name) + "\" (views: " + names + ")", err);
+        }
+        return show(o, *view, out, err);
+    }
+    if (command == "register") {
+        if (o.words.size() != 2) return usage_error("usage: gdoictl register GROUP", err);
+        const std::string& group = o.words[1];
+        if (group.empty() || has_control_character(group)) return usage_error("invalid group name", err);
+        return act(o, ControlRequest{ControlRequest::Kind::register_group, group},
+                   "registration of group " + group + " started\n", out, err);
+    }
+    if (command == "flush") {
+        if (o.words.size() != 1) return usage_error("flush takes no arguments", err);
+        return act(o, ControlRequest{ControlRequest::Kind::flush, {}},
+                   "flushed: gdoi-memberd removed everything it installed\n", out, err);
+    }
+    return usage_error("unknown command \"" + printable(command) + "\"", err);
+}
+
+}  // namespace member

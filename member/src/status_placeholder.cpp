@@ -1,2 +1,0 @@
-// member library anchor (the library gains its modules here).
-namespace member {}
