@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/hex_spi.h"
 #include "gdoi/crypto.h"
 #include "gdoi/groupkey_push.h"
 #include "gdoi/groupkey_push_ack.h"
@@ -17,12 +18,6 @@
 namespace keyserver {
 
 namespace {
-
-std::string spi_hex(uint32_t spi) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", spi);
-    return buf;
-}
 
 // A fresh SPI: random, above the reserved range 1..255 (RFC 4303 §2.1), not in `taken`.
 uint32_t fresh_spi(const std::vector<uint32_t>& taken) {
@@ -202,7 +197,7 @@ std::string GroupServer::command(const std::string& cmd, std::vector<Outgoing>& 
     std::ostringstream answer;
     if (cmd == "status") {
         answer << "group " << group_.state.group_id << " seq " << group_.state.sequence << " teks";
-        for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
+        for (const auto& t : group_.state.teks) answer << " " << common::hex_spi(t.spi);
         answer << " ack " << (group_.state.kek->ack_requested ? "requested" : "not-requested") << "\n";
         if (config_.multicast) answer << "rekeys to " << config_.multicast->to_string() << " multicast\n";
         answer << "members " << members_.size() << "\n";
@@ -299,9 +294,9 @@ std::string GroupServer::rekey(bool new_kek, bool lost, std::vector<Outgoing>& o
     group_.state.teks = std::move(fresh);
     group_.state.sequence = seq;
     answer << " teks";
-    for (const auto& t : group_.state.teks) answer << " " << spi_hex(t.spi);
+    for (const auto& t : group_.state.teks) answer << " " << common::hex_spi(t.spi);
     answer << " deleted";
-    for (uint32_t s : deleted) answer << " " << spi_hex(s);
+    for (uint32_t s : deleted) answer << " " << common::hex_spi(s);
     answer << "\n";
     return answer.str();
 }
