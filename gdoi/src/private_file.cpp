@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/unique_fd.h"
 #include "gdoi/secret_file.h"
 
 namespace gdoi {
@@ -25,17 +26,14 @@ void set_trusted_file_owner(uid_t uid) { g_trusted_owner.store(static_cast<long>
 
 common::Result<PrivateFile> read_private_file(const std::string& path, const PrivateFileRules& rules) {
     const std::string what(rules.what);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    const common::UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+    const int fd = owned.get();
     if (fd < 0) {
         const int err = errno;
         const std::string why =
             err == ELOOP ? "it is a symbolic link (give the file itself)" : std::strerror(err);
         return common::make_error("cannot open " + path + ": " + why + "; give " + what, err);
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         return common::make_error("cannot stat " + path + ": " + std::strerror(errno), errno);

@@ -76,31 +76,16 @@ common::Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
     return s;
 }
 
-UdpSocket::UdpSocket(UdpSocket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-
-UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = other.fd_;
-        other.fd_ = -1;
-    }
-    return *this;
-}
-
-UdpSocket::~UdpSocket() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
 common::Status UdpSocket::send_to(ByteView data, const Endpoint& to) const {
     ssize_t n =
-        ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
+        ::sendto(fd_.get(), data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len);
     if (n < 0)
         return common::make_error("send to " + to.to_string() + " failed: " + std::strerror(errno), errno);
     return {};
 }
 
 common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::milliseconds timeout) const {
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(std::max<long>(0, timeout.count())));
     if (r < 0) {
         if (errno == EINTR) return std::optional<Datagram>{};
@@ -110,8 +95,8 @@ common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::millisec
     Datagram d;
     d.data.resize(65536);
     d.from.len = sizeof d.from.addr;
-    ssize_t n = ::recvfrom(fd_, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&d.from.addr),
-                           &d.from.len);
+    ssize_t n = ::recvfrom(fd_.get(), d.data.data(), d.data.size(), 0,
+                           reinterpret_cast<sockaddr*>(&d.from.addr), &d.from.len);
     if (n < 0) return common::make_error(std::string("receive failed: ") + std::strerror(errno), errno);
     d.data.resize(static_cast<size_t>(n));
     return std::optional<Datagram>{std::move(d)};

@@ -5,8 +5,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
-#include <fstream>
-#include <sstream>
+#include "xfrm/rtnl.h"
 
 namespace member {
 
@@ -39,30 +38,12 @@ common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::
     return normalize(out);
 }
 
-std::optional<xfrm::Address> parse_default_gateway(std::string_view text, std::string_view ifname) {
-    std::istringstream in{std::string(text)};
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string iface, dest, gw, flags, refcnt, use, metric, mask;
-        if (!(f >> iface >> dest >> gw >> flags >> refcnt >> use >> metric >> mask)) continue;
-        if (iface != ifname || dest != "00000000" || mask != "00000000") continue;
-        const uint32_t g =
-            static_cast<uint32_t>(std::stoul(gw, nullptr, 16));  // network order, read little-endian
-        if (g == 0) continue;
-        return xfrm::Address::ipv4(static_cast<uint8_t>(g), static_cast<uint8_t>(g >> 8),
-                                   static_cast<uint8_t>(g >> 16), static_cast<uint8_t>(g >> 24));
-    }
-    return std::nullopt;
-}
-
 std::optional<xfrm::Address> default_gateway(std::string_view ifname) {
-    std::ifstream f("/proc/net/route");
-    if (!f) return std::nullopt;
-    std::stringstream s;
-    s << f.rdbuf();
-    return parse_default_gateway(s.str(), ifname);
+    auto rtnl = xfrm::Rtnl::open();
+    if (!rtnl) return std::nullopt;
+    auto gateway = rtnl->default_gateway(ifname);
+    if (!gateway) return std::nullopt;
+    return *gateway;
 }
 
 }  // namespace member

@@ -1,5 +1,5 @@
 // What the dataplane reads from the host without netlink: the IPv4 prefixes on the LAN
-// interfaces (getifaddrs(3)) and the WAN's default gateway (/proc/net/route, per netns).
+// interfaces (getifaddrs(3)) and the WAN's default gateway (rtnetlink, per netns).
 #pragma once
 
 #include <optional>
@@ -18,10 +18,9 @@ namespace member {
 // member cannot tell its own LAN from the remote sites.
 common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::string>& ifnames);
 
-// The gateway of the IPv4 default route through `ifname` in /proc/net/route's text
-// (columns Iface Destination Gateway Flags ..., addresses as little-endian hex);
-// nullopt when there is none (G_OUT is then routed on-link on the WAN device).
-std::optional<xfrm::Address> parse_default_gateway(std::string_view proc_net_route, std::string_view ifname);
+// The gateway of the IPv4 default route through `ifname` in the main table
+// (xfrm::Rtnl::default_gateway, in the calling thread's netns); nullopt when there is none
+// (G_OUT is then routed on-link on the WAN device).
 std::optional<xfrm::Address> default_gateway(std::string_view ifname);
 
 }  // namespace member

@@ -24,7 +24,7 @@
 //   WAN). No WAN gateway has to be copied into a separate clear table, and the main table is
 //   never touched except for the G_OUT host route. kClearMark is one bit (0x00800000): the
 //   rule then means exactly "not marked clear".
-// - G_OUT is routed via the WAN interface's default gateway (from /proc/net/route, or the
+// - G_OUT is routed via the WAN interface's default gateway (from rtnetlink, or the
 //   gateway option), else on-link on the WAN device. ESP follows that route: one uplink.
 // - Carrier device, G_IN on lo, G_OUT route, fwmark rule: installed with the first TEK to
 //   send with (its transform gives the carrier MTU); nothing is routed into the carrier

@@ -8,7 +8,6 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include <ctime>
 #include <memory>
 
 #include "nl_socket.h"
@@ -42,18 +41,15 @@ std::string rule_comment(const nftnl_rule* r) {
 }  // namespace
 
 common::Result<std::vector<RuleCounter>> read_rule_counters(const std::string& table_name) {
-    auto sock = detail::NetfilterSocket::open();
-    if (!sock) return sock.error();
     std::vector<char> buf(8192);
     std::unique_ptr<nftnl_rule, RuleDeleter> filter(nftnl_rule_alloc());
     if (!filter) return common::make_error("out of memory reading nftables counters", ENOMEM);
     nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, table_name.c_str());
     nftnl_rule_set_u32(filter.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
-    auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP,
-                                      static_cast<std::uint32_t>(time(nullptr)));
+    auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, 0);
     nftnl_rule_nlmsg_build_payload(nlh, filter.get());
     std::vector<RuleCounter> out;
-    auto err = sock->dump(buf.data(), [&](const nlmsghdr* m) {
+    const auto on_rule = [&](const nlmsghdr* m) {
         std::unique_ptr<nftnl_rule, RuleDeleter> r(nftnl_rule_alloc());
         if (!r || nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
         const char* table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
@@ -77,7 +73,8 @@ common::Result<std::vector<RuleCounter>> read_rule_counters(const std::string& t
             },
             &sink);
         if (counted) out.push_back(std::move(c));
-    });
+    };
+    auto err = detail::request_shared(buf.data(), on_rule);
     if (!err) return err.error();
     if (*err != 0)
         return common::make_error(

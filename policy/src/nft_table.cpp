@@ -1,7 +1,6 @@
 // Public kernel operations on the member's table: each is one netlink batch, all ACKs checked.
 #include "policy/nft_table.h"
 
-#include <ctime>
 #include <vector>
 
 #include "compile_sets.h"
@@ -12,11 +11,10 @@
 namespace policy {
 namespace {
 
+// Every operation goes through the process's one netfilter socket (detail::send_shared).
 common::Status run(detail::Batch& batch) {
     batch.finish();
-    auto sock = detail::NetfilterSocket::open();
-    if (!sock) return sock.error();
-    return sock->send_batch(batch);
+    return detail::send_shared(batch);
 }
 
 std::string bridge_name(const std::string& table) { return table + "_bridge"; }
@@ -61,10 +59,12 @@ common::Result<ApplyReport> apply(const MemberRules& rules) {
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active) {
     const auto* group = rules.find_group(group_id);
     if (!group) return common::make_error("fail-open: no group with id " + std::to_string(group_id));
-    if (auto st = validate(rules); !st) return common::make_error("invalid member rules: " + st.error().message);
+    if (auto st = validate(rules); !st)
+        return common::make_error("invalid member rules: " + st.error().message);
     detail::Batch batch;
     for (const auto& s : detail::group_sets(*group, false))
-        detail::encode_set_contents(rules.table_name, s, active ? s.available : std::vector<SetElement>{}, batch);
+        detail::encode_set_contents(rules.table_name, s, active ? s.available : std::vector<SetElement>{},
+                                    batch);
     if (batch.messages() == 0) return {};  // the group has no fail-open rules: nothing to toggle
     if (auto st = run(batch); !st)
         return common::make_error(std::string(active ? "enabling" : "disabling") + " fail-open of group " +
@@ -86,15 +86,14 @@ common::Status remove_table(const std::string& table_name) {
 }
 
 common::Result<bool> table_exists(const std::string& table_name) {
-    auto sock = detail::NetfilterSocket::open();
-    if (!sock) return sock.error();
     std::vector<char> buf(8192);
-    detail::encode_get_table(table_name, buf.data(), static_cast<std::uint32_t>(time(nullptr)));
-    auto err = sock->request(buf.data());
+    detail::encode_get_table(table_name, buf.data(), 0);
+    auto err = detail::request_shared(buf.data());
     if (!err) return err.error();
     if (*err == 0) return true;
     if (*err == ENOENT) return false;
-    return common::make_error(detail::explain_errno(*err, "looking up nftables table inet " + table_name), *err);
+    return common::make_error(detail::explain_errno(*err, "looking up nftables table inet " + table_name),
+                              *err);
 }
 
 }  // namespace policy

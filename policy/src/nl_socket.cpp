@@ -1,16 +1,15 @@
 // NETLINK_NETFILTER request/ACK handling for the member's nftables batches.
 #include "nl_socket.h"
 
-#include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
+#include <mutex>
 
 namespace policy::detail {
 namespace {
@@ -20,21 +19,20 @@ constexpr std::size_t kMaxMessage = 64 * 1024;
 // Socket buffer per ACK: an ACK skb's truesize is well under this (headers + nlmsgerr).
 constexpr std::size_t kAckBudget = 1024;
 
-void set_buffer(int fd, int force_opt, int opt, std::size_t size) {
-    const int value = static_cast<int>(std::min<std::size_t>(size, 1u << 30));
-    // FORCE needs CAP_NET_ADMIN (which nf_tables needs anyway); fall back to the capped option.
-    if (setsockopt(fd, SOL_SOCKET, force_opt, &value, sizeof value) != 0)
-        setsockopt(fd, SOL_SOCKET, opt, &value, sizeof value);
+// The calling thread's network namespace (the inode of its ns/net link); 0 when unknown.
+std::uint64_t current_netns() {
+    struct stat st {};
+    if (stat("/proc/thread-self/ns/net", &st) != 0) return 0;
+    return static_cast<std::uint64_t>(st.st_ino);
 }
 
 }  // namespace
 
-Batch::Batch() : seq_(static_cast<std::uint32_t>(time(nullptr))), first_seq_(0) {
+Batch::Batch() {
     char* p = reserve(kMaxMessage);
     nftnl_batch_begin(p, seq_++);
     used_ += NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(p)->nlmsg_len);
     buf_.resize(used_);
-    first_seq_ = seq_;
 }
 
 char* Batch::reserve(std::size_t max_len) {
@@ -58,73 +56,42 @@ void Batch::finish() {
     buf_.resize(used_);
 }
 
-std::string Batch::describe(std::uint32_t seq) const {
-    if (seq < first_seq_ || seq - first_seq_ >= descriptions_.size()) return {};
-    return descriptions_[seq - first_seq_];
+std::string Batch::describe(std::size_t index) const {
+    if (index == 0 || index > descriptions_.size()) return {};
+    return descriptions_[index - 1];
 }
-
-void MnlSocketDeleter::operator()(mnl_socket* s) const { mnl_socket_close(s); }
 
 common::Result<NetfilterSocket> NetfilterSocket::open() {
-    std::unique_ptr<mnl_socket, MnlSocketDeleter> s(mnl_socket_open(NETLINK_NETFILTER));
+    auto s = common::netlink::Socket::open(NETLINK_NETFILTER);
     if (!s) {
-        const int err = errno;
+        const int err = s.error().code;
         return common::make_error(explain_errno(err, "opening the netfilter netlink socket"), err);
     }
-    if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        const int err = errno;
-        return common::make_error(explain_errno(err, "binding the netfilter netlink socket"), err);
-    }
-    // Errors echo only the header, not the whole rule (we know which message it was by seq).
-    int one = 1;
-    mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof one);
-    NetfilterSocket sock(std::move(s));
-    sock.portid_ = mnl_socket_get_portid(sock.sock_.get());
-    return sock;
+    return NetfilterSocket(std::move(s).value());
 }
 
-common::Status NetfilterSocket::send_batch(const Batch& batch) {
-    const int fd = mnl_socket_get_fd(sock_.get());
+common::Status NetfilterSocket::send_batch(Batch& batch) {
     // The kernel processes the whole batch inside sendmsg and queues every ACK before we read
     // one, so the receive buffer must hold them all (else ENOBUFS and lost ACKs).
-    set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, batch.bytes().size() + 4096);
-    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF,
-               std::max<std::size_t>(256 * 1024, (batch.messages() + 2) * kAckBudget));
-
-    if (mnl_socket_sendto(sock_.get(), batch.bytes().data(), batch.bytes().size()) < 0) {
-        const int err = errno;
-        return common::make_error(explain_errno(err, "sending the nftables batch"), err);
-    }
+    sock_.reserve_buffers(batch.bytes().size() + 4096,
+                          std::max<std::size_t>(256 * 1024, (batch.messages() + 2) * kAckBudget));
     std::size_t acked = 0;
     std::string first_error;
     int first_errno = 0;
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
-    while (acked < batch.messages()) {
-        const ssize_t n = recv(fd, buf.data(), buf.size(), acked == 0 && first_errno == 0 ? 0 : MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            // All ACKs are queued by the time sendmsg returns: nothing more to wait for. On a
-            // failed batch the kernel only reports the failing messages.
-            if ((errno == EAGAIN || errno == EWOULDBLOCK) && first_errno != 0) break;
-            const int err = errno;
-            return common::make_error(
-                explain_errno(err, "reading nftables ACKs (" + std::to_string(acked) + " of " +
-                                       std::to_string(batch.messages()) + " received)"),
-                err);
-        }
-        int left = static_cast<int>(n);
-        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
-             nlh = mnl_nlmsg_next(nlh, &left)) {
-            if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-            const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    auto status =
+        sock_.exchange(batch.mutable_bytes(), [&](std::size_t index, const common::netlink::Ack& ack) {
             ++acked;
-            if (e->error != 0 && first_errno == 0) {
-                first_errno = -e->error;
-                auto what = batch.describe(nlh->nlmsg_seq);
-                first_error = explain_errno(first_errno, what.empty() ? "the nftables batch" : what);
-            }
-        }
-    }
+            if (ack.error == 0 || first_errno != 0) return;
+            first_errno = ack.error;
+            auto what = batch.describe(index);
+            first_error = explain_errno(first_errno, what.empty() ? "the nftables batch" : what);
+            if (!ack.kernel_message.empty()) first_error += " (kernel: " + ack.kernel_message + ")";
+        });
+    if (!status)
+        return common::make_error("nftables batch (" + std::to_string(acked) + " of " +
+                                      std::to_string(batch.messages()) +
+                                      " ACKs received): " + status.error().message,
+                                  status.error().code);
     if (first_errno != 0)
         return common::make_error(
             first_error + " (the whole batch was rolled back; the kernel keeps the previous table)",
@@ -138,36 +105,55 @@ common::Result<int> NetfilterSocket::request(char* msg) {
 
 common::Result<int> NetfilterSocket::dump(char* msg, const std::function<void(const nlmsghdr*)>& on_message) {
     auto* nlh = reinterpret_cast<nlmsghdr*>(msg);
-    if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
-        const int err = errno;
-        return common::make_error(explain_errno(err, "sending an nftables request"), err);
+    auto end = sock_.request({reinterpret_cast<std::uint8_t*>(msg), nlh->nlmsg_len},
+                             [&](std::span<const std::uint8_t> reply) -> common::Status {
+                                 on_message(reinterpret_cast<const nlmsghdr*>(reply.data()));
+                                 return {};
+                             });
+    if (!end) return common::make_error("nftables request: " + end.error().message, end.error().code);
+    return end->error;
+}
+
+common::Status NetfilterLink::use(const std::function<common::Status(NetfilterSocket&)>& operation) {
+    const std::uint64_t netns = current_netns();
+    if (socket_ && netns != netns_) socket_.reset();
+    if (!socket_) {
+        auto opened = NetfilterSocket::open();
+        if (!opened) return opened.error();
+        socket_.emplace(std::move(opened).value());
+        netns_ = netns;
     }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    for (;;) {
-        const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            return common::make_error(explain_errno(err, "reading an nftables reply"), err);
-        }
-        int left = static_cast<int>(n);
-        for (auto* r = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(r, left);
-             r = mnl_nlmsg_next(r, &left)) {
-            if (r->nlmsg_seq != nlh->nlmsg_seq) continue;
-            if (r->nlmsg_type == NLMSG_ERROR) {
-                const int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(r))->error;
-                if (err != 0 || !(nlh->nlmsg_flags & NLM_F_DUMP)) return err;
-                continue;
-            }
-            if (r->nlmsg_type == NLMSG_DONE) {
-                // A dump that failed part-way ends with a negative errno after NLMSG_DONE.
-                if (mnl_nlmsg_get_payload_len(r) >= sizeof(int))
-                    return -*static_cast<const int*>(mnl_nlmsg_get_payload(r));
-                return 0;
-            }
-            on_message(r);
-        }
-    }
+    auto status = operation(*socket_);
+    // Whatever went wrong (a refused batch, a timeout, an overrun), the next operation starts
+    // on a fresh socket with nothing left queued.
+    if (!status) socket_.reset();
+    return status;
+}
+
+namespace {
+std::mutex shared_mutex;
+NetfilterLink& shared_link() {
+    static NetfilterLink link;
+    return link;
+}
+}  // namespace
+
+common::Status send_shared(Batch& batch) {
+    std::lock_guard lock(shared_mutex);
+    return shared_link().use([&](NetfilterSocket& sock) { return sock.send_batch(batch); });
+}
+
+common::Result<int> request_shared(char* msg, const std::function<void(const nlmsghdr*)>& on_message) {
+    std::lock_guard lock(shared_mutex);
+    int err = 0;
+    auto status = shared_link().use([&](NetfilterSocket& sock) -> common::Status {
+        auto answer = on_message ? sock.dump(msg, on_message) : sock.request(msg);
+        if (!answer) return answer.error();
+        err = *answer;
+        return {};
+    });
+    if (!status) return status.error();
+    return err;
 }
 
 std::string explain_errno(int err, const std::string& what) {

@@ -1,9 +1,12 @@
 // rtnetlink operations (carrier device, address, routes, rules) in a netns.
+#include "xfrm/rtnl.h"
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 
 #include "netns_fixture.h"
-#include "xfrm/rtnl.h"
 
 using namespace xfrm;
 using netns_test::ScopedNetns;
@@ -21,7 +24,8 @@ bool kernel_has_ipip(const ScopedNetns& ns) {
 }
 }  // namespace
 
-TEST_CASE("the IPIP carrier is created with ttl/tos inherit, or the missing module is named", "[netns][rtnl]") {
+TEST_CASE("the IPIP carrier is created with ttl/tos inherit, or the missing module is named",
+          "[netns][rtnl]") {
     ScopedNetns ns;
     const bool has_ipip = kernel_has_ipip(ns);
     CarrierSpec carrier{"gdoi0", address("169.254.0.1"), address("169.254.0.2"), 1446, true};
@@ -125,4 +129,42 @@ TEST_CASE("device state, pseudo address, routes into a table and fwmark rules", 
     CHECK_FALSE(contains(ns.ip("route show"), "169.254.0.2"));
     CHECK_FALSE(contains(ns.ip("link show wan0"), "state UP"));
     CHECK_FALSE(contains(ns.ip("link show wan0"), ",UP"));
+}
+
+TEST_CASE("the WAN's default gateway is read from the main table by RTM_GETROUTE", "[netns][rtnl]") {
+    ScopedNetns ns;
+    REQUIRE(ns.ip("link add wan0 type veth peer wan1").empty());
+    REQUIRE(ns.ip("link set wan0 up").empty());
+    REQUIRE(ns.ip("link set wan1 up").empty());
+    REQUIRE(ns.ip("addr add 192.0.2.10/24 dev wan0").empty());
+    REQUIRE(ns.ip("addr add 198.51.100.10/24 dev wan1").empty());
+    using Gateways = std::array<std::optional<Address>, 3>;
+    const auto query = [&] {
+        return ns.run([] {
+            auto r = Rtnl::open();
+            REQUIRE(r);
+            Gateways out;
+            for (std::size_t i = 0; const char* device : {"wan0", "wan1", "nothere0"}) {
+                auto gw = r->default_gateway(device);
+                REQUIRE(gw);
+                out[i++] = *gw;
+            }
+            return out;
+        });
+    };
+    auto none = query();
+    CHECK(!none[0]);
+    CHECK(!none[1]);
+    CHECK(!none[2]);
+
+    REQUIRE(ns.ip("route add default via 192.0.2.2 dev wan0 metric 500").empty());
+    REQUIRE(ns.ip("route add default via 192.0.2.1 dev wan0").empty());  // metric 0: preferred
+    REQUIRE(ns.ip("route add default via 198.51.100.1 dev wan1 metric 50").empty());
+    REQUIRE(ns.ip("route add default via 192.0.2.99 dev wan0 table 100").empty());  // not main
+    auto both = query();
+    REQUIRE(both[0]);
+    CHECK(both[0]->to_string() == "192.0.2.1");
+    REQUIRE(both[1]);
+    CHECK(both[1]->to_string() == "198.51.100.1");
+    CHECK(!both[2]);
 }

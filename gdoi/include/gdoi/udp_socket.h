@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "gdoi/bytes.h"
 
 namespace gdoi {
@@ -37,20 +38,14 @@ class UdpSocket {
 public:
     static constexpr int kReceiveBuffer = 4 << 20;  // bytes (SO_RCVBUF)
     static common::Result<UdpSocket> bind(const Endpoint& local);
-    UdpSocket(UdpSocket&& other) noexcept;
-    UdpSocket& operator=(UdpSocket&& other) noexcept;
-    UdpSocket(const UdpSocket&) = delete;
-    UdpSocket& operator=(const UdpSocket&) = delete;
-    ~UdpSocket();
-
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
     common::Status send_to(ByteView data, const Endpoint& to) const;
     // Waits up to timeout; nullopt when nothing arrived in time.
     common::Result<std::optional<Datagram>> receive(std::chrono::milliseconds timeout) const;
 
 private:
     explicit UdpSocket(int fd) : fd_(fd) {}
-    int fd_ = -1;
+    common::UniqueFd fd_;
 };
 
 }  // namespace gdoi

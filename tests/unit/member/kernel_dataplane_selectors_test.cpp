@@ -120,16 +120,3 @@ TEST_CASE("dataplane selectors: TEK selector to nft selectors", "[dataplane][sel
         CHECK(!to_policy_selectors(icmp));
     }
 }
-
-TEST_CASE("dataplane host: default gateway of the WAN from /proc/net/route", "[dataplane][host]") {
-    const char* text =
-        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-        "lan0\t0001000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-        "wan0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-        "wan0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
-    auto gw = parse_default_gateway(text, "wan0");
-    REQUIRE(gw);
-    CHECK(gw->to_string() == "192.168.1.1");
-    CHECK(!parse_default_gateway(text, "lan0"));
-    CHECK(!parse_default_gateway(text, "eth9"));
-}

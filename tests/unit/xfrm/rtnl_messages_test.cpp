@@ -9,6 +9,8 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "xfrm/rtnl.h"
 
@@ -24,7 +26,8 @@ int collect(const nlattr* a, void* data) {
 
 TEST_CASE("create_ipip nests the IPIP parameters with ttl and tos inherit", "[rtnl]") {
     RtnlBatch b;
-    REQUIRE(b.create_ipip({"gdoi0", *Address::parse("169.254.0.1"), *Address::parse("169.254.0.2"), 1446, true}));
+    REQUIRE(
+        b.create_ipip({"gdoi0", *Address::parse("169.254.0.1"), *Address::parse("169.254.0.2"), 1446, true}));
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(b.bytes().data());
     CHECK(nlh->nlmsg_type == RTM_NEWLINK);
     CHECK((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL));
@@ -47,7 +50,8 @@ TEST_CASE("create_ipip nests the IPIP parameters with ttl and tos inherit", "[rt
 
 TEST_CASE("IPIP needs IPv4 endpoints and a short name", "[rtnl]") {
     RtnlBatch b;
-    CHECK_FALSE(b.create_ipip({"gdoi0", *Address::parse("2001:db8::1"), *Address::parse("2001:db8::2"), 0, true}));
+    CHECK_FALSE(
+        b.create_ipip({"gdoi0", *Address::parse("2001:db8::1"), *Address::parse("2001:db8::2"), 0, true}));
     CHECK_FALSE(b.create_ipip({"a-very-long-device-name", *Address::parse("169.254.0.1"),
                                *Address::parse("169.254.0.2"), 0, true}));
     CHECK(b.empty());
@@ -74,5 +78,114 @@ TEST_CASE("routes on a missing device fail before reaching the kernel", "[rtnl]"
     RtnlBatch b;
     auto s = b.add_route({*Prefix::parse("10.0.0.0/8"), "nothere0", std::nullopt, 100, 0});
     REQUIRE_FALSE(s);
-    CHECK(s.error().message == "add route 10.0.0.0/8 dev nothere0 table 100: no network device named 'nothere0'");
+    CHECK(s.error().message ==
+          "add route 10.0.0.0/8 dev nothere0 table 100: no network device named 'nothere0'");
+}
+
+namespace {
+// An RTM_NEWROUTE as the kernel dumps it (main table, unicast); the optional parts by flag.
+std::vector<uint8_t> route_message(uint8_t dst_len, const char* gateway, uint32_t oif, uint32_t priority = 0,
+                                   uint32_t table = RT_TABLE_MAIN, uint8_t family = AF_INET) {
+    std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWROUTE;
+    nlh->nlmsg_flags = NLM_F_MULTI;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = family;
+    rtm->rtm_dst_len = dst_len;
+    rtm->rtm_table = table < 256 ? static_cast<uint8_t>(table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+    rtm->rtm_type = RTN_UNICAST;
+    mnl_attr_put_u32(nlh, RTA_TABLE, table);
+    if (dst_len) {
+        in_addr dst{};
+        inet_pton(AF_INET, "10.9.0.0", &dst);
+        mnl_attr_put(nlh, RTA_DST, 4, &dst);
+    }
+    if (priority) mnl_attr_put_u32(nlh, RTA_PRIORITY, priority);
+    if (gateway) {
+        in_addr gw{};
+        inet_pton(AF_INET, gateway, &gw);
+        mnl_attr_put(nlh, RTA_GATEWAY, 4, &gw);
+    }
+    if (oif) mnl_attr_put_u32(nlh, RTA_OIF, oif);
+    buf.resize(nlh->nlmsg_len);
+    return buf;
+}
+
+std::vector<RouteState> parse_all(const std::vector<std::vector<uint8_t>>& messages) {
+    std::vector<RouteState> routes;
+    for (const auto& m : messages)
+        if (auto r = parse_route(m)) routes.push_back(*r);
+    return routes;
+}
+}  // namespace
+
+TEST_CASE("an RTM_NEWROUTE is read back: prefix, table, device, gateway, metric", "[rtnl]") {
+    auto r = parse_route(route_message(16, "192.168.1.1", 3, 100, 1000));
+    REQUIRE(r);
+    CHECK(r->family == Family::ipv4);
+    CHECK(r->dst.to_string() == "10.9.0.0/16");
+    CHECK(r->table == 1000);
+    CHECK(r->type == RTN_UNICAST);
+    CHECK(r->oif == 3);
+    REQUIRE(r->gateway);
+    CHECK(r->gateway->to_string() == "192.168.1.1");  // network order on any host
+    CHECK(r->priority == 100);
+
+    auto link = parse_route(route_message(0, nullptr, 2));
+    REQUIRE(link);
+    CHECK(link->dst.to_string() == "0.0.0.0/0");
+    CHECK(!link->gateway);
+
+    auto truncated = route_message(0, "192.168.1.1", 2);
+    truncated.resize(sizeof(nlmsghdr) + 4);
+    CHECK(!parse_route(truncated));
+    auto other = route_message(0, "192.168.1.1", 2);
+    reinterpret_cast<nlmsghdr*>(other.data())->nlmsg_type = RTM_NEWLINK;
+    CHECK(!parse_route(other));
+    CHECK(!parse_route(route_message(0, "192.168.1.1", 2, 0, RT_TABLE_MAIN, AF_BRIDGE)));
+}
+
+TEST_CASE("a multipath route stands for its first nexthop's device and gateway", "[rtnl]") {
+    std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWROUTE;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_type = RTN_UNICAST;
+    nlattr* multipath = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
+    for (const auto& [ifindex, gateway] : {std::pair{7, "192.0.2.1"}, std::pair{8, "198.51.100.1"}}) {
+        auto* nh = static_cast<rtnexthop*>(mnl_nlmsg_get_payload_tail(nlh));
+        nlh->nlmsg_len += RTNH_ALIGN(sizeof(rtnexthop));
+        nh->rtnh_ifindex = ifindex;
+        in_addr gw{};
+        inet_pton(AF_INET, gateway, &gw);
+        mnl_attr_put(nlh, RTA_GATEWAY, 4, &gw);
+        nh->rtnh_len = static_cast<unsigned short>(
+            reinterpret_cast<uint8_t*>(mnl_nlmsg_get_payload_tail(nlh)) - reinterpret_cast<uint8_t*>(nh));
+    }
+    mnl_attr_nest_end(nlh, multipath);
+    auto r = parse_route({buf.data(), nlh->nlmsg_len});
+    REQUIRE(r);
+    CHECK(r->oif == 7);
+    REQUIRE(r->gateway);
+    CHECK(r->gateway->to_string() == "192.0.2.1");
+}
+
+TEST_CASE("the default gateway is the main table's IPv4 default route through the device", "[rtnl]") {
+    const auto routes = parse_all({
+        route_message(16, "10.0.0.254", 2),         // not a default route
+        route_message(0, "10.0.0.1", 3),            // another device
+        route_message(0, "10.0.0.2", 2, 0, 100),    // another table
+        route_message(0, nullptr, 2),               // on-link default: no gateway
+        route_message(0, "192.168.1.1", 2, 200),    // the one, but a higher metric
+        route_message(0, "192.168.1.254", 2, 100),  // the one
+    });
+    auto gw = default_gateway(routes, 2);
+    REQUIRE(gw);
+    CHECK(gw->to_string() == "192.168.1.254");
+    CHECK(default_gateway(routes, 3)->to_string() == "10.0.0.1");
+    CHECK(!default_gateway(routes, 4));
+    CHECK(!default_gateway(parse_all({route_message(0, nullptr, 2)}), 2));
 }

@@ -1,7 +1,8 @@
 // The netlink boundary shared by XFRM, rtnetlink and the event socket: a buffer
-// of requests (one sendmsg per chunk), the RAII socket and the one request/ACK
-// loop every operation goes through. Only linux/netlink.h facts here; libmnl
-// is used by the implementation and never appears in this header.
+// of requests (one sendmsg per chunk) and the socket every operation goes through
+// (its request/ACK loop is common::netlink::Socket's, shared with policy/). Only
+// linux/netlink.h facts here; libmnl is used by the implementation and never
+// appears in this header.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/netlink_socket.h"
 #include "common/result.h"
 #include "xfrm/address.h"
 
@@ -71,18 +73,15 @@ std::string operator_hint(int err, ObjectKind kind, Family family);
 // "<what>: <hint> (kernel: <extack message>)" — the one place errors are worded.
 common::Error request_error(const RequestInfo& request, int err, std::string_view kernel_message);
 
+// XFRM / rtnetlink requests over the project's one netlink socket
+// (common/netlink_socket.h): chunking, and errors worded for the objects requested.
 class NetlinkSocket {
 public:
     // protocol: NETLINK_XFRM or NETLINK_ROUTE. groups: multicast groups to join
     // (numbers as in XFRMNLGRP_*), for event sockets.
     static common::Result<NetlinkSocket> open(int protocol, std::span<const unsigned> groups = {});
-    ~NetlinkSocket();
-    NetlinkSocket(NetlinkSocket&& other) noexcept;
-    NetlinkSocket& operator=(NetlinkSocket&& other) noexcept;
-    NetlinkSocket(const NetlinkSocket&) = delete;
-    NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
-    int fd() const { return fd_; }
+    int fd() const { return socket_.fd(); }
 
     // A message from the kernel: the whole nlmsghdr and its payload.
     using MessageHandler = std::function<common::Status(std::span<const uint8_t> message)>;
@@ -102,10 +101,8 @@ public:
     common::Result<std::vector<uint8_t>> receive_pending();
 
 private:
-    explicit NetlinkSocket(int fd) : fd_(fd) {}
-    common::Status send_chunk(std::span<const uint8_t> chunk);
-    int fd_ = -1;
-    uint32_t next_seq_ = 1;
+    explicit NetlinkSocket(common::netlink::Socket socket) : socket_(std::move(socket)) {}
+    common::netlink::Socket socket_;
 };
 
 }  // namespace xfrm

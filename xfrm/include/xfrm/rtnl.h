@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,8 +24,8 @@ inline constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
 // `ip link add NAME type ipip local LOCAL remote REMOTE ttl inherit tos inherit`.
 struct CarrierSpec {
     std::string name = "gdoi0";
-    Address local;   // G_IN
-    Address remote;  // G_OUT
+    Address local;     // G_IN
+    Address remote;    // G_OUT
     uint32_t mtu = 0;  // 0: kernel default (WAN MTU - 20)
     // Kernel default (on): the outer header gets DF. Kept so oversize inner
     // packets are fragmented before encapsulation at the carrier MTU.
@@ -55,6 +56,25 @@ struct LinkState {
     bool up = false;
     std::string kind;  // "ipip", "veth", "" for none
 };
+
+// One route of an RTM_GETROUTE dump (RTM_NEWROUTE), as far as the dataplane needs it.
+struct RouteState {
+    Family family = Family::ipv4;
+    Prefix dst;  // 0.0.0.0/0 for a default route
+    uint32_t table = 0;
+    uint8_t type = 0;                // RTN_UNICAST, RTN_LOCAL, ...
+    int oif = 0;                     // RTA_OIF, or the first nexthop's device of a multipath route
+    std::optional<Address> gateway;  // RTA_GATEWAY, or the first nexthop's
+    uint32_t priority = 0;           // RTA_PRIORITY (the metric)
+};
+
+// Pure: the route in one RTM_NEWROUTE message; nullopt for another message type, a
+// truncated message or an address family other than IPv4/IPv6.
+std::optional<RouteState> parse_route(std::span<const uint8_t> message);
+
+// Pure: the gateway of the IPv4 default route (main table, unicast) leaving through device
+// `ifindex`, the lowest metric first; nullopt when there is none.
+std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex);
 
 class RtnlBatch {
 public:
@@ -98,6 +118,9 @@ public:
     common::Status delete_rule(const RuleSpec& rule);
     // nullopt when no device has this name (RTM_GETLINK answered ENODEV).
     common::Result<std::optional<LinkState>> find_link(std::string_view name);
+    // The gateway of the IPv4 default route through `device` in the main table (an
+    // RTM_GETROUTE dump); nullopt when there is none or no such device.
+    common::Result<std::optional<Address>> default_gateway(std::string_view device);
 
 private:
     explicit Rtnl(NetlinkSocket socket) : socket_(std::move(socket)) {}

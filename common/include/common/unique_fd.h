@@ -1,0 +1,38 @@
+// UniqueFd: owns one file descriptor and closes it exactly once (RAII, move-only).
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+namespace common {
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    explicit operator bool() const { return valid(); }
+    // Gives up ownership: the caller closes the returned descriptor.
+    int release() { return std::exchange(fd_, -1); }
+    // Closes the owned descriptor (if any) and owns `fd` instead.
+    void reset(int fd = -1) {
+        if (fd_ >= 0 && fd_ != fd) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace common
