@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "control/socket_path.h"
 #include "control/status.h"
 
@@ -29,27 +30,6 @@ namespace member {
 inline constexpr std::size_t kControlMaxRequest = 4096;            // including the newline
 inline constexpr std::size_t kControlMaxReply = 16 * 1024 * 1024;  // = the JSON reader's limit
 inline constexpr std::chrono::milliseconds kControlDefaultTimeout{5000};
-
-// ---- owned file descriptor ----
-
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept;
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() { reset(); }
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    int release();
-    void reset(int fd = -1);
-
-private:
-    int fd_ = -1;
-};
 
 // ---- daemon side ----
 
@@ -91,7 +71,7 @@ public:
 
 private:
     struct Connection {
-        UniqueFd fd;
+        common::UniqueFd fd;
         std::string in;
         std::string out;
         std::size_t written = 0;
@@ -110,8 +90,8 @@ private:
     void expire_connections();
     void unlink_socket();
 
-    UniqueFd listener_;
-    UniqueFd epoll_;
+    common::UniqueFd listener_;
+    common::UniqueFd epoll_;
     std::string path_;
     std::string created_directory_;
     dev_t dev_ = 0;

@@ -77,7 +77,7 @@ common::Result<std::string> control_request(const std::string& path, std::string
                                   ETIMEDOUT);
     };
 
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid())
         return common::make_error(std::string("socket(AF_UNIX): ") + std::strerror(errno), errno);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {

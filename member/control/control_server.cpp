@@ -18,18 +18,6 @@
 
 namespace member {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-}
-
-int UniqueFd::release() { return std::exchange(fd_, -1); }
-
-void UniqueFd::reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-}
-
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -84,7 +72,7 @@ common::Status clear_stale_socket(const std::string& path, const sockaddr_un& ad
                                       ": the path exists and is not a socket; remove it or set another "
                                       "control-socket",
                                   EEXIST);
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    common::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!probe.valid()) return socket_error(path, "socket()", errno);
     if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
         return common::make_error(
@@ -209,7 +197,7 @@ int ControlServer::displaceable() const {
 
 void ControlServer::accept_all() {
     for (int k = 0; k < 64; ++k) {
-        UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        common::UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             return;  // EAGAIN, or out of fds: the listener stays readable, retried next call
@@ -320,7 +308,7 @@ void ControlServer::start_reply(Connection& c, std::string reply) {
 
 void ControlServer::close_connection(int fd) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-    connections_.erase(fd);  // UniqueFd closes it
+    connections_.erase(fd);  // common::UniqueFd closes it
 }
 
 void ControlServer::expire_connections() {

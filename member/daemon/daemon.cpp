@@ -263,15 +263,15 @@ std::string Daemon::handle_control(const std::string& request) {
 
 int Daemon::run() {
     started_ = Clock::now();
-    epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-    timer_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    epoll_ = common::UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+    timer_ = common::UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-    signals_ = UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    signals_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!epoll_.valid() || !timer_.valid() || !signals_.valid()) {
         log_line(LogLevel::Error, std::string("cannot set up the event loop: ") + std::strerror(errno));
         return 1;

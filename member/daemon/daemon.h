@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "common/unique_fd.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "dataplane/dataplane.h"
@@ -90,9 +91,9 @@ private:
     uint64_t next_multicast_tag_ = 0;
     static constexpr uint64_t kTagMulticastBase = uint64_t{1} << 32;  // above every other epoll tag
     std::optional<ControlServer> control_;
-    UniqueFd epoll_;
-    UniqueFd timer_;
-    UniqueFd signals_;
+    common::UniqueFd epoll_;
+    common::UniqueFd timer_;
+    common::UniqueFd signals_;
     std::string run_as_;
     // Recovery probe inputs, read every 10 s: XfrmInNoStates (ESP for SPIs we have no SA
     // for) and the packet counters of each keyed group's SAs (one-way traffic).

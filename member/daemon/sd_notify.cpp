@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "control/control.h"  // UniqueFd
+#include "common/unique_fd.h"
 
 namespace member {
 
@@ -20,7 +20,7 @@ void sd_notify_message(const std::string& message) {
     if (len >= sizeof addr.sun_path) return;
     std::memcpy(addr.sun_path, path, len);
     if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-    UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    common::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) return;
     ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
              static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));

@@ -81,8 +81,8 @@ bool exists(const std::string& path) {
 }
 
 // A raw client connection (for partial and misbehaving requests).
-UniqueFd connect_raw(const std::string& path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+common::UniqueFd connect_raw(const std::string& path) {
+    common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(fd.valid());
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -146,7 +146,7 @@ TEST_CASE("control socket: a stale socket is replaced, a live one or a regular f
     const std::string sock = dir / "control.sock";
     {
         // Bound but never listening, as a crashed daemon leaves it.
-        UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
+        common::UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::memcpy(addr.sun_path, sock.data(), sock.size());
@@ -287,7 +287,7 @@ TEST_CASE("control socket: partial requests never block the daemon's loop", "[co
     auto server = ControlServer::listen(sock);
     REQUIRE(server.ok());
 
-    UniqueFd slow = connect_raw(sock);
+    common::UniqueFd slow = connect_raw(sock);
     send_all(slow.get(), "sho");
     // The daemon's loop: readable -> on_readable returns at once, nothing answered yet.
     for (int k = 0; k < 3; ++k) {
@@ -297,7 +297,7 @@ TEST_CASE("control socket: partial requests never block the daemon's loop", "[co
     CHECK(server->open_connections() == 1);
 
     // Another client is served while the slow one is still typing.
-    UniqueFd quick = connect_raw(sock);
+    common::UniqueFd quick = connect_raw(sock);
     send_all(quick.get(), "flush\n");
     CHECK(pump_until_reply(*server, quick.get(), echo_handler) == "echo:flush\n");
 
@@ -306,7 +306,7 @@ TEST_CASE("control socket: partial requests never block the daemon's loop", "[co
     CHECK(server->open_connections() == 0);
 
     // A last line without a newline, then EOF (printf show | socat - UNIX:...).
-    UniqueFd eof = connect_raw(sock);
+    common::UniqueFd eof = connect_raw(sock);
     send_all(eof.get(), "show");
     ::shutdown(eof.get(), SHUT_WR);
     CHECK(pump_until_reply(*server, eof.get(), echo_handler) == "echo:show\n");
@@ -322,7 +322,7 @@ TEST_CASE("control socket: requests are bounded", "[control]") {
         ++calls;
         return echo_handler(r);
     };
-    UniqueFd big = connect_raw(sock);
+    common::UniqueFd big = connect_raw(sock);
     send_all(big.get(), std::string(kControlMaxRequest + 100, 'a'));
     const std::string reply = pump_until_reply(*server, big.get(), handler);
     CHECK(reply == control_error("request longer than 4095 bytes") + "\n");
@@ -351,7 +351,7 @@ TEST_CASE("control socket: at most kMaxConnections are held open", "[control]") 
     const std::string sock = dir / "control.sock";
     auto server = ControlServer::listen(sock);
     REQUIRE(server.ok());
-    std::vector<UniqueFd> idle;
+    std::vector<common::UniqueFd> idle;
     for (std::size_t k = 0; k < ControlServer::kMaxConnections + 4; ++k) {
         idle.push_back(connect_raw(sock));
         pollfd p{server->fd(), POLLIN, 0};
@@ -376,12 +376,12 @@ TEST_CASE("control socket: connection churn never displaces a request", "[contro
         if (::poll(&p, 1, 100) > 0) server->on_readable(echo_handler);
     };
     // A gdoictl whose request arrives after a burst of connects, and one halfway through its line.
-    UniqueFd late = connect_raw(sock);
-    UniqueFd typing = connect_raw(sock);
+    common::UniqueFd late = connect_raw(sock);
+    common::UniqueFd typing = connect_raw(sock);
     drive();
     send_all(typing.get(), "sho");
     drive();
-    std::vector<UniqueFd> churn;  // connects that never send a request
+    std::vector<common::UniqueFd> churn;  // connects that never send a request
     for (std::size_t k = 2; k < ControlServer::kMaxConnections; ++k) {
         churn.push_back(connect_raw(sock));
         drive();
@@ -399,7 +399,7 @@ TEST_CASE("control socket: connection churn never displaces a request", "[contro
     send_all(typing.get(), "w\n");
     CHECK(pump_until_reply(*server, typing.get(), echo_handler) == "echo:show\n");
     // A fresh client is still served: idle churners make room.
-    UniqueFd fresh = connect_raw(sock);
+    common::UniqueFd fresh = connect_raw(sock);
     send_all(fresh.get(), "flush\n");
     CHECK(pump_until_reply(*server, fresh.get(), echo_handler) == "echo:flush\n");
 }
