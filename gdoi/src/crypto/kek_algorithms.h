@@ -1,4 +1,4 @@
-// gdoi/src private: the KEK policy values (RFC 6407 §5.3) as crypto types, one table for
+// gdoi/src/crypto private: the KEK policy values (RFC 6407 §5.3) as crypto types, one table for
 // the Key Download, the GROUPKEY-PUSH receiver and the RFC 8263 ACK.
 #pragma once
 
