@@ -11,6 +11,7 @@
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
 #include "gdoi/log.h"
+#include "gdoi/notify.h"
 #include "gdoi/retransmit.h"
 #include "gdoi/secure_bytes.h"
 
@@ -112,9 +113,5 @@ private:
     Phase1Sa sa_;
     Bytes iv_;
 };
-
-// Name of a notify message type (RFC 2408 §3.14.1, RFC 2407 §4.6.3) and what an
-// operator should check when a key server sends it.
-std::string describe_notification(uint16_t type);
 
 }  // namespace gdoi

@@ -175,7 +175,7 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                             "the pre-shared key probably differs from the key server's");
             if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
                 auto note = isakmp::parse_notification(n->body);
-                if (note && note->type >= 8192) {  // status notifications are not errors
+                if (note && !is_error_notification(note->type)) {  // status: not a failure
                     log(LogLevel::Info, "key server sent " + describe_notification(note->type));
                     return waiting();
                 }
@@ -192,7 +192,7 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
     if (n == nullptr) return waiting();
     auto note = isakmp::parse_notification(n->body);
     if (!note) return waiting();
-    if (note->type >= 8192) {  // status notifications are not errors
+    if (!is_error_notification(note->type)) {  // status (RFC 2408 §3.14.1): not a failure
         log(LogLevel::Info, "key server sent " + describe_notification(note->type));
         return waiting();
     }

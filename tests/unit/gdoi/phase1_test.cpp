@@ -370,6 +370,16 @@ TEST_CASE("other error notifications fail with PeerNotification, status ones are
     CHECK(init.failure_message().find("INVALID-ID-INFORMATION") != std::string::npos);
 }
 
+TEST_CASE("private-use error notifications (8192..16383) fail the exchange", "[phase1]") {
+    // RFC 2408 §3.14.1: 8192 - 16383 are private-use *errors*, not status.
+    Phase1Initiator init(config({"aes128-sha1-modp2048"}));
+    const Bytes d1 = *init.start(kT0).send;
+    auto m1 = parse(d1);
+    init.on_datagram(informational(m1, 9000), kT0 + 10ms);
+    CHECK(init.failure() == Phase1Failure::PeerNotification);
+    CHECK(init.failure_message().find("private-use error notification 9000") != std::string::npos);
+}
+
 TEST_CASE("responder choosing a transform we did not offer fails with ProtocolError", "[phase1]") {
     Phase1Initiator init(config({"aes128-sha1-modp2048", "aes256-sha256-ecp256"}));
     const Bytes d1 = *init.start(kT0).send;
@@ -644,9 +654,9 @@ TEST_CASE("describe_notification names types and hints", "[phase1]") {
 }
 
 TEST_CASE("protected status notification before message 6 is not a failure", "[phase1][exchange][bug]") {
-    // Status notifications (type >= 8192, RFC 2408 §3.14.1) are not errors: the
+    // Status notifications (type >= 16384, RFC 2408 §3.14.1) are not errors: the
     // cleartext path of handle_informational ignores them, but the encrypted path
-    // (gdoi/src/phase1.cpp, handle_informational, the WaitMm6 branch) fails the
+    // (gdoi/src/exchanges/phase1.cpp, handle_informational, the WaitMm6 branch) fails the
     // exchange with PeerNotification for any notification, e.g. RESPONDER-LIFETIME
     // or INITIAL-CONTACT sent in their own informational exchange.
     Phase1Initiator init(config({"aes128-sha256-modp2048"}));
@@ -665,7 +675,7 @@ TEST_CASE("protected status notification before message 6 is not a failure", "[p
 TEST_CASE("answers carrying another responder cookie are not processed", "[phase1][exchange][bug]") {
     // RFC 2408 §3.1: the cookie pair identifies the ISAKMP SA. Once message 2 fixed the
     // responder cookie, a message 4 with a different responder cookie belongs to some
-    // other SA and must be ignored; on_datagram (gdoi/src/phase1.cpp) compares only the
+    // other SA and must be ignored; on_datagram (gdoi/src/exchanges/phase1.cpp) compares only the
     // initiator cookie, so the initiator derives keys from it and sends message 5.
     Phase1Initiator init(config({"aes128-sha256-ecp256"}));
     ScriptedResponder resp(str("test-psk"), kServerId);
