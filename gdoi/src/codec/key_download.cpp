@@ -1,7 +1,7 @@
 // Applying Key Download payloads (RFC 6407 §5.5) to the policies they key.
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
-#include "crypto/kek_algorithms.h"
+#include "gdoi/kek_algorithms.h"
 
 namespace gdoi {
 

@@ -3,7 +3,7 @@
 #include "gdoi/crypto.h"
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_push.h"
-#include "crypto/kek_algorithms.h"
+#include "gdoi/kek_algorithms.h"
 
 namespace gdoi {
 namespace {
