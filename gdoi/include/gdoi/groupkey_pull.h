@@ -74,7 +74,7 @@ private:
     GroupState group_;
 };
 
-// Which SPI a KD's KEK key packet named (issue 10).
+// Which SPI a KD's KEK key packet named (RFC 6407 §5.6; tests/gcks/field_habits_test.cpp).
 enum class KdKekSpi {
     None,        // no KEK key packet
     SaKek,       // the SA KEK's (new) SPI: RFC 6407 §5.6

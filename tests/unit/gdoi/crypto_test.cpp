@@ -99,7 +99,7 @@ TEST_CASE("prf: empty key and empty data are valid HMAC inputs", "[crypto][prf][
     // HMAC-SHA-256("", "") and HMAC-SHA-1("", "") (RFC 2104 with a zero-length key).
     // An empty std::vector's data() is nullptr, and EVP_MAC_init(ctx, NULL, 0, ...)
     // means "keep the previous key" to OpenSSL, so on a fresh context it fails and
-    // prf() throws "HMAC failed" (gdoi/src/crypto_hash.cpp, prf). A non-null pointer
+    // prf() throws "HMAC failed" (gdoi/src/crypto/crypto_hash.cpp, prf). A non-null pointer
     // with length 0 works.
     CHECK(test::to_bytes(prf(HashAlg::Sha256, Bytes{}, {})) ==
           hex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"));

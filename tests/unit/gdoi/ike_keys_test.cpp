@@ -298,7 +298,7 @@ TEST_CASE("open_message rejects bodies that are not whole blocks", "[ike][keys]"
 TEST_CASE("seal_message with an empty payload chain fails cleanly", "[ike][keys][bug]") {
     // An empty chain encrypts to zero bytes; seal_message then takes "the last
     // ciphertext block" of an empty buffer (iv.assign(ct->end() - block, ct->end()),
-    // gdoi/src/ike_keys.cpp), which reads before the buffer. It must return an error
+    // gdoi/src/crypto/ike_keys.cpp), which reads before the buffer. It must return an error
     // (or at least not touch memory it does not own) and leave the IV unchanged.
     IkeSaKeys k = keys_for("aes128-sha1-modp2048");
     Bytes iv(16, 0x3c);
