@@ -1,19 +1,19 @@
 // Phase1Initiator, sans-IO: what it sends, how it reacts to refusals, malformed
 // or unexpected answers and to silence, driven with hand-made datagrams and a
 // small scripted main-mode responder (no network, no real clock).
-#include <catch2/catch.hpp>
+#include "gdoi/phase1.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 
-#include "gdoi/phase1.h"
 #include "test_util.h"
 
 using namespace gdoi;
 using namespace std::chrono_literals;
-using isakmp::ExchangeType;
-using isakmp::PayloadType;
 using gdoi::test::hex;
 using gdoi::test::str;
+using isakmp::ExchangeType;
+using isakmp::PayloadType;
 
 namespace {
 
@@ -143,7 +143,8 @@ public:
             const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
             if (id != nullptr && hash != nullptr) {
                 // HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b)
-                SecureBytes expected = crypto::prf(keys_.hash, keys_.skeyid, {gxi_, gxr_, cky_i_, kCkyR, sai_b_, id->body});
+                SecureBytes expected =
+                    crypto::prf(keys_.hash, keys_.skeyid, {gxi_, gxr_, cky_i_, kCkyR, sai_b_, id->body});
                 ok = expected.equals(hash->body);
                 initial_contact_ = isakmp::find_payload(*chain, PayloadType::Notification) != nullptr;
             }
@@ -151,7 +152,8 @@ public:
         if (hash_i_ok) *hash_i_ok = ok;
         Bytes idir_b = isakmp::encode_id(id_);
         // HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)
-        SecureBytes hash_r = crypto::prf(keys_.hash, keys_.skeyid, {gxr_, gxi_, kCkyR, cky_i_, sai_b_, idir_b});
+        SecureBytes hash_r =
+            crypto::prf(keys_.hash, keys_.skeyid, {gxr_, gxi_, kCkyR, cky_i_, sai_b_, idir_b});
         isakmp::MessageBuilder b;
         b.add(PayloadType::Identification, idir_b).add(PayloadType::Hash, hash_r);
         isakmp::Header h;
@@ -170,7 +172,8 @@ public:
         isakmp::NotificationPayload n;
         n.type = type;
         isakmp::MessageBuilder b;
-        b.add(PayloadType::Hash, Bytes(crypto::hash_size(keys_.hash), 0));  // HASH(1) not checked by the initiator
+        b.add(PayloadType::Hash,
+              Bytes(crypto::hash_size(keys_.hash), 0));  // HASH(1) not checked by the initiator
         b.add(PayloadType::Notification, isakmp::encode_notification(n));
         isakmp::Header h;
         h.initiator_cookie = cky_i_;
@@ -513,8 +516,8 @@ TEST_CASE("on_timer long past the total time fails at once with Timeout", "[phas
 // ---------------------------------------------------------------- full exchange
 
 TEST_CASE("main mode against the scripted responder", "[phase1][exchange]") {
-    auto names = GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha1-ecp256", "3des-sha1-modp1024",
-                          "aes192-sha384-ecp384", "aes256-sha512-ecp521");
+    auto names = GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha1-ecp256",
+                          "3des-sha1-modp1024", "aes192-sha384-ecp384", "aes256-sha512-ecp521");
     INFO(names);
     Phase1Config c = config({"aes128-sha256-modp3072", names.c_str()});
     Phase1Initiator init(std::move(c));
@@ -559,7 +562,8 @@ TEST_CASE("main mode against the scripted responder", "[phase1][exchange]") {
     CHECK(sa.peer_id.port == 848);
 }
 
-TEST_CASE("retransmitted message 2 is ignored, a retransmit is answered with message 3 again", "[phase1][exchange]") {
+TEST_CASE("retransmitted message 2 is ignored, a retransmit is answered with message 3 again",
+          "[phase1][exchange]") {
     Phase1Initiator init(config({"aes128-sha1-modp2048"}));
     ScriptedResponder resp(str("test-psk"), kServerId);
     auto s1 = init.start(kT0);
@@ -590,7 +594,8 @@ TEST_CASE("wrong pre-shared key: message 6 does not verify -> AuthenticationFail
     CHECK(init.failure_message().find("pre-shared key") != std::string::npos);
 }
 
-TEST_CASE("protected AUTHENTICATION-FAILED instead of message 6 -> AuthenticationFailed", "[phase1][exchange]") {
+TEST_CASE("protected AUTHENTICATION-FAILED instead of message 6 -> AuthenticationFailed",
+          "[phase1][exchange]") {
     Phase1Initiator init(config({"aes256-sha256-modp2048"}));
     ScriptedResponder resp(str("test-psk"), kServerId);
     auto s1 = init.start(kT0);
@@ -625,9 +630,7 @@ TEST_CASE("message 4 with a bad KE or nonce -> ProtocolError", "[phase1][exchang
         two.back() = 2;
         b.add(PayloadType::KeyExchange, two).add(PayloadType::Nonce, Bytes(7, 1));
     }
-    SECTION("no nonce") {
-        b.add(PayloadType::KeyExchange, Bytes(256, 0x02));
-    }
+    SECTION("no nonce") { b.add(PayloadType::KeyExchange, Bytes(256, 0x02)); }
     init.on_datagram(b.finish(reply_header(m3, ExchangeType::IdentityProtection)), kT0 + 2ms);
     CHECK(init.failed());
     CHECK(init.failure() == Phase1Failure::ProtocolError);
