@@ -3,6 +3,7 @@
 #include "daemon/daemon.h"
 #include "daemon/policy_view.h"
 #include "daemon/tek_name.h"
+#include "gdoi/kek_algorithms.h"
 #include "gdoi/multicast_socket.h"
 #include "xfrm/algorithm.h"
 
@@ -13,22 +14,6 @@ uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
     return to > from
                ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(to - from).count())
                : 0;
-}
-
-std::string kek_algorithm(const gdoi::Kek& k) {
-    if (k.algorithm == 3) return "AES-" + std::to_string(k.key_bits) + "-CBC";
-    if (k.algorithm == 2) return "3DES-CBC";
-    return "KEK algorithm " + std::to_string(k.algorithm);
-}
-
-std::string kek_signature(const gdoi::Kek& k) {
-    static const char* hashes[] = {"?", "MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"};
-    std::string alg = k.sig_algorithm == 1 ? "RSA"
-                      : k.sig_algorithm >= 4 && k.sig_algorithm <= 6
-                          ? "ECDSA"
-                          : "sig " + std::to_string(k.sig_algorithm);
-    if (k.sig_key_bits) alg += "-" + std::to_string(k.sig_key_bits);
-    return alg + "/" + (k.sig_hash_algorithm <= 5 ? hashes[k.sig_hash_algorithm] : "?");
 }
 
 std::string group_state_name(const GroupSession& s) {
@@ -83,8 +68,8 @@ MemberStatus Daemon::status(Clock::time_point now) const {
             if (gs->kek) {
                 KekStatus k;
                 k.spi = gdoi::to_hex(gs->kek->spi);
-                k.algorithm = kek_algorithm(*gs->kek);
-                k.signature = kek_signature(*gs->kek);
+                k.algorithm = gdoi::kek_algorithm_name(*gs->kek);
+                k.signature = gdoi::kek_signature_name(*gs->kek);
                 k.remaining_seconds = gs->kek->lifetime_seconds > age ? gs->kek->lifetime_seconds - age : 0;
                 k.ack_requested = gs->kek->ack_requested;
                 k.rekey_via = "unicast";

@@ -824,7 +824,8 @@ ResponderStep Phase1Responder::on_informational(Entry& e, const isakmp::ParsedMe
         }
         log(LogLevel::Warning, "unprotected notification from " + e.peer.to_string() + ": " +
                                    gdoi::describe_notification(note->type));
-        if (note->type < 8192 && e.state != Entry::State::Established && e.state != Entry::State::Failed)
+        if (gdoi::is_error_notification(note->type) && e.state != Entry::State::Established &&
+            e.state != Entry::State::Failed)
             return fail(e, "initiator sent " + gdoi::describe_notification(note->type));
         return {};
     }

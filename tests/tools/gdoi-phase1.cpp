@@ -11,8 +11,8 @@
 #include <string>
 
 #include "gdoi/phase1.h"
-#include "gdoi/run_exchange.h"
 #include "gdoi/secret_file.h"
+#include "run_exchange.h"
 
 namespace {
 
@@ -24,7 +24,6 @@ void usage() {
         "                   [--keylog FILE] [--verbose]\n",
         stderr);
 }
-
 
 }  // namespace
 
@@ -43,15 +42,24 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--local") local = next();
-        else if (a == "--server") server = next();
-        else if (a == "--server-port") server_port = static_cast<uint16_t>(std::stoi(next()));
-        else if (a == "--local-port") local_port = static_cast<uint16_t>(std::stoi(next()));
+        if (a == "--local")
+            local = next();
+        else if (a == "--server")
+            server = next();
+        else if (a == "--server-port")
+            server_port = static_cast<uint16_t>(std::stoi(next()));
+        else if (a == "--local-port")
+            local_port = static_cast<uint16_t>(std::stoi(next()));
         else if (a == "--mode") {
             std::string m = next();
-            if (m == "main") config.mode = gdoi::Phase1Mode::Main;
-            else if (m == "aggressive") config.mode = gdoi::Phase1Mode::Aggressive;
-            else { usage(); return 2; }
+            if (m == "main")
+                config.mode = gdoi::Phase1Mode::Main;
+            else if (m == "aggressive")
+                config.mode = gdoi::Phase1Mode::Aggressive;
+            else {
+                usage();
+                return 2;
+            }
         } else if (a == "--proposal") {
             auto p = gdoi::parse_ike_proposal(next());
             if (!p) {
@@ -59,13 +67,22 @@ int main(int argc, char** argv) {
                 return 2;
             }
             config.proposals.push_back(*p);
-        } else if (a == "--psk-file") psk_file = next();
-        else if (a == "--timeout") timeout = std::stod(next());
-        else if (a == "--doi") config.sa_doi = static_cast<uint32_t>(std::stoul(next()));
-        else if (a == "--id") id_spec = next();
-        else if (a == "--keylog") keylog = next();
-        else if (a == "--verbose") verbose = true;
-        else { usage(); return 2; }
+        } else if (a == "--psk-file")
+            psk_file = next();
+        else if (a == "--timeout")
+            timeout = std::stod(next());
+        else if (a == "--doi")
+            config.sa_doi = static_cast<uint32_t>(std::stoul(next()));
+        else if (a == "--id")
+            id_spec = next();
+        else if (a == "--keylog")
+            keylog = next();
+        else if (a == "--verbose")
+            verbose = true;
+        else {
+            usage();
+            return 2;
+        }
     }
     if (local.empty() || server.empty() || psk_file.empty() || config.proposals.empty()) {
         usage();
@@ -91,11 +108,13 @@ int main(int argc, char** argv) {
         const auto& a = local_ep->addr;
         if (a.ss_family == AF_INET) {
             config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
-            const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
+            const auto* p =
+                reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
             config.local_id.data.assign(p, p + 4);
         } else {
             config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-            const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+            const auto* p =
+                reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
             config.local_id.data.assign(p, p + 16);
         }
     }
@@ -103,7 +122,9 @@ int main(int argc, char** argv) {
     config.retransmit.total = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
     config.log = [verbose](gdoi::LogLevel level, const std::string& line) {
         if (level == gdoi::LogLevel::Debug && !verbose) return;
-        std::cerr << (level == gdoi::LogLevel::Error ? "error: " : level == gdoi::LogLevel::Warning ? "warning: " : "")
+        std::cerr << (level == gdoi::LogLevel::Error     ? "error: "
+                      : level == gdoi::LogLevel::Warning ? "warning: "
+                                                         : "")
                   << line << "\n";
     };
 
@@ -130,7 +151,7 @@ int main(int argc, char** argv) {
         std::ofstream out(keylog, std::ios::app);
         out << gdoi::to_hex(sa.initiator_cookie) << "," << gdoi::to_hex(sa.keys.enc_key.view()) << "\n";
     }
-    std::cout << "phase1: established " << gdoi::phase1_mode_name(mode) << " " << sa.proposal.name() << " lifetime "
-              << sa.lifetime_seconds << "s\n";
+    std::cout << "phase1: established " << gdoi::phase1_mode_name(mode) << " " << sa.proposal.name()
+              << " lifetime " << sa.lifetime_seconds << "s\n";
     return 0;
 }

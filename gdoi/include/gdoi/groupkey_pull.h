@@ -23,7 +23,8 @@ Bytes hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initiali
                        const isakmp::MessageBuilder& rest, isakmp::PayloadType& first);
 // Checks that a decrypted chain starts with a HASH over M-ID | prefix... | following payloads.
 // plaintext is the decrypted buffer the payload views point into.
-bool verify_hash_first_chain(const IkeSaKeys& keys, uint32_t message_id, std::initializer_list<ByteView> prefix,
+bool verify_hash_first_chain(const IkeSaKeys& keys, uint32_t message_id,
+                             std::initializer_list<ByteView> prefix,
                              const std::vector<isakmp::RawPayload>& chain);
 
 struct PullConfig {
@@ -57,7 +58,8 @@ public:
 private:
     enum class State { Idle, WaitSa, WaitKd, Done, Failed };
     ExchangeStep fail(std::string message);
-    ExchangeStep on_message2(const std::vector<isakmp::RawPayload>& chain, ByteView next_iv, Clock::time_point now);
+    ExchangeStep on_message2(const std::vector<isakmp::RawPayload>& chain, ByteView next_iv,
+                             Clock::time_point now);
     ExchangeStep on_message4(const std::vector<isakmp::RawPayload>& chain);
     isakmp::Header header() const;
     void log(LogLevel level, const std::string& line) const;
@@ -74,7 +76,7 @@ private:
     GroupState group_;
 };
 
-// Which SPI a KD's KEK key packet named (issue 10).
+// Which SPI a KD's KEK key packet named (RFC 6407 §5.6; tests/gcks/field_habits_test.cpp).
 enum class KdKekSpi {
     None,        // no KEK key packet
     SaKek,       // the SA KEK's (new) SPI: RFC 6407 §5.6

@@ -11,6 +11,7 @@
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
 #include "gdoi/log.h"
+#include "gdoi/notify.h"
 #include "gdoi/retransmit.h"
 #include "gdoi/secure_bytes.h"
 
@@ -26,13 +27,13 @@ struct Phase1Config {
     Phase1Mode mode = Phase1Mode::Main;
     std::vector<IkeProposal> proposals;  // offered in order; the responder picks one
     SecureBytes psk;
-    isakmp::IdPayload local_id;          // ID_IPV4_ADDR of the member by default
+    isakmp::IdPayload local_id;  // ID_IPV4_ADDR of the member by default
     // RFC 6407 §2.1: the phase-1 SA payload carries the GDOI DOI (2); some peers want 1.
     uint32_t sa_doi = 2;
     uint32_t lifetime_seconds = 86400;
-    bool initial_contact = true;         // first contact with this key server
+    bool initial_contact = true;  // first contact with this key server
     RetransmitPolicy retransmit;
-    std::string peer_name;               // for log lines, e.g. "198.51.100.10:848"
+    std::string peer_name;  // for log lines, e.g. "198.51.100.10:848"
     LogSink log;
 };
 
@@ -112,9 +113,5 @@ private:
     Phase1Sa sa_;
     Bytes iv_;
 };
-
-// Name of a notify message type (RFC 2408 §3.14.1, RFC 2407 §4.6.3) and what an
-// operator should check when a key server sends it.
-std::string describe_notification(uint16_t type);
 
 }  // namespace gdoi

@@ -1,15 +1,15 @@
 // Crypto primitives against published known answers: HMAC (RFC 2202, RFC 4231),
 // SHA (FIPS 180 "abc"), AES-CBC (NIST SP 800-38A F.2), 3DES (NIST SP 800-67
 // example), ECDH (RFC 5903 §8) and MODP/ECP peer-value validation.
-#include <catch2/catch.hpp>
+#include "gdoi/crypto.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
+#include <catch2/catch.hpp>
 #include <memory>
 
-#include "gdoi/crypto.h"
 #include "test_util.h"
 
 using namespace gdoi;
@@ -19,7 +19,9 @@ using gdoi::test::str;
 
 namespace {
 
-Bytes prf_hex(HashAlg alg, const Bytes& key, const Bytes& data) { return test::to_bytes(prf(alg, key, {data})); }
+Bytes prf_hex(HashAlg alg, const Bytes& key, const Bytes& data) {
+    return test::to_bytes(prf(alg, key, {data}));
+}
 
 }  // namespace
 
@@ -28,13 +30,15 @@ Bytes prf_hex(HashAlg alg, const Bytes& key, const Bytes& data) { return test::t
 TEST_CASE("hash: FIPS 180 'abc' and empty-message vectors", "[crypto][hash]") {
     Bytes abc = str("abc");
     CHECK(hash(HashAlg::Sha1, {abc}) == hex("a9993e364706816aba3e25717850c26c9cd0d89d"));
-    CHECK(hash(HashAlg::Sha256, {abc}) == hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-    CHECK(hash(HashAlg::Sha384, {abc}) ==
-          hex("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"));
+    CHECK(hash(HashAlg::Sha256, {abc}) ==
+          hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    CHECK(hash(HashAlg::Sha384, {abc}) == hex("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5b"
+                                              "ed8086072ba1e7cc2358baeca134c825a7"));
     CHECK(hash(HashAlg::Sha512, {abc}) ==
           hex("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
               "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"));
-    CHECK(hash(HashAlg::Sha256, {}) == hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    CHECK(hash(HashAlg::Sha256, {}) ==
+          hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
     // Parts are concatenated.
     CHECK(hash(HashAlg::Sha256, {str("a"), Bytes{}, str("bc")}) == hash(HashAlg::Sha256, {abc}));
 }
@@ -48,10 +52,12 @@ TEST_CASE("hash sizes and names", "[crypto][hash]") {
 }
 
 TEST_CASE("prf: HMAC-SHA-1 RFC 2202", "[crypto][prf]") {
-    CHECK(prf_hex(HashAlg::Sha1, Bytes(20, 0x0b), str("Hi There")) == hex("b617318655057264e28bc0b6fb378c8ef146be00"));
+    CHECK(prf_hex(HashAlg::Sha1, Bytes(20, 0x0b), str("Hi There")) ==
+          hex("b617318655057264e28bc0b6fb378c8ef146be00"));
     CHECK(prf_hex(HashAlg::Sha1, str("Jefe"), str("what do ya want for nothing?")) ==
           hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"));
-    CHECK(prf_hex(HashAlg::Sha1, Bytes(80, 0xaa), str("Test Using Larger Than Block-Size Key - Hash Key First")) ==
+    CHECK(prf_hex(HashAlg::Sha1, Bytes(80, 0xaa),
+                  str("Test Using Larger Than Block-Size Key - Hash Key First")) ==
           hex("aa4ae5e15272d00e95705637ce8a3b55ed402112"));
 }
 
@@ -90,7 +96,8 @@ TEST_CASE("prf: HMAC-SHA-256/384/512 RFC 4231", "[crypto][prf]") {
                   "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598"));
     }
     SECTION("parts are concatenated") {
-        CHECK(test::to_bytes(prf(HashAlg::Sha256, str("Jefe"), {str("what do ya "), Bytes{}, str("want for nothing?")})) ==
+        CHECK(test::to_bytes(prf(HashAlg::Sha256, str("Jefe"),
+                                 {str("what do ya "), Bytes{}, str("want for nothing?")})) ==
               hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
     }
 }
@@ -99,7 +106,7 @@ TEST_CASE("prf: empty key and empty data are valid HMAC inputs", "[crypto][prf][
     // HMAC-SHA-256("", "") and HMAC-SHA-1("", "") (RFC 2104 with a zero-length key).
     // An empty std::vector's data() is nullptr, and EVP_MAC_init(ctx, NULL, 0, ...)
     // means "keep the previous key" to OpenSSL, so on a fresh context it fails and
-    // prf() throws "HMAC failed" (gdoi/src/crypto_hash.cpp, prf). A non-null pointer
+    // prf() throws "HMAC failed" (gdoi/src/crypto/crypto_hash.cpp, prf). A non-null pointer
     // with length 0 works.
     CHECK(test::to_bytes(prf(HashAlg::Sha256, Bytes{}, {})) ==
           hex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"));
@@ -112,9 +119,9 @@ TEST_CASE("prf: empty key and empty data are valid HMAC inputs", "[crypto][prf][
 // ---------------------------------------------------------------- CBC
 
 namespace {
-const Bytes kSp80038aPlain = hex(
-    "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
-    "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+const Bytes kSp80038aPlain =
+    hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
+        "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
 const Bytes kSp80038aIv = hex("000102030405060708090a0b0c0d0e0f");
 }  // namespace
 
@@ -147,7 +154,8 @@ TEST_CASE("AES-CBC: NIST SP 800-38A F.2.1/F.2.3/F.2.5", "[crypto][cbc]") {
         CHECK(*pt == kSp80038aPlain);
         // CBC chaining: the last ciphertext block of blocks 1-2 is the IV of blocks 3-4.
         auto first = cbc_encrypt(c, hex(v.key), kSp80038aIv, ByteView(kSp80038aPlain).first(32));
-        auto second = cbc_encrypt(c, hex(v.key), ByteView(*first).last(16), ByteView(kSp80038aPlain).last(32));
+        auto second =
+            cbc_encrypt(c, hex(v.key), ByteView(*first).last(16), ByteView(kSp80038aPlain).last(32));
         REQUIRE(second.ok());
         CHECK(concat({*first, *second}) == *ct);
     }
@@ -214,8 +222,8 @@ TEST_CASE("DH public value sizes", "[crypto][dh]") {
 }
 
 TEST_CASE("DH: both sides compute the same secret", "[crypto][dh]") {
-    for (DhGroup g : {DhGroup::Modp1024, DhGroup::Modp1536, DhGroup::Modp2048, DhGroup::Modp3072, DhGroup::Modp4096,
-                      DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Ecp521}) {
+    for (DhGroup g : {DhGroup::Modp1024, DhGroup::Modp1536, DhGroup::Modp2048, DhGroup::Modp3072,
+                      DhGroup::Modp4096, DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Ecp521}) {
         INFO("group " << static_cast<int>(g));
         auto a = DhExchange::generate(g);
         auto b = DhExchange::generate(g);
@@ -286,8 +294,10 @@ TEST_CASE("DH MODP rejects 0, 1, p-1, p and values above p and wrong lengths", "
         DhGroup group;
         BIGNUM* (*prime)(BIGNUM*);
     };
-    const Row rows[] = {{DhGroup::Modp1024, BN_get_rfc2409_prime_1024}, {DhGroup::Modp1536, BN_get_rfc3526_prime_1536},
-                        {DhGroup::Modp2048, BN_get_rfc3526_prime_2048}, {DhGroup::Modp3072, BN_get_rfc3526_prime_3072},
+    const Row rows[] = {{DhGroup::Modp1024, BN_get_rfc2409_prime_1024},
+                        {DhGroup::Modp1536, BN_get_rfc3526_prime_1536},
+                        {DhGroup::Modp2048, BN_get_rfc3526_prime_2048},
+                        {DhGroup::Modp3072, BN_get_rfc3526_prime_3072},
                         {DhGroup::Modp4096, BN_get_rfc3526_prime_4096}};
     for (const auto& r : rows) {
         INFO("group " << static_cast<int>(r.group));
@@ -308,7 +318,7 @@ TEST_CASE("DH MODP rejects 0, 1, p-1, p and values above p and wrong lengths", "
         CHECK_FALSE(dh->shared_secret(bn_bytes(p.get(), len)).ok());  // p
         BN_add_word(v.get(), 2);
         CHECK_FALSE(dh->shared_secret(bn_bytes(v.get(), len)).ok());  // p+1
-        CHECK_FALSE(dh->shared_secret(Bytes(len, 0xff)).ok());         // 2^n - 1 > p
+        CHECK_FALSE(dh->shared_secret(Bytes(len, 0xff)).ok());        // 2^n - 1 > p
         // p-2 is in range.
         BN_copy(v.get(), p.get());
         BN_sub_word(v.get(), 2);

@@ -21,7 +21,7 @@ TEST_CASE("GAP: delays round trip", "[gdoi][gap]") {
 
 TEST_CASE("GAP: delays above 16 bits are not truncated by encode_gap", "[gdoi][gap][bug]") {
     // Gap holds 32-bit delays and parse_gap accepts them (TLV form), but encode_gap
-    // (gdoi/src/gdoi_payloads.cpp, encode_gap) writes both as basic attributes with
+    // (gdoi/src/codec/gdoi_payloads.cpp, encode_gap) writes both as basic attributes with
     // static_cast<uint16_t>, so 65536 s becomes 0 and 100000 s becomes 34464 without
     // any error. Found by fuzz_gdoi_payloads (corpus/gdoi_payloads/regression_gap_above_16_bits).
     Gap gap{65536, 100000};

@@ -1,12 +1,13 @@
 // IKEv1 key schedule (RFC 2409 §5, Appendix B) checked against an independent
 // computation written here from the RFC with OpenSSL's one-shot HMAC()/EVP_Digest
 // (not gdoi::crypto), and message protection (seal/open, IV chaining).
-#include <catch2/catch.hpp>
+#include "gdoi/ike_keys.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "gdoi/ike_keys.h"
+#include <catch2/catch.hpp>
+
 #include "test_util.h"
 
 using namespace gdoi;
@@ -17,10 +18,14 @@ namespace {
 
 const EVP_MD* md(crypto::HashAlg h) {
     switch (h) {
-        case crypto::HashAlg::Sha1: return EVP_sha1();
-        case crypto::HashAlg::Sha256: return EVP_sha256();
-        case crypto::HashAlg::Sha384: return EVP_sha384();
-        case crypto::HashAlg::Sha512: return EVP_sha512();
+        case crypto::HashAlg::Sha1:
+            return EVP_sha1();
+        case crypto::HashAlg::Sha256:
+            return EVP_sha256();
+        case crypto::HashAlg::Sha384:
+            return EVP_sha384();
+        case crypto::HashAlg::Sha512:
+            return EVP_sha512();
     }
     return nullptr;
 }
@@ -29,7 +34,8 @@ const EVP_MD* md(crypto::HashAlg h) {
 Bytes hmac(crypto::HashAlg h, const Bytes& key, const Bytes& data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    REQUIRE(HMAC(md(h), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out, &len) != nullptr);
+    REQUIRE(HMAC(md(h), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out, &len) !=
+            nullptr);
     return Bytes(out, out + len);
 }
 
@@ -51,11 +57,12 @@ struct Reference {
 };
 
 // RFC 2409 §5 (pre-shared keys) and Appendix B, written out literally.
-Reference reference_keys(crypto::HashAlg h, size_t key_size, const Bytes& psk, const Bytes& ni_b, const Bytes& nr_b,
-                         const Bytes& gxy, const Bytes& cky_i, const Bytes& cky_r) {
+Reference reference_keys(crypto::HashAlg h, size_t key_size, const Bytes& psk, const Bytes& ni_b,
+                         const Bytes& nr_b, const Bytes& gxy, const Bytes& cky_i, const Bytes& cky_r) {
     Reference r;
-    r.skeyid = hmac(h, psk, cat({ni_b, nr_b}));                                   // prf(pre-shared-key, Ni_b | Nr_b)
-    r.skeyid_d = hmac(h, r.skeyid, cat({gxy, cky_i, cky_r, Bytes{0}}));            // prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
+    r.skeyid = hmac(h, psk, cat({ni_b, nr_b}));  // prf(pre-shared-key, Ni_b | Nr_b)
+    r.skeyid_d =
+        hmac(h, r.skeyid, cat({gxy, cky_i, cky_r, Bytes{0}}));  // prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
     r.skeyid_a = hmac(h, r.skeyid, cat({r.skeyid_d, gxy, cky_i, cky_r, Bytes{1}}));  // ... SKEYID_d | ... | 1
     r.skeyid_e = hmac(h, r.skeyid, cat({r.skeyid_a, gxy, cky_i, cky_r, Bytes{2}}));  // ... SKEYID_a | ... | 2
     if (r.skeyid_e.size() >= key_size) {
@@ -82,15 +89,16 @@ const isakmp::Cookie kCkyI{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
 const isakmp::Cookie kCkyR{0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00};
 
 IkeSaKeys keys_for(const char* name) {
-    return derive_psk_keys(proposal(name), str("secret"), Bytes(16, 1), Bytes(16, 2), Bytes(32, 3), kCkyI, kCkyR);
+    return derive_psk_keys(proposal(name), str("secret"), Bytes(16, 1), Bytes(16, 2), Bytes(32, 3), kCkyI,
+                           kCkyR);
 }
 
 }  // namespace
 
 TEST_CASE("derive_psk_keys matches RFC 2409 §5 computed independently", "[ike][keys]") {
-    const char* names[] = {"aes128-sha1-modp2048",  "aes256-sha1-modp2048",   "3des-sha1-modp2048",
-                           "aes192-sha1-ecp256",    "aes128-sha256-ecp256",   "aes256-sha256-ecp384",
-                           "3des-sha384-modp2048",  "aes256-sha512-modp4096", "aes256-sha384-ecp521"};
+    const char* names[] = {"aes128-sha1-modp2048", "aes256-sha1-modp2048",   "3des-sha1-modp2048",
+                           "aes192-sha1-ecp256",   "aes128-sha256-ecp256",   "aes256-sha256-ecp384",
+                           "3des-sha384-modp2048", "aes256-sha512-modp4096", "aes256-sha384-ecp521"};
     const Bytes psk = str("a fairly long pre-shared key, 42 bytes long");
     const Bytes ni = hex("0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");
     const Bytes nr = hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
@@ -100,8 +108,8 @@ TEST_CASE("derive_psk_keys matches RFC 2409 §5 computed independently", "[ike][
         INFO(name);
         IkeProposal p = proposal(name);
         IkeSaKeys k = derive_psk_keys(p, psk, ni, nr, gxy, kCkyI, kCkyR);
-        Reference ref = reference_keys(p.hash, p.cipher.key_size, psk, ni, nr, gxy, test::to_bytes(ByteView(kCkyI)),
-                                       test::to_bytes(ByteView(kCkyR)));
+        Reference ref = reference_keys(p.hash, p.cipher.key_size, psk, ni, nr, gxy,
+                                       test::to_bytes(ByteView(kCkyI)), test::to_bytes(ByteView(kCkyR)));
         CHECK(k.hash == p.hash);
         CHECK(k.cipher == p.cipher);
         CHECK(test::to_bytes(k.skeyid) == ref.skeyid);
@@ -198,7 +206,8 @@ TEST_CASE("phase2_iv = first block of hash(last phase-1 block | M-ID big-endian)
 
 TEST_CASE("phase1_hash: HASH_I and HASH_R per RFC 2409 §5", "[ike][keys]") {
     IkeSaKeys k = keys_for("aes128-sha256-modp2048");
-    const Bytes gxi(256, 1), gxr(256, 2), sai_b = hex("0000000200000001 0000000c"), idii_b = hex("01000000 0a000001");
+    const Bytes gxi(256, 1), gxr(256, 2), sai_b = hex("0000000200000001 0000000c"),
+                                          idii_b = hex("01000000 0a000001");
     const Bytes ci(kCkyI.begin(), kCkyI.end()), cr(kCkyR.begin(), kCkyR.end());
     Bytes expected_i = hmac(k.hash, test::to_bytes(k.skeyid), cat({gxi, gxr, ci, cr, sai_b, idii_b}));
     Bytes expected_r = hmac(k.hash, test::to_bytes(k.skeyid), cat({gxr, gxi, cr, ci, sai_b, idii_b}));
@@ -298,7 +307,7 @@ TEST_CASE("open_message rejects bodies that are not whole blocks", "[ike][keys]"
 TEST_CASE("seal_message with an empty payload chain fails cleanly", "[ike][keys][bug]") {
     // An empty chain encrypts to zero bytes; seal_message then takes "the last
     // ciphertext block" of an empty buffer (iv.assign(ct->end() - block, ct->end()),
-    // gdoi/src/ike_keys.cpp), which reads before the buffer. It must return an error
+    // gdoi/src/crypto/ike_keys.cpp), which reads before the buffer. It must return an error
     // (or at least not touch memory it does not own) and leave the IV unchanged.
     IkeSaKeys k = keys_for("aes128-sha1-modp2048");
     Bytes iv(16, 0x3c);

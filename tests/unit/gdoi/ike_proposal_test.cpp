@@ -1,8 +1,9 @@
 // Phase-1 proposal names, their IKE transforms (RFC 2409 Appendix A, RFC 3602)
 // and reading a peer's transform back.
+#include "gdoi/ike_proposal.h"
+
 #include <catch2/catch.hpp>
 
-#include "gdoi/ike_proposal.h"
 #include "test_util.h"
 
 using namespace gdoi;
@@ -250,10 +251,11 @@ TEST_CASE("ike_proposal_from_transform: errors", "[ike][proposal]") {
     }
 }
 
-TEST_CASE("ike_proposal_from_transform: a group value above 16 bits is not truncated", "[ike][proposal][bug]") {
+TEST_CASE("ike_proposal_from_transform: a group value above 16 bits is not truncated",
+          "[ike][proposal][bug]") {
     // Group Description 0x0001000E sent as a variable attribute is not group 14:
     // ike_proposal_from_transform casts the value to uint16_t before checking it
-    // (gdoi/src/ike_proposal.cpp, is_supported_group(static_cast<uint16_t>(*group))),
+    // (gdoi/src/exchanges/ike_proposal.cpp, is_supported_group(static_cast<uint16_t>(*group))),
     // so 65550 is accepted as modp2048.
     auto t = transform_of("aes128-sha256-modp2048");
     set_attr(t, Attribute::variable(ike_attr::kGroupDescription, test::hex("0001000e")));

@@ -1,19 +1,19 @@
 // Phase1Initiator, sans-IO: what it sends, how it reacts to refusals, malformed
 // or unexpected answers and to silence, driven with hand-made datagrams and a
 // small scripted main-mode responder (no network, no real clock).
-#include <catch2/catch.hpp>
+#include "gdoi/phase1.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 
-#include "gdoi/phase1.h"
 #include "test_util.h"
 
 using namespace gdoi;
 using namespace std::chrono_literals;
-using isakmp::ExchangeType;
-using isakmp::PayloadType;
 using gdoi::test::hex;
 using gdoi::test::str;
+using isakmp::ExchangeType;
+using isakmp::PayloadType;
 
 namespace {
 
@@ -143,7 +143,8 @@ public:
             const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
             if (id != nullptr && hash != nullptr) {
                 // HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b)
-                SecureBytes expected = crypto::prf(keys_.hash, keys_.skeyid, {gxi_, gxr_, cky_i_, kCkyR, sai_b_, id->body});
+                SecureBytes expected =
+                    crypto::prf(keys_.hash, keys_.skeyid, {gxi_, gxr_, cky_i_, kCkyR, sai_b_, id->body});
                 ok = expected.equals(hash->body);
                 initial_contact_ = isakmp::find_payload(*chain, PayloadType::Notification) != nullptr;
             }
@@ -151,7 +152,8 @@ public:
         if (hash_i_ok) *hash_i_ok = ok;
         Bytes idir_b = isakmp::encode_id(id_);
         // HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)
-        SecureBytes hash_r = crypto::prf(keys_.hash, keys_.skeyid, {gxr_, gxi_, kCkyR, cky_i_, sai_b_, idir_b});
+        SecureBytes hash_r =
+            crypto::prf(keys_.hash, keys_.skeyid, {gxr_, gxi_, kCkyR, cky_i_, sai_b_, idir_b});
         isakmp::MessageBuilder b;
         b.add(PayloadType::Identification, idir_b).add(PayloadType::Hash, hash_r);
         isakmp::Header h;
@@ -170,7 +172,8 @@ public:
         isakmp::NotificationPayload n;
         n.type = type;
         isakmp::MessageBuilder b;
-        b.add(PayloadType::Hash, Bytes(crypto::hash_size(keys_.hash), 0));  // HASH(1) not checked by the initiator
+        b.add(PayloadType::Hash,
+              Bytes(crypto::hash_size(keys_.hash), 0));  // HASH(1) not checked by the initiator
         b.add(PayloadType::Notification, isakmp::encode_notification(n));
         isakmp::Header h;
         h.initiator_cookie = cky_i_;
@@ -370,6 +373,16 @@ TEST_CASE("other error notifications fail with PeerNotification, status ones are
     CHECK(init.failure_message().find("INVALID-ID-INFORMATION") != std::string::npos);
 }
 
+TEST_CASE("private-use error notifications (8192..16383) fail the exchange", "[phase1]") {
+    // RFC 2408 §3.14.1: 8192 - 16383 are private-use *errors*, not status.
+    Phase1Initiator init(config({"aes128-sha1-modp2048"}));
+    const Bytes d1 = *init.start(kT0).send;
+    auto m1 = parse(d1);
+    init.on_datagram(informational(m1, 9000), kT0 + 10ms);
+    CHECK(init.failure() == Phase1Failure::PeerNotification);
+    CHECK(init.failure_message().find("private-use error notification 9000") != std::string::npos);
+}
+
 TEST_CASE("responder choosing a transform we did not offer fails with ProtocolError", "[phase1]") {
     Phase1Initiator init(config({"aes128-sha1-modp2048", "aes256-sha256-ecp256"}));
     const Bytes d1 = *init.start(kT0).send;
@@ -503,8 +516,8 @@ TEST_CASE("on_timer long past the total time fails at once with Timeout", "[phas
 // ---------------------------------------------------------------- full exchange
 
 TEST_CASE("main mode against the scripted responder", "[phase1][exchange]") {
-    auto names = GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha1-ecp256", "3des-sha1-modp1024",
-                          "aes192-sha384-ecp384", "aes256-sha512-ecp521");
+    auto names = GENERATE(as<std::string>{}, "aes128-sha1-modp2048", "aes256-sha1-ecp256",
+                          "3des-sha1-modp1024", "aes192-sha384-ecp384", "aes256-sha512-ecp521");
     INFO(names);
     Phase1Config c = config({"aes128-sha256-modp3072", names.c_str()});
     Phase1Initiator init(std::move(c));
@@ -549,7 +562,8 @@ TEST_CASE("main mode against the scripted responder", "[phase1][exchange]") {
     CHECK(sa.peer_id.port == 848);
 }
 
-TEST_CASE("retransmitted message 2 is ignored, a retransmit is answered with message 3 again", "[phase1][exchange]") {
+TEST_CASE("retransmitted message 2 is ignored, a retransmit is answered with message 3 again",
+          "[phase1][exchange]") {
     Phase1Initiator init(config({"aes128-sha1-modp2048"}));
     ScriptedResponder resp(str("test-psk"), kServerId);
     auto s1 = init.start(kT0);
@@ -580,7 +594,8 @@ TEST_CASE("wrong pre-shared key: message 6 does not verify -> AuthenticationFail
     CHECK(init.failure_message().find("pre-shared key") != std::string::npos);
 }
 
-TEST_CASE("protected AUTHENTICATION-FAILED instead of message 6 -> AuthenticationFailed", "[phase1][exchange]") {
+TEST_CASE("protected AUTHENTICATION-FAILED instead of message 6 -> AuthenticationFailed",
+          "[phase1][exchange]") {
     Phase1Initiator init(config({"aes256-sha256-modp2048"}));
     ScriptedResponder resp(str("test-psk"), kServerId);
     auto s1 = init.start(kT0);
@@ -615,9 +630,7 @@ TEST_CASE("message 4 with a bad KE or nonce -> ProtocolError", "[phase1][exchang
         two.back() = 2;
         b.add(PayloadType::KeyExchange, two).add(PayloadType::Nonce, Bytes(7, 1));
     }
-    SECTION("no nonce") {
-        b.add(PayloadType::KeyExchange, Bytes(256, 0x02));
-    }
+    SECTION("no nonce") { b.add(PayloadType::KeyExchange, Bytes(256, 0x02)); }
     init.on_datagram(b.finish(reply_header(m3, ExchangeType::IdentityProtection)), kT0 + 2ms);
     CHECK(init.failed());
     CHECK(init.failure() == Phase1Failure::ProtocolError);
@@ -644,9 +657,9 @@ TEST_CASE("describe_notification names types and hints", "[phase1]") {
 }
 
 TEST_CASE("protected status notification before message 6 is not a failure", "[phase1][exchange][bug]") {
-    // Status notifications (type >= 8192, RFC 2408 §3.14.1) are not errors: the
+    // Status notifications (type >= 16384, RFC 2408 §3.14.1) are not errors: the
     // cleartext path of handle_informational ignores them, but the encrypted path
-    // (gdoi/src/phase1.cpp, handle_informational, the WaitMm6 branch) fails the
+    // (gdoi/src/exchanges/phase1.cpp, handle_informational, the WaitMm6 branch) fails the
     // exchange with PeerNotification for any notification, e.g. RESPONDER-LIFETIME
     // or INITIAL-CONTACT sent in their own informational exchange.
     Phase1Initiator init(config({"aes128-sha256-modp2048"}));
@@ -665,7 +678,7 @@ TEST_CASE("protected status notification before message 6 is not a failure", "[p
 TEST_CASE("answers carrying another responder cookie are not processed", "[phase1][exchange][bug]") {
     // RFC 2408 §3.1: the cookie pair identifies the ISAKMP SA. Once message 2 fixed the
     // responder cookie, a message 4 with a different responder cookie belongs to some
-    // other SA and must be ignored; on_datagram (gdoi/src/phase1.cpp) compares only the
+    // other SA and must be ignored; on_datagram (gdoi/src/exchanges/phase1.cpp) compares only the
     // initiator cookie, so the initiator derives keys from it and sends message 5.
     Phase1Initiator init(config({"aes128-sha256-ecp256"}));
     ScriptedResponder resp(str("test-psk"), kServerId);

@@ -3,13 +3,15 @@
 #include "gdoi/crypto.h"
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_push.h"
-#include "kek_algorithms.h"
+#include "gdoi/kek_algorithms.h"
 
 namespace gdoi {
 namespace {
 
 // The KEK's SIG_HASH_ALGORITHM picks the prf; SHA-256 when it names none we know.
-crypto::HashAlg ack_hash(const Kek& kek) { return kek_sig_hash(kek.sig_hash_algorithm).value_or(crypto::HashAlg::Sha256); }
+crypto::HashAlg ack_hash(const Kek& kek) {
+    return kek_sig_hash(kek.sig_hash_algorithm).value_or(crypto::HashAlg::Sha256);
+}
 
 isakmp::Header ack_header(const Kek& kek, uint32_t message_id) {
     isakmp::Header h;
@@ -47,7 +49,8 @@ Bytes build_push_ack(const Phase1Sa& registration, const Kek& kek, uint32_t mess
 common::Result<uint32_t> verify_push_ack(ByteView datagram, const Phase1Sa& registration, const Kek& kek) {
     auto m = isakmp::parse_message(datagram);
     if (!m) return m.error();
-    if (m->header.exchange != isakmp::ExchangeType::GroupkeyPushAck) return common::make_error("not a GROUPKEY-PUSH ACK");
+    if (m->header.exchange != isakmp::ExchangeType::GroupkeyPushAck)
+        return common::make_error("not a GROUPKEY-PUSH ACK");
     if (kek_spi_of(m->header) != kek.spi) return common::make_error("ACK cookies do not name this KEK");
     if (m->payloads.size() != 3 || m->payloads[0].type != isakmp::PayloadType::Hash)
         return common::make_error("ACK must be HASH, SEQ, ID");
@@ -55,7 +58,8 @@ common::Result<uint32_t> verify_push_ack(ByteView datagram, const Phase1Sa& regi
     const uint8_t* begin = first_covered.body.data() - isakmp::kGenericHeaderSize;
     const uint8_t* end = m->payloads.back().body.data() + m->payloads.back().body.size();
     SecureBytes key = push_ack_key(registration, ack_hash(kek));
-    SecureBytes expected = crypto::prf(ack_hash(kek), key, {ByteView(begin, static_cast<size_t>(end - begin))});
+    SecureBytes expected =
+        crypto::prf(ack_hash(kek), key, {ByteView(begin, static_cast<size_t>(end - begin))});
     if (!expected.equals(m->payloads[0].body)) return common::make_error("ACK HASH does not verify");
     auto seq = isakmp::find_payload(m->payloads, isakmp::PayloadType::SequenceNumber);
     if (!seq) return common::make_error("ACK without SEQ");

@@ -86,7 +86,8 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     b.add(PayloadType::Sa, sai_b_);
     if (config_.mode == Phase1Mode::Main) {
         state_ = State::WaitMm2;
-        log(LogLevel::Info, "main mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
+        log(LogLevel::Info,
+            "main mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
         return send(b.finish(header(ExchangeType::IdentityProtection)), now);
     }
     // Aggressive mode fixes the DH group with its first message: the first proposal's group.
@@ -102,7 +103,8 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     b.add(PayloadType::Nonce, nonce_i_);
     b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
     state_ = State::WaitAm2;
-    log(LogLevel::Info, "aggressive mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
+    log(LogLevel::Info,
+        "aggressive mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
     return send(b.finish(header(ExchangeType::Aggressive)), now);
 }
 
@@ -118,15 +120,20 @@ ExchangeStep Phase1Initiator::on_timer(Clock::time_point now) {
                     "silently refuses our proposal, DOI (ike.doi " +
                     std::to_string(config_.sa_doi) + ") or identity: check its log for this member";
                 break;
-            case State::WaitMm4: stage = "no answer to our key exchange message"; break;
-            case State::WaitMm6:
-                stage = "no answer to our identity message (the key server could not decrypt or verify it): "
-                        "the pre-shared key probably differs from the key server's";
+            case State::WaitMm4:
+                stage = "no answer to our key exchange message";
                 break;
-            default: stage = "exchange timed out";
+            case State::WaitMm6:
+                stage =
+                    "no answer to our identity message (the key server could not decrypt or verify it): "
+                    "the pre-shared key probably differs from the key server's";
+                break;
+            default:
+                stage = "exchange timed out";
         }
-        return fail(Phase1Failure::Timeout,
-                    stage + " (gave up after " + std::to_string(retransmit_.transmissions()) + " transmissions)");
+        return fail(
+            Phase1Failure::Timeout,
+            stage + " (gave up after " + std::to_string(retransmit_.transmissions()) + " transmissions)");
     }
     if (auto again = retransmit_.due(now)) {
         log(LogLevel::Debug, "retransmitting");
@@ -151,11 +158,16 @@ ExchangeStep Phase1Initiator::on_datagram(ByteView datagram, Clock::time_point n
     if (m.header.exchange == ExchangeType::Informational) return handle_informational(m);
     last_received_.assign(datagram.begin(), datagram.end());
     switch (state_) {
-        case State::WaitMm2: return on_mm2(m, now);
-        case State::WaitMm4: return on_mm4(m, now);
-        case State::WaitMm6: return on_mm6(m);
-        case State::WaitAm2: return on_am2(m, now);
-        default: return waiting();
+        case State::WaitMm2:
+            return on_mm2(m, now);
+        case State::WaitMm4:
+            return on_mm4(m, now);
+        case State::WaitMm6:
+            return on_mm6(m);
+        case State::WaitAm2:
+            return on_am2(m, now);
+        default:
+            return waiting();
     }
 }
 
@@ -175,13 +187,13 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                             "the pre-shared key probably differs from the key server's");
             if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
                 auto note = isakmp::parse_notification(n->body);
-                if (note && note->type >= 8192) {  // status notifications are not errors
+                if (note && !is_error_notification(note->type)) {  // status: not a failure
                     log(LogLevel::Info, "key server sent " + describe_notification(note->type));
                     return waiting();
                 }
                 if (note)
                     return fail(is_psk_notification(note->type) ? Phase1Failure::AuthenticationFailed
-                                                                 : Phase1Failure::PeerNotification,
+                                                                : Phase1Failure::PeerNotification,
                                 "key server sent " + describe_notification(note->type));
             }
         }
@@ -192,7 +204,7 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
     if (n == nullptr) return waiting();
     auto note = isakmp::parse_notification(n->body);
     if (!note) return waiting();
-    if (note->type >= 8192) {  // status notifications are not errors
+    if (!is_error_notification(note->type)) {  // status (RFC 2408 §3.14.1): not a failure
         log(LogLevel::Info, "key server sent " + describe_notification(note->type));
         return waiting();
     }
@@ -222,7 +234,8 @@ bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
                                 std::to_string(config_.sa_doi) + "); accepted");
     auto chosen = ike_proposal_from_transform(sa->proposals[0].transforms[0]);
     if (!chosen) {
-        fail(Phase1Failure::ProtocolError, "key server chose an unusable transform: " + chosen.error().message);
+        fail(Phase1Failure::ProtocolError,
+             "key server chose an unusable transform: " + chosen.error().message);
         return false;
     }
     bool offered = false;
@@ -232,7 +245,8 @@ bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
         return false;
     }
     auto life = ike_lifetime_seconds(sa->proposals[0].transforms[0]);
-    sa_.lifetime_seconds = life ? std::min<uint64_t>(*life, config_.lifetime_seconds) : config_.lifetime_seconds;
+    sa_.lifetime_seconds =
+        life ? std::min<uint64_t>(*life, config_.lifetime_seconds) : config_.lifetime_seconds;
     sa_.proposal = *chosen;
     log(LogLevel::Info, "key server chose " + chosen->name());
     return true;
@@ -253,7 +267,8 @@ bool Phase1Initiator::derive_keys(ByteView peer_ke, ByteView nonce_r) {
 
 Bytes Phase1Initiator::identity_payload_chain(PayloadType& first, ByteView hash_i) const {
     isakmp::MessageBuilder b;
-    if (config_.mode == Phase1Mode::Main) b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
+    if (config_.mode == Phase1Mode::Main)
+        b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
     b.add(PayloadType::Hash, hash_i);
     if (config_.initial_contact) {
         isakmp::NotificationPayload n;
@@ -286,7 +301,8 @@ ExchangeStep Phase1Initiator::on_mm4(const isakmp::ParsedMessage& m, Clock::time
     if (m.header.exchange != ExchangeType::IdentityProtection || m.header.encrypted()) return waiting();
     const auto* ke = isakmp::find_payload(m.payloads, PayloadType::KeyExchange);
     const auto* nr = isakmp::find_payload(m.payloads, PayloadType::Nonce);
-    if (ke == nullptr || nr == nullptr) return fail(Phase1Failure::ProtocolError, "message 4 lacks KE or nonce");
+    if (ke == nullptr || nr == nullptr)
+        return fail(Phase1Failure::ProtocolError, "message 4 lacks KE or nonce");
     auto nonce = isakmp::parse_nonce(nr->body);
     if (!nonce) return fail(Phase1Failure::ProtocolError, "message 4: " + nonce.error().message);
     if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
@@ -308,15 +324,19 @@ ExchangeStep Phase1Initiator::on_mm6(const isakmp::ParsedMessage& m) {
         "server's";
     if (m.header.exchange != ExchangeType::IdentityProtection || !m.header.encrypted()) return waiting();
     auto opened = open_message(m.body, sa_.keys, iv_);
-    if (!opened) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (" + opened.error().message + ")");
-    auto chain = isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
+    if (!opened)
+        return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (" + opened.error().message + ")");
+    auto chain =
+        isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
     if (!chain) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (does not decrypt)");
     const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
     const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
-    if (id == nullptr || hash == nullptr) return fail(Phase1Failure::ProtocolError, "message 6 lacks ID or HASH");
+    if (id == nullptr || hash == nullptr)
+        return fail(Phase1Failure::ProtocolError, "message 6 lacks ID or HASH");
     SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
                                        sa_.initiator_cookie, sai_b_, id->body);
-    if (!expected.equals(hash->body)) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (HASH_R mismatch)");
+    if (!expected.equals(hash->body))
+        return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (HASH_R mismatch)");
     auto peer_id = isakmp::parse_id(id->body);
     if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 6: " + peer_id.error().message);
     sa_.peer_id = *peer_id;
@@ -345,9 +365,10 @@ ExchangeStep Phase1Initiator::on_am2(const isakmp::ParsedMessage& m, Clock::time
     SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
                                        sa_.initiator_cookie, sai_b_, id->body);
     if (!expected.equals(hash->body))
-        return fail(Phase1Failure::AuthenticationFailed,
-                    "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
-                    "server's");
+        return fail(
+            Phase1Failure::AuthenticationFailed,
+            "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
+            "server's");
     auto peer_id = isakmp::parse_id(id->body);
     if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 2: " + peer_id.error().message);
     sa_.peer_id = *peer_id;

@@ -5,7 +5,7 @@
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
 #include "gdoi/isakmp.h"
-#include "kek_algorithms.h"
+#include "gdoi/kek_algorithms.h"
 
 namespace gdoi {
 

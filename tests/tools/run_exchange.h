@@ -1,5 +1,5 @@
-// Blocking driver for one sans-IO exchange over a UDP socket: used by tools and
-// tests; the daemon drives the same exchanges from its event loop instead.
+// Blocking driver for one sans-IO exchange over a UDP socket, for the test tools
+// (gdoi-phase1); the daemon drives the same exchanges from its event loop instead.
 #pragma once
 
 #include "gdoi/phase1.h"

@@ -1,7 +1,7 @@
 // Applying Key Download payloads (RFC 6407 §5.5) to the policies they key.
 #include "gdoi/gdoi_payloads.h"
 #include "gdoi/groupkey_pull.h"
-#include "kek_algorithms.h"
+#include "gdoi/kek_algorithms.h"
 
 namespace gdoi {
 
@@ -12,15 +12,20 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state,
     if (!packets) return packets.error();
     for (const auto& kp : *packets) {
         if (kp.type == wire::kd::kTypeTek) {
-            if (kp.spi.size() != 4) return common::make_error("KD: TEK key packet with a " + std::to_string(kp.spi.size()) + "-octet SPI");
+            if (kp.spi.size() != 4)
+                return common::make_error("KD: TEK key packet with a " + std::to_string(kp.spi.size()) +
+                                          "-octet SPI");
             const uint32_t spi = ByteReader(kp.spi).u32();
             Tek* tek = nullptr;
             for (auto& t : state.teks)
                 if (t.spi == spi) tek = &t;
-            if (tek == nullptr) return common::make_error("KD: keys for TEK SPI " + to_hex(kp.spi) + " that no SA TEK announced");
+            if (tek == nullptr)
+                return common::make_error("KD: keys for TEK SPI " + to_hex(kp.spi) +
+                                          " that no SA TEK announced");
             const auto* enc = kp.find(wire::kd::kTekAlgorithmKey);
             const auto* integ = kp.find(wire::kd::kTekIntegrityKey);
-            if (enc == nullptr) return common::make_error("KD: TEK " + to_hex(kp.spi) + " without TEK_ALGORITHM_KEY");
+            if (enc == nullptr)
+                return common::make_error("KD: TEK " + to_hex(kp.spi) + " without TEK_ALGORITHM_KEY");
             tek->encryption_key = SecureBytes(enc->value);
             tek->integrity_key = integ ? SecureBytes(integ->value) : SecureBytes();
         } else if (kp.type == wire::kd::kTypeKek) {
@@ -40,12 +45,15 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state,
                     (protecting_kek_spi ? " nor the KEK this push came under" : std::string()));
             if (matched != nullptr) *matched = names_sa_kek ? KdKekSpi::SaKek : KdKekSpi::Protecting;
             auto cipher = kek_cipher(kek);
-            if (!cipher) return common::make_error("KD: unsupported KEK algorithm " + std::to_string(kek.algorithm) + "/" + std::to_string(kek.key_bits));
+            if (!cipher)
+                return common::make_error("KD: unsupported KEK algorithm " + std::to_string(kek.algorithm) +
+                                          "/" + std::to_string(kek.key_bits));
             if (const auto* key = kp.find(wire::kd::kKekAlgorithmKey)) {
                 // RFC 6407 §5.5.2.1: an explicit IV precedes the key.
                 const size_t iv_size = cipher->block_size(), key_size = cipher->key_size;
                 if (key->value.size() != iv_size + key_size)
-                    return common::make_error("KD: KEK_ALGORITHM_KEY has " + std::to_string(key->value.size()) + " octets, expected IV " +
+                    return common::make_error("KD: KEK_ALGORITHM_KEY has " +
+                                              std::to_string(key->value.size()) + " octets, expected IV " +
                                               std::to_string(iv_size) + " + key " + std::to_string(key_size));
                 kek.iv.assign(key->value.begin(), key->value.begin() + static_cast<std::ptrdiff_t>(iv_size));
                 kek.key = SecureBytes(key->value.subspan(iv_size));
@@ -56,7 +64,8 @@ common::Status apply_key_download(ByteView kd_body, GroupState& state,
         // LKH and SID packets: not used by this member (no LKH; SIDs only for counter modes).
     }
     for (const auto& tek : state.teks)
-        if (tek.encryption_key.empty()) return common::make_error("KD: no keys for TEK SPI " + std::to_string(tek.spi));
+        if (tek.encryption_key.empty())
+            return common::make_error("KD: no keys for TEK SPI " + std::to_string(tek.spi));
     if (state.kek && (state.kek->key.empty() || state.kek->signature_public_key.empty()))
         return common::make_error("KD: the KEK's keys (encryption key and signature key) are missing");
     return {};
