@@ -47,8 +47,9 @@ public:
     bool expect_type(const toml::node& n, toml::node_type t, const Where& w, const std::string& expected,
                      bool quote_value = true);
 
-    // Reads `keys` of section `s` from `t` in table order: the missing required ones are
-    // reported, the present ones checked and stored.
+    // Reads `keys` (a section's, or a slice of them) from `t` in table order: the missing
+    // required ones are reported, the present ones checked and handed to their store. Keys
+    // without a store are left to the section's own converter (ike.psk, ike.psk-file).
     void read_keys(Context& c, const toml::table& t, std::span<const Key> keys, const Where& w);
 
 private:
