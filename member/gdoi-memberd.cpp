@@ -6,57 +6,34 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
+#include "daemon/command_line.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "dataplane/dataplane_saved_state.h"
 #include "dataplane/kernel_dataplane.h"
 #include "gdoi/private_file.h"
 
-namespace {
-
-void usage() {
-    std::fputs(
-        "usage: gdoi-memberd [-c FILE] [--check] [--log-level debug|info|warning|error] [--no-dataplane]\n"
-        "                   [--user NAME]\n"
-        "  -c FILE          configuration (default /etc/gdoi-member/member.toml)\n"
-        "  --check          validate the configuration and exit (0 = valid); touches nothing\n"
-        "  --log-level L    override the configured log level\n"
-        "  --no-dataplane   register and follow rekeys, but install nothing in the kernel\n"
-        "  --user NAME      switch to this user after binding (keeps CAP_NET_ADMIN only)\n",
-        stderr);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-    std::string path = member::kDefaultConfigPath;
-    bool check = false, no_dataplane = false;
-    std::string run_as;
-    std::optional<gdoi::LogLevel> level;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc)
-            path = argv[++i];
-        else if (a == "--check")
-            check = true;
-        else if (a == "--no-dataplane")
-            no_dataplane = true;
-        else if (a == "--user" && i + 1 < argc)
-            run_as = argv[++i];
-        else if (a == "--log-level" && i + 1 < argc) {
-            gdoi::LogLevel l;
-            if (!member::parse_log_level(argv[++i], l)) {
-                usage();
-                return 2;
-            }
-            level = l;
-        } else {
-            usage();
-            return 2;
-        }
+    auto command_line = member::parse_memberd_command_line(std::vector<std::string>(argv + 1, argv + argc));
+    if (!command_line) {
+        std::cerr << member::memberd_usage_error(command_line.error().message);
+        return member::kMemberdExitUsage;
     }
+    if (command_line->action == member::MemberdOptions::Action::help) {
+        std::cout << member::memberd_usage();
+        return 0;
+    }
+    if (command_line->action == member::MemberdOptions::Action::version) {
+        std::cout << member::memberd_version();
+        return 0;
+    }
+    const std::string& path = command_line->config;
+    const bool check = command_line->check, no_dataplane = command_line->no_dataplane;
+    const std::string& run_as = command_line->user;
+    const std::optional<gdoi::LogLevel> level = command_line->log_level;
     umask(077);
     // The user the daemon becomes owns its files like root (the reload reads them as that user).
     if (const passwd* pw = run_as.empty() ? nullptr : ::getpwnam(run_as.c_str()))

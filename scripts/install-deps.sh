@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-  libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev
+  libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
   # tests: real peers, decoders and the kernel tools
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
   # tests/vm: a kernel with ESP under qemu

@@ -54,15 +54,15 @@ std::string format_control_request(const ControlRequest& request) {
 }
 
 std::string control_ok() {
-    json::Value v = json::Value::make_object();
-    v.add("ok", json::Value::make_bool(true));
+    json::Json v = json::Json::object();
+    v["ok"] = true;
     return json::write(v, /*pretty=*/false);
 }
 
 std::string control_error(std::string_view message) {
-    json::Value v = json::Value::make_object();
-    v.add("ok", json::Value::make_bool(false));
-    v.add("error", json::Value::make_string(std::string(message)));
+    json::Json v = json::Json::object();
+    v["ok"] = false;
+    v["error"] = std::string(message);
     return json::write(v, /*pretty=*/false);
 }
 
@@ -94,16 +94,16 @@ std::string dispatch_control_request(const std::string& line, const ControlHandl
 namespace {
 
 // {"ok":true} -> true; {"ok":false,"error":"..."} or anything else -> an Error to show.
-common::Result<bool> ack_of(const json::Value& v, std::string_view reply) {
-    const json::Value* ok = v.kind == json::Value::Kind::object ? v.find("ok") : nullptr;
-    if (ok == nullptr || ok->kind != json::Value::Kind::boolean)
+common::Result<bool> ack_of(const json::Json& v, std::string_view reply) {
+    const auto ok = v.is_object() ? v.find("ok") : v.end();
+    if (ok == v.end() || !ok->is_boolean())
         return common::make_error("unexpected reply from gdoi-memberd (no \"ok\" field): " +
                                   std::string(reply.substr(0, 120)));
-    if (ok->boolean) return true;
-    const json::Value* error = v.find("error");
-    if (error == nullptr || error->kind != json::Value::Kind::string)
+    if (ok->get<bool>()) return true;
+    const auto error = v.find("error");
+    if (error == v.end() || !error->is_string())
         return common::make_error("gdoi-memberd: request failed (no error message)");
-    return common::make_error("gdoi-memberd: " + error->string);
+    return common::make_error("gdoi-memberd: " + error->get<std::string>());
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ common::Result<bool> ack_of(const json::Value& v, std::string_view reply) {
 common::Status parse_ack_reply(std::string_view reply) {
     auto v = json::parse(reply);
     if (!v) return common::make_error("unreadable reply from gdoi-memberd: " + v.error().message);
-    auto ack = ack_of(*v, reply);
+    auto ack = ack_of(v->root(), reply);
     if (!ack) return ack.error();
     return {};
 }
@@ -119,8 +119,8 @@ common::Status parse_ack_reply(std::string_view reply) {
 common::Result<MemberStatus> parse_show_reply(std::string_view reply) {
     auto v = json::parse(reply);
     if (!v) return common::make_error("unreadable reply from gdoi-memberd: " + v.error().message);
-    if (v->kind == json::Value::Kind::object && v->find("ok") != nullptr) {
-        auto ack = ack_of(*v, reply);
+    if (v->root().is_object() && v->root().contains("ok")) {
+        auto ack = ack_of(v->root(), reply);
         if (!ack) return ack.error();
         return common::make_error("gdoi-memberd answered \"show\" with {\"ok\":true} instead of a status");
     }

@@ -1,477 +1,400 @@
-// Strict JSON reader/writer for the control socket. The grammar is RFC 8259 §2-§7
-// minus null, negative numbers, fractions and exponents. Every read is bounds-checked
-// against the document; errors name the byte, line and column.
+// Strict JSON on nlohmann-json. nlohmann's SAX parser does the lexing and the grammar;
+// the Builder below refuses what the schema has no use for, builds the tree and records
+// where each value and key starts. The parser reports no positions for values, so the
+// text is fed through an iterator that remembers how far the lexer has read: a token
+// starts after the previous one's end, past whitespace and a ',' or ':'.
 #include "control/gdoictl_json.h"
 
 #include <algorithm>
-#include <limits>
+#include <cctype>
+#include <exception>
+#include <iterator>
+#include <optional>
 
 namespace member::json {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
+// The document for nlohmann's lexer; *reached is one past the last byte it has read.
+class CountingIterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = const char&;
 
-struct ParseFailure {
-    std::size_t offset;
-    std::string what;
+    CountingIterator(const char* p, const char** reached) : p_(p), reached_(reached) {}
+    reference operator*() const { return *p_; }
+    CountingIterator& operator++() {
+        *reached_ = ++p_;
+        return *this;
+    }
+    CountingIterator operator++(int) {
+        CountingIterator before = *this;
+        ++*this;
+        return before;
+    }
+    bool operator==(const CountingIterator& other) const { return p_ == other.p_; }
+
+private:
+    const char* p_;
+    const char** reached_;
 };
 
-// Decodes one UTF-8 sequence at s[i] (RFC 3629 §4: shortest form, no surrogates,
-// at most U+10FFFF). Returns its length, or 0 when invalid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t len = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        const unsigned char cc = byte(i + k);
-        if ((cc & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return 0;
-    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
-    return len;
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-class Parser {
+class Builder {
 public:
-    explicit Parser(std::string_view doc) : doc_(doc) {}
+    explicit Builder(std::string_view doc) : doc_(doc), reached_(doc.data()) {}
 
-    Value document() {
-        skip_whitespace();
-        Value v = value(0);
-        skip_whitespace();
-        if (pos_ != doc_.size()) fail(pos_, "unexpected " + describe_here() + " after the JSON value");
-        return v;
+    const char** reached() { return &reached_; }
+    const std::optional<std::pair<std::size_t, std::string>>& failure() const { return failure_; }
+    Document take() { return Document(std::move(root_), std::move(offsets_)); }
+
+    // ---- nlohmann SAX interface ----
+
+    bool null() { return fail(start(), "null is not accepted here (this schema has no optional values)"); }
+    bool boolean(bool b) {
+        add(start(), Json(b));
+        return true;
+    }
+    bool number_integer(Json::number_integer_t) { return fail(start(), kNegative); }
+    bool number_unsigned(Json::number_unsigned_t n) {
+        const std::size_t at = start();
+        const std::size_t end = digits_end(at);
+        // nlohmann reads "05" as 0 followed by 5; the digits after the 0 say what it was.
+        if (end - at > 1 && doc_[at] == '0') return fail(at, "numbers must not have leading zeros");
+        add(at, Json(n));
+        end_ = end;  // the lexer has read one character past the number
+        return true;
+    }
+    bool number_float(Json::number_float_t, const std::string&) {
+        const std::size_t at = start();
+        if (doc_[at] == '-') return fail(at, kNegative);
+        const std::size_t end = digits_end(at);
+        if (end < doc_.size() && (doc_[end] == '.' || doc_[end] == 'e' || doc_[end] == 'E'))
+            return fail(end, kNotInteger);
+        // All digits: nlohmann turns integers beyond 64 bits into floating point.
+        return fail(at, "number does not fit in 64 bits (at most 18446744073709551615)");
+    }
+    bool string(std::string& s) {
+        add(start(), Json(std::move(s)));
+        return true;
+    }
+    bool binary(Json::binary_t&) { return fail(start(), "expected a value"); }  // not from JSON text
+    bool start_object(std::size_t) { return open(Json::object()); }
+    bool start_array(std::size_t) { return open(Json::array()); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        const std::size_t at = start();
+        auto& members = stack_.back()->get_ref<Json::object_t&>();
+        if (members.find(k) != members.end()) return fail(at, "duplicate key \"" + k + "\"");
+        offsets_.push_back(at);
+        key_ = std::move(k);
+        after_key_ = true;
+        just_opened_ = false;
+        mark_end();
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const Json::exception& e) {
+        std::string what = e.what();
+        what = what.substr(0, what.find("; last read: "));
+        diagnose(what);
+        return false;
     }
 
 private:
-    [[noreturn]] void fail(std::size_t at, std::string what) { throw ParseFailure{at, std::move(what)}; }
+    static constexpr const char* kNegative =
+        "negative numbers are not accepted (all numbers are unsigned integers)";
+    static constexpr const char* kNotInteger =
+        "only unsigned integers are accepted (no fractions or exponents)";
 
-    bool at_end() const { return pos_ >= doc_.size(); }
-    char peek() const { return doc_[pos_]; }
+    bool fail(std::size_t at, std::string what) {
+        if (!failure_) failure_.emplace(at, std::move(what));
+        return false;
+    }
 
-    std::string describe_here() const {
-        if (at_end()) return "end of input";
-        const unsigned char c = static_cast<unsigned char>(peek());
+    std::size_t reached_offset() const { return static_cast<std::size_t>(reached_ - doc_.data()); }
+    void mark_end() { end_ = reached_offset(); }
+
+    std::size_t skip_whitespace(std::size_t i) const {
+        while (i < doc_.size() && (doc_[i] == ' ' || doc_[i] == '\t' || doc_[i] == '\n' || doc_[i] == '\r'))
+            ++i;
+        return i;
+    }
+    std::size_t digits_end(std::size_t i) const {
+        while (i < doc_.size() && is_digit(doc_[i])) ++i;
+        return i;
+    }
+    bool at(std::size_t i, char c) const { return i < doc_.size() && doc_[i] == c; }
+
+    // Where the token the parser has just read starts (it was accepted, so only
+    // whitespace and one ',' or ':' lie between it and the previous token).
+    std::size_t start() const {
+        std::size_t i = skip_whitespace(end_);
+        if (at(i, ',') || at(i, ':')) i = skip_whitespace(i + 1);
+        return i;
+    }
+
+    // Adds a value where the grammar put it.
+    Json* add(std::size_t offset, Json value) {
+        offsets_.push_back(offset);
+        mark_end();
+        after_key_ = false;
+        if (stack_.empty()) {
+            root_ = std::move(value);
+            root_done_ = true;
+            return &root_;
+        }
+        Json& parent = *stack_.back();
+        just_opened_ = false;
+        if (parent.is_array()) {
+            parent.push_back(std::move(value));
+            return &parent.back();
+        }
+        auto& members = parent.get_ref<Json::object_t&>();
+        members.emplace_back(std::move(key_), std::move(value));
+        return &members.back().second;
+    }
+
+    bool open(Json container) {
+        const std::size_t offset = start();
+        if (stack_.size() + 1 > static_cast<std::size_t>(kJsonMaxDepth))
+            return fail(offset, "nesting deeper than " + std::to_string(kJsonMaxDepth) + " levels");
+        Json* slot = add(offset, std::move(container));
+        root_done_ = false;
+        stack_.push_back(slot);
+        just_opened_ = true;
+        return true;
+    }
+
+    bool close() {
+        stack_.pop_back();
+        just_opened_ = false;
+        root_done_ = stack_.empty();
+        mark_end();
+        return true;
+    }
+
+    std::string describe(std::size_t i) const {
+        if (i >= doc_.size()) return "end of input";
+        constexpr char kHex[] = "0123456789abcdef";
+        const unsigned char c = static_cast<unsigned char>(doc_[i]);
         if (c >= 0x20 && c < 0x7F) return std::string("'") + static_cast<char>(c) + "'";
         return std::string("byte 0x") + kHex[c >> 4] + kHex[c & 0xF];
     }
 
-    void skip_whitespace() {
-        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) ++pos_;
-    }
-
-    void expect(char c) {
-        if (at_end() || peek() != c)
-            fail(pos_, std::string("expected '") + c + "', found " + describe_here());
-        ++pos_;
-    }
-
-    void literal(std::string_view word) {
-        if (doc_.substr(pos_, word.size()) != word) fail(pos_, "expected a value, found " + describe_here());
-        pos_ += word.size();
-    }
-
-    Value value(int depth) {
-        if (at_end()) fail(pos_, "expected a value, found end of input");
-        const std::size_t start = pos_;
-        Value v;
-        switch (peek()) {
-            case '{':
-                v = object(depth + 1);
-                break;
-            case '[':
-                v = array(depth + 1);
-                break;
-            case '"':
-                v = Value::make_string(string());
-                break;
-            case 't':
-                literal("true");
-                v = Value::make_bool(true);
-                break;
-            case 'f':
-                literal("false");
-                v = Value::make_bool(false);
-                break;
-            case 'n':
-                fail(pos_, "null is not accepted here (this schema has no optional values)");
-            case '-':
-                fail(pos_, "negative numbers are not accepted (all numbers are unsigned integers)");
-            default:
-                if (peek() >= '0' && peek() <= '9') {
-                    v = Value::make_unsigned(number());
-                    break;
-                }
-                fail(pos_, "expected a value, found " + describe_here());
+    // The parser stopped: say what was wrong where, in this module's words.
+    void diagnose(const std::string& what) {
+        std::size_t i = skip_whitespace(end_);
+        if (stack_.empty()) {
+            if (root_done_) {
+                fail(i, "unexpected " + describe(i) + " after the JSON value");
+                return;
+            }
+            bad_value(i, what);
+            return;
         }
-        v.offset = start;
-        return v;
-    }
-
-    uint64_t number() {
-        const std::size_t start = pos_;
-        uint64_t n = 0;
-        while (!at_end() && peek() >= '0' && peek() <= '9') {
-            const uint64_t digit = static_cast<uint64_t>(peek() - '0');
-            if (n > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-                fail(start, "number does not fit in 64 bits (at most 18446744073709551615)");
-            n = n * 10 + digit;
-            ++pos_;
+        const bool in_object = stack_.back()->is_object();
+        if (just_opened_) {
+            if (in_object && !at(i, '"')) {
+                fail(i, "expected a string key, found " + describe(i));
+                return;
+            }
+            bad_value(i, what);
+            return;
         }
-        if (pos_ - start > 1 && doc_[start] == '0') fail(start, "numbers must not have leading zeros");
-        if (!at_end() && (peek() == '.' || peek() == 'e' || peek() == 'E'))
-            fail(pos_, "only unsigned integers are accepted (no fractions or exponents)");
-        return n;
+        if (after_key_) {
+            if (!at(i, ':')) {
+                fail(i, "expected ':', found " + describe(i));
+                return;
+            }
+            bad_value(skip_whitespace(i + 1), what);
+            return;
+        }
+        if (!at(i, ',')) {
+            fail(i, in_object ? "expected ',' or '}' in object, found " + describe(i)
+                              : "expected ',' or ']' in array, found " + describe(i));
+            return;
+        }
+        i = skip_whitespace(i + 1);
+        if (in_object && !at(i, '"')) {
+            fail(i, "expected a string key, found " + describe(i));
+            return;
+        }
+        bad_value(i, what);
     }
 
-    uint32_t hex4() {
-        if (doc_.size() - pos_ < 4) fail(pos_, "truncated \\u escape (expected 4 hex digits)");
-        uint32_t v = 0;
-        for (int k = 0; k < 4; ++k) {
-            const char c = peek();
-            uint32_t d;
-            if (c >= '0' && c <= '9') {
-                d = static_cast<uint32_t>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                d = static_cast<uint32_t>(c - 'a' + 10);
-            } else if (c >= 'A' && c <= 'F') {
-                d = static_cast<uint32_t>(c - 'A' + 10);
+    // The value (or key) starting at i did not read.
+    void bad_value(std::size_t i, const std::string& what) {
+        if (i >= doc_.size()) {
+            fail(i, "expected a value, found end of input");
+        } else if (doc_[i] == '"') {
+            bad_string(i, what);
+        } else if (doc_[i] == 'n') {
+            fail(i, "null is not accepted here (this schema has no optional values)");
+        } else if (doc_[i] == '-') {
+            fail(i, kNegative);
+        } else if (const std::size_t end = digits_end(i);
+                   end > i && (at(end, '.') || at(end, 'e') || at(end, 'E'))) {
+            fail(end, kNotInteger);
+        } else {
+            fail(i, "expected a value, found " + describe(i));
+        }
+    }
+
+    // The string starting at `begin` did not read; the lexer stopped at its last byte read.
+    void bad_string(std::size_t begin, const std::string& what) {
+        const std::size_t read = reached_offset();
+        const std::size_t last = read > begin ? read - 1 : begin;
+        const auto says = [&](std::string_view s) { return what.find(s) != std::string::npos; };
+        if (says("missing closing quote") ||
+            (says("after backslash") && read == doc_.size() && doc_[last] == '\\')) {
+            fail(begin, "unterminated string");
+        } else if (says("control character")) {
+            fail(last, "control character " + describe(last) + " in string (escape it)");
+        } else if (says("ill-formed UTF-8")) {
+            fail(utf8_sequence_start(begin, last), "invalid UTF-8 in string");
+        } else if (says("after backslash")) {
+            fail(last - 1, "invalid escape \\" + std::string(1, doc_[last]) +
+                               " (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+        } else if (says("4 hex digits") && doc_.size() - (escape_before(begin, last) + 2) < 4) {
+            fail(escape_before(begin, last) + 2, "truncated \\u escape (expected 4 hex digits)");
+        } else if (says("4 hex digits")) {
+            fail(last, "expected a hex digit in \\u escape, found " + describe(last));
+        } else if (says("must be followed by U+DC00")) {
+            const std::size_t high = unpaired_high_surrogate(begin);
+            const bool then_escape = high + 8 <= doc_.size() && doc_.substr(high + 6, 2) == "\\u";
+            fail(high, then_escape ? "high surrogate not followed by a low surrogate"
+                                   : "high surrogate not followed by a \\u low surrogate");
+        } else if (says("must follow U+D800")) {
+            fail(escape_before(begin, last), "lone low surrogate in \\u escape");
+        } else {
+            fail(begin, "invalid string");
+        }
+    }
+
+    // The lexer refused the byte at `last`: the broken sequence starts at an unfinished
+    // lead byte before it, else at `last` itself.
+    std::size_t utf8_sequence_start(std::size_t begin, std::size_t last) const {
+        const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(doc_[i]); };
+        std::size_t j = last;
+        while (j > begin + 1 && last - j < 3 && byte(j - 1) >= 0x80 && byte(j - 1) < 0xC0) --j;
+        if (j == begin + 1 || byte(j - 1) < 0xC0) return last;
+        const std::size_t length = byte(j - 1) >= 0xF0 ? 4 : byte(j - 1) >= 0xE0 ? 3 : 2;
+        return length > last - (j - 1) ? j - 1 : last;
+    }
+
+    // The \u escape the lexer was reading at `last`.
+    std::size_t escape_before(std::size_t begin, std::size_t last) const {
+        for (std::size_t p = last - 1; p > begin; --p)  // `last` is not the escape's backslash
+            if (doc_[p] == '\\' && at(p + 1, 'u')) return p;
+        return last;
+    }
+
+    // The first \uD800..\uDBFF escape of the string at `begin` without a low surrogate
+    // escape after it (the lexer accepted everything before it).
+    std::size_t unpaired_high_surrogate(std::size_t begin) const {
+        const auto code = [&](std::size_t p) -> long {  // the \uXXXX at p, -1 if none
+            if (p + 6 > doc_.size() || doc_[p] != '\\' || doc_[p + 1] != 'u') return -1;
+            const std::string hex(doc_.substr(p + 2, 4));
+            if (hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return -1;
+            return std::stol(hex, nullptr, 16);
+        };
+        std::size_t p = begin + 1;
+        while (p < doc_.size() && doc_[p] != '"') {
+            if (doc_[p] != '\\') {
+                ++p;
+            } else if (const long c = code(p); c >= 0xD800 && c <= 0xDBFF) {
+                const long low = code(p + 6);
+                if (low < 0xDC00 || low > 0xDFFF) return p;
+                p += 12;
             } else {
-                fail(pos_, "expected a hex digit in \\u escape, found " + describe_here());
+                p += c >= 0 ? 6 : 2;
             }
-            v = (v << 4) | d;
-            ++pos_;
         }
-        return v;
-    }
-
-    std::string string() {
-        const std::size_t start = pos_;
-        expect('"');
-        std::string out;
-        for (;;) {
-            if (at_end()) fail(start, "unterminated string");
-            const unsigned char c = static_cast<unsigned char>(peek());
-            if (c == '"') {
-                ++pos_;
-                return out;
-            }
-            if (c < 0x20) fail(pos_, "control character " + describe_here() + " in string (escape it)");
-            if (c == '\\') {
-                const std::size_t esc = pos_;
-                ++pos_;
-                if (at_end()) fail(start, "unterminated string");
-                const char e = peek();
-                ++pos_;
-                switch (e) {
-                    case '"':
-                        out += '"';
-                        break;
-                    case '\\':
-                        out += '\\';
-                        break;
-                    case '/':
-                        out += '/';
-                        break;
-                    case 'b':
-                        out += '\b';
-                        break;
-                    case 'f':
-                        out += '\f';
-                        break;
-                    case 'n':
-                        out += '\n';
-                        break;
-                    case 'r':
-                        out += '\r';
-                        break;
-                    case 't':
-                        out += '\t';
-                        break;
-                    case 'u': {
-                        uint32_t cp = hex4();
-                        if (cp >= 0xDC00 && cp <= 0xDFFF) fail(esc, "lone low surrogate in \\u escape");
-                        if (cp >= 0xD800 && cp <= 0xDBFF) {
-                            if (doc_.substr(pos_, 2) != "\\u")
-                                fail(esc, "high surrogate not followed by a \\u low surrogate");
-                            pos_ += 2;
-                            const uint32_t low = hex4();
-                            if (low < 0xDC00 || low > 0xDFFF)
-                                fail(esc, "high surrogate not followed by a low surrogate");
-                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                        }
-                        append_utf8(out, cp);
-                        break;
-                    }
-                    default:
-                        fail(esc, "invalid escape \\" + std::string(1, e) +
-                                      " (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
-                }
-                continue;
-            }
-            const std::size_t len = utf8_sequence_length(doc_, pos_);
-            if (len == 0) fail(pos_, "invalid UTF-8 in string");
-            out.append(doc_.substr(pos_, len));
-            pos_ += len;
-        }
-    }
-
-    void check_depth(int depth, std::size_t at) {
-        if (depth > kJsonMaxDepth)
-            fail(at, "nesting deeper than " + std::to_string(kJsonMaxDepth) + " levels");
-    }
-
-    Value array(int depth) {
-        check_depth(depth, pos_);
-        expect('[');
-        Value v = Value::make_array();
-        skip_whitespace();
-        if (!at_end() && peek() == ']') {
-            ++pos_;
-            return v;
-        }
-        for (;;) {
-            skip_whitespace();
-            v.items.push_back(value(depth));
-            skip_whitespace();
-            if (!at_end() && peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            if (at_end() || peek() != ']')
-                fail(pos_, "expected ',' or ']' in array, found " + describe_here());
-            ++pos_;
-            return v;
-        }
-    }
-
-    Value object(int depth) {
-        check_depth(depth, pos_);
-        expect('{');
-        Value v = Value::make_object();
-        skip_whitespace();
-        if (!at_end() && peek() == '}') {
-            ++pos_;
-            return v;
-        }
-        for (;;) {
-            skip_whitespace();
-            if (at_end() || peek() != '"') fail(pos_, "expected a string key, found " + describe_here());
-            const std::size_t key_at = pos_;
-            std::string key = string();
-            if (v.find(key) != nullptr) fail(key_at, "duplicate key \"" + key + "\"");
-            skip_whitespace();
-            expect(':');
-            skip_whitespace();
-            Value member_value = value(depth);
-            v.members.push_back(Member{std::move(key), key_at, std::move(member_value)});
-            skip_whitespace();
-            if (!at_end() && peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            if (at_end() || peek() != '}')
-                fail(pos_, "expected ',' or '}' in object, found " + describe_here());
-            ++pos_;
-            return v;
-        }
+        return begin;
     }
 
     std::string_view doc_;
-    std::size_t pos_ = 0;
+    const char* reached_;
+    std::size_t end_ = 0;  // one past the last token the parser accepted
+    Json root_;
+    bool root_done_ = false;
+    std::vector<Json*> stack_;  // open arrays and objects, innermost last
+    bool just_opened_ = false;  // nothing in the innermost container yet
+    bool after_key_ = false;    // a key read, its value not yet
+    std::string key_;
+    std::vector<std::size_t> offsets_;
+    std::optional<std::pair<std::size_t, std::string>> failure_;
 };
 
-void write_string(std::string& out, std::string_view s) {
-    out += '"';
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                ++i;
-                continue;
-            case '\\':
-                out += "\\\\";
-                ++i;
-                continue;
-            case '\b':
-                out += "\\b";
-                ++i;
-                continue;
-            case '\f':
-                out += "\\f";
-                ++i;
-                continue;
-            case '\n':
-                out += "\\n";
-                ++i;
-                continue;
-            case '\r':
-                out += "\\r";
-                ++i;
-                continue;
-            case '\t':
-                out += "\\t";
-                ++i;
-                continue;
-            default:
-                break;
-        }
-        if (c < 0x20 || c == 0x7F) {
-            out += "\\u00";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-            ++i;
-            continue;
-        }
-        const std::size_t len = utf8_sequence_length(s, i);
-        if (len == 0) {
-            out += "\\ufffd";  // not UTF-8: replacement character, the document stays valid
-            ++i;
-            continue;
-        }
-        out.append(s.substr(i, len));
-        i += len;
-    }
-    out += '"';
-}
+// Walks the tree in document order, in step with the offsets the Builder recorded.
+class OffsetFinder {
+public:
+    OffsetFinder(const std::vector<std::size_t>& offsets, const Json* target,
+                 std::optional<std::string_view> key)
+        : offsets_(offsets), target_(target), key_(key) {}
 
-void write_value(std::string& out, const Value& v, bool pretty, int indent) {
-    const auto newline = [&](int level) {
-        if (!pretty) return;
-        out += '\n';
-        out.append(static_cast<std::size_t>(level) * 2, ' ');
-    };
-    switch (v.kind) {
-        case Value::Kind::string:
-            write_string(out, v.string);
-            return;
-        case Value::Kind::unsigned_integer:
-            out += std::to_string(v.number);
-            return;
-        case Value::Kind::boolean:
-            out += v.boolean ? "true" : "false";
-            return;
-        case Value::Kind::array:
-            out += '[';
-            for (std::size_t k = 0; k < v.items.size(); ++k) {
-                if (k > 0) out += ',';
-                newline(indent + 1);
-                write_value(out, v.items[k], pretty, indent + 1);
-            }
-            if (!v.items.empty()) newline(indent);
-            out += ']';
-            return;
-        case Value::Kind::object:
-            out += '{';
-            for (std::size_t k = 0; k < v.members.size(); ++k) {
-                if (k > 0) out += ',';
-                newline(indent + 1);
-                write_string(out, v.members[k].key);
-                out += pretty ? ": " : ":";
-                write_value(out, v.members[k].value, pretty, indent + 1);
-            }
-            if (!v.members.empty()) newline(indent);
-            out += '}';
-            return;
+    std::size_t find(const Json& root) {
+        visit(root);
+        return found_.value_or(0);
     }
-}
+
+private:
+    bool visit(const Json& v) {
+        const std::size_t mine = next_++;
+        if (!key_ && &v == target_) return take(mine);
+        if (v.is_object()) {
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                const std::size_t key_index = next_++;
+                if (key_ && &v == target_ && it.key() == *key_) return take(key_index);
+                if (visit(it.value())) return true;
+            }
+        } else if (v.is_array()) {
+            for (const Json& item : v)
+                if (visit(item)) return true;
+        }
+        return false;
+    }
+    bool take(std::size_t index) {
+        if (index < offsets_.size()) found_ = offsets_[index];
+        return true;
+    }
+
+    const std::vector<std::size_t>& offsets_;
+    const Json* target_;
+    std::optional<std::string_view> key_;
+    std::size_t next_ = 0;
+    std::optional<std::size_t> found_;
+};
 
 }  // namespace
 
-Value Value::make_string(std::string s) {
-    Value v;
-    v.kind = Kind::string;
-    v.string = std::move(s);
-    return v;
+std::size_t Document::offset_of(const Json& value) const {
+    return OffsetFinder(offsets_, &value, std::nullopt).find(root_);
 }
 
-Value Value::make_unsigned(uint64_t n) {
-    Value v;
-    v.kind = Kind::unsigned_integer;
-    v.number = n;
-    return v;
+std::size_t Document::key_offset_of(const Json& object, std::string_view key) const {
+    return OffsetFinder(offsets_, &object, key).find(root_);
 }
 
-Value Value::make_bool(bool b) {
-    Value v;
-    v.kind = Kind::boolean;
-    v.boolean = b;
-    return v;
-}
-
-Value Value::make_array() {
-    Value v;
-    v.kind = Kind::array;
-    return v;
-}
-
-Value Value::make_object() {
-    Value v;
-    v.kind = Kind::object;
-    return v;
-}
-
-Value& Value::add(std::string key, Value v) {
-    members.push_back(Member{std::move(key), 0, std::move(v)});
-    return members.back().value;
-}
-
-const Value* Value::find(std::string_view key) const {
-    const auto it =
-        std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.key == key; });
-    return it == members.end() ? nullptr : &it->value;
-}
-
-std::string_view kind_name(Value::Kind kind) {
+std::string_view kind_name(Json::value_t kind) {
     switch (kind) {
-        case Value::Kind::string:
+        case Json::value_t::string:
             return "a string";
-        case Value::Kind::unsigned_integer:
+        case Json::value_t::number_unsigned:
             return "an unsigned integer";
-        case Value::Kind::boolean:
+        case Json::value_t::boolean:
             return "a boolean";
-        case Value::Kind::array:
+        case Json::value_t::array:
             return "an array";
-        case Value::Kind::object:
+        case Json::value_t::object:
             return "an object";
+        default:
+            return "a value";
     }
-    return "a value";
 }
 
 std::string describe_position(std::string_view document, std::size_t offset) {
@@ -490,22 +413,35 @@ std::string describe_position(std::string_view document, std::size_t offset) {
            std::to_string(column) + ")";
 }
 
-common::Result<Value> parse(std::string_view document) {
+common::Result<Document> parse(std::string_view document) {
     if (document.size() > kJsonMaxBytes)
         return common::make_error("JSON document of " + std::to_string(document.size()) +
                                   " bytes is larger than the limit of " + std::to_string(kJsonMaxBytes));
+    const auto invalid = [&](std::size_t offset, const std::string& what) {
+        return common::make_error("invalid JSON at " + describe_position(document, offset) + ": " + what);
+    };
+    // nlohmann skips a byte order mark; RFC 8259 §8.1 says not to send one.
+    if (document.starts_with("\xEF\xBB\xBF")) return invalid(0, "expected a value, found byte 0xef");
     try {
-        return Parser(document).document();
-    } catch (const ParseFailure& f) {
-        return common::make_error("invalid JSON at " + describe_position(document, f.offset) + ": " + f.what);
+        Builder builder(document);
+        const char* const begin = document.data();
+        const char* const end = begin + document.size();
+        const bool ok = Json::sax_parse(
+            CountingIterator(begin, builder.reached()), CountingIterator(end, builder.reached()), &builder,
+            Json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/false);
+        if (!ok || builder.failure()) {
+            if (!builder.failure()) return invalid(0, "not a JSON document");
+            return invalid(builder.failure()->first, builder.failure()->second);
+        }
+        return builder.take();
+    } catch (const std::exception& e) {
+        return common::make_error(std::string("cannot read JSON: ") + e.what());
     }
 }
 
-std::string write(const Value& value, bool pretty) {
-    std::string out;
-    write_value(out, value, pretty, 0);
-    if (pretty) out += '\n';
-    return out;
+std::string write(const Json& value, bool pretty) {
+    if (!pretty) return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace member::json

@@ -2,6 +2,8 @@
 // writer and the strict reader both walk that list, so the two cannot drift apart.
 #include "control/status_json.h"
 
+#include <algorithm>
+#include <exception>
 #include <type_traits>
 #include <utility>
 
@@ -10,7 +12,7 @@
 namespace member {
 namespace {
 
-using json::Value;
+using json::Json;
 using RejectReason = std::pair<std::string, uint64_t>;
 
 template <typename T>
@@ -104,36 +106,39 @@ void visit_fields(V& v, S& s) {
 // ---- writer ----
 
 template <typename T>
-Value record_to_value(const T& record);
+Json record_to_value(const T& record);
 
 struct Writer {
-    Value& object;
+    Json& object;
 
-    void operator()(const char* name, const std::string& s) { object.add(name, Value::make_string(s)); }
-    void operator()(const char* name, uint64_t n) { object.add(name, Value::make_unsigned(n)); }
-    void operator()(const char* name, uint32_t n) { object.add(name, Value::make_unsigned(n)); }
-    void operator()(const char* name, bool b) { object.add(name, Value::make_bool(b)); }
+    void operator()(const char* name, const std::string& s) { object[name] = s; }
+    void operator()(const char* name, uint64_t n) { object[name] = n; }
+    void operator()(const char* name, uint32_t n) { object[name] = n; }
+    void operator()(const char* name, bool b) { object[name] = b; }
 
     template <typename T>
     requires is_record<T>
-    void operator()(const char* name, const T& record) { object.add(name, record_to_value(record)); }
+    void operator()(const char* name, const T& record) { object[name] = record_to_value(record); }
 
     template <typename T>
     void operator()(const char* name, const std::vector<T>& items) {
-        Value& array = object.add(name, Value::make_array());
-        for (const T& item : items) array.items.push_back(record_to_value(item));
+        Json array = Json::array();
+        for (const T& item : items) array.push_back(record_to_value(item));
+        object[name] = std::move(array);
     }
 };
 
 template <typename T>
-Value record_to_value(const T& record) {
-    Value object = Value::make_object();
+Json record_to_value(const T& record) {
+    Json object = Json::object();
     Writer writer{object};
     visit_fields(writer, record);
     return object;
 }
 
 // ---- reader ----
+
+using Kind = Json::value_t;
 
 struct SchemaFailure {
     std::size_t offset;
@@ -145,41 +150,45 @@ std::string join(const std::string& path, std::string_view name) {
 }
 
 template <typename T>
-void record_from_value(const Value& v, const std::string& path, T& out);
+void record_from_value(const json::Document& doc, const Json& v, const std::string& path, T& out);
 
 class Reader {
 public:
-    Reader(const Value& object, std::string path) : object_(object), path_(std::move(path)) {}
+    Reader(const json::Document& doc, const Json& object, std::string path)
+        : doc_(doc), object_(object), path_(std::move(path)) {}
 
-    void operator()(const char* name, std::string& s) { s = member(name, Value::Kind::string).string; }
-    void operator()(const char* name, uint64_t& n) { n = member(name, Value::Kind::unsigned_integer).number; }
-    void operator()(const char* name, bool& b) { b = member(name, Value::Kind::boolean).boolean; }
+    void operator()(const char* name, std::string& s) { s = member(name, Kind::string).get<std::string>(); }
+    void operator()(const char* name, uint64_t& n) {
+        n = member(name, Kind::number_unsigned).get<uint64_t>();
+    }
+    void operator()(const char* name, bool& b) { b = member(name, Kind::boolean).get<bool>(); }
     void operator()(const char* name, uint32_t& n) {
-        const Value& v = member(name, Value::Kind::unsigned_integer);
-        if (v.number > UINT32_MAX)
-            throw SchemaFailure{v.offset, join(path_, name) + ": " + std::to_string(v.number) +
-                                              " does not fit in 32 bits (at most 4294967295)"};
-        n = static_cast<uint32_t>(v.number);
+        const Json& v = member(name, Kind::number_unsigned);
+        const uint64_t wide = v.get<uint64_t>();
+        if (wide > UINT32_MAX)
+            throw SchemaFailure{doc_.offset_of(v), join(path_, name) + ": " + std::to_string(wide) +
+                                                       " does not fit in 32 bits (at most 4294967295)"};
+        n = static_cast<uint32_t>(wide);
     }
 
     template <typename T>
     requires is_record<T>
     void operator()(const char* name, T& record) {
-        record_from_value(member(name, Value::Kind::object), join(path_, name), record);
+        record_from_value(doc_, member(name, Kind::object), join(path_, name), record);
     }
 
     template <typename T>
     void operator()(const char* name, std::vector<T>& items) {
-        const Value& array = member(name, Value::Kind::array);
+        const Json& array = member(name, Kind::array);
         items.clear();
-        items.reserve(array.items.size());
-        for (std::size_t k = 0; k < array.items.size(); ++k) {
+        items.reserve(array.size());
+        for (std::size_t k = 0; k < array.size(); ++k) {
             const std::string item_path = join(path_, name) + "[" + std::to_string(k) + "]";
-            const Value& item = array.items[k];
-            if (item.kind != Value::Kind::object)
-                throw SchemaFailure{item.offset, item_path + ": expected an object, found " +
-                                                     std::string(json::kind_name(item.kind))};
-            record_from_value(item, item_path, items.emplace_back());
+            const Json& item = array[k];
+            if (!item.is_object())
+                throw SchemaFailure{doc_.offset_of(item), item_path + ": expected an object, found " +
+                                                              std::string(json::kind_name(item.type()))};
+            record_from_value(doc_, item, item_path, items.emplace_back());
         }
     }
 
@@ -187,37 +196,37 @@ public:
     void consumed(std::string_view name) { seen_.emplace_back(name); }
 
     void reject_unknown_fields() const {
-        for (const json::Member& m : object_.members) {
-            bool known = false;
-            for (const std::string& s : seen_) known = known || s == m.key;
-            if (!known)
-                throw SchemaFailure{m.key_offset, (path_.empty() ? std::string("document") : path_) +
-                                                      ": unknown field \"" + m.key + "\""};
+        for (auto it = object_.begin(); it != object_.end(); ++it) {
+            if (std::find(seen_.begin(), seen_.end(), it.key()) != seen_.end()) continue;
+            throw SchemaFailure{
+                doc_.key_offset_of(object_, it.key()),
+                (path_.empty() ? std::string("document") : path_) + ": unknown field \"" + it.key() + "\""};
         }
     }
 
 private:
-    const Value& member(const char* name, Value::Kind kind) {
+    const Json& member(const char* name, Kind kind) {
         seen_.emplace_back(name);
-        const Value* v = object_.find(name);
-        if (v == nullptr)
-            throw SchemaFailure{object_.offset, (path_.empty() ? std::string("document") : path_) +
-                                                    ": missing field \"" + name + "\""};
-        if (v->kind != kind)
-            throw SchemaFailure{v->offset, join(path_, name) + ": expected " +
-                                               std::string(json::kind_name(kind)) + ", found " +
-                                               std::string(json::kind_name(v->kind))};
-        return *v;
+        const auto it = object_.find(name);
+        if (it == object_.end())
+            throw SchemaFailure{doc_.offset_of(object_), (path_.empty() ? std::string("document") : path_) +
+                                                             ": missing field \"" + name + "\""};
+        if (it->type() != kind)
+            throw SchemaFailure{doc_.offset_of(*it), join(path_, name) + ": expected " +
+                                                         std::string(json::kind_name(kind)) + ", found " +
+                                                         std::string(json::kind_name(it->type()))};
+        return *it;
     }
 
-    const Value& object_;
+    const json::Document& doc_;
+    const Json& object_;
     std::string path_;
     std::vector<std::string> seen_;
 };
 
 template <typename T>
-void record_from_value(const Value& v, const std::string& path, T& out) {
-    Reader reader(v, path);
+void record_from_value(const json::Document& doc, const Json& v, const std::string& path, T& out) {
+    Reader reader(doc, v, path);
     visit_fields(reader, out);
     reader.reject_unknown_fields();
 }
@@ -225,8 +234,8 @@ void record_from_value(const Value& v, const std::string& path, T& out) {
 }  // namespace
 
 std::string to_json(const MemberStatus& status) {
-    Value root = Value::make_object();
-    root.add("schema", Value::make_unsigned(kStatusSchemaVersion));
+    Json root = Json::object();
+    root["schema"] = kStatusSchemaVersion;
     Writer writer{root};
     visit_fields(writer, status);
     return json::write(root, /*pretty=*/true);
@@ -235,19 +244,21 @@ std::string to_json(const MemberStatus& status) {
 common::Result<MemberStatus> status_from_json(std::string_view document) {
     auto parsed = json::parse(document);
     if (!parsed) return parsed.error();
-    const Value& root = parsed.value();
+    const json::Document& doc = parsed.value();
+    const Json& root = doc.root();
     try {
-        if (root.kind != Value::Kind::object)
-            throw SchemaFailure{root.offset, "document: expected an object, found " +
-                                                 std::string(json::kind_name(root.kind))};
-        const Value* schema = root.find("schema");
-        if (schema == nullptr) throw SchemaFailure{root.offset, "document: missing field \"schema\""};
-        if (schema->kind != Value::Kind::unsigned_integer || schema->number != kStatusSchemaVersion)
-            throw SchemaFailure{schema->offset, "schema: this gdoictl reads status schema " +
-                                                    std::to_string(kStatusSchemaVersion) +
-                                                    " (daemon and gdoictl from different releases?)"};
+        if (!root.is_object())
+            throw SchemaFailure{doc.offset_of(root), "document: expected an object, found " +
+                                                         std::string(json::kind_name(root.type()))};
+        const auto schema = root.find("schema");
+        if (schema == root.end())
+            throw SchemaFailure{doc.offset_of(root), "document: missing field \"schema\""};
+        if (!schema->is_number_unsigned() || schema->get<uint64_t>() != kStatusSchemaVersion)
+            throw SchemaFailure{doc.offset_of(*schema), "schema: this gdoictl reads status schema " +
+                                                            std::to_string(kStatusSchemaVersion) +
+                                                            " (daemon and gdoictl from different releases?)"};
         MemberStatus status;
-        Reader reader(root, "");
+        Reader reader(doc, root, "");
         reader.consumed("schema");
         visit_fields(reader, status);
         reader.reject_unknown_fields();
@@ -255,6 +266,8 @@ common::Result<MemberStatus> status_from_json(std::string_view document) {
     } catch (const SchemaFailure& f) {
         return common::make_error("status JSON at " + json::describe_position(document, f.offset) + ": " +
                                   f.what);
+    } catch (const std::exception& e) {
+        return common::make_error(std::string("status JSON: ") + e.what());
     }
 }
 

@@ -1,5 +1,6 @@
 // The snapshot gdoictl shows, built from the sessions and the dataplane.
 #include "common/hex_spi.h"
+#include "control/version.h"
 #include "daemon/daemon.h"
 #include "daemon/policy_view.h"
 #include "daemon/tek_name.h"
@@ -36,7 +37,7 @@ std::string group_state_name(const GroupSession& s) {
 
 MemberStatus Daemon::status(Clock::time_point now) const {
     MemberStatus st;
-    st.version = "0.1.0";
+    st.version = kVersion;
     st.uptime_seconds = seconds_between(started_, now);
     for (const auto& [name, group] : groups_) {
         const GroupSession& s = *group->session;

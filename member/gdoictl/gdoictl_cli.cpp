@@ -2,12 +2,16 @@
 // The daemon always sends the whole status; views, --group and --json are applied here.
 #include "gdoictl/gdoictl_cli.h"
 
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <optional>
+#include <string_view>
 
+#include "common/command_line.h"
 #include "control/control.h"
 #include "control/status_json.h"
+#include "control/version.h"
 #include "gdoictl/status_text.h"
 
 namespace member {
@@ -19,6 +23,7 @@ struct Options {
     std::optional<std::string> group;
     bool json = false;
     bool help = false;
+    bool version = false;
     std::vector<std::string> words;
 };
 
@@ -32,53 +37,42 @@ bool has_control_character(const std::string& s) {
     return false;
 }
 
+constexpr std::array<common::OptionSpec, 6> kOptions{{
+    {"socket", 's', true},
+    {"timeout", 0, true},
+    {"group", 0, true},
+    {"json", 0, false},
+    {"help", 'h', false},
+    {"version", 'V', false},
+}};
+
 common::Result<Options> parse_options(const std::vector<std::string>& args) {
+    auto parsed = common::parse_command_line(args, kOptions);
+    if (!parsed) return parsed.error();
     Options o;
-    bool options_done = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (options_done || a.empty() || a[0] != '-' || a == "-") {
-            o.words.push_back(a);
-            continue;
-        }
-        // "--name=value" or "--name value" / "-s value"
-        const auto value_of = [&](std::string_view name) -> common::Result<std::string> {
-            if (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=')
-                return a.substr(name.size() + 1);
-            if (i + 1 >= args.size())
-                return common::make_error("option " + std::string(name) + " needs a value");
-            return args[++i];
-        };
-        const auto is = [&](std::string_view name) {
-            return a == name || (a.size() > name.size() && a.starts_with(name) && a[name.size()] == '=' &&
-                                 name.starts_with("--"));
-        };
-        if (a == "--") {
-            options_done = true;
-        } else if (a == "-h" || a == "--help") {
+    o.words = std::move(parsed->operands);
+    for (const auto& [spec, value] : parsed->options) {
+        const std::string_view name = spec->long_name;
+        if (name == "help") {
             o.help = true;
-        } else if (a == "--json") {
+        } else if (name == "version") {
+            o.version = true;
+        } else if (name == "json") {
             o.json = true;
-        } else if (is("-s") || is("--socket")) {
-            auto v = value_of(a.starts_with("--socket") ? "--socket" : "-s");
-            if (!v) return v.error();
-            if (v->empty()) return common::make_error("the socket path is empty");
-            o.socket = *v;
-        } else if (is("--group")) {
-            auto v = value_of("--group");
-            if (!v) return v.error();
-            if (v->empty() || has_control_character(*v)) return common::make_error("invalid group name");
-            o.group = *v;
-        } else if (is("--timeout")) {
-            auto v = value_of("--timeout");
-            if (!v) return v.error();
+        } else if (name == "socket") {
+            if (value.empty()) return common::make_error("the socket path is empty");
+            o.socket = value;
+        } else if (name == "group") {
+            if (value.empty() || has_control_character(value))
+                return common::make_error("invalid group name");
+            o.group = value;
+        } else if (name == "timeout") {
             unsigned seconds = 0;
-            const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), seconds);
-            if (ec != std::errc{} || end != v->data() + v->size() || seconds == 0 || seconds > 3600)
-                return common::make_error("--timeout takes whole seconds from 1 to 3600, not \"" + *v + "\"");
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+            if (ec != std::errc{} || end != value.data() + value.size() || seconds == 0 || seconds > 3600)
+                return common::make_error("--timeout takes whole seconds from 1 to 3600, not \"" + value +
+                                          "\"");
             o.timeout = std::chrono::seconds(seconds);
-        } else {
-            return common::make_error("unknown option " + a);
         }
     }
     return o;
@@ -149,6 +143,7 @@ std::string gdoictl_usage() {
         views += "    " + std::string(v.name) + std::string(9 - v.name.size(), ' ') + std::string(v.summary) +
                  "\n";
     return "usage: gdoictl [-s SOCKET] [--timeout SECONDS] COMMAND\n"
+           "       gdoictl --help | --version\n"
            "commands:\n"
            "  show [VIEW] [--group NAME] [--json]   show the member's state (VIEW defaults to groups)\n" +
            views +
@@ -162,8 +157,12 @@ std::string gdoictl_usage() {
            "  --timeout SECONDS   how long to wait for gdoi-memberd (default 5)\n"
            "  --json              print the status as JSON (schema: gdoictl(8)), with --group: that group "
            "only\n"
+           "  -h, --help          show this help and exit\n"
+           "  -V, --version       show the version and exit\n"
            "exit status: 0 success, 1 failure, 2 usage error\n";
 }
+
+std::string gdoictl_version() { return std::string("gdoictl ") + kVersion + "\n"; }
 
 int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::string& err) {
     auto parsed = parse_options(args);
@@ -171,6 +170,10 @@ int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::st
     const Options& o = *parsed;
     if (o.help || (!o.words.empty() && o.words[0] == "help")) {
         out += gdoictl_usage();
+        return kExitOk;
+    }
+    if (o.version) {
+        out += gdoictl_version();
         return kExitOk;
     }
     if (o.words.empty()) return usage_error("no command given", err);

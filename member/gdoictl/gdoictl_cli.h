@@ -2,6 +2,7 @@
 //   gdoictl [-s SOCKET] show [groups|servers|kek|tek|policy|stats] [--group NAME] [--json]
 //   gdoictl [-s SOCKET] register GROUP
 //   gdoictl [-s SOCKET] flush
+//   gdoictl --help | --version
 // Exit status: 0 success, 1 failure (daemon unreachable, request refused, no such
 // group), 2 usage error.
 #pragma once
@@ -19,5 +20,6 @@ inline constexpr int kExitUsage = 2;
 int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::string& err);
 
 std::string gdoictl_usage();
+std::string gdoictl_version();  // "gdoictl 0.1.0\n"
 
 }  // namespace member

@@ -13,6 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 deb=$(bash "$src/packaging/build-deb.sh" "$build" "$work/out")
 listing=$(dpkg-deb -c "$deb")
 for f in ./usr/sbin/gdoi-memberd ./usr/sbin/gdoictl ./lib/systemd/system/gdoi-memberd.service \
+         ./usr/share/bash-completion/completions/gdoictl \
          ./etc/gdoi-member/member.toml ./usr/share/doc/gdoi-member/member.toml.example; do
   grep -q " $f\$" <<<"$listing" || fail "package lacks $f"
 done
