@@ -1,4 +1,4 @@
-// MemberRules -> TableSpec: the rule layout of issue 4.
+// MemberRules -> TableSpec: the rule layout of ARCHITECTURE.md.
 //
 // Decision and enforcement are split, because routing happens in between:
 //  - classify (prerouting for LAN traffic, route/output for the member's own traffic) decides
@@ -11,12 +11,12 @@
 //    drops scope traffic leaving by the WAN that is neither ESP nor marked clear.
 //  - inbound (forward + input from the WAN) lets decrypted traffic in and drops cleartext into
 //    the protected scope; esp_inbound (prerouting -300) readdresses ESP to the one inbound SA.
-//  - Coexistence with the router's own rules (issue 9): the carrier's IPIP and the group's ESP
+//  - Coexistence with the router's own rules: the carrier's IPIP and the group's ESP
 //    are untracked (raw priority, before conntrack at -200), so no NAT rule of the operator can
 //    rewrite them (a masqueraded carrier no longer matches its out policy and would leave as
 //    cleartext IPIP). The postrouting guard, after NAT, matches what NAT cannot change: IPIP to
 //    the carrier peers; the scope guard also runs before source NAT (postrouting_early).
-//  - The member's own IKE/GDOI traffic with its key servers comes first everywhere (issue 11):
+//  - The member's own IKE/GDOI traffic with its key servers comes first everywhere:
 //    a key server inside a group's scope must stay reachable while the group is fail-closed.
 // Every selector applies in both directions (the selector and its mirror): replies of excluded
 // or fail-open flows must pass too, and scope traffic is dropped whichever way it goes.
@@ -418,7 +418,7 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(forward));
 
     auto input = base(kChainInput, ChainType::filter, Hook::input, kPriorityFilter);
-    // The carrier device would decapsulate cleartext IPIP sent to G_IN (issue 4, security).
+    // The carrier device would decapsulate cleartext IPIP sent to G_IN (a decapsulation bypass).
     input.rules.push_back(
         rule(RuleRole::inbound, 0,
              {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},

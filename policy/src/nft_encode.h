@@ -9,7 +9,7 @@
 namespace policy::detail {
 
 // Replaces the table: create-if-missing, delete, create, then sets (with their elements),
-// chains and rules. Inside one batch this is atomic (issue 4: never a window without rules).
+// chains and rules. Inside one batch this is atomic (never a window without rules).
 void encode_replace_table(const TableSpec& table, Batch& batch);
 void encode_delete_table(const std::string& table, Batch& batch);
 // Empties the set, then adds the given elements (none: stays empty).

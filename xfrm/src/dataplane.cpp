@@ -33,7 +33,7 @@ SaSpec GroupDataplane::inbound_sa(const Tek& tek) const {
     sa.transform = tek.transform;
     sa.encryption_key = tek.encryption_key;
     sa.integrity_key = tek.integrity_key;
-    sa.replay_window = 0;  // all senders count from 1 on one SPI (issue 4)
+    sa.replay_window = 0;  // all senders count from 1 on one SPI
     sa.soft = tek.soft;
     sa.hard = tek.hard;
     return sa;

@@ -2,7 +2,7 @@
 // removal and existence checks. libnftnl / libmnl stay behind this header.
 //
 // The table is deliberately not owned by the process (no NFT_TABLE_F_OWNER): if the daemon
-// dies, the fail-closed rules stay in the kernel and nothing leaks in clear (issue 5).
+// dies, the fail-closed rules stay in the kernel and nothing leaks in clear.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // The member's rule model: per group, what to leave in clear (exclude), what to encrypt (the
 // key server's group policies), what may pass in clear while the group has no key (fail-open),
-// and the fail-closed scope (everything the group protects). Issue 4 fixes the priority order:
+// and the fail-closed scope (everything the group protects). ARCHITECTURE.md fixes the priority order:
 // 1 exclude, 2 group policy (encrypt), 3 fail-open (only without a valid TEK), 4 fail-closed.
 #pragma once
 
@@ -15,7 +15,7 @@
 
 namespace policy {
 
-// Limits of the seed / Group VPNv2 vocabulary (issue 5: "at most 10").
+// Limits of the seed / Group VPNv2 vocabulary ("at most 10").
 inline constexpr std::size_t kMaxExcludeRules = 10;
 inline constexpr std::size_t kMaxFailOpenRules = 10;
 
@@ -56,7 +56,7 @@ struct RuleSet {
     std::vector<Selector> fail_closed_scope() const;
 };
 
-// The IPIP carrier of issue 4: packets routed into it leave from pseudo address g_in to pseudo
+// The IPIP carrier (ARCHITECTURE.md): packets routed into it leave from pseudo address g_in to pseudo
 // peer g_out; ESP in transport mode protects the carrier; nft copies the inner addresses out.
 // Every group's carrier sends from g_in (to its own peer address): IPIP from g_in is carrier
 // traffic whatever its destination. Arriving ESP is readdressed to g_out -> g_in.

@@ -1,7 +1,7 @@
 // Traffic selectors: the addresses, protocol and ports a rule applies to.
 // Same vocabulary as the GDOI SA TEK payload's ID payloads (RFC 6407 §5.4.1: source and
 // destination identification with protocol and port) and as the member's exclude / fail-open
-// configuration (issue 5), so the key server's policies and the operator's rules share one type.
+// configuration, so the key server's policies and the operator's rules share one type.
 #pragma once
 
 #include <array>

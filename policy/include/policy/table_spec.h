@@ -115,7 +115,7 @@ struct RuleSpec {
     std::uint32_t group_id = 0;  // 0 when not tied to a group
     std::vector<Match> matches;
     std::vector<Statement> statements;
-    bool counter = true;  // every rule counts (issue 4: counters visible in nft list table)
+    bool counter = true;  // every rule counts (counters visible in nft list table)
     Verdict verdict;
     std::string comment;
 

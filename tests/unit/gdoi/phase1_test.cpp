@@ -227,7 +227,7 @@ TEST_CASE("start() sends a main-mode SA offer with one transform per proposal", 
 
     auto sa = sa_of(m);
     CHECK(sa.doi == 2);        // RFC 6407 §2.1: GDOI DOI
-    CHECK(sa.situation == 0);  // issue 10: the GDOI DOI has no SIT_IDENTITY_ONLY (RFC 6407 §5.2)
+    CHECK(sa.situation == 0);  // the GDOI DOI has no SIT_IDENTITY_ONLY (RFC 6407 §5.2)
     REQUIRE(sa.proposals.size() == 1);
     CHECK(sa.proposals[0].protocol == ike_attr::kProtocolIsakmp);
     CHECK(sa.proposals[0].spi.empty());
@@ -495,7 +495,7 @@ TEST_CASE("retransmission: same bytes at growing intervals, then Timeout", "[pha
     CHECK(init.failed());
     CHECK(init.failure() == Phase1Failure::Timeout);
     CHECK(init.failure_message().find("no answer from the key server") != std::string::npos);
-    // issue 10: silence is either unreachability or a silent refusal; both are named.
+    // silence is either unreachability or a silent refusal; both are named.
     CHECK(init.failure_message().find("not reachable") != std::string::npos);
     CHECK(init.failure_message().find("silently refuses our proposal, DOI (ike.doi 2) or identity") !=
           std::string::npos);

@@ -1,4 +1,4 @@
-// The GDOI socket (issue 11, item 5): no other process — an unprivileged one least of all —
+// The GDOI socket: no other process — an unprivileged one least of all —
 // can bind its address and port alongside it (no SO_REUSEADDR / SO_REUSEPORT), and its
 // receive buffer is large enough to ride out a burst.
 #include "gdoi/udp_socket.h"

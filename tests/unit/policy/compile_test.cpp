@@ -1,5 +1,5 @@
 // The compiled table: chains, hooks, priorities, and above all the order of the rules
-// (issue 4: 1 exclude, 2 group policy, 3 fail-open, 4 fail-closed).
+// (1 exclude, 2 group policy, 3 fail-open, 4 fail-closed).
 #include "policy/compile.h"
 
 #include <algorithm>

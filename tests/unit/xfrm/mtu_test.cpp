@@ -10,7 +10,7 @@ const EspTransform kCbc{EspTransformId::esp_aes_cbc, 256, AuthAlgorithmId::hmac_
 const EspTransform k3des{EspTransformId::esp_3des, 192, AuthAlgorithmId::hmac_sha1};
 }  // namespace
 
-TEST_CASE("carrier MTU for a 1500-byte WAN with GCM is 1446 (issue 4)", "[mtu]") {
+TEST_CASE("carrier MTU for a 1500-byte WAN with GCM is 1446", "[mtu]") {
     CHECK(carrier_mtu(1500, kGcm) == 1446);
     CHECK(carrier_mtu(1500, kCbc) == 1438);
     CHECK(carrier_mtu(1500, k3des) == 1446);

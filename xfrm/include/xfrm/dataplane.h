@@ -23,7 +23,7 @@
 //          removed at its hard lifetime is no error
 //   3. after the deactivation delay: remove_inbound_sa(old spi)
 //
-// Several groups on one member (issue 5): every group has its own carrier
+// Several groups on one member: every group has its own carrier
 // (device, G_OUT_k, reqid R_k: the out policy G_IN -> G_OUT_k selects the
 // group's SA), all share G_IN and the receive pair: ESP of every group is
 // readdressed to inbound_peer -> G_IN, the inbound SA is found by its SPI and

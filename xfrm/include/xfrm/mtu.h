@@ -1,7 +1,7 @@
 // Carrier MTU: the largest inner packet that still fits the WAN MTU after the
 // carrier's encapsulation.
 //
-// On the wire (issue 4 layout: ESP in transport mode on the IPIP carrier):
+// On the wire (ARCHITECTURE.md layout: ESP in transport mode on the IPIP carrier):
 //   IPv4 header 20 | ESP header 8 (SPI, sequence; RFC 4303 §2) | IV |
 //   inner packet + padding + pad length 1 + next header 1 | ICV
 // where inner packet + padding + 2 is a multiple of the cipher's block size
@@ -11,7 +11,7 @@
 // WAN 1500: GCM (iv 8, icv 16, block 4) -> 1446; AES-CBC + HMAC-SHA-256-128
 // (iv 16, icv 16, block 16) -> 1438; 3DES + HMAC-SHA1-96 (iv 8, icv 12, block 8) -> 1446.
 // The kernel's default for an IPIP device (WAN - 20 = 1480) is too big: DF-less
-// inner packets of 1447..1480 bytes would be lost after ESP is added (issue 4).
+// inner packets of 1447..1480 bytes would be lost after ESP is added.
 #pragma once
 
 #include <cstdint>

@@ -14,7 +14,7 @@ namespace xfrm {
 enum class Direction : uint8_t { in = 0, out = 1, fwd = 2 };  // XFRM_POLICY_IN/OUT/FWD
 enum class Action : uint8_t { allow = 0, block = 1 };        // XFRM_POLICY_ALLOW/BLOCK
 // required: a packet without a matching SA is dropped; use: the template is
-// optional (xfrm_user_tmpl.optional = 1), which does not enforce (issue 4).
+// optional (xfrm_user_tmpl.optional = 1), which does not enforce.
 enum class Level : uint8_t { required, use };
 
 // Traffic selector (struct xfrm_selector). proto 0 = any; port 0 = any.

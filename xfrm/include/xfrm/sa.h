@@ -47,7 +47,7 @@ struct SaSpec {
     // 4-byte salt (RFC 4106 §8.1). Empty integrity_key for AEAD.
     std::span<const uint8_t> encryption_key;
     std::span<const uint8_t> integrity_key;
-    // 0 for group SAs: every sender counts from 1 on the same SPI (issue 4).
+    // 0 for group SAs: every sender counts from 1 on the same SPI.
     uint32_t replay_window = 0;
     Lifetime soft;
     Lifetime hard;
