@@ -39,13 +39,7 @@ using detail::has_ports;
 constexpr std::uint8_t kProtoIpip = 4;
 constexpr std::uint8_t kProtoEsp = 50;
 
-Prefix host(const Ipv4& a) {
-    Prefix p;
-    p.family = Family::ipv4;
-    std::copy(a.bytes.begin(), a.bytes.end(), p.address.begin());
-    p.length = 32;
-    return p;
-}
+Prefix host(const Ipv4& a) { return Prefix::from(common::IpPrefix::host(a.ip())); }
 
 std::vector<Match> selector_matches(const Selector& s) {
     std::vector<Match> m;

@@ -10,14 +10,21 @@
 #include <string>
 #include <string_view>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 
 namespace policy {
 
+// The family of a selector: a concrete IP family (common::IpFamily), or any when the selector
+// names no address.
 enum class Family { any, ipv4, ipv6 };
+Family family_of(common::IpFamily f);
+common::IpFamily ip_family(Family f);  // any -> ipv4
 
 // An address prefix in network byte order; host bits are always zero (validated at parse time,
 // because "10.1.0.1/16" is a typo an operator wants to hear about, not a silent /16).
+// The policy view of common::IpPrefix (ip() / from() convert; parsing, printing and the
+// address arithmetic are common's).
 struct Prefix {
     Family family = Family::ipv4;
     std::array<std::uint8_t, 16> address{};  // first 4 bytes used for IPv4
@@ -32,14 +39,19 @@ struct Prefix {
     std::string to_string() const;
     // The last address of the prefix (all host bits set), for interval set elements.
     std::array<std::uint8_t, 16> last_address() const;
+    common::IpPrefix ip() const;
+    static Prefix from(const common::IpPrefix& p);
     bool operator==(const Prefix&) const = default;
 };
 
-// One IPv4 address in network byte order (the carrier's pseudo addresses).
+// One IPv4 address in network byte order (the carrier's pseudo addresses); ip() / from()
+// convert to and from common::IpAddress.
 struct Ipv4 {
     std::array<std::uint8_t, 4> bytes{};
     static common::Result<Ipv4> parse(std::string_view text);
     std::string to_string() const;
+    common::IpAddress ip() const;
+    static Ipv4 from(const common::IpAddress& a);  // IPv4 only (caller checks)
     bool operator==(const Ipv4&) const = default;
 };
 
