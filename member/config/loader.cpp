@@ -4,7 +4,6 @@
 // Pre-shared keys never appear in a message, and the copies the parser made are wiped.
 #include "config/loader.h"
 
-#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -41,12 +40,10 @@ bool valid_group_name(std::string_view name) {
 }
 
 bool is_unspecified_or_multicast(const gdoi::Endpoint& e) {
-    if (e.family() == AF_INET) {
-        const auto a = ntohl(reinterpret_cast<const sockaddr_in*>(&e.addr)->sin_addr.s_addr);
-        return a == 0 || (a >> 28) == 0xe || a == 0xffffffffu;
-    }
-    const auto& a6 = reinterpret_cast<const sockaddr_in6*>(&e.addr)->sin6_addr;
-    return IN6_IS_ADDR_UNSPECIFIED(&a6) || IN6_IS_ADDR_MULTICAST(&a6);
+    const auto a = e.address();
+    if (a.family == common::IpFamily::ipv4)
+        return a.is_any() || (a.bytes[0] >> 4) == 0xe || a == common::IpAddress::ipv4(255, 255, 255, 255);
+    return a.is_any() || a.bytes[0] == 0xff;
 }
 
 // 1..65535 written in decimal digits only.

@@ -43,17 +43,12 @@ SessionConfig Daemon::session_config(const GroupConfig& g) const {
     c.phase1.psk = g.ike_psk;
     c.phase1.sa_doi = g.ike_doi;
     c.phase1.lifetime_seconds = g.ike_lifetime;
-    const auto& a = config_.local_address.addr;
-    if (a.ss_family == AF_INET) {
-        c.phase1.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
-        const auto* p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
-        c.phase1.local_id.data.assign(p, p + 4);
-    } else {
-        c.phase1.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-        const auto* p =
-            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
-        c.phase1.local_id.data.assign(p, p + 16);
-    }
+    // An unset local address (no family) is sent as the IPv6 unspecified address, as before.
+    const bool v4 = config_.local_address.family() == AF_INET;
+    const auto a = config_.local_address.address();
+    c.phase1.local_id.type =
+        static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
+    c.phase1.local_id.data.assign(a.bytes.begin(), a.bytes.begin() + (v4 ? 4 : 16));
     c.recovery_probe = g.recovery_probe;
     c.log = log_sink();
     c.accept_tek = [dp = dataplane_.get(), g](const gdoi::Tek& t) { return dp->accept_tek(g, t); };

@@ -36,14 +36,13 @@ std::vector<policy::Selector> own_traffic_selectors(const GroupConfig& group,
                                                     const ServerAddress& local_address) {
     std::vector<policy::Selector> out;
     for (const auto& server : group.servers) {
-        auto address = policy::Prefix::parse(server.address_string());
-        if (!address) continue;  // the loader accepted only IP literals
+        if (server.family() != AF_INET && server.family() != AF_INET6) continue;  // loader: IP literals only
+        const auto address = server.address();
         policy::Selector s;
-        s.destination = *address;
+        s.destination = policy::Prefix::from(common::IpPrefix::host(address));
         if (local_address.len != 0)
-            if (auto local = policy::Prefix::parse(local_address.address_string());
-                local && local->family == address->family)
-                s.source = *local;
+            if (const auto local = local_address.address(); local.family == address.family)
+                s.source = policy::Prefix::from(common::IpPrefix::host(local));
         s.protocol = kProtoUdp;
         s.source_port = policy::PortRange::single(group.local_port);
         s.destination_port = policy::PortRange::single(server.port());
@@ -66,8 +65,7 @@ policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice
                 m.lan_ifnames.push_back(lan);
     m.clear_mark = clear_mark;
     // Every carrier peer G_OUT_k lies in G_OUT's /24 (kernel_dataplane.h).
-    m.carrier.peers = policy::Prefix{
-        policy::Family::ipv4, {carrier.g_out.bytes[0], carrier.g_out.bytes[1], carrier.g_out.bytes[2]}, 24};
+    m.carrier.peers = policy::Prefix::from(common::IpPrefix{carrier.g_out.ip(), 24}.network());
     for (const auto& g : config.groups)
         for (auto& s : own_traffic_selectors(g, config.local_address))
             if (std::find(m.own_traffic.begin(), m.own_traffic.end(), s) == m.own_traffic.end())

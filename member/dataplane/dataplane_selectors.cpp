@@ -34,32 +34,23 @@ common::Result<V4Prefix> V4Prefix::parse(std::string_view text) {
     if (!p) return p.error();
     if (p->family != policy::Family::ipv4)
         return common::make_error(std::string(text) + ": not an IPv4 prefix");
-    return from(*p);
+    return from(p->ip());
 }
 
-V4Prefix V4Prefix::from(const policy::Prefix& p) {
-    uint32_t a = static_cast<uint32_t>(p.address[0]) << 24 | static_cast<uint32_t>(p.address[1]) << 16 |
-                 static_cast<uint32_t>(p.address[2]) << 8 | p.address[3];
+V4Prefix V4Prefix::from(const common::IpPrefix& p) {
+    const auto& b = p.address.bytes;
+    const uint32_t a = static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 |
+                       static_cast<uint32_t>(b[2]) << 8 | b[3];
     return make(a, p.length);
 }
 
-policy::Prefix V4Prefix::to_policy() const {
-    policy::Prefix p;
-    p.family = policy::Family::ipv4;
-    for (int i = 0; i < 4; ++i) p.address[i] = static_cast<uint8_t>(address >> (24 - 8 * i));
-    p.length = length;
-    return p;
+common::IpPrefix V4Prefix::to_ip() const {
+    return {common::IpAddress::ipv4(static_cast<uint8_t>(address >> 24), static_cast<uint8_t>(address >> 16),
+                                    static_cast<uint8_t>(address >> 8), static_cast<uint8_t>(address)),
+            length};
 }
 
-xfrm::Prefix V4Prefix::to_xfrm() const {
-    xfrm::Prefix p;
-    p.address = xfrm::Address::ipv4(static_cast<uint8_t>(address >> 24), static_cast<uint8_t>(address >> 16),
-                                    static_cast<uint8_t>(address >> 8), static_cast<uint8_t>(address));
-    p.length = length;
-    return p;
-}
-
-std::string V4Prefix::to_string() const { return to_policy().to_string(); }
+std::string V4Prefix::to_string() const { return to_ip().to_string(); }
 
 std::vector<V4Prefix> range_to_prefixes(uint32_t first, uint32_t last) {
     std::vector<V4Prefix> out;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 #include "gdoi/group_state.h"
 #include "policy/selector.h"
@@ -25,7 +26,8 @@
 
 namespace member {
 
-// An IPv4 prefix in host byte order: the unit of the prefix arithmetic.
+// An IPv4 prefix in host byte order: the unit of the prefix arithmetic. It meets the other
+// libraries only as common::IpPrefix (xfrm::Prefix is that type; policy::Prefix converts).
 struct V4Prefix {
     uint32_t address = 0;  // host bits zero
     uint8_t length = 0;    // 0..32
@@ -42,9 +44,11 @@ struct V4Prefix {
 
     static V4Prefix make(uint32_t address, uint8_t length);  // clears host bits
     static common::Result<V4Prefix> parse(std::string_view text);
-    static V4Prefix from(const policy::Prefix& p);  // IPv4 only (caller checks)
-    policy::Prefix to_policy() const;
-    xfrm::Prefix to_xfrm() const;
+    static V4Prefix from(const common::IpPrefix& p);  // IPv4 only (caller checks)
+    static V4Prefix host(const common::IpAddress& a) { return from(common::IpPrefix::host(a)); }
+    common::IpPrefix to_ip() const;
+    policy::Prefix to_policy() const { return policy::Prefix::from(to_ip()); }
+    xfrm::Prefix to_xfrm() const { return to_ip(); }
 };
 
 // The smallest list of prefixes covering exactly [first, last].

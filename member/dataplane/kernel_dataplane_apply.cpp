@@ -23,18 +23,6 @@ namespace member {
 using xfrm::already_gone;
 namespace {
 
-policy::Ipv4 to_policy(const xfrm::Address& a) {
-    policy::Ipv4 out;
-    std::copy(a.bytes.begin(), a.bytes.begin() + 4, out.bytes.begin());
-    return out;
-}
-
-V4Prefix host_prefix(const xfrm::Address& a) {
-    return V4Prefix::make(static_cast<uint32_t>(a.bytes[0]) << 24 | static_cast<uint32_t>(a.bytes[1]) << 16 |
-                              static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3],
-                          32);
-}
-
 // The SA parameters of one stored TEK; keys stay in the TEK's secure memory (borrowed).
 struct TekSas {
     xfrm::Tek inbound;
@@ -256,13 +244,11 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
 // local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
 // keyed group is not routed again (one route per destination).
 common::Status KernelDataplane::sync_prefixes() {
-    std::vector<V4Prefix> never{host_prefix(options_.g_in)};
+    std::vector<V4Prefix> never{V4Prefix::host(options_.g_in)};
     for (const auto& [name, g] : groups_) {
-        if (g->carrier) never.push_back(host_prefix(g->carrier->config().carrier.remote));
+        if (g->carrier) never.push_back(V4Prefix::host(g->carrier->config().carrier.remote));
         for (const auto& server : g->config.servers)
-            if (server.family() == AF_INET)
-                never.push_back(V4Prefix::make(
-                    ntohl(reinterpret_cast<const sockaddr_in*>(&server.addr)->sin_addr.s_addr), 32));
+            if (server.family() == AF_INET) never.push_back(V4Prefix::host(server.address()));
     }
     struct Wanted {
         Group* group;
@@ -324,15 +310,15 @@ common::Status KernelDataplane::sync_rules() {
         const bool keyed = g->schedule.active().has_value() && g->carrier_up;
         sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
         sets.back().carrier_ifname = options_.carrier_prefix + std::to_string(g->slot);
-        sets.back().carrier_peer = to_policy(carrier_config(g->slot).carrier.remote);
+        sets.back().carrier_peer = policy::Ipv4::from(carrier_config(g->slot).carrier.remote);
         sets.back().clear_df = g->config.df_bit == DfBit::clear;
         if (g->registered) {
             auto l = local_group_prefixes(g->scope, local_scope_);
             esp_scope.insert(esp_scope.end(), l.begin(), l.end());
         }
     }
-    const CarrierChoice carrier{options_.carrier_prefix + "0", to_policy(options_.g_in),
-                                to_policy(options_.g_out)};
+    const CarrierChoice carrier{options_.carrier_prefix + "0", policy::Ipv4::from(options_.g_in),
+                                policy::Ipv4::from(options_.g_out)};
     const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
                                     normalize(esp_scope), std::move(sets));
     auto table = policy::compile(rules);

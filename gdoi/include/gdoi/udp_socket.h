@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "gdoi/bytes.h"
@@ -22,6 +23,9 @@ struct Endpoint {
 
     // "192.0.2.1", "2001:db8::1"; port in host order.
     static common::Result<Endpoint> parse(const std::string& address, uint16_t port);
+    static Endpoint from(const common::IpAddress& address, uint16_t port);
+    // The address without the port (IPv4 0.0.0.0 for an unset endpoint).
+    common::IpAddress address() const;
     std::string to_string() const;  // "192.0.2.1:848", "[2001:db8::1]:848"
     std::string address_string() const;
     uint16_t port() const;

@@ -10,31 +10,43 @@
 namespace gdoi {
 
 common::Result<Endpoint> Endpoint::parse(const std::string& address, uint16_t port) {
+    const auto a = common::IpAddress::parse(address);
+    if (!a) return common::make_error("'" + address + "' is not an IPv4 or IPv6 address");
+    return from(*a, port);
+}
+
+Endpoint Endpoint::from(const common::IpAddress& address, uint16_t port) {
     Endpoint e;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
-    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    if (address.family == common::IpFamily::ipv4) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
         v4->sin_family = AF_INET;
         v4->sin_port = htons(port);
+        std::memcpy(&v4->sin_addr, address.bytes.data(), 4);
         e.len = sizeof(sockaddr_in);
-        return e;
-    }
-    if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    } else {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(port);
+        std::memcpy(&v6->sin6_addr, address.bytes.data(), 16);
         e.len = sizeof(sockaddr_in6);
-        return e;
     }
-    return common::make_error("'" + address + "' is not an IPv4 or IPv6 address");
+    return e;
+}
+
+common::IpAddress Endpoint::address() const {
+    common::IpAddress a;
+    if (addr.ss_family == AF_INET) {
+        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, 4);
+    } else if (addr.ss_family == AF_INET6) {
+        a.family = common::IpFamily::ipv6;
+        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, 16);
+    }
+    return a;
 }
 
 std::string Endpoint::address_string() const {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (addr.ss_family == AF_INET)
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, buf, sizeof buf);
-    else if (addr.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof buf);
-    return buf;
+    if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) return {};
+    return address().to_string();
 }
 
 uint16_t Endpoint::port() const {
