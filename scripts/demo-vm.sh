@@ -71,7 +71,15 @@ nsx gm1 "$MEMBERD" -c "$W/gm1.toml" --check
 nsx ks nft add table inet hold '{ chain in { type filter hook input priority 0; udp dport 848 drop; }; }'
 nsx gm1 "$MEMBERD" -c "$W/gm1.toml" >"$W/gm1.log" 2>&1 &
 nsx gm2 "$MEMBERD" -c "$W/gm2.toml" >"$W/gm2.log" 2>&1 &
-sleep 3
+# The probe starts once both daemons run (their control sockets answer): before that no member
+# process exists to hold anything (under ASan in the TCG VM a start takes seconds).
+for gm in gm1 gm2; do
+    for _ in $(seq 150); do
+        "$GDOICTL" -s "$W/$gm.sock" show groups >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+done
+sleep 1
 if nsx lan1 ping -c 3 -i 0.3 -W 1 -p "$(printf %s "$MARKER" | od -An -tx1 | tr -d ' \n' | cut -c1-32)" 10.2.0.10 >/dev/null 2>&1; then
     bad "ping went through before the group was keyed"
 else
