@@ -1,15 +1,14 @@
 // Building NETLINK_XFRM requests (linux/xfrm.h layouts, net/xfrm/xfrm_user.c).
-#include "xfrm_messages.h"
-
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/xfrm.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
+#include "common/hex_spi.h"
 #include "scratch.h"
+#include "xfrm_messages.h"
 
 namespace xfrm::detail {
 namespace {
@@ -18,16 +17,11 @@ namespace {
 // kernel could be missing (ENOSYS) in error messages.
 std::string transform_text(const EspTransform& t) {
     const CipherInfo* c = find_cipher(t.cipher);
-    std::string text = c ? std::string(c->kernel_name) : "cipher " + std::to_string(static_cast<int>(t.cipher));
+    std::string text =
+        c ? std::string(c->kernel_name) : "cipher " + std::to_string(static_cast<int>(t.cipher));
     text += " " + std::to_string(t.key_bits);
     if (const AuthInfo* a = find_auth(t.auth)) text += " + " + std::string(a->kernel_name);
     return text;
-}
-
-std::string hex_spi(uint32_t spi) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "0x%08x", spi);
-    return buf;
 }
 
 void put_mark(nlmsghdr* nlh, const std::optional<Mark>& mark) {
@@ -75,9 +69,12 @@ std::string selector_text(const Selector& s) {
 
 const char* dir_name(Direction d) {
     switch (d) {
-        case Direction::in: return "in";
-        case Direction::out: return "out";
-        case Direction::fwd: return "fwd";
+        case Direction::in:
+            return "in";
+        case Direction::out:
+            return "out";
+        case Direction::fwd:
+            return "fwd";
     }
     return "?";
 }
@@ -85,12 +82,14 @@ const char* dir_name(Direction d) {
 }  // namespace
 
 common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update) {
-    const std::string what = std::string(update ? "update" : "add") + " SA spi " + hex_spi(sa.spi) + " src " +
-                             sa.src.to_string() + " dst " + sa.dst.to_string() + " " + transform_text(sa.transform);
+    const std::string what = std::string(update ? "update" : "add") + " SA spi " + common::hex_spi(sa.spi) +
+                             " src " + sa.src.to_string() + " dst " + sa.dst.to_string() + " " +
+                             transform_text(sa.transform);
     if (auto problem = validate(sa.transform); !problem.empty())
         return common::make_error(what + ": " + std::string(problem));
     const KeySizes sizes = key_sizes(sa.transform);
-    if (sa.encryption_key.size() != sizes.encryption_bytes || sa.integrity_key.size() != sizes.integrity_bytes)
+    if (sa.encryption_key.size() != sizes.encryption_bytes ||
+        sa.integrity_key.size() != sizes.integrity_bytes)
         return common::make_error(what + ": key length does not match the transform (need " +
                                   std::to_string(sizes.encryption_bytes) + " + " +
                                   std::to_string(sizes.integrity_bytes) + " bytes)");
@@ -98,7 +97,8 @@ common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bo
     if (sa.spi < 256) return common::make_error(what + ": SPIs 0-255 are reserved (RFC 4303 §2.1)");
 
     Scratch s;
-    nlmsghdr* nlh = s.header(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, update ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+    nlmsghdr* nlh =
+        s.header(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, update ? 0 : NLM_F_CREATE | NLM_F_EXCL);
     auto* info = static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
     const uint16_t af = static_cast<uint16_t>(to_af(sa.dst.family));
     // Selector: any traffic (family 0 would be filled in by the kernel); it carries the owner tag.
@@ -145,7 +145,8 @@ void build_sa_id(MessageBuffer& out, const SaId& id, bool get) {
     sid->proto = kIpprotoEsp;
     put_mark(nlh, id.mark);
     append(out, nlh, ObjectKind::sa, id.dst.family,
-           std::string(get ? "get" : "delete") + " SA spi " + hex_spi(id.spi) + " dst " + id.dst.to_string());
+           std::string(get ? "get" : "delete") + " SA spi " + common::hex_spi(id.spi) + " dst " +
+               id.dst.to_string());
 }
 
 common::Status build_policy(MessageBuffer& out, const PolicySpec& p, uint32_t owner, bool update) {
@@ -157,7 +158,8 @@ common::Status build_policy(MessageBuffer& out, const PolicySpec& p, uint32_t ow
     Scratch s;
     nlmsghdr* nlh =
         s.header(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, update ? 0 : NLM_F_CREATE | NLM_F_EXCL);
-    auto* info = static_cast<xfrm_userpolicy_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
+    auto* info =
+        static_cast<xfrm_userpolicy_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
     fill_selector(info->sel, p.selector, owner);
     info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
     info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
@@ -207,7 +209,8 @@ void build_sa_dump(MessageBuffer& out) {
     Scratch s;
     nlmsghdr* nlh = s.header(XFRM_MSG_GETSA, NLM_F_DUMP);
     mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info));
-    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::sa, Family::ipv4, "dump SAs");
+    out.append({reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len}, ObjectKind::sa, Family::ipv4,
+               "dump SAs");
 }
 
 void build_policy_dump(MessageBuffer& out) {
