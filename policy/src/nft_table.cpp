@@ -31,22 +31,28 @@ common::Status replace(const TableSpec& table, std::size_t& messages) {
 
 }  // namespace
 
-// Why three batches and not one: each batch is atomic for rules, but the kernel makes the
-// elements of a *new* concatenated-range set (pipapo) visible only after the new rules
+// Replacing a table takes three batches, not one: each batch is atomic for rules, but the kernel
+// makes the elements of a *new* concatenated-range set (pipapo) visible only after the new rules
 // (nf_tables_commit flips the generation, then commits set updates), so right after a replace
 // the new fail-closed lookups briefly see an empty scope set — the netns test caught one
 // cleartext packet in ~130 replacements. So the new table is first installed as a bridge copy
 // next to the old one, then the member's table is replaced while the bridge (complete) keeps
 // enforcing, then the bridge goes. Both tables enforce the same rules meanwhile.
+// A first install has no old table to bridge from (a bridge would be just as new), so it is one
+// batch: half the kernel's work, which for large sets is mostly inserting their elements.
 common::Result<ApplyReport> apply(const TableSpec& table) {
     ApplyReport report;
     report.rules = table.rule_count();
     report.sets = table.sets.size();
-    TableSpec bridge = table;
-    bridge.name = bridge_name(table.name);
-    if (auto st = replace(bridge, report.messages); !st) return st.error();
+    const auto exists = table_exists(table.name);
+    if (!exists) return exists.error();
+    if (*exists) {
+        TableSpec bridge = table;
+        bridge.name = bridge_name(table.name);
+        if (auto st = replace(bridge, report.messages); !st) return st.error();
+    }
     if (auto st = replace(table, report.messages); !st) return st.error();
-    if (auto st = remove_table(bridge.name); !st) return st.error();
+    if (auto st = remove_table(bridge_name(table.name)); !st) return st.error();
     return report;
 }
 
