@@ -21,13 +21,6 @@
 #include "gdoi/udp_socket.h"
 #include "policy/rules.h"
 
-// policy/ declares no comparison of its rule types; GroupConfig's operator== needs one (found
-// by argument-dependent lookup, hence in namespace policy).
-namespace policy {
-inline bool operator==(const ExcludeRule& a, const ExcludeRule& b) { return a.selector == b.selector; }
-inline bool operator==(const FailOpenRule& a, const FailOpenRule& b) { return a.selector == b.selector; }
-}  // namespace policy
-
 namespace member {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/gdoi-member/member.toml";

@@ -103,7 +103,7 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
                                   std::to_string(kMaxCarriers) + " carrier peers in its /24");
     config_ = config;
     groups_.clear();
-    applied_table_.clear();
+    applied_rules_.reset();
     saved_state_.clear();
     xfrm_.reset();
     rtnl_.reset();
@@ -230,7 +230,7 @@ common::Status KernelDataplane::flush() {
         g->installed_prefixes.clear();
         g->carrier_up = false;
     }
-    applied_table_.clear();
+    applied_rules_.reset();
     log(gdoi::LogLevel::Info, "flushed: SAs, policies, carriers, routes, rule and nft table removed");
     return first;
 }

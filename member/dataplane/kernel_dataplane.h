@@ -158,7 +158,8 @@ private:
     xfrm::DataplaneConfig wan_;  // WAN facts shared by every carrier (MTU, device, gateway)
     std::vector<V4Prefix> local_scope_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
-    std::string applied_table_;  // nft text of the last applied table (skip identical re-applies)
+    // The rule model of the table last applied: an unchanged model is neither compiled nor applied.
+    std::optional<policy::MemberRules> applied_rules_;
     std::string saved_state_;    // text of the last saved state (skip identical writes)
     std::string state_warning_;  // the last failure to save it (logged once)
 };

@@ -319,15 +319,16 @@ common::Status KernelDataplane::sync_rules() {
     }
     const CarrierChoice carrier{options_.carrier_prefix + "0", policy::Ipv4::from(options_.g_in),
                                 policy::Ipv4::from(options_.g_out)};
-    const auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table,
-                                    normalize(esp_scope), std::move(sets));
+    auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table, normalize(esp_scope),
+                              std::move(sets));
+    // Most steps of a rekey (a new inbound SA, an outbound switch) leave the rule model as it was:
+    // then the table in the kernel is already this one, and neither compile nor apply is needed.
+    if (applied_rules_ && *applied_rules_ == rules) return {};
     auto table = policy::compile(rules);
     if (!table) return table.error();
-    const std::string text = table->to_string();
-    if (text == applied_table_) return {};
     auto report = policy::apply(*table);
     if (!report) return report.error();
-    applied_table_ = text;
+    applied_rules_ = std::move(rules);
     save_state();
     log(gdoi::LogLevel::Debug,
         "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");

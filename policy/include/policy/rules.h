@@ -23,15 +23,18 @@ inline constexpr const char* kDefaultTableName = "gdoi_member";
 
 struct ExcludeRule {
     Selector selector;
+    bool operator==(const ExcludeRule&) const = default;
 };
 
 // One policy of the group, from the key server's SA TEK payload (RFC 6407 §5.4).
 struct GroupPolicy {
     Selector selector;
+    bool operator==(const GroupPolicy&) const = default;
 };
 
 struct FailOpenRule {
     Selector selector;
+    bool operator==(const FailOpenRule&) const = default;
 };
 
 struct RuleSet {
@@ -54,6 +57,7 @@ struct RuleSet {
     // The group's protected scope: every group policy selector. Traffic in it that is neither
     // excluded, encrypted nor fail-open is dropped.
     std::vector<Selector> fail_closed_scope() const;
+    bool operator==(const RuleSet&) const = default;
 };
 
 // The IPIP carrier (ARCHITECTURE.md): packets routed into it leave from pseudo address g_in to pseudo
@@ -67,6 +71,7 @@ struct Carrier {
     // Every carrier peer of the member (G_OUT_k): IPIP to these never leaves in clear, whatever
     // NAT did to its source. Empty: g_out/32.
     std::optional<Prefix> peers;
+    bool operator==(const Carrier&) const = default;
 };
 
 struct MemberRules {
@@ -87,6 +92,7 @@ struct MemberRules {
     std::vector<RuleSet> groups;
 
     const RuleSet* find_group(std::uint32_t group_id) const;
+    bool operator==(const MemberRules&) const = default;
 };
 
 // Everything an operator can get wrong, each with a message naming the group and rule.
