@@ -1,10 +1,21 @@
 #include "daemon/logging.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 
 namespace member {
 namespace {
 gdoi::LogLevel g_min = gdoi::LogLevel::Info;
+
+bool stderr_is_journal() {
+    struct stat st {};
+    return fstat(STDERR_FILENO, &st) == 0 &&
+           is_journal_stream(std::getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
+}
 
 // sd-daemon priorities: 3 err, 4 warning, 6 info, 7 debug.
 int priority(gdoi::LogLevel level) {
@@ -38,9 +49,39 @@ bool parse_log_level(const std::string& text, gdoi::LogLevel& out) {
     return true;
 }
 
+std::string format_log_line(gdoi::LogLevel level, std::string_view line, std::optional<timespec> monotonic) {
+    char prefix[48];
+    if (monotonic)
+        std::snprintf(prefix, sizeof prefix, "<%d>[%5jd.%06ld] ", priority(level),
+                      static_cast<intmax_t>(monotonic->tv_sec), monotonic->tv_nsec / 1000);
+    else
+        std::snprintf(prefix, sizeof prefix, "<%d>", priority(level));
+    std::string out = prefix;
+    out.append(line);
+    out.push_back('\n');
+    return out;
+}
+
+bool is_journal_stream(const char* journal_stream, dev_t stderr_device, ino_t stderr_inode) {
+    if (!journal_stream) return false;
+    unsigned long long device = 0, inode = 0;
+    char rest = 0;
+    if (std::sscanf(journal_stream, "%llu:%llu%c", &device, &inode, &rest) != 2) return false;
+    return device == static_cast<unsigned long long>(stderr_device) &&
+           inode == static_cast<unsigned long long>(stderr_inode);
+}
+
 void log_line(gdoi::LogLevel level, const std::string& line) {
     if (level < g_min) return;
-    std::fprintf(stderr, "<%d>%s\n", priority(level), line.c_str());
+    static const bool journal = stderr_is_journal();
+    std::optional<timespec> now;
+    if (!journal) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = ts;
+    }
+    const std::string text = format_log_line(level, line, now);
+    std::fwrite(text.data(), 1, text.size(), stderr);
     std::fflush(stderr);
 }
 
