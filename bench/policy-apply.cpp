@@ -1,6 +1,7 @@
-// Time to compile and apply the member's nft table as one atomic batch, for 10, 1,000 and 10,000
-// group policies (or the counts given), next to the anchor: `nft -f` of the same table text,
-// process start included, new and replacing (delete + create in one file, as atomic as ours).
+// Time to compile and apply the member's nft table, for 10, 1,000 and 10,000 group policies (or the
+// counts given), next to the anchor: `nft -f` of the same table text, process start included:
+// new, and replacing it by one whose policies all but one differ (delete + create in one file).
+// "same": applying the table the kernel already holds again (a rekey that changes no set).
 // Runs interleaved (ours, then nft, per repetition) in a private network namespace (unshare), so
 // it never touches the host's ruleset. Needs root / CAP_SYS_ADMIN + CAP_NET_ADMIN and nft.
 //   build/bench/policy-apply [runs [policies...]]
@@ -26,8 +27,9 @@ double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// n policies 10.1.0.0/24 -> 10.<2 + i/256>.<i%256>.0/24, ten excludes, ten fail-open rules.
-policy::MemberRules member(std::size_t n, bool tek) {
+// n policies 10.1.0.0/24 -> 10.<2 + j/256>.<j%256>.0/24 for j = shift .. shift + n - 1, ten excludes,
+// ten fail-open rules.
+policy::MemberRules member(std::size_t n, bool tek, std::size_t shift = 0) {
     policy::MemberRules r;
     r.wan_ifname = "wan0";
     r.lan_ifnames = {"lan0"};
@@ -42,8 +44,9 @@ policy::MemberRules member(std::size_t n, bool tek) {
     for (std::size_t i = 0; i < n; ++i) {
         policy::Selector s;
         s.source = *policy::Prefix::parse("10.1.0.0/24");
-        s.destination = *policy::Prefix::parse("10." + std::to_string(2 + i / 256) + "." +
-                                               std::to_string(i % 256) + ".0/24");
+        const std::size_t j = i + shift;
+        s.destination = *policy::Prefix::parse("10." + std::to_string(2 + j / 256) + "." +
+                                               std::to_string(j % 256) + ".0/24");
         g.policies.push_back({s});
     }
     for (std::uint16_t i = 0; i < 10; ++i) {
@@ -98,11 +101,13 @@ int main(int argc, char** argv) {
                       replace_file = std::string(dir) + "/replace.nft";
     std::printf("policy-apply: %d runs each, interleaved with nft -f, private netns; median (min) in ms\n",
                 runs);
-    std::printf("%8s %6s %9s %14s %16s %16s %16s %16s %7s %7s\n", "policies", "rules", "messages", "compile",
-                "apply (new)", "nft -f (new)", "apply (replace)", "nft -f (replace)", "ratio n", "ratio r");
+    std::printf("%8s %6s %9s %14s %16s %16s %16s %16s %7s %7s %16s\n", "policies", "rules", "messages",
+                "compile", "apply (new)", "nft -f (new)", "apply (replace)", "nft -f (replace)", "ratio n",
+                "ratio r", "apply (same)");
     for (const std::size_t n : counts) {
-        const auto rules = member(n, false);
-        std::vector<double> compile_ms, fresh_ms, replace_ms, nft_fresh_ms, nft_replace_ms;
+        // replace: every policy but one changes (the policies shift by one), so the scope set is new.
+        const auto rules = member(n, false), changed_rules = member(n, false, 1);
+        std::vector<double> compile_ms, fresh_ms, replace_ms, same_ms, nft_fresh_ms, nft_replace_ms;
         std::size_t rule_count = 0, messages = 0;
         for (int i = 0; i < runs; ++i) {
             auto t0 = Clock::now();
@@ -115,12 +120,18 @@ int main(int argc, char** argv) {
             auto a = policy::apply(*table);  // table absent: create
             fresh_ms.push_back(ms_since(t0));
             if (!a) return std::fprintf(stderr, "%s\n", a.error().message.c_str()), 1;
+            const auto changed = policy::compile(changed_rules);
+            if (!changed) return std::fprintf(stderr, "%s\n", changed.error().message.c_str()), 1;
             t0 = Clock::now();
-            auto b = policy::apply(*table);  // table present: atomic delete + recreate
+            auto b = policy::apply(*changed);  // table present, other policies: replace
             replace_ms.push_back(ms_since(t0));
             if (!b) return std::fprintf(stderr, "%s\n", b.error().message.c_str()), 1;
             rule_count = b->rules;
             messages = b->messages;
+            t0 = Clock::now();
+            auto c = policy::apply(*changed);  // the same table again (a rekey that changes no set)
+            same_ms.push_back(ms_since(t0));
+            if (!c) return std::fprintf(stderr, "%s\n", c.error().message.c_str()), 1;
 
             // The anchor, on the same text: compile (ours, above) is not counted for nft, which
             // has to parse that text instead.
@@ -129,23 +140,24 @@ int main(int argc, char** argv) {
                 std::ofstream(fresh_file) << text;
                 std::ofstream(replace_file)
                     << "table inet " << table->name << "\ndelete table inet " << table->name << "\n"
-                    << text;
+                    << changed->to_string();
             }
             if (auto st = policy::remove_table(); !st)
                 return std::fprintf(stderr, "%s\n", st.error().message.c_str()), 1;
-            nft_fresh_ms.push_back(nft_file_ms(fresh_file));
-            nft_replace_ms.push_back(nft_file_ms(replace_file));
+            nft_fresh_ms.push_back(nft_file_ms(fresh_file));      // table absent: create
+            nft_replace_ms.push_back(nft_file_ms(replace_file));  // present: delete + create the changed one
             if (nft_fresh_ms.back() < 0 || nft_replace_ms.back() < 0)
                 return std::fprintf(stderr, "nft -f %s failed\n", dir), 1;
         }
         const double ours_new = median(compile_ms) + median(fresh_ms),
                      ours_replace = median(compile_ms) + median(replace_ms);
-        std::printf("%8zu %6zu %9zu %14s %16s %16s %16s %16s %7.2f %7.2f\n", n, rule_count, messages,
+        std::printf("%8zu %6zu %9zu %14s %16s %16s %16s %16s %7.2f %7.2f %16s\n", n, rule_count, messages,
                     figures(compile_ms).c_str(), figures(fresh_ms).c_str(), figures(nft_fresh_ms).c_str(),
                     figures(replace_ms).c_str(), figures(nft_replace_ms).c_str(),
-                    ours_new / median(nft_fresh_ms), ours_replace / median(nft_replace_ms));
+                    ours_new / median(nft_fresh_ms), ours_replace / median(nft_replace_ms),
+                    figures(same_ms).c_str());
     }
-    std::printf("ratio: (compile + apply) / nft -f, medians\n");
+    std::printf("ratio: (compile + apply) / nft -f, medians; messages: of the replace\n");
     // Fail-open toggling (a TEK arrives / expires) without rebuilding the table.
     const auto rules = member(counts.back(), false);
     std::vector<double> toggle_ms;

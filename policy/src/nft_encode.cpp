@@ -556,6 +556,49 @@ void encode_replace_table(const TableSpec& table, Batch& batch) {
         for (std::size_t i = 0; i < c.rules.size(); ++i) encode_rule(table.name, c, i, c.rules[i], batch);
 }
 
+void encode_new_sets(const TableSpec& table, const std::vector<std::size_t>& sets, Batch& batch) {
+    std::uint32_t set_id = 0;
+    for (const auto i : sets) encode_set(table.name, table.sets[i], ++set_id, batch);
+}
+
+void encode_rebind_rules(const TableSpec& old_table, const TableSpec& table,
+                         const std::vector<std::string>& unused_sets, Batch& batch) {
+    // Rules first: a chain or set cannot go while a rule still jumps to or looks it up, and the
+    // kernel releases those references as the flush is processed, inside the same transaction.
+    for (const auto& c : old_table.chains) {
+        RulePtr r(check_alloc(nftnl_rule_alloc()));
+        nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.name.c_str());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+        auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELRULE, NFPROTO_INET,
+                                          NLM_F_ACK, batch.next_seq());
+        nftnl_rule_nlmsg_build_payload(nlh, r.get());
+        batch.commit("flushing chain " + c.name);
+    }
+    for (const auto& c : old_table.chains) {
+        if (table.find_chain(c.name)) continue;
+        ChainPtr chain(check_alloc(nftnl_chain_alloc()));
+        nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+        nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_TABLE, table.name.c_str());
+        nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+        auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELCHAIN, NFPROTO_INET,
+                                          NLM_F_ACK, batch.next_seq());
+        nftnl_chain_nlmsg_build_payload(nlh, chain.get());
+        batch.commit("deleting chain " + c.name);
+    }
+    for (const auto& c : table.chains)
+        if (!old_table.find_chain(c.name)) encode_chain(table.name, c, batch);
+    for (const auto& c : table.chains)
+        for (std::size_t i = 0; i < c.rules.size(); ++i) encode_rule(table.name, c, i, c.rules[i], batch);
+    for (const auto& name : unused_sets) {
+        auto s = set_object(table.name, name);
+        auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELSET, NFPROTO_INET, NLM_F_ACK,
+                                          batch.next_seq());
+        nftnl_set_nlmsg_build_payload(nlh, s.get());
+        batch.commit("deleting set " + name);
+    }
+}
+
 void encode_delete_table(const std::string& table, Batch& batch) {
     encode_table_msg(table, NFT_MSG_NEWTABLE, NLM_F_CREATE, batch, "creating (if missing)");
     encode_table_msg(table, NFT_MSG_DELTABLE, 0, batch, "deleting");

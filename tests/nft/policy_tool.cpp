@@ -2,12 +2,15 @@
 // toggles fail-open, removes the table, checks it exists) in the current network namespace.
 // Run it inside a test namespace: `ip netns exec NS policy_tool ...`.
 //
-//   policy_tool [options] apply | hold | fail-open GROUP on|off | remove | exists | print
+//   policy_tool [options] apply | hold | churn PID | fail-open GROUP on|off | remove | exists | print
+// churn PID: while process PID lives, replace the table again and again in this process, each time
+// with one more policy (10.9.<k>.0/24, k = 0..99 round) so that the scope set changes every time.
 // options: --wan IF --lan IF (repeatable) --carrier IF --g-in A --g-out A --mark N
 //          --local PREFIX (repeatable) --table NAME --peers PREFIX --own SEL (repeatable)
 //          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] then, for that group, repeatable:
 //          --policy SEL --exclude SEL --fail-open SEL
 // SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
+#include <signal.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -142,6 +145,20 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         if (cmd == "hold")
             for (;;) pause();  // for the crash test: killed with SIGKILL while "running"
+        return 0;
+    }
+    if (cmd == "churn") {
+        if (command.size() != 2) die("usage: churn PID");
+        const auto pid = static_cast<pid_t>(std::stol(command[1]));
+        std::size_t replacements = 0, in_place = 0;
+        for (std::size_t k = 0; kill(pid, 0) == 0; ++k, ++replacements) {
+            auto variant = rules;
+            variant.groups.at(0).policies.push_back(
+                {parse_selector("src=10.1.0.0/16 dst=10.9." + std::to_string(k % 100) + ".0/24")});
+            const auto report = must(policy::apply(variant));
+            if (report.how == policy::ApplyReport::How::in_place && report.sets_created > 0) ++in_place;
+        }
+        std::printf("churned: %zu replacements, %zu in place with new sets\n", replacements, in_place);
         return 0;
     }
     if (cmd == "fail-open") {

@@ -19,12 +19,17 @@ struct ApplyReport {
     std::size_t messages = 0;  // netlink messages in the batch (all ACKed)
     std::size_t rules = 0;
     std::size_t sets = 0;
+    // How the table went in: created (none was there), replaced in place (new sets first, then
+    // the rules rebound to them) or replaced with a bridge copy (a table this process did not apply).
+    enum class How { created, in_place, bridged } how = How::created;
+    std::size_t sets_created = 0;  // in place: the sets that changed (the others stayed as they were)
 };
 
-// Validates, compiles and replaces the whole table. Each replacement is one NFNL batch (delete +
-// recreate), and a complete bridge copy (<table>_bridge) enforces the new rules while the
-// member's table is replaced, then is removed: never a moment without fail-closed (see
-// nft_table.cpp for why one batch is not enough with concatenated-range sets).
+// Validates, compiles and puts the table into the kernel, never a moment without fail-closed:
+// created in one batch; a table this process applied is replaced in place (the changed sets
+// under alternating names NAME / NAME_b, then every rule rebound to them in one transaction);
+// any other is replaced while a complete bridge copy (<table>_bridge) enforces the new rules
+// (nft_table.cpp says why one delete + create batch is not enough with concatenated-range sets).
 common::Result<ApplyReport> apply(const MemberRules& rules);
 common::Result<ApplyReport> apply(const TableSpec& table);
 

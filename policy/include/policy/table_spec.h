@@ -129,6 +129,7 @@ struct BaseChain {
     ChainType type = ChainType::filter;
     Hook hook = Hook::forward;
     int priority = 0;
+    bool operator==(const BaseChain&) const = default;
 };
 
 struct ChainSpec {
@@ -140,6 +141,7 @@ struct ChainSpec {
 struct SetElement {
     Selector selector;  // family-bound (any is expanded by the compiler)
     std::string comment;
+    bool operator==(const SetElement&) const = default;
 };
 
 // Sets of the table:
@@ -157,6 +159,7 @@ struct SetSpec {
     std::vector<std::string> ifnames;   // ifname elements
     std::vector<SetElement> elements;   // elements currently in the set
     std::vector<SetElement> available;  // fail_open: elements the group defines (for set_fail_open)
+    bool operator==(const SetSpec&) const = default;
 };
 
 struct TableSpec {
