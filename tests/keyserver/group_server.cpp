@@ -390,36 +390,68 @@ PcapWriter::PcapWriter(const std::string& path) : path_(path) {
     ok_ = static_cast<bool>(o);
 }
 
-void PcapWriter::write_udp(const gdoi::Endpoint& from, const gdoi::Endpoint& to, ByteView payload) {
-    if (!ok_ || from.family() != AF_INET || to.family() != AF_INET) return;
-    const auto* src = reinterpret_cast<const sockaddr_in*>(&from.addr);
-    const auto* dst = reinterpret_cast<const sockaddr_in*>(&to.addr);
-    Bytes pkt;
-    const size_t total = 20 + 8 + payload.size();
-    if (total > 65535) return;
-    pkt.push_back(0x45);
-    pkt.push_back(0);
-    put16(pkt, static_cast<uint16_t>(total));
-    put16(pkt, ip_id_++);
-    put16(pkt, 0x4000);  // DF
-    pkt.push_back(64);
-    pkt.push_back(17);
-    put16(pkt, 0);  // checksum, below
-    const auto* s = reinterpret_cast<const uint8_t*>(&src->sin_addr);
-    const auto* d = reinterpret_cast<const uint8_t*>(&dst->sin_addr);
-    pkt.insert(pkt.end(), s, s + 4);
-    pkt.insert(pkt.end(), d, d + 4);
-    uint32_t sum = 0;
-    for (size_t i = 0; i < 20; i += 2) sum += (uint32_t{pkt[i]} << 8) | pkt[i + 1];
+namespace {
+
+// The ones'-complement sum of RFC 1071 over `data`, added to `sum`.
+uint32_t add_words(uint32_t sum, const uint8_t* data, size_t n) {
+    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t{data[i]} << 8) | data[i + 1];
+    if (n % 2) sum += uint32_t{data[n - 1]} << 8;
+    return sum;
+}
+uint16_t fold(uint32_t sum) {
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    const uint16_t csum = static_cast<uint16_t>(~sum);
-    pkt[10] = static_cast<uint8_t>(csum >> 8);
-    pkt[11] = static_cast<uint8_t>(csum);
+    return static_cast<uint16_t>(~sum);
+}
+
+}  // namespace
+
+void PcapWriter::write_udp(const gdoi::Endpoint& from, const gdoi::Endpoint& to, ByteView payload) {
+    if (!ok_ || from.family() != to.family()) return;
+    const auto src = from.address(), dst = to.address();
+    const bool v6 = from.family() == AF_INET6;
+    const size_t alen = v6 ? 16 : 4;
+    const size_t udp_len = 8 + payload.size();
+    if (udp_len + (v6 ? 0 : 20) > 65535) return;
+    Bytes pkt;
+    if (v6) {  // RFC 8200 §3: version 6, no traffic class or flow label
+        put16(pkt, 0x6000);
+        put16(pkt, 0);
+        put16(pkt, static_cast<uint16_t>(udp_len));  // payload length
+        pkt.push_back(17);                           // next header: UDP
+        pkt.push_back(64);                           // hop limit
+    } else {
+        pkt.push_back(0x45);
+        pkt.push_back(0);
+        put16(pkt, static_cast<uint16_t>(20 + udp_len));
+        put16(pkt, ip_id_++);
+        put16(pkt, 0x4000);  // DF
+        pkt.push_back(64);
+        pkt.push_back(17);
+        put16(pkt, 0);  // checksum, below
+    }
+    pkt.insert(pkt.end(), src.bytes.begin(), src.bytes.begin() + static_cast<std::ptrdiff_t>(alen));
+    pkt.insert(pkt.end(), dst.bytes.begin(), dst.bytes.begin() + static_cast<std::ptrdiff_t>(alen));
+    if (!v6) {
+        const uint16_t csum = fold(add_words(0, pkt.data(), 20));
+        pkt[10] = static_cast<uint8_t>(csum >> 8);
+        pkt[11] = static_cast<uint8_t>(csum);
+    }
+    const size_t udp_at = pkt.size();
     put16(pkt, from.port());
     put16(pkt, to.port());
-    put16(pkt, static_cast<uint16_t>(8 + payload.size()));
-    put16(pkt, 0);  // UDP checksum 0 = none (IPv4)
+    put16(pkt, static_cast<uint16_t>(udp_len));
+    put16(pkt, 0);  // checksum: none over IPv4; mandatory over IPv6 (RFC 8200 §8.1), below
     pkt.insert(pkt.end(), payload.begin(), payload.end());
+    if (v6) {
+        // Pseudo-header: source, destination, upper-layer length, next header (RFC 8200 §8.1).
+        uint32_t sum = add_words(0, pkt.data() + 8, 32);
+        sum += static_cast<uint32_t>(udp_len >> 16) + static_cast<uint32_t>(udp_len & 0xffff) + 17;
+        sum = add_words(sum, pkt.data() + udp_at, udp_len);
+        uint16_t csum = fold(sum);
+        if (csum == 0) csum = 0xffff;  // 0 would mean "no checksum"
+        pkt[udp_at + 6] = static_cast<uint8_t>(csum >> 8);
+        pkt[udp_at + 7] = static_cast<uint8_t>(csum);
+    }
 
     std::ofstream o(path_, std::ios::binary | std::ios::app);
     timespec ts{};

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Key servers over IPv6: the member registers (IKEv1 Main Mode + GROUPKEY-PULL) with an IPv6
+# local-address against a key server reached at an IPv6 address (the phase-1 identity is then
+# ID_IPV6_ADDR, RFC 2407 §4.6.2.1), takes acknowledged GROUPKEY-PUSH rekeys from it, and fails
+# over from a silent IPv6 server to the next. tshark decodes every datagram (UDP over IPv6).
+#
+#   ipv6_servers.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
+set -euo pipefail
+# shellcheck source=tests/member/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+member_test_setup member_ipv6_servers "$@"
+
+# Unique local addresses (RFC 4193), only inside this test's namespaces; no DAD wait.
+MEMBER_IP=fd00:248::1
+KS_IP=fd00:248::2
+NOBODY_IP=fd00:248::9
+NS_M=gm6-$$
+NS_K=gk6-$$
+netns_create "$NS_M"
+netns_create "$NS_K"
+ip link add name veth-m netns "$NS_M" type veth peer name veth-k netns "$NS_K"
+ip -n "$NS_M" addr add "$MEMBER_IP/64" dev veth-m nodad
+ip -n "$NS_K" addr add "$KS_IP/64" dev veth-k nodad
+ip -n "$NS_M" link set veth-m up
+ip -n "$NS_K" link set veth-k up
+netns_wait_ping "$NS_M" "$KS_IP" 5
+
+GROUP=GROUP_ID-0606
+capture_start
+ks_start ks --listen "[$KS_IP]:848" --group 606 --tek cbc256-sha256:0x06060001 --selector 10.0.0.0/8 \
+  --seq 3 --ack --ack-period 3
+member_config "$WORK/member.toml" "$(group_toml "$GROUP" 606 "[\"$NOBODY_IP\", \"$KS_IP\"]")"
+member_start
+if wait_for 60 group_state_is "$GROUP" registered; then pass "registered over IPv6"; else fail "not registered: $(group_json "$GROUP" .state)"; fi
+server=$(group_json "$GROUP" .server)
+if [[ "$server" == *"$KS_IP"* ]]; then pass "registered with the second server, $server (the first is silent)"; else fail "current server: '$server', want $KS_IP"; fi
+check "initial SEQ" 3 "$(group_json "$GROUP" .sequence)"
+check_grep "the key server registered the member at its IPv6 address" "registered member [$MEMBER_IP]:848 group 606" "$WORK/ks.out"
+
+answer=$(ks_cmd ks rekey)
+if wait_for 10 group_seq_is "$GROUP" 4; then pass "rekey over IPv6: member SEQ 4"; else fail "rekey: member SEQ $(group_json "$GROUP" .sequence)"; fi
+want_spis=$(sed -n 's/^rekey seq [0-9]* teks \(.*\) deleted .*/\1/p' <<<"$answer")
+check "rekey: TEK SPIs" "$want_spis" "$(group_json "$GROUP" '.teks | map(.spi) | join(" ")')"
+acked() { grep -qF "ack received from [$MEMBER_IP]:848 seq 4" "$WORK/ks.out"; }
+if wait_for 10 acked; then pass "the key server verified the ACK (RFC 8263) from [$MEMBER_IP]:848"; else fail "no ACK for SEQ 4: $(grep -i ack "$WORK/ks.out" | tail -2)"; fi
+
+capture_stop
+wire_check
+check_grep "wire: the member's phase-1 identity is ID_IPV6_ADDR" "ID_IPV6_ADDR: $MEMBER_IP" "$WORK/wire.decoded.txt"
+check_grep "wire: the key server's phase-1 identity is ID_IPV6_ADDR" "ID_IPV6_ADDR: $KS_IP" "$WORK/wire.decoded.txt"
+finish
