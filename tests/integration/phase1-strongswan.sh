@@ -11,6 +11,7 @@
 # INITIATOR_BIN takes the gdoi-phase1 command line. lib/charon-initiator.sh takes the same
 # one and proves the harness with charon on both sides.
 # Environment: P1_MODES="main aggressive" and P1_PROPOSALS="..." narrow the matrix;
+# P1_FAMILY=6 runs it over IPv6 (unique local addresses, identities ID_IPV6_ADDR);
 # P1_KEEP=1 keeps the work directory even when everything passed.
 set -euo pipefail
 
@@ -24,6 +25,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 INITIATOR_IP=10.248.0.1
 RESPONDER_IP=10.248.0.2
+PLEN=24
+if [ "${P1_FAMILY:-4}" = 6 ]; then
+  INITIATOR_IP=fd00:248::1
+  RESPONDER_IP=fd00:248::2
+  PLEN=64
+fi
 NS_I=p1i-$$
 NS_R=p1r-$$
 IF_I=veth-i
@@ -166,7 +173,7 @@ main() {
   mkdir -p "$RDIR" "$WORK/cases"
   (umask 077; printf '%s' "$PSK_GOOD" >"$WORK/psk-good"; printf '%s' "$PSK_WRONG" >"$WORK/psk-wrong")
 
-  netns_pair_create "$NS_I" "$NS_R" "$IF_I" "$IF_R" "$INITIATOR_IP/24" "$RESPONDER_IP/24"
+  netns_pair_create "$NS_I" "$NS_R" "$IF_I" "$IF_R" "$INITIATOR_IP/$PLEN" "$RESPONDER_IP/$PLEN"
   # tshark on the initiator's veth.
   capture_start "$NS_I" "$IF_I" "udp port 500 or udp port 848" "$WORK/phase1.pcapng"
   # One responder for the whole matrix; each case reloads its connection (about 20 ms
@@ -191,6 +198,13 @@ main() {
     case_wrong_psk "$mode"
   done
   capture_check
+  if [ "${P1_FAMILY:-4}" = 6 ]; then
+    if grep -qF "ID_IPV6_ADDR: $INITIATOR_IP" "$WORK/phase1.decoded.txt"; then
+      pass "capture: UDP over IPv6, the initiator's identity is ID_IPV6_ADDR"
+    else
+      fail "capture: no ID_IPV6_ADDR $INITIATOR_IP in the decode"
+    fi
+  fi
 
   echo "phase1 matrix: $PASSED passed, $FAILED failed ($(( ($(now_ms) - t_start) / 1000 )) s; work dir $WORK)"
   if [ "$FAILED" -ne 0 ]; then
