@@ -179,10 +179,11 @@ rejected_count() {
     '[.groups[0].counters.rekeys_rejected_by_reason[] | select(.reason == $r) | .count] | add // 0'
 }
 
-# capture_start — tshark on the key server's veth, UDP 848 only, into WORK/wire.pcapng.
+# capture_start — tshark on the key server's veth, UDP 848 only (CAPTURE_FILTER narrows it),
+# into WORK/wire.pcapng.
 capture_start() {
   command -v tshark >/dev/null || { CAPTURE_PID=; return 0; }
-  ip netns exec "$NS_K" tshark -q -i veth-k -f "udp port 848" -w "$WORK/wire.pcapng" \
+  ip netns exec "$NS_K" tshark -q -i veth-k -f "${CAPTURE_FILTER:-udp port 848}" -w "$WORK/wire.pcapng" \
     >"$WORK/tshark.out" 2>"$WORK/tshark.err" &
   CAPTURE_PID=$!
   cleanup_add "kill -INT $CAPTURE_PID 2>/dev/null"
