@@ -38,6 +38,7 @@ using detail::has_ports;
 
 constexpr std::uint8_t kProtoIpip = 4;
 constexpr std::uint8_t kProtoEsp = 50;
+constexpr std::uint8_t kProtoIcmpv6 = 58;
 
 Prefix host(const Ipv4& a) { return Prefix::from(common::IpPrefix::host(a.ip())); }
 
@@ -132,12 +133,42 @@ std::vector<PolicyMatch> own_traffic_matches(const MemberRules& r) {
     return out;
 }
 
+// IPv6 signalling that never leaves a link, of the member and of its neighbours: neighbour
+// discovery (RS, RA, NS, NA, redirect: ICMPv6 133-137, sent and accepted only with hop limit
+// 255, RFC 4861 §6.1, §7.1) and multicast listener discovery (queries and reports 130-132,
+// MLDv2 reports 143: hop limit 1 and a link-local source, RFC 2710 §3, RFC 3810 §5; a router
+// never forwards a link-local source, so a forwarded packet cannot pose as one). Their
+// addresses may lie in a group's scope (a scope that covers the link's prefix, or ::/0), yet
+// they are never group traffic: a member that dropped its own neighbour advertisements could
+// not reach its next hop.
+std::vector<PolicyMatch> link_signalling_matches() {
+    const auto icmpv6 = [](std::uint8_t first, std::uint8_t last, std::uint8_t hop_limit) {
+        std::vector<Match> m{MatchFamily{Family::ipv6}, MatchL4Proto{kProtoIcmpv6},
+                             MatchIcmpv6Types{first, last}, MatchHopLimit{hop_limit}};
+        if (hop_limit == 1) m.push_back(MatchPrefix{true, *Prefix::parse("fe80::/10")});
+        return m;
+    };
+    return {{icmpv6(133, 137, 255), "IPv6 neighbour discovery (hop limit 255)"},
+            {icmpv6(130, 132, 1), "IPv6 multicast listener discovery (hop limit 1, link-local source)"},
+            {icmpv6(143, 143, 1), "IPv6 MLDv2 reports (hop limit 1, link-local source)"}};
+}
+
 void add_own_traffic(ChainSpec& c, const MemberRules& r, bool mark_clear) {
     for (const auto& p : own_traffic_matches(r)) {
         auto x = rule(RuleRole::own_traffic, 0, p.matches, kAccept, p.what + ": never encrypted or dropped");
         if (mark_clear) x.statements.push_back(SetMark{r.clear_mark});
         c.rules.push_back(std::move(x));
     }
+}
+
+// Only where the hop limit tells a link's own signalling apart: arriving (input) and leaving
+// the member (postrouting). A forwarded packet's hop limit is already decremented at the forward
+// and postrouting hooks (ip6_forward), so a LAN host cannot make its packets pass as signalling
+// (which is also why classify, at prerouting, has no such rule).
+void add_link_signalling(ChainSpec& c) {
+    for (const auto& p : link_signalling_matches())
+        c.rules.push_back(rule(RuleRole::link_signalling, 0, p.matches, kAccept,
+                               p.what + ": link-local, never group traffic"));
 }
 
 void add_classify(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
@@ -202,6 +233,7 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 
 void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     add_own_traffic(c, r, false);
+    add_link_signalling(c);
     c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
     c.rules.push_back(
         rule(RuleRole::inbound, 0,
@@ -295,6 +327,7 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 // other postrouting rule of the router.
 void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     add_own_traffic(c, r, false);
+    add_link_signalling(c);
     const MatchIfname wan{true, r.wan_ifname, false};
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));

@@ -280,6 +280,21 @@ struct MatchEncoder {
         b.bitwise_mask(&mask, 1);
         b.cmp(NFT_CMP_EQ, &syn, 1);
     }
+    void operator()(const MatchIcmpv6Types& m) const {
+        // ICMPv6 type: byte 0 of the ICMPv6 header (RFC 4443 §2.1).
+        b.payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+        if (m.first == m.last) {
+            b.cmp(NFT_CMP_EQ, &m.first, 1);
+        } else {
+            b.cmp(NFT_CMP_GTE, &m.first, 1);
+            b.cmp(NFT_CMP_LTE, &m.last, 1);
+        }
+    }
+    void operator()(const MatchHopLimit& m) const {
+        // Hop Limit: byte 7 of the IPv6 header (RFC 8200 §3).
+        b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 7, 1);
+        b.cmp(NFT_CMP_EQ, &m.value, 1);
+    }
     void operator()(const MatchIpv4Fragment&) const {
         // Fragment offset: low 13 bits of bytes 6-7 of the IPv4 header (RFC 791).
         const std::uint8_t mask[2] = {0x1f, 0xff}, zero[2] = {0, 0};

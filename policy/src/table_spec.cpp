@@ -53,6 +53,11 @@ struct MatchText {
     }
     std::string operator()(const MatchRouteOifname& m) const { return "fib daddr oifname " + quoted(m.name); }
     std::string operator()(const MatchTcpSyn&) const { return "tcp flags & (syn | rst) == syn"; }
+    std::string operator()(const MatchIcmpv6Types& m) const {
+        return "icmpv6 type " + std::to_string(m.first) +
+               (m.first == m.last ? std::string() : "-" + std::to_string(m.last));
+    }
+    std::string operator()(const MatchHopLimit& m) const { return "ip6 hoplimit " + std::to_string(m.value); }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
         const std::string s = m.mirrored ? "daddr" : "saddr", d = m.mirrored ? "saddr" : "daddr";

@@ -68,9 +68,18 @@ struct MatchScopeSet {
 };
 // tcp flags & (syn | rst) == syn: a connection's first segment or its answer (MSS option).
 struct MatchTcpSyn {};
+// icmpv6 type FIRST-LAST (the caller matches meta l4proto ipv6-icmp before).
+struct MatchIcmpv6Types {
+    std::uint8_t first;
+    std::uint8_t last;
+};
+// ip6 hoplimit N (the caller matches meta nfproto ipv6 before).
+struct MatchHopLimit {
+    std::uint8_t value;
+};
 using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix, MatchPort,
                            MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname,
-                           MatchScopeSet, MatchIpv4Fragment, MatchTcpSyn>;
+                           MatchScopeSet, MatchIpv4Fragment, MatchTcpSyn, MatchIcmpv6Types, MatchHopLimit>;
 
 // Statements, executed in order after the matches.
 struct SetMark {
@@ -105,6 +114,7 @@ enum class RuleRole {
     wan_guard,        // last-resort postrouting guard
     inbound,          // WAN -> protected scope checks
     own_traffic,      // the member's IKE/GDOI with its key servers: exempt from every other rule
+    link_signalling,  // IPv6 neighbour discovery and MLD on the member's links: never group traffic
     no_conntrack,     // carrier and group ESP kept away from conntrack and NAT
     mss_clamp,        // TCP MSS of group traffic lowered to the carrier's MTU
     health,           // counts only (member/'s health check)

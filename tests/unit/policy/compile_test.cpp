@@ -12,10 +12,14 @@ using policy::test::member;
 
 namespace {
 
-const ChainSpec& chain(const TableSpec& t, const char* name) {
+// The chain without its IPv6 link-signalling exemptions (the same in every chain that has them;
+// their own test below): the other tests look at the group rules' order.
+ChainSpec chain(const TableSpec& t, const char* name) {
     const auto* c = t.find_chain(name);
     REQUIRE(c != nullptr);
-    return *c;
+    ChainSpec out = *c;
+    std::erase_if(out.rules, [](const RuleSpec& r) { return r.role == RuleRole::link_signalling; });
+    return out;
 }
 
 std::vector<RuleRole> roles(const ChainSpec& c) {
@@ -242,6 +246,38 @@ TEST_CASE("a scope covering the carrier's pseudo addresses never takes the carri
               "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec exists counter accept",
               0) == 0);
     CHECK(early.rules.back().verdict.kind == VerdictKind::drop);
+}
+
+TEST_CASE("IPv6 neighbour discovery and MLD arriving at and leaving the member pass, before any group rule") {
+    const auto t = *compile(member(false));
+    // Not in classify (prerouting): a LAN host's packet still has its full hop limit there.
+    for (const auto& r : t.find_chain(kChainClassify)->rules) CHECK(r.role != RuleRole::link_signalling);
+    for (const auto* name : {kChainInbound, kChainPostroutingEarly, kChainPostrouting}) {
+        INFO(name);
+        const auto* c = t.find_chain(name);
+        REQUIRE(c != nullptr);
+        std::vector<std::string> signalling;
+        std::size_t first_group_rule = c->rules.size(), last_signalling = 0;
+        for (std::size_t i = 0; i < c->rules.size(); ++i) {
+            if (c->rules[i].role == RuleRole::link_signalling) {
+                signalling.push_back(c->rules[i].to_string());
+                last_signalling = i;
+            }
+            if (c->rules[i].group_id != 0) first_group_rule = std::min(first_group_rule, i);
+        }
+        REQUIRE(signalling.size() == 3);
+        CHECK(last_signalling < first_group_rule);
+        CHECK_THAT(signalling[0],
+                   Catch::StartsWith("meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type 133-137 "
+                                     "ip6 hoplimit 255"));
+        CHECK_THAT(signalling[1],
+                   Catch::StartsWith("meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type 130-132 "
+                                     "ip6 hoplimit 1 ip6 saddr fe80::/10"));
+        CHECK_THAT(signalling[2],
+                   Catch::StartsWith("meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type 143 "
+                                     "ip6 hoplimit 1 ip6 saddr fe80::/10"));
+        for (const auto& text : signalling) CHECK_THAT(text, Catch::Contains("accept"));
+    }
 }
 
 TEST_CASE("the member's own IKE/GDOI comes before every group rule") {
