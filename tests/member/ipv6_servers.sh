@@ -3,7 +3,8 @@
 # local-address against a key server reached at an IPv6 address (the phase-1 identity is then
 # ID_IPV6_ADDR, RFC 2407 §4.6.2.1), takes acknowledged GROUPKEY-PUSH rekeys from it, and fails
 # over from a silent IPv6 server to the next. A second group takes its rekeys by IPv6 multicast
-# (RFC 6407 §4: the SA KEK's DST ID names the group ff15::4242): the member joins it on its WAN
+# (RFC 6407 §4: the SA KEK's DST ID names the group ff15::4242). The first group's TEK protects
+# 2001:db8::/32 (ID_IPV6_ADDR_SUBNET selectors, RFC 6407 §5.4.1).: the member joins it on its WAN
 # (IPV6_JOIN_GROUP), accepts the multicast push and ACKs it unicast (RFC 8263). tshark decodes
 # every datagram (UDP over IPv6).
 #
@@ -35,7 +36,7 @@ GROUP=GROUP_ID-0606
 # wire_check compares the capture with the first key server's own plaintext record: its traffic only.
 CAPTURE_FILTER="udp port 848 and host $KS_IP"
 capture_start
-ks_start ks --listen "[$KS_IP]:848" --group 606 --tek cbc256-sha256:0x06060001 --selector 10.0.0.0/8 \
+ks_start ks --listen "[$KS_IP]:848" --group 606 --tek cbc256-sha256:0x06060001 --selector 2001:db8::/32 \
   --seq 3 --ack --ack-period 3
 GROUP2=GROUP_ID-0607
 ks_start ks2 --listen "[$KS2_IP]:848" --group 607 --tek cbc256-sha256:0x06070001 --selector 10.0.0.0/8 \
@@ -47,6 +48,7 @@ if wait_for 60 group_state_is "$GROUP" registered; then pass "registered over IP
 server=$(group_json "$GROUP" .server)
 if [[ "$server" == *"$KS_IP"* ]]; then pass "registered with the second server, $server (the first is silent)"; else fail "current server: '$server', want $KS_IP"; fi
 check "initial SEQ" 3 "$(group_json "$GROUP" .sequence)"
+check "the TEK's IPv6 selector (ID_IPV6_ADDR_SUBNET)" "2001:db8::/32 -> 2001:db8::/32 proto any" "$(group_json "$GROUP" '.teks[0].selector')"
 check_grep "the key server registered the member at its IPv6 address" "registered member [$MEMBER_IP]:848 group 606" "$WORK/ks.out"
 
 answer=$(ks_cmd ks rekey)
@@ -71,4 +73,6 @@ capture_stop
 wire_check
 check_grep "wire: the member's phase-1 identity is ID_IPV6_ADDR" "ID_IPV6_ADDR: $MEMBER_IP" "$WORK/wire.decoded.txt"
 check_grep "wire: the key server's phase-1 identity is ID_IPV6_ADDR" "ID_IPV6_ADDR: $KS_IP" "$WORK/wire.decoded.txt"
+check_grep "push plaintext: the SA TEK's source ID is an IPv6 subnet" "SRC ID Type: IPV6_ADDR_SUBNET (6)" "$WORK/push.decoded.txt"
+check_grep "push plaintext: ... 2001:db8::/32" "ID_IPV6A_ADDR_SUBNET: ffff:ffff::" "$WORK/push.decoded.txt"
 finish
