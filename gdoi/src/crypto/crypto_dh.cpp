@@ -91,6 +91,10 @@ size_t dh_public_size(DhGroup group) {
     return p ? static_cast<size_t>(BN_num_bytes(p.get())) : 0;
 }
 
+size_t dh_shared_secret_size(DhGroup group) {
+    return is_ecp(group) ? ecp_coordinate_size(group) : dh_public_size(group);
+}
+
 DhGroup DhExchange::group() const { return impl_->group; }
 const Bytes& DhExchange::public_value() const { return impl_->public_value; }
 
@@ -126,6 +130,13 @@ Result<DhExchange> DhExchange::generate(DhGroup group) {
 }
 
 Result<SecureBytes> DhExchange::shared_secret(ByteView peer) const {
+    SecureBytes out;
+    auto done = shared_secret(peer, out);
+    if (!done) return done.error();
+    return out;
+}
+
+common::Status DhExchange::shared_secret(ByteView peer, SecureBytes& out) const {
     if (peer.size() != dh_public_size(impl_->group))
         return common::make_error("DH: peer public value has length " + std::to_string(peer.size()) +
                                   ", group needs " + std::to_string(dh_public_size(impl_->group)));
@@ -149,10 +160,10 @@ Result<SecureBytes> DhExchange::shared_secret(ByteView peer) const {
         if (!dctx || EVP_PKEY_derive_init(dctx.get()) != 1 || EVP_PKEY_derive_set_peer(dctx.get(), peer_key.get()) != 1)
             return common::make_error("DH: peer EC point rejected (not on the curve)");
         size_t len = ecp_coordinate_size(impl_->group);
-        SecureBytes out(len);
+        out.resize(len);
         if (EVP_PKEY_derive(dctx.get(), out.data(), &len) != 1 || len != out.size())
             return common::make_error("DH: ECDH derivation failed");
-        return out;
+        return {};
     }
     Bn p = modp_prime(impl_->group);
     std::unique_ptr<BN_CTX, BnCtxFree> ctx(BN_CTX_new());
@@ -167,9 +178,9 @@ Result<SecureBytes> DhExchange::shared_secret(ByteView peer) const {
     BN_set_flags(x.get(), BN_FLG_CONSTTIME);
     if (BN_mod_exp_mont_consttime(z.get(), y.get(), x.get(), p.get(), ctx.get(), nullptr) != 1)
         return common::make_error("DH: modular exponentiation failed");
-    SecureBytes out(static_cast<size_t>(BN_num_bytes(p.get())));
+    out.resize(static_cast<size_t>(BN_num_bytes(p.get())));
     BN_bn2binpad(z.get(), out.data(), static_cast<int>(out.size()));
-    return out;
+    return {};
 }
 
 }  // namespace gdoi::crypto

@@ -91,6 +91,17 @@ SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts
 }
 
 SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
+    SecureBytes out(hash_size(alg));
+    prf(alg, key, parts, out.span());
+    return out;
+}
+
+void prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts, SecureBytes& out) {
+    out.resize(hash_size(alg));
+    prf(alg, key, std::span<const ByteView>(parts.begin(), parts.size()), out.span());
+}
+
+void prf(HashAlg alg, ByteView key, std::span<const ByteView> parts, std::span<uint8_t> out) {
     // EVP_MAC would do too; HMAC_CTX is deprecated in 3.0, so use EVP_Q_mac-style streaming via EVP_MAC.
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
@@ -98,7 +109,6 @@ SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(EVP_MD_get0_name(md_of(alg))), 0),
         OSSL_PARAM_construct_end()};
-    SecureBytes out(hash_size(alg));
     size_t len = 0;
     // A NULL key asks EVP_MAC_init to reuse a previous key; an empty HMAC key is legal,
     // so pass a valid pointer with length 0.
@@ -110,7 +120,6 @@ SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(mac);
     if (!ok || len != out.size()) throw std::runtime_error("HMAC failed");
-    return out;
 }
 
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext) {

@@ -359,6 +359,25 @@ TEST_CASE("DH ECP rejects points off the curve and wrong lengths", "[crypto][dh]
     }
 }
 
+TEST_CASE("DH: the secret into reserved memory equals the returned one", "[crypto][dh]") {
+    for (DhGroup g : {DhGroup::Modp2048, DhGroup::Ecp256, DhGroup::Ecp521}) {
+        INFO("group " << static_cast<int>(g));
+        auto a = DhExchange::generate(g);
+        REQUIRE(a.ok());
+        SecureBytes out;
+        out.reserve(dh_shared_secret_size(g));
+        const uint8_t* memory = out.data();
+        // Our own public value is a valid peer value: g^(x*x) on both paths.
+        REQUIRE(a->shared_secret(a->public_value(), out).ok());
+        CHECK(out.size() == dh_shared_secret_size(g));
+        CHECK(out.data() == memory);
+        auto returned = a->shared_secret(a->public_value());
+        REQUIRE(returned.ok());
+        CHECK(out.equals(*returned));
+        CHECK_FALSE(a->shared_secret(Bytes(3, 1), out).ok());
+    }
+}
+
 namespace {
 
 struct EcGroupFree {
