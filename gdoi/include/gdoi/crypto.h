@@ -37,6 +37,11 @@ struct Cipher {
     size_t block_size() const { return alg == CipherAlg::Des3Cbc ? 8 : 16; }
     bool operator==(const Cipher&) const = default;
 };
+// Fetches OpenSSL's implementations of this hash, its HMAC and this cipher once for the
+// process. The first use of each kind builds OpenSSL's table of them (a tenth of a
+// millisecond); an exchange calls this before its first message instead of paying it
+// between two. Later calls cost nothing.
+void load_algorithms(HashAlg hash, const Cipher& cipher);
 // Raw CBC without padding: input must be a multiple of the block size. Decrypted text goes to
 // secure memory: GDOI plaintext carries keys (KD payloads).
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext);

@@ -356,6 +356,22 @@ TEST_CASE("DH ECP rejects points off the curve and wrong lengths", "[crypto][dh]
         CHECK_FALSE(a->shared_secret(sec1).ok());
         CHECK_FALSE(a->shared_secret(ByteView(peer).first(peer.size() / 2)).ok());  // x only
         CHECK_FALSE(a->shared_secret({}).ok());
+        CHECK_FALSE(a->shared_secret(Bytes(peer.size(), 0xff)).ok());  // coordinates beyond the prime
+        // The exchange keeps its ECDH context: rejected points leave it usable, and another
+        // peer gives another secret.
+        auto first = a->shared_secret(peer);
+        auto other = DhExchange::generate(g);
+        REQUIRE(other.ok());
+        auto with_other = a->shared_secret(other->public_value());
+        auto again = a->shared_secret(peer);
+        REQUIRE(first.ok());
+        REQUIRE(with_other.ok());
+        REQUIRE(again.ok());
+        CHECK(first->equals(*again));
+        CHECK_FALSE(first->equals(*with_other));
+        auto seen_by_other = other->shared_secret(a->public_value());
+        REQUIRE(seen_by_other.ok());
+        CHECK(with_other->equals(*seen_by_other));
     }
 }
 
