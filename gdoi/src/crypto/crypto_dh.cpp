@@ -81,6 +81,8 @@ struct DhExchange::Impl {
     Mont mont;                 // MODP only: the prime's Montgomery context, for both exponentiations
     Pkey ec_key;               // ECP only
     PkeyCtx ec_derive;         // ECP only: ECDH with ec_key, initialised
+    Pkey ec_peer;              // ECP only: the curve, to take the peer's point
+    PkeyCtx ec_peer_check;     // ECP only: validates ec_peer
 };
 
 DhExchange::DhExchange(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -121,8 +123,20 @@ Result<DhExchange> DhExchange::generate(DhGroup group) {
             len != point.size() || point[0] != 0x04)
             return common::make_error("DH: EC public key export failed");
         impl->public_value.assign(point.begin() + 1, point.end());  // RFC 5903 §7: x | y, no 0x04
+        // A key of the curve alone (no point yet), not a new one per peer value: building the
+        // curve is half the cost of importing a point.
+        OSSL_PARAM curve[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                               const_cast<char*>(curve_name(group)), 0),
+                              OSSL_PARAM_construct_end()};
+        PkeyCtx fctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+        EVP_PKEY* peer = nullptr;
+        if (!fctx || EVP_PKEY_fromdata_init(fctx.get()) != 1 ||
+            EVP_PKEY_fromdata(fctx.get(), &peer, EVP_PKEY_KEY_PARAMETERS, curve) != 1)
+            return common::make_error("DH: EC parameters failed");
+        impl->ec_peer.reset(peer);
+        impl->ec_peer_check.reset(EVP_PKEY_CTX_new(peer, nullptr));
         impl->ec_derive.reset(EVP_PKEY_CTX_new(key.get(), nullptr));
-        if (!impl->ec_derive || EVP_PKEY_derive_init(impl->ec_derive.get()) != 1)
+        if (!impl->ec_peer_check || !impl->ec_derive || EVP_PKEY_derive_init(impl->ec_derive.get()) != 1)
             return common::make_error("DH: ECDH initialisation failed");
         impl->ec_key = std::move(key);
         return DhExchange(std::move(impl));
@@ -162,26 +176,17 @@ common::Status DhExchange::shared_secret(ByteView peer, SecureBytes& out) const 
         Bytes point(1 + peer.size());
         point[0] = 0x04;
         std::copy(peer.begin(), peer.end(), point.begin() + 1);
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                             const_cast<char*>(curve_name(impl_->group)), 0),
-            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
-            OSSL_PARAM_construct_end()};
-        PkeyCtx fctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-        EVP_PKEY* raw = nullptr;
-        if (!fctx || EVP_PKEY_fromdata_init(fctx.get()) != 1 ||
-            EVP_PKEY_fromdata(fctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        EVP_PKEY* peer_key = impl_->ec_peer.get();
+        if (EVP_PKEY_set1_encoded_public_key(peer_key, point.data(), point.size()) != 1)
             return common::make_error("DH: peer EC point is invalid");
-        Pkey peer_key(raw);
         // ECC partial public-key validation (NIST SP 800-56A Rev. 3 §5.6.2.3.4: coordinates in
         // range, on the curve, not the point at infinity) is complete for these curves: their
         // cofactor is 1, so every point on them has the group's prime order. set_peer's own
         // check would add a scalar multiplication by that order, as costly as the derivation.
-        PkeyCtx check(EVP_PKEY_CTX_new(peer_key.get(), nullptr));
-        if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
+        if (EVP_PKEY_public_check_quick(impl_->ec_peer_check.get()) != 1)
             return common::make_error("DH: peer EC point rejected (not on the curve)");
         EVP_PKEY_CTX* derive = impl_->ec_derive.get();
-        if (EVP_PKEY_derive_set_peer_ex(derive, peer_key.get(), 0) != 1)
+        if (EVP_PKEY_derive_set_peer_ex(derive, peer_key, 0) != 1)
             return common::make_error("DH: peer EC point rejected");
         size_t len = ecp_coordinate_size(impl_->group);
         out.resize(len);
