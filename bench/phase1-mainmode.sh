@@ -2,8 +2,8 @@
 # Benchmark (not a test): time on the wire of an IKEv1 Main Mode, from the first to the
 # sixth message, measured from a capture on the responder's veth so process start and
 # teardown never count. Runs N attempts with our initiator and N with a charon initiator
-# against the same charon responder (aes256-sha256-modp2048, PSK) in namespaces, and prints
-# both medians and their ratio.
+# against the same charon responder (PSK) in namespaces, and prints both medians and their
+# ratio.
 #
 #   bench/phase1-mainmode.sh [INITIATOR_BIN]      (root; BENCH_N=21 attempts each,
 #                                                  BENCH_PROPOSAL=aes256-sha256-modp2048)

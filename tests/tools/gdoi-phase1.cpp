@@ -122,10 +122,10 @@ int main(int argc, char** argv) {
     config.retransmit.total = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
     config.log = [verbose](gdoi::LogLevel level, const std::string& line) {
         if (level == gdoi::LogLevel::Debug && !verbose) return;
-        std::cerr << (level == gdoi::LogLevel::Error     ? "error: "
-                      : level == gdoi::LogLevel::Warning ? "warning: "
-                                                         : "")
-                  << line << "\n";
+        const char* prefix = level == gdoi::LogLevel::Error     ? "error: "
+                             : level == gdoi::LogLevel::Warning ? "warning: "
+                                                                : "";
+        std::cerr << prefix + line + "\n";  // one write: std::cerr is unbuffered
     };
 
     auto socket = gdoi::UdpSocket::bind(*local_ep);

@@ -17,12 +17,18 @@ namespace gdoi::crypto {
 using common::Result;
 
 enum class HashAlg { Sha1, Sha256, Sha384, Sha512 };
+inline constexpr size_t kMaxHashSize = 64;  // SHA-512
 size_t hash_size(HashAlg alg);
 const char* hash_name(HashAlg alg);
 Bytes hash(HashAlg alg, std::initializer_list<ByteView> parts);
 // HMAC(key, parts...) — the IKEv1 prf (RFC 2409 §5: prf is the HMAC of the negotiated hash).
 SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts);
 SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts);
+// The same into storage the caller holds: `out` is resized to hash_size(alg) (no allocation
+// within its capacity) and must not be the key or one of the parts.
+void prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts, SecureBytes& out);
+// Into exactly hash_size(alg) bytes; `out` may overlap none of the inputs.
+void prf(HashAlg alg, ByteView key, std::span<const ByteView> parts, std::span<uint8_t> out);
 
 enum class CipherAlg { Des3Cbc, AesCbc };
 struct Cipher {
@@ -31,6 +37,11 @@ struct Cipher {
     size_t block_size() const { return alg == CipherAlg::Des3Cbc ? 8 : 16; }
     bool operator==(const Cipher&) const = default;
 };
+// Fetches OpenSSL's implementations of this hash, its HMAC and this cipher once for the
+// process. The first use of each kind builds OpenSSL's table of them (a tenth of a
+// millisecond); an exchange calls this before its first message instead of paying it
+// between two. Later calls cost nothing.
+void load_algorithms(HashAlg hash, const Cipher& cipher);
 // Raw CBC without padding: input must be a multiple of the block size. Decrypted text goes to
 // secure memory: GDOI plaintext carries keys (KD payloads).
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext);
@@ -50,6 +61,8 @@ enum class DhGroup : uint16_t {
 bool is_supported_group(uint16_t number);
 // Length of the KE payload's public value for this group (RFC 2409 §5; RFC 5903 §7: x | y).
 size_t dh_public_size(DhGroup group);
+// Length of g^xy (RFC 2409 §5: the prime's length; RFC 5903 §7: the x coordinate).
+size_t dh_shared_secret_size(DhGroup group);
 
 class DhExchange {
 public:
@@ -63,6 +76,8 @@ public:
     // g^xy: for MODP padded to the prime's length, for ECP the x coordinate (RFC 5903 §7).
     // Rejects a peer value that is out of range or not on the curve.
     Result<SecureBytes> shared_secret(ByteView peer_public) const;
+    // The same into `out` (resized to dh_shared_secret_size(group())).
+    common::Status shared_secret(ByteView peer_public, SecureBytes& out) const;
 
 private:
     struct Impl;

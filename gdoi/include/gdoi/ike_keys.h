@@ -18,16 +18,24 @@ struct IkeSaKeys {
     SecureBytes skeyid_a;
     SecureBytes skeyid_e;
     SecureBytes enc_key;  // SKEYID_e expanded/truncated to the cipher's key size
+
+    // Takes the secure memory of every key for any proposal, so that derive_psk_keys into
+    // these keys allocates nothing.
+    void reserve();
 };
 
 // RFC 2409 §5 for pre-shared keys: SKEYID = prf(PSK, Ni_b | Nr_b), then
 // SKEYID_d/a/e chained with g^xy | CKY-I | CKY-R | 0/1/2; Appendix B expansion.
 IkeSaKeys derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b,
                           ByteView gxy, const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r);
+// The same into `keys`, reusing their storage.
+void derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b, ByteView gxy,
+                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& keys);
 
 // RFC 2409 Appendix B: Ka = K1 | K2 | ..., K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1),
 // used when the cipher needs more bits than SKEYID_e has; otherwise its first bytes.
 SecureBytes expand_cipher_key(crypto::HashAlg hash, const SecureBytes& skeyid_e, size_t key_size);
+void expand_cipher_key(crypto::HashAlg hash, const SecureBytes& skeyid_e, size_t key_size, SecureBytes& out);
 
 // RFC 2409 §5 / Appendix B: phase-1 IV = hash(g^xi | g^xr), truncated to the block size.
 Bytes phase1_iv(const IkeSaKeys& keys, ByteView gxi, ByteView gxr);
@@ -38,6 +46,8 @@ Bytes phase2_iv(const IkeSaKeys& keys, ByteView last_phase1_block, uint32_t mess
 // DH values and cookies and uses IDir_b (RFC 2409 §5).
 SecureBytes phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, const isakmp::Cookie& ck_own,
                         const isakmp::Cookie& ck_peer, ByteView sai_b, ByteView id_b);
+void phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, const isakmp::Cookie& ck_own,
+                 const isakmp::Cookie& ck_peer, ByteView sai_b, ByteView id_b, SecureBytes& out);
 
 // Encrypts a payload chain (zero padding to the block size; RFC 2408 §3.1 length
 // covers the padded ciphertext) and returns the datagram. iv is replaced by the

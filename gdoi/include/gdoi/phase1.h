@@ -65,6 +65,11 @@ struct ExchangeStep {
 
 class Phase1Initiator {
 public:
+    // Draws the cookie, the nonce and a DH key pair for each group the proposals offer (one
+    // for aggressive mode), loads the proposals' algorithms and takes the secure memory of
+    // the keys to come: between the messages of the exchange only work that needs the key
+    // server's values is left (RFC 2409 §5: g^xy and what follows from it). A failure to
+    // make a key pair is reported by start().
     explicit Phase1Initiator(Phase1Config config);
 
     ExchangeStep start(Clock::time_point now);
@@ -93,10 +98,16 @@ private:
     ExchangeStep on_mm4(const isakmp::ParsedMessage& m, Clock::time_point now);
     ExchangeStep on_mm6(const isakmp::ParsedMessage& m);
     ExchangeStep on_am2(const isakmp::ParsedMessage& m, Clock::time_point now);
+    void prepare();
+    // Takes the key pair prepared for this group; false if there is none.
+    bool use_key_pair(crypto::DhGroup group);
     // Checks the responder's SA answer against what was offered.
     bool accept_chosen_sa(const isakmp::RawPayload* sa_payload);
     bool derive_keys(ByteView peer_ke, ByteView nonce_r);
-    Bytes identity_payload_chain(isakmp::PayloadType& first, ByteView hash_i) const;
+    // HASH_R (RFC 2409 §5) of the key server's identity payload body.
+    bool hash_r_verifies(ByteView idir_b, ByteView hash_r);
+    // [IDii,] HASH_I [, N(INITIAL-CONTACT)] encrypted under the new SA (RFC 2409 §5.4).
+    common::Result<Bytes> identity_message(isakmp::ExchangeType exchange);
     isakmp::Header header(isakmp::ExchangeType exchange) const;
     void log(LogLevel level, const std::string& line) const;
 
@@ -105,7 +116,11 @@ private:
     Phase1Failure failure_ = Phase1Failure::None;
     std::string failure_message_;
     Retransmitter retransmit_;
-    std::optional<crypto::DhExchange> dh_;
+    std::string prepare_error_;
+    std::vector<crypto::DhExchange> key_pairs_;  // one per offered group, made by prepare()
+    std::optional<crypto::DhExchange> dh_;       // the one in use
+    SecureBytes gxy_;                            // g^xy, wiped once the keys are derived
+    SecureBytes hash_;                           // HASH_I or HASH_R
     Bytes nonce_i_;
     Bytes sai_b_;  // body of our SA payload, input of HASH_I/HASH_R
     Bytes peer_ke_;

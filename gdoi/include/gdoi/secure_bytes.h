@@ -37,10 +37,19 @@ public:
     // First n bytes as a new SecureBytes (n <= size()).
     SecureBytes prefix(size_t n) const;
 
+    // Secure memory taken ahead of need: every allocation maps, guards and locks pages (a
+    // dozen system calls), so an exchange reserves what it will fill while it waits for the
+    // peer, not after. Up to capacity(), resize() makes no allocation.
+    size_t capacity() const { return capacity_; }
+    void reserve(size_t capacity);
+    // Keeps the first min(size(), n) bytes; new bytes are zero, bytes given up are wiped.
+    void resize(size_t n);
+
 private:
     void release();
     uint8_t* ptr_ = nullptr;
     size_t size_ = 0;
+    size_t capacity_ = 0;
 };
 
 // Wipes a non-secure buffer that briefly held secret bytes.

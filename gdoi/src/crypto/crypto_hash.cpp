@@ -25,17 +25,27 @@ struct CipherCtxFree {
     void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
 
+// Fetched once and kept, as the digests (crypto_md.h).
 const EVP_CIPHER* evp_cipher_of(const Cipher& c) {
-    if (c.alg == CipherAlg::Des3Cbc) return c.key_size == 24 ? EVP_des_ede3_cbc() : nullptr;
+    static EVP_CIPHER* const fetched[] = {
+        EVP_CIPHER_fetch(nullptr, "DES-EDE3-CBC", nullptr), EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr),
+        EVP_CIPHER_fetch(nullptr, "AES-192-CBC", nullptr), EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr)};
+    if (c.alg == CipherAlg::Des3Cbc) return c.key_size == 24 ? fetched[0] : nullptr;
     switch (c.key_size) {
         case 16:
-            return EVP_aes_128_cbc();
+            return fetched[1];
         case 24:
-            return EVP_aes_192_cbc();
+            return fetched[2];
         case 32:
-            return EVP_aes_256_cbc();
+            return fetched[3];
     }
     return nullptr;
+}
+
+EVP_MAC* hmac() {
+    static EVP_MAC* const fetched = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (fetched == nullptr) throw std::runtime_error("HMAC unavailable");
+    return fetched;
 }
 
 // Raw CBC into `out` (at least in.size() + one block); returns the bytes written.
@@ -57,6 +67,12 @@ Result<size_t> cbc_run(const Cipher& c, ByteView key, ByteView iv, ByteView in, 
 }
 
 }  // namespace
+
+void load_algorithms(HashAlg hash, const Cipher& cipher) {
+    md_of(hash);
+    hmac();
+    evp_cipher_of(cipher);
+}
 
 size_t hash_size(HashAlg alg) { return static_cast<size_t>(EVP_MD_get_size(md_of(alg))); }
 
@@ -91,14 +107,22 @@ SecureBytes prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts
 }
 
 SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
-    // EVP_MAC would do too; HMAC_CTX is deprecated in 3.0, so use EVP_Q_mac-style streaming via EVP_MAC.
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    SecureBytes out(hash_size(alg));
+    prf(alg, key, parts, out.span());
+    return out;
+}
+
+void prf(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts, SecureBytes& out) {
+    out.resize(hash_size(alg));
+    prf(alg, key, std::span<const ByteView>(parts.begin(), parts.size()), out.span());
+}
+
+void prf(HashAlg alg, ByteView key, std::span<const ByteView> parts, std::span<uint8_t> out) {
+    // HMAC_CTX is deprecated in 3.0: EVP_MAC.
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac());
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(EVP_MD_get0_name(md_of(alg))), 0),
         OSSL_PARAM_construct_end()};
-    SecureBytes out(hash_size(alg));
     size_t len = 0;
     // A NULL key asks EVP_MAC_init to reuse a previous key; an empty HMAC key is legal,
     // so pass a valid pointer with length 0.
@@ -108,9 +132,7 @@ SecureBytes prf(HashAlg alg, ByteView key, std::span<const ByteView> parts) {
     for (ByteView p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
     ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1;
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     if (!ok || len != out.size()) throw std::runtime_error("HMAC failed");
-    return out;
 }
 
 Result<Bytes> cbc_encrypt(const Cipher& c, ByteView key, ByteView iv, ByteView plaintext) {

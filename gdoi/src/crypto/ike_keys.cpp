@@ -4,35 +4,55 @@
 
 namespace gdoi {
 
+void IkeSaKeys::reserve() {
+    // The cipher key may be expanded by whole prf blocks before it is cut to size.
+    for (SecureBytes* k : {&skeyid, &skeyid_d, &skeyid_a, &skeyid_e, &enc_key})
+        k->reserve(crypto::kMaxHashSize);
+}
+
 IkeSaKeys derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b,
                           ByteView gxy, const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r) {
-    using crypto::prf;
     IkeSaKeys k;
-    k.hash = proposal.hash;
-    k.cipher = proposal.cipher;
-    const uint8_t zero = 0, one = 1, two = 2;
-    k.skeyid = prf(k.hash, psk, {ni_b, nr_b});
-    k.skeyid_d = prf(k.hash, k.skeyid, {gxy, cky_i, cky_r, ByteView(&zero, 1)});
-    k.skeyid_a = prf(k.hash, k.skeyid, {k.skeyid_d, gxy, cky_i, cky_r, ByteView(&one, 1)});
-    k.skeyid_e = prf(k.hash, k.skeyid, {k.skeyid_a, gxy, cky_i, cky_r, ByteView(&two, 1)});
-    k.enc_key = expand_cipher_key(k.hash, k.skeyid_e, k.cipher.key_size);
+    derive_psk_keys(proposal, psk, ni_b, nr_b, gxy, cky_i, cky_r, k);
     return k;
 }
 
+void derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b, ByteView gxy,
+                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& k) {
+    using crypto::prf;
+    k.hash = proposal.hash;
+    k.cipher = proposal.cipher;
+    const uint8_t zero = 0, one = 1, two = 2;
+    prf(k.hash, psk, {ni_b, nr_b}, k.skeyid);
+    prf(k.hash, k.skeyid, {gxy, cky_i, cky_r, ByteView(&zero, 1)}, k.skeyid_d);
+    prf(k.hash, k.skeyid, {k.skeyid_d, gxy, cky_i, cky_r, ByteView(&one, 1)}, k.skeyid_a);
+    prf(k.hash, k.skeyid, {k.skeyid_a, gxy, cky_i, cky_r, ByteView(&two, 1)}, k.skeyid_e);
+    expand_cipher_key(k.hash, k.skeyid_e, k.cipher.key_size, k.enc_key);
+}
+
 SecureBytes expand_cipher_key(crypto::HashAlg hash, const SecureBytes& skeyid_e, size_t key_size) {
-    if (skeyid_e.size() >= key_size) return skeyid_e.prefix(key_size);
-    SecureBytes out(key_size);
-    const uint8_t zero = 0;
-    SecureBytes block = crypto::prf(hash, skeyid_e, {ByteView(&zero, 1)});
-    size_t filled = 0;
-    while (true) {
-        size_t n = std::min(block.size(), key_size - filled);
-        std::copy_n(block.data(), n, out.data() + filled);
-        filled += n;
-        if (filled == key_size) break;
-        block = crypto::prf(hash, skeyid_e, {block});
-    }
+    SecureBytes out;
+    expand_cipher_key(hash, skeyid_e, key_size, out);
     return out;
+}
+
+void expand_cipher_key(crypto::HashAlg hash, const SecureBytes& skeyid_e, size_t key_size, SecureBytes& out) {
+    if (skeyid_e.size() >= key_size) {
+        out.resize(key_size);
+        std::copy_n(skeyid_e.data(), key_size, out.data());
+        return;
+    }
+    // Whole blocks K1, K2, ... written in place, then cut to the key size.
+    const size_t block = crypto::hash_size(hash);
+    out.resize((key_size + block - 1) / block * block);
+    const uint8_t zero = 0;
+    const ByteView first_input(&zero, 1);
+    crypto::prf(hash, skeyid_e, std::span(&first_input, 1), out.span().first(block));
+    for (size_t at = block; at < out.size(); at += block) {
+        const ByteView previous(out.data() + at - block, block);
+        crypto::prf(hash, skeyid_e, std::span(&previous, 1), out.span().subspan(at, block));
+    }
+    out.resize(key_size);
 }
 
 Bytes phase1_iv(const IkeSaKeys& keys, ByteView gxi, ByteView gxr) {
@@ -51,7 +71,14 @@ Bytes phase2_iv(const IkeSaKeys& keys, ByteView last_phase1_block, uint32_t mess
 
 SecureBytes phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, const isakmp::Cookie& ck_own,
                         const isakmp::Cookie& ck_peer, ByteView sai_b, ByteView id_b) {
-    return crypto::prf(keys.hash, keys.skeyid, {g_own, g_peer, ck_own, ck_peer, sai_b, id_b});
+    SecureBytes out;
+    phase1_hash(keys, g_own, g_peer, ck_own, ck_peer, sai_b, id_b, out);
+    return out;
+}
+
+void phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, const isakmp::Cookie& ck_own,
+                 const isakmp::Cookie& ck_peer, ByteView sai_b, ByteView id_b, SecureBytes& out) {
+    crypto::prf(keys.hash, keys.skeyid, {g_own, g_peer, ck_own, ck_peer, sai_b, id_b}, out);
 }
 
 common::Result<Bytes> seal_message(isakmp::Header header, isakmp::PayloadType first, ByteView chain,

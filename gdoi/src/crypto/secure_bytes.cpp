@@ -20,11 +20,12 @@ uint8_t* secure_alloc(size_t size) {
 
 }  // namespace
 
-SecureBytes::SecureBytes(size_t size) : ptr_(secure_alloc(size)), size_(size) {
+SecureBytes::SecureBytes(size_t size) : ptr_(secure_alloc(size)), size_(size), capacity_(size) {
     if (ptr_ != nullptr) sodium_memzero(ptr_, size_);
 }
 
-SecureBytes::SecureBytes(std::span<const uint8_t> data) : ptr_(secure_alloc(data.size())), size_(data.size()) {
+SecureBytes::SecureBytes(std::span<const uint8_t> data)
+    : ptr_(secure_alloc(data.size())), size_(data.size()), capacity_(data.size()) {
     if (size_ != 0) std::memcpy(ptr_, data.data(), size_);
 }
 
@@ -40,9 +41,11 @@ SecureBytes& SecureBytes::operator=(const SecureBytes& other) {
     return *this;
 }
 
-SecureBytes::SecureBytes(SecureBytes&& other) noexcept : ptr_(other.ptr_), size_(other.size_) {
+SecureBytes::SecureBytes(SecureBytes&& other) noexcept
+    : ptr_(other.ptr_), size_(other.size_), capacity_(other.capacity_) {
     other.ptr_ = nullptr;
     other.size_ = 0;
+    other.capacity_ = 0;
 }
 
 SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
@@ -50,8 +53,10 @@ SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
         release();
         ptr_ = other.ptr_;
         size_ = other.size_;
+        capacity_ = other.capacity_;
         other.ptr_ = nullptr;
         other.size_ = 0;
+        other.capacity_ = 0;
     }
     return *this;
 }
@@ -60,6 +65,25 @@ void SecureBytes::release() {
     if (ptr_ != nullptr) sodium_free(ptr_);  // sodium_free wipes before unmapping
     ptr_ = nullptr;
     size_ = 0;
+    capacity_ = 0;
+}
+
+void SecureBytes::reserve(size_t capacity) {
+    if (capacity <= capacity_) return;
+    uint8_t* p = secure_alloc(capacity);
+    sodium_memzero(p, capacity);
+    if (size_ != 0) std::memcpy(p, ptr_, size_);
+    const size_t size = size_;
+    release();
+    ptr_ = p;
+    size_ = size;
+    capacity_ = capacity;
+}
+
+void SecureBytes::resize(size_t n) {
+    reserve(n);
+    if (n < size_) sodium_memzero(ptr_ + n, size_ - n);
+    size_ = n;
 }
 
 bool SecureBytes::equals(std::span<const uint8_t> other) const { return constant_time_equal(view(), other); }

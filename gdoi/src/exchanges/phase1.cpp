@@ -6,6 +6,8 @@
 //                    HDR*, HASH_I [, N(INITIAL-CONTACT)] -->
 #include "gdoi/phase1.h"
 
+#include <algorithm>
+
 namespace gdoi {
 
 using isakmp::ExchangeType;
@@ -32,7 +34,44 @@ const char* phase1_mode_name(Phase1Mode mode) { return mode == Phase1Mode::Main 
 uint32_t phase1_situation(uint32_t doi) { return doi == kDoiIpsec ? kSitIdentityOnly : 0; }
 
 Phase1Initiator::Phase1Initiator(Phase1Config config)
-    : config_(std::move(config)), retransmit_(config_.retransmit) {}
+    : config_(std::move(config)), retransmit_(config_.retransmit) {
+    prepare();
+}
+
+void Phase1Initiator::prepare() {
+    Bytes cookie = crypto::random_bytes(8);
+    std::copy(cookie.begin(), cookie.end(), sa_.initiator_cookie.begin());
+    nonce_i_ = crypto::random_bytes(kNonceSize);
+    // Main mode learns the group from the key server's choice (message 2), so there is a key
+    // pair for every group offered; aggressive mode sends the first proposal's in message 1.
+    for (const auto& p : config_.proposals) crypto::load_algorithms(p.hash, p.cipher);
+    for (const auto& p : config_.proposals) {
+        const bool made = std::any_of(key_pairs_.begin(), key_pairs_.end(),
+                                      [&](const crypto::DhExchange& k) { return k.group() == p.group; });
+        if (made) continue;
+        auto dh = crypto::DhExchange::generate(p.group);
+        if (!dh) {
+            prepare_error_ = dh.error().message;
+            return;
+        }
+        key_pairs_.push_back(std::move(*dh));
+        gxy_.reserve(crypto::dh_shared_secret_size(p.group));
+        if (config_.mode == Phase1Mode::Aggressive) break;
+    }
+    sa_.keys.reserve();
+    hash_.reserve(crypto::kMaxHashSize);
+}
+
+bool Phase1Initiator::use_key_pair(crypto::DhGroup group) {
+    // The pairs of the groups not chosen go with the exchange: freeing them now would cost
+    // time between two messages.
+    for (auto& k : key_pairs_)
+        if (k.group() == group) {
+            dh_.emplace(std::move(k));
+            return true;
+        }
+    return false;
+}
 
 void Phase1Initiator::log(LogLevel level, const std::string& line) const {
     if (config_.log) config_.log(level, "phase1 " + config_.peer_name + ": " + line);
@@ -68,9 +107,7 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     if (config_.proposals.empty()) return fail(Phase1Failure::LocalError, "no IKE proposal configured");
     if (config_.psk.empty()) return fail(Phase1Failure::LocalError, "no pre-shared key configured");
     if (config_.proposals.size() > 255) return fail(Phase1Failure::LocalError, "too many IKE proposals");
-    Bytes cookie = crypto::random_bytes(8);
-    std::copy(cookie.begin(), cookie.end(), sa_.initiator_cookie.begin());
-    nonce_i_ = crypto::random_bytes(kNonceSize);
+    if (!prepare_error_.empty()) return fail(Phase1Failure::LocalError, prepare_error_);
 
     // One proposal, one transform per offered suite (RFC 2409 §5: the responder picks one transform).
     isakmp::Proposal proposal;
@@ -96,9 +133,7 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
         if (p.group != group)
             return fail(Phase1Failure::LocalError,
                         "aggressive mode needs the same DH group in every IKE proposal (" + p.name() + ")");
-    auto dh = crypto::DhExchange::generate(group);
-    if (!dh) return fail(Phase1Failure::LocalError, dh.error().message);
-    dh_.emplace(std::move(*dh));
+    if (!use_key_pair(group)) return fail(Phase1Failure::LocalError, "no DH key pair prepared");
     b.add(PayloadType::KeyExchange, dh_->public_value());
     b.add(PayloadType::Nonce, nonce_i_);
     b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
@@ -229,9 +264,6 @@ bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
         fail(Phase1Failure::ProtocolError, "key server chose more than one proposal/transform");
         return false;
     }
-    if (sa->doi != config_.sa_doi)
-        log(LogLevel::Info, "key server answered with DOI " + std::to_string(sa->doi) + " (we sent " +
-                                std::to_string(config_.sa_doi) + "); accepted");
     auto chosen = ike_proposal_from_transform(sa->proposals[0].transforms[0]);
     if (!chosen) {
         fail(Phase1Failure::ProtocolError,
@@ -248,28 +280,41 @@ bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
     sa_.lifetime_seconds =
         life ? std::min<uint64_t>(*life, config_.lifetime_seconds) : config_.lifetime_seconds;
     sa_.proposal = *chosen;
-    log(LogLevel::Info, "key server chose " + chosen->name());
+    std::string doi_note;
+    if (sa->doi != config_.sa_doi)
+        doi_note = ", answered with DOI " + std::to_string(sa->doi) + " (we sent " +
+                   std::to_string(config_.sa_doi) + "); accepted";
+    log(LogLevel::Info, "key server chose " + chosen->name() + doi_note);
     return true;
 }
 
 bool Phase1Initiator::derive_keys(ByteView peer_ke, ByteView nonce_r) {
-    auto gxy = dh_->shared_secret(peer_ke);
-    if (!gxy) {
-        fail(Phase1Failure::ProtocolError, "key server's KE payload: " + gxy.error().message);
+    auto computed = dh_->shared_secret(peer_ke, gxy_);
+    if (!computed) {
+        fail(Phase1Failure::ProtocolError, "key server's KE payload: " + computed.error().message);
         return false;
     }
     peer_ke_.assign(peer_ke.begin(), peer_ke.end());
-    sa_.keys = derive_psk_keys(sa_.proposal, config_.psk, nonce_i_, nonce_r, *gxy, sa_.initiator_cookie,
-                               sa_.responder_cookie);
+    derive_psk_keys(sa_.proposal, config_.psk, nonce_i_, nonce_r, gxy_, sa_.initiator_cookie,
+                    sa_.responder_cookie, sa_.keys);
+    gxy_.resize(0);  // wiped: only the derived keys are needed from here on
     iv_ = phase1_iv(sa_.keys, dh_->public_value(), peer_ke_);
     return true;
 }
 
-Bytes Phase1Initiator::identity_payload_chain(PayloadType& first, ByteView hash_i) const {
+bool Phase1Initiator::hash_r_verifies(ByteView idir_b, ByteView hash_r) {
+    phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie, sa_.initiator_cookie, sai_b_,
+                idir_b, hash_);
+    return hash_.equals(hash_r);
+}
+
+common::Result<Bytes> Phase1Initiator::identity_message(ExchangeType exchange) {
+    const Bytes idii_b = isakmp::encode_id(config_.local_id);
+    phase1_hash(sa_.keys, dh_->public_value(), peer_ke_, sa_.initiator_cookie, sa_.responder_cookie, sai_b_,
+                idii_b, hash_);
     isakmp::MessageBuilder b;
-    if (config_.mode == Phase1Mode::Main)
-        b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
-    b.add(PayloadType::Hash, hash_i);
+    if (config_.mode == Phase1Mode::Main) b.add(PayloadType::Identification, idii_b);
+    b.add(PayloadType::Hash, hash_);
     if (config_.initial_contact) {
         isakmp::NotificationPayload n;
         n.doi = kDoiIpsec;
@@ -279,17 +324,18 @@ Bytes Phase1Initiator::identity_payload_chain(PayloadType& first, ByteView hash_
         n.spi.insert(n.spi.end(), sa_.responder_cookie.begin(), sa_.responder_cookie.end());
         b.add(PayloadType::Notification, isakmp::encode_notification(n));
     }
-    first = b.first_type();
-    return b.chain();
+    Bytes chain = b.chain();
+    auto sealed = seal_message(header(exchange), b.first_type(), chain, sa_.keys, iv_);
+    wipe(chain);
+    return sealed;
 }
 
 ExchangeStep Phase1Initiator::on_mm2(const isakmp::ParsedMessage& m, Clock::time_point now) {
     if (m.header.exchange != ExchangeType::IdentityProtection || m.header.encrypted()) return waiting();
     sa_.responder_cookie = m.header.responder_cookie;
     if (!accept_chosen_sa(isakmp::find_payload(m.payloads, PayloadType::Sa))) return ExchangeStep{};
-    auto dh = crypto::DhExchange::generate(sa_.proposal.group);
-    if (!dh) return fail(Phase1Failure::LocalError, dh.error().message);
-    dh_.emplace(std::move(*dh));
+    if (!use_key_pair(sa_.proposal.group))
+        return fail(Phase1Failure::LocalError, "no DH key pair prepared for " + sa_.proposal.name());
     isakmp::MessageBuilder b;
     b.add(PayloadType::KeyExchange, dh_->public_value());
     b.add(PayloadType::Nonce, nonce_i_);
@@ -306,13 +352,7 @@ ExchangeStep Phase1Initiator::on_mm4(const isakmp::ParsedMessage& m, Clock::time
     auto nonce = isakmp::parse_nonce(nr->body);
     if (!nonce) return fail(Phase1Failure::ProtocolError, "message 4: " + nonce.error().message);
     if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
-    Bytes idii_b = isakmp::encode_id(config_.local_id);
-    SecureBytes hash_i = phase1_hash(sa_.keys, dh_->public_value(), peer_ke_, sa_.initiator_cookie,
-                                     sa_.responder_cookie, sai_b_, idii_b);
-    PayloadType first = PayloadType::None;
-    Bytes chain = identity_payload_chain(first, hash_i);
-    auto sealed = seal_message(header(ExchangeType::IdentityProtection), first, chain, sa_.keys, iv_);
-    wipe(chain);
+    auto sealed = identity_message(ExchangeType::IdentityProtection);
     if (!sealed) return fail(Phase1Failure::LocalError, sealed.error().message);
     state_ = State::WaitMm6;
     return send(std::move(*sealed), now);
@@ -333,9 +373,7 @@ ExchangeStep Phase1Initiator::on_mm6(const isakmp::ParsedMessage& m) {
     const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
     if (id == nullptr || hash == nullptr)
         return fail(Phase1Failure::ProtocolError, "message 6 lacks ID or HASH");
-    SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
-                                       sa_.initiator_cookie, sai_b_, id->body);
-    if (!expected.equals(hash->body))
+    if (!hash_r_verifies(id->body, hash->body))
         return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (HASH_R mismatch)");
     auto peer_id = isakmp::parse_id(id->body);
     if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 6: " + peer_id.error().message);
@@ -362,9 +400,7 @@ ExchangeStep Phase1Initiator::on_am2(const isakmp::ParsedMessage& m, Clock::time
     auto nonce = isakmp::parse_nonce(nr->body);
     if (!nonce) return fail(Phase1Failure::ProtocolError, "message 2: " + nonce.error().message);
     if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
-    SecureBytes expected = phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie,
-                                       sa_.initiator_cookie, sai_b_, id->body);
-    if (!expected.equals(hash->body))
+    if (!hash_r_verifies(id->body, hash->body))
         return fail(
             Phase1Failure::AuthenticationFailed,
             "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
@@ -372,15 +408,9 @@ ExchangeStep Phase1Initiator::on_am2(const isakmp::ParsedMessage& m, Clock::time
     auto peer_id = isakmp::parse_id(id->body);
     if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 2: " + peer_id.error().message);
     sa_.peer_id = *peer_id;
-    Bytes idii_b = isakmp::encode_id(config_.local_id);
-    SecureBytes hash_i = phase1_hash(sa_.keys, dh_->public_value(), peer_ke_, sa_.initiator_cookie,
-                                     sa_.responder_cookie, sai_b_, idii_b);
-    PayloadType first = PayloadType::None;
-    Bytes chain = identity_payload_chain(first, hash_i);
     // RFC 2409 §5.4 shows the third message unencrypted, but deployed peers (Cisco,
     // strongSwan) protect it under the new SA; we encrypt it, as they do.
-    auto sealed = seal_message(header(ExchangeType::Aggressive), first, chain, sa_.keys, iv_);
-    wipe(chain);
+    auto sealed = identity_message(ExchangeType::Aggressive);
     if (!sealed) return fail(Phase1Failure::LocalError, sealed.error().message);
     sa_.last_iv = iv_;
     state_ = State::Established;

@@ -356,6 +356,41 @@ TEST_CASE("DH ECP rejects points off the curve and wrong lengths", "[crypto][dh]
         CHECK_FALSE(a->shared_secret(sec1).ok());
         CHECK_FALSE(a->shared_secret(ByteView(peer).first(peer.size() / 2)).ok());  // x only
         CHECK_FALSE(a->shared_secret({}).ok());
+        CHECK_FALSE(a->shared_secret(Bytes(peer.size(), 0xff)).ok());  // coordinates beyond the prime
+        // The exchange keeps its ECDH context: rejected points leave it usable, and another
+        // peer gives another secret.
+        auto first = a->shared_secret(peer);
+        auto other = DhExchange::generate(g);
+        REQUIRE(other.ok());
+        auto with_other = a->shared_secret(other->public_value());
+        auto again = a->shared_secret(peer);
+        REQUIRE(first.ok());
+        REQUIRE(with_other.ok());
+        REQUIRE(again.ok());
+        CHECK(first->equals(*again));
+        CHECK_FALSE(first->equals(*with_other));
+        auto seen_by_other = other->shared_secret(a->public_value());
+        REQUIRE(seen_by_other.ok());
+        CHECK(with_other->equals(*seen_by_other));
+    }
+}
+
+TEST_CASE("DH: the secret into reserved memory equals the returned one", "[crypto][dh]") {
+    for (DhGroup g : {DhGroup::Modp2048, DhGroup::Ecp256, DhGroup::Ecp521}) {
+        INFO("group " << static_cast<int>(g));
+        auto a = DhExchange::generate(g);
+        REQUIRE(a.ok());
+        SecureBytes out;
+        out.reserve(dh_shared_secret_size(g));
+        const uint8_t* memory = out.data();
+        // Our own public value is a valid peer value: g^(x*x) on both paths.
+        REQUIRE(a->shared_secret(a->public_value(), out).ok());
+        CHECK(out.size() == dh_shared_secret_size(g));
+        CHECK(out.data() == memory);
+        auto returned = a->shared_secret(a->public_value());
+        REQUIRE(returned.ok());
+        CHECK(out.equals(*returned));
+        CHECK_FALSE(a->shared_secret(Bytes(3, 1), out).ok());
     }
 }
 

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "test_util.h"
 
@@ -120,6 +121,39 @@ TEST_CASE("derive_psk_keys matches RFC 2409 §5 computed independently", "[ike][
         CHECK(k.enc_key.size() == p.cipher.key_size);
         CHECK(k.skeyid.size() == crypto::hash_size(p.hash));
     }
+}
+
+TEST_CASE("derive_psk_keys into reserved keys: the same keys, no new memory", "[ike][keys]") {
+    const Bytes psk = str("psk"), ni(16, 1), nr(16, 2), gxy(256, 3);
+    IkeSaKeys k;
+    k.reserve();
+    const std::vector<const SecureBytes*> parts = {&k.skeyid, &k.skeyid_d, &k.skeyid_a, &k.skeyid_e,
+                                                   &k.enc_key};
+    std::vector<const uint8_t*> memory;
+    for (const auto* part : parts) memory.push_back(part->data());
+    // Every hash and cipher, including the cipher key expanded from SKEYID_e (Appendix B).
+    for (const char* name : {"aes256-sha1-modp2048", "3des-sha1-modp2048", "aes128-sha256-ecp256",
+                             "aes256-sha512-modp2048", "aes192-sha384-ecp384"}) {
+        INFO(name);
+        const IkeProposal p = proposal(name);
+        derive_psk_keys(p, psk, ni, nr, gxy, kCkyI, kCkyR, k);
+        const IkeSaKeys fresh = derive_psk_keys(p, psk, ni, nr, gxy, kCkyI, kCkyR);
+        CHECK(k.hash == p.hash);
+        CHECK(k.cipher == p.cipher);
+        CHECK(test::to_bytes(k.skeyid) == test::to_bytes(fresh.skeyid));
+        CHECK(test::to_bytes(k.skeyid_d) == test::to_bytes(fresh.skeyid_d));
+        CHECK(test::to_bytes(k.skeyid_a) == test::to_bytes(fresh.skeyid_a));
+        CHECK(test::to_bytes(k.skeyid_e) == test::to_bytes(fresh.skeyid_e));
+        CHECK(test::to_bytes(k.enc_key) == test::to_bytes(fresh.enc_key));
+        CHECK(k.enc_key.size() == p.cipher.key_size);
+        for (size_t i = 0; i < parts.size(); ++i) CHECK(parts[i]->data() == memory[i]);
+    }
+    SecureBytes hash;
+    hash.reserve(crypto::kMaxHashSize);
+    const uint8_t* hash_memory = hash.data();
+    phase1_hash(k, ni, nr, kCkyI, kCkyR, str("sa"), str("id"), hash);
+    CHECK(test::to_bytes(hash) == test::to_bytes(phase1_hash(k, ni, nr, kCkyI, kCkyR, str("sa"), str("id"))));
+    CHECK(hash.data() == hash_memory);
 }
 
 TEST_CASE("derive_psk_keys: every input matters", "[ike][keys]") {

@@ -291,6 +291,19 @@ TEST_CASE("message 2 with Situation 0 or SIT_IDENTITY_ONLY is accepted", "[phase
     CHECK_FALSE(init.finished());
 }
 
+TEST_CASE("the cookie is drawn with the exchange, before message 1", "[phase1]") {
+    const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
+    // Main mode: a key pair per offered group; aggressive mode: one group in every proposal.
+    const char* second = mode == Phase1Mode::Main ? "aes128-sha1-modp2048" : "aes256-sha256-ecp256";
+    Phase1Initiator init(config({"aes128-sha1-ecp256", second}, mode));
+    const isakmp::Cookie drawn = init.initiator_cookie();
+    CHECK(drawn != isakmp::Cookie{});
+    auto step = init.start(kT0);
+    REQUIRE(step.send.has_value());
+    CHECK(parse(*step.send).header.initiator_cookie == drawn);
+    CHECK(init.initiator_cookie() == drawn);
+}
+
 TEST_CASE("each initiator uses a fresh cookie", "[phase1]") {
     Phase1Initiator a(config({"aes128-sha1-modp2048"})), b(config({"aes128-sha1-modp2048"}));
     (void)a.start(kT0);

@@ -1,6 +1,6 @@
 // SecureBytes value semantics and the Retransmitter's backoff schedule.
+#include <algorithm>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <utility>
 
@@ -110,6 +110,45 @@ TEST_CASE("SecureBytes: prefix()", "[secure_bytes]") {
     CHECK(a.prefix(0).empty());
     CHECK_THROWS_AS(a.prefix(9), std::out_of_range);
     CHECK(SecureBytes().prefix(0).empty());
+}
+
+TEST_CASE("SecureBytes: reserve() and resize() keep the memory within the capacity", "[secure_bytes]") {
+    SecureBytes s;
+    CHECK(s.capacity() == 0);
+    s.reserve(64);
+    CHECK(s.empty());
+    CHECK(s.capacity() == 64);
+    const uint8_t* memory = s.data();
+    REQUIRE(memory != nullptr);
+
+    s.resize(20);
+    CHECK(s.data() == memory);
+    CHECK(test::to_bytes(s) == Bytes(20, 0));
+    std::fill(s.span().begin(), s.span().end(), uint8_t{0xab});
+    s.resize(8);  // the 12 bytes given up are wiped: growing again shows zeros
+    s.resize(20);
+    Bytes expected(8, 0xab);
+    expected.resize(20, 0);
+    CHECK(test::to_bytes(s) == expected);
+    CHECK(s.data() == memory);
+    s.reserve(16);  // below the capacity: nothing changes
+    CHECK(s.capacity() == 64);
+    CHECK(s.data() == memory);
+
+    s.resize(100);  // beyond it: new memory, the bytes kept
+    CHECK(s.capacity() == 100);
+    expected.resize(100, 0);
+    CHECK(test::to_bytes(s) == expected);
+
+    SecureBytes copy(s);  // a copy takes only what it holds
+    CHECK(copy.capacity() == 100);
+    s.resize(10);
+    SecureBytes smaller(s);
+    CHECK(smaller.capacity() == 10);
+    SecureBytes moved(std::move(s));
+    CHECK(moved.capacity() == 100);
+    CHECK(s.capacity() == 0);
+    CHECK(s.empty());
 }
 
 TEST_CASE("wipe() zeroes a buffer", "[secure_bytes]") {
