@@ -321,7 +321,7 @@ Result<std::vector<KeyPacket>> parse_key_download(ByteView body) {
     uint16_t count = r.u16();
     r.u16();  // RESERVED2
     if (r.failed()) return parse_failure(ParseError::Truncated, "KD payload");
-    // RFC 6407 §5.6: one key packet per SA (TEK or KEK) of the message; each has at least its
+    // RFC 6407 §5.5: one key packet per SA (TEK or KEK) of the message; each has at least its
     // 4-octet header and the SPI Size octet, so a count the payload's bytes cannot hold is
     // refused before any packet is read (the payload itself is bounded by the datagram).
     constexpr size_t kMinKeyPacketSize = 5;

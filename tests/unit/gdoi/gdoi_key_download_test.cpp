@@ -1,4 +1,4 @@
-// GDOI KD payload (RFC 6407 §5.6): one key packet per SA, as many as the payload's bytes hold.
+// GDOI KD payload (RFC 6407 §5.5): one key packet per SA, as many as the payload's bytes hold.
 #include <catch2/catch.hpp>
 
 #include "gdoi/gdoi_payloads.h"
