@@ -36,7 +36,7 @@ void usage() {
         "         (--psk ADDR=FILE | --psk fqdn:NAME=FILE | --psk-any FILE) ...\n"
         "         [--proposal NAME ...] [--id ADDR|fqdn:NAME] [--mode main|aggressive|both]\n"
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
-        "         [--group ID --tek SPEC ... [--selector PREFIX] [--kek-sig rsa|ecdsa256]\n"
+        "         [--group ID --tek SPEC ... [--selector PREFIX | --teks N] [--kek-sig rsa|ecdsa256]\n"
         "          [--gap ACT,DEACT] [--seq N] [--ack] [--ack-period S] [--ack-retransmits N]\n"
         "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE] [--pull-pcap FILE]\n"
         "          [--multicast ADDR[:PORT]]]\n"
@@ -52,6 +52,8 @@ void usage() {
         "  --tek SPEC      a TEK, repeatable: cbc256-sha256:SPI, cbc128-sha256:SPI, cbc128-sha1:SPI,\n"
         "                  gcm128:SPI, gcm256:SPI (SPI decimal or 0x-hex)\n"
         "  --selector P    traffic of the TEKs, both directions (default 10.0.0.0/8)\n"
+        "  --teks N        N TEKs (1..64768) like the one --tek, SPIs SPI..SPI+N-1, one policy line each:\n"
+        "                  TEK i protects 10.1.0.0/24 <-> 10.(2+i/256).(i%256).0/24\n"
         "  --kek-sig ALG   push signatures: rsa (2048) or ecdsa256 (default rsa)\n"
         "  --gap A,D       GAP activation and deactivation time delays, seconds (default 10,30)\n"
         "  --seq N         SEQ handed out at registration (default 1); each rekey sends SEQ+1\n"
@@ -173,6 +175,24 @@ std::optional<gdoi::TrafficId> parse_prefix(const std::string& text) {
     return id;
 }
 
+// --teks N: N copies of `first`, SPIs first.spi + i, TEK i protecting 10.1.0.0/24 <->
+// 10.(2 + i / 256).(i % 256).0/24 — one policy line each, as a large key server policy sends them.
+constexpr uint32_t kMaxDistinctTeks = 253 * 256;  // 10.2.0.0/24 .. 10.254.255.0/24
+std::vector<gdoi::Tek> distinct_teks(const gdoi::Tek& first, uint32_t count) {
+    std::vector<gdoi::Tek> teks;
+    for (uint32_t i = 0; i < count; ++i) {
+        gdoi::Tek t = first;
+        t.spi = first.spi + i;
+        t.selector.source.id_type = t.selector.destination.id_type = 4;  // ID_IPV4_ADDR_SUBNET
+        t.selector.source.address = {10, 1, 0, 0};
+        t.selector.destination.address = {10, static_cast<uint8_t>(2 + i / 256),
+                                          static_cast<uint8_t>(i % 256), 0};
+        t.selector.source.mask_or_end = t.selector.destination.mask_or_end = {255, 255, 255, 0};
+        teks.push_back(std::move(t));
+    }
+    return teks;
+}
+
 // "cbc256-sha256:SPI", "gcm128:SPI", ...: an ESP TEK policy (RFC 2407 §4.4.4 transform ids,
 // §4.5 auth algorithms).
 std::optional<gdoi::Tek> parse_tek(const std::string& text) {
@@ -260,7 +280,8 @@ int main(int argc, char** argv) {
     std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap, pull_pcap;
     std::string multicast_spec;
     gdoi::Gap gap{10, 30};
-    uint32_t seq = 1, tek_lifetime = 3600;
+    uint32_t seq = 1, tek_lifetime = 3600, tek_count = 0;
+    bool selector_given = false;
     bool ack = false;
     keyserver::GroupServerConfig group_config;
     keyserver::FieldOptions field;
@@ -325,10 +346,10 @@ int main(int argc, char** argv) {
         } else if (a == "--once")
             once = true;
         else if (a == "--group" || a == "--seq" || a == "--ack-period" || a == "--ack-retransmits" ||
-                 a == "--tek-lifetime") {
+                 a == "--tek-lifetime" || a == "--teks") {
             std::string v = next();
             auto n = parse_u32(v);
-            if (!n || (a == "--group" && *n == 0)) {
+            if (!n || (a == "--group" && *n == 0) || (a == "--teks" && (*n == 0 || *n > kMaxDistinctTeks))) {
                 std::cerr << "gdoi-test-keyserver: " << a << ": not a number: " << v << "\n";
                 return 2;
             }
@@ -340,6 +361,8 @@ int main(int argc, char** argv) {
                 group_config.ack_period = std::chrono::milliseconds(uint64_t{*n} * 1000);
             else if (a == "--ack-retransmits")
                 group_config.ack_retransmits = *n;
+            else if (a == "--teks")
+                tek_count = *n;
             else
                 tek_lifetime = *n;
         } else if (a == "--tek") {
@@ -353,9 +376,10 @@ int main(int argc, char** argv) {
                 return 2;
             }
             teks.push_back(std::move(*t));
-        } else if (a == "--selector")
+        } else if (a == "--selector") {
             selector_spec = next();
-        else if (a == "--kek-sig")
+            selector_given = true;
+        } else if (a == "--kek-sig")
             kek_sig = next();
         else if (a == "--gap") {
             std::string v = next();
@@ -505,9 +529,16 @@ int main(int argc, char** argv) {
             std::cerr << "gdoi-test-keyserver: --kek-sig wants rsa or ecdsa256, not " << kek_sig << "\n";
             return 2;
         }
+        if (tek_count != 0) {
+            if (teks.size() != 1 || selector_given || uint64_t{teks[0].spi} + tek_count - 1 > 0xffffffffu) {
+                std::cerr << "gdoi-test-keyserver: --teks wants exactly one --tek (its SPI the first), no "
+                             "--selector\n";
+                return 2;
+            }
+            teks = distinct_teks(teks[0], tek_count);
+        }
         for (auto& t : teks) {
-            t.selector.source = *selector;
-            t.selector.destination = *selector;
+            if (tek_count == 0) t.selector.source = t.selector.destination = *selector;
             t.lifetime_seconds = tek_lifetime;
         }
         gcks::Group g = gcks::Group::make(group_id, std::move(teks), sig_alg);

@@ -12,10 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/member/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 member_test_init member_ks_in_scope "$@"
-command -v nft >/dev/null || { echo "member_ks_in_scope: needs nft" >&2; exit 77; }
-ip -n "$NS_M" link add lan0 type veth peer name lan0-peer
-ip -n "$NS_M" addr add 10.1.0.1/24 dev lan0
-ip -n "$NS_M" link set lan0 up
+member_dataplane_init
 
 G=GROUP_ID-4242
 ks_start ks --group 4242 --tek cbc256-sha256:0x11111111 --selector 10.0.0.0/8 --ack --ack-period 3

@@ -70,6 +70,16 @@ member_test_init() {
   ip -n "$NS_K" addr add "$KS2_IP/24" dev veth-k
 }
 
+# member_dataplane_init — for a member with its kernel dataplane (MEMBER_DATAPLANE=1): nft
+# present (skip: 77) and the LAN interface lan0, 10.1.0.1/24, in NS_M (a veth: no dummy
+# module on every kernel).
+member_dataplane_init() {
+  command -v nft >/dev/null || { echo "$TEST_NAME: needs nft" >&2; exit 77; }
+  ip -n "$NS_M" link add lan0 type veth peer name lan0-peer
+  ip -n "$NS_M" addr add 10.1.0.1/24 dev lan0
+  ip -n "$NS_M" link set lan0 up
+}
+
 # ks_start NAME [ARGS...] — a key server in NS_K (listen address in ARGS or KS_IP), with a
 # control socket WORK/NAME.ctl, its key log WORK/keylog.csv (shared), pull and push
 # plaintexts in WORK/NAME.pull.pcap and WORK/NAME.push.pcap; stdout (events) in WORK/NAME.out, stderr in WORK/NAME.err.

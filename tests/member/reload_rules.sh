@@ -9,10 +9,7 @@ set -euo pipefail
 # shellcheck source=tests/member/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 member_test_init member_reload_rules "$@"
-command -v nft >/dev/null || { echo "member_reload_rules: needs nft" >&2; exit 77; }
-ip -n "$NS_M" link add lan0 type veth peer name lan0-peer  # no dummy module on every kernel
-ip -n "$NS_M" addr add 10.1.0.1/24 dev lan0
-ip -n "$NS_M" link set lan0 up
+member_dataplane_init
 ip -n "$NS_M" route add default via "$KS_IP"
 
 G=GROUP_ID-4242

@@ -62,8 +62,16 @@ inline constexpr uint8_t kFlagCommit = 0x02;
 inline constexpr uint8_t kFlagAuthOnly = 0x04;
 inline constexpr size_t kHeaderSize = 28;
 inline constexpr size_t kGenericHeaderSize = 4;
-// DoS bounds: far above what any real exchange carries.
-inline constexpr size_t kMaxPayloads = 64;
+// The payload chain is bounded by bytes, not by a count. An ISAKMP message travels in one UDP
+// datagram (GDOI: RFC 6407 §2, port 848) and neither RFC 2408 nor RFC 6407 splits a message
+// over several, so no message, and no decrypted payload chain, is longer than a UDP payload:
+// 65,535 - 8 octets (RFC 768 Length includes the header; 65,507 over IPv4).
+// Every payload has at least its 4-octet generic header (RFC 2408 §3.2), so a chain holds at
+// most kMaxPayloads payloads (16,374, about 390 KiB of views): what a datagram can say, and a
+// key server that sends one SA TEK per policy line needs far more than a fixed 64.
+inline constexpr size_t kMaxMessageSize = 65535 - 8;
+inline constexpr size_t kMaxPayloads = (kMaxMessageSize - kHeaderSize) / kGenericHeaderSize;
+// DoS bounds on the nesting inside one SA payload: far above what any real exchange carries.
 inline constexpr size_t kMaxProposals = 32;
 inline constexpr size_t kMaxTransforms = 64;
 inline constexpr size_t kMaxAttributes = 64;

@@ -41,6 +41,8 @@ struct Datagram {
 class UdpSocket {
 public:
     static constexpr int kReceiveBuffer = 4 << 20;  // bytes (SO_RCVBUF)
+    // One datagram: more than any UDP payload (65,535 - 8 octets).
+    static constexpr size_t kDatagramBuffer = 65536;
     static common::Result<UdpSocket> bind(const Endpoint& local);
     int fd() const { return fd_.get(); }
     common::Status send_to(ByteView data, const Endpoint& to) const;

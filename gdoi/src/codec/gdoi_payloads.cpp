@@ -321,7 +321,12 @@ Result<std::vector<KeyPacket>> parse_key_download(ByteView body) {
     uint16_t count = r.u16();
     r.u16();  // RESERVED2
     if (r.failed()) return parse_failure(ParseError::Truncated, "KD payload");
-    if (count == 0 || count > isakmp::kMaxPayloads) return parse_failure(ParseError::TooMany, "KD key packets");
+    // RFC 6407 §5.5: one key packet per SA (TEK or KEK) of the message; each has at least its
+    // 4-octet header and the SPI Size octet, so a count the payload's bytes cannot hold is
+    // refused before any packet is read (the payload itself is bounded by the datagram).
+    constexpr size_t kMinKeyPacketSize = 5;
+    if (count == 0 || count > r.remaining() / kMinKeyPacketSize)
+        return parse_failure(ParseError::TooMany, "KD key packets");
     std::vector<KeyPacket> out;
     for (uint16_t i = 0; i < count; ++i) {
         KeyPacket kp;
@@ -329,7 +334,7 @@ Result<std::vector<KeyPacket>> parse_key_download(ByteView body) {
         r.u8();
         uint16_t length = r.u16();
         if (r.failed()) return parse_failure(ParseError::NestingOverrun, "KD key packet header");
-        if (length < 5) return parse_failure(ParseError::BadLength, "KD key packet");
+        if (length < kMinKeyPacketSize) return parse_failure(ParseError::BadLength, "KD key packet");
         ByteView packet = r.take(length - 4u);
         if (r.failed()) return parse_failure(ParseError::NestingOverrun, "KD key packet");
         ByteReader pr(packet);

@@ -89,22 +89,28 @@ Bytes encode_header(const Header& h) {
 }
 
 Result<std::vector<RawPayload>> parse_payload_chain(PayloadType first, ByteView data, Trailing trailing) {
+    // A chain longer than any datagram's is refused whole; within it every payload takes at
+    // least its generic header, so the loop ends after at most kMaxPayloads payloads.
+    if (data.size() > kMaxMessageSize - kHeaderSize)
+        return parse_failure(ParseError::BadLength, "payload chain longer than a UDP datagram");
     std::vector<RawPayload> out;
     ByteReader r(data);
     PayloadType type = first;
+    const auto fail = [&type](ParseError e) {
+        return parse_failure(e, std::string(payload_name(type)) + " payload");
+    };
     while (type != PayloadType::None) {
         if (out.size() >= kMaxPayloads) return parse_failure(ParseError::TooMany, "payload chain");
         uint8_t next = r.u8();
         uint8_t reserved = r.u8();
         uint16_t length = r.u16();
-        std::string where = std::string(payload_name(type)) + " payload";
-        if (r.failed()) return parse_failure(ParseError::Truncated, where);
-        if (length < kGenericHeaderSize) return parse_failure(ParseError::BadLength, where);
+        if (r.failed()) return fail(ParseError::Truncated);
+        if (length < kGenericHeaderSize) return fail(ParseError::BadLength);
         ByteView body = r.take(length - kGenericHeaderSize);
-        if (r.failed()) return parse_failure(ParseError::BadLength, where);
-        if (reserved != 0) return parse_failure(ParseError::ReservedNotZero, where);
+        if (r.failed()) return fail(ParseError::BadLength);
+        if (reserved != 0) return fail(ParseError::ReservedNotZero);
         out.push_back(RawPayload{type, body});
-        if (next != 0 && !is_known_payload(next)) return parse_failure(ParseError::UnknownPayload, where);
+        if (next != 0 && !is_known_payload(next)) return fail(ParseError::UnknownPayload);
         type = static_cast<PayloadType>(next);
     }
     if (trailing == Trailing::Reject && !r.at_end()) return parse_failure(ParseError::TrailingData, "message");

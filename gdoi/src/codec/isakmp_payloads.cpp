@@ -250,7 +250,10 @@ Result<DeletePayload> parse_delete(ByteView body) {
     uint16_t count = r.u16();
     if (r.failed()) return parse_failure(ParseError::Truncated, "delete payload");
     if (d.spi_size == 0 && count != 0) return parse_failure(ParseError::BadValue, "delete payload");
-    if (count > 256) return parse_failure(ParseError::TooMany, "delete payload SPIs");
+    // RFC 2408 §3.15: # of SPIs, 2 octets; a rekey deletes one SPI per TEK it replaces, so the
+    // bound is the payload's bytes (at most a datagram's), not a count.
+    if (size_t{count} * d.spi_size > r.remaining())
+        return parse_failure(ParseError::BadLength, "delete payload SPIs");
     for (uint16_t i = 0; i < count; ++i) {
         ByteView spi = r.take(d.spi_size);
         if (r.failed()) return parse_failure(ParseError::BadLength, "delete payload SPIs");

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gdoi/isakmp.h"
+
 namespace gdoi {
 
 common::Result<Endpoint> Endpoint::parse(const std::string& address, uint16_t port) {
@@ -104,12 +106,20 @@ common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::millisec
         return common::make_error(std::string("poll failed: ") + std::strerror(errno), errno);
     }
     if (r == 0) return std::optional<Datagram>{};
+    // A GDOI message is one datagram (RFC 6407 §5: no fragmentation of its own; IP reassembles
+    // the fragments of a large one): the buffer holds any UDP payload, and MSG_TRUNC reports the
+    // datagram's real length, so a cut message would be refused here rather than parsed short.
+    static_assert(kDatagramBuffer > isakmp::kMaxMessageSize);
     Datagram d;
-    d.data.resize(65536);
+    d.data.resize(kDatagramBuffer);
     d.from.len = sizeof d.from.addr;
-    ssize_t n = ::recvfrom(fd_.get(), d.data.data(), d.data.size(), 0,
+    ssize_t n = ::recvfrom(fd_.get(), d.data.data(), d.data.size(), MSG_TRUNC,
                            reinterpret_cast<sockaddr*>(&d.from.addr), &d.from.len);
     if (n < 0) return common::make_error(std::string("receive failed: ") + std::strerror(errno), errno);
+    if (static_cast<size_t>(n) > d.data.size())
+        return common::make_error("datagram of " + std::to_string(n) + " octets from " + d.from.to_string() +
+                                      " truncated to " + std::to_string(d.data.size()),
+                                  EMSGSIZE);
     d.data.resize(static_cast<size_t>(n));
     return std::optional<Datagram>{std::move(d)};
 }

@@ -322,7 +322,17 @@ TEST_CASE("delete payload round trip", "[isakmp][codec]") {
     CHECK(parse_error(parse_delete(hex("00000001 03 04 0002 11223344 556677"))) == ParseError::BadLength);
     CHECK(parse_error(parse_delete(hex("00000001 03 04 0001 11223344 55"))) == ParseError::BadLength);
     CHECK(parse_error(parse_delete(hex("00000001 03 00 0001"))) == ParseError::BadValue);
-    CHECK(parse_error(parse_delete(hex("00000001 03 04 0101"))) == ParseError::TooMany);
+    // A count the payload's bytes cannot hold (257 SPIs, none present; 65,535 SPIs, one present).
+    CHECK(parse_error(parse_delete(hex("00000001 03 04 0101"))) == ParseError::BadLength);
+    CHECK(parse_error(parse_delete(hex("00000001 03 04 ffff 11223344"))) == ParseError::BadLength);
+
+    // A rekey replacing 1,000 TEKs deletes 1,000 SPIs in one payload.
+    DeletePayload many{1, 3, 4, {}};
+    for (uint32_t i = 0; i < 1000; ++i)
+        many.spis.push_back({0, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+    auto back_many = parse_delete(encode_delete(many));
+    REQUIRE(back_many.ok());
+    CHECK(back_many->spis == many.spis);
     CHECK(parse_error(parse_delete(hex("00000001 03 04"))) == ParseError::Truncated);
 }
 
@@ -609,14 +619,56 @@ TEST_CASE("malformed: nesting overrun", "[isakmp][malformed]") {
     }
 }
 
-TEST_CASE("malformed: too many payloads", "[isakmp][malformed]") {
-    auto ok = parse_message(message_with_chain(PayloadType::VendorId, vid_chain(kMaxPayloads)));
-    REQUIRE(ok.ok());
-    CHECK(ok->payloads.size() == 64);
-    CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, vid_chain(65)))) ==
-          ParseError::TooMany);
-    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, vid_chain(65), Trailing::AllowPadding)) ==
-          ParseError::TooMany);
+TEST_CASE("payload chain: bounded by the datagram's bytes, not by a count", "[isakmp][malformed]") {
+    // A chain of N empty payloads: 4 octets each (RFC 2408 3.2 generic header only).
+    const auto empty_vids = [](size_t count) {
+        MessageBuilder b;
+        for (size_t i = 0; i < count; ++i) b.add(PayloadType::VendorId, {});
+        return b.chain();
+    };
+    for (size_t count : {size_t{65}, size_t{200}, size_t{1000}}) {
+        auto ok = parse_message(message_with_chain(PayloadType::VendorId, vid_chain(count)));
+        REQUIRE(ok.ok());
+        CHECK(ok->payloads.size() == count);
+    }
+    // The most a UDP datagram can hold: 65,527 octets, header included.
+    CHECK(kMaxMessageSize == 65527);
+    CHECK(kMaxPayloads == 16374);
+    const Bytes largest = empty_vids(kMaxPayloads);
+    REQUIRE(kHeaderSize + largest.size() <= kMaxMessageSize);
+    auto all = parse_payload_chain(PayloadType::VendorId, largest, Trailing::Reject);
+    REQUIRE(all.ok());
+    CHECK(all->size() == kMaxPayloads);
+    // One payload more is longer than any datagram: refused before it is read, padding or not.
+    const Bytes longer = empty_vids(kMaxPayloads + 1);
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, longer, Trailing::AllowPadding)) ==
+          ParseError::BadLength);
+    CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, longer))) ==
+          ParseError::BadLength);
+    // A short chain followed by more bytes than a datagram holds is refused too.
+    Bytes padded = vid_chain(3);
+    padded.resize(kMaxMessageSize - kHeaderSize + 1, 0);
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, padded, Trailing::AllowPadding)) ==
+          ParseError::BadLength);
+    // Malformed long chains still fail where they break: a payload shorter than its header,
+    // one running past the end, an unknown next payload after 1,000 good ones.
+    Bytes chain = vid_chain(1000);
+    Bytes short_length = chain;
+    short_length[999 * 6 + 3] = 3;  // the last payload's length: 3 < 4
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, short_length, Trailing::Reject)) ==
+          ParseError::BadLength);
+    Bytes overrun = chain;
+    overrun[999 * 6 + 3] = 7;  // one octet past the end
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, overrun, Trailing::Reject)) ==
+          ParseError::BadLength);
+    Bytes unknown = chain;
+    unknown[999 * 6] = 99;  // the last payload names an unknown next payload
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, unknown, Trailing::Reject)) ==
+          ParseError::UnknownPayload);
+    Bytes cut = chain;
+    cut[999 * 6] = static_cast<uint8_t>(PayloadType::VendorId);  // announces a 1,001st that is not there
+    CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, cut, Trailing::Reject)) ==
+          ParseError::Truncated);
 }
 
 TEST_CASE("malformed: too many attributes", "[isakmp][malformed]") {

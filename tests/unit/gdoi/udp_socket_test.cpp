@@ -1,6 +1,6 @@
 // The GDOI socket: no other process — an unprivileged one least of all —
 // can bind its address and port alongside it (no SO_REUSEADDR / SO_REUSEPORT), and its
-// receive buffer is large enough to ride out a burst.
+// receive buffer is large enough to ride out a burst; the largest datagram arrives whole.
 #include "gdoi/udp_socket.h"
 
 #include <arpa/inet.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 
 namespace {
 
@@ -39,9 +40,8 @@ bool nobody_can_bind(uint16_t port) {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-}  // namespace
-
-TEST_CASE("UDP socket: another user cannot bind the GDOI port alongside the daemon", "[udp]") {
+// A socket on 127.0.0.1 with a port the kernel chose, and that port.
+std::pair<gdoi::UdpSocket, uint16_t> loopback_socket() {
     auto local = gdoi::Endpoint::parse("127.0.0.1", 0);
     REQUIRE(local.ok());
     auto sock = gdoi::UdpSocket::bind(*local);
@@ -49,11 +49,17 @@ TEST_CASE("UDP socket: another user cannot bind the GDOI port alongside the daem
     sockaddr_in bound{};
     socklen_t len = sizeof bound;
     REQUIRE(::getsockname(sock->fd(), reinterpret_cast<sockaddr*>(&bound), &len) == 0);
-    const uint16_t port = ntohs(bound.sin_port);
+    return {std::move(*sock), ntohs(bound.sin_port)};
+}
+
+}  // namespace
+
+TEST_CASE("UDP socket: another user cannot bind the GDOI port alongside the daemon", "[udp]") {
+    auto [sock, port] = loopback_socket();
     CHECK(nobody_can_bind(port));
     int reuse = -1;
-    len = sizeof reuse;
-    REQUIRE(::getsockopt(sock->fd(), SOL_SOCKET, SO_REUSEADDR, &reuse, &len) == 0);
+    socklen_t len = sizeof reuse;
+    REQUIRE(::getsockopt(sock.fd(), SOL_SOCKET, SO_REUSEADDR, &reuse, &len) == 0);
     CHECK(reuse == 0);
 }
 
@@ -69,4 +75,22 @@ TEST_CASE("UDP socket: the receive buffer holds a burst of pushes", "[udp]") {
         CHECK(rcvbuf >= gdoi::UdpSocket::kReceiveBuffer);  // SO_RCVBUFFORCE; the kernel reports double
     else
         CHECK(rcvbuf > 0);
+}
+
+TEST_CASE("UDP socket: the largest datagram over IPv4 (65,507 octets) arrives whole", "[udp]") {
+    auto [sock, port] = loopback_socket();
+    auto self = gdoi::Endpoint::parse("127.0.0.1", port);
+    REQUIRE(self.ok());
+    gdoi::Bytes largest(65535 - 20 - 8);
+    for (size_t i = 0; i < largest.size(); ++i) largest[i] = static_cast<uint8_t>(i * 7);
+    REQUIRE(sock.send_to(largest, *self).ok());
+    auto got = sock.receive(std::chrono::milliseconds(1000));
+    REQUIRE(got.ok());
+    REQUIRE(got->has_value());
+    CHECK((*got)->data == largest);
+    // One octet more is no IPv4 datagram: the send is refused, nothing is cut.
+    largest.push_back(0);
+    auto too_long = sock.send_to(largest, *self);
+    REQUIRE_FALSE(too_long.ok());
+    CHECK(too_long.error().code == EMSGSIZE);
 }

@@ -93,6 +93,20 @@ void require_same_tek(const gdoi::Tek& got, const gdoi::Tek& want) {
     CHECK(got.integrity_key.equals(want.integrity_key));
 }
 
+// n TEKs with distinct selectors, one per policy line of a large policy:
+// TEK i protects 10.1.0.0/24 <-> 10.(2 + i / 256).(i % 256).0/24 under SPI 0x1000 + i.
+std::vector<gdoi::Tek> many_teks(size_t n, gdoi::Tek (*make)(uint32_t)) {
+    std::vector<gdoi::Tek> teks;
+    for (size_t i = 0; i < n; ++i) {
+        gdoi::Tek t = make(static_cast<uint32_t>(0x1000 + i));
+        t.selector.source = subnet({10, 1, 0, 0}, {255, 255, 255, 0});
+        t.selector.destination = subnet(
+            {10, static_cast<uint8_t>(2 + i / 256), static_cast<uint8_t>(i % 256), 0}, {255, 255, 255, 0});
+        teks.push_back(std::move(t));
+    }
+    return teks;
+}
+
 }  // namespace
 
 TEST_CASE("registration delivers KEK, two TEKs, GAP and SEQ intact") {
@@ -126,6 +140,56 @@ TEST_CASE("registration delivers KEK, two TEKs, GAP and SEQ intact") {
     require_same_tek(got.teks[1], group.state.teks[1]);
     CHECK(got.teks[1].encryption_key.size() == 16 + 4);  // GCM key | salt
     CHECK(got.teks[0].integrity_key.size() == 32);
+}
+
+// The datagram sizes below: an SA TEK payload with two ID_IPV4_ADDR_SUBNET identities, a life
+// and Address Preservation and SA Direction attributes is 69 octets for AES-256-CBC +
+// HMAC-SHA2-256 (65 for GCM); its KD key packet 81 (33 for a GCM-128 key | salt). Message 2
+// carries the SA TEKs, message 4 the key packets, a push both and a SIG; at most 65,507 octets
+// each (UDP over IPv4), and the SA and KD payloads at most 65,535 (RFC 2408 §3.2 length).
+TEST_CASE("registration delivers as many TEKs with distinct selectors as one datagram holds") {
+    struct Case {
+        const char* name;
+        gdoi::Tek (*make)(uint32_t);
+        size_t teks;
+    };
+    // Message 4 limits CBC (803 key packets: 65,500 octets), message 2 GCM (1,004 SA TEKs: 65,468).
+    const auto c = GENERATE(Case{"cbc", cbc_tek, 200}, Case{"cbc", cbc_tek, 803}, Case{"gcm", gcm_tek, 1004});
+    INFO(c.name << " " << c.teks);
+    auto p1 = make_phase1();
+    auto group = gcks::Group::make(9, many_teks(c.teks, c.make), gdoi::crypto::SigAlgorithm::EcdsaP256);
+    auto member = register_member(p1, group, pull_config(9));
+    REQUIRE(member->established());
+    const auto& got = member->group_state();
+    REQUIRE(got.teks.size() == c.teks);
+    for (size_t i = 0; i < c.teks; ++i) require_same_tek(got.teks[i], group.state.teks[i]);
+    CHECK(got.teks.back().selector.to_string() == group.state.teks.back().selector.to_string());
+}
+
+TEST_CASE("a push rekeys hundreds of TEKs at once and deletes the old ones") {
+    auto p1 = make_phase1();
+    // A push holds the Delete (4 octets per old SPI), SA TEKs, key packets and the SIG: 423 CBC
+    // TEKs replaced at once with an RSA-2048 signature (65,484 octets).
+    auto group = gcks::Group::make(10, many_teks(423, cbc_tek), gdoi::crypto::SigAlgorithm::Rsa);
+    auto member = register_member(p1, group, pull_config(10));
+    REQUIRE(member->established());
+    gdoi::GroupState state = member->take_group_state();
+    REQUIRE(state.teks.size() == 423);
+    std::vector<gdoi::Tek> next = many_teks(423, cbc_tek);
+    std::vector<uint32_t> old_spis;
+    for (auto& t : next) {
+        old_spis.push_back(t.spi);
+        t.spi += 0x10000;
+        gcks::Group::key_tek(t);
+    }
+    Bytes push = gcks::build_push(group, 2, next, old_spis);
+    CHECK(push.size() <= 65507);
+    auto outcome = gdoi::process_push(push, state);
+    INFO(outcome.message);
+    REQUIRE(outcome.accepted());
+    REQUIRE(outcome.state.teks.size() == 423);
+    for (size_t i = 0; i < next.size(); ++i) require_same_tek(outcome.state.teks[i], next[i]);
+    CHECK(outcome.state.deleted_tek_spis == old_spis);
 }
 
 TEST_CASE("registration refuses a policy the member does not accept, before HASH(3)") {
