@@ -67,13 +67,14 @@ ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; FAILS=$((FAILS + 1)); }
 # check WHAT CMD... — ok WHAT when CMD succeeds, else bad WHAT.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# wait_until SECONDS CMD... — run CMD every 0.5 s until it succeeds (0) or SECONDS pass (1).
+# wait_until SECONDS CMD... — run CMD every WAIT_STEP seconds (0.5) until it succeeds (0) or
+# SECONDS pass (1).
 wait_until() {
     local end=$((SECONDS + $1))
     shift
     until "$@"; do
         [ "$SECONDS" -lt "$end" ] || return 1
-        sleep 0.5
+        sleep "${WAIT_STEP:-0.5}"
     done
 }
 

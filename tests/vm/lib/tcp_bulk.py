@@ -58,7 +58,7 @@ def client(verb, addr, port, n):
                 break
             got += len(b)
     secs = time.time() - start
-    print("%d bytes in %.1f s" % (got, secs))
+    print("%d bytes in %.3f s" % (got, secs))
     return got == n
 
 
