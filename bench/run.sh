@@ -3,7 +3,7 @@
 # the ratios (ours / anchor: below 1 is faster or smaller), the machine's load before and after.
 # Benchmarks, not tests: nothing here passes or fails on a figure.
 #
-#   bench/run.sh [--quick] [--out FILE] [BUILD_DIR]     (root; BUILD_DIR default: build)
+#   bench/run.sh [--quick] [--vm] [--out FILE] [BUILD_DIR]     (root; BUILD_DIR default: build)
 #
 # Figures (each tool interleaves ours with its anchor, so drift hits both alike):
 #   policy-apply       compile + apply of the member's nft table vs `nft -f` of the same text,
@@ -11,15 +11,20 @@
 #   phase1-mainmode.sh IKEv1 Main Mode wire time, our initiator vs charon's, against one charon
 #                      responder, aes256-sha256-modp2048 and aes128-sha1-ecp256 (21 attempts each)
 #   member-memory.sh   the daemon's RSS / anon / Pss, idle and after 1,000 rekeys, vs idle charon
+#   bench/vm.sh        (--vm) one boot of the real-ESP test VM: registration to the last kernel
+#                      object vs ip -batch / nft -f, push to new outbound SA, TCP through the
+#                      group layout vs plain tunnel-mode ESP with perf profiles, charon's CHILD_SA;
+#                      qemu TCG: figures are relative to the anchors in the same run only
 # --quick: few repetitions and small sizes (CI checks that the suite runs, not its figures).
-# The figures measured in the VM (real ESP) come from tests/vm and are not part of this run.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 QUICK=0
+VM=0
 OUT=/tmp/gdoi-member-bench.md
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --vm) VM=1 ;;
     --out) OUT=$2; shift ;;
     *) break ;;
   esac
@@ -57,6 +62,11 @@ echo "== member memory ($REKEYS rekeys)"
 bash "$BENCH_DIR/member-memory.sh" "$BUILD/tests/keyserver/gdoi-test-keyserver" "$BUILD/member/gdoi-memberd" \
   "$BUILD/member/gdoictl" "$REKEYS" | tee "$LOG.memory"
 
+if [ "$VM" = 1 ]; then
+  echo "== real-ESP VM (bench/vm.sh)"
+  bash "$BENCH_DIR/vm.sh" "$BUILD" --out "$LOG.vm"
+fi
+
 {
   echo "# gdoi-member bench ($(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null || echo unknown))"
   echo
@@ -79,6 +89,12 @@ bash "$BENCH_DIR/member-memory.sh" "$BUILD/tests/keyserver/gdoi-test-keyserver" 
         gsub(/^ +| +$/, "", label)
         printf "| anon memory, %s | %.1f MB | — | — |\n", label, after }' "$LOG.memory"
   grep -h "^anon growth" "$LOG.memory" | sed 's/^/\n/'
+  if [ "$VM" = 1 ]; then
+    echo
+    echo "## VM figures (qemu TCG; compare with the anchors of the same run only)"
+    echo
+    cat "$LOG.vm"
+  fi
 } >"$OUT"
 echo
 echo "== summary ($OUT)"
