@@ -100,8 +100,13 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
                                             std::chrono::seconds(state.gap.deactivation_time_delay), now);
     auto s = run(*g, steps);
-    // Forget stored keys no SA needs any more.
+    // Forget stored keys no SA needs any more, and the refusals of TEKs the state no longer holds
+    // (a key server that keeps sending refused TEKs would otherwise grow the map with every rekey).
     std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+    std::erase_if(g->refused, [&](const auto& kv) {
+        return std::none_of(state.teks.begin(), state.teks.end(),
+                            [&](const gdoi::Tek& t) { return t.spi == kv.first; });
+    });
     if (!s) {
         fail_closed_after_error(*g, s.error().message);
         return s;
