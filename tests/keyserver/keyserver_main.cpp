@@ -72,7 +72,6 @@ void usage() {
     std::fputs(keyserver::field_usage(), stderr);
 }
 
-
 // "192.0.2.1", "192.0.2.1:500", "2001:db8::1", "[2001:db8::1]:500"
 common::Result<gdoi::Endpoint> parse_listen(const std::string& spec) {
     std::string addr = spec;
@@ -435,7 +434,8 @@ int main(int argc, char** argv) {
         std::cerr << "gdoi-test-keyserver: --group needs at least one --tek\n";
         return 2;
     }
-    if ((group_id == 0) != teks.empty() || (group_id == 0 && (!control_path.empty() || !multicast_spec.empty()))) {
+    if ((group_id == 0) != teks.empty() ||
+        (group_id == 0 && (!control_path.empty() || !multicast_spec.empty()))) {
         std::cerr << "gdoi-test-keyserver: --tek, --control and --multicast need --group\n";
         return 2;
     }
@@ -485,10 +485,12 @@ int main(int argc, char** argv) {
 
     if (!multicast_spec.empty()) {
         auto group_address = parse_listen(multicast_spec);
-        if (!group_address || !gdoi::is_multicast(*group_address) || group_address->family() != local->family()) {
-            std::cerr << "gdoi-test-keyserver: --multicast wants a multicast ADDR[:PORT] of the --listen address's "
-                         "family, not "
-                      << multicast_spec << "\n";
+        if (!group_address || !gdoi::is_multicast(*group_address) ||
+            group_address->family() != local->family()) {
+            std::cerr
+                << "gdoi-test-keyserver: --multicast wants a multicast ADDR[:PORT] of the --listen address's "
+                   "family, not "
+                << multicast_spec << "\n";
             return 2;
         }
         group_config.multicast = *group_address;
@@ -499,7 +501,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (group_config.multicast) {
-        if (auto set = keyserver::set_multicast_sender(socket->fd(), *local, keyserver::kMulticastTtl); !set) {
+        if (auto set = keyserver::set_multicast_sender(socket->fd(), *local, keyserver::kMulticastTtl);
+            !set) {
             std::cerr << "gdoi-test-keyserver: " << set.error().message << "\n";
             return 1;
         }

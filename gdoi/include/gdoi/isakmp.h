@@ -50,8 +50,8 @@ enum class ExchangeType : uint8_t {
     AuthenticationOnly = 3,
     Aggressive = 4,
     Informational = 5,
-    QuickMode = 32,       // IPsec DOI
-    GroupkeyPull = 32,    // GDOI DOI reuses the DOI-specific range
+    QuickMode = 32,     // IPsec DOI
+    GroupkeyPull = 32,  // GDOI DOI reuses the DOI-specific range
     GroupkeyPush = 33,
     GroupkeyPushAck = 35,  // RFC 8263 (number not yet checked against the RFC's IANA section)
 };
@@ -77,16 +77,16 @@ inline constexpr size_t kMaxTransforms = 64;
 inline constexpr size_t kMaxAttributes = 64;
 
 enum class ParseError : int {
-    Truncated = 1,           // fewer bytes than a fixed field needs
-    BadLength,               // a length field disagrees with the bytes present
-    BadVersion,              // not ISAKMP 1.0
-    UnknownPayload,          // payload type we do not know (IKEv1 has no "non-critical")
-    ReservedNotZero,         // RFC 2408 §3.2: RESERVED must be 0
-    AttributeOverrun,        // an attribute runs past its transform
-    NestingOverrun,          // a proposal/transform runs past its parent
-    TooMany,                 // more payloads/proposals/transforms/attributes than the bounds
-    BadValue,                // a field holds a value the format forbids
-    TrailingData,            // bytes after the last payload of a cleartext message
+    Truncated = 1,     // fewer bytes than a fixed field needs
+    BadLength,         // a length field disagrees with the bytes present
+    BadVersion,        // not ISAKMP 1.0
+    UnknownPayload,    // payload type we do not know (IKEv1 has no "non-critical")
+    ReservedNotZero,   // RFC 2408 §3.2: RESERVED must be 0
+    AttributeOverrun,  // an attribute runs past its transform
+    NestingOverrun,    // a proposal/transform runs past its parent
+    TooMany,           // more payloads/proposals/transforms/attributes than the bounds
+    BadValue,          // a field holds a value the format forbids
+    TrailingData,      // bytes after the last payload of a cleartext message
 };
 const char* parse_error_name(ParseError e);
 common::Error parse_failure(ParseError e, const std::string& where);
@@ -123,7 +123,7 @@ Result<std::vector<RawPayload>> parse_payload_chain(PayloadType first, ByteView 
 
 struct ParsedMessage {
     Header header;
-    ByteView body;                    // bytes after the header (ciphertext if encrypted)
+    ByteView body;                     // bytes after the header (ciphertext if encrypted)
     std::vector<RawPayload> payloads;  // empty when encrypted: decrypt, then parse_payload_chain
 };
 // Parses a datagram: header, length check, and the payload chain when not encrypted.
@@ -136,7 +136,7 @@ const RawPayload* find_payload(const std::vector<RawPayload>& payloads, PayloadT
 struct Attribute {
     uint16_t type = 0;  // without the AF bit
     bool basic = true;
-    Bytes value;        // 2 bytes when basic
+    Bytes value;  // 2 bytes when basic
 
     static Attribute basic_attr(uint16_t type, uint16_t value);
     static Attribute variable(uint16_t type, ByteView value);

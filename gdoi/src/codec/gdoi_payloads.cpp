@@ -27,19 +27,28 @@ constexpr uint16_t kAfBit = 0x8000;
 // Address length per RFC 2407 §4.6.2.1 ID type (subnets and ranges carry two addresses).
 std::optional<size_t> id_data_size(uint8_t type) {
     switch (type) {
-        case 1: return 4;    // ID_IPV4_ADDR
-        case 4: return 8;    // ID_IPV4_ADDR_SUBNET: address | mask
-        case 5: return 16;   // ID_IPV6_ADDR
-        case 6: return 32;   // ID_IPV6_ADDR_SUBNET
-        case 7: return 8;    // ID_IPV4_ADDR_RANGE: start | end
-        case 8: return 32;   // ID_IPV6_ADDR_RANGE
-        default: return std::nullopt;
+        case 1:
+            return 4;  // ID_IPV4_ADDR
+        case 4:
+            return 8;  // ID_IPV4_ADDR_SUBNET: address | mask
+        case 5:
+            return 16;  // ID_IPV6_ADDR
+        case 6:
+            return 32;  // ID_IPV6_ADDR_SUBNET
+        case 7:
+            return 8;  // ID_IPV4_ADDR_RANGE: start | end
+        case 8:
+            return 32;  // ID_IPV6_ADDR_RANGE
+        default:
+            return std::nullopt;
     }
 }
 
 Result<TrafficId> traffic_id(uint8_t type, uint16_t port, ByteView data, const char* where) {
     auto size = id_data_size(type);
-    if (!size) return parse_failure(ParseError::BadValue, std::string(where) + " (ID type " + std::to_string(type) + ")");
+    if (!size)
+        return parse_failure(ParseError::BadValue,
+                             std::string(where) + " (ID type " + std::to_string(type) + ")");
     if (data.size() != *size) return parse_failure(ParseError::BadLength, std::string(where) + " ID data");
     TrafficId id;
     id.id_type = type;
@@ -54,8 +63,10 @@ Result<TrafficId> traffic_id(uint8_t type, uint16_t port, ByteView data, const c
 void write_traffic_id(ByteWriter& w, const TrafficId& id, int length_octets) {
     w.u8(id.id_type).u16(id.port);
     size_t n = id.address.size() + id.mask_or_end.size();
-    if (length_octets == 1) w.u8(static_cast<uint8_t>(n));
-    else w.u16(static_cast<uint16_t>(n));
+    if (length_octets == 1)
+        w.u8(static_cast<uint8_t>(n));
+    else
+        w.u16(static_cast<uint16_t>(n));
     w.bytes(id.address).bytes(id.mask_or_end);
 }
 
@@ -68,7 +79,9 @@ Result<TrafficId> read_traffic_id(ByteReader& r, int length_octets, const char* 
     return traffic_id(type, port, data, where);
 }
 
-uint16_t basic_value(const isakmp::AttributeView& a) { return static_cast<uint16_t>(a.as_integer().value_or(0)); }
+uint16_t basic_value(const isakmp::AttributeView& a) {
+    return static_cast<uint16_t>(a.as_integer().value_or(0));
+}
 
 void put_basic(ByteWriter& w, uint16_t type, uint16_t value) { w.u16(type | kAfBit).u16(value); }
 void put_variable_u32(ByteWriter& w, uint16_t type, uint32_t value) { w.u16(type).u16(4).u32(value); }
@@ -98,20 +111,35 @@ Result<Kek> parse_sak_as(ByteView body, const SakLayout& layout) {
     if (!attrs) return attrs.error();
     for (const auto& a : *attrs) {
         switch (a.type) {
-            case kek_attr::kManagementAlgorithm: kek.management_algorithm = basic_value(a); break;
-            case kek_attr::kAlgorithm: kek.algorithm = basic_value(a); break;
-            case kek_attr::kKeyLength: kek.key_bits = basic_value(a); break;
+            case kek_attr::kManagementAlgorithm:
+                kek.management_algorithm = basic_value(a);
+                break;
+            case kek_attr::kAlgorithm:
+                kek.algorithm = basic_value(a);
+                break;
+            case kek_attr::kKeyLength:
+                kek.key_bits = basic_value(a);
+                break;
             case kek_attr::kKeyLifetime: {
                 auto v = a.as_integer();
                 if (!v || *v > UINT32_MAX) return parse_failure(ParseError::BadValue, "KEK_KEY_LIFETIME");
                 kek.lifetime_seconds = static_cast<uint32_t>(*v);
                 break;
             }
-            case kek_attr::kSigHashAlgorithm: kek.sig_hash_algorithm = basic_value(a); break;
-            case kek_attr::kSigAlgorithm: kek.sig_algorithm = basic_value(a); break;
-            case kek_attr::kSigKeyLength: kek.sig_key_bits = basic_value(a); break;
-            case kek_attr::kAckRequested: kek.ack_requested = basic_value(a) != 0; break;
-            default: return parse_failure(ParseError::BadValue, "SA KEK attribute " + std::to_string(a.type));
+            case kek_attr::kSigHashAlgorithm:
+                kek.sig_hash_algorithm = basic_value(a);
+                break;
+            case kek_attr::kSigAlgorithm:
+                kek.sig_algorithm = basic_value(a);
+                break;
+            case kek_attr::kSigKeyLength:
+                kek.sig_key_bits = basic_value(a);
+                break;
+            case kek_attr::kAckRequested:
+                kek.ack_requested = basic_value(a) != 0;
+                break;
+            default:
+                return parse_failure(ParseError::BadValue, "SA KEK attribute " + std::to_string(a.type));
         }
     }
     if (kek.algorithm == 0) return parse_failure(ParseError::BadValue, "SA KEK without KEK_ALGORITHM");
@@ -126,7 +154,8 @@ Result<Tek> parse_sat_as(ByteView body, int id_length_octets) {
     uint8_t protocol_id = r.u8();
     if (r.failed()) return parse_failure(ParseError::Truncated, "SA TEK");
     if (protocol_id != kProtocolEsp)
-        return parse_failure(ParseError::BadValue, "SA TEK protocol " + std::to_string(protocol_id) + " (only ESP)");
+        return parse_failure(ParseError::BadValue,
+                             "SA TEK protocol " + std::to_string(protocol_id) + " (only ESP)");
     uint8_t ip_protocol = r.u8();
     auto src = read_traffic_id(r, id_length_octets, "SA TEK source");
     if (!src) return src.error();
@@ -145,18 +174,29 @@ Result<Tek> parse_sat_as(ByteView body, int id_length_octets) {
     uint16_t life_type = 0;
     for (const auto& a : *attrs) {
         switch (a.type) {
-            case tek_attr::kLifeType: life_type = basic_value(a); break;
+            case tek_attr::kLifeType:
+                life_type = basic_value(a);
+                break;
             case tek_attr::kLifeDuration: {
                 auto v = a.as_integer();
                 if (!v) return parse_failure(ParseError::BadValue, "SA Life Duration");
-                if (life_type == tek_attr::kLifeSeconds) tek.lifetime_seconds = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
-                else if (life_type == tek_attr::kLifeKilobytes) tek.lifetime_kilobytes = *v;
-                else return parse_failure(ParseError::BadValue, "SA Life Duration before SA Life Type");
+                if (life_type == tek_attr::kLifeSeconds)
+                    tek.lifetime_seconds = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
+                else if (life_type == tek_attr::kLifeKilobytes)
+                    tek.lifetime_kilobytes = *v;
+                else
+                    return parse_failure(ParseError::BadValue, "SA Life Duration before SA Life Type");
                 break;
             }
-            case tek_attr::kEncapsulationMode: tek.encapsulation_mode = basic_value(a); break;
-            case tek_attr::kAuthAlgorithm: tek.auth_algorithm = basic_value(a); break;
-            case tek_attr::kKeyLength: tek.key_bits = basic_value(a); break;
+            case tek_attr::kEncapsulationMode:
+                tek.encapsulation_mode = basic_value(a);
+                break;
+            case tek_attr::kAuthAlgorithm:
+                tek.auth_algorithm = basic_value(a);
+                break;
+            case tek_attr::kKeyLength:
+                tek.key_bits = basic_value(a);
+                break;
             // 0 is no value of either attribute (RFC 6407 §5.4.1 starts both at 1); some key
             // servers send 0 when they mean nothing: read it as "not sent", the RFC default.
             case tek_attr::kAddressPreservation:
@@ -165,7 +205,8 @@ Result<Tek> parse_sat_as(ByteView body, int id_length_octets) {
             case tek_attr::kSaDirection:
                 if (basic_value(a) != 0) tek.sa_direction = basic_value(a);
                 break;
-            default: break;  // other RFC 2407 attributes (e.g. ESN, group description) do not change the SA
+            default:
+                break;  // other RFC 2407 attributes (e.g. ESN, group description) do not change the SA
         }
     }
     return tek;
@@ -236,8 +277,10 @@ Result<Gap> parse_gap(ByteView body) {
     for (const auto& a : *attrs) {
         auto v = a.as_integer();
         if (!v || *v > UINT32_MAX) return parse_failure(ParseError::BadValue, "GAP attribute");
-        if (a.type == gap_attr::kActivationTimeDelay) gap.activation_time_delay = static_cast<uint32_t>(*v);
-        else if (a.type == gap_attr::kDeactivationTimeDelay) gap.deactivation_time_delay = static_cast<uint32_t>(*v);
+        if (a.type == gap_attr::kActivationTimeDelay)
+            gap.activation_time_delay = static_cast<uint32_t>(*v);
+        else if (a.type == gap_attr::kDeactivationTimeDelay)
+            gap.deactivation_time_delay = static_cast<uint32_t>(*v);
     }
     return gap;
 }
@@ -245,8 +288,10 @@ Result<Gap> parse_gap(ByteView body) {
 // A basic (TV) attribute when the value fits 16 bits, else a 4-octet variable one
 // (RFC 2408 §3.3: either form may carry an integer).
 static void put_integer(ByteWriter& w, uint16_t type, uint32_t value) {
-    if (value <= 0xffff) put_basic(w, type, static_cast<uint16_t>(value));
-    else put_variable_u32(w, type, value);
+    if (value <= 0xffff)
+        put_basic(w, type, static_cast<uint16_t>(value));
+    else
+        put_variable_u32(w, type, value);
 }
 
 Bytes encode_gap(const Gap& gap) {
@@ -264,10 +309,12 @@ Result<GdoiSa> parse_gdoi_sa(ByteView body) {
     uint16_t next = r.u16();
     r.u16();  // RESERVED2
     if (r.failed()) return parse_failure(ParseError::Truncated, "GDOI SA payload");
-    if (doi != kDoiGdoi) return parse_failure(ParseError::BadValue, "GDOI SA payload (DOI " + std::to_string(doi) + ")");
+    if (doi != kDoiGdoi)
+        return parse_failure(ParseError::BadValue, "GDOI SA payload (DOI " + std::to_string(doi) + ")");
     if (next > 0xff || (next != 15 && next != 16 && next != 22))
         return parse_failure(ParseError::BadValue, "SA Attribute Next Payload " + std::to_string(next));
-    auto nested = isakmp::parse_payload_chain(static_cast<isakmp::PayloadType>(next), r.rest(), isakmp::Trailing::Reject);
+    auto nested = isakmp::parse_payload_chain(static_cast<isakmp::PayloadType>(next), r.rest(),
+                                              isakmp::Trailing::Reject);
     if (!nested) return nested.error();
     for (const auto& p : *nested) {
         switch (p.type) {
@@ -291,11 +338,12 @@ Result<GdoiSa> parse_gdoi_sa(ByteView body) {
                 break;
             }
             default:
-                return parse_failure(ParseError::BadValue,
-                                     std::string("GDOI SA nesting a ") + isakmp::payload_name(p.type) + " payload");
+                return parse_failure(ParseError::BadValue, std::string("GDOI SA nesting a ") +
+                                                               isakmp::payload_name(p.type) + " payload");
         }
     }
-    if (!sa.kek && sa.teks.empty()) return parse_failure(ParseError::BadValue, "GDOI SA without SA KEK or SA TEK");
+    if (!sa.kek && sa.teks.empty())
+        return parse_failure(ParseError::BadValue, "GDOI SA without SA KEK or SA TEK");
     return sa;
 }
 
@@ -357,7 +405,8 @@ Bytes encode_key_download(const std::vector<KeyPacketOut>& packets) {
     for (const auto& kp : packets) {
         ByteWriter pw;
         pw.u8(static_cast<uint8_t>(kp.spi.size())).bytes(kp.spi);
-        for (const auto& [type, value] : kp.attributes) pw.u16(type).u16(static_cast<uint16_t>(value.size())).bytes(value);
+        for (const auto& [type, value] : kp.attributes)
+            pw.u16(type).u16(static_cast<uint16_t>(value.size())).bytes(value);
         w.u8(kp.type).u8(0).u16(static_cast<uint16_t>(pw.size() + 4)).bytes(pw.data());
         Bytes scratch = pw.take();
         wipe(scratch);

@@ -8,27 +8,48 @@ namespace gdoi::isakmp {
 
 const char* payload_name(PayloadType type) {
     switch (type) {
-        case PayloadType::None: return "NONE";
-        case PayloadType::Sa: return "SA";
-        case PayloadType::Proposal: return "PROPOSAL";
-        case PayloadType::Transform: return "TRANSFORM";
-        case PayloadType::KeyExchange: return "KE";
-        case PayloadType::Identification: return "ID";
-        case PayloadType::Certificate: return "CERT";
-        case PayloadType::CertificateRequest: return "CR";
-        case PayloadType::Hash: return "HASH";
-        case PayloadType::Signature: return "SIG";
-        case PayloadType::Nonce: return "NONCE";
-        case PayloadType::Notification: return "N";
-        case PayloadType::Delete: return "D";
-        case PayloadType::VendorId: return "VID";
-        case PayloadType::SaKek: return "SAK";
-        case PayloadType::SaTek: return "SAT";
-        case PayloadType::KeyDownload: return "KD";
-        case PayloadType::SequenceNumber: return "SEQ";
-        case PayloadType::NatDiscovery: return "NAT-D";
-        case PayloadType::NatOriginalAddress: return "NAT-OA";
-        case PayloadType::Gap: return "GAP";
+        case PayloadType::None:
+            return "NONE";
+        case PayloadType::Sa:
+            return "SA";
+        case PayloadType::Proposal:
+            return "PROPOSAL";
+        case PayloadType::Transform:
+            return "TRANSFORM";
+        case PayloadType::KeyExchange:
+            return "KE";
+        case PayloadType::Identification:
+            return "ID";
+        case PayloadType::Certificate:
+            return "CERT";
+        case PayloadType::CertificateRequest:
+            return "CR";
+        case PayloadType::Hash:
+            return "HASH";
+        case PayloadType::Signature:
+            return "SIG";
+        case PayloadType::Nonce:
+            return "NONCE";
+        case PayloadType::Notification:
+            return "N";
+        case PayloadType::Delete:
+            return "D";
+        case PayloadType::VendorId:
+            return "VID";
+        case PayloadType::SaKek:
+            return "SAK";
+        case PayloadType::SaTek:
+            return "SAT";
+        case PayloadType::KeyDownload:
+            return "KD";
+        case PayloadType::SequenceNumber:
+            return "SEQ";
+        case PayloadType::NatDiscovery:
+            return "NAT-D";
+        case PayloadType::NatOriginalAddress:
+            return "NAT-OA";
+        case PayloadType::Gap:
+            return "GAP";
     }
     return "UNKNOWN";
 }
@@ -39,23 +60,34 @@ bool is_known_payload(uint8_t type) {
 
 const char* parse_error_name(ParseError e) {
     switch (e) {
-        case ParseError::Truncated: return "truncated";
-        case ParseError::BadLength: return "bad length";
-        case ParseError::BadVersion: return "bad version";
-        case ParseError::UnknownPayload: return "unknown payload type";
-        case ParseError::ReservedNotZero: return "reserved field not zero";
-        case ParseError::AttributeOverrun: return "attribute overrun";
-        case ParseError::NestingOverrun: return "nesting overrun";
-        case ParseError::TooMany: return "too many elements";
-        case ParseError::BadValue: return "bad value";
-        case ParseError::TrailingData: return "trailing data";
+        case ParseError::Truncated:
+            return "truncated";
+        case ParseError::BadLength:
+            return "bad length";
+        case ParseError::BadVersion:
+            return "bad version";
+        case ParseError::UnknownPayload:
+            return "unknown payload type";
+        case ParseError::ReservedNotZero:
+            return "reserved field not zero";
+        case ParseError::AttributeOverrun:
+            return "attribute overrun";
+        case ParseError::NestingOverrun:
+            return "nesting overrun";
+        case ParseError::TooMany:
+            return "too many elements";
+        case ParseError::BadValue:
+            return "bad value";
+        case ParseError::TrailingData:
+            return "trailing data";
     }
     return "parse error";
 }
 
 common::Error parse_failure(ParseError e, const std::string& where) {
-    return common::make_error(std::string("malformed ISAKMP message: ") + parse_error_name(e) + " in " + where,
-                              static_cast<int>(e));
+    return common::make_error(
+        std::string("malformed ISAKMP message: ") + parse_error_name(e) + " in " + where,
+        static_cast<int>(e));
 }
 
 Result<Header> parse_header(ByteView datagram) {
@@ -113,7 +145,8 @@ Result<std::vector<RawPayload>> parse_payload_chain(PayloadType first, ByteView 
         if (next != 0 && !is_known_payload(next)) return fail(ParseError::UnknownPayload);
         type = static_cast<PayloadType>(next);
     }
-    if (trailing == Trailing::Reject && !r.at_end()) return parse_failure(ParseError::TrailingData, "message");
+    if (trailing == Trailing::Reject && !r.at_end())
+        return parse_failure(ParseError::TrailingData, "message");
     return out;
 }
 
@@ -151,7 +184,9 @@ Bytes MessageBuilder::chain() const {
         if (parts_[i].body.size() + kGenericHeaderSize > 0xffff)
             throw std::length_error("ISAKMP payload larger than 65535 bytes");
         PayloadType next = i + 1 < parts_.size() ? parts_[i + 1].type : PayloadType::None;
-        w.u8(static_cast<uint8_t>(next)).u8(0).u16(static_cast<uint16_t>(parts_[i].body.size() + kGenericHeaderSize));
+        w.u8(static_cast<uint8_t>(next))
+            .u8(0)
+            .u16(static_cast<uint16_t>(parts_[i].body.size() + kGenericHeaderSize));
         w.bytes(parts_[i].body);
     }
     return w.take();

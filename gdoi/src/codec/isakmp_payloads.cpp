@@ -16,7 +16,9 @@ Attribute Attribute::basic_attr(uint16_t type, uint16_t value) {
     return Attribute{type, true, Bytes{static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value)}};
 }
 
-Attribute Attribute::variable(uint16_t type, ByteView value) { return Attribute{type, false, to_bytes(value)}; }
+Attribute Attribute::variable(uint16_t type, ByteView value) {
+    return Attribute{type, false, to_bytes(value)};
+}
 
 Attribute Attribute::integer(uint16_t type, uint64_t value) {
     Bytes b;
@@ -26,7 +28,6 @@ Attribute Attribute::integer(uint16_t type, uint64_t value) {
     while (b.size() < 4) b.insert(b.begin(), 0);
     return Attribute{type, false, b};
 }
-
 
 namespace {
 
@@ -118,7 +119,8 @@ Result<ByteView> nested_body(ByteReader& r, PayloadType expected, uint8_t& next,
     ByteView body = r.take(length - kGenericHeaderSize);
     if (r.failed()) return parse_failure(ParseError::NestingOverrun, where);
     if (reserved != 0) return parse_failure(ParseError::ReservedNotZero, where);
-    if (next != 0 && next != static_cast<uint8_t>(expected)) return parse_failure(ParseError::BadValue, where);
+    if (next != 0 && next != static_cast<uint8_t>(expected))
+        return parse_failure(ParseError::BadValue, where);
     return body;
 }
 

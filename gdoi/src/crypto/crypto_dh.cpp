@@ -38,30 +38,44 @@ bool is_ecp(DhGroup g) { return g == DhGroup::Ecp256 || g == DhGroup::Ecp384 || 
 
 Bn modp_prime(DhGroup g) {
     switch (g) {
-        case DhGroup::Modp1024: return Bn(BN_get_rfc2409_prime_1024(nullptr));
-        case DhGroup::Modp1536: return Bn(BN_get_rfc3526_prime_1536(nullptr));
-        case DhGroup::Modp2048: return Bn(BN_get_rfc3526_prime_2048(nullptr));
-        case DhGroup::Modp3072: return Bn(BN_get_rfc3526_prime_3072(nullptr));
-        case DhGroup::Modp4096: return Bn(BN_get_rfc3526_prime_4096(nullptr));
-        default: return nullptr;
+        case DhGroup::Modp1024:
+            return Bn(BN_get_rfc2409_prime_1024(nullptr));
+        case DhGroup::Modp1536:
+            return Bn(BN_get_rfc3526_prime_1536(nullptr));
+        case DhGroup::Modp2048:
+            return Bn(BN_get_rfc3526_prime_2048(nullptr));
+        case DhGroup::Modp3072:
+            return Bn(BN_get_rfc3526_prime_3072(nullptr));
+        case DhGroup::Modp4096:
+            return Bn(BN_get_rfc3526_prime_4096(nullptr));
+        default:
+            return nullptr;
     }
 }
 
 const char* curve_name(DhGroup g) {
     switch (g) {
-        case DhGroup::Ecp256: return "P-256";
-        case DhGroup::Ecp384: return "P-384";
-        case DhGroup::Ecp521: return "P-521";
-        default: return nullptr;
+        case DhGroup::Ecp256:
+            return "P-256";
+        case DhGroup::Ecp384:
+            return "P-384";
+        case DhGroup::Ecp521:
+            return "P-521";
+        default:
+            return nullptr;
     }
 }
 
 size_t ecp_coordinate_size(DhGroup g) {
     switch (g) {
-        case DhGroup::Ecp256: return 32;
-        case DhGroup::Ecp384: return 48;
-        case DhGroup::Ecp521: return 66;
-        default: return 0;
+        case DhGroup::Ecp256:
+            return 32;
+        case DhGroup::Ecp384:
+            return 48;
+        case DhGroup::Ecp521:
+            return 66;
+        default:
+            return 0;
     }
 }
 
@@ -92,8 +106,17 @@ DhExchange::~DhExchange() = default;
 
 bool is_supported_group(uint16_t n) {
     switch (n) {
-        case 2: case 5: case 14: case 15: case 16: case 19: case 20: case 21: return true;
-        default: return false;
+        case 2:
+        case 5:
+        case 14:
+        case 15:
+        case 16:
+        case 19:
+        case 20:
+        case 21:
+            return true;
+        default:
+            return false;
     }
 }
 

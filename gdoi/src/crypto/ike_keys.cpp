@@ -106,7 +106,8 @@ common::Result<OpenedMessage> open_message(ByteView ciphertext, const IkeSaKeys&
                                   static_cast<int>(isakmp::ParseError::BadLength));
     auto pt = crypto::cbc_decrypt(keys.cipher, keys.enc_key, iv, ciphertext);
     if (!pt) return pt.error();
-    return OpenedMessage{std::move(*pt), Bytes(ciphertext.end() - static_cast<std::ptrdiff_t>(block), ciphertext.end())};
+    return OpenedMessage{std::move(*pt),
+                         Bytes(ciphertext.end() - static_cast<std::ptrdiff_t>(block), ciphertext.end())};
 }
 
 }  // namespace gdoi

@@ -27,13 +27,13 @@ Header main_mode_header() {
 // basic attribute (encryption = AES, 7) and a variable one (life duration 86400).
 // Laid out by hand from RFC 2408 §3.4-3.6 and §3.3.
 const char* kSaBodyHex =
-    "00000001 00000001"            // DOI IPsec, SIT_IDENTITY_ONLY
-    "00 00 001c"                   // proposal: last, reserved, length 28
-    "01 01 00 01"                  //   #1, PROTO_ISAKMP, SPI size 0, 1 transform
-    "00 00 0014"                   //   transform: last, reserved, length 20
-    "01 01 0000"                   //     #1, KEY_IKE, reserved
-    "8001 0007"                    //     AF=1 type 1 (encryption) value 7
-    "000c 0004 00015180";          //     AF=0 type 12 (life duration) length 4, 86400
+    "00000001 00000001"    // DOI IPsec, SIT_IDENTITY_ONLY
+    "00 00 001c"           // proposal: last, reserved, length 28
+    "01 01 00 01"          //   #1, PROTO_ISAKMP, SPI size 0, 1 transform
+    "00 00 0014"           //   transform: last, reserved, length 20
+    "01 01 0000"           //     #1, KEY_IKE, reserved
+    "8001 0007"            //     AF=1 type 1 (encryption) value 7
+    "000c 0004 00015180";  //     AF=0 type 12 (life duration) length 4, 86400
 
 SaPayload sample_sa() {
     Transform t;
@@ -93,7 +93,7 @@ TEST_CASE("MessageBuilder chains next-payload fields and computes lengths", "[is
     Header h = main_mode_header();
     h.responder_cookie = {};
     h.next_payload = PayloadType::Hash;  // overwritten by finish()
-    h.length = 999;                       // overwritten by finish()
+    h.length = 999;                      // overwritten by finish()
     Bytes msg = b.finish(h);
     CHECK(msg == hex("0102030405060708 0000000000000000"
                      "0d 10 02 00 00000000 0000002e"  // next VID, v1.0, main mode, length 46
@@ -183,9 +183,9 @@ TEST_CASE("SA / proposal / transform / attributes round trip", "[isakmp][codec]"
                 Transform t;
                 t.number = tn;
                 t.id = static_cast<uint8_t>(10 + tn);
-                t.attributes = {Attribute::basic_attr(1, 0xbeef), Attribute::variable(2, hex("00112233445566")),
-                                Attribute::variable(3, {}), Attribute::basic_attr(0x7fff, 0),
-                                Attribute::integer(4, 0x0102030405ull)};
+                t.attributes = {Attribute::basic_attr(1, 0xbeef),
+                                Attribute::variable(2, hex("00112233445566")), Attribute::variable(3, {}),
+                                Attribute::basic_attr(0x7fff, 0), Attribute::integer(4, 0x0102030405ull)};
                 if (tn == 2) t.attributes.clear();  // transform without attributes
                 p.transforms.push_back(t);
             }
@@ -294,7 +294,8 @@ TEST_CASE("notification payload round trip", "[isakmp][codec]") {
     CHECK(back2->spi.empty());
     CHECK(back2->data.empty());
 
-    CHECK(parse_error(parse_notification(hex("00000001 01 10 000e 0102"))) == ParseError::Truncated);  // SPI short
+    CHECK(parse_error(parse_notification(hex("00000001 01 10 000e 0102"))) ==
+          ParseError::Truncated);  // SPI short
     CHECK(parse_error(parse_notification(hex("00000001 01 00 00"))) == ParseError::Truncated);
 }
 
@@ -403,9 +404,9 @@ TEST_CASE("full message round trip with every typed payload", "[isakmp][codec]")
     CHECK_FALSE(m->header.encrypted());
     CHECK(m->body.size() == msg.size() - kHeaderSize);
     REQUIRE(m->payloads.size() == 8);
-    const PayloadType order[] = {PayloadType::Sa,           PayloadType::KeyExchange,  PayloadType::Nonce,
-                                 PayloadType::Identification, PayloadType::Certificate, PayloadType::Notification,
-                                 PayloadType::Delete,       PayloadType::VendorId};
+    const PayloadType order[] = {
+        PayloadType::Sa,          PayloadType::KeyExchange,  PayloadType::Nonce,  PayloadType::Identification,
+        PayloadType::Certificate, PayloadType::Notification, PayloadType::Delete, PayloadType::VendorId};
     for (size_t i = 0; i < 8; ++i) CHECK(m->payloads[i].type == order[i]);
 
     CHECK(encode_sa(*parse_sa(m->payloads[0].body)) == encode_sa(sample_sa()));
@@ -496,7 +497,8 @@ TEST_CASE("malformed: payload length < 4", "[isakmp][malformed]") {
     for (uint8_t len : {0, 1, 3}) {
         Bytes chain = hex("00 00 0000");
         chain[3] = len;
-        CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, chain))) == ParseError::BadLength);
+        CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, chain))) ==
+              ParseError::BadLength);
     }
     // Exactly 4 (empty body) is fine.
     CHECK(parse_message(message_with_chain(PayloadType::VendorId, hex("00 00 0004"))).ok());
@@ -506,9 +508,8 @@ TEST_CASE("malformed: payload length past the end", "[isakmp][malformed]") {
     CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, hex("00 00 0009 01020304")))) ==
           ParseError::BadLength);
     // Second payload overruns.
-    CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId,
-                                                       hex("0d 00 0005 01  00 00 ffff 0102")))) ==
-          ParseError::BadLength);
+    CHECK(parse_error(parse_message(message_with_chain(
+              PayloadType::VendorId, hex("0d 00 0005 01  00 00 ffff 0102")))) == ParseError::BadLength);
     CHECK(parse_error(parse_payload_chain(PayloadType::VendorId, hex("00 00 0009 01020304"),
                                           Trailing::AllowPadding)) == ParseError::BadLength);
 }
@@ -554,9 +555,8 @@ TEST_CASE("malformed: reserved not zero", "[isakmp][malformed]") {
     SECTION("generic payload header") {
         CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId, hex("00 01 0006 0102")))) ==
               ParseError::ReservedNotZero);
-        CHECK(parse_error(parse_message(message_with_chain(PayloadType::VendorId,
-                                                           hex("0d 00 0004  00 80 0004")))) ==
-              ParseError::ReservedNotZero);
+        CHECK(parse_error(parse_message(message_with_chain(
+                  PayloadType::VendorId, hex("0d 00 0004  00 80 0004")))) == ParseError::ReservedNotZero);
     }
     SECTION("proposal header in an SA") {
         Bytes sa = hex(kSaBodyHex);

@@ -28,7 +28,7 @@ TEST_CASE("SecureBytes: construction", "[secure_bytes]") {
     SecureBytes s(data);
     CHECK(s.size() == data.size());
     CHECK(test::to_bytes(s) == data);
-    CHECK(s.data() != data.data());  // a copy in its own memory
+    CHECK(s.data() != data.data());     // a copy in its own memory
     std::span<const uint8_t> view = s;  // implicit conversion
     CHECK(view.data() == s.data());
     CHECK(view.size() == s.size());
@@ -87,9 +87,9 @@ TEST_CASE("SecureBytes: move transfers the buffer", "[secure_bytes]") {
 TEST_CASE("SecureBytes: equals() and constant_time_equal", "[secure_bytes]") {
     SecureBytes a(hex("000102030405060708090a0b0c0d0e0f"));
     CHECK(a.equals(hex("000102030405060708090a0b0c0d0e0f")));
-    CHECK_FALSE(a.equals(hex("000102030405060708090a0b0c0d0e0e")));  // last byte
-    CHECK_FALSE(a.equals(hex("800102030405060708090a0b0c0d0e0f")));  // first byte
-    CHECK_FALSE(a.equals(hex("000102030405060708090a0b0c0d0e")));    // shorter prefix
+    CHECK_FALSE(a.equals(hex("000102030405060708090a0b0c0d0e0e")));    // last byte
+    CHECK_FALSE(a.equals(hex("800102030405060708090a0b0c0d0e0f")));    // first byte
+    CHECK_FALSE(a.equals(hex("000102030405060708090a0b0c0d0e")));      // shorter prefix
     CHECK_FALSE(a.equals(hex("000102030405060708090a0b0c0d0e0f00")));  // longer
     CHECK_FALSE(a.equals({}));
     CHECK(SecureBytes().equals({}));
