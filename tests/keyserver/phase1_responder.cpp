@@ -225,20 +225,8 @@ std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transfor
         default:
             return std::nullopt;
     }
-    switch (*group) {
-        case 2:
-        case 5:
-        case 14:
-        case 15:
-        case 16:
-        case 19:
-        case 20:
-        case 21:
-            p.group = static_cast<crypto::DhGroup>(*group);
-            break;
-        default:
-            return std::nullopt;
-    }
+    if (*group > 0xffff || !crypto::is_supported_group(static_cast<uint16_t>(*group))) return std::nullopt;
+    p.group = static_cast<crypto::DhGroup>(*group);
     return p;
 }
 
