@@ -44,6 +44,12 @@ run_case() {
   got=$(jq -r '.[] | .spi + " " + .selector' "$WORK/$name.teks.json")
   if [ "$want" = "$got" ]; then pass "$name: TEK i has SPI 0x1000+i and 10.1.0.0/24 -> 10.(2+i/256).(i%256).0/24"
   else fail "$name: SPIs/selectors differ: $(diff <(echo "$want") <(echo "$got") | sed -n '1,3p' | tr '\n' ' ')"; fi
+  # Two keys per TEK in locked memory: small secrets share slabs (gdoi/src/crypto/secure_pool.h).
+  # With a locked page per key, 1,000 TEKs took 8 MiB, the default RLIMIT_MEMLOCK.
+  local locked
+  locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$MEMBER_PID/status")
+  if [ "${locked:-99999}" -le 1024 ]; then pass "$name: $n TEKs' keys lock ${locked} KiB (<= 1 MiB)"
+  else fail "$name: $n TEKs' keys lock ${locked:-?} KiB, want <= 1024"; fi
   check_grep "$name: key server registered the member" "registered member $MEMBER_IP:848 group 4242 seq 1" "$WORK/$name.out"
   # The largest pull message really was (close to) a full datagram: its plaintext in the pcap.
   if [ "$full" = full ]; then

@@ -1,6 +1,8 @@
-// Key material in libsodium secure memory: guarded pages, mlock()ed (never
-// swapped), wiped on destruction. Every secret (PSK, DH private value, SKEYIDs,
-// KEK/TEK keys) lives in a SecureBytes; plain Bytes never hold a key for long.
+// Key material in libsodium secure memory: mlock()ed (never swapped), left out of core dumps,
+// wiped when freed. Secrets up to 256 octets share guarded slabs (gdoi/src/crypto/secure_pool.h:
+// a TEK key costs its size in locked memory, not a page); larger ones have their own guarded
+// mapping. Every secret (PSK, DH private value, SKEYIDs, KEK/TEK keys) lives in a SecureBytes;
+// plain Bytes never hold a key for long.
 #pragma once
 
 #include <cstddef>
@@ -37,9 +39,9 @@ public:
     // First n bytes as a new SecureBytes (n <= size()).
     SecureBytes prefix(size_t n) const;
 
-    // Secure memory taken ahead of need: every allocation maps, guards and locks pages (a
-    // dozen system calls), so an exchange reserves what it will fill while it waits for the
-    // peer, not after. Up to capacity(), resize() makes no allocation.
+    // Secure memory taken ahead of need: a new slab or a large secret maps, guards and locks
+    // pages (a dozen system calls), so an exchange reserves what it will fill while it waits
+    // for the peer, not after. Up to capacity(), resize() makes no allocation.
     size_t capacity() const { return capacity_; }
     void reserve(size_t capacity);
     // Keeps the first min(size(), n) bytes; new bytes are zero, bytes given up are wiped.
@@ -56,5 +58,12 @@ private:
 void wipe(std::span<uint8_t> data);
 // Constant-time equality of two equally long buffers; false when lengths differ.
 bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
+// What the slabs of small secrets hold now (for tests and statistics).
+struct SecurePoolUse {
+    size_t slabs = 0;    // locked mappings of the pool
+    size_t secrets = 0;  // secrets in them
+};
+SecurePoolUse secure_pool_use();
 
 }  // namespace gdoi

@@ -3,29 +3,20 @@
 #include <sodium.h>
 
 #include <cstring>
-#include <new>
 #include <stdexcept>
 
+#include "secure_pool.h"
+
 namespace gdoi {
-namespace {
 
-uint8_t* secure_alloc(size_t size) {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium initialisation failed");
-    if (size == 0) return nullptr;
-    auto* p = static_cast<uint8_t*>(sodium_malloc(size));
-    if (p == nullptr) throw std::bad_alloc();
-    return p;
-}
+using detail::secure_allocate;
+using detail::secure_deallocate;
 
-}  // namespace
-
-SecureBytes::SecureBytes(size_t size) : ptr_(secure_alloc(size)), size_(size), capacity_(size) {
-    if (ptr_ != nullptr) sodium_memzero(ptr_, size_);
-}
+// secure_allocate() hands out zero-filled memory.
+SecureBytes::SecureBytes(size_t size) : ptr_(secure_allocate(size)), size_(size), capacity_(size) {}
 
 SecureBytes::SecureBytes(std::span<const uint8_t> data)
-    : ptr_(secure_alloc(data.size())), size_(data.size()), capacity_(data.size()) {
+    : ptr_(secure_allocate(data.size())), size_(data.size()), capacity_(data.size()) {
     if (size_ != 0) std::memcpy(ptr_, data.data(), size_);
 }
 
@@ -62,7 +53,7 @@ SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
 }
 
 void SecureBytes::release() {
-    if (ptr_ != nullptr) sodium_free(ptr_);  // sodium_free wipes before unmapping
+    secure_deallocate(ptr_, capacity_);  // wipes
     ptr_ = nullptr;
     size_ = 0;
     capacity_ = 0;
@@ -70,8 +61,7 @@ void SecureBytes::release() {
 
 void SecureBytes::reserve(size_t capacity) {
     if (capacity <= capacity_) return;
-    uint8_t* p = secure_alloc(capacity);
-    sodium_memzero(p, capacity);
+    uint8_t* p = secure_allocate(capacity);
     if (size_ != 0) std::memcpy(p, ptr_, size_);
     const size_t size = size_;
     release();
