@@ -232,13 +232,16 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 }
 
 void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
-    add_own_traffic(c, r, false);
-    add_link_signalling(c);
+    // The group's own packets first (every packet of the dataplane passes here): the accepts
+    // before the drops are disjoint, so their order changes no verdict, only the rules a packet
+    // is matched against.
     c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
     c.rules.push_back(
         rule(RuleRole::inbound, 0,
              {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
              kAccept, "group ESP readdressed to G_IN"));
+    add_own_traffic(c, r, false);
+    add_link_signalling(c);
     for (const auto& g : r.groups)
         for (std::size_t i = 0; i < g.exclude.size(); ++i)
             for (const auto& s : both_directions(g.exclude[i].selector))
@@ -257,16 +260,27 @@ void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 
 void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t);
 
+// ESP leaving by the WAN: the first rule of both postrouting chains, since every packet the
+// group sends passes them as ESP (no drop of either chain concerns ESP: they guard the carrier's
+// IPIP and cleartext scope traffic).
+RuleSpec esp_leaves(const MemberRules& r) {
+    return rule(RuleRole::wan_guard, 0, {MatchIfname{true, r.wan_ifname, false}, MatchL4Proto{kProtoEsp}},
+                kAccept, "ESP");
+}
+
 std::vector<Match> carrier_matches(const MemberRules& r) {
     return {MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}};
 }
 
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
+    c.rules.push_back(esp_leaves(r));
     // What reached each keyed group's carrier (LAN and the member's own), for the health check.
+    // Nothing below concerns a packet routed into a carrier (it leaves inside the carrier's
+    // IPIP, which is checked here in its turn): it is accepted where it is counted.
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
         const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
-        c.rules.push_back(rule(RuleRole::health, g.group_id, {MatchIfname{true, ifname, false}}, kNone,
+        c.rules.push_back(rule(RuleRole::health, g.group_id, {MatchIfname{true, ifname, false}}, kAccept,
                                std::string(kHealthIntoCarrier) + ifname));
     }
     // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
@@ -325,12 +339,12 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 // (exclude, fail-open). Twice: before source NAT (the addresses are still the original ones:
 // a masqueraded fail-closed packet no longer matches the scope after NAT) and after every
 // other postrouting rule of the router.
+// (ESP leaving by the WAN is accepted at the top of both chains: esp_leaves.)
 void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     add_own_traffic(c, r, false);
     add_link_signalling(c);
     const MatchIfname wan{true, r.wan_ifname, false};
     c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchMark{r.clear_mark}}, kAccept, "marked clear"));
-    c.rules.push_back(rule(RuleRole::wan_guard, 0, {wan, MatchL4Proto{kProtoEsp}}, kAccept, "ESP"));
     for (const auto& g : r.groups)
         for (const auto& p : policy_matches(t, g))
             c.rules.push_back(rule(RuleRole::wan_guard, g.group_id, plus(p.matches, {wan}), kDrop,
@@ -419,6 +433,10 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(inbound));
 
     auto lan_classify = base(kChainLanClassify, ChainType::filter, Hook::prerouting, kPriorityMangle);
+    // Only the LAN's traffic is classified here: the WAN's (ESP, and what it decrypts to) leaves
+    // at the first rule, before the route lookups below.
+    lan_classify.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfnameSet{false, kSetLanIfnames, true}},
+                                      kReturn, "not from the LAN"));
     // Traffic routed back to a LAN is not group traffic; marking it clear would send it to the
     // WAN table (which may hold only a default route via the WAN) instead of the other LAN.
     for (const auto& name : r.lan_ifnames)
@@ -434,6 +452,11 @@ common::Result<TableSpec> compile(const MemberRules& r) {
         rule(RuleRole::plumbing, 0, {MatchIfnameSet{true, kSetLanIfnames, false}}, kReturn, "to the LAN"));
     local.rules.push_back(
         rule(RuleRole::plumbing, 0, {MatchIfname{true, "lo", false}}, kReturn, "to the member itself"));
+    // What the dataplane itself sends (classify has decided on the packet inside): the carrier's
+    // IPIP and, after the SA, its ESP. ESP carries no cleartext, so no rule below concerns it.
+    local.rules.push_back(rule(RuleRole::plumbing, 0, carrier_matches(r), kReturn, "the carrier's IPIP"));
+    local.rules.push_back(
+        rule(RuleRole::plumbing, 0, {MatchL4Proto{kProtoEsp}}, kReturn, "ESP: encrypted already"));
     local.rules.push_back(rule(RuleRole::plumbing, 0, {}, jump(kChainClassify), "member's own traffic"));
     t.chains.push_back(std::move(local));
 
@@ -465,6 +488,11 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     }
 
     auto early = base(kChainPostroutingEarly, ChainType::filter, Hook::postrouting, kPriorityMangle);
+    // Every drop of this chain is of packets leaving by the WAN: the rest (the LAN's, and group
+    // traffic entering a carrier) is done here with one rule.
+    early.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{true, r.wan_ifname, true}}, kAccept,
+                               "not leaving by the WAN: nothing to guard before NAT"));
+    early.rules.push_back(esp_leaves(r));
     // The carrier itself is still IPIP here (ESP comes after postrouting): a scope that covers
     // the pseudo addresses (any <-> any) must not take it; postrouting rewrites it later.
     auto with_sa = carrier_matches(r);

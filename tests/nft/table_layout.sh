@@ -24,9 +24,9 @@ check "classify order: exclude, group policy, fail-open" test "$ORDER" = "exclud
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="outbound") | .rule.comment' | cut -c1-11 | tr '\n' '|')
 check "outbound order: LAN return, clear mark, fail-closed" test "$ORDER" = "LAN to LAN:|excluded or|fail-closed|"
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="postrouting") | .rule.comment' | cut -c1-12 | tr '\n' '|')
-check "postrouting order: carrier rewrite, carrier guard, IPIP-to-peer guard, IPv6 link signalling, WAN guard" test "$ORDER" = "carrier: out|carrier with|carrier alre|IPIP to a ca|IPv6 neighbo|IPv6 multica|IPv6 MLDv2 r|marked clear|ESP|last resort,|"
+check "postrouting order: ESP, carrier rewrite, carrier guard, IPIP-to-peer guard, IPv6 link signalling, WAN guard" test "$ORDER" = "ESP|carrier: out|carrier with|carrier alre|IPIP to a ca|IPv6 neighbo|IPv6 multica|IPv6 MLDv2 r|marked clear|last resort,|"
 ORDER=$(echo "$JSON" | jq -r '.nftables[] | select(.rule.chain=="postrouting_early") | .rule.comment' | cut -c1-12 | tr '\n' '|')
-check "postrouting_early (before NAT): the carrier with an SA, IPv6 link signalling, then the WAN guard" test "$ORDER" = "carrier with|IPv6 neighbo|IPv6 multica|IPv6 MLDv2 r|marked clear|ESP|last resort,|"
+check "postrouting_early (before NAT): not the WAN's, ESP, the carrier with an SA, IPv6 link signalling, then the WAN guard" test "$ORDER" = "not leaving |ESP|carrier with|IPv6 neighbo|IPv6 multica|IPv6 MLDv2 r|marked clear|last resort,|"
 check "chain postrouting_early runs before source NAT (100)" jqc '.nftables[] | select(.chain.name=="postrouting_early") | .chain | .hook=="postrouting" and .prio < 100'
 check "chain notrack_output hooks output before conntrack (-200)" jqc '.nftables[] | select(.chain.name=="notrack_output") | .chain | .hook=="output" and .prio < -200'
 check "no bridge table left after apply" test "$(ip netns exec "$NS" nft list tables | grep -c gdoi_member)" = 1

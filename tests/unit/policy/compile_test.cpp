@@ -151,6 +151,8 @@ TEST_CASE("LAN traffic routed back to a LAN is not classified") {
     const auto t = *compile(r);
     CHECK(texts(chain(t, kChainLanClassify)) ==
           std::vector<std::string>{
+              // The WAN's packets (ESP, and what it decrypts to) leave before any route lookup.
+              "iifname != @lan_ifnames counter return comment \"not from the LAN\"",
               "fib daddr oifname \"lan0\" counter return comment \"routed to LAN lan0: not group traffic\"",
               "fib daddr oifname \"lan1\" counter return comment \"routed to LAN lan1: not group traffic\"",
               "iifname @lan_ifnames counter jump classify comment \"from the LAN\""});
@@ -179,31 +181,42 @@ TEST_CASE("ESP for the own scope is readdressed to G_OUT -> G_IN before conntrac
 TEST_CASE("postrouting: carrier rewrite, carrier guard, then the last-resort WAN guard") {
     const auto t = *compile(member(true));
     const auto& p = chain(t, kChainPostrouting);
-    CHECK(roles(p) == std::vector<RuleRole>{RuleRole::health, RuleRole::carrier_rewrite,
+    CHECK(roles(p) == std::vector<RuleRole>{RuleRole::wan_guard, RuleRole::health, RuleRole::carrier_rewrite,
                                             RuleRole::carrier_guard, RuleRole::carrier_rewrite,
-                                            RuleRole::carrier_guard, RuleRole::wan_guard, RuleRole::wan_guard,
+                                            RuleRole::carrier_guard, RuleRole::wan_guard,
                                             RuleRole::wan_guard});
-    CHECK(texts(p)[0] == "oifname \"gdoi0\" counter comment \"health: into carrier gdoi0\"");
+    // The group's ESP first: every packet the group sends passes here as ESP.
+    CHECK(texts(p)[0] == "oifname \"wan0\" meta l4proto esp counter accept comment \"ESP\"");
+    // Counted and done: a packet entering a carrier leaves inside its IPIP, checked in its turn.
+    CHECK(texts(p)[1] == "oifname \"gdoi0\" counter accept comment \"health: into carrier gdoi0\"");
     // Any IPIP from G_IN is a carrier packet: every group's carrier has its own peer address.
-    CHECK(texts(p)[1].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec "
+    CHECK(texts(p)[2].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec "
                             "exists ip saddr set @nh,256,32 ip daddr set @nh,288,32 counter accept",
                             0) == 0);
-    CHECK(texts(p)[2].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap counter drop", 0) ==
+    CHECK(texts(p)[3].rfind("meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap counter drop", 0) ==
           0);
     // A carrier already readdressed (by the bridge table during apply) passes only with an SA.
-    CHECK(texts(p)[3].rfind("meta nfproto ipv4 meta l4proto ipencap rt ipsec exists counter accept", 0) == 0);
+    CHECK(texts(p)[4].rfind("meta nfproto ipv4 meta l4proto ipencap rt ipsec exists counter accept", 0) == 0);
     // Source NAT cannot hide a carrier: its destination is a carrier peer.
-    CHECK(texts(p)[4].rfind("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.2 counter drop", 0) ==
+    CHECK(texts(p)[5].rfind("meta nfproto ipv4 meta l4proto ipencap ip daddr 192.0.0.2 counter drop", 0) ==
           0);
-    CHECK(texts(p)[5].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);
-    CHECK(texts(p)[6].rfind("oifname \"wan0\" meta l4proto esp counter accept", 0) == 0);
+    CHECK(texts(p)[6].rfind("oifname \"wan0\" meta mark 0x00000010 counter accept", 0) == 0);
     CHECK(p.rules[7].verdict.kind == VerdictKind::drop);
-    // The same WAN guard before source NAT, where the addresses are still the original ones.
+    // The same WAN guard before source NAT, where the addresses are still the original ones; what
+    // does not leave by the WAN is done at its first rule (every drop here is of WAN traffic).
     const auto& early = chain(t, kChainPostroutingEarly);
     CHECK(early.base->priority < 100);
-    CHECK(roles(early) == std::vector<RuleRole>{RuleRole::carrier_rewrite, RuleRole::wan_guard,
-                                                RuleRole::wan_guard, RuleRole::wan_guard});
-    CHECK(texts(early)[3] == texts(p)[7]);
+    CHECK(roles(early) == std::vector<RuleRole>{RuleRole::plumbing, RuleRole::wan_guard,
+                                                RuleRole::carrier_rewrite, RuleRole::wan_guard,
+                                                RuleRole::wan_guard});
+    CHECK(texts(early)[0] ==
+          "oifname != \"wan0\" counter accept comment \"not leaving by the WAN: nothing "
+          "to guard before NAT\"");
+    CHECK(texts(early)[1] == texts(p)[0]);
+    CHECK(texts(early)[4] == texts(p)[7]);
+    for (std::size_t i = 1; i < early.rules.size(); ++i)
+        if (early.rules[i].verdict.kind == VerdictKind::drop)
+            CHECK_THAT(texts(early)[i], Catch::StartsWith("oifname \"wan0\" "));
 }
 
 TEST_CASE("df-bit clear: the group's carrier leaves without Don't Fragment") {
@@ -213,7 +226,7 @@ TEST_CASE("df-bit clear: the group's carrier leaves without Don't Fragment") {
     m.carrier.peers = *Prefix::parse("192.0.0.0/24");
     const auto t = *compile(m);
     const auto& p = chain(t, kChainPostrouting);
-    CHECK(texts(p)[1] ==
+    CHECK(texts(p)[2] ==
           "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap ip daddr 192.0.0.5 rt ipsec exists ip "
           "saddr set @nh,256,32 ip daddr set @nh,288,32 ip frag-off set ip frag-off & 0xbfff counter "
           "accept comment \"carrier of GROUP_ID-0001: inner addresses out, DF cleared, then ESP\"");
@@ -242,7 +255,7 @@ TEST_CASE("a scope covering the carrier's pseudo addresses never takes the carri
     const auto& early = chain(t, kChainPostroutingEarly);
     REQUIRE_FALSE(early.rules.empty());
     // The carrier with an SA is accepted before any scope drop (it leaves as ESP).
-    CHECK(texts(early)[0].rfind(
+    CHECK(texts(early)[2].rfind(
               "meta nfproto ipv4 ip saddr 192.0.0.1 meta l4proto ipencap rt ipsec exists counter accept",
               0) == 0);
     CHECK(early.rules.back().verdict.kind == VerdictKind::drop);
@@ -287,13 +300,22 @@ TEST_CASE("the member's own IKE/GDOI comes before every group rule") {
     ks.source_port = ks.destination_port = PortRange::single(848);
     m.own_traffic.push_back(ks);
     const auto t = *compile(m);
+    // In classify, first; in inbound, after only the accepts of the group's own ESP and what it
+    // decrypted, ahead of every drop and every group rule.
     for (const char* name : {kChainClassify, kChainInbound}) {
         const auto& c = chain(t, name);
-        REQUIRE(c.rules.size() > 2);
-        CHECK(c.rules[0].role == RuleRole::own_traffic);
-        CHECK(c.rules[1].role == RuleRole::own_traffic);  // the reply direction
-        CHECK(c.rules[0].verdict.kind == VerdictKind::accept);
+        const auto first_own = std::find_if(c.rules.begin(), c.rules.end(), [](const RuleSpec& x) {
+            return x.role == RuleRole::own_traffic;
+        });
+        REQUIRE(first_own + 1 < c.rules.end());
+        CHECK((first_own + 1)->role == RuleRole::own_traffic);  // the reply direction
+        CHECK(first_own->verdict.kind == VerdictKind::accept);
+        for (auto it = c.rules.begin(); it != first_own; ++it) {
+            CHECK(it->verdict.kind == VerdictKind::accept);
+            CHECK(it->group_id == 0);
+        }
     }
+    CHECK(chain(t, kChainClassify).rules[0].role == RuleRole::own_traffic);
     CHECK(texts(chain(t, kChainClassify))[1] ==
           "meta nfproto ipv4 ip saddr 10.2.0.9 meta l4proto udp th sport 848 th dport 848 meta mark set "
           "0x00000010 "
@@ -303,8 +325,14 @@ TEST_CASE("the member's own IKE/GDOI comes before every group rule") {
     // In both WAN guards, ahead of the scope drops.
     for (const char* name : {kChainPostrouting, kChainPostroutingEarly}) {
         const auto rs = roles(chain(t, name));
-        const auto own = std::find(rs.begin(), rs.end(), RuleRole::own_traffic);
-        const auto drop = std::find(rs.begin(), rs.end(), RuleRole::wan_guard);
+        const auto& c = chain(t, name);
+        const auto own = std::find(rs.begin(), rs.end(), RuleRole::own_traffic) - rs.begin();
+        const auto drop =
+            std::find_if(c.rules.begin(), c.rules.end(),
+                         [](const RuleSpec& x) {
+                             return x.role == RuleRole::wan_guard && x.verdict.kind == VerdictKind::drop;
+                         }) -
+            c.rules.begin();
         CHECK(own < drop);
     }
 }
