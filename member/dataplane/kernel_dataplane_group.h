@@ -24,14 +24,14 @@ struct KernelDataplane::Group {
     std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
     std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
     std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
-    std::vector<V4Prefix> scope;              // addresses the group's TEKs protect
+    std::vector<NetPrefix> scope;             // addresses the group's TEKs protect
     bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
     unsigned slot = 0;                              // carrier slot (kernel_dataplane.h)
     std::unique_ptr<xfrm::GroupDataplane> carrier;  // set once the dataplane started
     bool carrier_up = false;                        // device, out policy, route: installed
     // Installed: remote prefix -> the local prefixes of its fwd policies.
-    std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes;
+    std::map<NetPrefix, std::vector<NetPrefix>> installed_prefixes;
 };
 
 // A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).
