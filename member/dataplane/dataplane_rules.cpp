@@ -57,7 +57,7 @@ policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice
                                  std::vector<policy::RuleSet> groups) {
     policy::MemberRules m;
     m.table_name = table_name;
-    m.carrier = {carrier.ifname, carrier.g_in, carrier.g_out, std::nullopt};
+    m.carrier = {carrier.ifname, carrier.g_in, carrier.g_out, std::nullopt, std::nullopt};
     m.wan_ifname = config.wan_interface;
     for (const auto& g : config.groups)
         for (const auto& lan : g.lan_interfaces)
