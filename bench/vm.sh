@@ -174,24 +174,25 @@ reg_reps() {  # reg_reps LABEL TEKS
     done
 }
 # reg_times LABEL: from the gm1 log lines after the mark "$W/$1.mark" (a line number): per
-# registration, milliseconds from "registered with" to the dataplane's steps and to
-# "state applied in the kernel". Writes $W/$1-{total,prep,inbound,outbound,nft}.txt.
+# registration, milliseconds from "registered with" to the dataplane's first step, to its
+# "kernel request(s) applied" line (the steps are staged, then go as one XFRM and one rtnetlink
+# batch: SAs, policies, carrier MTU, routes), to "nft table ... applied" and to "state applied in
+# the kernel". Writes $W/$1-{total,prep,batches,nft}.txt.
 reg_times() {
     tail -n "+$(($(cat "$W/$1.mark") + 1))" "$W/gm1.log" | awk -v out="$W/$1" '
         function ts() { s = $0; sub(/^<[0-9]>\[ */, "", s); sub(/\].*/, "", s); return s + 0 }
-        /registered with/ { reg = ts(); first = act = keyed = nft = 0; next }
+        /registered with/ { reg = ts(); first = keyed = batch = nft = 0; next }
         !reg { next }
         / install_inbound / && !first { first = ts() }
-        /: activate / && !act { act = ts() }
         /: keyed$/ && !keyed { keyed = ts() }
-        /nft table .* applied/ && keyed && !nft { nft = ts() }
+        /kernel request\(s\) applied/ && keyed && !batch { batch = ts() }
+        /nft table .* applied/ && batch && !nft { nft = ts() }
         /state applied in the kernel/ {
             t = ts()
             printf "%.3f\n", (t - reg) * 1000 >> (out "-total.txt")
             if (first) printf "%.3f\n", (first - reg) * 1000 >> (out "-prep.txt")
-            if (first && act) printf "%.3f\n", (act - first) * 1000 >> (out "-inbound.txt")
-            if (act && keyed) printf "%.3f\n", (keyed - act) * 1000 >> (out "-outbound.txt")
-            if (keyed && nft) printf "%.3f\n", (nft - keyed) * 1000 >> (out "-nft.txt")
+            if (first && batch) printf "%.3f\n", (batch - first) * 1000 >> (out "-batches.txt")
+            if (batch && nft) printf "%.3f\n", (nft - batch) * 1000 >> (out "-nft.txt")
             reg = 0
         }'
 }
@@ -300,8 +301,7 @@ registration() {  # registration LABEL TEKS
     local what="registration → kernel objects, $2 TEK(s)"
     row "$what: \`registered\` → last object (SAs, policies, carrier, routes, nft)" ms "$W/$1-total.txt"
     row "  of which \`registered\` → first SA step (dataplane: local scope, TEK checks)" ms "$W/$1-prep.txt"
-    row "  of which inbound SAs ($2)" ms "$W/$1-inbound.txt"
-    row "  of which carrier, routes, outbound SA + policies" ms "$W/$1-outbound.txt"
+    row "  of which the XFRM + rtnetlink batches ($2 inbound SA(s), outbound SA, policies, carrier MTU, routes)" ms "$W/$1-batches.txt"
     row "  of which the nft table" ms "$W/$1-nft.txt"
     row "anchor: \`ip -batch\` of the same $ANCHOR_STATES XFRM states + $ANCHOR_POLICIES policies (scratch netns, process start included)" ms "$W/$1-anchor.txt"
     row "  \`ip -batch\` of an empty file (process start)" ms "$W/$1-empty.txt"

@@ -119,6 +119,9 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
                              "): an output rule of the router may drop the member's IKE/GDOI (UDP " +
                              std::to_string(group.config.local_port) + ")";
     }
+    // A registration under way: the group's carrier goes in now, fail-closed, so the keys only
+    // add SAs, policies and routes (KernelDataplane::prepare_group; a no-op once it is there).
+    if (!out.send.empty() && !out.install) (void)dataplane_->prepare_group(group.config);
     if (out.install && now < group.held_until) {
         // A suspected leak holds the group fail-closed (daemon_kernel_watch.cpp).
         group.session->install_failed(

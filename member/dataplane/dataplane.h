@@ -58,6 +58,12 @@ public:
         (void)group;
         return {};
     }
+    // A registration of the group is under way: what its keys will need can be put in place
+    // now, fail-closed (KernelDataplane: the carrier). Cheap when done already.
+    virtual common::Status prepare_group(const GroupConfig& group) {
+        (void)group;
+        return {};
+    }
     // New keys/policies for a group (registration or rekey): make-before-break.
     virtual common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                                  std::chrono::steady_clock::time_point now) = 0;

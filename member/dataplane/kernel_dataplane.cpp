@@ -146,6 +146,7 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
         auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
                                      options_.carrier_rule_priority});
         if (!rule && rule.error().code != EEXIST) return rule;
+        (*made)->carrier_ready = true;
     }
     for (const auto& g : config_.groups)
         if (!find(g))
@@ -164,6 +165,9 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     const size_t old_sas = leftovers ? leftovers->size() : 0;
     if (auto s = remove_member_objects(keep); !s) return s;
     if (auto s = sync_prefixes(); !s) return s;
+    // 3. The other groups' carriers, before their keys (kernel_dataplane.h): a registration
+    //    then only adds SAs, policies and routes. A failure here is retried by the registration.
+    for (auto& [name, g] : groups_) (void)prepare_group(g->config);
     log(gdoi::LogLevel::Info,
         "started: " + std::to_string(groups_.size()) + " group(s), " + std::to_string(adoptable.size()) +
             " adopted, local scope " + std::to_string(local_scope_.size()) + " prefix(es), WAN " +
@@ -186,7 +190,9 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
             "group " + group.name + ": clearing its carrier slot: " + s.error().message);
     if (auto s = refresh_local_scope(); !s)
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
-    return sync_rules();  // the group's rules go in whatever else failed
+    auto rules = sync_rules();              // the group's rules go in whatever else failed
+    if (rules) (void)prepare_group(group);  // its carrier, fail-closed, before its keys
+    return rules;
 }
 
 common::Status KernelDataplane::reset_group(const GroupConfig& group) {
@@ -209,6 +215,7 @@ common::Status KernelDataplane::reset_group(const GroupConfig& group) {
     common::Status first = sync_rules();
     if (auto s = g->carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
     if (auto s = sync_prefixes(); first && !s) first = s;
+    if (first) (void)prepare_group(group);  // its carrier, fail-closed, before its new keys
     save_state();
     log(gdoi::LogLevel::Info,
         "group " + group.name + ": configuration changed: fail-closed until registered");
@@ -229,6 +236,7 @@ common::Status KernelDataplane::flush() {
         g->teks.clear();
         g->installed_prefixes.clear();
         g->carrier_up = false;
+        g->carrier_ready = false;
     }
     applied_rules_.reset();
     log(gdoi::LogLevel::Info, "flushed: SAs, policies, carriers, routes, rule and nft table removed");

@@ -26,9 +26,14 @@
 //   rule then means exactly "not marked clear".
 // - G_OUT is routed via the WAN interface's default gateway (from rtnetlink, or the
 //   gateway option), else on-link on the WAN device. ESP follows that route: one uplink.
-// - Carrier device, G_IN on lo, G_OUT route, fwmark rule: installed with the first TEK to
-//   send with (its transform gives the carrier MTU); nothing is routed into the carrier
-//   before, and fail-closed needs no carrier (nft drops group traffic without a TEK).
+// - Carrier device, G_IN on lo, G_OUT route, out policy, IPIP guard, fwmark rule: prepared
+//   before keys arrive (start(), add_group(), a registration under way: prepare_group()), so a
+//   registration only adds SAs, fwd policies, the carrier MTU (its transform) and routes, in one
+//   XFRM and one rtnetlink batch. Safe without keys: nothing is routed into the carrier until
+//   the group sends (the fwmark rule's table is empty, lookups fall through to main), its out
+//   policy has no SA (the kernel drops what would use it), and nft drops group traffic
+//   without a TEK. A group failed closed after an error loses its carrier; it is prepared
+//   again with the next registration.
 // - start(): the nft table with every group fail-closed (except adopted ones, below), applied
 //   atomically over whatever a previous run left (policy::apply replaces the table in one
 //   transaction: no window), then the previous run's other SAs, policies, carriers, routes and
@@ -106,6 +111,7 @@ public:
 
     common::Status start(const MemberConfig& config) override;
     common::Status add_group(const GroupConfig& group) override;
+    common::Status prepare_group(const GroupConfig& group) override;
     common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                          std::chrono::steady_clock::time_point now) override;
     common::Status remove_group(const GroupConfig& group) override;
@@ -135,18 +141,26 @@ private:
     Group* find(const GroupConfig& group);
     const Group* find(const GroupConfig& group) const;
     struct Adoptable;
+    struct Pending;
     common::Result<Group*> make_group(const GroupConfig& config, std::optional<unsigned> slot = std::nullopt);
     std::vector<Adoptable> find_adoptable();
     void adopt(Group& g, const Adoptable& a);
     void save_state();
     xfrm::DataplaneConfig carrier_config(unsigned slot) const;
-    common::Status run(Group& g, const std::vector<RekeyStep>& steps);
+    // Stages the steps in `pending` (applied in order: a keyed(false) step applies what is staged
+    // before it); a keyed(true) step leaves the table to the caller (after the batch).
+    common::Status run(Group& g, const std::vector<RekeyStep>& steps, Pending& pending);
+    // Applies what is staged; on failure the staged routes are not counted as installed.
+    common::Status commit(Pending& pending);
+    void log_keyed(const Group& g, bool keyed) const;
     void fail_closed_after_error(Group& g, const std::string& why);
     common::Status teardown_group(Group& g);
     // The previous run's objects, except those of the reqids in `keep` (adopted groups).
     common::Status remove_member_objects(const std::vector<uint32_t>& keep = {});
-    common::Status ensure_carrier(Group& g, uint32_t spi);
-    common::Status sync_prefixes();
+    common::Status prepare_carrier(Group& g);
+    common::Status ensure_carrier(Group& g);
+    // Without `into`, applied here; with it, the installs are staged there (removals go now).
+    common::Status sync_prefixes(Pending* into = nullptr);
     common::Status sync_rules();
     common::Status refresh_local_scope();
     void log(gdoi::LogLevel level, const std::string& line) const;

@@ -81,7 +81,7 @@ void KernelDataplane::adopt(Group& g, const Adoptable& a) {
     g.selectors = a.saved.selectors;
     g.scope = a.saved.scope;
     g.registered = true;
-    g.carrier_up = true;
+    g.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
     g.schedule.adopt(a.inbound, a.active);
     log(gdoi::LogLevel::Info, "group " + g.config.name + ": adopted the previous run's SAs (sending with " +
                                   common::hex_spi(a.active) + ", carrier " +

@@ -99,7 +99,12 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     }
     const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
                                             std::chrono::seconds(state.gap.deactivation_time_delay), now);
-    auto s = run(*g, steps);
+    // The SAs of the steps and the group's routes and fwd policies: one XFRM batch, then one
+    // rtnetlink batch (the carrier was prepared before the keys came: prepare_carrier).
+    Pending pending(xfrm_->owner());
+    auto s = run(*g, steps, pending);
+    if (s) s = sync_prefixes(&pending);
+    if (s) s = commit(pending);
     // Forget stored keys no SA needs any more, and the refusals of TEKs the state no longer holds
     // (a key server that keeps sending refused TEKs would otherwise grow the map with every rekey).
     std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
@@ -111,8 +116,15 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         fail_closed_after_error(*g, s.error().message);
         return s;
     }
-    if (auto p = sync_prefixes(); !p) return p;
     auto rules = sync_rules();
+    if (!rules && pending.keyed) {
+        // The SAs are in, the table is not keyed: as any failed step, fail closed and start over.
+        auto failed = common::make_error("group " + group.name + ": keyed: " + rules.error().message,
+                                         rules.error().code);
+        fail_closed_after_error(*g, failed.message);
+        return failed;
+    }
+    if (pending.keyed) log_keyed(*g, true);
     // The last kernel object of this state is in place (the benchmarks time up to this line).
     if (rules)
         log(gdoi::LogLevel::Debug, "group " + group.name + ": state applied in the kernel, " +
@@ -143,35 +155,54 @@ std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
 
 void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (!xfrm_) return;
+    std::vector<Group*> keyed;
     for (auto& entry : groups_) {
         Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings
         const auto steps = g->schedule.on_timer(now);
         if (steps.empty()) continue;
-        auto s = run(*g, steps);
+        Pending pending(xfrm_->owner());
+        auto s = run(*g, steps, pending);
+        if (s) s = commit(pending);
         std::erase_if(g->teks, [g](const auto& kv) { return !g->schedule.role(kv.first); });
         if (!s) {
             log(gdoi::LogLevel::Error, s.error().message);
             fail_closed_after_error(*g, s.error().message);
+        } else if (pending.keyed) {
+            keyed.push_back(g);
         }
     }
     if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
-    if (auto s = sync_rules(); !s) log(gdoi::LogLevel::Error, s.error().message);
+    auto rules = sync_rules();
+    if (!rules) log(gdoi::LogLevel::Error, rules.error().message);
+    for (Group* g : keyed) {
+        if (rules)
+            log_keyed(*g, true);
+        else
+            fail_closed_after_error(*g, "keyed: " + rules.error().message);
+    }
     save_state();
 }
 
-// One group's kernel objects: SAs, policies, carrier, routes. The fwmark rule goes with the
-// last carrier (without carriers it would only send traffic to an empty table).
+// One group's kernel objects: SAs, policies, carrier, routes. The member-wide ones (the fwmark
+// rule, G_IN on lo, the IPIP guard) go with the last carrier: without carriers the rule would
+// only send traffic to an empty table, and nothing decapsulates IPIP to G_IN.
 common::Status KernelDataplane::teardown_group(Group& g) {
     common::Status first = g.carrier->teardown_group();
     g.schedule.clear();
     g.teks.clear();
     g.installed_prefixes.clear();
     g.carrier_up = false;
-    if (std::none_of(groups_.begin(), groups_.end(), [](const auto& e) { return e.second->carrier_up; }))
-        if (auto s = rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                         options_.carrier_rule_priority});
-            first && !already_gone(s))
-            first = s;
+    g.carrier_ready = false;
+    if (std::any_of(groups_.begin(), groups_.end(), [](const auto& e) { return e.second->carrier_ready; }))
+        return first;
+    const auto note = [&](common::Status s) {
+        if (first && !already_gone(s)) first = std::move(s);
+    };
+    note(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
+                             options_.carrier_rule_priority}));
+    note(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
+    const auto guard = g.carrier->ipip_guard_policy();
+    note(xfrm_->delete_policy({guard.selector, guard.dir, guard.mark}));
     return first;
 }
 
@@ -190,58 +221,110 @@ void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) 
         "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
 }
 
-common::Status KernelDataplane::ensure_carrier(Group& g, uint32_t spi) {
-    if (g.carrier_up) return {};
-    auto t = tek_transform(g.teks.at(spi));
-    if (!t) return t.error();
-    if (auto s = g.carrier->install_carrier(*t); !s) return s;
+// Before keys (xfrm/dataplane.h: install_carrier without a transform): the device without a
+// route into it, G_IN, the G_OUT route, the out policy (no SA: the kernel drops what would use
+// it), the IPIP guard, the fwmark rule (its table stays empty until the group sends).
+common::Status KernelDataplane::prepare_carrier(Group& g) {
+    if (g.carrier_ready) return {};
+    if (!g.carrier) return common::make_error("dataplane not started");
+    if (auto s = g.carrier->install_carrier(std::nullopt); !s) return s;
     auto rule = rtnl_->add_rule(
         {xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
     if (!rule && rule.error().code != EEXIST) return rule;
-    g.carrier_up = true;
-    return sync_prefixes();
+    g.carrier_ready = true;
+    return {};
 }
 
-common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& steps) {
+common::Status KernelDataplane::prepare_group(const GroupConfig& group) {
+    Group* g = find(group);
+    if (!g || !xfrm_ || g->carrier_ready) return {};
+    auto s = prepare_carrier(*g);
+    if (!s)
+        log(gdoi::LogLevel::Warning, "group " + group.name + ": carrier not prepared before the keys (" +
+                                         s.error().message + "): the registration tries again");
+    return s;
+}
+
+// The first TEK to send with: the carrier carries the group's routes from now on (staged by
+// sync_prefixes after the SAs). Its MTU comes with the activation (stage_activate).
+common::Status KernelDataplane::ensure_carrier(Group& g) {
+    if (g.carrier_up) return {};
+    if (auto s = prepare_carrier(g); !s) return s;
+    g.carrier_up = true;
+    return {};
+}
+
+void KernelDataplane::log_keyed(const Group& g, bool keyed) const {
+    log(gdoi::LogLevel::Info, "group " + g.config.name + ": " +
+                                  (keyed ? "keyed: group traffic encrypted, fail-open off"
+                                         : "no TEK to send with: fail-closed (fail-open on)"));
+}
+
+common::Status KernelDataplane::commit(Pending& pending) {
+    const std::size_t requests = pending.batch.xfrm.count() + pending.batch.rtnl.count();
+    if (!pending.batch.empty()) {
+        // Any group's GroupDataplane applies it: they share the member's two sockets.
+        auto via = std::find_if(groups_.begin(), groups_.end(),
+                                [](const auto& e) { return e.second->carrier != nullptr; });
+        if (via == groups_.end()) return common::make_error("dataplane not started");
+        if (auto s = via->second->carrier->apply(pending.batch); !s) {
+            pending.applied.clear();
+            return s;  // the staged routes are forgotten with `pending` (~Pending)
+        }
+    }
+    pending.prefixes.clear();
+    if (requests)
+        log(gdoi::LogLevel::Debug,
+            std::to_string(requests) + " kernel request(s) applied (" + pending.steps + ")");
+    for (const auto& line : pending.applied) log(gdoi::LogLevel::Info, line);
+    pending.applied.clear();
+    pending.steps.clear();
+    return {};
+}
+
+common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& steps, Pending& pending) {
     const std::string label = "group " + g.config.name + ": ";
     for (const auto& step : steps) {
         log(gdoi::LogLevel::Debug, label + step.to_string());
+        pending.steps += (pending.steps.empty() ? label : ", ") + step.to_string();
         common::Status s;
         switch (step.kind) {
             case RekeyStep::Kind::install_inbound: {
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = g.carrier->install_inbound_sa(sas->inbound);
-                if (!s && s.error().code == EEXIST) s = {};
+                s = g.carrier->stage_inbound_sa(pending.batch, sas->inbound);
                 break;
             }
             case RekeyStep::Kind::activate: {
-                if (auto c = ensure_carrier(g, step.spi); !c)
+                if (auto c = ensure_carrier(g); !c)
                     return common::make_error(label + c.error().message, c.error().code);
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = g.carrier->activate(sas->outbound, step.previous);
+                s = g.carrier->stage_activate(pending.batch, sas->outbound, step.previous);
                 if (s)
-                    log(gdoi::LogLevel::Info,
+                    pending.applied.push_back(
                         label + "sending with TEK " + common::hex_spi(step.spi) +
-                            (step.previous ? " (replaces " + common::hex_spi(*step.previous) + ")" : ""));
+                        (step.previous ? " (replaces " + common::hex_spi(*step.previous) + ")" : ""));
                 break;
             }
             case RekeyStep::Kind::remove_outbound:
-                s = g.carrier->remove_outbound_sa(step.spi);
-                if (already_gone(s)) s = {};
+                g.carrier->stage_remove_outbound_sa(pending.batch, step.spi);
                 break;
             case RekeyStep::Kind::remove_inbound:
-                s = g.carrier->remove_inbound_sa(step.spi);
-                if (already_gone(s)) s = {};
+                g.carrier->stage_remove_inbound_sa(pending.batch,
+                                                   step.spi);  // the request holds the SPI only
                 g.teks.erase(step.spi);
                 break;
             case RekeyStep::Kind::keyed:
-                s = sync_rules();
-                if (s)
-                    log(gdoi::LogLevel::Info,
-                        label + (step.value ? "keyed: group traffic encrypted, fail-open off"
-                                            : "no TEK to send with: fail-closed (fail-open on)"));
+                if (step.value) {
+                    pending.keyed = true;  // the table once the SAs and routes are in (the caller)
+                    break;
+                }
+                // Fail-closed before what follows (the outbound SA's removal): what is staged goes
+                // first, in order, then the table.
+                s = commit(pending);
+                if (s) s = sync_rules();
+                if (s) log_keyed(g, false);
                 break;
         }
         if (!s)
@@ -253,7 +336,7 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
 // Per keyed group: its remote prefixes routed into its carrier, with fwd policies towards its
 // local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
 // keyed group is not routed again (one route per destination).
-common::Status KernelDataplane::sync_prefixes() {
+common::Status KernelDataplane::sync_prefixes(Pending* into) {
     std::vector<NetPrefix> never{NetPrefix::host(options_.g_in)};
     for (const auto& [name, g] : groups_) {
         if (g->carrier) never.push_back(NetPrefix::host(g->carrier->config().carrier.remote));
@@ -299,15 +382,25 @@ common::Status KernelDataplane::sync_prefixes() {
             it = installed.erase(it);
         }
     }
+    // The installs: fwd policies in one XFRM batch, then the routes in one rtnetlink batch
+    // (policies first: traffic entering the carrier is already required to come back as ESP).
+    Pending own(xfrm_ ? xfrm_->owner() : 0);
+    Pending& pending = into ? *into : own;
     for (auto& w : wanted) {
         std::vector<xfrm::Prefix> local_x;
         for (const auto& l : w.locals) local_x.push_back(l.to_xfrm());
         for (const auto& r : w.remote) {
             if (w.group->installed_prefixes.count(r)) continue;
-            if (auto s = w.group->carrier->install_remote_prefix(r.to_xfrm(), local_x); !s) return s;
+            if (auto s = w.group->carrier->stage_remote_prefix(pending.batch, r.to_xfrm(), local_x); !s)
+                return s;
             w.group->installed_prefixes[r] = w.locals;
+            pending.prefixes.emplace_back(w.group, r);
+            if (pending.prefixes.size() == 1)
+                pending.steps += std::string(pending.steps.empty() ? "" : ", ") + "remote prefixes";
         }
     }
+    if (!into)
+        if (auto s = commit(own); !s) return s;
     return first;
 }
 

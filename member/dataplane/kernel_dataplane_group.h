@@ -29,9 +29,30 @@ struct KernelDataplane::Group {
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
     unsigned slot = 0;                              // carrier slot (kernel_dataplane.h)
     std::unique_ptr<xfrm::GroupDataplane> carrier;  // set once the dataplane started
-    bool carrier_up = false;                        // device, out policy, route: installed
+    // Device, G_IN, G_OUT route, out policy, IPIP guard, fwmark rule: in the kernel (prepared
+    // before keys arrive; nothing is routed into the carrier until it is up).
+    bool carrier_ready = false;
+    bool carrier_up = false;  // sending: the remote prefixes are routed into the carrier
     // Installed: remote prefix -> the local prefixes of its fwd policies.
     std::map<NetPrefix, std::vector<NetPrefix>> installed_prefixes;
+};
+
+// The kernel requests of one apply() or timer step, staged (xfrm/dataplane.h, DataplaneBatch):
+// one XFRM batch (SAs, policies), then one rtnetlink batch (carrier MTU, routes).
+struct KernelDataplane::Pending {
+    explicit Pending(uint32_t owner) : batch(owner) {}
+    // Routes staged and never applied (an error before or in commit()) are not installed:
+    // the next sync_prefixes() stages them again.
+    ~Pending() {
+        for (const auto& [group, remote] : prefixes) group->installed_prefixes.erase(remote);
+    }
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    xfrm::DataplaneBatch batch;
+    std::string steps;                                   // what is staged, for the error message
+    std::vector<std::pair<Group*, NetPrefix>> prefixes;  // staged routes: forgotten if the batch fails
+    std::vector<std::string> applied;                    // Info lines once the batch is in the kernel
+    bool keyed = false;                                  // a keyed step: the table follows the batch
 };
 
 // A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).

@@ -2,12 +2,13 @@
 // rekey steps, the IPIP guard and teardown. The full layout needs IPIP and ESP,
 // so those tests are tagged [esp] and run in the test VM; on the build host only
 // the missing-module message is checked.
+#include "xfrm/dataplane.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "netns_fixture.h"
-#include "xfrm/dataplane.h"
 
 using namespace xfrm;
 using netns_test::ScopedNetns;
@@ -101,17 +102,23 @@ TEST_CASE("carrier, prefixes, SAs and a make-before-break rekey", "[esp][datapla
     CHECK(contains(ns.ip("route"), "10.2.0.0/16 dev gdoi0"));
     const std::string policies = ns.ip("xfrm policy");
     CHECK(count_of(policies, "\tdir ") == 3);  // out (carrier), in (IPIP guard), fwd
-    CHECK(contains(policies, "src 169.254.0.1/32 dst 169.254.0.2/32 proto ipencap \n\tdir out priority 1000"));
+    CHECK(
+        contains(policies, "src 169.254.0.1/32 dst 169.254.0.2/32 proto ipencap \n\tdir out priority 1000"));
     CHECK(contains(policies, "src 0.0.0.0/0 dst 169.254.0.1/32 proto ipencap \n\tdir in action block"));
     CHECK(contains(policies, "src 10.2.0.0/16 dst 10.1.0.0/16 \n\tdir fwd priority 1000"));
     std::string states = ns.ip("xfrm state");
     CHECK(count_of(states, "proto esp spi") == 2);
-    CHECK(contains(states, "src 169.254.0.2 dst 169.254.0.1\n\tproto esp spi 0x00000100 reqid 1195638785 mode tunnel"));
-    CHECK(contains(states, "src 169.254.0.1 dst 169.254.0.2\n\tproto esp spi 0x00000100 reqid 1195638785 mode transport"));
+    CHECK(contains(
+        states, "src 169.254.0.2 dst 169.254.0.1\n\tproto esp spi 0x00000100 reqid 1195638785 mode tunnel"));
+    CHECK(contains(
+        states,
+        "src 169.254.0.1 dst 169.254.0.2\n\tproto esp spi 0x00000100 reqid 1195638785 mode transport"));
 
     // 2. Traffic routed into the carrier is encrypted by the outbound SA.
     netns_test::capture("ip netns exec " + ns.name() + " ping -c 3 -i 0.2 -W 1 10.2.0.5");
-    auto counters = ns.run([] { return *Xfrm::open()->get_sa({address("169.254.0.2"), 0x100, std::nullopt}); });
+    auto counters = ns.run([] {
+        return *Xfrm::open()->get_sa({address("169.254.0.2"), 0x100, std::nullopt});
+    });
     CHECK(counters.packets >= 3);
 
     // 3. Rekey: new inbound first; then new outbound + old outbound removed; then old inbound.
@@ -231,4 +238,68 @@ TEST_CASE("the IPIP guard blocks cleartext IPIP spoofed from G_OUT to G_IN", "[e
         netns_test::capture("ip netns exec " + attacker.name() + " ping -c 1 -W 2 10.1.0.1");
     INFO(unguarded);
     CHECK(contains(unguarded, " 0% packet loss"));
+}
+
+TEST_CASE("a carrier prepared before keys, then a registration in one XFRM and one rtnetlink batch",
+          "[esp][dataplane]") {
+    ScopedNetns ns;
+    wan(ns);
+    const std::vector<Prefix> local{prefix("10.1.0.0/16")};
+    const std::vector<uint8_t> key(16, 0x22), auth(32, 0x33);
+    const Tek tek{0x100, kCbc, key, auth, {3000, 0, 0}, {3600, 0, 0}};
+
+    // Before keys: the device is up with nothing routed into it; the out policy has no SA.
+    ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, config());
+        auto s = dp.install_carrier(std::nullopt);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        return 0;
+    });
+    CHECK(contains(ns.ip("link show gdoi0"), ",UP"));
+    CHECK_FALSE(contains(ns.ip("route"), "dev gdoi0"));
+    CHECK(count_of(ns.ip("xfrm policy"), "\tdir ") == 2);  // out (carrier), in (IPIP guard)
+    CHECK(ns.ip("xfrm state").empty());
+
+    // The registration: inbound SA, outbound SA, fwd policy, then MTU and route. The first SA of
+    // a transform goes alone (crypto modules loading), the rest in the two batches.
+    ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, config());
+        DataplaneBatch b = dp.batch();
+        REQUIRE(dp.stage_inbound_sa(b, tek));
+        REQUIRE(dp.stage_activate(b, tek, std::nullopt));
+        REQUIRE(dp.stage_remote_prefix(b, prefix("10.2.0.0/16"), local));
+        CHECK(b.xfrm.count() == 2);  // outbound SA, fwd policy
+        CHECK(b.rtnl.count() == 2);  // carrier MTU, route
+        auto s = dp.apply(b);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        CHECK(b.empty());
+        return 0;
+    });
+    CHECK(contains(ns.ip("link show gdoi0"), "mtu 1438"));
+    CHECK(contains(ns.ip("route"), "10.2.0.0/16 dev gdoi0"));
+    CHECK(count_of(ns.ip("xfrm state"), "proto esp spi 0x00000100") == 2);
+    CHECK(contains(ns.ip("xfrm policy"), "src 10.2.0.0/16 dst 10.1.0.0/16 \n\tdir fwd priority 1000"));
+
+    // A batch with a failing request: the error names it, and the routes of the batch are not
+    // applied (nothing leads into a carrier whose SAs failed).
+    auto failed = ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, config());
+        DataplaneBatch b = dp.batch();
+        REQUIRE(dp.stage_inbound_sa(b, tek));              // exists: tolerated
+        REQUIRE(dp.stage_activate(b, tek, std::nullopt));  // exists: fails
+        REQUIRE(dp.stage_remote_prefix(b, prefix("10.3.0.0/16"), local));
+        auto s = dp.apply(b);
+        REQUIRE_FALSE(s);
+        return s.error().message;
+    });
+    CHECK(contains(failed, "spi 0x00000100"));
+    CHECK_FALSE(contains(ns.ip("route"), "10.3.0.0/16"));
 }

@@ -97,7 +97,9 @@ common::Status GroupDataplane::set_carrier_mtu(const EspTransform& transform) {
     if (mtu == 0)
         return common::make_error("carrier " + config_.carrier.name + ": WAN MTU " +
                                   std::to_string(config_.wan_mtu) + " leaves no room for ESP");
-    return rtnl_.set_mtu(config_.carrier.name, mtu);
+    auto s = rtnl_.set_mtu(config_.carrier.name, mtu);
+    mtu_ = s ? std::optional<uint32_t>(mtu) : std::nullopt;
+    return s;
 }
 
 common::Status GroupDataplane::follow_wan_mtu(uint32_t wan_mtu,
@@ -106,10 +108,10 @@ common::Status GroupDataplane::follow_wan_mtu(uint32_t wan_mtu,
     return transform ? set_carrier_mtu(*transform) : common::Status{};
 }
 
-common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
+common::Status GroupDataplane::install_carrier(const std::optional<EspTransform>& transform) {
     const CarrierSpec& c = config_.carrier;
-    const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform);
-    if (mtu == 0)
+    const uint32_t mtu = transform ? carrier_mtu(config_.wan_mtu, *transform) : 0;
+    if (transform && mtu == 0)
         return common::make_error("carrier " + c.name + ": WAN MTU " + std::to_string(config_.wan_mtu) +
                                   " leaves no room for ESP");
     auto existing = rtnl_.find_link(c.name);
@@ -127,8 +129,14 @@ common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
         with_mtu.mtu = mtu;
         if (auto s = links.create_ipip(with_mtu); !s) return s;
     }
-    links.set_link(c.name, true, mtu);
+    links.set_link(c.name, true, transform ? std::optional<uint32_t>(mtu) : std::nullopt);
     if (auto s = rtnl_.apply(links); !s) return s;
+    if (transform)
+        mtu_ = mtu;
+    else if (existing->has_value())
+        mtu_ = (*existing)->mtu;
+    else
+        mtu_.reset();  // the kernel's default, set at the first activation
 
     if (auto s = rtnl_.add_address("lo", Prefix::host(c.local)); !s && s.error().code != EEXIST) return s;
     if (!config_.wan_device.empty()) {
@@ -141,14 +149,19 @@ common::Status GroupDataplane::install_carrier(const EspTransform& transform) {
     return xfrm_.apply(b);
 }
 
-common::Status GroupDataplane::install_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
-    XfrmBatch b = xfrm_.batch();
+common::Status GroupDataplane::stage_remote_prefix(DataplaneBatch& batch, const Prefix& remote,
+                                                   std::span<const Prefix> local) const {
     for (const auto& p : prefix_policies(remote, local))
-        if (auto s = b.update_policy(p); !s) return s;
-    // Policies before the route: the moment traffic enters the carrier, the
-    // receive side already requires ESP.
-    if (auto s = xfrm_.apply(b); !s) return s;
-    return rtnl_.replace_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0});
+        if (auto s = batch.xfrm.update_policy(p); !s) return s;
+    // Policies (XFRM batch) before the route (rtnetlink batch, applied after it): the moment
+    // traffic enters the carrier, the receive side already requires ESP.
+    return batch.rtnl.replace_route({remote, config_.carrier.name, std::nullopt, config_.route_table, 0});
+}
+
+common::Status GroupDataplane::install_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
+    DataplaneBatch b = batch();
+    if (auto s = stage_remote_prefix(b, remote, local); !s) return s;
+    return apply(b);
 }
 
 common::Status GroupDataplane::remove_remote_prefix(const Prefix& remote, std::span<const Prefix> local) {
@@ -159,6 +172,76 @@ common::Status GroupDataplane::remove_remote_prefix(const Prefix& remote, std::s
     for (const auto& p : prefix_policies(remote, local)) b.delete_policy({p.selector, p.dir, p.mark});
     keep_first(first, xfrm_.apply(b));
     return first;
+}
+
+common::Status GroupDataplane::apply(DataplaneBatch& batch) {
+    auto s = xfrm_.apply(batch.xfrm);
+    // A route whose policies or SAs failed would lead into a carrier that is not ready.
+    if (s) s = rtnl_.apply(batch.rtnl);
+    batch.rtnl.buffer().clear();
+    if (!s) mtu_.reset();  // a staged MTU may not have been set: ask the kernel next time
+    return s;
+}
+
+common::Status GroupDataplane::stage_sa(DataplaneBatch& batch, const SaSpec& sa, Tolerate tolerate) {
+    if (std::find(proven_.begin(), proven_.end(), sa.transform) != proven_.end()) {
+        if (auto s = batch.xfrm.add_sa(sa); !s) return s;
+        batch.xfrm.buffer().tolerate_last(tolerate);
+        return {};
+    }
+    // A batch cannot be retried (its other requests took effect): what is staged goes first,
+    // then this SA alone, retried while the kernel loads the algorithm (Xfrm::add_sa).
+    if (auto s = apply(batch); !s) return s;
+    auto s = xfrm_.add_sa(sa);
+    if (!s && !tolerated(tolerate, s.error().code)) return s;
+    proven_.push_back(sa.transform);
+    return {};
+}
+
+common::Status GroupDataplane::stage_inbound_sa(DataplaneBatch& batch, const Tek& tek) {
+    // The SA may be there already: adopted from a previous run with this SPI.
+    return stage_sa(batch, inbound_sa(tek), Tolerate::exists);
+}
+
+void GroupDataplane::stage_remove_inbound_sa(DataplaneBatch& batch, uint32_t spi) const {
+    batch.xfrm.delete_sa({config_.carrier.local, spi, std::nullopt});
+    batch.xfrm.buffer().tolerate_last(Tolerate::gone);
+}
+
+void GroupDataplane::stage_remove_outbound_sa(DataplaneBatch& batch, uint32_t spi) const {
+    // The kernel deletes an SA at its hard lifetime: gone already is what was wanted.
+    batch.xfrm.delete_sa({config_.carrier.remote, spi, std::nullopt});
+    batch.xfrm.buffer().tolerate_last(Tolerate::gone);
+}
+
+common::Status GroupDataplane::stage_activate(DataplaneBatch& batch, const Tek& next,
+                                              std::optional<uint32_t> previous_spi) {
+    const uint32_t mtu = carrier_mtu(config_.wan_mtu, next.transform);
+    if (mtu == 0)
+        return common::make_error("carrier " + config_.carrier.name + ": WAN MTU " +
+                                  std::to_string(config_.wan_mtu) + " leaves no room for ESP");
+    const bool replaces = previous_spi && *previous_spi != next.spi;
+    std::optional<uint32_t> current = mtu_;
+    if (!current && replaces) {
+        auto link = rtnl_.find_link(config_.carrier.name);
+        if (!link) return link.error();
+        if (link->has_value()) current = (*link)->mtu;
+    }
+    // A smaller MTU first (packets sized for it fit both SAs); a larger one only once the old
+    // SA, with its bigger overhead, is gone. Without an old SA nothing is sized for the carrier
+    // yet (its routes come after this step), so the MTU goes with the routes' batch.
+    const bool shrink = replaces && current && mtu < *current;
+    if (shrink) {
+        if (auto s = apply(batch); !s) return s;
+        if (auto s = set_carrier_mtu(next.transform); !s) return s;
+    }
+    if (auto s = stage_sa(batch, outbound_sa(next), Tolerate::nothing); !s) return s;
+    if (replaces) stage_remove_outbound_sa(batch, *previous_spi);
+    if (!shrink && current != mtu) {
+        batch.rtnl.set_link(config_.carrier.name, std::nullopt, mtu);
+        mtu_ = mtu;
+    }
+    return {};
 }
 
 common::Status GroupDataplane::install_inbound_sa(const Tek& tek) { return xfrm_.add_sa(inbound_sa(tek)); }
@@ -177,22 +260,9 @@ common::Status GroupDataplane::remove_outbound_sa(uint32_t spi) {
 }
 
 common::Status GroupDataplane::activate(const Tek& next, std::optional<uint32_t> previous_spi) {
-    const uint32_t mtu = carrier_mtu(config_.wan_mtu, next.transform);
-    auto link = rtnl_.find_link(config_.carrier.name);
-    if (!link) return link.error();
-    const bool shrink = link->has_value() && mtu < (*link)->mtu;
-    // A smaller MTU first (packets sized for it fit both SAs); a larger one
-    // only once the old SA, with its bigger overhead, is gone.
-    if (shrink)
-        if (auto s = set_carrier_mtu(next.transform); !s) return s;
-    if (auto s = xfrm_.add_sa(outbound_sa(next)); !s) return s;
-    // The previous SA may be gone already: the kernel deletes an SA at its hard lifetime.
-    if (previous_spi && *previous_spi != next.spi) {
-        auto s = xfrm_.delete_sa({config_.carrier.remote, *previous_spi, std::nullopt});
-        if (!already_gone(s)) return s;
-    }
-    if (!shrink && link->has_value() && mtu != (*link)->mtu) return set_carrier_mtu(next.transform);
-    return {};
+    DataplaneBatch b = batch();
+    if (auto s = stage_activate(b, next, previous_spi); !s) return s;
+    return apply(b);
 }
 
 common::Status GroupDataplane::teardown_group() {
@@ -214,6 +284,7 @@ common::Status GroupDataplane::teardown_group() {
         if (ours || (p.spec.dir == out.dir && p.spec.selector == out.selector)) b.delete_policy(p.id());
     }
     gone(xfrm_.apply(b));
+    mtu_.reset();
     // Deleting the device removes the routes through it.
     gone(rtnl_.delete_link(config_.carrier.name));
     if (!config_.wan_device.empty())

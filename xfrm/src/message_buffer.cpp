@@ -54,4 +54,8 @@ void MessageBuffer::append(std::span<const uint8_t> message, ObjectKind kind, Fa
     size_ += message.size();
 }
 
+void MessageBuffer::tolerate_last(Tolerate tolerate) {
+    if (!requests_.empty()) requests_.back().tolerate = tolerate;
+}
+
 }  // namespace xfrm

@@ -59,7 +59,7 @@ common::Status NetlinkSocket::transact(MessageBuffer& requests, const MessageHan
                 const RequestInfo& info = infos[begin + index];
                 if (ack.truncated)
                     fail(common::make_error(info.what + ": truncated netlink ACK", EPROTO));
-                else if (ack.error != 0)
+                else if (ack.error != 0 && !tolerated(info.tolerate, ack.error))
                     fail(request_error(info, ack.error, ack.kernel_message));
             },
             [&](std::size_t, std::span<const uint8_t> reply) {

@@ -121,10 +121,22 @@ common::Error request_error(const RequestInfo& request, int err, std::string_vie
     return common::make_error(std::move(text), err);
 }
 
-bool already_gone(const common::Status& status) {
-    if (status) return true;
-    const int e = status.error().code;
-    return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL;
+namespace {
+bool gone_errno(int e) { return e == ENODEV || e == ENOENT || e == ESRCH || e == EADDRNOTAVAIL; }
+}  // namespace
+
+bool already_gone(const common::Status& status) { return status || gone_errno(status.error().code); }
+
+bool tolerated(Tolerate tolerate, int err) {
+    switch (tolerate) {
+        case Tolerate::nothing:
+            return false;
+        case Tolerate::exists:
+            return err == EEXIST;
+        case Tolerate::gone:
+            return gone_errno(err);
+    }
+    return false;
 }
 
 }  // namespace xfrm

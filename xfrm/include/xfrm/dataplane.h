@@ -23,6 +23,15 @@
 //          removed at its hard lifetime is no error
 //   3. after the deactivation delay: remove_inbound_sa(old spi)
 //
+// Batches (DataplaneBatch, the stage_* members): the steps of one registration or rekey go
+// to the kernel as one XFRM batch, then one rtnetlink batch. The kernel handles the requests
+// of a batch one after the other (netlink_rcv_skb walks the messages of a sendmsg in order,
+// each under xfrm_cfg_mutex / rtnl_lock, and goes on after a failure), so a batch keeps the
+// order above: new outbound SA, then the old one deleted; fwd policies (XFRM batch) before
+// the routes into the carrier (rtnetlink batch, applied after it). A batch is not atomic: a
+// failed request leaves the others in place, so a caller that sees an error fails the group
+// closed (member/dataplane/kernel_dataplane_apply.cpp).
+//
 // Several groups on one member: every group has its own carrier
 // (device, G_OUT_k, reqid R_k: the out policy G_IN -> G_OUT_k selects the
 // group's SA), all share G_IN and the receive pair: ESP of every group is
@@ -77,6 +86,14 @@ struct Tek {
     Lifetime hard;
 };
 
+// The staged requests of one step list: `xfrm` is applied first, then `rtnl`.
+struct DataplaneBatch {
+    explicit DataplaneBatch(uint32_t owner) : xfrm(owner) {}
+    XfrmBatch xfrm;
+    RtnlBatch rtnl;
+    bool empty() const { return xfrm.empty() && rtnl.empty(); }
+};
+
 class GroupDataplane {
 public:
     GroupDataplane(Xfrm& xfrm, Rtnl& rtnl, DataplaneConfig config);
@@ -85,8 +102,10 @@ public:
 
     // Carrier device (created, or adopted if it exists) with the MTU for this
     // transform, up; G_IN/32 on lo; route to G_OUT; out policy; IPIP guard.
-    // Safe to call again (adoption after a restart).
-    common::Status install_carrier(const EspTransform& transform);
+    // Safe to call again (adoption after a restart). Without a transform (the carrier
+    // prepared before keys arrive) the device keeps the MTU it has (a new one: the kernel's
+    // default); the first activation sets it, before anything is routed into the carrier.
+    common::Status install_carrier(const std::optional<EspTransform>& transform);
     // Route `remote` into the carrier and require ESP from it towards every
     // local prefix (fwd policies; in policies if configured).
     common::Status install_remote_prefix(const Prefix& remote, std::span<const Prefix> local);
@@ -100,6 +119,23 @@ public:
     common::Status follow_wan_mtu(uint32_t wan_mtu, const std::optional<EspTransform>& transform);
     // Rekey step 2: new outbound, then the old outbound removed (already gone is fine).
     common::Status activate(const Tek& next, std::optional<uint32_t> previous_spi);
+
+    DataplaneBatch batch() const { return DataplaneBatch(xfrm_.owner()); }
+    // Applies the XFRM requests, then (if they all succeeded) the rtnetlink ones: routes only
+    // ever follow the policies and SAs they need. Empties the batch; the first error is returned.
+    common::Status apply(DataplaneBatch& batch);
+    // The batched forms of install_inbound_sa, activate, remove_*_sa and install_remote_prefix.
+    // An inbound SA that exists is no error, nor is an SA to remove that is gone already. The
+    // first SA with a transform this object has not installed yet goes alone, after what is
+    // staged (see Xfrm::add_sa: the kernel may still be loading its crypto modules); a carrier
+    // MTU that must shrink before the new outbound SA is set then too.
+    common::Status stage_inbound_sa(DataplaneBatch& batch, const Tek& tek);
+    common::Status stage_activate(DataplaneBatch& batch, const Tek& next,
+                                  std::optional<uint32_t> previous_spi);
+    void stage_remove_inbound_sa(DataplaneBatch& batch, uint32_t spi) const;
+    void stage_remove_outbound_sa(DataplaneBatch& batch, uint32_t spi) const;
+    common::Status stage_remote_prefix(DataplaneBatch& batch, const Prefix& remote,
+                                       std::span<const Prefix> local) const;
 
     // This group's objects: SAs and policies of reqid R (and the out policy),
     // the carrier device (its remote-prefix routes go with it), the G_OUT route.
@@ -118,9 +154,13 @@ public:
 
 private:
     common::Status set_carrier_mtu(const EspTransform& transform);
+    // An SA staged, or installed alone (with Xfrm::add_sa's retries) if its transform is new here.
+    common::Status stage_sa(DataplaneBatch& batch, const SaSpec& sa, Tolerate tolerate);
     Xfrm& xfrm_;
     Rtnl& rtnl_;
     DataplaneConfig config_;
+    std::optional<uint32_t> mtu_;       // the carrier MTU this object set last (nullopt: not known)
+    std::vector<EspTransform> proven_;  // transforms of SAs the kernel accepted from this object
 };
 
 }  // namespace xfrm

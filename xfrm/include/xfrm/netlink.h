@@ -25,6 +25,13 @@ namespace xfrm {
 // removes SAs at their hard lifetime, a device takes its routes with it).
 bool already_gone(const common::Status& status);
 
+// A request's outcome that is no failure in a batch (NetlinkSocket::transact): a batch
+// cannot be split at the caller's convenience, so each request says which errno means
+// "as wanted" for it — an SA that exists already, an SA the kernel removed at its hard
+// lifetime (already_gone's errnos).
+enum class Tolerate : uint8_t { nothing, exists, gone };
+bool tolerated(Tolerate tolerate, int err);
+
 // What a request acts on; chooses the operator hint for a kernel errno.
 enum class ObjectKind : uint8_t { sa, policy, link, address, route, rule, other };
 
@@ -34,6 +41,7 @@ struct RequestInfo {
     ObjectKind kind = ObjectKind::other;
     Family family = Family::ipv4;
     std::string what;  // "add SA spi 0x00001000 dst 192.0.2.1", for error messages
+    Tolerate tolerate = Tolerate::nothing;
 };
 
 // Complete netlink messages back to back. Requests may carry keys, so the
@@ -48,6 +56,8 @@ public:
     MessageBuffer& operator=(const MessageBuffer&) = delete;
 
     void append(std::span<const uint8_t> message, ObjectKind kind, Family family, std::string what);
+    // The request appended last accepts this errno as success (no-op on an empty buffer).
+    void tolerate_last(Tolerate tolerate);
     std::span<const uint8_t> bytes() const { return {data_.get(), size_}; }
     std::span<uint8_t> mutable_bytes() { return {data_.get(), size_}; }
     const std::vector<RequestInfo>& requests() const { return requests_; }
