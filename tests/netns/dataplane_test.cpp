@@ -71,6 +71,42 @@ TEST_CASE("without IPIP in the kernel the carrier names the module", "[netns][da
     CHECK(contains(message, "kernel has no IPIP tunnel support: load ipip (modprobe ipip)"));
 }
 
+TEST_CASE("the IPv6 carrier: G_IN6 on lo first, then ip6tnl, or the missing module is named",
+          "[netns][dataplane][ipv6]") {
+    ScopedNetns ns;
+    wan(ns);
+    REQUIRE(ns.ip("-6 addr add 2001:db8:ffff::1/64 dev wan0 nodad").empty());
+    DataplaneConfig c = config();
+    c.carrier = {"gdoi6", address("100::47"), address("100::48"), 0, true};
+    c.wan_gateway = address("2001:db8:ffff::2");
+    const bool has_ip6tnl =
+        ns.ip("link add probe0 type ip6tnl mode ip6ip6 local 100::9:1 remote 100::9:2").empty();
+    ns.ip("link del probe0");
+    auto message = ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto s = dp.install_carrier(kCbc);
+        return s ? std::string() : s.error().message;
+    });
+    CHECK(contains(ns.ip("-6 addr show dev lo"), "100::47/128"));
+    if (!has_ip6tnl) {
+        CHECK(
+            contains(message, "kernel has no ip6tnl tunnel support: load ip6_tunnel (modprobe ip6_tunnel)"));
+        return;
+    }
+    // With ip6tnl (the test VM): the carrier is up at 1406 (WAN 1500, AES-CBC + HMAC-SHA-256-128);
+    // the out policy and the guard need XFRM only.
+    INFO(message);
+    CHECK(message.empty());
+    const std::string shown = ns.ip("-d link show gdoi6");
+    CHECK(contains(shown, "mtu 1406"));
+    CHECK(contains(shown, "encaplimit none"));
+    const std::string policies = ns.ip("-6 xfrm policy");
+    CHECK(contains(policies, "src 100::47/128 dst 100::48/128"));
+    CHECK(contains(policies, "src ::/0 dst 100::47/128"));
+}
+
 TEST_CASE("carrier, prefixes, SAs and a make-before-break rekey", "[esp][dataplane]") {
     ScopedNetns ns;
     wan(ns);
