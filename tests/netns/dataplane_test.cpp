@@ -345,6 +345,61 @@ TEST_CASE("the IPIP guard blocks cleartext IPIP spoofed from G_OUT to G_IN", "[e
     CHECK(contains(unguarded, " 0% packet loss"));
 }
 
+TEST_CASE("the ip6ip6 guard blocks cleartext ip6ip6 spoofed from G_OUT6 to G_IN6", "[esp][dataplane][ipv6]") {
+    ScopedNetns member;
+    ScopedNetns attacker;
+    REQUIRE(member.ip("link add wan0 type veth peer wan1 netns " + attacker.name()).empty());
+    REQUIRE(member.ip("addr add 2001:db8:ffff::1/64 dev wan0 nodad").empty());
+    REQUIRE(member.ip("link set wan0 up").empty());
+    REQUIRE(member.ip("addr add 2001:db8:1::1/128 dev lo").empty());
+    REQUIRE(member.ip("route add 2001:db8:9::/48 via 2001:db8:ffff::2").empty());  // the control's replies
+    REQUIRE(attacker.ip("addr add 2001:db8:ffff::2/64 dev wan1 nodad").empty());
+    REQUIRE(attacker.ip("link set wan1 up").empty());
+    // The attacker claims to be G_OUT6 and tunnels a packet from outside every group policy
+    // (2001:db8:9::9) to a LAN address behind the member.
+    REQUIRE(attacker.ip("addr add 100::48/128 dev lo").empty());
+    REQUIRE(
+        attacker.ip("link add spoof0 type ip6tnl mode ip6ip6 local 100::48 remote 100::47 encaplimit none")
+            .empty());
+    REQUIRE(attacker.ip("addr add 2001:db8:9::9/128 dev spoof0 nodad").empty());
+    REQUIRE(attacker.ip("link set spoof0 up").empty());
+    REQUIRE(attacker.ip("route add 100::47/128 via 2001:db8:ffff::1").empty());
+    REQUIRE(attacker.ip("route add 2001:db8:1::/48 dev spoof0 src 2001:db8:9::9").empty());
+
+    DataplaneConfig c = config();
+    c.carrier = {"gdoi6", address("100::47"), address("100::48"), 0, true};
+    c.wan_device.clear();  // the attacker is G_OUT6 here
+    member.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto s = dp.install_carrier(kGcm);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        return 0;
+    });
+    const uint64_t before = xfrm_stat(member, "XfrmInPolBlock");
+    const std::string guarded =
+        netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 3 -i 0.2 -W 1 2001:db8:1::1");
+    INFO(guarded);
+    CHECK(contains(guarded, " 100% packet loss"));
+    CHECK(xfrm_stat(member, "XfrmInPolBlock") >= before + 3);
+
+    // Control: without the guard the carrier decapsulates and the ping is answered.
+    member.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto g = dp.ipip_guard_policy();
+        REQUIRE(x->delete_policy({g.selector, g.dir, g.mark}));
+        return 0;
+    });
+    const std::string unguarded =
+        netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 1 -W 2 2001:db8:1::1");
+    INFO(unguarded);
+    CHECK(contains(unguarded, " 0% packet loss"));
+}
+
 TEST_CASE("a carrier prepared before keys, then a registration in one XFRM and one rtnetlink batch",
           "[esp][dataplane]") {
     ScopedNetns ns;
