@@ -9,11 +9,11 @@
 
 namespace member {
 
-common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::string>& ifnames) {
+common::Result<std::vector<NetPrefix>> interface_prefixes(const std::vector<std::string>& ifnames) {
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0)
         return common::make_error("getifaddrs failed: cannot read the LAN interfaces' addresses", errno);
-    std::vector<V4Prefix> out;
+    std::vector<NetPrefix> out;
     std::vector<bool> found(ifnames.size(), false);
     for (ifaddrs* a = list; a; a = a->ifa_next) {
         if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask) continue;
@@ -24,7 +24,7 @@ common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::
                 ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
             uint8_t len = 0;
             for (uint32_t m = mask; m & 0x80000000u; m <<= 1) ++len;
-            out.push_back(V4Prefix::make(addr, len));
+            out.push_back(NetPrefix::make(common::IpFamily::ipv4, addr, len));
             found[i] = true;
         }
     }

@@ -16,7 +16,7 @@ namespace member {
 // The member's local protected scope: the IPv4 networks of these interfaces' addresses
 // (10.1.0.1/24 -> 10.1.0.0/24). Error when an interface has no IPv4 address: without it the
 // member cannot tell its own LAN from the remote sites.
-common::Result<std::vector<V4Prefix>> interface_prefixes(const std::vector<std::string>& ifnames);
+common::Result<std::vector<NetPrefix>> interface_prefixes(const std::vector<std::string>& ifnames);
 
 // The gateway of the IPv4 default route through `ifname` in the main table
 // (xfrm::Rtnl::default_gateway, in the calling thread's netns); nullopt when there is none

@@ -9,7 +9,7 @@ constexpr std::uint8_t kProtoUdp = 17;
 }  // namespace
 
 policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors,
-                               bool keyed, const std::vector<V4Prefix>& lan_scope) {
+                               bool keyed, const std::vector<NetPrefix>& lan_scope) {
     policy::RuleSet r;
     r.group_id = group.id;
     r.group_name = group.name;
@@ -53,11 +53,11 @@ std::vector<policy::Selector> own_traffic_selectors(const GroupConfig& group,
 
 policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier,
                                  uint32_t clear_mark, const std::string& table_name,
-                                 const std::vector<V4Prefix>& esp_scope,
+                                 const std::vector<NetPrefix>& esp_scope,
                                  std::vector<policy::RuleSet> groups) {
     policy::MemberRules m;
     m.table_name = table_name;
-    m.carrier = {carrier.ifname, carrier.g_in, carrier.g_out, std::nullopt};
+    m.carrier = {carrier.ifname, carrier.g_in, carrier.g_out, std::nullopt, std::nullopt};
     m.wan_ifname = config.wan_interface;
     for (const auto& g : config.groups)
         for (const auto& lan : g.lan_interfaces)

@@ -26,11 +26,12 @@ struct CarrierChoice {
 
 // tek_selectors: the selectors of the group's accepted TEKs (empty before registration).
 policy::RuleSet group_rule_set(const GroupConfig& group, const std::vector<policy::Selector>& tek_selectors,
-                               bool keyed, const std::vector<V4Prefix>& lan_scope);
+                               bool keyed, const std::vector<NetPrefix>& lan_scope);
 
 policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice& carrier,
                                  uint32_t clear_mark, const std::string& table_name,
-                                 const std::vector<V4Prefix>& esp_scope, std::vector<policy::RuleSet> groups);
+                                 const std::vector<NetPrefix>& esp_scope,
+                                 std::vector<policy::RuleSet> groups);
 
 // The group's own IKE/GDOI with each of its key servers (local port <-> server address and
 // port, UDP): exempt from every other rule (policy::MemberRules::own_traffic).

@@ -136,7 +136,7 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
             } else {
                 std::string p;
                 in >> p;
-                auto v = V4Prefix::parse(p);
+                auto v = NetPrefix::parse(p);
                 if (!v) return fail(v.error().message);
                 groups.back().scope.push_back(*v);
             }

@@ -34,7 +34,7 @@ struct SavedGroup {
     uint32_t active = 0;            // SPI of the outbound SA
     std::vector<uint32_t> inbound;  // SPIs of the inbound SAs, ascending
     std::vector<policy::Selector> selectors;
-    std::vector<V4Prefix> scope;
+    std::vector<NetPrefix> scope;
 
     bool operator==(const SavedGroup&) const = default;
 };

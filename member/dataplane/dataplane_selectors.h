@@ -2,11 +2,12 @@
 // (gdoi::TrafficSelector, RFC 6407 §5.4.1 ID payloads) -> the member's nft rules
 // (policy::Selector) and the carrier's routes and fwd policies (xfrm::Prefix).
 //
-// The carrier is IPIP, so the dataplane is IPv4-only; IPv6 selectors are refused
-// when the TEK is accepted (dataplane_tek.h). All prefix arithmetic here is IPv4.
+// The prefix arithmetic is one implementation for both families: a NetPrefix carries its family
+// and a 128-bit value (IPv4 in the low 32 bits); prefixes of different families never contain or
+// overlap each other, so a list may mix both (a dual-stack group's scope).
 //
 // Remote prefixes: the addresses a TEK protects (its selectors' sources and destinations)
-// minus the member's own protected scope (the IPv4 prefixes of its LAN interfaces) and minus
+// minus the member's own protected scope (the prefixes of its LAN interfaces) and minus
 // the addresses that must never be routed into the carrier (G_IN, G_OUT, the key servers).
 // They are routed into the carrier; the local prefixes inside the group's scope get the
 // fwd policies "remote -> local requires ESP". A selector 10.0.0.0/8 <-> 10.0.0.0/8 on a
@@ -26,58 +27,68 @@
 
 namespace member {
 
-// An IPv4 prefix in host byte order: the unit of the prefix arithmetic. It meets the other
-// libraries only as common::IpPrefix (xfrm::Prefix is that type; policy::Prefix converts).
-struct V4Prefix {
-    uint32_t address = 0;  // host bits zero
-    uint8_t length = 0;    // 0..32
+// An address as an unsigned number in host byte order: IPv4 in the low 32 bits, IPv6 in all 128.
+__extension__ using AddressValue = unsigned __int128;
 
-    uint32_t first() const { return address; }
-    uint32_t last() const { return address | host_mask(); }
-    uint32_t host_mask() const {
-        return length == 0 ? 0xffffffffu : (length == 32 ? 0 : (0xffffffffu >> length));
-    }
-    bool contains(const V4Prefix& other) const;
+// An IPv4 or IPv6 prefix: the unit of the prefix arithmetic. It meets the other libraries only
+// as common::IpPrefix (xfrm::Prefix is that type; policy::Prefix converts).
+struct NetPrefix {
+    common::IpFamily family = common::IpFamily::ipv4;
+    AddressValue address = 0;  // host bits zero
+    uint8_t length = 0;        // 0..32 (IPv4) or 0..128 (IPv6)
+
+    unsigned width() const { return family == common::IpFamily::ipv4 ? 32 : 128; }
+    AddressValue first() const { return address; }
+    AddressValue last() const { return address | host_mask(); }
+    // The host bits of this prefix, within the family's width.
+    AddressValue host_mask() const { return length >= width() ? 0 : all_ones() >> length; }
+    AddressValue all_ones() const { return ~AddressValue{0} >> (128 - width()); }
+    // False across families.
+    bool contains(const NetPrefix& other) const;
     std::string to_string() const;
-    bool operator==(const V4Prefix&) const = default;
-    auto operator<=>(const V4Prefix&) const = default;
+    bool operator==(const NetPrefix&) const = default;
+    auto operator<=>(const NetPrefix&) const = default;
 
-    static V4Prefix make(uint32_t address, uint8_t length);  // clears host bits
-    static common::Result<V4Prefix> parse(std::string_view text);
-    static V4Prefix from(const common::IpPrefix& p);  // IPv4 only (caller checks)
-    static V4Prefix host(const common::IpAddress& a) { return from(common::IpPrefix::host(a)); }
+    static NetPrefix make(common::IpFamily family, AddressValue address, uint8_t length);  // clears host bits
+    static common::Result<NetPrefix> parse(std::string_view text);  // "10.0.0.0/8", "2001:db8::/32"
+    static NetPrefix from(const common::IpPrefix& p);
+    static NetPrefix host(const common::IpAddress& a) { return from(common::IpPrefix::host(a)); }
     common::IpPrefix to_ip() const;
     policy::Prefix to_policy() const { return policy::Prefix::from(to_ip()); }
     xfrm::Prefix to_xfrm() const { return to_ip(); }
 };
 
-// The smallest list of prefixes covering exactly [first, last].
-std::vector<V4Prefix> range_to_prefixes(uint32_t first, uint32_t last);
-// Sorted, without duplicates or prefixes inside others.
-std::vector<V4Prefix> normalize(std::vector<V4Prefix> prefixes);
-// Addresses of `from` not in `minus`, as prefixes (normalized).
-std::vector<V4Prefix> subtract(const std::vector<V4Prefix>& from, const std::vector<V4Prefix>& minus);
-// Addresses in both (normalized).
-std::vector<V4Prefix> intersect(const std::vector<V4Prefix>& a, const std::vector<V4Prefix>& b);
+// The prefixes of one family.
+std::vector<NetPrefix> of_family(const std::vector<NetPrefix>& prefixes, common::IpFamily family);
 
-// The prefixes an ID payload names: a subnet, a single address or a range (as prefixes).
-// Errors for IPv6, a non-contiguous mask, a range whose end is below its start.
-common::Result<std::vector<V4Prefix>> id_prefixes(const gdoi::TrafficId& id);
+// The smallest list of prefixes of `family` covering exactly [first, last].
+std::vector<NetPrefix> range_to_prefixes(common::IpFamily family, AddressValue first, AddressValue last);
+// Sorted, without duplicates or prefixes inside others.
+std::vector<NetPrefix> normalize(std::vector<NetPrefix> prefixes);
+// Addresses of `from` not in `minus`, as prefixes (normalized).
+std::vector<NetPrefix> subtract(const std::vector<NetPrefix>& from, const std::vector<NetPrefix>& minus);
+// Addresses in both (normalized).
+std::vector<NetPrefix> intersect(const std::vector<NetPrefix>& a, const std::vector<NetPrefix>& b);
+
+// The prefixes an ID payload names: a subnet, a single address or a range (as prefixes), IPv4
+// or IPv6 (RFC 2407 §4.6.2.1 types 1, 4, 7 and 5, 6, 8). Errors for a non-contiguous mask, a
+// range whose end is below its start or whose ends differ in family, an address of the wrong size.
+common::Result<std::vector<NetPrefix>> id_prefixes(const gdoi::TrafficId& id);
 
 // The nft selectors for one TEK selector: source prefixes x destination prefixes, protocol
 // (0 = any) and ports (0 = any). One selector for the usual subnet <-> subnet policy.
 common::Result<std::vector<policy::Selector>> to_policy_selectors(const gdoi::TrafficSelector& s);
 
 // Every address a TEK selector protects (sources and destinations).
-common::Result<std::vector<V4Prefix>> scope_prefixes(const gdoi::TrafficSelector& s);
+common::Result<std::vector<NetPrefix>> scope_prefixes(const gdoi::TrafficSelector& s);
 
 // Routed into the carrier: scope minus the local scope minus `never` (G_IN, G_OUT, key servers).
-std::vector<V4Prefix> remote_prefixes(const std::vector<V4Prefix>& scope,
-                                      const std::vector<V4Prefix>& local_scope,
-                                      const std::vector<V4Prefix>& never);
+std::vector<NetPrefix> remote_prefixes(const std::vector<NetPrefix>& scope,
+                                       const std::vector<NetPrefix>& local_scope,
+                                       const std::vector<NetPrefix>& never);
 // The local prefixes inside the group's scope: destinations of the fwd policies and of the
 // inbound ESP readdressing (ESP to other LAN prefixes, e.g. a LAN host's own IPsec, is not ours).
-std::vector<V4Prefix> local_group_prefixes(const std::vector<V4Prefix>& scope,
-                                           const std::vector<V4Prefix>& local_scope);
+std::vector<NetPrefix> local_group_prefixes(const std::vector<NetPrefix>& scope,
+                                            const std::vector<NetPrefix>& local_scope);
 
 }  // namespace member

@@ -253,7 +253,7 @@ void KernelDataplane::shutdown() {
 std::optional<GroupRules> KernelDataplane::rules(const GroupConfig& group) const {
     const Group* g = find(group);
     if (!g) return std::nullopt;
-    std::vector<V4Prefix> lan_scope = local_scope_;
+    std::vector<NetPrefix> lan_scope = local_scope_;
     return GroupRules{
         group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && g->carrier_up, lan_scope),
         !g->selectors.empty(), own_traffic_selectors(g->config, config_.local_address)};
@@ -349,13 +349,13 @@ common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(c
     return std::optional<HealthCounters>{std::move(h)};
 }
 
-std::vector<V4Prefix> KernelDataplane::remote_prefixes() const {
-    std::vector<V4Prefix> out;
+std::vector<NetPrefix> KernelDataplane::remote_prefixes() const {
+    std::vector<NetPrefix> out;
     for (const auto& [name, g] : groups_)
         for (const auto& [p, locals] : g->installed_prefixes) out.push_back(p);
     return normalize(out);
 }
 
-std::vector<V4Prefix> KernelDataplane::local_prefixes() const { return local_scope_; }
+std::vector<NetPrefix> KernelDataplane::local_prefixes() const { return local_scope_; }
 
 }  // namespace member

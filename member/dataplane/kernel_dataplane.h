@@ -98,7 +98,7 @@ struct KernelDataplaneOptions {
     // Next hop of G_OUT; nullopt: the WAN's default gateway, else on-link on the WAN.
     std::optional<xfrm::Address> wan_gateway;
     // The local protected scope; nullopt: the IPv4 networks of the LAN interfaces.
-    std::optional<std::vector<V4Prefix>> local_scope;
+    std::optional<std::vector<NetPrefix>> local_scope;
     // Restart adoption state (dataplane_saved_state.h); empty: no adoption.
     std::string state_file;
     gdoi::LogSink log;
@@ -133,8 +133,8 @@ public:
     std::string accept_tek(const GroupConfig& group, const gdoi::Tek& tek) const override;
 
     // For tests and the note: what is installed now.
-    std::vector<V4Prefix> remote_prefixes() const;
-    std::vector<V4Prefix> local_prefixes() const;
+    std::vector<NetPrefix> remote_prefixes() const;
+    std::vector<NetPrefix> local_prefixes() const;
 
 private:
     struct Group;
@@ -170,7 +170,7 @@ private:
     std::unique_ptr<xfrm::Xfrm> xfrm_;
     std::unique_ptr<xfrm::Rtnl> rtnl_;
     xfrm::DataplaneConfig wan_;  // WAN facts shared by every carrier (MTU, device, gateway)
-    std::vector<V4Prefix> local_scope_;
+    std::vector<NetPrefix> local_scope_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
     // The rule model of the table last applied: an unchanged model is neither compiled nor applied.
     std::optional<policy::MemberRules> applied_rules_;

@@ -58,7 +58,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
 
     std::vector<uint32_t> spis;
     std::vector<policy::Selector> selectors;
-    std::vector<V4Prefix> scope;
+    std::vector<NetPrefix> scope;
     for (const auto& tek : state.teks) {
         auto why = accept_tek(group, tek);
         // Inbound SAs of all groups are found by SPI alone (one receive pair): two groups'
@@ -337,25 +337,25 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
 // local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
 // keyed group is not routed again (one route per destination).
 common::Status KernelDataplane::sync_prefixes(Pending* into) {
-    std::vector<V4Prefix> never{V4Prefix::host(options_.g_in)};
+    std::vector<NetPrefix> never{NetPrefix::host(options_.g_in)};
     for (const auto& [name, g] : groups_) {
-        if (g->carrier) never.push_back(V4Prefix::host(g->carrier->config().carrier.remote));
+        if (g->carrier) never.push_back(NetPrefix::host(g->carrier->config().carrier.remote));
         for (const auto& server : g->config.servers)
-            if (server.family() == AF_INET) never.push_back(V4Prefix::host(server.address()));
+            if (server.family() == AF_INET) never.push_back(NetPrefix::host(server.address()));
     }
     struct Wanted {
         Group* group;
-        std::vector<V4Prefix> remote;
-        std::vector<V4Prefix> locals;
+        std::vector<NetPrefix> remote;
+        std::vector<NetPrefix> locals;
     };
     std::vector<Wanted> wanted;
-    std::vector<V4Prefix> claimed;
+    std::vector<NetPrefix> claimed;
     for (const auto& gc : config_.groups) {
         Group* g = find(gc);
         if (!g || !g->carrier) continue;
         Wanted w{g, {}, {}};
         if (g->carrier_up) {
-            std::vector<V4Prefix> excluded = never;
+            std::vector<NetPrefix> excluded = never;
             excluded.insert(excluded.end(), claimed.begin(), claimed.end());
             w.remote = member::remote_prefixes(g->scope, local_scope_, excluded);
             w.locals = local_group_prefixes(g->scope, local_scope_);
@@ -406,7 +406,7 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
 
 common::Status KernelDataplane::sync_rules() {
     std::vector<policy::RuleSet> sets;
-    std::vector<V4Prefix> esp_scope;
+    std::vector<NetPrefix> esp_scope;
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
         if (!g) continue;

@@ -24,7 +24,7 @@ struct KernelDataplane::Group {
     std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
     std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
     std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
-    std::vector<V4Prefix> scope;              // addresses the group's TEKs protect
+    std::vector<NetPrefix> scope;             // addresses the group's TEKs protect
     bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
     unsigned slot = 0;                              // carrier slot (kernel_dataplane.h)
@@ -34,7 +34,7 @@ struct KernelDataplane::Group {
     bool carrier_ready = false;
     bool carrier_up = false;  // sending: the remote prefixes are routed into the carrier
     // Installed: remote prefix -> the local prefixes of its fwd policies.
-    std::map<V4Prefix, std::vector<V4Prefix>> installed_prefixes;
+    std::map<NetPrefix, std::vector<NetPrefix>> installed_prefixes;
 };
 
 // The kernel requests of one apply() or timer step, staged (xfrm/dataplane.h, DataplaneBatch):
@@ -49,10 +49,10 @@ struct KernelDataplane::Pending {
     Pending(const Pending&) = delete;
     Pending& operator=(const Pending&) = delete;
     xfrm::DataplaneBatch batch;
-    std::string steps;                                  // what is staged, for the error message
-    std::vector<std::pair<Group*, V4Prefix>> prefixes;  // staged routes: forgotten if the batch fails
-    std::vector<std::string> applied;                   // Info lines once the batch is in the kernel
-    bool keyed = false;                                 // a keyed step: the table follows the batch
+    std::string steps;                                   // what is staged, for the error message
+    std::vector<std::pair<Group*, NetPrefix>> prefixes;  // staged routes: forgotten if the batch fails
+    std::vector<std::string> applied;                    // Info lines once the batch is in the kernel
+    bool keyed = false;                                  // a keyed step: the table follows the batch
 };
 
 // A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).

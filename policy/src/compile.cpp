@@ -26,6 +26,8 @@
 // Policies with ports stay one rule per direction.
 #include "policy/compile.h"
 
+#include <algorithm>
+
 #include "compile_sets.h"
 #include "policy/nft_counters.h"
 
@@ -37,10 +39,49 @@ using detail::group_label;
 using detail::has_ports;
 
 constexpr std::uint8_t kProtoIpip = 4;
+constexpr std::uint8_t kProtoIpv6 = 41;  // ip6ip6: the IPv6 carrier's outer next header
 constexpr std::uint8_t kProtoEsp = 50;
 constexpr std::uint8_t kProtoIcmpv6 = 58;
 
-Prefix host(const Ipv4& a) { return Prefix::from(common::IpPrefix::host(a.ip())); }
+Prefix host(const common::IpAddress& a) { return Prefix::from(common::IpPrefix::host(a)); }
+Prefix host(const Ipv4& a) { return host(a.ip()); }
+
+// One carrier of the member as the rules see it: IPIP (always) and ip6ip6 (carrier.ipv6). The
+// rules of both are the same but for family, protocol and offsets; the IPv6 ones come after the
+// IPv4 ones (disjoint by family, so the order changes no verdict).
+struct CarrierView {
+    Family family;
+    common::IpAddress g_in;
+    common::IpAddress g_out;
+    Prefix peers;
+    std::uint8_t protocol;  // of the outer header: IPIP or IPv6
+    const char* name;       // in comments
+};
+
+std::vector<CarrierView> carriers(const MemberRules& r) {
+    std::vector<CarrierView> out{{Family::ipv4, r.carrier.g_in.ip(), r.carrier.g_out.ip(),
+                                  r.carrier.peers ? *r.carrier.peers : host(r.carrier.g_out), kProtoIpip,
+                                  "IPIP"}};
+    if (const auto& v6 = r.carrier.ipv6)
+        out.push_back({Family::ipv6, v6->g_in, v6->g_out, v6->peers ? *v6->peers : host(v6->g_out),
+                       kProtoIpv6, "ip6ip6"});
+    return out;
+}
+
+// The group's carrier of a family: its device and peer (nullopt: none of that family).
+struct GroupCarrier {
+    std::string ifname;
+    std::optional<common::IpAddress> peer;
+};
+std::optional<GroupCarrier> group_carrier(const MemberRules& r, const RuleSet& g, Family family) {
+    if (family == Family::ipv6) {
+        if (!r.carrier.ipv6 || g.carrier6_ifname.empty()) return std::nullopt;
+        return GroupCarrier{g.carrier6_ifname, g.carrier6_peer};
+    }
+    std::optional<common::IpAddress> peer;
+    if (g.carrier_peer) peer = g.carrier_peer->ip();
+    return GroupCarrier{g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname, peer};
+}
 
 std::vector<Match> selector_matches(const Selector& s) {
     std::vector<Match> m;
@@ -86,17 +127,20 @@ std::vector<const SetSpec*> sets_of(const TableSpec& t, SetSpec::Kind kind, std:
 // direction of each policy with ports (ports cannot go in the fragment-safe scope set).
 struct PolicyMatch {
     std::vector<Match> matches;
-    std::string what;  // for comments
+    std::string what;             // for comments
+    Family family = Family::any;  // of the traffic it matches (any: both)
 };
 std::vector<PolicyMatch> policy_matches(const TableSpec& t, const RuleSet& g) {
     std::vector<PolicyMatch> out;
     for (const auto* s : sets_of(t, SetSpec::Kind::scope, g.group_id))
-        out.push_back({{MatchFamily{s->family}, MatchScopeSet{s->name, s->family}}, "policies @" + s->name});
+        out.push_back(
+            {{MatchFamily{s->family}, MatchScopeSet{s->name, s->family}}, "policies @" + s->name, s->family});
     const auto scope = g.fail_closed_scope();
     for (std::size_t i = 0; i < scope.size(); ++i) {
         if (!has_ports(scope[i])) continue;
         for (const auto& s : both_directions(scope[i]))
-            out.push_back({selector_matches(s), "policy " + std::to_string(i + 1) + ": " + s.to_string()});
+            out.push_back(
+                {selector_matches(s), "policy " + std::to_string(i + 1) + ": " + s.to_string(), s.family()});
         // Its IPv4 non-first fragments carry no ports: match them by addresses and protocol,
         // else they would leave in clear while fail-closed (useless without the first
         // fragment to the receiver, but their bytes would cross the WAN).
@@ -108,7 +152,8 @@ std::vector<PolicyMatch> policy_matches(const TableSpec& t, const RuleSet& g) {
         for (const auto& s : both_directions(unported)) {
             auto m = selector_matches(s);
             m.push_back(MatchIpv4Fragment{});
-            out.push_back({std::move(m), "policy " + std::to_string(i + 1) + " fragments: " + s.to_string()});
+            out.push_back({std::move(m), "policy " + std::to_string(i + 1) + " fragments: " + s.to_string(),
+                           Family::ipv4});
         }
     }
     return out;
@@ -211,18 +256,27 @@ void add_outbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
                            "excluded or fail-open (marked clear by classify)"));
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
-        const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
-        // TCP segments that fit the carrier: the MSS of SYNs into it follows its route MTU
-        // (the kernel only ever lowers the option), as routers clamp for tunnels.
-        auto clamp =
-            rule(RuleRole::mss_clamp, g.group_id, {MatchIfname{true, ifname, false}, MatchTcpSyn{}}, kNone,
-                 group_label(g) + ": TCP MSS of SYNs into carrier " + ifname + " := its MTU - 40");
-        clamp.statements.push_back(ClampMssToRoute{});
-        c.rules.push_back(std::move(clamp));
-        for (const auto& p : policy_matches(t, g))
-            c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
-                                   plus(p.matches, {MatchIfname{true, ifname, false}}), kAccept,
-                                   group_label(g) + " " + p.what + ": into carrier " + ifname));
+        // Each family's policies into the carrier of that family (IPIP carries only IPv4, ip6ip6
+        // only IPv6); a family without a carrier falls through to fail-closed.
+        for (const auto& cv : carriers(r)) {
+            const auto gc = group_carrier(r, g, cv.family);
+            if (!gc) continue;
+            const std::string& ifname = gc->ifname;
+            // TCP segments that fit the carrier: the MSS of SYNs into it follows its route MTU
+            // (the kernel only ever lowers the option), as routers clamp for tunnels.
+            auto clamp = rule(RuleRole::mss_clamp, g.group_id,
+                              {MatchIfname{true, ifname, false}, MatchTcpSyn{}}, kNone,
+                              group_label(g) + ": TCP MSS of SYNs into carrier " + ifname + " := its MTU - " +
+                                  (cv.family == Family::ipv6 ? "60" : "40"));
+            clamp.statements.push_back(ClampMssToRoute{});
+            c.rules.push_back(std::move(clamp));
+            for (const auto& p : policy_matches(t, g)) {
+                if (p.family != Family::any && p.family != cv.family) continue;
+                c.rules.push_back(rule(RuleRole::group_policy, g.group_id,
+                                       plus(p.matches, {MatchIfname{true, ifname, false}}), kAccept,
+                                       group_label(g) + " " + p.what + ": into carrier " + ifname));
+            }
+        }
     }
     // 4 fail-closed.
     for (const auto& g : r.groups)
@@ -236,10 +290,11 @@ void add_inbound(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     // before the drops are disjoint, so their order changes no verdict, only the rules a packet
     // is matched against.
     c.rules.push_back(rule(RuleRole::inbound, 0, {MatchSecpath{true}}, kAccept, "decrypted by a group SA"));
-    c.rules.push_back(
-        rule(RuleRole::inbound, 0,
-             {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(r.carrier.g_in)}},
-             kAccept, "group ESP readdressed to G_IN"));
+    for (const auto& cv : carriers(r))
+        c.rules.push_back(rule(
+            RuleRole::inbound, 0,
+            {MatchFamily{cv.family}, MatchL4Proto{kProtoEsp}, MatchPrefix{false, host(cv.g_in)}}, kAccept,
+            cv.family == Family::ipv6 ? "group ESP readdressed to G_IN6" : "group ESP readdressed to G_IN"));
     add_own_traffic(c, r, false);
     add_link_signalling(c);
     for (const auto& g : r.groups)
@@ -268,8 +323,72 @@ RuleSpec esp_leaves(const MemberRules& r) {
                 kAccept, "ESP");
 }
 
-std::vector<Match> carrier_matches(const MemberRules& r) {
-    return {MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}};
+bool has_carrier(const MemberRules& r, Family family) {
+    return family == Family::ipv4 || (family == Family::ipv6 && r.carrier.ipv6);
+}
+
+std::vector<Match> carrier_matches(const CarrierView& cv) {
+    return {MatchFamily{cv.family}, MatchPrefix{true, host(cv.g_in)}, MatchL4Proto{cv.protocol}};
+}
+
+// The carrier of one family after routing: readdressed and accepted when its route applies an
+// SA, else dropped (per group first: the health check counts them by group; then for any
+// carrier, and by destination in case NAT rewrote the source).
+void add_carrier_guards(ChainSpec& c, const MemberRules& r, const CarrierView& cv) {
+    // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
+    const std::vector<Match> carrier = carrier_matches(cv);
+    const bool v6 = cv.family == Family::ipv6;
+    // df-bit = "clear" (per group, by its peer): the outer header may be fragmented on the path.
+    // IPv4 only: IPv6 has no DF bit (only the source fragments, RFC 8200 §4.5).
+    for (const auto& g : r.groups) {
+        const auto gc = group_carrier(r, g, cv.family);
+        if (v6 || !g.clear_df || !gc || !gc->peer) continue;
+        auto to_peer = carrier;
+        to_peer.push_back(MatchPrefix{false, host(*gc->peer)});
+        to_peer.push_back(MatchRtIpsec{true});
+        auto clear = rule(RuleRole::carrier_rewrite, g.group_id, std::move(to_peer), kAccept,
+                          "carrier of " + group_label(g) + ": inner addresses out, DF cleared, then ESP");
+        clear.statements.push_back(CopyInnerAddresses{cv.family});
+        clear.statements.push_back(ClearDf{});
+        c.rules.push_back(std::move(clear));
+    }
+    auto rewrite = rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
+                        std::string(v6 ? "IPv6 carrier" : "carrier") +
+                            ": outer addresses := inner addresses, then ESP (transport) by the route's SA");
+    rewrite.matches.push_back(MatchRtIpsec{true});
+    rewrite.statements.push_back(CopyInnerAddresses{cv.family});
+    c.rules.push_back(std::move(rewrite));
+    // Per group first (the health check counts them by group), then for any carrier.
+    for (const auto& g : r.groups) {
+        const auto gc = group_carrier(r, g, cv.family);
+        if (!gc || !gc->peer) continue;
+        auto to_peer = carrier;
+        to_peer.push_back(MatchPrefix{false, host(*gc->peer)});
+        c.rules.push_back(rule(RuleRole::carrier_guard, g.group_id, std::move(to_peer), kDrop,
+                               carrier_guard_comment(g, cv.family)));
+    }
+    c.rules.push_back(
+        rule(RuleRole::carrier_guard, 0, carrier, kDrop,
+             std::string(v6 ? "IPv6 carrier" : "carrier") + " without SA: never leaves in clear"));
+    // While apply() runs, a bridge copy of this table has already readdressed the carrier
+    // (nft_table.cpp): a carrier packet whose route applies an SA leaves only as ESP, so it may pass.
+    c.rules.push_back(rule(
+        RuleRole::carrier_rewrite, 0, {MatchFamily{cv.family}, MatchL4Proto{cv.protocol}, MatchRtIpsec{true}},
+        kAccept, std::string(v6 ? "IPv6 carrier" : "carrier") + " already readdressed, SA applies"));
+    // NAT may have rewritten the carrier's source (it is untracked, but another table may
+    // still rewrite it statelessly): the destination still names a carrier peer.
+    for (const auto& g : r.groups) {
+        const auto gc = group_carrier(r, g, cv.family);
+        if (!gc || !gc->peer) continue;
+        c.rules.push_back(
+            rule(RuleRole::carrier_guard, g.group_id,
+                 {MatchFamily{cv.family}, MatchL4Proto{cv.protocol}, MatchPrefix{false, host(*gc->peer)}},
+                 kDrop, peer_guard_comment(g, cv.family)));
+    }
+    c.rules.push_back(rule(
+        RuleRole::carrier_guard, 0,
+        {MatchFamily{cv.family}, MatchL4Proto{cv.protocol}, MatchPrefix{false, cv.peers}}, kDrop,
+        std::string(cv.name) + " to a carrier peer without SA (source rewritten): never leaves in clear"));
 }
 
 void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
@@ -279,59 +398,12 @@ void add_postrouting(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
     // IPIP, which is checked here in its turn): it is accepted where it is counted.
     for (const auto& g : r.groups) {
         if (!g.has_valid_tek) continue;
-        const std::string& ifname = g.carrier_ifname.empty() ? r.carrier.ifname : g.carrier_ifname;
-        c.rules.push_back(rule(RuleRole::health, g.group_id, {MatchIfname{true, ifname, false}}, kAccept,
-                               std::string(kHealthIntoCarrier) + ifname));
+        for (const auto& cv : carriers(r))
+            if (const auto gc = group_carrier(r, g, cv.family))
+                c.rules.push_back(rule(RuleRole::health, g.group_id, {MatchIfname{true, gc->ifname, false}},
+                                       kAccept, std::string(kHealthIntoCarrier) + gc->ifname));
     }
-    // Every group's carrier sends from G_IN (rules.h), each to its own peer address.
-    const std::vector<Match> carrier = carrier_matches(r);
-    // df-bit = "clear" (per group, by its peer): the outer header may be fragmented on the path.
-    for (const auto& g : r.groups) {
-        if (!g.clear_df || !g.carrier_peer) continue;
-        auto to_peer = carrier;
-        to_peer.push_back(MatchPrefix{false, host(*g.carrier_peer)});
-        to_peer.push_back(MatchRtIpsec{true});
-        auto clear = rule(RuleRole::carrier_rewrite, g.group_id, std::move(to_peer), kAccept,
-                          "carrier of " + group_label(g) + ": inner addresses out, DF cleared, then ESP");
-        clear.statements.push_back(CopyInnerAddresses{});
-        clear.statements.push_back(ClearDf{});
-        c.rules.push_back(std::move(clear));
-    }
-    auto rewrite =
-        rule(RuleRole::carrier_rewrite, 0, carrier, kAccept,
-             "carrier: outer addresses := inner addresses, then ESP (transport) by the route's SA");
-    rewrite.matches.push_back(MatchRtIpsec{true});
-    rewrite.statements.push_back(CopyInnerAddresses{});
-    c.rules.push_back(std::move(rewrite));
-    // Per group first (the health check counts them by group), then for any carrier.
-    for (const auto& g : r.groups) {
-        if (!g.carrier_peer) continue;
-        auto to_peer = carrier;
-        to_peer.push_back(MatchPrefix{false, host(*g.carrier_peer)});
-        c.rules.push_back(
-            rule(RuleRole::carrier_guard, g.group_id, std::move(to_peer), kDrop, carrier_guard_comment(g)));
-    }
-    c.rules.push_back(
-        rule(RuleRole::carrier_guard, 0, carrier, kDrop, "carrier without SA: never leaves in clear"));
-    // While apply() runs, a bridge copy of this table has already readdressed the carrier
-    // (nft_table.cpp): IPIP whose route applies an SA leaves only as ESP, so it may pass.
-    c.rules.push_back(rule(RuleRole::carrier_rewrite, 0,
-                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchRtIpsec{true}}, kAccept,
-                           "carrier already readdressed, SA applies"));
-    // NAT may have rewritten the carrier's source (it is untracked, but another table may
-    // still rewrite it statelessly): the destination still names a carrier peer.
-    for (const auto& g : r.groups) {
-        if (!g.carrier_peer) continue;
-        c.rules.push_back(rule(
-            RuleRole::carrier_guard, g.group_id,
-            {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchPrefix{false, host(*g.carrier_peer)}},
-            kDrop, peer_guard_comment(g)));
-    }
-    const Prefix peers = r.carrier.peers ? *r.carrier.peers : host(r.carrier.g_out);
-    c.rules.push_back(rule(RuleRole::carrier_guard, 0,
-                           {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoIpip}, MatchPrefix{false, peers}},
-                           kDrop,
-                           "IPIP to a carrier peer without SA (source rewritten): never leaves in clear"));
+    for (const auto& cv : carriers(r)) add_carrier_guards(c, r, cv);
     add_wan_guard(c, r, t);
 }
 
@@ -356,15 +428,16 @@ void add_wan_guard(ChainSpec& c, const MemberRules& r, const TableSpec& t) {
 // alone and no conntrack entry outlives a rekey.
 ChainSpec notrack_output(const MemberRules& r) {
     auto c = ChainSpec{kChainNotrackOutput, BaseChain{ChainType::filter, Hook::output, kPriorityRaw}, {}};
-    auto carrier =
-        rule(RuleRole::no_conntrack, 0,
-             {MatchFamily{Family::ipv4}, MatchPrefix{true, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}},
-             kNone, "carrier IPIP: no conntrack, no NAT");
-    carrier.statements.push_back(Notrack{});
-    c.rules.push_back(std::move(carrier));
+    for (const auto& cv : carriers(r)) {
+        auto carrier = rule(RuleRole::no_conntrack, 0, carrier_matches(cv), kNone,
+                            std::string("carrier ") + cv.name + ": no conntrack, no NAT");
+        carrier.statements.push_back(Notrack{});
+        c.rules.push_back(std::move(carrier));
+    }
     for (const auto& p : r.local_scope) {
+        if (!has_carrier(r, p.family)) continue;
         auto esp = rule(RuleRole::no_conntrack, 0,
-                        {MatchFamily{Family::ipv4}, MatchL4Proto{kProtoEsp}, MatchPrefix{true, p}}, kNone,
+                        {MatchFamily{p.family}, MatchL4Proto{kProtoEsp}, MatchPrefix{true, p}}, kNone,
                         "group ESP from own scope " + p.to_string() + ": no conntrack, no NAT");
         esp.statements.push_back(Notrack{});
         c.rules.push_back(std::move(esp));
@@ -378,12 +451,14 @@ ChainSpec base(const char* name, ChainType type, Hook hook, int priority) {
 
 }  // namespace
 
-std::string carrier_guard_comment(const RuleSet& g) {
-    return "carrier of " + group_label(g) + " without SA: never leaves in clear";
+std::string carrier_guard_comment(const RuleSet& g, Family family) {
+    return std::string(family == Family::ipv6 ? "IPv6 carrier" : "carrier") + " of " + group_label(g) +
+           " without SA: never leaves in clear";
 }
 
-std::string peer_guard_comment(const RuleSet& g) {
-    return "IPIP to the carrier peer of " + group_label(g) + " without SA: never leaves in clear";
+std::string peer_guard_comment(const RuleSet& g, Family family) {
+    return std::string(family == Family::ipv6 ? "ip6ip6" : "IPIP") + " to the carrier peer of " +
+           group_label(g) + " without SA: never leaves in clear";
 }
 
 std::string scope_set_name(std::uint32_t group_id, Family family) {
@@ -409,12 +484,20 @@ common::Result<TableSpec> compile(const MemberRules& r) {
 
     auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
     for (const auto& p : r.local_scope) {
+        // Only for a family with a carrier: ESP to the IPv6 scope of a member without an IPv6
+        // carrier is not the group's (no inbound SA could take it).
+        const auto cvs = carriers(r);
+        const auto cv =
+            std::find_if(cvs.begin(), cvs.end(), [&](const CarrierView& c) { return c.family == p.family; });
+        if (cv == cvs.end()) continue;
+        const bool v6 = cv->family == Family::ipv6;
         auto x = rule(RuleRole::esp_inbound, 0,
-                      {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
+                      {MatchIfname{false, r.wan_ifname, false}, MatchFamily{p.family},
                        MatchL4Proto{kProtoEsp}, MatchPrefix{false, p}},
                       kNone,
-                      "ESP for own scope " + p.to_string() + ": readdress to G_OUT -> G_IN (one inbound SA)");
-        x.statements.push_back(SetAddresses{r.carrier.g_out, r.carrier.g_in});
+                      "ESP for own scope " + p.to_string() + ": readdress to " +
+                          (v6 ? "G_OUT6 -> G_IN6" : "G_OUT -> G_IN") + " (one inbound SA)");
+        x.statements.push_back(SetAddresses{cv->g_out, cv->g_in});
         x.statements.push_back(Notrack{});  // before conntrack: a router's NAT/state never sees it
         esp.rules.push_back(std::move(x));
     }
@@ -454,7 +537,9 @@ common::Result<TableSpec> compile(const MemberRules& r) {
         rule(RuleRole::plumbing, 0, {MatchIfname{true, "lo", false}}, kReturn, "to the member itself"));
     // What the dataplane itself sends (classify has decided on the packet inside): the carrier's
     // IPIP and, after the SA, its ESP. ESP carries no cleartext, so no rule below concerns it.
-    local.rules.push_back(rule(RuleRole::plumbing, 0, carrier_matches(r), kReturn, "the carrier's IPIP"));
+    for (const auto& cv : carriers(r))
+        local.rules.push_back(rule(RuleRole::plumbing, 0, carrier_matches(cv), kReturn,
+                                   std::string("the carrier's ") + cv.name));
     local.rules.push_back(
         rule(RuleRole::plumbing, 0, {MatchL4Proto{kProtoEsp}}, kReturn, "ESP: encrypted already"));
     local.rules.push_back(rule(RuleRole::plumbing, 0, {}, jump(kChainClassify), "member's own traffic"));
@@ -468,12 +553,16 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     t.chains.push_back(std::move(forward));
 
     auto input = base(kChainInput, ChainType::filter, Hook::input, kPriorityFilter);
-    // The carrier device would decapsulate cleartext IPIP sent to G_IN (a decapsulation bypass).
-    input.rules.push_back(
-        rule(RuleRole::inbound, 0,
-             {MatchIfname{false, r.wan_ifname, false}, MatchFamily{Family::ipv4},
-              MatchPrefix{false, host(r.carrier.g_in)}, MatchL4Proto{kProtoIpip}, MatchSecpath{false}},
-             kDrop, "cleartext IPIP to G_IN (carrier bypass)"));
+    // The carrier device would decapsulate cleartext IPIP (ip6ip6) sent to G_IN (G_IN6): a
+    // decapsulation bypass.
+    for (const auto& cv : carriers(r))
+        input.rules.push_back(
+            rule(RuleRole::inbound, 0,
+                 {MatchIfname{false, r.wan_ifname, false}, MatchFamily{cv.family},
+                  MatchPrefix{false, host(cv.g_in)}, MatchL4Proto{cv.protocol}, MatchSecpath{false}},
+                 kDrop,
+                 std::string("cleartext ") + cv.name + " to " +
+                     (cv.family == Family::ipv6 ? "G_IN6" : "G_IN") + " (carrier bypass)"));
     input.rules.push_back(rule(RuleRole::plumbing, 0, {MatchIfname{false, r.wan_ifname, false}},
                                jump(kChainInbound), "from the WAN"));
     t.chains.push_back(std::move(input));
@@ -495,10 +584,13 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     early.rules.push_back(esp_leaves(r));
     // The carrier itself is still IPIP here (ESP comes after postrouting): a scope that covers
     // the pseudo addresses (any <-> any) must not take it; postrouting rewrites it later.
-    auto with_sa = carrier_matches(r);
-    with_sa.push_back(MatchRtIpsec{true});
-    early.rules.push_back(
-        rule(RuleRole::carrier_rewrite, 0, std::move(with_sa), kAccept, "carrier with an SA: leaves as ESP"));
+    for (const auto& cv : carriers(r)) {
+        auto with_sa = carrier_matches(cv);
+        with_sa.push_back(MatchRtIpsec{true});
+        early.rules.push_back(rule(RuleRole::carrier_rewrite, 0, std::move(with_sa), kAccept,
+                                   std::string(cv.family == Family::ipv6 ? "IPv6 carrier" : "carrier") +
+                                       " with an SA: leaves as ESP"));
+    }
     add_wan_guard(early, r, t);
     t.chains.push_back(std::move(early));
 

@@ -105,6 +105,17 @@ public:
         if (address) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
         add(std::move(e));
     }
+    // IPv6 has no header checksum, and the carrier's ip6ip6 and ESP no transport checksum over
+    // the outer addresses (what nft writes for ip6 saddr set on them: no checksum update).
+    void ipv6_write(std::uint32_t offset) {
+        auto e = expr("payload");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, 16);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_SREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_NONE);
+        add(std::move(e));
+    }
     void bitwise_mask(const void* mask, std::size_t len) {
         const std::array<std::uint8_t, 16> zero{};
         auto e = expr("bitwise");
@@ -316,6 +327,14 @@ struct StatementEncoder {
         b.meta_set(NFT_META_MARK);
     }
     void operator()(const SetAddresses& s) const {
+        if (s.source.family == common::IpFamily::ipv6) {
+            // IPv6 source and destination: bytes 8-23 and 24-39 of the header (RFC 8200 §3).
+            b.immediate(s.source.bytes.data(), 16);
+            b.ipv6_write(8);
+            b.immediate(s.destination.bytes.data(), 16);
+            b.ipv6_write(24);
+            return;
+        }
         b.immediate(s.source.bytes.data(), 4);
         b.ipv4_write(12);
         b.immediate(s.destination.bytes.data(), 4);
@@ -323,7 +342,16 @@ struct StatementEncoder {
     }
     // Inner header of the IPIP carrier starts at byte 20 (the kernel's outer header has no
     // options): inner saddr at 20+12 = 32 (@nh,256,32), inner daddr at 36 (@nh,288,32).
-    void operator()(const CopyInnerAddresses&) const {
+    // Of the ip6ip6 carrier at byte 40 (encaplimit none: no destination option between the
+    // headers): inner saddr at 40+8 = 48 (@nh,384,128), inner daddr at 64 (@nh,512,128).
+    void operator()(const CopyInnerAddresses& c) const {
+        if (c.family == Family::ipv6) {
+            b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 48, 16);
+            b.ipv6_write(8);
+            b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 64, 16);
+            b.ipv6_write(24);
+            return;
+        }
         b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 32, 4);
         b.ipv4_write(12);
         b.payload_load(NFT_PAYLOAD_NETWORK_HEADER, 36, 4);

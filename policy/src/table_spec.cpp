@@ -70,10 +70,13 @@ struct MatchText {
 struct StatementText {
     std::string operator()(const SetMark& s) const { return "meta mark set " + hex_mark(s.mark); }
     std::string operator()(const SetAddresses& s) const {
-        return "ip saddr set " + s.source.to_string() + " ip daddr set " + s.destination.to_string();
+        const std::string ip = s.source.family == common::IpFamily::ipv6 ? "ip6" : "ip";
+        return ip + " saddr set " + s.source.to_string() + " " + ip + " daddr set " +
+               s.destination.to_string();
     }
-    std::string operator()(const CopyInnerAddresses&) const {
-        return "ip saddr set @nh,256,32 ip daddr set @nh,288,32";
+    std::string operator()(const CopyInnerAddresses& c) const {
+        return c.family == Family::ipv6 ? "ip6 saddr set @nh,384,128 ip6 daddr set @nh,512,128"
+                                        : "ip saddr set @nh,256,32 ip daddr set @nh,288,32";
     }
     std::string operator()(const Notrack&) const { return "notrack"; }
     std::string operator()(const ClearDf&) const { return "ip frag-off set ip frag-off & 0xbfff"; }

@@ -46,12 +46,12 @@ gdoi::Bytes from_hex(const std::string& hex) {
 }
 
 gdoi::TrafficId subnet_id(const std::string& text) {
-    auto p = member::V4Prefix::parse(text);
+    auto p = member::NetPrefix::parse(text);
     if (!p) throw std::runtime_error(p.error().message);
     gdoi::TrafficId id;
     id.id_type = 4;
     for (int i = 0; i < 4; ++i) id.address.push_back(static_cast<uint8_t>(p->address >> (24 - 8 * i)));
-    const uint32_t mask = ~p->host_mask();
+    const auto mask = static_cast<uint32_t>(~p->host_mask());
     for (int i = 0; i < 4; ++i) id.mask_or_end.push_back(static_cast<uint8_t>(mask >> (24 - 8 * i)));
     return id;
 }
@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
                 }
                 std::cout << "remote prefixes " << dp.remote_prefixes().size() << std::endl;
                 const auto rules = dp.rules(group);
-                for (const auto& p : rules ? member::policy_status(*rules) : std::vector<member::PolicyStatus>{})
+                for (const auto& p :
+                     rules ? member::policy_status(*rules) : std::vector<member::PolicyStatus>{})
                     std::cout << "policy " << p.kind << " " << p.selector << " " << p.action << std::endl;
                 std::cout << "ok status" << std::endl;
             } else if (cmd == "flush") {

@@ -71,6 +71,42 @@ TEST_CASE("without IPIP in the kernel the carrier names the module", "[netns][da
     CHECK(contains(message, "kernel has no IPIP tunnel support: load ipip (modprobe ipip)"));
 }
 
+TEST_CASE("the IPv6 carrier: G_IN6 on lo first, then ip6tnl, or the missing module is named",
+          "[netns][dataplane][ipv6]") {
+    ScopedNetns ns;
+    wan(ns);
+    REQUIRE(ns.ip("-6 addr add 2001:db8:ffff::1/64 dev wan0 nodad").empty());
+    DataplaneConfig c = config();
+    c.carrier = {"gdoi6", address("100::47"), address("100::48"), 0, true};
+    c.wan_gateway = address("2001:db8:ffff::2");
+    const bool has_ip6tnl =
+        ns.ip("link add probe0 type ip6tnl mode ip6ip6 local 100::9:1 remote 100::9:2").empty();
+    ns.ip("link del probe0");
+    auto message = ns.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto s = dp.install_carrier(kCbc);
+        return s ? std::string() : s.error().message;
+    });
+    CHECK(contains(ns.ip("-6 addr show dev lo"), "100::47/128"));
+    if (!has_ip6tnl) {
+        CHECK(
+            contains(message, "kernel has no ip6tnl tunnel support: load ip6_tunnel (modprobe ip6_tunnel)"));
+        return;
+    }
+    // With ip6tnl (the test VM): the carrier is up at 1406 (WAN 1500, AES-CBC + HMAC-SHA-256-128);
+    // the out policy and the guard need XFRM only.
+    INFO(message);
+    CHECK(message.empty());
+    const std::string shown = ns.ip("-d link show gdoi6");
+    CHECK(contains(shown, "mtu 1406"));
+    CHECK(contains(shown, "encaplimit none"));
+    const std::string policies = ns.ip("-6 xfrm policy");
+    CHECK(contains(policies, "src 100::47/128 dst 100::48/128"));
+    CHECK(contains(policies, "src ::/0 dst 100::47/128"));
+}
+
 TEST_CASE("carrier, prefixes, SAs and a make-before-break rekey", "[esp][dataplane]") {
     ScopedNetns ns;
     wan(ns);
@@ -190,6 +226,75 @@ TEST_CASE("carrier, prefixes, SAs and a make-before-break rekey", "[esp][datapla
     CHECK_FALSE(contains(ns.ip("route"), "169.254.0.2"));
 }
 
+TEST_CASE("IPv6: carrier, prefixes, SAs and a make-before-break rekey", "[esp][dataplane][ipv6]") {
+    ScopedNetns ns;
+    wan(ns);
+    REQUIRE(ns.ip("-6 addr add 2001:db8:ffff::1/64 dev wan0 nodad").empty());
+    DataplaneConfig c = config();
+    c.carrier = {"gdoi6", address("100::47"), address("100::48"), 0, true};
+    c.wan_gateway = address("2001:db8:ffff::2");
+    const std::vector<Prefix> local{prefix("2001:db8:1::/48")};
+    const std::vector<uint8_t> key1(20, 0x11), key2(16, 0x22), auth2(32, 0x33);
+    const Tek tek1{0x100, kGcm, key1, {}, {3000, 0, 0}, {3600, 0, 0}};
+    const Tek tek2{0x200, kCbc, key2, auth2, {3000, 0, 0}, {3600, 0, 0}};
+    const auto with = [&](auto step) {
+        return ns.run([&] {
+            auto x = Xfrm::open();
+            auto r = Rtnl::open();
+            GroupDataplane dp(*x, *r, c);
+            auto s = step(dp);
+            return s.ok() ? std::string() : s.error().message;
+        });
+    };
+
+    CHECK(with([&](GroupDataplane& dp) {
+              common::Status s = dp.install_carrier(kGcm);
+              if (s) s = dp.install_carrier(kGcm);  // again: adopts
+              if (s) s = dp.install_remote_prefix(prefix("2001:db8:2::/48"), local);
+              if (s) s = dp.install_inbound_sa(tek1);
+              if (s) s = dp.install_outbound_sa(tek1);
+              return s;
+          }) == "");
+    const std::string link = ns.ip("-d link show gdoi6");
+    CHECK(contains(link, "mtu 1426"));  // 1500 - 40 - ESP with AES-GCM
+    CHECK(contains(link, "ip6tnl ip6ip6 remote 100::48 local 100::47"));
+    CHECK(contains(link, "encaplimit none"));
+    CHECK(contains(ns.ip("-6 addr show dev lo"), "inet6 100::47/128"));
+    CHECK(contains(ns.ip("-6 route"), "100::48 via 2001:db8:ffff::2 dev wan0"));
+    CHECK(contains(ns.ip("-6 route show table all"), "2001:db8:2::/48 dev gdoi6"));
+    const std::string policies = ns.ip("-6 xfrm policy");
+    CHECK(count_of(policies, "\tdir ") == 3);  // out (carrier), in (ip6ip6 guard), fwd
+    CHECK(contains(policies, "src 100::47/128 dst 100::48/128"));
+    CHECK(contains(policies, "src ::/0 dst 100::47/128"));
+    CHECK(contains(policies, "src 2001:db8:2::/48 dst 2001:db8:1::/48 \n\tdir fwd priority 1000"));
+    std::string states = ns.ip("-6 xfrm state");
+    CHECK(
+        contains(states, "src 100::48 dst 100::47\n\tproto esp spi 0x00000100 reqid 1195638785 mode tunnel"));
+    CHECK(contains(states,
+                   "src 100::47 dst 100::48\n\tproto esp spi 0x00000100 reqid 1195638785 mode transport"));
+
+    // Traffic routed into the carrier is encrypted by the outbound SA.
+    netns_test::capture("ip netns exec " + ns.name() + " ping -6 -c 3 -i 0.2 -W 1 2001:db8:2::5");
+    CHECK(ns.run([] {
+        return Xfrm::open()->get_sa({address("100::48"), 0x100, std::nullopt})->packets;
+    }) >= 3);
+
+    // Rekey: new inbound, then new outbound + old outbound removed (the MTU follows: CBC 1406).
+    CHECK(with([&](GroupDataplane& dp) { return dp.install_inbound_sa(tek2); }) == "");
+    CHECK(with([&](GroupDataplane& dp) { return dp.activate(tek2, tek1.spi); }) == "");
+    states = ns.ip("-6 xfrm state");
+    CHECK(contains(states, "src 100::47 dst 100::48\n\tproto esp spi 0x00000200"));
+    CHECK_FALSE(contains(states, "src 100::47 dst 100::48\n\tproto esp spi 0x00000100"));
+    CHECK(contains(ns.ip("link show gdoi6"), "mtu 1406"));
+
+    // Teardown leaves nothing of ours.
+    CHECK(with([&](GroupDataplane& dp) { return dp.teardown(); }) == "");
+    CHECK(ns.ip("-6 xfrm state").empty());
+    CHECK(ns.ip("-6 xfrm policy").empty());
+    CHECK(contains(ns.ip("link show gdoi6"), "does not exist"));
+    CHECK_FALSE(contains(ns.ip("-6 addr show dev lo"), "100::47"));
+}
+
 TEST_CASE("the IPIP guard blocks cleartext IPIP spoofed from G_OUT to G_IN", "[esp][dataplane]") {
     ScopedNetns member;
     ScopedNetns attacker;
@@ -236,6 +341,61 @@ TEST_CASE("the IPIP guard blocks cleartext IPIP spoofed from G_OUT to G_IN", "[e
     });
     const std::string unguarded =
         netns_test::capture("ip netns exec " + attacker.name() + " ping -c 1 -W 2 10.1.0.1");
+    INFO(unguarded);
+    CHECK(contains(unguarded, " 0% packet loss"));
+}
+
+TEST_CASE("the ip6ip6 guard blocks cleartext ip6ip6 spoofed from G_OUT6 to G_IN6", "[esp][dataplane][ipv6]") {
+    ScopedNetns member;
+    ScopedNetns attacker;
+    REQUIRE(member.ip("link add wan0 type veth peer wan1 netns " + attacker.name()).empty());
+    REQUIRE(member.ip("addr add 2001:db8:ffff::1/64 dev wan0 nodad").empty());
+    REQUIRE(member.ip("link set wan0 up").empty());
+    REQUIRE(member.ip("addr add 2001:db8:1::1/128 dev lo").empty());
+    REQUIRE(member.ip("route add 2001:db8:9::/48 via 2001:db8:ffff::2").empty());  // the control's replies
+    REQUIRE(attacker.ip("addr add 2001:db8:ffff::2/64 dev wan1 nodad").empty());
+    REQUIRE(attacker.ip("link set wan1 up").empty());
+    // The attacker claims to be G_OUT6 and tunnels a packet from outside every group policy
+    // (2001:db8:9::9) to a LAN address behind the member.
+    REQUIRE(attacker.ip("addr add 100::48/128 dev lo").empty());
+    REQUIRE(
+        attacker.ip("link add spoof0 type ip6tnl mode ip6ip6 local 100::48 remote 100::47 encaplimit none")
+            .empty());
+    REQUIRE(attacker.ip("addr add 2001:db8:9::9/128 dev spoof0 nodad").empty());
+    REQUIRE(attacker.ip("link set spoof0 up").empty());
+    REQUIRE(attacker.ip("route add 100::47/128 via 2001:db8:ffff::1").empty());
+    REQUIRE(attacker.ip("route add 2001:db8:1::/48 dev spoof0 src 2001:db8:9::9").empty());
+
+    DataplaneConfig c = config();
+    c.carrier = {"gdoi6", address("100::47"), address("100::48"), 0, true};
+    c.wan_device.clear();  // the attacker is G_OUT6 here
+    member.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto s = dp.install_carrier(kGcm);
+        INFO((s.ok() ? std::string() : s.error().message));
+        REQUIRE(s);
+        return 0;
+    });
+    const uint64_t before = xfrm_stat(member, "XfrmInPolBlock");
+    const std::string guarded =
+        netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 3 -i 0.2 -W 1 2001:db8:1::1");
+    INFO(guarded);
+    CHECK(contains(guarded, " 100% packet loss"));
+    CHECK(xfrm_stat(member, "XfrmInPolBlock") >= before + 3);
+
+    // Control: without the guard the carrier decapsulates and the ping is answered.
+    member.run([&] {
+        auto x = Xfrm::open();
+        auto r = Rtnl::open();
+        GroupDataplane dp(*x, *r, c);
+        auto g = dp.ipip_guard_policy();
+        REQUIRE(x->delete_policy({g.selector, g.dir, g.mark}));
+        return 0;
+    });
+    const std::string unguarded =
+        netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 1 -W 2 2001:db8:1::1");
     INFO(unguarded);
     CHECK(contains(unguarded, " 0% packet loss"));
 }

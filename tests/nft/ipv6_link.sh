@@ -10,18 +10,7 @@
 # The group protects 2001:db8::/32 <-> 2001:db8::/32 (both links lie inside it); no TEK: fail-closed.
 . "$(dirname "$0")/lib.sh"
 
-H=$(new_ns h); M=$(new_ns m); P=$(new_ns p)
-ip link add lan0 netns "$M" type veth peer name eth0 netns "$H"
-ip link add wan0 netns "$M" type veth peer name wan0 netns "$P"
-ip -n "$M" addr add 2001:db8:1::1/64 dev lan0 nodad
-ip -n "$H" addr add 2001:db8:1::10/64 dev eth0 nodad
-ip -n "$M" addr add 2001:db8:ffff::1/64 dev wan0 nodad
-ip -n "$P" addr add 2001:db8:ffff::2/64 dev wan0 nodad
-for x in "$M lan0" "$H eth0" "$M wan0" "$P wan0"; do
-    set -- $x
-    ip -n "$1" link set "$2" up
-done
-ip netns exec "$M" sysctl -qw net.ipv6.conf.all.forwarding=1
+setup_v6_topology
 check "before the table: P reaches M's WAN address" ip netns exec "$P" ping -6 -c 1 -W 2 2001:db8:ffff::1
 
 eval ip netns exec "$M" "$TOOL" --wan wan0 --lan lan0 --mark 0x10 \

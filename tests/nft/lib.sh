@@ -112,6 +112,25 @@ setup_topology() {
     ip -n "$P" route add 192.0.0.1/32 via 172.31.255.1
 }
 
+# IPv6 only: H -- lan0 M wan0 -- P, every address in 2001:db8::/32 (a group scope may cover the
+# links themselves), the member forwarding.
+#   M: wan0 2001:db8:ffff::1/64 -- P: wan0 2001:db8:ffff::2/64     M: lan0 2001:db8:1::1/64 -- H
+setup_v6_topology() {
+    H=$(new_ns h); M=$(new_ns m); P=$(new_ns p)
+    ip link add lan0 netns "$M" type veth peer name eth0 netns "$H"
+    ip link add wan0 netns "$M" type veth peer name wan0 netns "$P"
+    ip -n "$M" addr add 2001:db8:1::1/64 dev lan0 nodad
+    ip -n "$H" addr add 2001:db8:1::10/64 dev eth0 nodad
+    ip -n "$M" addr add 2001:db8:ffff::1/64 dev wan0 nodad
+    ip -n "$P" addr add 2001:db8:ffff::2/64 dev wan0 nodad
+    local x
+    for x in "$M lan0" "$H eth0" "$M wan0" "$P wan0"; do
+        set -- $x
+        ip -n "$1" link set "$2" up
+    done
+    ip netns exec "$M" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
 # The member's rules for the tests: group 1 protects 10.1/16 <-> 10.2/16, excludes BGP, may
 # fail open for ICMP to 10.2.5.0/24. Extra arguments (e.g. --tek) are appended to the group.
 member_args() {

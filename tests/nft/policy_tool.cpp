@@ -7,7 +7,9 @@
 // with one more policy (10.9.<k>.0/24, k = 0..99 round) so that the scope set changes every time.
 // options: --wan IF --lan IF (repeatable) --carrier IF --g-in A --g-out A --mark N
 //          --local PREFIX (repeatable) --table NAME --peers PREFIX --own SEL (repeatable)
-//          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] then, for that group, repeatable:
+//          --g-in6 A --g-out6 A --peers6 PREFIX (the IPv6 carrier)
+//          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] [--carrier6 IF --carrier6-peer A]
+//          then, for that group, repeatable:
 //          --policy SEL --exclude SEL --fail-open SEL
 // SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
 #include <signal.h>
@@ -86,6 +88,11 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) die("missing value after " + a);
             return argv[++i];
         };
+        // The IPv6 carrier (ip6tnl): created by the first of its options.
+        const auto carrier6 = [&]() -> policy::Carrier6& {
+            if (!rules.carrier.ipv6) rules.carrier.ipv6.emplace();
+            return *rules.carrier.ipv6;
+        };
         const auto group = [&]() -> policy::RuleSet& {
             if (rules.groups.empty()) die(a + " before any --group");
             return rules.groups.back();
@@ -108,6 +115,12 @@ int main(int argc, char** argv) {
             rules.table_name = next();
         else if (a == "--peers")
             rules.carrier.peers = must(policy::Prefix::parse(next()));
+        else if (a == "--g-in6")
+            carrier6().g_in = must(common::IpAddress::parse(next()));
+        else if (a == "--g-out6")
+            carrier6().g_out = must(common::IpAddress::parse(next()));
+        else if (a == "--peers6")
+            carrier6().peers = must(policy::Prefix::parse(next()));
         else if (a == "--own")
             rules.own_traffic.push_back(parse_selector(next()));
         else if (a == "--group") {
@@ -120,6 +133,10 @@ int main(int argc, char** argv) {
             group().has_valid_tek = true;
         else if (a == "--carrier-peer")
             group().carrier_peer = must(policy::Ipv4::parse(next()));
+        else if (a == "--carrier6")
+            group().carrier6_ifname = next();
+        else if (a == "--carrier6-peer")
+            group().carrier6_peer = must(common::IpAddress::parse(next()));
         else if (a == "--clear-df")
             group().clear_df = true;
         else if (a == "--policy")

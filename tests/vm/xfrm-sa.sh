@@ -16,7 +16,7 @@ shift
 # cbc(des3_ede), "Requested CRYPT algorithm not found") fails a test for no
 # reason of ours.
 if [[ "${GDOI_VM:-}" == 1 && -d /run/gdoi-vm-kernel ]]; then
-  for m in xfrm_user esp4 ipip veth nf_tables authenc echainiv seqiv gcm ghash_generic ctr aes_generic \
+  for m in xfrm_user esp4 esp6 ipip ip6_tunnel veth nf_tables authenc echainiv seqiv gcm ghash_generic ctr aes_generic \
            cbc des3_ede-x86_64 des_generic sha1_generic sha256_generic sha512_generic hmac; do
     modprobe -q -d /run/gdoi-vm-kernel "$m" 2>/dev/null || true
   done

@@ -15,6 +15,9 @@ void keep_first(common::Status& first, common::Status next) {
     if (first && !next) first = std::move(next);
 }
 
+// The carrier's outer next protocol: IPv4 in IPv4 (RFC 2003) or IPv6 in IPv6 (RFC 2473).
+uint8_t carrier_protocol(Family f) { return f == Family::ipv6 ? IPPROTO_IPV6 : IPPROTO_IPIP; }
+
 }  // namespace
 
 GroupDataplane::GroupDataplane(Xfrm& xfrm, Rtnl& rtnl, DataplaneConfig config)
@@ -51,8 +54,8 @@ SaSpec GroupDataplane::outbound_sa(const Tek& tek) const {
 
 PolicySpec GroupDataplane::carrier_policy() const {
     PolicySpec p;
-    p.selector = {Prefix::host(config_.carrier.local), Prefix::host(config_.carrier.remote), IPPROTO_IPIP, 0,
-                  0};
+    p.selector = {Prefix::host(config_.carrier.local), Prefix::host(config_.carrier.remote),
+                  carrier_protocol(config_.carrier.local.family), 0, 0};
     p.dir = Direction::out;
     p.priority = config_.policy_priority;
     // Transport-mode templates take the flow's addresses; reqid R selects the
@@ -64,7 +67,8 @@ PolicySpec GroupDataplane::carrier_policy() const {
 
 PolicySpec GroupDataplane::ipip_guard_policy() const {
     PolicySpec p;
-    p.selector = {Prefix::any(Family::ipv4), Prefix::host(config_.carrier.local), IPPROTO_IPIP, 0, 0};
+    const Family f = config_.carrier.local.family;
+    p.selector = {Prefix::any(f), Prefix::host(config_.carrier.local), carrier_protocol(f), 0, 0};
     p.dir = Direction::in;
     p.action = Action::block;
     p.priority = config_.block_priority;
@@ -92,13 +96,27 @@ std::vector<PolicySpec> GroupDataplane::prefix_policies(const Prefix& remote,
     return out;
 }
 
+common::Result<uint32_t> GroupDataplane::mtu_for(const EspTransform& transform) const {
+    const Family f = config_.carrier.local.family;
+    const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform, f);
+    if (mtu != 0) return mtu;
+    const std::string what =
+        "carrier " + config_.carrier.name + ": WAN MTU " + std::to_string(config_.wan_mtu);
+    if (f == Family::ipv4) return common::make_error(what + " leaves no room for ESP");
+    // IPv6 links carry at least 1280 octets (RFC 8200 §5): a smaller carrier would break IPv6.
+    uint32_t needed = config_.wan_mtu;
+    while (needed < 65535 && carrier_mtu(needed, transform, f) == 0) ++needed;
+    return common::make_error(what +
+                              " cannot carry IPv6's minimum MTU of 1280 inside ip6ip6 and this TEK's ESP: "
+                              "the WAN needs an MTU of at least " +
+                              std::to_string(needed));
+}
+
 common::Status GroupDataplane::set_carrier_mtu(const EspTransform& transform) {
-    const uint32_t mtu = carrier_mtu(config_.wan_mtu, transform);
-    if (mtu == 0)
-        return common::make_error("carrier " + config_.carrier.name + ": WAN MTU " +
-                                  std::to_string(config_.wan_mtu) + " leaves no room for ESP");
-    auto s = rtnl_.set_mtu(config_.carrier.name, mtu);
-    mtu_ = s ? std::optional<uint32_t>(mtu) : std::nullopt;
+    const auto mtu = mtu_for(transform);
+    if (!mtu) return mtu.error();
+    auto s = rtnl_.set_mtu(config_.carrier.name, *mtu);
+    mtu_ = s ? std::optional<uint32_t>(*mtu) : std::nullopt;
     return s;
 }
 
@@ -110,24 +128,30 @@ common::Status GroupDataplane::follow_wan_mtu(uint32_t wan_mtu,
 
 common::Status GroupDataplane::install_carrier(const std::optional<EspTransform>& transform) {
     const CarrierSpec& c = config_.carrier;
-    const uint32_t mtu = transform ? carrier_mtu(config_.wan_mtu, *transform) : 0;
-    if (transform && mtu == 0)
-        return common::make_error("carrier " + c.name + ": WAN MTU " + std::to_string(config_.wan_mtu) +
-                                  " leaves no room for ESP");
+    const bool v6 = c.local.family == Family::ipv6;
+    uint32_t mtu = 0;
+    if (transform) {
+        const auto checked = mtu_for(*transform);
+        if (!checked) return checked.error();
+        mtu = *checked;
+    }
+    // The pseudo address first: ip6tnl takes its transmit/receive capability from its local
+    // address when it is created (tests/vm/ipv6-layout.sh).
+    if (auto s = rtnl_.add_address("lo", Prefix::host(c.local)); !s && s.error().code != EEXIST) return s;
     auto existing = rtnl_.find_link(c.name);
     if (!existing) return existing.error();
     RtnlBatch links;
     if (existing->has_value()) {
         // Adoption after a restart: the device keeps forwarding meanwhile.
-        if ((*existing)->kind != "ipip")
-            return common::make_error("device " + c.name +
-                                          " exists and is not an IPIP tunnel: not ours, "
-                                          "choose another carrier name",
+        if ((*existing)->kind != (v6 ? "ip6tnl" : "ipip"))
+            return common::make_error("device " + c.name + " exists and is not an " +
+                                          (v6 ? "ip6tnl" : "IPIP") +
+                                          " tunnel: not ours, choose another carrier name",
                                       EEXIST);
     } else {
         CarrierSpec with_mtu = c;
         with_mtu.mtu = mtu;
-        if (auto s = links.create_ipip(with_mtu); !s) return s;
+        if (auto s = v6 ? links.create_ip6tnl(with_mtu) : links.create_ipip(with_mtu); !s) return s;
     }
     links.set_link(c.name, true, transform ? std::optional<uint32_t>(mtu) : std::nullopt);
     if (auto s = rtnl_.apply(links); !s) return s;
@@ -138,7 +162,6 @@ common::Status GroupDataplane::install_carrier(const std::optional<EspTransform>
     else
         mtu_.reset();  // the kernel's default, set at the first activation
 
-    if (auto s = rtnl_.add_address("lo", Prefix::host(c.local)); !s && s.error().code != EEXIST) return s;
     if (!config_.wan_device.empty()) {
         RouteSpec to_peer{Prefix::host(c.remote), config_.wan_device, config_.wan_gateway, kMainTable, 0};
         if (auto s = rtnl_.replace_route(to_peer); !s) return s;
@@ -216,10 +239,9 @@ void GroupDataplane::stage_remove_outbound_sa(DataplaneBatch& batch, uint32_t sp
 
 common::Status GroupDataplane::stage_activate(DataplaneBatch& batch, const Tek& next,
                                               std::optional<uint32_t> previous_spi) {
-    const uint32_t mtu = carrier_mtu(config_.wan_mtu, next.transform);
-    if (mtu == 0)
-        return common::make_error("carrier " + config_.carrier.name + ": WAN MTU " +
-                                  std::to_string(config_.wan_mtu) + " leaves no room for ESP");
+    const auto checked = mtu_for(next.transform);
+    if (!checked) return checked.error();
+    const uint32_t mtu = *checked;
     const bool replaces = previous_spi && *previous_spi != next.spi;
     std::optional<uint32_t> current = mtu_;
     if (!current && replaces) {

@@ -5,9 +5,11 @@ namespace xfrm {
 namespace {
 
 constexpr uint32_t kIpv4Header = 20;
-constexpr uint32_t kEspHeader = 8;   // SPI + sequence number
-constexpr uint32_t kEspTrailer = 2;  // pad length + next header
-constexpr uint32_t kIpv4MinMtu = 68; // RFC 791
+constexpr uint32_t kEspHeader = 8;      // SPI + sequence number
+constexpr uint32_t kEspTrailer = 2;     // pad length + next header
+constexpr uint32_t kIpv4MinMtu = 68;    // RFC 791
+constexpr uint32_t kIpv6Header = 40;    // RFC 8200 §3, no extension header (encaplimit none)
+constexpr uint32_t kIpv6MinMtu = 1280;  // RFC 8200 §5
 
 struct Sizes {
     uint32_t iv, icv, block;
@@ -31,14 +33,15 @@ uint32_t esp_overhead(uint32_t payload, const EspTransform& t) {
     return kEspHeader + s.iv + (padded - payload) + s.icv;
 }
 
-uint32_t carrier_mtu(uint32_t wan_mtu, const EspTransform& t) {
+uint32_t carrier_mtu(uint32_t wan_mtu, const EspTransform& t, Family family) {
     Sizes s{};
     if (!sizes_of(t, s)) return 0;
-    const uint32_t fixed = kIpv4Header + kEspHeader + s.iv + s.icv;
+    const bool v6 = family == Family::ipv6;
+    const uint32_t fixed = (v6 ? kIpv6Header : kIpv4Header) + kEspHeader + s.iv + s.icv;
     if (wan_mtu < fixed + s.block) return 0;
     const uint32_t room = (wan_mtu - fixed) / s.block * s.block;  // padded payload
     const uint32_t mtu = room - kEspTrailer;
-    return mtu >= kIpv4MinMtu ? mtu : 0;
+    return mtu >= (v6 ? kIpv6MinMtu : kIpv4MinMtu) ? mtu : 0;
 }
 
 }  // namespace xfrm

@@ -49,10 +49,13 @@ std::string policy_hint(int err) {
     }
 }
 
-std::string link_hint(int err) {
+// The carrier's family names its tunnel type: IPIP (ipv4) or ip6tnl (ipv6).
+std::string link_hint(int err, Family family) {
+    const bool v6 = family == Family::ipv6;
     switch (err) {
         case EOPNOTSUPP:
-            return "kernel has no IPIP tunnel support: load ipip (modprobe ipip)";
+            return v6 ? "kernel has no ip6tnl tunnel support: load ip6_tunnel (modprobe ip6_tunnel)"
+                      : "kernel has no IPIP tunnel support: load ipip (modprobe ipip)";
         case EEXIST:
             return "a device with this name already exists (another instance, or a stale one: "
                    "ip link del it)";
@@ -60,7 +63,8 @@ std::string link_hint(int err) {
             return "no such network device";
         case ENOBUFS:
         case EBUSY:
-            return "an IPIP tunnel with the same local/remote pair already exists";
+            return std::string(v6 ? "an ip6tnl" : "an IPIP") +
+                   " tunnel with the same local/remote pair already exists";
         case EINVAL:
             return "kernel rejected the device parameters (check MTU range and addresses)";
         default:
@@ -97,7 +101,7 @@ std::string operator_hint(int err, ObjectKind kind, Family family) {
     switch (kind) {
         case ObjectKind::sa: hint = sa_hint(err, family); break;
         case ObjectKind::policy: hint = policy_hint(err); break;
-        case ObjectKind::link: hint = link_hint(err); break;
+        case ObjectKind::link: hint = link_hint(err, family); break;
         case ObjectKind::address:
         case ObjectKind::route:
         case ObjectKind::rule: hint = route_hint(err, kind); break;

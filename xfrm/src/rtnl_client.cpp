@@ -40,6 +40,9 @@ constexpr auto ok = [] { return common::Status{}; };
 common::Status Rtnl::create_ipip(const CarrierSpec& c) {
     return one(*this, [&](RtnlBatch& b) { return b.create_ipip(c); });
 }
+common::Status Rtnl::create_ip6tnl(const CarrierSpec& c) {
+    return one(*this, [&](RtnlBatch& b) { return b.create_ip6tnl(c); });
+}
 common::Status Rtnl::delete_link(std::string_view n) {
     return one(*this, [&](RtnlBatch& b) {
         b.delete_link(n);

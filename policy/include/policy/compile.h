@@ -33,9 +33,10 @@ inline constexpr int kPriorityFilter = 0;
 inline constexpr int kPriorityGuard = 300;
 
 std::string fail_open_set_name(std::uint32_t group_id, Family family);
-// Comments of the per-group carrier guards in postrouting (the health check counts them).
-std::string carrier_guard_comment(const RuleSet& group);
-std::string peer_guard_comment(const RuleSet& group);
+// Comments of the per-group carrier guards in postrouting (the health check counts them), of
+// the group's IPIP (ipv4) or ip6ip6 (ipv6) carrier.
+std::string carrier_guard_comment(const RuleSet& group, Family family = Family::ipv4);
+std::string peer_guard_comment(const RuleSet& group, Family family = Family::ipv4);
 std::string scope_set_name(std::uint32_t group_id, Family family);
 
 // Validates, then compiles. Fail-open sets are filled for groups without a valid TEK.

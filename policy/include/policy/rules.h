@@ -53,6 +53,10 @@ struct RuleSet {
     // may have Don't Fragment cleared (df-bit = "clear") on the way out.
     std::optional<Ipv4> carrier_peer;
     bool clear_df = false;
+    // The group's IPv6 carrier (ip6tnl), once it carries IPv6 TEKs: its device and its peer
+    // G_OUT6_k. Empty / nullopt: the group has none (its IPv6 traffic is never routed into one).
+    std::string carrier6_ifname;
+    std::optional<common::IpAddress> carrier6_peer;
 
     // The group's protected scope: every group policy selector. Traffic in it that is neither
     // excluded, encrypted nor fail-open is dropped.
@@ -64,6 +68,18 @@ struct RuleSet {
 // peer g_out; ESP in transport mode protects the carrier; nft copies the inner addresses out.
 // Every group's carrier sends from g_in (to its own peer address): IPIP from g_in is carrier
 // traffic whatever its destination. Arriving ESP is readdressed to g_out -> g_in.
+// The IPv6 carrier (ip6tnl mode ip6ip6, encaplimit none; tests/vm/ipv6-layout.sh): the same
+// layout with IPv6 pseudo addresses (from 100::/64, RFC 6666's discard-only prefix, never routed)
+// and a 40-octet outer header. ip6ip6 from g_in is carrier traffic; arriving ESP for the IPv6
+// local scope is readdressed to g_out -> g_in.
+struct Carrier6 {
+    common::IpAddress g_in;
+    common::IpAddress g_out;
+    // Every IPv6 carrier peer (G_OUT6_k). Empty: g_out/128.
+    std::optional<Prefix> peers;
+    bool operator==(const Carrier6&) const = default;
+};
+
 struct Carrier {
     std::string ifname = "gdoi0";
     Ipv4 g_in;
@@ -71,6 +87,8 @@ struct Carrier {
     // Every carrier peer of the member (G_OUT_k): IPIP to these never leaves in clear, whatever
     // NAT did to its source. Empty: g_out/32.
     std::optional<Prefix> peers;
+    // The IPv6 carrier's addresses, when the member has one (a group with IPv6 TEKs).
+    std::optional<Carrier6> ipv6;
     bool operator==(const Carrier&) const = default;
 };
 
@@ -82,8 +100,9 @@ struct MemberRules {
     // fwmark of traffic that leaves in clear (exclude, fail-open); an ip rule (xfrm/) sends it
     // to the WAN routing table instead of the carrier.
     std::uint32_t clear_mark = 0;
-    // The member's own protected scope (IPv4 prefixes behind its LAN interfaces): ESP arriving
-    // for these destinations is readdressed to g_out -> g_in so the one inbound SA matches it.
+    // The member's own protected scope (the prefixes behind its LAN interfaces): ESP arriving
+    // for these destinations is readdressed to g_out -> g_in of the carrier of its family (IPv6:
+    // only with carrier.ipv6) so the one inbound SA matches it.
     std::vector<Prefix> local_scope;
     // The member's own IKE/GDOI traffic with its key servers (local port <-> server address
     // and port, each selector also in the reply direction): exempt from every group policy,

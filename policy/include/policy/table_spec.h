@@ -85,14 +85,19 @@ using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Prot
 struct SetMark {
     std::uint32_t mark;
 };
-struct SetAddresses {  // ip saddr set A ip daddr set B
-    Ipv4 source;
-    Ipv4 destination;
+struct SetAddresses {  // ip saddr set A ip daddr set B (ip6 ... for IPv6 addresses)
+    common::IpAddress source;
+    common::IpAddress destination;
 };
-struct CopyInnerAddresses {};  // ip saddr set @nh,256,32 ip daddr set @nh,288,32
-struct Notrack {};             // notrack: conntrack (and so NAT) never sees the packet
-struct ClearDf {};             // ip frag-off set ip frag-off & 0xbfff: clear Don't Fragment
-struct ClampMssToRoute {};     // tcp option maxseg size set rt mtu (the kernel only lowers it)
+// The carrier's outer addresses := its inner packet's. IPv4 (IPIP, 20-octet outer header):
+// ip saddr set @nh,256,32 ip daddr set @nh,288,32. IPv6 (ip6ip6 without the encapsulation limit
+// option, 40-octet outer header, RFC 8200 §3): ip6 saddr set @nh,384,128 ip6 daddr set @nh,512,128.
+struct CopyInnerAddresses {
+    Family family = Family::ipv4;
+};
+struct Notrack {};          // notrack: conntrack (and so NAT) never sees the packet
+struct ClearDf {};          // ip frag-off set ip frag-off & 0xbfff: clear Don't Fragment
+struct ClampMssToRoute {};  // tcp option maxseg size set rt mtu (the kernel only lowers it)
 using Statement = std::variant<SetMark, SetAddresses, CopyInnerAddresses, Notrack, ClearDf, ClampMssToRoute>;
 
 enum class VerdictKind { none, accept, drop, ret, jump };
@@ -104,7 +109,7 @@ struct Verdict {
 // What a rule is for; lets tests and show commands find rules without parsing text.
 enum class RuleRole {
     plumbing,         // jumps, interface scoping
-    esp_inbound,      // prerouting -300 readdressing of ESP to g_out -> g_in
+    esp_inbound,      // prerouting -300 readdressing of ESP to g_out -> g_in (per family)
     exclude,          // 1
     group_policy,     // 2
     fail_open,        // 3

@@ -29,7 +29,7 @@ std::vector<SavedGroup> sample() {
                  0x1000,
                  {0x1000},
                  {selector("10.0.0.0/8", "10.0.0.0/8")},
-                 {*V4Prefix::parse("10.0.0.0/8")}};
+                 {*NetPrefix::parse("10.0.0.0/8")}};
     auto tcp = selector("192.168.1.0/24", "192.168.2.0/24");
     tcp.protocol = 6;
     tcp.destination_port = policy::PortRange{179, 179};
@@ -41,7 +41,7 @@ std::vector<SavedGroup> sample() {
                  0xfedcba98,
                  {0x00000001, 0xfedcba98},
                  {tcp, any},
-                 {*V4Prefix::parse("192.168.0.0/16")}};
+                 {*NetPrefix::parse("192.168.0.0/16")}};
     return {a, b};
 }
 

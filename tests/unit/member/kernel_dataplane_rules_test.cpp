@@ -36,7 +36,7 @@ const CarrierChoice kCarrier{"gdoi0", policy::Ipv4::parse("169.254.0.71").value(
 }  // namespace
 
 TEST_CASE("dataplane rules: before registration the LAN prefixes are fail-closed", "[dataplane][rules]") {
-    const auto lan = std::vector<V4Prefix>{V4Prefix::parse("10.1.0.0/24").value()};
+    const auto lan = std::vector<NetPrefix>{NetPrefix::parse("10.1.0.0/24").value()};
     const auto r = group_rule_set(group(), {}, false, lan);
     CHECK(!r.has_valid_tek);
     REQUIRE(r.policies.size() == 1);
@@ -60,7 +60,7 @@ TEST_CASE("dataplane rules: before registration the LAN prefixes are fail-closed
 }
 
 TEST_CASE("dataplane rules: keyed, the TEK selectors encrypt", "[dataplane][rules]") {
-    const auto lan = std::vector<V4Prefix>{V4Prefix::parse("10.1.0.0/24").value()};
+    const auto lan = std::vector<NetPrefix>{NetPrefix::parse("10.1.0.0/24").value()};
     const auto r = group_rule_set(group(), {tek_selector(), tek_selector()}, true, lan);
     CHECK(r.has_valid_tek);
     REQUIRE(r.policies.size() == 1);  // duplicates from several TEKs once

@@ -85,7 +85,9 @@ TEST_CASE("dataplane tek: unknown or inconsistent TEKs are refused with a reason
     v6.selector.source.id_type = 6;
     v6.selector.source.address = gdoi::Bytes(16, 0);
     v6.selector.source.mask_or_end = gdoi::Bytes(16, 0);
-    CHECK_THAT(accept_tek(v6, g), Catch::Contains("IPv4"));
+    CHECK_THAT(accept_tek(v6, g), Catch::Contains("different address families"));
+    v6.selector.destination = v6.selector.source;
+    CHECK_THAT(accept_tek(v6, g), Catch::Contains("only IPv4 selectors can be carried"));
 }
 
 TEST_CASE("dataplane tek: GCM packet limit keeps n(n-1)/2 * 2^m / 2^64 below 2^-32",

@@ -53,9 +53,13 @@ TEST_CASE("member-level mistakes") {
     r = member(false);
     r.carrier.g_out = r.carrier.g_in;
     CHECK_THAT(validate(r).error().message, Catch::Contains("G_IN and G_OUT must differ"));
+    // An IPv6 local scope is valid (issue 14): its ESP is readdressed only with an IPv6 carrier
+    // (compile_ipv6_carrier_test.cpp); an IPv6 carrier needs IPv6 pseudo addresses.
     r = member(false);
     r.local_scope.push_back(*Prefix::parse("2001:db8::/32"));
-    CHECK_THAT(validate(r).error().message, Catch::Contains("only IPv4"));
+    CHECK(validate(r));
+    r.carrier.ipv6 = Carrier6{*common::IpAddress::parse("192.0.0.7"), *common::IpAddress::parse("100::48"), {}};
+    CHECK_THAT(validate(r).error().message, Catch::Contains("must be IPv6"));
 }
 
 TEST_CASE("the fail-closed scope is every group policy") {

@@ -4,9 +4,12 @@
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
+#include <linux/ip6_tunnel.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <map>
 #include <string>
 #include <utility>
@@ -54,6 +57,60 @@ TEST_CASE("IPIP needs IPv4 endpoints and a short name", "[rtnl]") {
         b.create_ipip({"gdoi0", *Address::parse("2001:db8::1"), *Address::parse("2001:db8::2"), 0, true}));
     CHECK_FALSE(b.create_ipip({"a-very-long-device-name", *Address::parse("169.254.0.1"),
                                *Address::parse("169.254.0.2"), 0, true}));
+    CHECK(b.empty());
+}
+
+TEST_CASE("create_ip6tnl: ip6ip6, encaplimit none, hoplimit 64, tclass and flowlabel inherit, no addrgen",
+          "[rtnl][ipv6]") {
+    RtnlBatch b;
+    const auto local = *Address::parse("100::47");
+    const auto remote = *Address::parse("100::48");
+    REQUIRE(b.create_ip6tnl({"gdoi0", local, remote, 1406, true}));
+    REQUIRE(b.count() == 2);
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(b.bytes().data());
+    CHECK(nlh->nlmsg_type == RTM_NEWLINK);
+    CHECK((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL));
+    Attrs top;
+    mnl_attr_parse(nlh, sizeof(ifinfomsg), collect, &top);
+    CHECK(std::string(mnl_attr_get_str(top[IFLA_IFNAME])) == "gdoi0");
+    CHECK(mnl_attr_get_u32(top[IFLA_MTU]) == 1406);
+    Attrs info;
+    mnl_attr_parse_nested(top[IFLA_LINKINFO], collect, &info);
+    CHECK(std::string(mnl_attr_get_str(info[IFLA_INFO_KIND])) == "ip6tnl");
+    Attrs data;
+    mnl_attr_parse_nested(info[IFLA_INFO_DATA], collect, &data);
+    REQUIRE(mnl_attr_get_payload_len(data[IFLA_IPTUN_LOCAL]) == 16);
+    CHECK(std::memcmp(mnl_attr_get_payload(data[IFLA_IPTUN_LOCAL]), local.bytes.data(), 16) == 0);
+    CHECK(std::memcmp(mnl_attr_get_payload(data[IFLA_IPTUN_REMOTE]), remote.bytes.data(), 16) == 0);
+    CHECK(mnl_attr_get_u8(data[IFLA_IPTUN_PROTO]) == IPPROTO_IPV6);
+    CHECK(mnl_attr_get_u8(data[IFLA_IPTUN_TTL]) == 64);
+    CHECK(mnl_attr_get_u32(data[IFLA_IPTUN_FLAGS]) ==
+          (IP6_TNL_F_IGN_ENCAP_LIMIT | IP6_TNL_F_USE_ORIG_TCLASS | IP6_TNL_F_USE_ORIG_FLOWLABEL));
+
+    // The second message: addrgenmode none on the new device.
+    const int left = static_cast<int>(b.bytes().size() - nlh->nlmsg_len);
+    const auto* set = reinterpret_cast<const nlmsghdr*>(b.bytes().data() + nlh->nlmsg_len);
+    REQUIRE(mnl_nlmsg_ok(set, left));
+    CHECK(set->nlmsg_type == RTM_NEWLINK);
+    CHECK((set->nlmsg_flags & NLM_F_CREATE) == 0);
+    Attrs set_top;
+    mnl_attr_parse(set, sizeof(ifinfomsg), collect, &set_top);
+    CHECK(std::string(mnl_attr_get_str(set_top[IFLA_IFNAME])) == "gdoi0");
+    Attrs af;
+    mnl_attr_parse_nested(set_top[IFLA_AF_SPEC], collect, &af);
+    Attrs inet6;
+    mnl_attr_parse_nested(af[AF_INET6], collect, &inet6);
+    CHECK(mnl_attr_get_u8(inet6[IFLA_INET6_ADDR_GEN_MODE]) == IN6_ADDR_GEN_MODE_NONE);
+}
+
+TEST_CASE("ip6tnl needs IPv6 endpoints and a short name", "[rtnl][ipv6]") {
+    RtnlBatch b;
+    CHECK_FALSE(
+        b.create_ip6tnl({"gdoi0", *Address::parse("169.254.0.1"), *Address::parse("169.254.0.2"), 0, true}));
+    CHECK_FALSE(
+        b.create_ip6tnl({"gdoi0", *Address::parse("100::47"), *Address::parse("169.254.0.2"), 0, true}));
+    CHECK_FALSE(b.create_ip6tnl(
+        {"a-very-long-device-name", *Address::parse("100::47"), *Address::parse("100::48"), 0, true}));
     CHECK(b.empty());
 }
 

@@ -42,6 +42,12 @@
 // group idempotently and removed only by teardown(); teardown_group() removes
 // one group's objects and leaves the others' running.
 //
+// IPv6: the same layout with an IPv6 carrier (config.carrier with IPv6 addresses, from
+// 100::/64, RFC 6666's discard-only prefix, never routed): an ip6tnl ip6ip6 device with
+// encaplimit none (no destination option between the headers), out policy proto 41, the guard
+// `src ::/0 dst G_IN6 proto 41 dir in action block`, a carrier MTU from the 40-octet header
+// of at least 1280 (RFC 8200 §5). A dual-stack group has one GroupDataplane per family.
+//
 // Known limit: ESP follows the route to G_OUT, i.e. one WAN uplink.
 #pragma once
 
@@ -100,8 +106,8 @@ public:
 
     const DataplaneConfig& config() const { return config_; }
 
-    // Carrier device (created, or adopted if it exists) with the MTU for this
-    // transform, up; G_IN/32 on lo; route to G_OUT; out policy; IPIP guard.
+    // G_IN/32 (G_IN6/128) on lo, then the carrier device (created, or adopted if it exists)
+    // with the MTU for this transform, up; route to G_OUT; out policy; IPIP (ip6ip6) guard.
     // Safe to call again (adoption after a restart). Without a transform (the carrier
     // prepared before keys arrive) the device keeps the MTU it has (a new one: the kernel's
     // default); the first activation sets it, before anything is routed into the carrier.
@@ -153,6 +159,8 @@ public:
     std::vector<PolicySpec> prefix_policies(const Prefix& remote, std::span<const Prefix> local) const;
 
 private:
+    // The carrier MTU for this transform at the WAN MTU, or the operator's error.
+    common::Result<uint32_t> mtu_for(const EspTransform& transform) const;
     common::Status set_carrier_mtu(const EspTransform& transform);
     // An SA staged, or installed alone (with Xfrm::add_sa's retries) if its transform is new here.
     common::Status stage_sa(DataplaneBatch& batch, const SaSpec& sa, Tolerate tolerate);

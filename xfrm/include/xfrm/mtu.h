@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "xfrm/address.h"
 #include "xfrm/algorithm.h"
 
 namespace xfrm {
@@ -26,6 +27,10 @@ uint32_t esp_overhead(uint32_t payload, const EspTransform& transform);
 
 // 0 when the WAN MTU is too small to carry anything (below the IPv4 minimum of 68)
 // or the transform is invalid.
-uint32_t carrier_mtu(uint32_t wan_mtu, const EspTransform& transform);
+//
+// The IPv6 carrier (ip6tnl ip6ip6, encaplimit none) has a 40-octet outer header, and its
+// result must reach the IPv6 minimum link MTU of 1280 (RFC 8200 §5), else 0: WAN 1500 with
+// AES-CBC + HMAC-SHA-256-128 -> 1406 (tests/vm/ipv6-layout.sh measured it).
+uint32_t carrier_mtu(uint32_t wan_mtu, const EspTransform& transform, Family family = Family::ipv4);
 
 }  // namespace xfrm

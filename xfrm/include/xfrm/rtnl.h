@@ -21,12 +21,13 @@ namespace xfrm {
 inline constexpr uint8_t kRouteProtocol = 0xc7;
 inline constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
 
-// `ip link add NAME type ipip local LOCAL remote REMOTE ttl inherit tos inherit`.
+// `ip link add NAME type ipip local LOCAL remote REMOTE ttl inherit tos inherit`, or the IPv6
+// carrier (create_ip6tnl: ip6tnl mode ip6ip6, IPv6 LOCAL and REMOTE).
 struct CarrierSpec {
     std::string name = "gdoi0";
     Address local;     // G_IN
     Address remote;    // G_OUT
-    uint32_t mtu = 0;  // 0: kernel default (WAN MTU - 20)
+    uint32_t mtu = 0;  // 0: kernel default (WAN MTU - 20 for IPIP, - 40 for ip6tnl)
     // Kernel default (on): the outer header gets DF. Kept so oversize inner
     // packets are fragmented before encapsulation at the carrier MTU.
     bool pmtudisc = true;
@@ -79,7 +80,10 @@ std::optional<Address> default_gateway(std::span<const RouteState> routes, int i
 class RtnlBatch {
 public:
     common::Status create_ipip(const CarrierSpec& carrier);  // RTM_NEWLINK, create + excl
-    void delete_link(std::string_view name);                 // RTM_DELLINK by IFLA_IFNAME
+    // The IPv6 carrier: `ip link add NAME type ip6tnl mode ip6ip6 local L remote R encaplimit none
+    // hoplimit 64 tclass inherit flowlabel inherit`, then `addrgenmode none` (two messages).
+    common::Status create_ip6tnl(const CarrierSpec& carrier);
+    void delete_link(std::string_view name);  // RTM_DELLINK by IFLA_IFNAME
     // RTM_NEWLINK on an existing device: IFF_UP and/or IFLA_MTU.
     void set_link(std::string_view name, std::optional<bool> up, std::optional<uint32_t> mtu);
     // Device indexes are resolved now (if_nametoindex in the calling thread's netns).
@@ -106,6 +110,7 @@ public:
     common::Status apply(RtnlBatch& batch);  // every ACK checked; empties the batch
 
     common::Status create_ipip(const CarrierSpec& carrier);
+    common::Status create_ip6tnl(const CarrierSpec& carrier);
     common::Status delete_link(std::string_view name);
     common::Status set_link_up(std::string_view name, bool up);
     common::Status set_mtu(std::string_view name, uint32_t mtu);
