@@ -25,8 +25,9 @@ struct IdType {
     IdKind kind;
 };
 constexpr IdType kIdTypes[] = {
-    {1, IpFamily::ipv4, IdKind::address}, {4, IpFamily::ipv4, IdKind::subnet}, {7, IpFamily::ipv4, IdKind::range},
-    {5, IpFamily::ipv6, IdKind::address}, {6, IpFamily::ipv6, IdKind::subnet}, {8, IpFamily::ipv6, IdKind::range},
+    {1, IpFamily::ipv4, IdKind::address}, {4, IpFamily::ipv4, IdKind::subnet},
+    {7, IpFamily::ipv4, IdKind::range},   {5, IpFamily::ipv6, IdKind::address},
+    {6, IpFamily::ipv6, IdKind::subnet},  {8, IpFamily::ipv6, IdKind::range},
 };
 
 const IdType* id_type(uint8_t number) {

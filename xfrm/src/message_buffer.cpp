@@ -1,6 +1,7 @@
 // MessageBuffer: netlink requests back to back, wiped because SA requests carry keys.
-#include <cstring>
 #include <string.h>  // explicit_bzero
+
+#include <cstring>
 
 #include "xfrm/netlink.h"
 

@@ -75,8 +75,7 @@ std::string link_hint(int err, Family family) {
 std::string route_hint(int err, ObjectKind kind) {
     switch (err) {
         case EEXIST:
-            return kind == ObjectKind::address ? "the address is already assigned"
-                                               : "already exists";
+            return kind == ObjectKind::address ? "the address is already assigned" : "already exists";
         case ENODEV:
             return "no such network device (create the carrier first)";
         case ENETUNREACH:
@@ -99,13 +98,22 @@ std::string operator_hint(int err, ObjectKind kind, Family family) {
     if (err == ENOMEM) return "kernel out of memory";
     std::string hint;
     switch (kind) {
-        case ObjectKind::sa: hint = sa_hint(err, family); break;
-        case ObjectKind::policy: hint = policy_hint(err); break;
-        case ObjectKind::link: hint = link_hint(err, family); break;
+        case ObjectKind::sa:
+            hint = sa_hint(err, family);
+            break;
+        case ObjectKind::policy:
+            hint = policy_hint(err);
+            break;
+        case ObjectKind::link:
+            hint = link_hint(err, family);
+            break;
         case ObjectKind::address:
         case ObjectKind::route:
-        case ObjectKind::rule: hint = route_hint(err, kind); break;
-        case ObjectKind::other: break;
+        case ObjectKind::rule:
+            hint = route_hint(err, kind);
+            break;
+        case ObjectKind::other:
+            break;
     }
     if (hint.empty()) hint = std::strerror(err);
     return hint;

@@ -1,7 +1,8 @@
 // Validation of the member's rule model.
+#include "policy/rules.h"
+
 #include <catch2/catch.hpp>
 
-#include "policy/rules.h"
 #include "test_rules.h"
 
 using namespace policy;
@@ -14,7 +15,8 @@ TEST_CASE("at most 10 exclude and 10 fail-open rules per group") {
     r.groups[0].exclude.assign(11, ExcludeRule{test::tcp_dport(179)});
     auto st = validate(r);
     REQUIRE_FALSE(st.ok());
-    CHECK_THAT(st.error().message, Catch::Contains("GROUP_ID-0001") && Catch::Contains("11 exclude rules, at most 10"));
+    CHECK_THAT(st.error().message,
+               Catch::Contains("GROUP_ID-0001") && Catch::Contains("11 exclude rules, at most 10"));
 
     r = member(false);
     r.groups[0].fail_open.assign(11, FailOpenRule{test::sel("10.0.0.0/8", nullptr)});
@@ -58,7 +60,8 @@ TEST_CASE("member-level mistakes") {
     r = member(false);
     r.local_scope.push_back(*Prefix::parse("2001:db8::/32"));
     CHECK(validate(r));
-    r.carrier.ipv6 = Carrier6{*common::IpAddress::parse("192.0.0.7"), *common::IpAddress::parse("100::48"), {}};
+    r.carrier.ipv6 =
+        Carrier6{*common::IpAddress::parse("192.0.0.7"), *common::IpAddress::parse("100::48"), {}};
     CHECK_THAT(validate(r).error().message, Catch::Contains("must be IPv6"));
 }
 
