@@ -2,12 +2,15 @@
 // (linux/rtnetlink.h, linux/if_link.h, linux/if_tunnel.h, linux/fib_rules.h).
 #include "xfrm/rtnl.h"
 
+// clang-format off: net/if.h must come before the linux/ headers (both define IFF_*)
+#include <net/if.h>
+// clang-format on
+
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
 #include <linux/ip6_tunnel.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>  // before linux/if_link.h: both define IFF_*
 #include <netinet/in.h>
 
 #include <cerrno>
