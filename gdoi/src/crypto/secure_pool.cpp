@@ -3,6 +3,18 @@
 
 #include <sodium.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GDOI_POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GDOI_POOL_ASAN 1
+#endif
+#ifdef GDOI_POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -12,6 +24,26 @@
 
 namespace gdoi::detail {
 namespace {
+
+// Under AddressSanitizer the bytes of a slab that no secret owns (free chunks, and the slack of
+// a chunk beyond its secret's size) are poisoned: a secret overrun is reported at its first byte,
+// where a mapping of its own only faulted at the end of its page.
+void poison(const std::uint8_t* p, std::size_t n) {
+#ifdef GDOI_POOL_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+void unpoison(const std::uint8_t* p, std::size_t n) {
+#ifdef GDOI_POOL_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 // 16 KiB slabs: four pages, 512 secrets of 32 octets.
 constexpr std::size_t kSlabSize = 16384;
@@ -24,7 +56,7 @@ struct Slab {
 
 class Pool {
 public:
-    std::uint8_t* allocate(std::size_t klass) {
+    std::uint8_t* allocate(std::size_t klass, std::size_t size) {
         const std::lock_guard lock(mutex_);
         auto& slabs = slabs_[klass];
         auto it = std::find_if(slabs.begin(), slabs.end(), [](const Slab& s) { return !s.free.empty(); });
@@ -33,6 +65,7 @@ public:
             s.base = static_cast<std::uint8_t*>(sodium_malloc(kSlabSize));
             if (s.base == nullptr) throw std::bad_alloc();
             sodium_memzero(s.base, kSlabSize);
+            poison(s.base, kSlabSize);
             const std::size_t n = kSlabSize / kClasses[klass];
             s.free.reserve(n);
             for (std::size_t i = n; i-- > 0;) s.free.push_back(static_cast<std::uint16_t>(i));
@@ -42,7 +75,9 @@ public:
         const std::uint16_t index = it->free.back();
         it->free.pop_back();
         ++chunks_;
-        return it->base + index * kClasses[klass];
+        std::uint8_t* p = it->base + index * kClasses[klass];
+        unpoison(p, size);
+        return p;
     }
 
     void deallocate(std::uint8_t* p, std::size_t klass) noexcept {
@@ -51,11 +86,18 @@ public:
         auto& slabs = slabs_[klass];
         const auto it = std::find_if(slabs.begin(), slabs.end(),
                                      [&](const Slab& s) { return p >= s.base && p < s.base + kSlabSize; });
-        if (it == slabs.end()) std::terminate();  // not ours: a double free or a stray pointer
+        if (it == slabs.end()) std::terminate();  // not ours: a stray pointer
+        const auto index = static_cast<std::uint16_t>((p - it->base) / size);
+        if (p != it->base + index * size ||
+            std::find(it->free.begin(), it->free.end(), index) != it->free.end())
+            std::terminate();  // not a chunk's start, or freed twice
+        unpoison(p, size);
         sodium_memzero(p, size);
-        it->free.push_back(static_cast<std::uint16_t>((p - it->base) / size));
+        poison(p, size);
+        it->free.push_back(index);
         --chunks_;
         if (it->free.size() == kSlabSize / size) {
+            unpoison(it->base, kSlabSize);
             sodium_free(it->base);
             slabs.erase(it);
         }
@@ -97,7 +139,7 @@ std::size_t class_of(std::size_t size) {
 std::uint8_t* secure_allocate(std::size_t size) {
     init_sodium();
     if (size == 0) return nullptr;
-    if (size <= kMaxPooledSize) return pool().allocate(class_of(size));
+    if (size <= kMaxPooledSize) return pool().allocate(class_of(size), size);
     auto* p = static_cast<std::uint8_t*>(sodium_malloc(size));
     if (p == nullptr) throw std::bad_alloc();
     sodium_memzero(p, size);
