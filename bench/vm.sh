@@ -177,10 +177,12 @@ reg_reps() {  # reg_reps LABEL TEKS
 # registration, milliseconds from "registered with" to the dataplane's first step, to its
 # "kernel request(s) applied" line (the steps are staged, then go as one XFRM and one rtnetlink
 # batch: SAs, policies, carrier MTU, routes), to "nft table ... applied" and to "state applied in
-# the kernel". Writes $W/$1-{total,prep,batches,nft}.txt.
+# the kernel"; and from "registration requested" (gdoictl register: phase 1 starts) to "state
+# applied in the kernel", the whole registration. Writes $W/$1-{total,prep,batches,nft,full}.txt.
 reg_times() {
     tail -n "+$(($(cat "$W/$1.mark") + 1))" "$W/gm1.log" | awk -v out="$W/$1" '
         function ts() { s = $0; sub(/^<[0-9]>\[ */, "", s); sub(/\].*/, "", s); return s + 0 }
+        /registration requested/ { req = ts(); next }
         /registered with/ { reg = ts(); first = keyed = batch = nft = 0; next }
         !reg { next }
         / install_inbound / && !first { first = ts() }
@@ -193,7 +195,8 @@ reg_times() {
             if (first) printf "%.3f\n", (first - reg) * 1000 >> (out "-prep.txt")
             if (first && batch) printf "%.3f\n", (batch - first) * 1000 >> (out "-batches.txt")
             if (batch && nft) printf "%.3f\n", (nft - batch) * 1000 >> (out "-nft.txt")
-            reg = 0
+            if (req) printf "%.3f\n", (t - req) * 1000 >> (out "-full.txt")
+            reg = req = 0
         }'
 }
 # anchor LABEL: dump gm1's XFRM states and policies, make them `ip xfrm ... add` lines, and time
@@ -303,6 +306,7 @@ registration() {  # registration LABEL TEKS
     row "  of which \`registered\` → first SA step (dataplane: local scope, TEK checks)" ms "$W/$1-prep.txt"
     row "  of which the XFRM + rtnetlink batches ($2 inbound SA(s), outbound SA, policies, carrier MTU, routes)" ms "$W/$1-batches.txt"
     row "  of which the nft table" ms "$W/$1-nft.txt"
+    row "$what: \`registration requested\` → last object (phase 1, pull, kernel objects; vs charon's Main + Quick Mode below)" ms "$W/$1-full.txt"
     row "anchor: \`ip -batch\` of the same $ANCHOR_STATES XFRM states + $ANCHOR_POLICIES policies (scratch netns, process start included)" ms "$W/$1-anchor.txt"
     row "  \`ip -batch\` of an empty file (process start)" ms "$W/$1-empty.txt"
     row "anchor: the same batch into a running \`ip -batch -\` (no process start)" ms "$W/$1-running.txt"
@@ -637,7 +641,13 @@ charon_bench() {
         swan "$ca" --terminate --child c --timeout 60 >/dev/null 2>&1 || true
         swan "$ca" --initiate --child c --ike bench --timeout 120 >/dev/null 2>&1 || { log "charon: repetition $i failed"; return 1; }
     done
+    # The whole negotiation too: the IKE_SA goes with the CHILD_SA, so Main Mode runs again.
+    for i in $(seq "$REG_REPS"); do
+        swan "$ca" --terminate --ike bench --timeout 60 >/dev/null 2>&1 || true
+        swan "$ca" --initiate --child c --ike bench --timeout 120 >/dev/null 2>&1 || { log "charon: full repetition $i failed"; return 1; }
+    done
     tail -n "+$(($(cat "$W/charon.mark") + 1))" "$ca/charon.log" | awk -v out="$W/charon" '
+        /initiating Main Mode IKE_SA/ { m0 = $1 + 0 }
         /generating QUICK_MODE request .* SA / { t0 = $1 + 0; t1 = 0; sad = pol = 0 }
         /parsed QUICK_MODE response/ && t0 { t1 = $1 + 0 }
         /adding SAD entry/ { sad++ }
@@ -645,6 +655,8 @@ charon_bench() {
         /CHILD_SA c[{][0-9]+[}] established/ && t0 && t1 {
             printf "%.3f\n", ($1 - t0) * 1000 >> (out "-qm.txt")
             printf "%.3f\n", ($1 - t1) * 1000 >> (out "-install.txt")
+            if (m0) printf "%.3f\n", ($1 - m0) * 1000 >> (out "-full.txt")
+            m0 = 0
             print sad, pol > (out "-objects.txt")
             t0 = 0
         }'
@@ -652,6 +664,7 @@ charon_bench() {
     objs=$(tail -n 1 "$W/charon-objects.txt" 2>/dev/null || echo "? ?")
     row "anchor: charon (IKEv1 initiator) CHILD_SA: \`parsed QUICK_MODE response\` → \`CHILD_SA established\` (${objs% *} SAs + ${objs#* } policies installed)" ms "$W/charon-install.txt" "charon log, ms resolution"
     row "  charon: first Quick Mode request → \`CHILD_SA established\` (the Quick Mode exchange, no PFS, + install)" ms "$W/charon-qm.txt"
+    row "anchor: charon \`initiating Main Mode IKE_SA\` → \`CHILD_SA established\` (Main Mode, Quick Mode, install; against a charon responder)" ms "$W/charon-full.txt"
     cp -f "$ca/charon.log" "$OUT/charon-initiator.log" 2>/dev/null || true
 }
 if [ "${BENCH_CHARON:-1}" = 1 ] && [ -x "$CHARON_BIN" ]; then
