@@ -378,6 +378,15 @@ TEST_CASE("the ip6ip6 guard blocks cleartext ip6ip6 spoofed from G_OUT6 to G_IN6
         REQUIRE(s);
         return 0;
     });
+    // The WAN link is up and the member's WAN address resolved before the spoofed packets go: a
+    // veth pair's carrier comes up asynchronously, and on a loaded host the three pings below used
+    // to leave before it did (none reached the member).
+    bool wan_ready = false;
+    for (int i = 0; i < 20 && !wan_ready; ++i)
+        wan_ready = contains(
+            netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 1 -W 1 2001:db8:ffff::1"),
+            " 0% packet loss");
+    REQUIRE(wan_ready);
     const uint64_t before = xfrm_stat(member, "XfrmInPolBlock");
     const std::string guarded =
         netns_test::capture("ip netns exec " + attacker.name() + " ping -6 -c 3 -i 0.2 -W 1 2001:db8:1::1");

@@ -41,15 +41,27 @@ TSERR=$(mktemp)
 ip netns exec "$H" timeout 10 tshark -q -i eth0 -f "icmp6" -Y "icmpv6.type == 134" -c 1 -T fields -e ipv6.src >"$SEEN" 2>"$TSERR" &
 CAP=$!
 for _ in $(seq 100); do grep -q "Capturing on" "$TSERR" && break; sleep 0.1; done
-ip netns exec "$M" $PY - <<'PY'
-import socket, struct, time
+# An RA leaves from M's link-local address, usable once its duplicate address detection is done
+# (tentative before): on a loaded host that takes longer than the RAs used to be sent for.
+for _ in $(seq 100); do
+  ip -n "$M" -6 addr show dev lan0 scope link | grep -v tentative | grep -q fe80 && break
+  sleep 0.1
+done
+# RAs every 0.2 s until the capture saw one (it stops at the first), for at most 8 s.
+ip netns exec "$M" $PY - "$CAP" <<'PY'
+import os, socket, struct, sys, time
+cap = int(sys.argv[1])
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
 s.setsockopt(socket.SOL_SOCKET, 25, b"lan0\0")  # SO_BINDTODEVICE
 ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)  # type, code, csum (kernel), hop, flags, lifetime
-for _ in range(5):
+for _ in range(40):
     s.sendto(ra, ("ff02::1", 0, 0, socket.if_nametoindex("lan0")))
     time.sleep(0.2)
+    try:
+        os.kill(cap, 0)
+    except ProcessLookupError:
+        break
 PY
 wait "$CAP" || true
 check "a router advertisement from M reached H" grep -q fe80 "$SEEN"
