@@ -26,8 +26,6 @@
 // Policies with ports stay one rule per direction.
 #include "policy/compile.h"
 
-#include <algorithm>
-
 #include "compile_sets.h"
 #include "policy/nft_counters.h"
 
@@ -323,8 +321,11 @@ RuleSpec esp_leaves(const MemberRules& r) {
                 kAccept, "ESP");
 }
 
-bool has_carrier(const MemberRules& r, Family family) {
-    return family == Family::ipv4 || (family == Family::ipv6 && r.carrier.ipv6);
+// The member's carrier of a family (nullopt: none, e.g. IPv6 without carrier.ipv6).
+std::optional<CarrierView> carrier_of(const MemberRules& r, Family family) {
+    for (auto& cv : carriers(r))
+        if (cv.family == family) return cv;
+    return std::nullopt;
 }
 
 std::vector<Match> carrier_matches(const CarrierView& cv) {
@@ -435,7 +436,7 @@ ChainSpec notrack_output(const MemberRules& r) {
         c.rules.push_back(std::move(carrier));
     }
     for (const auto& p : r.local_scope) {
-        if (!has_carrier(r, p.family)) continue;
+        if (!carrier_of(r, p.family)) continue;
         auto esp = rule(RuleRole::no_conntrack, 0,
                         {MatchFamily{p.family}, MatchL4Proto{kProtoEsp}, MatchPrefix{true, p}}, kNone,
                         "group ESP from own scope " + p.to_string() + ": no conntrack, no NAT");
@@ -486,10 +487,8 @@ common::Result<TableSpec> compile(const MemberRules& r) {
     for (const auto& p : r.local_scope) {
         // Only for a family with a carrier: ESP to the IPv6 scope of a member without an IPv6
         // carrier is not the group's (no inbound SA could take it).
-        const auto cvs = carriers(r);
-        const auto cv =
-            std::find_if(cvs.begin(), cvs.end(), [&](const CarrierView& c) { return c.family == p.family; });
-        if (cv == cvs.end()) continue;
+        const auto cv = carrier_of(r, p.family);
+        if (!cv) continue;
         const bool v6 = cv->family == Family::ipv6;
         auto x = rule(RuleRole::esp_inbound, 0,
                       {MatchIfname{false, r.wan_ifname, false}, MatchFamily{p.family},
