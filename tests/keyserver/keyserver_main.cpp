@@ -18,12 +18,14 @@
 #include <iostream>
 #include <string>
 
+#include "common/hex_spi.h"
 #include "field_profile.h"
 #include "gdoi/multicast_socket.h"
 #include "gdoi/secret_file.h"
 #include "group_server.h"
 #include "multicast_sender.h"
 #include "phase1_responder.h"
+#include "tek_selectors.h"
 
 namespace {
 
@@ -36,7 +38,7 @@ void usage() {
         "         (--psk ADDR=FILE | --psk fqdn:NAME=FILE | --psk-any FILE) ...\n"
         "         [--proposal NAME ...] [--id ADDR|fqdn:NAME] [--mode main|aggressive|both]\n"
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
-        "         [--group ID --tek SPEC ... [--selector PREFIX | --teks N] [--kek-sig rsa|ecdsa256]\n"
+        "         [--group ID (--tek SPEC [--selector PREFIX]) ... [--teks N] [--kek-sig rsa|ecdsa256]\n"
         "          [--gap ACT,DEACT] [--seq N] [--ack] [--ack-period S] [--ack-retransmits N]\n"
         "          [--tek-lifetime S] [--control PATH] [--push-pcap FILE] [--pull-pcap FILE]\n"
         "          [--multicast ADDR[:PORT]]]\n"
@@ -51,7 +53,9 @@ void usage() {
         "  --group ID      the group (1..4294967295) served to every member (GROUPKEY-PULL)\n"
         "  --tek SPEC      a TEK, repeatable: cbc256-sha256:SPI, cbc128-sha256:SPI, cbc128-sha1:SPI,\n"
         "                  gcm128:SPI, gcm256:SPI (SPI decimal or 0x-hex)\n"
-        "  --selector P    traffic of the TEKs, both directions (default 10.0.0.0/8)\n"
+        "  --selector P    traffic of the TEKs, both directions (default 10.0.0.0/8); given after each\n"
+        "                  --tek: that TEK's own (a dual-stack group: --tek A --selector 10.0.0.0/8\n"
+        "                  --tek B --selector 2001:db8::/32); given once: every TEK's\n"
         "  --teks N        N TEKs (1..64768) like the one --tek, SPIs SPI..SPI+N-1, one policy line each:\n"
         "                  TEK i protects 10.1.0.0/24 <-> 10.(2+i/256).(i%256).0/24\n"
         "  --kek-sig ALG   push signatures: rsa (2048) or ecdsa256 (default rsa)\n"
@@ -141,37 +145,6 @@ std::optional<uint32_t> parse_u32(const std::string& text) {
     } catch (...) {
         return std::nullopt;
     }
-}
-
-// "10.0.0.0/8" as an ID_IPV4_ADDR_SUBNET / ID_IPV6_ADDR_SUBNET identification.
-std::optional<gdoi::TrafficId> parse_prefix(const std::string& text) {
-    auto slash = text.find('/');
-    std::string addr = text.substr(0, slash);
-    auto ep = gdoi::Endpoint::parse(addr, 0);
-    if (!ep) return std::nullopt;
-    gdoi::TrafficId id;
-    const bool v6 = ep->family() == AF_INET6;
-    const unsigned bits = v6 ? 128 : 32;
-    unsigned plen = bits;
-    if (slash != std::string::npos) {
-        auto p = parse_u32(text.substr(slash + 1));
-        if (!p || *p > bits) return std::nullopt;
-        plen = *p;
-    }
-    id.id_type = v6 ? 6 : 4;  // ID_IPV6_ADDR_SUBNET / ID_IPV4_ADDR_SUBNET (RFC 2407 §4.6.2.1)
-    if (v6) {
-        const auto* p =
-            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep->addr)->sin6_addr);
-        id.address.assign(p, p + 16);
-    } else {
-        const auto* p =
-            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep->addr)->sin_addr);
-        id.address.assign(p, p + 4);
-    }
-    id.mask_or_end.assign(id.address.size(), 0);
-    for (unsigned i = 0; i < plen; ++i) id.mask_or_end[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
-    for (size_t i = 0; i < id.address.size(); ++i) id.address[i] &= id.mask_or_end[i];
-    return id;
 }
 
 // --teks N: N copies of `first`, SPIs first.spi + i, TEK i protecting 10.1.0.0/24 <->
@@ -276,11 +249,11 @@ int main(int argc, char** argv) {
     // GDOI side (--group)
     uint32_t group_id = 0;
     std::vector<gdoi::Tek> teks;
-    std::string selector_spec = "10.0.0.0/8", kek_sig = "rsa", control_path, command, push_pcap, pull_pcap;
+    std::vector<keyserver::SelectorOption> selectors;
+    std::string kek_sig = "rsa", control_path, command, push_pcap, pull_pcap;
     std::string multicast_spec;
     gdoi::Gap gap{10, 30};
     uint32_t seq = 1, tek_lifetime = 3600, tek_count = 0;
-    bool selector_given = false;
     bool ack = false;
     keyserver::GroupServerConfig group_config;
     keyserver::FieldOptions field;
@@ -375,10 +348,9 @@ int main(int argc, char** argv) {
                 return 2;
             }
             teks.push_back(std::move(*t));
-        } else if (a == "--selector") {
-            selector_spec = next();
-            selector_given = true;
-        } else if (a == "--kek-sig")
+        } else if (a == "--selector")
+            selectors.push_back({teks.size(), next()});
+        else if (a == "--kek-sig")
             kek_sig = next();
         else if (a == "--gap") {
             std::string v = next();
@@ -517,12 +489,6 @@ int main(int argc, char** argv) {
     std::unique_ptr<keyserver::PcapWriter> pcap, pull_pcap_writer;
     int control_fd = -1;
     if (group_id != 0) {
-        auto selector = parse_prefix(selector_spec);
-        if (!selector) {
-            std::cerr << "gdoi-test-keyserver: --selector wants a prefix like 10.0.0.0/8, not "
-                      << selector_spec << "\n";
-            return 2;
-        }
         gdoi::crypto::SigAlgorithm sig_alg;
         if (kek_sig == "rsa")
             sig_alg = gdoi::crypto::SigAlgorithm::Rsa;
@@ -533,17 +499,18 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (tek_count != 0) {
-            if (teks.size() != 1 || selector_given || uint64_t{teks[0].spi} + tek_count - 1 > 0xffffffffu) {
+            if (teks.size() != 1 || !selectors.empty() ||
+                uint64_t{teks[0].spi} + tek_count - 1 > 0xffffffffu) {
                 std::cerr << "gdoi-test-keyserver: --teks wants exactly one --tek (its SPI the first), no "
                              "--selector\n";
                 return 2;
             }
             teks = distinct_teks(teks[0], tek_count);
+        } else if (auto error = keyserver::assign_selectors(teks, selectors); !error.empty()) {
+            std::cerr << "gdoi-test-keyserver: " << error << "\n";
+            return 2;
         }
-        for (auto& t : teks) {
-            if (tek_count == 0) t.selector.source = t.selector.destination = *selector;
-            t.lifetime_seconds = tek_lifetime;
-        }
+        for (auto& t : teks) t.lifetime_seconds = tek_lifetime;
         gcks::Group g = gcks::Group::make(group_id, std::move(teks), sig_alg);
         g.state.kek->ack_requested = ack;
         g.habits = field.habits;
@@ -587,6 +554,9 @@ int main(int argc, char** argv) {
         std::cerr << "gdoi-test-keyserver: group " << group_id << ", KEK SPI "
                   << gdoi::to_hex(group->group().state.kek->spi) << ", SEQ " << seq << ", rekeys "
                   << group->group().state.kek->selector.to_string() << std::endl;
+        for (const auto& t : group->group().state.teks)
+            std::cerr << "gdoi-test-keyserver: TEK " << common::hex_spi(t.spi) << " protects "
+                      << t.selector.to_string() << std::endl;
         if (!control_path.empty()) {
             control_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             sockaddr_un sun{};
