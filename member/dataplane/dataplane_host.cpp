@@ -5,9 +5,47 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <cstring>
+#include <span>
+
 #include "xfrm/rtnl.h"
 
 namespace member {
+
+namespace {
+
+// The prefix of one interface address: its network (host bits cleared) and length from the netmask.
+std::optional<NetPrefix> address_prefix(const sockaddr* address, const sockaddr* netmask) {
+    if (!address || !netmask || address->sa_family != netmask->sa_family) return std::nullopt;
+    common::IpPrefix p;
+    std::span<const uint8_t> mask;
+    if (address->sa_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(address);
+        p.address.family = common::IpFamily::ipv4;
+        std::memcpy(p.address.bytes.data(), &a->sin_addr, 4);
+        mask = {reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(netmask)->sin_addr),
+                4};
+    } else if (address->sa_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(address);
+        // Link-local, loopback and multicast addresses protect nothing: no site is numbered there.
+        if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+            IN6_IS_ADDR_MULTICAST(&a->sin6_addr))
+            return std::nullopt;
+        p.address.family = common::IpFamily::ipv6;
+        std::memcpy(p.address.bytes.data(), &a->sin6_addr, 16);
+        mask = {reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(netmask)->sin6_addr),
+                16};
+    } else {
+        return std::nullopt;
+    }
+    uint8_t len = 0;
+    for (uint8_t byte : mask)
+        for (uint8_t bit = 0x80; bit && (byte & bit); bit >>= 1) ++len;
+    p.length = len;
+    return NetPrefix::from(p);  // host bits cleared
+}
+
+}  // namespace
 
 common::Result<std::vector<NetPrefix>> interface_prefixes(const std::vector<std::string>& ifnames) {
     ifaddrs* list = nullptr;
@@ -16,15 +54,11 @@ common::Result<std::vector<NetPrefix>> interface_prefixes(const std::vector<std:
     std::vector<NetPrefix> out;
     std::vector<bool> found(ifnames.size(), false);
     for (ifaddrs* a = list; a; a = a->ifa_next) {
-        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask) continue;
+        const auto prefix = address_prefix(a->ifa_addr, a->ifa_netmask);
+        if (!prefix) continue;
         for (std::size_t i = 0; i < ifnames.size(); ++i) {
             if (ifnames[i] != a->ifa_name) continue;
-            const uint32_t addr = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
-            const uint32_t mask =
-                ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
-            uint8_t len = 0;
-            for (uint32_t m = mask; m & 0x80000000u; m <<= 1) ++len;
-            out.push_back(NetPrefix::make(common::IpFamily::ipv4, addr, len));
+            out.push_back(*prefix);
             found[i] = true;
         }
     }
@@ -33,15 +67,15 @@ common::Result<std::vector<NetPrefix>> interface_prefixes(const std::vector<std:
         if (!found[i])
             return common::make_error(
                 "LAN interface " + ifnames[i] +
-                " has no IPv4 address (or does not exist): the member's protected scope is "
-                "the IPv4 networks of lan-interfaces");
+                " has no IPv4 or global IPv6 address (or does not exist): the member's protected scope "
+                "is the networks of lan-interfaces");
     return normalize(out);
 }
 
-std::optional<xfrm::Address> default_gateway(std::string_view ifname) {
+std::optional<xfrm::Address> default_gateway(std::string_view ifname, common::IpFamily family) {
     auto rtnl = xfrm::Rtnl::open();
     if (!rtnl) return std::nullopt;
-    auto gateway = rtnl->default_gateway(ifname);
+    auto gateway = rtnl->default_gateway(ifname, family);
     if (!gateway) return std::nullopt;
     return *gateway;
 }

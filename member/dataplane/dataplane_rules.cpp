@@ -66,6 +66,11 @@ policy::MemberRules member_rules(const MemberConfig& config, const CarrierChoice
     m.clear_mark = clear_mark;
     // Every carrier peer G_OUT_k lies in G_OUT's /24 (kernel_dataplane.h).
     m.carrier.peers = policy::Prefix::from(common::IpPrefix{carrier.g_out.ip(), 24}.network());
+    // Every IPv6 carrier peer G_OUT6_k = G_OUT6 + k lies in G_OUT6's /120.
+    if (carrier.g_in6 && carrier.g_out6)
+        m.carrier.ipv6 =
+            policy::Carrier6{*carrier.g_in6, *carrier.g_out6,
+                             policy::Prefix::from(common::IpPrefix{*carrier.g_out6, 120}.network())};
     for (const auto& g : config.groups)
         for (auto& s : own_traffic_selectors(g, config.local_address))
             if (std::find(m.own_traffic.begin(), m.own_traffic.end(), s) == m.own_traffic.end())

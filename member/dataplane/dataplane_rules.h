@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct CarrierChoice {
     std::string ifname;
     policy::Ipv4 g_in;
     policy::Ipv4 g_out;
+    // The IPv6 carriers' pseudo addresses, once a group has an IPv6 carrier (nullopt: none).
+    std::optional<common::IpAddress> g_in6;
+    std::optional<common::IpAddress> g_out6;
 };
 
 // tek_selectors: the selectors of the group's accepted TEKs (empty before registration).

@@ -92,10 +92,12 @@ std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group) {
     if (tek.sa_direction != 0 && tek.sa_direction != kDirectionSymmetric)
         return "SA direction " + std::to_string(tek.sa_direction) + " is not supported: only symmetric (3)";
     if (auto sel = to_policy_selectors(tek.selector); !sel) return sel.error().message;
-    if (tek.selector.source.is_ipv6() || tek.selector.destination.is_ipv6())
-        return "selector " + tek.selector.to_string() +
-               ": only IPv4 selectors can be carried (the carrier is IPIP; the IPv6 carrier is issue 14)";
     return {};
+}
+
+// to_policy_selectors (accept_tek) refuses a selector whose ends differ in family.
+common::IpFamily tek_family(const gdoi::Tek& tek) {
+    return tek.selector.source.is_ipv6() ? common::IpFamily::ipv6 : common::IpFamily::ipv4;
 }
 
 TekLifetimes tek_lifetimes(const gdoi::Tek& tek, const xfrm::EspTransform& transform,

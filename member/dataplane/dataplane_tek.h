@@ -45,8 +45,11 @@ common::Result<xfrm::EspTransform> tek_transform(const gdoi::Tek& tek);
 // Whether the member can install this TEK: empty = acceptable, else the reason (logged and
 // shown by the daemon, e.g. "AES-GCM TEKs are refused by allow-gcm = refuse"). Checks the
 // transform against xfrm's table, key lengths, allow_gcm and the GCM packet budget for
-// gcm_expected_senders, tunnel mode with address preservation, IPv4 selectors.
+// gcm_expected_senders, tunnel mode with address preservation, selectors of one address family.
 std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group);
+
+// The address family of an accepted TEK (its selectors'): which carrier it belongs to.
+common::IpFamily tek_family(const gdoi::Tek& tek);
 
 bool is_gcm(const xfrm::EspTransform& t);
 

@@ -55,16 +55,28 @@ common::Status KernelDataplane::refresh_local_scope() {
     return {};
 }
 
-xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot) const {
+std::string KernelDataplane::carrier_name(unsigned slot, common::IpFamily family) const {
+    return options_.carrier_prefix + std::to_string(slot) + (family == common::IpFamily::ipv6 ? "v6" : "");
+}
+
+xfrm::DataplaneConfig KernelDataplane::carrier_config(unsigned slot, common::IpFamily family) const {
+    const bool v6 = family == common::IpFamily::ipv6;
     xfrm::DataplaneConfig dc = wan_;
-    dc.carrier.name = options_.carrier_prefix + std::to_string(slot);
-    dc.carrier.local = options_.g_in;
-    dc.carrier.remote = options_.g_out;
-    dc.carrier.remote.bytes[3] = static_cast<uint8_t>(dc.carrier.remote.bytes[3] + slot);
-    dc.inbound_peer = options_.g_out;
+    dc.carrier.name = carrier_name(slot, family);
+    dc.carrier.local = v6 ? options_.g_in6 : options_.g_in;
+    dc.carrier.remote = v6 ? options_.g_out6 : options_.g_out;
+    // G_OUT_k = G_OUT + k: the last octet (IPv4: byte 3, IPv6: byte 15; start() checks the room).
+    auto& last = dc.carrier.remote.bytes[v6 ? 15 : 3];
+    last = static_cast<uint8_t>(last + slot);
+    dc.inbound_peer = v6 ? options_.g_out6 : options_.g_out;
+    if (v6) dc.wan_gateway = wan_gateway6_;
     dc.route_table = options_.carrier_table;
-    dc.reqid = options_.reqid + slot;
+    dc.reqid = (v6 ? options_.reqid6 : options_.reqid) + slot;
     return dc;
+}
+
+xfrm::RuleSpec KernelDataplane::carrier_rule(common::IpFamily family) const {
+    return {family, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority};
 }
 
 common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupConfig& config,
@@ -85,22 +97,24 @@ common::Result<KernelDataplane::Group*> KernelDataplane::make_group(const GroupC
     group->config = config;
     group->expected_senders = config.gcm_expected_senders;
     group->slot = slot;
-    if (xfrm_) {
-        auto dc = carrier_config(slot);
-        // df-bit "set": the tunnel sets DF; otherwise it copies the inner DF, which the
-        // postrouting rule clears for "clear" (policy/compile.cpp).
-        dc.carrier.pmtudisc = config.df_bit == DfBit::set;
-        group->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, std::move(dc));
-    }
+    if (xfrm_)
+        for (FamilyPlane* plane : group->planes()) {
+            auto dc = carrier_config(slot, plane->family);
+            // df-bit "set": the tunnel sets DF; otherwise it copies the inner DF, which the
+            // postrouting rule clears for "clear" (policy/compile.cpp). IPv6 has no DF to copy.
+            dc.carrier.pmtudisc = config.df_bit == DfBit::set;
+            plane->carrier = std::make_unique<xfrm::GroupDataplane>(*xfrm_, *rtnl_, std::move(dc));
+        }
     Group* raw = group.get();
     groups_[config.name] = std::move(group);
     return raw;
 }
 
 common::Status KernelDataplane::start(const MemberConfig& config) {
-    if (options_.g_out.bytes[3] + kMaxCarriers > 255)
-        return common::make_error("G_OUT " + options_.g_out.to_string() + " leaves no room for " +
-                                  std::to_string(kMaxCarriers) + " carrier peers in its /24");
+    if (options_.g_out.bytes[3] + kMaxCarriers > 255 || options_.g_out6.bytes[15] + kMaxCarriers > 255)
+        return common::make_error("G_OUT " + options_.g_out.to_string() + " or G_OUT6 " +
+                                  options_.g_out6.to_string() + " leaves no room for " +
+                                  std::to_string(kMaxCarriers) + " carrier peers in its last octet");
     config_ = config;
     groups_.clear();
     applied_rules_.reset();
@@ -131,6 +145,8 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     wan_.wan_mtu = (*wan)->mtu;
     wan_.wan_device = config_.wan_interface;
     wan_.wan_gateway = options_.wan_gateway ? options_.wan_gateway : default_gateway(config_.wan_interface);
+    wan_gateway6_ = options_.wan_gateway6 ? options_.wan_gateway6
+                                          : default_gateway(config_.wan_interface, common::IpFamily::ipv6);
 
     // Groups whose previous-run SAs can carry on (their slots first), then the others.
     const auto adoptable = find_adoptable();
@@ -139,14 +155,14 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
         auto made = make_group(*a.config, a.saved.slot);
         if (!made) return made.error();
         adopt(**made, a);
-        keep.push_back((*made)->carrier->config().reqid);
+        FamilyPlane& plane = (*made)->ipv4;  // adoption covers IPv4 carriers (kernel_dataplane.h)
+        keep.push_back(plane.carrier->config().reqid);
         // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
         // it again, idempotently — the device, its SAs and routes stay as they are.
-        if (auto s = (*made)->carrier->install_carrier(*a.transform); !s) return s;
-        auto rule = rtnl_->add_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                     options_.carrier_rule_priority});
+        if (auto s = plane.carrier->install_carrier(*a.transform); !s) return s;
+        auto rule = rtnl_->add_rule(carrier_rule(plane.family));
         if (!rule && rule.error().code != EEXIST) return rule;
-        (*made)->carrier_ready = true;
+        plane.carrier_ready = true;
     }
     for (const auto& g : config_.groups)
         if (!find(g))
@@ -183,11 +199,12 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
     if (!made) return made.error();
     config_.groups.push_back(group);
     log(gdoi::LogLevel::Info, "group " + group.name + ": added, fail-closed until registered (carrier " +
-                                  options_.carrier_prefix + std::to_string((*made)->slot) + ")");
+                                  carrier_name((*made)->slot, common::IpFamily::ipv4) + ")");
     // The slot may hold what an earlier group failed to remove: its SAs would serve this one.
-    if (auto s = (*made)->carrier ? (*made)->carrier->teardown_group() : common::Status{}; !s)
-        log(gdoi::LogLevel::Warning,
-            "group " + group.name + ": clearing its carrier slot: " + s.error().message);
+    for (FamilyPlane* plane : (*made)->planes())
+        if (auto s = plane->carrier ? plane->carrier->teardown_group() : common::Status{}; !s)
+            log(gdoi::LogLevel::Warning,
+                "group " + group.name + ": clearing its carrier slot: " + s.error().message);
     if (auto s = refresh_local_scope(); !s)
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
     auto rules = sync_rules();              // the group's rules go in whatever else failed
@@ -202,18 +219,20 @@ common::Status KernelDataplane::reset_group(const GroupConfig& group) {
     g->expected_senders = group.gcm_expected_senders;
     for (auto& c : config_.groups)
         if (c.name == group.name) c = group;
-    g->schedule.clear();
+    for (FamilyPlane* plane : g->planes()) {
+        plane->schedule.clear();
+        plane->carrier_up = false;
+    }
     g->teks.clear();
     g->refused.clear();
     g->selectors.clear();
     g->scope.clear();
     g->registered = false;
-    g->carrier_up = false;
     if (auto s = refresh_local_scope(); !s)
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
     // Rules first (the group fail-closed under its new configuration), then its objects.
     common::Status first = sync_rules();
-    if (auto s = g->carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
+    if (auto s = g->ipv4.carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
     if (auto s = sync_prefixes(); first && !s) first = s;
     if (first) (void)prepare_group(group);  // its carrier, fail-closed, before its new keys
     save_state();
@@ -232,11 +251,13 @@ common::Status KernelDataplane::flush() {
     if (!options_.state_file.empty()) keep(remove_saved_state(options_.state_file));
     saved_state_.clear();
     for (auto& [name, g] : groups_) {
-        g->schedule.clear();
         g->teks.clear();
-        g->installed_prefixes.clear();
-        g->carrier_up = false;
-        g->carrier_ready = false;
+        for (FamilyPlane* plane : g->planes()) {
+            plane->schedule.clear();
+            plane->installed_prefixes.clear();
+            plane->carrier_up = false;
+            plane->carrier_ready = false;
+        }
     }
     applied_rules_.reset();
     log(gdoi::LogLevel::Info, "flushed: SAs, policies, carriers, routes, rule and nft table removed");
@@ -245,7 +266,8 @@ common::Status KernelDataplane::flush() {
 
 void KernelDataplane::shutdown() {
     log(gdoi::LogLevel::Info, "shutdown: leaving the nft table (fail-closed), SAs and carriers in place");
-    for (auto& [name, g] : groups_) g->carrier.reset();
+    for (auto& [name, g] : groups_)
+        for (FamilyPlane* plane : g->planes()) plane->carrier.reset();
     xfrm_.reset();
     rtnl_.reset();
 }
@@ -254,33 +276,33 @@ std::optional<GroupRules> KernelDataplane::rules(const GroupConfig& group) const
     const Group* g = find(group);
     if (!g) return std::nullopt;
     std::vector<NetPrefix> lan_scope = local_scope_;
-    return GroupRules{
-        group_rule_set(g->config, g->selectors, g->schedule.active().has_value() && g->carrier_up, lan_scope),
-        !g->selectors.empty(), own_traffic_selectors(g->config, config_.local_address)};
+    return GroupRules{group_rule_set(g->config, g->selectors, g->sending(), lan_scope), !g->selectors.empty(),
+                      own_traffic_selectors(g->config, config_.local_address)};
 }
 
 TekRole KernelDataplane::tek_role(const GroupConfig& group, uint32_t spi) const {
     const Group* g = find(group);
     if (!g) return {};
-    if (auto r = g->schedule.role(spi)) {
-        switch (*r) {
-            case RekeySchedule::Role::activating:
-                return {TekRole::Kind::activating, {}};
-            case RekeySchedule::Role::active:
-                return {TekRole::Kind::active, {}};
-            case RekeySchedule::Role::inbound_only:
-                return {TekRole::Kind::inbound_only, {}};
-            case RekeySchedule::Role::deactivating:
-                return {TekRole::Kind::deactivating, {}};
+    if (const FamilyPlane* plane = g->plane_of(spi); plane)
+        if (auto r = plane->schedule.role(spi)) {
+            switch (*r) {
+                case RekeySchedule::Role::activating:
+                    return {TekRole::Kind::activating, {}};
+                case RekeySchedule::Role::active:
+                    return {TekRole::Kind::active, {}};
+                case RekeySchedule::Role::inbound_only:
+                    return {TekRole::Kind::inbound_only, {}};
+                case RekeySchedule::Role::deactivating:
+                    return {TekRole::Kind::deactivating, {}};
+            }
         }
-    }
     if (auto it = g->refused.find(spi); it != g->refused.end()) return {TekRole::Kind::refused, it->second};
     return {};
 }
 
 bool KernelDataplane::sending(const GroupConfig& group) const {
     const Group* g = find(group);
-    return g && g->carrier_up && g->schedule.active().has_value();
+    return g && g->sending();
 }
 
 std::optional<uint32_t> KernelDataplane::sa_owner_tag() const {
@@ -289,11 +311,18 @@ std::optional<uint32_t> KernelDataplane::sa_owner_tag() const {
 
 common::Result<std::vector<SaTraffic>> KernelDataplane::sa_traffic(const GroupConfig& group) {
     const Group* g = find(group);
-    if (!g || !xfrm_ || !g->carrier) return std::vector<SaTraffic>{};
+    if (!g || !xfrm_ || !g->ipv4.carrier) return std::vector<SaTraffic>{};
     auto sas = xfrm_->dump_sas();
     if (!sas) return sas.error();
-    // The group's outbound SAs go to its own carrier peer G_OUT_k.
-    return group_sa_traffic(*sas, g->schedule.installed(), g->carrier->config().carrier.remote);
+    // The group's outbound SAs go to its own carrier peer G_OUT_k (G_OUT6_k), per family.
+    std::vector<SaTraffic> out;
+    for (const FamilyPlane* plane : g->planes()) {
+        const auto spis = plane->schedule.installed();
+        if (spis.empty()) continue;
+        auto part = group_sa_traffic(*sas, spis, plane->carrier->config().carrier.remote);
+        out.insert(out.end(), part.begin(), part.end());
+    }
+    return out;
 }
 
 void KernelDataplane::follow_wan_mtu() {
@@ -302,16 +331,20 @@ void KernelDataplane::follow_wan_mtu() {
     if (!wan || !wan->has_value() || (*wan)->mtu == 0 || (*wan)->mtu == wan_.wan_mtu) return;
     const uint32_t mtu = (*wan)->mtu;
     bool all = true;
-    for (auto& [name, g] : groups_) {
-        if (!g->carrier) continue;
-        std::optional<xfrm::EspTransform> transform;
-        if (const auto active = g->schedule.active(); g->carrier_up && active && g->teks.count(*active))
-            if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
-        if (auto s = g->carrier->follow_wan_mtu(mtu, transform); !s) {
-            all = false;
-            log(gdoi::LogLevel::Warning, "group " + name + ": carrier MTU: " + s.error().message);
+    for (auto& [name, g] : groups_)
+        for (FamilyPlane* plane : g->planes()) {
+            if (!plane->carrier) continue;
+            std::optional<xfrm::EspTransform> transform;
+            if (const auto active = plane->schedule.active();
+                plane->carrier_up && active && g->teks.count(*active))
+                if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
+            if (auto s = plane->carrier->follow_wan_mtu(mtu, transform); !s) {
+                all = false;
+                log(gdoi::LogLevel::Warning, "group " + name + ": carrier " +
+                                                 plane->carrier->config().carrier.name +
+                                                 " MTU: " + s.error().message);
+            }
         }
-    }
     if (!all) return;  // tried again at the next check
     log(gdoi::LogLevel::Info, "WAN " + config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) +
                                   " -> " + std::to_string(mtu) + ": the carriers' MTUs follow");
@@ -320,7 +353,7 @@ void KernelDataplane::follow_wan_mtu() {
 
 common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(const GroupConfig& group) {
     const Group* g = find(group);
-    if (!g || !g->carrier) return std::optional<HealthCounters>{};
+    if (!g || !g->ipv4.carrier) return std::optional<HealthCounters>{};
     auto counters = policy::read_rule_counters(options_.nft_table);
     if (!counters) return counters.error();
     auto sas = sa_traffic(group);
@@ -328,20 +361,26 @@ common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(c
     // The rule comments of policy/compile.cpp.
     const auto& c = *counters;
     HealthCounters h;
-    h.carrier = options_.carrier_prefix + std::to_string(g->slot);
     h.wan = config_.wan_interface;
     h.to_carrier_wanted = policy::packets_of(c, policy::kChainClassify, group.name + " ", ": encrypt");
-    h.to_carrier_seen =
-        policy::packets_exact(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + h.carrier);
     // The group's own guards; the member-wide catch-all guards name no group.
     policy::RuleSet rs;
     rs.group_id = group.id;
     rs.group_name = group.name;
-    h.guard_drops =
-        policy::packets_of(c, policy::kChainPostrouting, "last resort, " + group.name + " ") +
-        policy::packets_of(c, policy::kChainPostroutingEarly, "last resort, " + group.name + " ") +
-        policy::packets_exact(c, policy::kChainPostrouting, policy::carrier_guard_comment(rs)) +
-        policy::packets_exact(c, policy::kChainPostrouting, policy::peer_guard_comment(rs));
+    h.guard_drops = policy::packets_of(c, policy::kChainPostrouting, "last resort, " + group.name + " ") +
+                    policy::packets_of(c, policy::kChainPostroutingEarly, "last resort, " + group.name + " ");
+    // Per family whose carrier the group has: what entered it, and its guards.
+    for (const FamilyPlane* plane : g->planes()) {
+        if (plane->family == common::IpFamily::ipv6 && !plane->carrier_ready) continue;
+        const std::string device = carrier_name(g->slot, plane->family);
+        h.carrier += (h.carrier.empty() ? "" : ", ") + device;
+        h.to_carrier_seen +=
+            policy::packets_exact(c, policy::kChainPostrouting, policy::kHealthIntoCarrier + device);
+        const auto family = policy::family_of(plane->family);
+        h.guard_drops +=
+            policy::packets_exact(c, policy::kChainPostrouting, policy::carrier_guard_comment(rs, family)) +
+            policy::packets_exact(c, policy::kChainPostrouting, policy::peer_guard_comment(rs, family));
+    }
     h.esp_readdressed = policy::packets_of(c, policy::kChainEspInbound, "ESP for own scope");
     h.decrypted_seen = policy::packets_of(c, policy::kChainHealthForward, policy::kHealthDecrypted) +
                        policy::packets_of(c, policy::kChainHealthInput, policy::kHealthDecrypted);
@@ -352,7 +391,8 @@ common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(c
 std::vector<NetPrefix> KernelDataplane::remote_prefixes() const {
     std::vector<NetPrefix> out;
     for (const auto& [name, g] : groups_)
-        for (const auto& [p, locals] : g->installed_prefixes) out.push_back(p);
+        for (const FamilyPlane* plane : g->planes())
+            for (const auto& [p, locals] : plane->installed_prefixes) out.push_back(p);
     return normalize(out);
 }
 

@@ -12,7 +12,7 @@
 //   customer network, key server or peer can be there (100.64.0.0/10 can: carrier-grade NAT
 //   and overlay VPNs number real hosts from it). The pseudo addresses never reach the wire:
 //   nft rewrites the outer header before ESP leaves, and ESP arriving is readdressed to them.
-// - Local protected scope: the IPv4 networks of the lan_interfaces' addresses
+// - Local protected scope: the networks of the lan_interfaces' IPv4 and global IPv6 addresses
 //   (getifaddrs(3)), read at start() and on every apply(). Remote prefixes: the TEK
 //   selectors' sources and destinations minus the local scope, minus G_IN/G_OUT and the key
 //   servers (dataplane_selectors.h).
@@ -61,6 +61,18 @@
 //   only group k's SAs for group k's prefixes). A remote prefix protected by two keyed groups
 //   goes into the carrier of the first in configuration order. A kernel error fails one group
 //   closed; the others keep running. At most kMaxCarriers groups per member.
+// - IPv6 (a group's TEKs with IPv6 selectors): the same layout per family (xfrm/dataplane.h,
+//   tests/vm/ipv6-layout.sh). Slot k's IPv6 carrier is the ip6ip6 device gdoi<k>v6 from G_IN6
+//   100::47 to G_OUT6_k = 100::48 + k, reqid R6 + k, all receiving on G_OUT6 -> G_IN6. The
+//   pseudo addresses come from 100::/64, RFC 6666's discard-only prefix: assigned to no host,
+//   routed nowhere (an operator's network has it only as a blackhole), and never on the wire
+//   (nft rewrites them). Its remote prefixes go into table 18244 by an IPv6 fwmark rule like the
+//   IPv4 one; the local scope adds the LAN interfaces' global IPv6 prefixes. A dual-stack group
+//   (IPv4 and IPv6 TEKs in one state) keeps one rekey schedule per family: each family sends
+//   with its own newest TEK and is rekeyed make-before-break on its own. The IPv6 carrier is
+//   prepared when the group's first IPv6 TEK arrives (an IPv4-only member never gets one, and a
+//   host with IPv6 disabled is no obstacle to it). Restart adoption covers IPv4-only groups; a
+//   group that held IPv6 SAs re-registers after a restart (fail-closed until then).
 #pragma once
 
 #include <chrono>
@@ -86,6 +98,15 @@ inline constexpr uint32_t kCarrierRulePriority = 1000;
 // Carrier slots: G_OUT_k = G_OUT + k must stay inside 169.254.0.0/24 (.72 .. .135).
 inline constexpr unsigned kMaxCarriers = 64;
 
+// 100::N, from RFC 6666's discard-only prefix 100::/64 (the IPv6 pseudo addresses).
+inline xfrm::Address discard_only_address(uint8_t n) {
+    xfrm::Address a;
+    a.family = common::IpFamily::ipv6;
+    a.bytes[0] = 0x01;
+    a.bytes[15] = n;
+    return a;
+}
+
 struct KernelDataplaneOptions {
     std::string carrier_prefix = "gdoi";  // carrier of slot k: gdoi<k>
     xfrm::Address g_in = xfrm::Address::ipv4(169, 254, 0, 71);
@@ -94,10 +115,17 @@ struct KernelDataplaneOptions {
     uint32_t carrier_table = kCarrierTable;
     uint32_t carrier_rule_priority = kCarrierRulePriority;
     uint32_t reqid = 0x47440001;  // slot k: reqid + k
+    // The IPv6 carriers (device gdoi<k>v6): G_IN6, G_OUT6 (slot k: + k), reqid6 + k.
+    xfrm::Address g_in6 = discard_only_address(0x47);
+    xfrm::Address g_out6 = discard_only_address(0x48);
+    uint32_t reqid6 = 0x47440101;
     std::string nft_table = "gdoi_member";
-    // Next hop of G_OUT; nullopt: the WAN's default gateway, else on-link on the WAN.
+    // Next hop of G_OUT (G_OUT6); nullopt: the WAN's default gateway of that family, else
+    // on-link on the WAN.
     std::optional<xfrm::Address> wan_gateway;
-    // The local protected scope; nullopt: the IPv4 networks of the LAN interfaces.
+    std::optional<xfrm::Address> wan_gateway6;
+    // The local protected scope; nullopt: the IPv4 networks and global IPv6 prefixes of the LAN
+    // interfaces.
     std::optional<std::vector<NetPrefix>> local_scope;
     // Restart adoption state (dataplane_saved_state.h); empty: no adoption.
     std::string state_file;
@@ -137,6 +165,7 @@ public:
     std::vector<NetPrefix> local_prefixes() const;
 
 private:
+    struct FamilyPlane;
     struct Group;
     Group* find(const GroupConfig& group);
     const Group* find(const GroupConfig& group) const;
@@ -146,19 +175,23 @@ private:
     std::vector<Adoptable> find_adoptable();
     void adopt(Group& g, const Adoptable& a);
     void save_state();
-    xfrm::DataplaneConfig carrier_config(unsigned slot) const;
-    // Stages the steps in `pending` (applied in order: a keyed(false) step applies what is staged
-    // before it); a keyed(true) step leaves the table to the caller (after the batch).
-    common::Status run(Group& g, const std::vector<RekeyStep>& steps, Pending& pending);
+    xfrm::DataplaneConfig carrier_config(unsigned slot, common::IpFamily family) const;
+    std::string carrier_name(unsigned slot, common::IpFamily family) const;
+    // The fwmark rule of a family: lookups of packets not marked clear go to the carrier table.
+    xfrm::RuleSpec carrier_rule(common::IpFamily family) const;
+    // Stages the steps of one family in `pending` (applied in order: a keyed(false) step applies
+    // what is staged before it); a keyed(true) step leaves the table to the caller (after the batch).
+    common::Status run(Group& g, FamilyPlane& plane, const std::vector<RekeyStep>& steps, Pending& pending);
     // Applies what is staged; on failure the staged routes are not counted as installed.
     common::Status commit(Pending& pending);
-    void log_keyed(const Group& g, bool keyed) const;
+    void log_keyed(const Group& g, const FamilyPlane& plane, bool keyed) const;
     void fail_closed_after_error(Group& g, const std::string& why);
+    // Both families' objects of the group; the member-wide ones of a family go with its last carrier.
     common::Status teardown_group(Group& g);
     // The previous run's objects, except those of the reqids in `keep` (adopted groups).
     common::Status remove_member_objects(const std::vector<uint32_t>& keep = {});
-    common::Status prepare_carrier(Group& g);
-    common::Status ensure_carrier(Group& g);
+    common::Status prepare_carrier(FamilyPlane& plane);
+    common::Status ensure_carrier(FamilyPlane& plane);
     // Without `into`, applied here; with it, the installs are staged there (removals go now).
     common::Status sync_prefixes(Pending* into = nullptr);
     common::Status sync_rules();
@@ -169,7 +202,8 @@ private:
     MemberConfig config_;
     std::unique_ptr<xfrm::Xfrm> xfrm_;
     std::unique_ptr<xfrm::Rtnl> rtnl_;
-    xfrm::DataplaneConfig wan_;  // WAN facts shared by every carrier (MTU, device, gateway)
+    xfrm::DataplaneConfig wan_;  // WAN facts shared by every carrier (MTU, device, IPv4 gateway)
+    std::optional<xfrm::Address> wan_gateway6_;  // the IPv6 carriers' next hop (nullopt: on-link)
     std::vector<NetPrefix> local_scope_;
     std::map<std::string, std::unique_ptr<Group>> groups_;
     // The rule model of the table last applied: an unchanged model is neither compiled nor applied.

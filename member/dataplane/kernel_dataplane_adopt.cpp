@@ -46,7 +46,7 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
         if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains(slots, sg.slot) ||
             std::find(names.begin(), names.end(), sg.name) != names.end())
             continue;
-        const auto dc = carrier_config(sg.slot);
+        const auto dc = carrier_config(sg.slot, common::IpFamily::ipv4);
         Adoptable a{&*cfg, sg, {}, 0, std::nullopt};
         std::vector<uint32_t> outbound;
         for (const auto& sa : *sas) {
@@ -81,11 +81,11 @@ void KernelDataplane::adopt(Group& g, const Adoptable& a) {
     g.selectors = a.saved.selectors;
     g.scope = a.saved.scope;
     g.registered = true;
-    g.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
-    g.schedule.adopt(a.inbound, a.active);
+    g.ipv4.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
+    g.ipv4.schedule.adopt(a.inbound, a.active);
     log(gdoi::LogLevel::Info, "group " + g.config.name + ": adopted the previous run's SAs (sending with " +
                                   common::hex_spi(a.active) + ", carrier " +
-                                  g.carrier->config().carrier.name +
+                                  g.ipv4.carrier->config().carrier.name +
                                   "): traffic stays encrypted until the registration renews the keys");
 }
 
@@ -115,20 +115,30 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
         note(policies.error());
     }
     note(xfrm_->apply(b));
-    for (unsigned slot = 0; slot < kMaxCarriers; ++slot) {
-        const auto dc = carrier_config(slot);
-        if (contains(keep, dc.reqid)) continue;
-        // Only our kind of device: an operator's own "gdoi3" bridge is not ours to delete.
-        auto link = rtnl_->find_link(dc.carrier.name);
-        if (link && link->has_value() && (*link)->kind == "ipip") note(rtnl_->delete_link(dc.carrier.name));
-        if (!dc.wan_device.empty())
-            note(rtnl_->delete_route(
-                {xfrm::Prefix::host(dc.carrier.remote), dc.wan_device, dc.wan_gateway, xfrm::kMainTable, 0}));
-    }
+    for (unsigned slot = 0; slot < kMaxCarriers; ++slot)
+        for (const auto family : {common::IpFamily::ipv4, common::IpFamily::ipv6}) {
+            const auto dc = carrier_config(slot, family);
+            if (contains(keep, dc.reqid)) continue;
+            // Only our kind of device: an operator's own "gdoi3" bridge is not ours to delete.
+            auto link = rtnl_->find_link(dc.carrier.name);
+            const char* kind = family == common::IpFamily::ipv6 ? "ip6tnl" : "ipip";
+            const bool ours = link && link->has_value() && (*link)->kind == kind;
+            if (ours) note(rtnl_->delete_link(dc.carrier.name));
+            // The G_OUT6 route exists only where the IPv6 carrier was (IPv6 may be disabled).
+            if (!dc.wan_device.empty() && (family == common::IpFamily::ipv4 || ours))
+                note(rtnl_->delete_route({xfrm::Prefix::host(dc.carrier.remote), dc.wan_device,
+                                          dc.wan_gateway, xfrm::kMainTable, 0}));
+        }
     if (keep.empty()) {
         note(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
-        note(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                                 options_.carrier_rule_priority}));
+        note(rtnl_->delete_rule(carrier_rule(common::IpFamily::ipv4)));
+        // Nothing of IPv6 where the host has it disabled: the requests would only fail.
+        if (auto lo6 = rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in6));
+            !lo6 && !already_gone(lo6) && lo6.error().code != EAFNOSUPPORT)
+            note(lo6);
+        if (auto rule6 = rtnl_->delete_rule(carrier_rule(common::IpFamily::ipv6));
+            !rule6 && !already_gone(rule6) && rule6.error().code != EAFNOSUPPORT)
+            note(rule6);
     }
     return first;
 }
@@ -141,11 +151,12 @@ void KernelDataplane::save_state() {
     std::vector<SavedGroup> keyed;
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
-        if (!g || !g->carrier_up || !g->schedule.active()) continue;
-        auto inbound = g->schedule.installed();
+        // Adoption covers IPv4 carriers: a group with an IPv6 one re-registers (kernel_dataplane.h).
+        if (!g || !g->ipv4.sending() || g->ipv6.carrier_ready) continue;
+        auto inbound = g->ipv4.schedule.installed();
         std::sort(inbound.begin(), inbound.end());
-        keyed.push_back(
-            {g->config.id, g->config.name, g->slot, *g->schedule.active(), inbound, g->selectors, g->scope});
+        keyed.push_back({g->config.id, g->config.name, g->slot, *g->ipv4.schedule.active(), inbound,
+                         g->selectors, g->scope});
     }
     const std::string text = format_saved_state(keyed);
     if (text == saved_state_) return;

@@ -51,12 +51,12 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     if (!g)
         return common::make_error("group " + group.name +
                                   " is not known to the dataplane (not in the configuration at start)");
-    if (!xfrm_ || !g->carrier) return common::make_error("dataplane not started");
+    if (!xfrm_ || !g->ipv4.carrier) return common::make_error("dataplane not started");
     g->config = group;
     g->expected_senders = group.gcm_expected_senders;
     if (auto s = refresh_local_scope(); !s) return s;
 
-    std::vector<uint32_t> spis;
+    std::array<std::vector<uint32_t>, 2> spis;  // per family (FamilyPlane): IPv4, IPv6
     std::vector<policy::Selector> selectors;
     std::vector<NetPrefix> scope;
     for (const auto& tek : state.teks) {
@@ -64,7 +64,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         // Inbound SAs of all groups are found by SPI alone (one receive pair): two groups'
         // TEKs with one SPI would share, and one group's rekey would delete, the other's SA.
         for (const auto& [name, other] : groups_)
-            if (why.empty() && other.get() != g && other->schedule.role(tek.spi))
+            if (why.empty() && other.get() != g && other->plane_of(tek.spi))
                 why =
                     "SPI already used by group " + name +
                     " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
@@ -82,7 +82,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
                                              std::to_string(gcm_packet_limit(group.gcm_expected_senders)) +
                                              " packets for " + std::to_string(group.gcm_expected_senders) +
                                              " expected senders (allow-gcm = accept silences this)");
-        spis.push_back(tek.spi);
+        spis[tek_family(tek) == common::IpFamily::ipv6 ? 1 : 0].push_back(tek.spi);
         if (!g->teks.count(tek.spi)) g->teks[tek.spi] = tek;
         // accept_tek checked that both convert.
         const auto tek_selectors = to_policy_selectors(tek.selector);
@@ -92,22 +92,30 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
             if (std::find(selectors.begin(), selectors.end(), s) == selectors.end()) selectors.push_back(s);
         scope.insert(scope.end(), tek_scope.value().begin(), tek_scope.value().end());
     }
-    if (!spis.empty()) {
+    if (!spis[0].empty() || !spis[1].empty()) {
         g->registered = true;
         g->selectors = std::move(selectors);
         g->scope = normalize(scope);
     }
-    const auto steps = g->schedule.on_state(spis, std::chrono::seconds(state.gap.activation_time_delay),
-                                            std::chrono::seconds(state.gap.deactivation_time_delay), now);
-    // The SAs of the steps and the group's routes and fwd policies: one XFRM batch, then one
-    // rtnetlink batch (the carrier was prepared before the keys came: prepare_carrier).
+    // The SAs of each family's steps and the group's routes and fwd policies: one XFRM batch,
+    // then one rtnetlink batch (the IPv4 carrier was prepared before the keys came; the IPv6 one
+    // is prepared with the group's first IPv6 TEK, before its SAs).
     Pending pending(xfrm_->owner());
-    auto s = run(*g, steps, pending);
+    common::Status s;
+    for (FamilyPlane* plane : g->planes()) {
+        const auto& family_spis = spis[plane == &g->ipv6 ? 1 : 0];
+        if (s && !family_spis.empty()) s = prepare_carrier(*plane);
+        if (!s) break;
+        const auto steps =
+            plane->schedule.on_state(family_spis, std::chrono::seconds(state.gap.activation_time_delay),
+                                     std::chrono::seconds(state.gap.deactivation_time_delay), now);
+        s = run(*g, *plane, steps, pending);
+    }
     if (s) s = sync_prefixes(&pending);
     if (s) s = commit(pending);
     // Forget stored keys no SA needs any more, and the refusals of TEKs the state no longer holds
     // (a key server that keeps sending refused TEKs would otherwise grow the map with every rekey).
-    std::erase_if(g->teks, [&](const auto& kv) { return !g->schedule.role(kv.first); });
+    std::erase_if(g->teks, [&](const auto& kv) { return !g->plane_of(kv.first); });
     std::erase_if(g->refused, [&](const auto& kv) {
         return std::none_of(state.teks.begin(), state.teks.end(),
                             [&](const gdoi::Tek& t) { return t.spi == kv.first; });
@@ -117,14 +125,15 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         return s;
     }
     auto rules = sync_rules();
-    if (!rules && pending.keyed) {
+    if (!rules && !pending.keyed.empty()) {
         // The SAs are in, the table is not keyed: as any failed step, fail closed and start over.
         auto failed = common::make_error("group " + group.name + ": keyed: " + rules.error().message,
                                          rules.error().code);
         fail_closed_after_error(*g, failed.message);
         return failed;
     }
-    if (pending.keyed) log_keyed(*g, true);
+    for (const FamilyPlane* plane : pending.keyed)
+        if (plane->sending()) log_keyed(*g, *plane, true);
     // The last kernel object of this state is in place (the benchmarks time up to this line).
     if (rules)
         log(gdoi::LogLevel::Debug, "group " + group.name + ": state applied in the kernel, " +
@@ -138,7 +147,7 @@ common::Status KernelDataplane::remove_group(const GroupConfig& group) {
     if (!g) return {};
     // Its traffic is dropped from here on: the group's rules go with the next table, and its
     // carrier (device, routes, policies, SAs) goes now; the other groups keep theirs.
-    common::Status first = xfrm_ ? teardown_group(*g) : common::Status{};
+    common::Status first = xfrm_ && g->ipv4.carrier ? teardown_group(*g) : common::Status{};
     groups_.erase(group.name);
     std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
     if (auto s = sync_prefixes(); first && !s) first = s;
@@ -149,60 +158,74 @@ common::Status KernelDataplane::remove_group(const GroupConfig& group) {
 
 std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
     auto next = std::chrono::steady_clock::time_point::max();
-    for (const auto& [name, g] : groups_) next = std::min(next, g->schedule.next_deadline());
+    for (const auto& [name, g] : groups_)
+        for (const FamilyPlane* plane : g->planes()) next = std::min(next, plane->schedule.next_deadline());
     return next;
 }
 
 void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (!xfrm_) return;
-    std::vector<Group*> keyed;
+    std::vector<std::pair<Group*, const FamilyPlane*>> keyed;
     for (auto& entry : groups_) {
         Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings
-        const auto steps = g->schedule.on_timer(now);
-        if (steps.empty()) continue;
         Pending pending(xfrm_->owner());
-        auto s = run(*g, steps, pending);
+        common::Status s;
+        bool any = false;
+        for (FamilyPlane* plane : g->planes()) {
+            const auto steps = plane->schedule.on_timer(now);
+            any = any || !steps.empty();
+            if (s && !steps.empty()) s = run(*g, *plane, steps, pending);
+        }
+        if (!any) continue;
         if (s) s = commit(pending);
-        std::erase_if(g->teks, [g](const auto& kv) { return !g->schedule.role(kv.first); });
+        std::erase_if(g->teks, [g](const auto& kv) { return !g->plane_of(kv.first); });
         if (!s) {
             log(gdoi::LogLevel::Error, s.error().message);
             fail_closed_after_error(*g, s.error().message);
-        } else if (pending.keyed) {
-            keyed.push_back(g);
+        } else {
+            for (const FamilyPlane* plane : pending.keyed) keyed.emplace_back(g, plane);
         }
     }
     if (auto s = sync_prefixes(); !s) log(gdoi::LogLevel::Error, s.error().message);
     auto rules = sync_rules();
     if (!rules) log(gdoi::LogLevel::Error, rules.error().message);
-    for (Group* g : keyed) {
-        if (rules)
-            log_keyed(*g, true);
-        else
+    for (auto [g, plane] : keyed) {
+        if (!rules)
             fail_closed_after_error(*g, "keyed: " + rules.error().message);
+        else if (plane->sending())
+            log_keyed(*g, *plane, true);
     }
     save_state();
 }
 
-// One group's kernel objects: SAs, policies, carrier, routes. The member-wide ones (the fwmark
-// rule, G_IN on lo, the IPIP guard) go with the last carrier: without carriers the rule would
-// only send traffic to an empty table, and nothing decapsulates IPIP to G_IN.
+// One group's kernel objects, both families: SAs, policies, carrier, routes. The member-wide
+// ones of a family (the fwmark rule, G_IN on lo, the carrier guard) go with its last carrier:
+// without carriers the rule would only send traffic to an empty table, and nothing decapsulates
+// the carrier protocol to G_IN.
 common::Status KernelDataplane::teardown_group(Group& g) {
-    common::Status first = g.carrier->teardown_group();
-    g.schedule.clear();
-    g.teks.clear();
-    g.installed_prefixes.clear();
-    g.carrier_up = false;
-    g.carrier_ready = false;
-    if (std::any_of(groups_.begin(), groups_.end(), [](const auto& e) { return e.second->carrier_ready; }))
-        return first;
+    common::Status first;
     const auto note = [&](common::Status s) {
         if (first && !already_gone(s)) first = std::move(s);
     };
-    note(rtnl_->delete_rule({xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table,
-                             options_.carrier_rule_priority}));
-    note(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
-    const auto guard = g.carrier->ipip_guard_policy();
-    note(xfrm_->delete_policy({guard.selector, guard.dir, guard.mark}));
+    for (FamilyPlane* plane : g.planes()) {
+        // An IPv6 carrier never prepared has nothing in the kernel (and IPv6 may be disabled).
+        const bool had = plane->family == common::IpFamily::ipv4 || plane->carrier_ready;
+        if (had) note(plane->carrier->teardown_group());
+        plane->schedule.clear();
+        plane->installed_prefixes.clear();
+        plane->carrier_up = false;
+        plane->carrier_ready = false;
+        if (!had) continue;
+        if (std::any_of(groups_.begin(), groups_.end(),
+                        [&](const auto& e) { return e.second->plane(plane->family).carrier_ready; }))
+            continue;
+        const auto& dc = plane->carrier->config();
+        note(rtnl_->delete_rule(carrier_rule(plane->family)));
+        note(rtnl_->delete_address("lo", xfrm::Prefix::host(dc.carrier.local)));
+        const auto guard = plane->carrier->ipip_guard_policy();
+        note(xfrm_->delete_policy({guard.selector, guard.dir, guard.mark}));
+    }
+    g.teks.clear();
     return first;
 }
 
@@ -211,8 +234,10 @@ common::Status KernelDataplane::teardown_group(Group& g) {
 // the next apply() (the daemon's next registration) installs everything again as a first
 // registration. Other groups keep running.
 void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) {
-    g.schedule.clear();
-    g.carrier_up = false;
+    for (FamilyPlane* plane : g.planes()) {
+        plane->schedule.clear();
+        plane->carrier_up = false;
+    }
     if (auto s = sync_rules(); !s)
         log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
     if (auto s = teardown_group(g); !s)
@@ -223,41 +248,48 @@ void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) 
 
 // Before keys (xfrm/dataplane.h: install_carrier without a transform): the device without a
 // route into it, G_IN, the G_OUT route, the out policy (no SA: the kernel drops what would use
-// it), the IPIP guard, the fwmark rule (its table stays empty until the group sends).
-common::Status KernelDataplane::prepare_carrier(Group& g) {
-    if (g.carrier_ready) return {};
-    if (!g.carrier) return common::make_error("dataplane not started");
-    if (auto s = g.carrier->install_carrier(std::nullopt); !s) return s;
-    auto rule = rtnl_->add_rule(
-        {xfrm::Family::ipv4, 0, options_.clear_mark, options_.carrier_table, options_.carrier_rule_priority});
+// it), the carrier guard, the fwmark rule (its table stays empty until the group sends).
+common::Status KernelDataplane::prepare_carrier(FamilyPlane& plane) {
+    if (plane.carrier_ready) return {};
+    if (!plane.carrier) return common::make_error("dataplane not started");
+    if (auto s = plane.carrier->install_carrier(std::nullopt); !s) return s;
+    auto rule = rtnl_->add_rule(carrier_rule(plane.family));
     if (!rule && rule.error().code != EEXIST) return rule;
-    g.carrier_ready = true;
+    plane.carrier_ready = true;
     return {};
 }
 
+// The IPv4 carrier: a registration's IPv6 TEKs are not known before they come.
 common::Status KernelDataplane::prepare_group(const GroupConfig& group) {
     Group* g = find(group);
-    if (!g || !xfrm_ || g->carrier_ready) return {};
-    auto s = prepare_carrier(*g);
+    if (!g || !xfrm_ || g->ipv4.carrier_ready) return {};
+    auto s = prepare_carrier(g->ipv4);
     if (!s)
         log(gdoi::LogLevel::Warning, "group " + group.name + ": carrier not prepared before the keys (" +
                                          s.error().message + "): the registration tries again");
     return s;
 }
 
-// The first TEK to send with: the carrier carries the group's routes from now on (staged by
-// sync_prefixes after the SAs). Its MTU comes with the activation (stage_activate).
-common::Status KernelDataplane::ensure_carrier(Group& g) {
-    if (g.carrier_up) return {};
-    if (auto s = prepare_carrier(g); !s) return s;
-    g.carrier_up = true;
+// The first TEK of a family to send with: its carrier carries the group's routes of that family
+// from now on (staged by sync_prefixes after the SAs). Its MTU comes with the activation.
+common::Status KernelDataplane::ensure_carrier(FamilyPlane& plane) {
+    if (plane.carrier_up) return {};
+    if (auto s = prepare_carrier(plane); !s) return s;
+    plane.carrier_up = true;
     return {};
 }
 
-void KernelDataplane::log_keyed(const Group& g, bool keyed) const {
-    log(gdoi::LogLevel::Info, "group " + g.config.name + ": " +
-                                  (keyed ? "keyed: group traffic encrypted, fail-open off"
-                                         : "no TEK to send with: fail-closed (fail-open on)"));
+void KernelDataplane::log_keyed(const Group& g, const FamilyPlane& plane, bool keyed) const {
+    const std::string family = plane.family == common::IpFamily::ipv6 ? " (IPv6 TEKs)" : "";
+    if (keyed)
+        log(gdoi::LogLevel::Info,
+            "group " + g.config.name + ": keyed" + family + ": group traffic encrypted, fail-open off");
+    else if (g.sending())  // the other family still sends: the group stays keyed
+        log(gdoi::LogLevel::Info, "group " + g.config.name + ": no TEK to send with" + family +
+                                      ": that family's group traffic is dropped");
+    else
+        log(gdoi::LogLevel::Info,
+            "group " + g.config.name + ": no TEK to send with" + family + ": fail-closed (fail-open on)");
 }
 
 common::Status KernelDataplane::commit(Pending& pending) {
@@ -265,9 +297,9 @@ common::Status KernelDataplane::commit(Pending& pending) {
     if (!pending.batch.empty()) {
         // Any group's GroupDataplane applies it: they share the member's two sockets.
         auto via = std::find_if(groups_.begin(), groups_.end(),
-                                [](const auto& e) { return e.second->carrier != nullptr; });
+                                [](const auto& e) { return e.second->ipv4.carrier != nullptr; });
         if (via == groups_.end()) return common::make_error("dataplane not started");
-        if (auto s = via->second->carrier->apply(pending.batch); !s) {
+        if (auto s = via->second->ipv4.carrier->apply(pending.batch); !s) {
             pending.applied.clear();
             return s;  // the staged routes are forgotten with `pending` (~Pending)
         }
@@ -282,7 +314,8 @@ common::Status KernelDataplane::commit(Pending& pending) {
     return {};
 }
 
-common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& steps, Pending& pending) {
+common::Status KernelDataplane::run(Group& g, FamilyPlane& plane, const std::vector<RekeyStep>& steps,
+                                    Pending& pending) {
     const std::string label = "group " + g.config.name + ": ";
     for (const auto& step : steps) {
         log(gdoi::LogLevel::Debug, label + step.to_string());
@@ -292,15 +325,15 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
             case RekeyStep::Kind::install_inbound: {
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = g.carrier->stage_inbound_sa(pending.batch, sas->inbound);
+                s = plane.carrier->stage_inbound_sa(pending.batch, sas->inbound);
                 break;
             }
             case RekeyStep::Kind::activate: {
-                if (auto c = ensure_carrier(g); !c)
+                if (auto c = ensure_carrier(plane); !c)
                     return common::make_error(label + c.error().message, c.error().code);
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
-                s = g.carrier->stage_activate(pending.batch, sas->outbound, step.previous);
+                s = plane.carrier->stage_activate(pending.batch, sas->outbound, step.previous);
                 if (s)
                     pending.applied.push_back(
                         label + "sending with TEK " + common::hex_spi(step.spi) +
@@ -308,23 +341,23 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
                 break;
             }
             case RekeyStep::Kind::remove_outbound:
-                g.carrier->stage_remove_outbound_sa(pending.batch, step.spi);
+                plane.carrier->stage_remove_outbound_sa(pending.batch, step.spi);
                 break;
             case RekeyStep::Kind::remove_inbound:
-                g.carrier->stage_remove_inbound_sa(pending.batch,
-                                                   step.spi);  // the request holds the SPI only
+                plane.carrier->stage_remove_inbound_sa(pending.batch,
+                                                       step.spi);  // the request holds the SPI only
                 g.teks.erase(step.spi);
                 break;
             case RekeyStep::Kind::keyed:
                 if (step.value) {
-                    pending.keyed = true;  // the table once the SAs and routes are in (the caller)
+                    pending.keyed.push_back(&plane);  // the table once the SAs and routes are in (the caller)
                     break;
                 }
                 // Fail-closed before what follows (the outbound SA's removal): what is staged goes
                 // first, in order, then the table.
                 s = commit(pending);
                 if (s) s = sync_rules();
-                if (s) log_keyed(g, false);
+                if (s) log_keyed(g, plane, false);
                 break;
         }
         if (!s)
@@ -333,18 +366,22 @@ common::Status KernelDataplane::run(Group& g, const std::vector<RekeyStep>& step
     return {};
 }
 
-// Per keyed group: its remote prefixes routed into its carrier, with fwd policies towards its
-// local prefixes. Groups in configuration order; a remote prefix already claimed by an earlier
-// keyed group is not routed again (one route per destination).
+// Per keyed group and family: its remote prefixes of that family routed into its carrier of that
+// family, with fwd policies towards its local prefixes of the family. Groups in configuration
+// order; a remote prefix already claimed by an earlier keyed group is not routed again (one route
+// per destination).
 common::Status KernelDataplane::sync_prefixes(Pending* into) {
-    std::vector<NetPrefix> never{NetPrefix::host(options_.g_in)};
+    std::vector<NetPrefix> never{NetPrefix::host(options_.g_in), NetPrefix::host(options_.g_in6)};
     for (const auto& [name, g] : groups_) {
-        if (g->carrier) never.push_back(NetPrefix::host(g->carrier->config().carrier.remote));
+        for (const FamilyPlane* plane : g->planes())
+            if (plane->carrier) never.push_back(NetPrefix::host(plane->carrier->config().carrier.remote));
         for (const auto& server : g->config.servers)
-            if (server.family() == AF_INET) never.push_back(NetPrefix::host(server.address()));
+            if (server.family() == AF_INET || server.family() == AF_INET6)
+                never.push_back(NetPrefix::host(server.address()));
     }
     struct Wanted {
         Group* group;
+        FamilyPlane* plane;
         std::vector<NetPrefix> remote;
         std::vector<NetPrefix> locals;
     };
@@ -352,22 +389,26 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
     std::vector<NetPrefix> claimed;
     for (const auto& gc : config_.groups) {
         Group* g = find(gc);
-        if (!g || !g->carrier) continue;
-        Wanted w{g, {}, {}};
-        if (g->carrier_up) {
-            std::vector<NetPrefix> excluded = never;
-            excluded.insert(excluded.end(), claimed.begin(), claimed.end());
-            w.remote = member::remote_prefixes(g->scope, local_scope_, excluded);
-            w.locals = local_group_prefixes(g->scope, local_scope_);
-            claimed.insert(claimed.end(), w.remote.begin(), w.remote.end());
+        if (!g) continue;
+        for (FamilyPlane* plane : g->planes()) {
+            if (!plane->carrier) continue;
+            Wanted w{g, plane, {}, {}};
+            if (plane->carrier_up) {
+                const auto scope = of_family(g->scope, plane->family);
+                std::vector<NetPrefix> excluded = never;
+                excluded.insert(excluded.end(), claimed.begin(), claimed.end());
+                w.remote = member::remote_prefixes(scope, local_scope_, excluded);
+                w.locals = local_group_prefixes(scope, local_scope_);
+                claimed.insert(claimed.end(), w.remote.begin(), w.remote.end());
+            }
+            wanted.push_back(std::move(w));
         }
-        wanted.push_back(std::move(w));
     }
     common::Status first;
     // Every group's stale prefixes (or with other local prefixes) first: a prefix that moves
     // to another group's carrier must lose its old fwd policies before it gets the new ones.
     for (auto& w : wanted) {
-        auto& installed = w.group->installed_prefixes;
+        auto& installed = w.plane->installed_prefixes;
         for (auto it = installed.begin(); it != installed.end();) {
             if (std::find(w.remote.begin(), w.remote.end(), it->first) != w.remote.end() &&
                 it->second == w.locals) {
@@ -376,7 +417,7 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
             }
             std::vector<xfrm::Prefix> old;
             for (const auto& l : it->second) old.push_back(l.to_xfrm());
-            if (auto s = w.group->carrier->remove_remote_prefix(it->first.to_xfrm(), old);
+            if (auto s = w.plane->carrier->remove_remote_prefix(it->first.to_xfrm(), old);
                 first && !already_gone(s))
                 first = s;
             it = installed.erase(it);
@@ -390,10 +431,10 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
         std::vector<xfrm::Prefix> local_x;
         for (const auto& l : w.locals) local_x.push_back(l.to_xfrm());
         for (const auto& r : w.remote) {
-            if (w.group->installed_prefixes.count(r)) continue;
-            if (auto s = w.group->carrier->stage_remote_prefix(pending.batch, r.to_xfrm(), local_x); !s)
+            if (w.plane->installed_prefixes.count(r)) continue;
+            if (auto s = w.plane->carrier->stage_remote_prefix(pending.batch, r.to_xfrm(), local_x); !s)
                 return s;
-            w.group->installed_prefixes[r] = w.locals;
+            w.plane->installed_prefixes[r] = w.locals;
             pending.prefixes.emplace_back(w.group, r);
             if (pending.prefixes.size() == 1)
                 pending.steps += std::string(pending.steps.empty() ? "" : ", ") + "remote prefixes";
@@ -407,21 +448,33 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
 common::Status KernelDataplane::sync_rules() {
     std::vector<policy::RuleSet> sets;
     std::vector<NetPrefix> esp_scope;
+    bool ipv6_carrier = false;
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
         if (!g) continue;
-        const bool keyed = g->schedule.active().has_value() && g->carrier_up;
-        sets.push_back(group_rule_set(g->config, g->selectors, keyed, local_scope_));
-        sets.back().carrier_ifname = options_.carrier_prefix + std::to_string(g->slot);
-        sets.back().carrier_peer = policy::Ipv4::from(carrier_config(g->slot).carrier.remote);
+        sets.push_back(group_rule_set(g->config, g->selectors, g->sending(), local_scope_));
+        sets.back().carrier_ifname = carrier_name(g->slot, common::IpFamily::ipv4);
+        sets.back().carrier_peer =
+            policy::Ipv4::from(carrier_config(g->slot, common::IpFamily::ipv4).carrier.remote);
         sets.back().clear_df = g->config.df_bit == DfBit::clear;
+        // The IPv6 carrier once prepared (the group's first IPv6 TEK): its traffic goes into it
+        // while the group is keyed; before, the group's IPv6 traffic is dropped (fail-closed).
+        if (g->ipv6.carrier_ready) {
+            sets.back().carrier6_ifname = carrier_name(g->slot, common::IpFamily::ipv6);
+            sets.back().carrier6_peer = carrier_config(g->slot, common::IpFamily::ipv6).carrier.remote;
+            ipv6_carrier = true;
+        }
         if (g->registered) {
             auto l = local_group_prefixes(g->scope, local_scope_);
             esp_scope.insert(esp_scope.end(), l.begin(), l.end());
         }
     }
-    const CarrierChoice carrier{options_.carrier_prefix + "0", policy::Ipv4::from(options_.g_in),
-                                policy::Ipv4::from(options_.g_out)};
+    CarrierChoice carrier{options_.carrier_prefix + "0", policy::Ipv4::from(options_.g_in),
+                          policy::Ipv4::from(options_.g_out), std::nullopt, std::nullopt};
+    if (ipv6_carrier) {
+        carrier.g_in6 = options_.g_in6;
+        carrier.g_out6 = options_.g_out6;
+    }
     auto rules = member_rules(config_, carrier, options_.clear_mark, options_.nft_table, normalize(esp_scope),
                               std::move(sets));
     // Most steps of a rekey (a new inbound SA, an outbound switch) leave the rule model as it was:

@@ -1,6 +1,7 @@
 // KernelDataplane's per-group state (private to kernel_dataplane*.cpp).
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,23 +19,49 @@
 
 namespace member {
 
-struct KernelDataplane::Group {
-    GroupConfig config;
+// One family's half of a group's dataplane: its carrier (IPIP for IPv4, ip6ip6 for IPv6), the
+// rekey schedule of the group's TEKs of that family (each family sends with its own newest TEK)
+// and the remote prefixes routed into it. A dual-stack group uses both; an IPv4 group only the
+// first (its IPv6 carrier is never prepared).
+struct KernelDataplane::FamilyPlane {
+    common::IpFamily family = common::IpFamily::ipv4;
     RekeySchedule schedule;
-    std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
-    std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
-    std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
-    std::vector<NetPrefix> scope;             // addresses the group's TEKs protect
-    bool registered = false;                  // a state with accepted TEKs was applied once
-    uint32_t expected_senders = kDefaultGcmExpectedSenders;
-    unsigned slot = 0;                              // carrier slot (kernel_dataplane.h)
     std::unique_ptr<xfrm::GroupDataplane> carrier;  // set once the dataplane started
-    // Device, G_IN, G_OUT route, out policy, IPIP guard, fwmark rule: in the kernel (prepared
+    // Device, G_IN, G_OUT route, out policy, carrier guard, fwmark rule: in the kernel (prepared
     // before keys arrive; nothing is routed into the carrier until it is up).
     bool carrier_ready = false;
     bool carrier_up = false;  // sending: the remote prefixes are routed into the carrier
     // Installed: remote prefix -> the local prefixes of its fwd policies.
     std::map<NetPrefix, std::vector<NetPrefix>> installed_prefixes;
+
+    // An outbound SA is in place and the carrier carries the routes.
+    bool sending() const { return carrier_up && schedule.active().has_value(); }
+};
+
+struct KernelDataplane::Group {
+    GroupConfig config;
+    std::map<uint32_t, gdoi::Tek> teks;       // every TEK with an inbound SA (keys in secure memory)
+    std::map<uint32_t, std::string> refused;  // SPI -> why accept_tek refused it
+    std::vector<policy::Selector> selectors;  // of the listed, accepted TEKs
+    std::vector<NetPrefix> scope;             // addresses the group's TEKs protect (both families)
+    bool registered = false;                  // a state with accepted TEKs was applied once
+    uint32_t expected_senders = kDefaultGcmExpectedSenders;
+    unsigned slot = 0;  // carrier slot (kernel_dataplane.h)
+    FamilyPlane ipv4{common::IpFamily::ipv4, {}, {}, false, false, {}};
+    FamilyPlane ipv6{common::IpFamily::ipv6, {}, {}, false, false, {}};
+
+    FamilyPlane& plane(common::IpFamily f) { return f == common::IpFamily::ipv6 ? ipv6 : ipv4; }
+    const FamilyPlane& plane(common::IpFamily f) const { return f == common::IpFamily::ipv6 ? ipv6 : ipv4; }
+    std::array<FamilyPlane*, 2> planes() { return {&ipv4, &ipv6}; }
+    std::array<const FamilyPlane*, 2> planes() const { return {&ipv4, &ipv6}; }
+    // The family plane holding an SPI's SAs (nullptr: none).
+    const FamilyPlane* plane_of(uint32_t spi) const {
+        for (const FamilyPlane* p : planes())
+            if (p->schedule.role(spi)) return p;
+        return nullptr;
+    }
+    // Whether any family sends (an outbound SA in place, the routes into its carrier).
+    bool sending() const { return ipv4.sending() || ipv6.sending(); }
 };
 
 // The kernel requests of one apply() or timer step, staged (xfrm/dataplane.h, DataplaneBatch):
@@ -44,7 +71,8 @@ struct KernelDataplane::Pending {
     // Routes staged and never applied (an error before or in commit()) are not installed:
     // the next sync_prefixes() stages them again.
     ~Pending() {
-        for (const auto& [group, remote] : prefixes) group->installed_prefixes.erase(remote);
+        for (const auto& [group, remote] : prefixes)
+            group->plane(remote.family).installed_prefixes.erase(remote);
     }
     Pending(const Pending&) = delete;
     Pending& operator=(const Pending&) = delete;
@@ -52,7 +80,7 @@ struct KernelDataplane::Pending {
     std::string steps;                                   // what is staged, for the error message
     std::vector<std::pair<Group*, NetPrefix>> prefixes;  // staged routes: forgotten if the batch fails
     std::vector<std::string> applied;                    // Info lines once the batch is in the kernel
-    bool keyed = false;                                  // a keyed step: the table follows the batch
+    std::vector<const FamilyPlane*> keyed;               // keyed steps: the table follows the batch
 };
 
 // A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).

@@ -225,4 +225,27 @@ TEST_CASE("the WAN's default gateway is read from the main table by RTM_GETROUTE
     REQUIRE(both[1]);
     CHECK(both[1]->to_string() == "198.51.100.1");
     CHECK(!both[2]);
+
+    // IPv6 (the IPv6 carriers' next hop): its own default routes, often via a link-local router;
+    // the IPv4 answer does not change, and an IPv4 default route is no IPv6 gateway.
+    const auto query6 = [&](const char* device) {
+        return ns.run([device] {
+            auto r = Rtnl::open();
+            REQUIRE(r);
+            auto gw = r->default_gateway(device, Family::ipv6);
+            REQUIRE(gw);
+            return *gw;
+        });
+    };
+    CHECK(!query6("wan0"));
+    REQUIRE(ns.ip("-6 route add default via fe80::2 dev wan0 metric 500").empty());
+    REQUIRE(ns.ip("-6 route add default via fe80::1 dev wan0 metric 100").empty());
+    REQUIRE(ns.ip("-6 route add 2001:db8::/32 via fe80::9 dev wan1").empty());  // not a default route
+    const auto v6 = query6("wan0");
+    REQUIRE(v6);
+    CHECK(v6->to_string() == "fe80::1");
+    CHECK(!query6("wan1"));
+    auto again = query();
+    REQUIRE(again[0]);
+    CHECK(again[0]->to_string() == "192.0.2.1");
 }

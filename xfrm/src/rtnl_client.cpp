@@ -243,10 +243,10 @@ std::optional<RouteState> parse_route(std::span<const uint8_t> message) {
     return route;
 }
 
-std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex) {
+std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex, Family family) {
     const RouteState* best = nullptr;
     for (const RouteState& r : routes) {
-        if (r.family != Family::ipv4 || r.dst.length != 0 || r.table != kMainTable || r.type != RTN_UNICAST ||
+        if (r.family != family || r.dst.length != 0 || r.table != kMainTable || r.type != RTN_UNICAST ||
             r.oif != ifindex || !r.gateway || r.gateway->is_any())
             continue;
         if (!best || r.priority < best->priority) best = &r;
@@ -255,7 +255,7 @@ std::optional<Address> default_gateway(std::span<const RouteState> routes, int i
     return best->gateway;
 }
 
-common::Result<std::optional<Address>> Rtnl::default_gateway(std::string_view device) {
+common::Result<std::optional<Address>> Rtnl::default_gateway(std::string_view device, Family family) {
     const unsigned index = if_nametoindex(std::string(device).c_str());
     if (index == 0) return std::optional<Address>{};
     // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is read again.
@@ -266,15 +266,16 @@ common::Result<std::optional<Address>> Rtnl::default_gateway(std::string_view de
             detail::Scratch s;
             nlmsghdr* nlh = s.header(RTM_GETROUTE, 0);
             auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-            rtm->rtm_family = AF_INET;
-            detail::append(request, nlh, ObjectKind::route, Family::ipv4, "dump IPv4 routes");
+            rtm->rtm_family = static_cast<uint8_t>(to_af(family));
+            detail::append(request, nlh, ObjectKind::route, family,
+                           family == Family::ipv6 ? "dump IPv6 routes" : "dump IPv4 routes");
         }
         std::vector<RouteState> routes;
         auto status = socket_.dump(request, [&](std::span<const uint8_t> msg) -> common::Status {
             if (auto route = parse_route(msg)) routes.push_back(*route);
             return {};
         });
-        if (status) return xfrm::default_gateway(routes, static_cast<int>(index));
+        if (status) return xfrm::default_gateway(routes, static_cast<int>(index), family);
         if (status.error().code != EINTR || attempt == kDumpAttempts) return status.error();
     }
 }

@@ -31,7 +31,7 @@ policy::Selector tek_selector() {
 }
 
 const CarrierChoice kCarrier{"gdoi0", policy::Ipv4::parse("169.254.0.71").value(),
-                             policy::Ipv4::parse("169.254.0.72").value()};
+                             policy::Ipv4::parse("169.254.0.72").value(), std::nullopt, std::nullopt};
 
 }  // namespace
 
@@ -79,4 +79,44 @@ TEST_CASE("dataplane rules: keyed, the TEK selectors encrypt", "[dataplane][rule
     auto table = policy::compile(rules);
     REQUIRE(table);
     CHECK_THAT(table->to_string(), Catch::Contains("169.254.0.72"));
+}
+
+TEST_CASE("dataplane rules: a dual-stack group's IPv6 traffic goes into its IPv6 carrier",
+          "[dataplane][rules]") {
+    const auto lan = std::vector<NetPrefix>{NetPrefix::parse("10.1.0.0/24").value(),
+                                            NetPrefix::parse("2001:db8:1::/64").value()};
+    policy::Selector v6;
+    v6.source = policy::Prefix::parse("2001:db8::/32").value();
+    v6.destination = v6.source;
+    auto r = group_rule_set(group(), {tek_selector(), v6}, true, lan);
+    r.carrier_ifname = "gdoi0";
+    r.carrier6_ifname = "gdoi0v6";
+    r.carrier6_peer = common::IpAddress::parse("100::48").value();
+    MemberConfig config;
+    config.wan_interface = "wan0";
+    config.groups = {group()};
+    auto carrier = kCarrier;
+    carrier.g_in6 = common::IpAddress::parse("100::47").value();
+    carrier.g_out6 = common::IpAddress::parse("100::48").value();
+    const auto rules = member_rules(config, carrier, 0x00800000, "gdoi_member", lan, {r});
+    REQUIRE(rules.carrier.ipv6);
+    CHECK(rules.carrier.ipv6->g_in.to_string() == "100::47");
+    // Every group's G_OUT6_k = G_OUT6 + k (kernel_dataplane.h) is a carrier peer.
+    REQUIRE(rules.carrier.ipv6->peers);
+    CHECK(rules.carrier.ipv6->peers->to_string() == "100::/120");
+    auto table = policy::compile(rules);
+    REQUIRE(table);
+    const auto text = table->to_string();
+    CHECK_THAT(text, Catch::Contains("into carrier gdoi0v6"));
+    CHECK_THAT(text, Catch::Contains("into carrier gdoi0\""));
+    CHECK_THAT(text, Catch::Contains("ESP for own scope 2001:db8:1::/64"));
+
+    // Before the group's first IPv6 TEK the member has no IPv6 carrier: no IPv6 traffic into one.
+    r.carrier6_ifname.clear();
+    r.carrier6_peer.reset();
+    const auto v4only = member_rules(config, kCarrier, 0x00800000, "gdoi_member", lan, {r});
+    CHECK(!v4only.carrier.ipv6);
+    auto table4 = policy::compile(v4only);
+    REQUIRE(table4);
+    CHECK_THAT(table4->to_string(), !Catch::Contains("gdoi0v6"));
 }

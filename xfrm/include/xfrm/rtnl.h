@@ -73,9 +73,10 @@ struct RouteState {
 // truncated message or an address family other than IPv4/IPv6.
 std::optional<RouteState> parse_route(std::span<const uint8_t> message);
 
-// Pure: the gateway of the IPv4 default route (main table, unicast) leaving through device
-// `ifindex`, the lowest metric first; nullopt when there is none.
-std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex);
+// Pure: the gateway of the default route of `family` (main table, unicast) leaving through
+// device `ifindex`, the lowest metric first; nullopt when there is none.
+std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex,
+                                       Family family = Family::ipv4);
 
 class RtnlBatch {
 public:
@@ -123,9 +124,10 @@ public:
     common::Status delete_rule(const RuleSpec& rule);
     // nullopt when no device has this name (RTM_GETLINK answered ENODEV).
     common::Result<std::optional<LinkState>> find_link(std::string_view name);
-    // The gateway of the IPv4 default route through `device` in the main table (an
-    // RTM_GETROUTE dump); nullopt when there is none or no such device.
-    common::Result<std::optional<Address>> default_gateway(std::string_view device);
+    // The gateway of the default route of `family` through `device` in the main table (an
+    // RTM_GETROUTE dump); nullopt when there is none or no such device. IPv6: often link-local.
+    common::Result<std::optional<Address>> default_gateway(std::string_view device,
+                                                           Family family = Family::ipv4);
 
 private:
     explicit Rtnl(NetlinkSocket socket) : socket_(std::move(socket)) {}
