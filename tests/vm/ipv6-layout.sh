@@ -47,7 +47,6 @@ W=$(mktemp -d /tmp/ipv6-layout.XXXXXX)
 FAILS=0
 MUTATION="${V6_MUTATION:-}"
 MARKER="GDOI-V6-MARKER-7c3a91"
-BYPASS_MARKER="GDOI-V6-BYPASS"
 SPI=0x00001000
 KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 INT=202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
@@ -71,13 +70,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- ESP for IPv6 available? ------------------------------------------------------------------
-ip netns add "$P-probe"
-if ! ip -n "$P-probe" xfrm state add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x100 mode tunnel \
-    enc 'cbc(aes)' "0x$KEY" auth-trunc 'hmac(sha256)' "0x$INT" 128; then
-    echo "ipv6-layout: this kernel ($(uname -r)) cannot add IPv6 ESP states: not the test VM?" >&2
-    exit 1
-fi
-ip netns del "$P-probe"
+esp6_available ipv6-layout
 step "kernel $(uname -r), mutation '${MUTATION:-none}', carrier MTU $CARRIER_MTU for WAN MTU $WAN_MTU"
 
 # ---- topology -----------------------------------------------------------------------------------
@@ -186,90 +179,17 @@ for gm in gm1 gm2; do
 done
 sed 's/^/    /' "$W/gm1-carrier.txt"
 
-# ---- helpers ------------------------------------------------------------------------------------
-cat >"$W/udp.py" <<'EOF'
-# udp.py serve ADDR PORT READY_FILE COUNT | send ADDR PORT MARKER COUNT
-import socket, sys
-if sys.argv[1] == "serve":
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.bind((sys.argv[2], int(sys.argv[3])))
-    s.settimeout(30)
-    open(sys.argv[4], "w").write("ready\n")
-    for _ in range(int(sys.argv[5])):
-        try:
-            d, a = s.recvfrom(4096)
-        except socket.timeout:
-            break
-        print(a[0], d.decode(errors="replace"), flush=True)
-        s.sendto(b"REPLY " + d, a)
-else:
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.settimeout(3)
-    marker, got = sys.argv[4].encode(), 0
-    for i in range(int(sys.argv[5])):
-        s.sendto(marker + b" %d" % i, (sys.argv[2], int(sys.argv[3])))
-        try:
-            d, _ = s.recvfrom(4096)
-            got += d.startswith(b"REPLY " + marker)
-        except socket.timeout:
-            pass
-    print(got)
-EOF
-cat >"$W/bypass.py" <<'EOF'
-# bypass.py OUTER_SRC OUTER_DST INNER_SRC INNER_DST MARKER COUNT: cleartext IPv6-in-IPv6
-# (next header 41) carrying a UDP datagram with MARKER, sent from a raw socket.
-import socket, struct, sys
-osrc, odst, isrc, idst, marker, count = sys.argv[1:7]
-a6 = lambda a: socket.inet_pton(socket.AF_INET6, a)
-payload = marker.encode()
-ulen = 8 + len(payload)
-udp = struct.pack("!HHHH", 40000, 9999, ulen, 0) + payload
-b = a6(isrc) + a6(idst) + struct.pack("!I3xB", ulen, 17) + udp
-if len(b) % 2:
-    b += b"\0"
-s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-while s >> 16:
-    s = (s & 0xffff) + (s >> 16)
-c = (~s) & 0xffff or 0xffff
-udp = udp[:6] + struct.pack("!H", c) + udp[8:]
-inner = struct.pack("!IHBB", 6 << 28, ulen, 17, 64) + a6(isrc) + a6(idst) + udp
-sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 41)
-sock.bind((osrc, 0))
-for _ in range(int(count)):
-    sock.sendto(inner, (odst, 0))
-EOF
-
-# counter NS FAMILY TABLE NAME: the packets of a named nft counter.
-counter() {
-    nsx "$1" nft list counter "$2" "$3" "$4" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
-# counter_ge NS FAMILY TABLE NAME N: the counter has reached N.
-counter_ge() { [[ $(counter "$1" "$2" "$3" "$4") -ge $5 ]]; }
-
-capture_start() {  # capture_start NAME: dumpcap on core's link to gm1
-    CAP="$W/$1.pcap"
-    # Not through nsx (a function runs in a subshell): $! must be dumpcap itself.
-    ip netns exec "$P-core" dumpcap -q -P -i c1 -w "$CAP" >"$W/$1.dumpcap.log" 2>&1 &
-    CAP_PID=$!
-    wait_until 30 test -s "$CAP" || { echo "dumpcap did not start" >&2; cat "$W/$1.dumpcap.log" >&2; exit 1; }
-}
-capture_stop() {
-    # SIGTERM: background jobs of a script ignore SIGINT.
-    kill -TERM "$CAP_PID" 2>/dev/null || true
-    wait "$CAP_PID" 2>/dev/null || true
-}
-
 # ---- 1. traffic both ways, captured on the core -------------------------------------------------
 step "1. ping and UDP both ways (capture on core c1)"
 READY="$W/udp.ready"
-nsx lan2 $PY "$W/udp.py" serve $H2 5000 "$READY" 5 >"$W/udp-server.txt" 2>&1 &
+nsx lan2 $PY "$SITES_LIB/udp_echo.py" serve $H2 5000 "$READY" 5 >"$W/udp-server.txt" 2>&1 &
 UDP_PID=$!
 capture_start traffic
 check "ping lan1 -> lan2" nsx lan1 ping -6 -n -q -c 3 -i 0.2 -W 2 $H2
 check "ping lan2 -> lan1" nsx lan2 ping -6 -n -q -c 3 -i 0.2 -W 2 $H1
 check "ping lan1 -> lan2 with traffic class 0xb8 (DSCP EF)" nsx lan1 ping -6 -n -q -c 3 -i 0.2 -W 2 -Q 0xb8 $H2
 wait_until 30 test -s "$READY" || bad "UDP server on lan2 did not start"
-replies=$(nsx lan1 $PY "$W/udp.py" send $H2 5000 "$MARKER" 5 || echo 0)
+replies=$(nsx lan1 $PY "$SITES_LIB/udp_echo.py" send $H2 5000 "$MARKER" 5 || echo 0)
 wait "$UDP_PID" || true
 received=$(grep -c "^$H1 $MARKER" "$W/udp-server.txt" || true)
 capture_stop
@@ -333,9 +253,6 @@ if [[ $marked -ge 10 ]]; then ok "the marker is inside the ESP ($marked datagram
 
 # ---- 5. ND on the WAN ---------------------------------------------------------------------------
 step "5. neighbour discovery on the WAN with the nft tables loaded"
-nd_state() {  # nd_state NS ADDR DEV: the neighbour state word
-    ip -n "$P-$1" -6 neigh show "$2" dev "$3" | awk '{ print $NF }'
-}
 for x in "gm1 2001:db8:ff:1::1 wan0" "gm2 2001:db8:ff:2::1 wan0" "core 2001:db8:ff:1::2 c1" "core 2001:db8:ff:2::2 c2"; do
     read -r ns addr dev <<<"$x"
     st=$(nd_state "$ns" "$addr" "$dev")
@@ -371,50 +288,24 @@ if [[ $route == *"mtu $CARRIER_MTU "* || $route == *"mtu $CARRIER_MTU" ]]; then 
 
 # ---- 4. carrier bypass --------------------------------------------------------------------------
 step "4. crafted cleartext ip6ip6 from the core to $G_IN (inner $SPOOF > $H2)"
-ip -n "$P-core" -6 addr add $G_OUT/128 dev lo nodad
-ip -n "$P-core" -6 route add $G_IN/128 via 2001:db8:ff:2::2
-nsx gm2 nft -f - <<EOF
-table netdev wire {
-  counter ip6ip6_in {}
-  chain ingress { type filter hook ingress device "wan0" priority 0; ip6 nexthdr ipv6 ip6 daddr $G_IN counter name ip6ip6_in; }
-}
-EOF
-nsx lan2 nft -f - <<EOF
-table inet obs {
-  counter spoofed {}
-  chain pre { type filter hook prerouting priority -400; ip6 saddr $SPOOF counter name spoofed; }
-}
-EOF
+bypass_setup gm2 2001:db8:ff:2::2 lan2
 xfrm_blocked() { nsx gm2 cat /proc/net/xfrm_stat | awk '$1 == "XfrmInPolBlock" { print $2 }'; }
-# bypass_round NAME: 5 crafted packets; sets WIRE (seen on gm2's WAN) and LAN (reached lan2).
-bypass_round() {
-    local wire0 lan0
-    wire0=$(counter gm2 netdev wire ip6ip6_in)
-    lan0=$(counter lan2 inet obs spoofed)
-    nsx core $PY "$W/bypass.py" $G_OUT $G_IN $SPOOF $H2 "$BYPASS_MARKER" 5
-    # Wait for all five on gm2's WAN, then for what the LAN side does with them (bounded).
-    wait_until 10 counter_ge gm2 netdev wire ip6ip6_in $((wire0 + 5)) || true
-    WIRE=$(($(counter gm2 netdev wire ip6ip6_in) - wire0))
-    if [[ $1 == control ]]; then wait_until 10 counter_ge lan2 inet obs spoofed $((lan0 + 5)) || true; fi
-    LAN=$(($(counter lan2 inet obs spoofed) - lan0))
-    echo "    $1: $WIRE crafted packets on gm2's WAN, $LAN on lan2"
-}
 if [[ $MUTATION == no-guard ]]; then
     blk0=$(xfrm_blocked)
-    bypass_round "no guards (mutation)"
+    bypass_round gm2 lan2 $H2 "no guards (mutation)" $SPOOF
     if [[ $WIRE -ge 5 && $LAN -eq 0 ]]; then ok "bypass closed"; else bad "bypass open: $LAN of $WIRE crafted packets reached lan2"; fi
 else
     blk0=$(xfrm_blocked)
-    drop0=$(counter gm2 inet v6layout bypass_drop)
-    bypass_round "both guards"
-    drop1=$(counter gm2 inet v6layout bypass_drop)
+    drop0=$(nft_counter gm2 inet v6layout bypass_drop)
+    bypass_round gm2 lan2 $H2 "both guards" $SPOOF
+    drop1=$(nft_counter gm2 inet v6layout bypass_drop)
     if [[ $WIRE -ge 5 && $LAN -eq 0 && $((drop1 - drop0)) -ge 5 ]]; then
         ok "bypass closed by the nft input rule ($((drop1 - drop0)) dropped, $WIRE on gm2's WAN, 0 on lan2)"
     else
         bad "both guards: $WIRE on gm2's WAN, $LAN on lan2, nft dropped $((drop1 - drop0))"
     fi
     nsx gm2 nft flush chain inet v6layout input
-    bypass_round "XFRM block policy only"
+    bypass_round gm2 lan2 $H2 "XFRM block policy only" $SPOOF
     blk1=$(xfrm_blocked)
     if [[ $WIRE -ge 5 && $LAN -eq 0 && $((blk1 - blk0)) -ge 5 ]]; then
         ok "bypass closed by the XFRM block policy alone (XfrmInPolBlock +$((blk1 - blk0)))"
@@ -422,7 +313,7 @@ else
         bad "block policy only: $WIRE on gm2's WAN, $LAN on lan2, XfrmInPolBlock +$((blk1 - blk0))"
     fi
     ip -6 -n "$P-gm2" xfrm policy delete src ::/0 dst $G_IN/128 proto 41 dir in
-    bypass_round control
+    bypass_round gm2 lan2 $H2 control $SPOOF
     if [[ $WIRE -ge 5 && $LAN -ge 1 ]]; then ok "control without guards: $LAN crafted packets reach lan2 (the check can fail)"; else
         bad "control without guards: $LAN of $WIRE reached lan2: the check is blind"; fi
 fi
@@ -440,7 +331,7 @@ for gm in gm1 gm2; do
     } >"$W/$gm-state.txt" 2>&1 || true
 done
 for c in carrier_own carrier_dstopt rewritten carrier_guard readdressed; do
-    printf '    gm1 nft counter %s: %s packets\n' $c "$(counter gm1 inet v6layout $c)"
+    printf '    gm1 nft counter %s: %s packets\n' $c "$(nft_counter gm1 inet v6layout $c)"
 done
 
 step "done: $FAILS failed"

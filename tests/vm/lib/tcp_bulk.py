@@ -1,4 +1,4 @@
-"""Bulk TCP for the MTU scenarios of tests/vm/router-setups.sh.
+"""Bulk TCP for the MTU scenarios of tests/vm/router-setups.sh (IPv4 or IPv6 by the address).
 
   tcp_bulk.py serve ADDR PORT N      accept N connections: "send <bytes>" -> read and answer the
                                      count; "fetch <bytes>" -> send that many bytes
@@ -11,7 +11,7 @@ import time
 
 
 def serve(addr, port, count):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(4)
