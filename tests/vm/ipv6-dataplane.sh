@@ -176,8 +176,7 @@ wait_until 60 test -S "$W/ks.ctl" || bad "the key server did not start"
 # The members gave up on the silent key server (15 s per attempt) and wait to retry (10 s, then
 # 20 s, ...): ask them to register now.
 for gm in gm1 gm2; do "$GDOICTL" -s "$W/$gm.sock" register $GROUP >/dev/null || bad "gdoictl register on $gm"; done
-check "gm1 registered in $GROUP (key server over IPv6)" wait_registered gm1 $GROUP 90
-check "gm2 registered in $GROUP (key server over IPv6)" wait_registered gm2 $GROUP 30
+for gm in gm1 gm2; do check "$gm registered in $GROUP (key server over IPv6)" wait_registered $gm $GROUP; done
 check "traffic flows lan1 -> lan2 over IPv6" wait_until 30 nsx lan1 ping -6 -n -q -c 1 -W 1 $H2
 check "traffic flows lan1 -> lan2 over IPv4" wait_until 30 nsx lan1 ping -4 -n -q -c 1 -W 1 $V4_2
 "$GDOICTL" -s "$W/gm1.sock" show tek | tee "$W/gm1-tek.txt"

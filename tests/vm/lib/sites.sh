@@ -184,10 +184,11 @@ sending_spi() {
     esac
     group_json "$1" tek "$2" "${of}[-1].spi"
 }
-# wait_registered GM GROUP [SECONDS] — wait up to SECONDS (30) for the state "registered".
+# wait_registered GM GROUP — wait for the state "registered": 150 queries 0.2 s apart (30 s plus
+# what the queries take: under TCG that can be as much again).
 wait_registered() {
-    local s="" end=$((SECONDS + ${3:-30}))
-    while [ "$SECONDS" -lt "$end" ]; do
+    local s=""
+    for _ in $(seq 150); do
         s=$(group_state "$1" "$2")
         [ "$s" = registered ] && return 0
         sleep 0.2
