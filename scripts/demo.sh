@@ -6,6 +6,8 @@
 # original addresses, `ip xfrm state` (keys masked) and a rekey pushed by the key server.
 # Needs root (namespaces, qemu). First run downloads Debian's kernel package (~70 MB) once.
 set -euo pipefail
+# shellcheck source=scripts/lib/need-root.sh
+. "$(dirname "$0")/lib/need-root.sh" "$0" "$@"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 echo "== building (first time: a few minutes)"

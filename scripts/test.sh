@@ -4,6 +4,8 @@
 # runs the whole suite (unit, strongSwan interop, netns, real-ESP VM, bounded fuzz)
 # with ctest on the sanitized build. Needs root (namespaces, nftables, qemu).
 set -euo pipefail
+# shellcheck source=scripts/lib/need-root.sh
+. "$(dirname "$0")/lib/need-root.sh" "$0" "$@"
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 

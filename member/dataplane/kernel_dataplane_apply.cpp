@@ -92,6 +92,21 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
             if (std::find(selectors.begin(), selectors.end(), s) == selectors.end()) selectors.push_back(s);
         scope.insert(scope.end(), tek_scope.value().begin(), tek_scope.value().end());
     }
+    // The IPv6 carrier comes with the group's first IPv6 TEK. Where it cannot be made (IPv6
+    // disabled, no ip6tnl in the kernel) the IPv6 TEKs are refused: that family's traffic stays
+    // fail-closed (no IPv6 carrier in the rules), the IPv4 TEKs go on.
+    if (!spis[1].empty())
+        if (auto p = prepare_carrier(g->ipv6); !p) {
+            for (uint32_t spi : spis[1]) {
+                const std::string why = "no IPv6 carrier: " + p.error().message;
+                if (!g->refused.count(spi))
+                    log(gdoi::LogLevel::Warning,
+                        "group " + group.name + ": TEK " + common::hex_spi(spi) + " not installed: " + why);
+                g->refused[spi] = why;
+                g->teks.erase(spi);
+            }
+            spis[1].clear();
+        }
     if (!spis[0].empty() || !spis[1].empty()) {
         g->registered = true;
         g->selectors = std::move(selectors);
@@ -104,12 +119,13 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     common::Status s;
     for (FamilyPlane* plane : g->planes()) {
         const auto& family_spis = spis[plane == &g->ipv6 ? 1 : 0];
-        if (s && !family_spis.empty()) s = prepare_carrier(*plane);
+        if (!family_spis.empty()) s = prepare_carrier(*plane);  // ready already: a no-op
         if (!s) break;
         const auto steps =
             plane->schedule.on_state(family_spis, std::chrono::seconds(state.gap.activation_time_delay),
                                      std::chrono::seconds(state.gap.deactivation_time_delay), now);
         s = run(*g, *plane, steps, pending);
+        if (!s) break;
     }
     if (s) s = sync_prefixes(&pending);
     if (s) s = commit(pending);

@@ -149,6 +149,25 @@ void build_sa_id(MessageBuffer& out, const SaId& id, bool get) {
                id.dst.to_string());
 }
 
+void build_set_outbound_seq(MessageBuffer& out, const SaId& id, uint32_t seq) {
+    Scratch s;
+    // XFRM_MSG_NEWAE replaces the SA's replay state (net/xfrm/xfrm_user.c: xfrm_new_ae wants
+    // NLM_F_REPLACE; xfrm_update_ae_params copies the whole struct xfrm_replay_state under x->lock).
+    nlmsghdr* nlh = s.header(XFRM_MSG_NEWAE, NLM_F_REPLACE);
+    auto* ae = static_cast<xfrm_aevent_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_aevent_id)));
+    ae->sa_id.daddr = to_xfrm(id.dst);
+    ae->sa_id.spi = htonl(id.spi);
+    ae->sa_id.family = static_cast<uint16_t>(to_af(id.dst.family));
+    ae->sa_id.proto = kIpprotoEsp;
+    // An outbound SA's inbound half (seq, bitmap) is unused: zero, as the kernel starts it.
+    const xfrm_replay_state replay{seq, 0, 0};
+    mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(replay), &replay);
+    put_mark(nlh, id.mark);
+    append(out, nlh, ObjectKind::sa, id.dst.family,
+           "set the outbound sequence number of SA spi " + common::hex_spi(id.spi) + " dst " +
+               id.dst.to_string() + " to " + std::to_string(seq));
+}
+
 common::Status build_policy(MessageBuffer& out, const PolicySpec& p, uint32_t owner, bool update) {
     const std::string what = std::string(update ? "update" : "add") + " policy " + selector_text(p.selector) +
                              " dir " + dir_name(p.dir);

@@ -13,6 +13,7 @@ namespace xfrm {
 common::Status XfrmBatch::add_sa(const SaSpec& sa) { return detail::build_sa(buffer_, sa, owner_, false); }
 common::Status XfrmBatch::update_sa(const SaSpec& sa) { return detail::build_sa(buffer_, sa, owner_, true); }
 void XfrmBatch::delete_sa(const SaId& id) { detail::build_sa_id(buffer_, id, false); }
+void XfrmBatch::set_outbound_seq(const SaId& id, uint32_t seq) { detail::build_set_outbound_seq(buffer_, id, seq); }
 common::Status XfrmBatch::add_policy(const PolicySpec& p) { return detail::build_policy(buffer_, p, owner_, false); }
 common::Status XfrmBatch::update_policy(const PolicySpec& p) { return detail::build_policy(buffer_, p, owner_, true); }
 void XfrmBatch::delete_policy(const PolicyId& id) { detail::build_delete_policy(buffer_, id, owner_); }
@@ -91,6 +92,12 @@ common::Result<SaState> Xfrm::get_sa(const SaId& id) {
     if (!status) return status.error();
     if (!found) return common::make_error(request.requests().front().what + ": no SA in the kernel's reply", EPROTO);
     return *found;
+}
+
+common::Status Xfrm::set_outbound_seq(const SaId& id, uint32_t seq) {
+    XfrmBatch b = batch();
+    b.set_outbound_seq(id, seq);
+    return apply(b);
 }
 
 namespace {

@@ -49,6 +49,7 @@ T read_struct(const void* payload) {
 
 common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bool update);
 void build_sa_id(MessageBuffer& out, const SaId& id, bool get);  // DELSA or GETSA
+void build_set_outbound_seq(MessageBuffer& out, const SaId& id, uint32_t seq);  // NEWAE
 common::Status build_policy(MessageBuffer& out, const PolicySpec& policy, uint32_t owner, bool update);
 void build_delete_policy(MessageBuffer& out, const PolicyId& id, uint32_t owner);
 void build_sa_dump(MessageBuffer& out);

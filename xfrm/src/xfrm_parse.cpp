@@ -88,6 +88,13 @@ int sa_attr(const nlattr* attr, void* data) {
                 a->state->mark = Mark{m->v, m->m};
             }
             break;
+        case XFRMA_REPLAY_VAL:
+            if (len >= sizeof(xfrm_replay_state)) {
+                const auto r = read_struct<xfrm_replay_state>(mnl_attr_get_payload(attr));
+                a->state->outbound_seq = r.oseq;
+                a->state->inbound_seq = r.seq;
+            }
+            break;
         default:
             break;
     }

@@ -184,3 +184,29 @@ TEST_CASE("block policy has no template", "[messages]") {
     CHECK(info->sel.proto == IPPROTO_IPIP);
     CHECK(attrs(msgs[0], sizeof(xfrm_userpolicy_info)).count(XFRMA_TMPL) == 0);
 }
+
+TEST_CASE("set_outbound_seq builds XFRM_MSG_NEWAE replacing the replay state", "[messages]") {
+    XfrmBatch b(1);
+    b.set_outbound_seq({*Address::parse("192.0.2.2"), 0x2000, Mark{0x10, 0xff}}, 123456);
+    auto msgs = messages(b.bytes());
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]->nlmsg_type == XFRM_MSG_NEWAE);
+    // xfrm_new_ae() refuses an NEWAE without NLM_F_REPLACE.
+    CHECK((msgs[0]->nlmsg_flags & NLM_F_REPLACE) != 0);
+    const auto* ae = static_cast<const xfrm_aevent_id*>(mnl_nlmsg_get_payload(msgs[0]));
+    CHECK(ntohl(ae->sa_id.spi) == 0x2000);
+    CHECK(ae->sa_id.family == AF_INET);
+    CHECK(ae->sa_id.proto == IPPROTO_ESP);
+    in_addr dst{};
+    std::memcpy(&dst, &ae->sa_id.daddr, 4);
+    CHECK(ntohl(dst.s_addr) == 0xc0000202);
+    const auto a = attrs(msgs[0], sizeof(xfrm_aevent_id));
+    REQUIRE(a.count(XFRMA_REPLAY_VAL));
+    REQUIRE(mnl_attr_get_payload_len(a.at(XFRMA_REPLAY_VAL)) == sizeof(xfrm_replay_state));
+    xfrm_replay_state r{};
+    std::memcpy(&r, mnl_attr_get_payload(a.at(XFRMA_REPLAY_VAL)), sizeof(r));
+    CHECK(r.oseq == 123456);
+    CHECK(r.seq == 0);
+    CHECK(r.bitmap == 0);
+    REQUIRE(a.count(XFRMA_MARK));
+}

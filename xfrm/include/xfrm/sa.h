@@ -63,7 +63,7 @@ struct SaState {
     uint32_t spi = 0;
     Mode mode = Mode::tunnel;
     uint32_t reqid = 0;
-    uint32_t owner = 0;  // xfrm_selector.user: the tag (see xfrm.h)
+    uint32_t owner = 0;                     // xfrm_selector.user: the tag (see xfrm.h)
     std::optional<EspTransform> transform;  // nullopt for algorithms outside the table
     uint32_t replay_window = 0;
     Lifetime soft;
@@ -76,6 +76,10 @@ struct SaState {
     uint64_t use_time = 0;  // 0 until the first packet
     uint32_t replay_errors = 0;
     uint32_t integrity_failures = 0;
+    // The replay state (XFRMA_REPLAY_VAL, struct xfrm_replay_state): the last ESP sequence number
+    // this SA sent (outbound) and the highest it received (inbound). 0 before the first packet.
+    uint32_t outbound_seq = 0;
+    uint32_t inbound_seq = 0;
 };
 
 }  // namespace xfrm

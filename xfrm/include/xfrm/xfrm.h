@@ -30,9 +30,10 @@ class XfrmBatch {
 public:
     explicit XfrmBatch(uint32_t owner) : owner_(owner) {}
 
-    common::Status add_sa(const SaSpec& sa);     // XFRM_MSG_NEWSA (fails if it exists)
-    common::Status update_sa(const SaSpec& sa);  // XFRM_MSG_UPDSA (replaces lifetimes, mark...)
-    void delete_sa(const SaId& id);              // XFRM_MSG_DELSA
+    common::Status add_sa(const SaSpec& sa);                 // XFRM_MSG_NEWSA (fails if it exists)
+    common::Status update_sa(const SaSpec& sa);              // XFRM_MSG_UPDSA (replaces lifetimes, mark...)
+    void delete_sa(const SaId& id);                          // XFRM_MSG_DELSA
+    void set_outbound_seq(const SaId& id, uint32_t seq);     // XFRM_MSG_NEWAE (see Xfrm::set_outbound_seq)
     common::Status add_policy(const PolicySpec& policy);     // XFRM_MSG_NEWPOLICY
     common::Status update_policy(const PolicySpec& policy);  // XFRM_MSG_UPDPOLICY (add or replace)
     void delete_policy(const PolicyId& id);                  // XFRM_MSG_DELPOLICY
@@ -64,6 +65,11 @@ public:
     common::Status delete_sa(const SaId& id);
     // Current state and counters of one SA (any owner; see SaState::owner).
     common::Result<SaState> get_sa(const SaId& id);
+    // Sets the last sequence number an outbound SA sent (XFRM_MSG_NEWAE): its next packet carries
+    // seq + 1. The kernel takes any value, lower ones too: a caller must never move the counter
+    // back (a sequence number used twice repeats the IV of GCM's seqiv, RFC 4106 §3) — read it
+    // with get_sa() and stay above what the SA can have sent since.
+    common::Status set_outbound_seq(const SaId& id, uint32_t seq);
 
     common::Status add_policy(const PolicySpec& policy);
     common::Status update_policy(const PolicySpec& policy);
