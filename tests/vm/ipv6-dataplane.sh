@@ -122,7 +122,7 @@ objects() {
     } >"$f" 2>&1
     local pol
     pol=$(nsx "$1" ip xfrm policy | awk '$1 == "dir" { n[$2 ($3 == "action" ? " " $4 : "")]++ }
-        END { for (d in n) printf "%s%s %d", sep, d, n[d]; sep = ", " }' || true)
+        END { for (d in n) { printf "%s%s %d", sep, d, n[d]; sep = ", " } }' || true)
     echo "    $1: $(grep -c '^src' <(nsx "$1" ip xfrm state) || true) XFRM states;" \
         "$(grep -c '^src' <(nsx "$1" ip xfrm policy) || true) XFRM policies ($pol);" \
         "devices $(nsx "$1" ip -o link show | awk -F': ' '$2 ~ /^gdoi/ { sub(/@.*/, "", $2); printf "%s ", $2 }')"
