@@ -180,6 +180,7 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     auto leftovers = xfrm_->dump_sas();
     const size_t old_sas = leftovers ? leftovers->size() : 0;
     if (auto s = remove_member_objects(keep); !s) return s;
+    if (auto s = sync_exclude_policies(); !s) return s;
     if (auto s = sync_prefixes(); !s) return s;
     // 3. The other groups' carriers, before their keys (kernel_dataplane.h): a registration
     //    then only adds SAs, policies and routes. A failure here is retried by the registration.
@@ -209,6 +210,7 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
     auto rules = sync_rules();              // the group's rules go in whatever else failed
     if (rules) (void)prepare_group(group);  // its carrier, fail-closed, before its keys
+    if (auto s = sync_exclude_policies(); rules && !s) return s;
     return rules;
 }
 
@@ -234,6 +236,7 @@ common::Status KernelDataplane::reset_group(const GroupConfig& group) {
     common::Status first = sync_rules();
     if (auto s = g->ipv4.carrier ? teardown_group(*g) : common::Status{}; first && !s) first = s;
     if (auto s = sync_prefixes(); first && !s) first = s;
+    if (auto s = sync_exclude_policies(); first && !s) first = s;
     if (first) (void)prepare_group(group);  // its carrier, fail-closed, before its new keys
     save_state();
     log(gdoi::LogLevel::Info,

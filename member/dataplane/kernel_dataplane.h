@@ -47,6 +47,8 @@
 //   its SAs, carrier and routes stay, and its registration continues from them as from a
 //   rekey (same SPIs: nothing to do; new ones: make-before-break). Traffic keeps flowing
 //   encrypted across the restart. Everything else of the previous run is removed as before.
+// - Exclude rules are XFRM allow policies too (dataplane_exclude.h): excluded cleartext from the
+//   WAN passes the carriers' fwd policies. Member-wide, kept in line with the configuration.
 // - shutdown(): leaves everything in place: the table (with its fail-closed rules), the SAs,
 //   the carrier. Traffic stays encrypted while the daemon is down; when the SAs reach their
 //   hard lifetime the kernel deletes them and the nft carrier guard and fail-closed rules drop
@@ -195,6 +197,8 @@ private:
     // Without `into`, applied here; with it, the installs are staged there (removals go now).
     common::Status sync_prefixes(Pending* into = nullptr);
     common::Status sync_rules();
+    // The exclude rules' XFRM allow policies (dataplane_exclude.h) as the configuration wants them.
+    common::Status sync_exclude_policies();
     common::Status refresh_local_scope();
     void log(gdoi::LogLevel level, const std::string& line) const;
 

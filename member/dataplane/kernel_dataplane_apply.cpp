@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "common/hex_spi.h"
+#include "dataplane/dataplane_exclude.h"
 #include "dataplane/dataplane_rules.h"
 #include "dataplane/dataplane_tek.h"
 #include "dataplane/kernel_dataplane.h"
@@ -168,6 +169,7 @@ common::Status KernelDataplane::remove_group(const GroupConfig& group) {
     std::erase_if(config_.groups, [&](const GroupConfig& c) { return c.name == group.name; });
     if (auto s = sync_prefixes(); first && !s) first = s;
     if (auto s = sync_rules(); first && !s) first = s;
+    if (auto s = xfrm_ ? sync_exclude_policies() : common::Status{}; first && !s) first = s;
     save_state();
     return first;
 }
@@ -459,6 +461,35 @@ common::Status KernelDataplane::sync_prefixes(Pending* into) {
     if (!into)
         if (auto s = commit(own); !s) return s;
     return first;
+}
+
+common::Status KernelDataplane::sync_exclude_policies() {
+    if (!xfrm_) return common::make_error("dataplane not started");
+    const auto wanted = exclude_policies(config_.groups);
+    auto dumped = xfrm_->dump_policies();
+    if (!dumped) return dumped.error();
+    xfrm::XfrmBatch b = xfrm_->batch();
+    std::vector<xfrm::Selector> present;
+    for (const auto& p : *dumped) {
+        if (!is_exclude_policy(p.spec)) continue;
+        const bool keep = std::any_of(wanted.begin(), wanted.end(), [&](const xfrm::PolicySpec& w) {
+            return w.selector == p.spec.selector;
+        });
+        if (keep)
+            present.push_back(p.spec.selector);
+        else
+            b.delete_policy(p.id());
+    }
+    for (const auto& w : wanted)
+        if (std::find(present.begin(), present.end(), w.selector) == present.end())
+            if (auto s = b.update_policy(w); !s) return s;
+    if (b.empty()) return {};
+    if (auto s = xfrm_->apply(b); !s)
+        return common::make_error("exclude rules as XFRM allow policies: " + s.error().message,
+                                  s.error().code);
+    log(gdoi::LogLevel::Debug, std::to_string(wanted.size()) + " exclude polic" +
+                                   (wanted.size() == 1 ? "y" : "ies") + " in XFRM (dir fwd, allow)");
+    return {};
 }
 
 common::Status KernelDataplane::sync_rules() {

@@ -85,12 +85,14 @@ TEST_CASE("a batch checks every ACK and reports the first failure", "[netns][pol
         REQUIRE(b.add_policy(fwd_policy("10.2.0.0/16", "10.1.0.0/16")));
         REQUIRE(b.add_policy(fwd_policy("10.2.0.0/16", "10.1.0.0/16")));  // EEXIST
         REQUIRE(b.add_policy(fwd_policy("10.4.0.0/16", "10.1.0.0/16")));  // still applied
-        b.delete_policy({{prefix("10.9.0.0/16"), prefix("10.1.0.0/16"), 0, 0, 0}, Direction::fwd, std::nullopt});
+        b.delete_policy(
+            {{prefix("10.9.0.0/16"), prefix("10.1.0.0/16"), 0, 0, 0}, Direction::fwd, std::nullopt});
         auto s = x->apply(b);
         REQUIRE_FALSE(s);
         return s.error().message;
     });
-    CHECK(message.find("add policy src 10.2.0.0/16 dst 10.1.0.0/16 dir fwd: a policy with this selector") == 0);
+    CHECK(message.find("add policy src 10.2.0.0/16 dst 10.1.0.0/16 dir fwd: a policy with this selector") ==
+          0);
     CHECK(message.find("and 1 more failed request") != std::string::npos);
     CHECK(ns.ip("xfrm policy").find("10.4.0.0/16") != std::string::npos);
 }
@@ -119,6 +121,34 @@ TEST_CASE("update_policy replaces, delete_policy removes, missing ones are named
     CHECK(ns.ip("xfrm policy").empty());
 }
 
+TEST_CASE("a block of ports (port and mask) round-trips: the exclude rules' allow policies",
+          "[netns][policy]") {
+    ScopedNetns ns;
+    PolicySpec p;
+    p.selector.src = prefix("0.0.0.0/0");
+    p.selector.dst = prefix("0.0.0.0/0");
+    p.selector.proto = IPPROTO_UDP;
+    p.selector.dst_port = 1008;
+    p.selector.dst_port_mask = 0xfff0;  // 1008-1023
+    p.dir = Direction::fwd;
+    p.priority = 500;
+    auto d = ns.run([&] {
+        auto x = Xfrm::open();
+        REQUIRE(x->add_policy(p));
+        return *x->dump_policies();
+    });
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].spec.selector == p.selector);
+    CHECK(d[0].spec.priority == 500);
+    CHECK(d[0].spec.templates.empty());
+    // The kernel identifies it by that selector: the same mask deletes it.
+    const bool deleted = ns.run([&] {
+        return Xfrm::open()->delete_policy({p.selector, p.dir, std::nullopt}).ok();
+    });
+    CHECK(deleted);
+    CHECK(ns.ip("xfrm policy").empty());
+}
+
 TEST_CASE("policies with marks and ports round-trip", "[netns][policy]") {
     ScopedNetns ns;
     auto d = ns.run([] {
@@ -127,8 +157,8 @@ TEST_CASE("policies with marks and ports round-trip", "[netns][policy]") {
         p.selector = {prefix("10.1.0.0/16"), prefix("10.2.0.0/16"), IPPROTO_TCP, 0, 179};
         p.dir = Direction::out;
         p.mark = Mark{0x5, 0xff};
-        p.templates.push_back(Template{address("169.254.0.1"), address("169.254.0.2"), 0, Mode::transport, 3,
-                                       Level::use});
+        p.templates.push_back(
+            Template{address("169.254.0.1"), address("169.254.0.2"), 0, Mode::transport, 3, Level::use});
         REQUIRE(x->add_policy(p));
         return *x->dump_policies();
     });
@@ -175,10 +205,10 @@ TEST_CASE("adding an ESP SA without kernel ESP support gives the operator messag
 
 TEST_CASE("a missing crypto algorithm is named (this host has no GCM)", "[netns][sa]") {
     ScopedNetns ns;
-    const std::string probe = netns_test::capture(
-        "ip netns exec " + ns.name() +
-        " ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 0x100 mode tunnel "
-        "aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128");
+    const std::string probe =
+        netns_test::capture("ip netns exec " + ns.name() +
+                            " ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 0x100 mode tunnel "
+                            "aead 'rfc4106(gcm(aes))' 0x0102030405060708090a0b0c0d0e0f1011121314 128");
     if (probe.find("AEAD algorithm not found") == std::string::npos) {
         WARN("this kernel has rfc4106(gcm(aes))");
         return;
@@ -242,7 +272,8 @@ TEST_CASE("1,000 policies go in one batch, dump back whole and flush", "[netns][
         auto x = Xfrm::open();
         XfrmBatch b = x->batch();
         for (int i = 0; i < 1000; ++i) {
-            const std::string remote = "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+            const std::string remote =
+                "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
             REQUIRE(b.add_policy(fwd_policy(remote.c_str(), "10.1.0.0/16")));
         }
         const auto start = std::chrono::steady_clock::now();
@@ -255,9 +286,9 @@ TEST_CASE("1,000 policies go in one batch, dump back whole and flush", "[netns][
         REQUIRE(x->flush_own());
         auto after = x->dump_policies();
         REQUIRE(after);
-        return std::vector<std::size_t>{d->size(), after->size(),
-                                        static_cast<std::size_t>(
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(took).count())};
+        return std::vector<std::size_t>{
+            d->size(), after->size(),
+            static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count())};
     });
     CHECK(result[0] == 1000);
     CHECK(result[1] == 0);

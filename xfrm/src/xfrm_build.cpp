@@ -54,10 +54,11 @@ void fill_selector(xfrm_selector& sel, const Selector& s, uint32_t owner) {
     sel.prefixlen_d = s.dst.length;
     sel.prefixlen_s = s.src.length;
     sel.proto = s.proto;
+    const auto mask = [](uint16_t port, uint16_t m) -> uint16_t { return m ? m : port ? 0xffff : 0; };
     sel.dport = htons(s.dst_port);
-    sel.dport_mask = s.dst_port ? 0xffff : 0;
+    sel.dport_mask = htons(mask(s.dst_port, s.dst_port_mask));
     sel.sport = htons(s.src_port);
-    sel.sport_mask = s.src_port ? 0xffff : 0;
+    sel.sport_mask = htons(mask(s.src_port, s.src_port_mask));
     sel.user = owner;
 }
 

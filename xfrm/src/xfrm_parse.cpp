@@ -16,6 +16,10 @@ Selector selector_from(const xfrm_selector& sel) {
     s.proto = sel.proto;
     s.dst_port = sel.dport_mask ? ntohs(sel.dport) : 0;
     s.src_port = sel.sport_mask ? ntohs(sel.sport) : 0;
+    // A whole-port mask is the default (a port set alone); a block keeps its mask.
+    const auto mask = [](uint16_t m) -> uint16_t { return m == 0xffff ? 0 : m; };
+    s.dst_port_mask = mask(ntohs(sel.dport_mask));
+    s.src_port_mask = mask(ntohs(sel.sport_mask));
     return s;
 }
 

@@ -17,13 +17,16 @@ enum class Action : uint8_t { allow = 0, block = 1 };        // XFRM_POLICY_ALLO
 // optional (xfrm_user_tmpl.optional = 1), which does not enforce.
 enum class Level : uint8_t { required, use };
 
-// Traffic selector (struct xfrm_selector). proto 0 = any; port 0 = any.
+// Traffic selector (struct xfrm_selector). proto 0 = any; port 0 = any. A port mask other than
+// 0 selects an aligned block of ports (port & mask); 0 with a port set means that port alone.
 struct Selector {
     Prefix src;
     Prefix dst;
     uint8_t proto = 0;
     uint16_t src_port = 0;
     uint16_t dst_port = 0;
+    uint16_t src_port_mask = 0;
+    uint16_t dst_port_mask = 0;
     bool operator==(const Selector&) const = default;
 };
 
