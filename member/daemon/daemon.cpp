@@ -1,10 +1,12 @@
 #include "daemon/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -101,6 +103,21 @@ void Daemon::stop_group(const std::string& name, const GroupConfig* replacement)
                                  (replacement ? ": changed in the configuration, starting over fail-closed"
                                               : ": removed from the configuration"));
     groups_.erase(it);
+}
+
+// Before the loop waits: memory freed by the work just done (a registration's exchanges and
+// nft table, a rekey, a reload, a status request) goes back to the kernel once it amounts to
+// 16 KiB more than the heap held free after the last trim (less is not worth the madvise calls,
+// which a flood of datagrams would repeat). The trim threshold only shortens the heap's top;
+// malloc_trim also gives back the free pages inside it, which would otherwise stay resident for
+// as long as the daemon idles.
+void Daemon::release_free_heap() {
+    constexpr std::size_t kWorthGivingBack = 16 * 1024;
+    const std::size_t free_bytes = ::mallinfo2().fordblks;
+    heap_free_low_ = std::min(heap_free_low_, free_bytes);
+    if (free_bytes < heap_free_low_ + kWorthGivingBack) return;
+    ::malloc_trim(0);
+    heap_free_low_ = ::mallinfo2().fordblks;
 }
 
 void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point now) {
@@ -320,6 +337,7 @@ int Daemon::run() {
                                  " group(s), control socket " + config_.control_socket);
 
     while (running_) {
+        release_free_heap();
         arm_timer();
         epoll_event events[16];
         int n = ::epoll_wait(epoll_.get(), events, 16, -1);

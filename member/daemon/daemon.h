@@ -71,6 +71,7 @@ private:
     void on_multicast_readable(uint64_t tag, Clock::time_point now);
     void arm_timer();
     void on_timer(Clock::time_point now);
+    void release_free_heap();
     void notify_status();
     // daemon_kernel_watch.cpp: kernel signs that a group's keys are stale or expiring.
     void check_traffic(Clock::time_point now);
@@ -104,6 +105,8 @@ private:
     std::optional<uint32_t> sa_owner_;
     std::optional<xfrm::EventSocket> sa_events_;
     Clock::time_point started_;
+    // The least free heap seen since the last malloc_trim (release_free_heap).
+    std::size_t heap_free_low_ = 0;
     bool running_ = true;
 };
 
