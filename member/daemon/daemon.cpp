@@ -209,7 +209,7 @@ void Daemon::on_timer(Clock::time_point now) {
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
 }
 
-void Daemon::arm_timer() {
+Clock::time_point Daemon::arm_timer() {
     Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
     itimerspec spec{};
@@ -220,6 +220,7 @@ void Daemon::arm_timer() {
         spec.it_value.tv_nsec = ns % 1000000000;
     }
     ::timerfd_settime(timer_.get(), 0, &spec, nullptr);
+    return next;
 }
 
 void Daemon::notify_status() {
@@ -337,8 +338,9 @@ int Daemon::run() {
                                  " group(s), control socket " + config_.control_socket);
 
     while (running_) {
-        release_free_heap();
-        arm_timer();
+        // Only when the daemon may idle: not between the steps of one rekey (an activation due
+        // at once waits on the timer), where pages given back would be faulted in again.
+        if (arm_timer() - Clock::now() >= kQuietBeforeTrim) release_free_heap();
         epoll_event events[16];
         int n = ::epoll_wait(epoll_.get(), events, 16, -1);
         if (n < 0 && errno != EINTR) {
