@@ -354,10 +354,8 @@ poll 120 ge "$((n + 1))" 'state applied in the kernel' "$W/gm1.log" || { log "gm
 registration reg1 1
 
 # ---- 2. rekeys: push arrival on gm1's WAN -> new outbound SA (monitor) and "rekeyed" log line
-member_start gm2
-wait_registered gm2 "$GROUP" || { log "gm2 did not register"; exit 1; }
-# gm1 registered again after the last repetition: wait for a state both share (one SA each way)
-poll 60 ge 1 'state applied in the kernel' "$W/gm2.log"
+# gm1 alone: on the VM's one vCPU a second member handling the same push ran inside gm1's window
+# (its decryption, check and SAs took 17-34 ms of it in half the rekeys). gm2 starts after them.
 # CLOCK_REALTIME - CLOCK_MONOTONIC (no NTP in the VM: constant)
 OFFSET=$($PY -c 'import time
 r1 = time.clock_gettime(time.CLOCK_REALTIME); m = time.clock_gettime(time.CLOCK_MONOTONIC)
@@ -459,6 +457,9 @@ else
 fi
 
 # ---- 3. TCP lan1 -> lan2: the group's layout vs plain tunnel-mode ESP
+member_start gm2
+wait_registered gm2 "$GROUP" || { log "gm2 did not register"; exit 1; }
+poll 60 ge 1 'state applied in the kernel' "$W/gm2.log"
 log "plain tunnel-mode ESP pair"
 P=$Q sites_create
 hexkey() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
