@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace common::netlink {
 namespace {
@@ -17,10 +18,17 @@ namespace {
 // One recv: several messages of a dump, or one ACK (each ACK is its own datagram).
 constexpr std::size_t kReceiveBytes = 64 * 1024;
 
-// Replies may carry keys (XFRM_MSG_GETSA, SA dumps): wiped on every exit.
+// Replies may carry keys (XFRM_MSG_GETSA, SA dumps): wiped on every exit. Not zeroed first and
+// wiped only as far as a reply reached: an exchange of small ACKs touches the buffer's first page,
+// not its 64 KiB (the daemon maps blocks of this size on their own: gdoi-memberd.cpp).
 struct ReceiveBuffer {
-    std::vector<uint8_t> bytes = std::vector<uint8_t>(kReceiveBytes);
-    ~ReceiveBuffer() { explicit_bzero(bytes.data(), bytes.size()); }
+    std::unique_ptr<uint8_t[]> bytes{new uint8_t[kReceiveBytes]};
+    std::size_t reached = 0;
+    ReceiveBuffer() = default;
+    ReceiveBuffer(const ReceiveBuffer&) = delete;
+    ReceiveBuffer& operator=(const ReceiveBuffer&) = delete;
+    ~ReceiveBuffer() { explicit_bzero(bytes.get(), reached); }
+    const uint8_t* data() const { return bytes.get(); }
 };
 
 int extack_attr(const nlattr* attr, void* data) {
@@ -49,9 +57,10 @@ std::span<const uint8_t> bytes_of(const nlmsghdr* nlh) {
 }
 
 // recv() retried on EINTR; the byte count or -1 with errno set.
-ssize_t receive(int fd, std::vector<uint8_t>& rx, int flags) {
+ssize_t receive(int fd, ReceiveBuffer& rx, int flags) {
     for (;;) {
-        const ssize_t n = ::recv(fd, rx.data(), rx.size(), flags);
+        const ssize_t n = ::recv(fd, rx.bytes.get(), kReceiveBytes, flags);
+        if (n > 0) rx.reached = std::max(rx.reached, static_cast<std::size_t>(n));
         if (n >= 0 || errno != EINTR) return n;
     }
 }
@@ -150,14 +159,14 @@ Status Socket::exchange(std::span<uint8_t> messages, const AckHandler& on_ack, c
     bool failed = false;
     while (pending > 0) {
         // Everything is queued once sendmsg returned: after a failure, stop at an empty queue.
-        const ssize_t n = receive(fd_.get(), rx.bytes, failed ? MSG_DONTWAIT : 0);
+        const ssize_t n = receive(fd_.get(), rx, failed ? MSG_DONTWAIT : 0);
         if (n < 0) {
             if (failed && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
             if (errno == ENOBUFS) return overrun_error();
             return socket_error("recv", errno);
         }
         int left = static_cast<int>(n);
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx.bytes.data()); mnl_nlmsg_ok(nlh, left);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx.data()); mnl_nlmsg_ok(nlh, left);
              nlh = mnl_nlmsg_next(nlh, &left)) {
             const uint32_t seq = nlh->nlmsg_seq;
             if (seq - base_seq >= answered.size()) continue;  // stale: an earlier exchange's
@@ -190,10 +199,10 @@ Result<Ack> Socket::request(std::span<uint8_t> message, const MessageHandler& on
     ReceiveBuffer rx;
     bool interrupted = false;
     for (;;) {
-        const ssize_t n = receive(fd_.get(), rx.bytes, 0);
+        const ssize_t n = receive(fd_.get(), rx, 0);
         if (n < 0) return socket_error("recv", errno);
         int left = static_cast<int>(n);
-        for (auto* msg = reinterpret_cast<const nlmsghdr*>(rx.bytes.data()); mnl_nlmsg_ok(msg, left);
+        for (auto* msg = reinterpret_cast<const nlmsghdr*>(rx.data()); mnl_nlmsg_ok(msg, left);
              msg = mnl_nlmsg_next(msg, &left)) {
             if (msg->nlmsg_seq != seq) continue;
             if (msg->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
@@ -222,7 +231,7 @@ Result<Ack> Socket::request(std::span<uint8_t> message, const MessageHandler& on
 
 Result<std::vector<uint8_t>> Socket::receive_pending() {
     std::vector<uint8_t> all;
-    std::vector<uint8_t> rx(kReceiveBytes);
+    ReceiveBuffer rx;
     for (;;) {
         const ssize_t n = receive(fd_.get(), rx, MSG_DONTWAIT);
         if (n < 0) {
@@ -230,7 +239,7 @@ Result<std::vector<uint8_t>> Socket::receive_pending() {
             if (errno == ENOBUFS) return make_error("netlink events lost (receive buffer overrun)", ENOBUFS);
             return socket_error("recv", errno);
         }
-        all.insert(all.end(), rx.begin(), rx.begin() + n);
+        all.insert(all.end(), rx.data(), rx.data() + n);
     }
 }
 

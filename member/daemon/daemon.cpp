@@ -1,10 +1,12 @@
 #include "daemon/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -103,6 +105,21 @@ void Daemon::stop_group(const std::string& name, const GroupConfig* replacement)
     groups_.erase(it);
 }
 
+// Before the loop waits: memory freed by the work just done (a registration's exchanges and
+// nft table, a rekey, a reload, a status request) goes back to the kernel once it amounts to
+// 16 KiB more than the heap held free after the last trim (less is not worth the madvise calls,
+// which a flood of datagrams would repeat). The trim threshold only shortens the heap's top;
+// malloc_trim also gives back the free pages inside it, which would otherwise stay resident for
+// as long as the daemon idles.
+void Daemon::release_free_heap() {
+    constexpr std::size_t kWorthGivingBack = 16 * 1024;
+    const std::size_t free_bytes = ::mallinfo2().fordblks;
+    heap_free_low_ = std::min(heap_free_low_, free_bytes);
+    if (free_bytes < heap_free_low_ + kWorthGivingBack) return;
+    ::malloc_trim(0);
+    heap_free_low_ = ::mallinfo2().fordblks;
+}
+
 void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point now) {
     auto sock = sockets_.find(group.config.local_port);
     for (const auto& o : out.send) {
@@ -192,7 +209,7 @@ void Daemon::on_timer(Clock::time_point now) {
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
 }
 
-void Daemon::arm_timer() {
+Clock::time_point Daemon::arm_timer() {
     Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
     itimerspec spec{};
@@ -203,6 +220,7 @@ void Daemon::arm_timer() {
         spec.it_value.tv_nsec = ns % 1000000000;
     }
     ::timerfd_settime(timer_.get(), 0, &spec, nullptr);
+    return next;
 }
 
 void Daemon::notify_status() {
@@ -320,7 +338,9 @@ int Daemon::run() {
                                  " group(s), control socket " + config_.control_socket);
 
     while (running_) {
-        arm_timer();
+        // Only when the daemon may idle: not between the steps of one rekey (an activation due
+        // at once waits on the timer), where pages given back would be faulted in again.
+        if (arm_timer() - Clock::now() >= kQuietBeforeTrim) release_free_heap();
         epoll_event events[16];
         int n = ::epoll_wait(epoll_.get(), events, 16, -1);
         if (n < 0 && errno != EINTR) {

@@ -69,8 +69,10 @@ private:
     void sync_rekey_multicast(Group& group);
     void leave_rekey_multicast(Group& group, const std::string& why);
     void on_multicast_readable(uint64_t tag, Clock::time_point now);
-    void arm_timer();
+    // The next deadline (time_point::max() without one), the timer armed for it.
+    Clock::time_point arm_timer();
     void on_timer(Clock::time_point now);
+    void release_free_heap();
     void notify_status();
     // daemon_kernel_watch.cpp: kernel signs that a group's keys are stale or expiring.
     void check_traffic(Clock::time_point now);
@@ -104,6 +106,10 @@ private:
     std::optional<uint32_t> sa_owner_;
     std::optional<xfrm::EventSocket> sa_events_;
     Clock::time_point started_;
+    // The least free heap seen since the last malloc_trim (release_free_heap), which runs when
+    // nothing is due for at least kQuietBeforeTrim.
+    std::size_t heap_free_low_ = 0;
+    static constexpr std::chrono::milliseconds kQuietBeforeTrim{100};
     bool running_ = true;
 };
 

@@ -1,7 +1,6 @@
 // KernelDataplane: new group states, the rekey steps in the kernel, routes/fwd policies and
 // the nft table kept in line with the TEKs. Order: dataplane_rekey.h; decisions: kernel_dataplane.h.
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -533,10 +532,6 @@ common::Status KernelDataplane::sync_rules() {
     if (!report) return report.error();
     applied_rules_ = std::move(rules);
     save_state();
-    // The compile and the netlink batch of a large table take megabytes that are free again now;
-    // glibc keeps freed memory below a threshold that grows with the largest block freed, so a
-    // long-running daemon gives it back here, where the big allocations end.
-    malloc_trim(0);
     log(gdoi::LogLevel::Debug,
         "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
     return {};

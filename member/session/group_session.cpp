@@ -223,6 +223,9 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
         record_push_reject(gdoi::PushReject::Replay, "the same datagram as one already processed", now);
         return {};
     }
+    // bench/vm.sh times a push from here: before, its way to the daemon; after, its decryption,
+    // signature check and the new state (up to the "rekeyed" line).
+    log(LogLevel::Debug, "push of " + std::to_string(datagram.size()) + " octets: processing");
     auto outcome = gdoi::process_push(datagram, group_);
     replay_filter_.remember(kek_spi, group_.sequence, datagram);  // the same datagram: the same answer
     if (!outcome.accepted()) {

@@ -5,6 +5,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "crypto_md.h"
@@ -24,10 +25,14 @@ using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 
 size_t ecdsa_half(SigAlgorithm alg) {
     switch (alg) {
-        case SigAlgorithm::EcdsaP256: return 32;
-        case SigAlgorithm::EcdsaP384: return 48;
-        case SigAlgorithm::EcdsaP521: return 66;
-        default: return 0;
+        case SigAlgorithm::EcdsaP256:
+            return 32;
+        case SigAlgorithm::EcdsaP384:
+            return 48;
+        case SigAlgorithm::EcdsaP521:
+            return 66;
+        default:
+            return 0;
     }
 }
 
@@ -62,24 +67,42 @@ Bytes ecdsa_der_from_raw(ByteView raw) {
     return out;
 }
 
+// The key server's public key, decoded once for the pushes that follow: d2i_PUBKEY runs OpenSSL
+// 3's decoder machinery, about 0.5 ms natively, two thirds of a push's decryption and check (an
+// RSA-2048 check is 0.1 ms; bench/vm.sh times a push). A member checks every push of a KEK with
+// the same key; a new key replaces the one kept (one per thread). Keyed by the DER octets: the
+// same octets are the same key.
+EVP_PKEY* decoded_public_key(ByteView der) {
+    thread_local Bytes kept_der;
+    thread_local Pkey kept;
+    if (kept && std::equal(der.begin(), der.end(), kept_der.begin(), kept_der.end())) return kept.get();
+    const unsigned char* p = der.data();
+    Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+    if (!key) return nullptr;
+    kept = std::move(key);
+    kept_der.assign(der.begin(), der.end());
+    return kept.get();
+}
+
 }  // namespace
 
-bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data, ByteView signature) {
-    const unsigned char* p = public_key_der.data();
-    Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(public_key_der.size())));
+bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data,
+                      ByteView signature) {
+    EVP_PKEY* key = decoded_public_key(public_key_der);
     if (!key) return false;
     Bytes digest = crypto::hash(hash, {data});
     if (alg == SigAlgorithm::Rsa) {
-        if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return false;
-        return verify_digest(key.get(), nullptr, digest, signature) ||
-               verify_digest(key.get(), evp_md(hash), digest, signature);
+        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) return false;
+        // PKCS#1 v1.5 with DigestInfo first (RFC 8017 §8.2), the IKEv1 style second.
+        return verify_digest(key, evp_md(hash), digest, signature) ||
+               verify_digest(key, nullptr, digest, signature);
     }
-    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) return false;
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
     if (signature.size() == 2 * ecdsa_half(alg)) {
         Bytes der = ecdsa_der_from_raw(signature);
-        if (!der.empty() && verify_digest(key.get(), nullptr, digest, der)) return true;
+        if (!der.empty() && verify_digest(key, nullptr, digest, der)) return true;
     }
-    return verify_digest(key.get(), nullptr, digest, signature);
+    return verify_digest(key, nullptr, digest, signature);
 }
 
 struct SigningKey::Impl {
@@ -97,7 +120,9 @@ unsigned SigningKey::key_bits() const { return static_cast<unsigned>(EVP_PKEY_ge
 Result<SigningKey> SigningKey::generate(SigAlgorithm alg) {
     auto impl = std::make_unique<Impl>();
     impl->alg = alg;
-    const char* curve = alg == SigAlgorithm::EcdsaP256 ? "P-256" : alg == SigAlgorithm::EcdsaP384 ? "P-384" : "P-521";
+    const char* curve = alg == SigAlgorithm::EcdsaP256   ? "P-256"
+                        : alg == SigAlgorithm::EcdsaP384 ? "P-384"
+                                                         : "P-521";
     impl->key.reset(alg == SigAlgorithm::Rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
                                              : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
     if (!impl->key) return common::make_error("signing key generation failed");
@@ -121,9 +146,11 @@ Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data, bool digest_info) co
     if (!bare && EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) != 1)
         return common::make_error("sign md failed");
     size_t len = 0;
-    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
+    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1)
+        return common::make_error("sign failed");
     Bytes sig(len);
-    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) return common::make_error("sign failed");
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1)
+        return common::make_error("sign failed");
     sig.resize(len);
     if (impl_->alg == SigAlgorithm::Rsa) return sig;
     // DER → r|s of fixed width (RFC 4754).

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -109,9 +110,13 @@ common::Result<std::optional<Datagram>> UdpSocket::receive(std::chrono::millisec
     // A GDOI message is one datagram (RFC 6407 §5: no fragmentation of its own; IP reassembles
     // the fragments of a large one): the buffer holds any UDP payload, and MSG_TRUNC reports the
     // datagram's real length, so a cut message would be refused here rather than parsed short.
+    // That length first (MSG_PEEK | MSG_TRUNC copies nothing), then a buffer of that size, rather
+    // than 64 KiB zeroed for each datagram.
     static_assert(kDatagramBuffer > isakmp::kMaxMessageSize);
+    const ssize_t length = ::recv(fd_.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    if (length < 0) return common::make_error(std::string("receive failed: ") + std::strerror(errno), errno);
     Datagram d;
-    d.data.resize(kDatagramBuffer);
+    d.data.resize(std::min(static_cast<size_t>(length), kDatagramBuffer));
     d.from.len = sizeof d.from.addr;
     ssize_t n = ::recvfrom(fd_.get(), d.data.data(), d.data.size(), MSG_TRUNC,
                            reinterpret_cast<sockaddr*>(&d.from.addr), &d.from.len);

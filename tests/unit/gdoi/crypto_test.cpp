@@ -515,3 +515,38 @@ TEST_CASE("random_bytes / random_secret give the requested sizes", "[crypto]") {
     CHECK(random_secret(0).empty());
     CHECK(random_secret(48).size() == 48);
 }
+
+TEST_CASE("verify_signature: the key decoded for one push is not the answer for another key",
+          "[crypto][sig]") {
+    // verify_signature keeps the last key it decoded (a push's check then skips d2i_PUBKEY):
+    // a signature must still verify only under the key it was made with, whichever came before.
+    const auto alg = GENERATE(SigAlgorithm::Rsa, SigAlgorithm::EcdsaP256);
+    auto a = SigningKey::generate(alg);
+    auto b = SigningKey::generate(alg);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    const Bytes data = {1, 2, 3, 4};
+    auto sig_a = a->sign(HashAlg::Sha256, data);
+    auto sig_b = b->sign(HashAlg::Sha256, data);
+    REQUIRE(sig_a.ok());
+    REQUIRE(sig_b.ok());
+    const Bytes der_a = a->public_key_der(), der_b = b->public_key_der();
+    for (int round = 0; round < 2; ++round) {
+        CHECK(verify_signature(alg, der_a, HashAlg::Sha256, data, *sig_a));
+        CHECK_FALSE(verify_signature(alg, der_b, HashAlg::Sha256, data, *sig_a));
+        CHECK(verify_signature(alg, der_b, HashAlg::Sha256, data, *sig_b));
+        CHECK_FALSE(verify_signature(alg, der_a, HashAlg::Sha256, data, *sig_b));
+        CHECK_FALSE(verify_signature(alg, der_a, HashAlg::Sha256, Bytes{1, 2, 3, 5}, *sig_a));
+        // A prefix of the kept key's octets is another (undecodable) key, not the kept one.
+        CHECK(verify_signature(alg, der_a, HashAlg::Sha256, data, *sig_a));
+        CHECK_FALSE(
+            verify_signature(alg, ByteView(der_a).first(der_a.size() - 1), HashAlg::Sha256, data, *sig_a));
+    }
+    // The IKEv1 style (no DigestInfo) still verifies with the key kept.
+    if (alg == SigAlgorithm::Rsa) {
+        auto raw = a->sign(HashAlg::Sha256, data, false);
+        REQUIRE(raw.ok());
+        CHECK(verify_signature(alg, der_a, HashAlg::Sha256, data, *raw));
+        CHECK(verify_signature(alg, der_a, HashAlg::Sha256, data, *raw));
+    }
+}
