@@ -49,7 +49,13 @@ if [[ $esp -eq 0 ]]; then
         pass "no ESP: the error says what to do" || fail "no ESP: no operator message"
     grep -q 'fail-closed until the next registration' <<<"$out" && pass "no ESP: the group stays fail-closed" || fail "not fail-closed"
     grep -q 'encrypt (no valid TEK: dropped)' <<<"$out" && pass "no ESP: group policy shown as dropped" || fail "policy status"
-    [[ $(ip -n "$NS" xfrm policy | grep -c '^src' || true) -eq 0 ]] && pass "no ESP: no XFRM policy left" || fail "XFRM policies left"
+    # What stays is member-wide: the exclude rule (tcp:179) as allow policies in dir fwd, both
+    # directions and families (member/dataplane/dataplane_exclude.h); none of the group's.
+    policies=$(ip -n "$NS" xfrm policy)
+    [[ $(grep -c '^src' <<<"$policies" || true) -eq 4 && $(grep -c 'dir fwd priority 500' <<<"$policies" || true) -eq 4 &&
+        $(grep -c 'tmpl' <<<"$policies" || true) -eq 0 ]] &&
+        pass "no ESP: no XFRM policy of the group left (the 4 exclude allow policies stay)" ||
+        { echo "$policies" | sed 's/^/    /'; fail "XFRM policies left"; }
     ip -n "$NS" link show gdoi0 >/dev/null 2>&1 && fail "no ESP: carrier left" || pass "no ESP: no carrier left"
 else
     echo "    (this kernel has ESP: the no-ESP checks are skipped)"
