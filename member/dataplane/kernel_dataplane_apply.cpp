@@ -432,13 +432,15 @@ common::Status KernelDataplane::sync_rules() {
     auto report = policy::apply(*table);
     if (!report) return report.error();
     applied_rules_ = std::move(rules);
+    if (report->rules_written > 0) ++rules_generation_;
     save_state();
     // The compile and the netlink batch of a large table take megabytes that are free again now;
     // glibc keeps freed memory below a threshold that grows with the largest block freed, so a
     // long-running daemon gives it back here, where the big allocations end.
     malloc_trim(0);
     log(gdoi::LogLevel::Debug,
-        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
+        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules (" +
+            policy::to_string(report->how) + ", " + std::to_string(report->rules_written) + " written)");
     return {};
 }
 
