@@ -2,6 +2,9 @@
 // counts given), next to the anchor: `nft -f` of the same table text, process start included:
 // new, and replacing it by one whose policies all but one differ (delete + create in one file).
 // "same": applying the table the kernel already holds again (a rekey that changes no set).
+// "flip": the keyed flip of a registration, in place: the table without a TEK, the group's
+// policies its LAN scope (10.1.0.0/24 -> any, as gdoi-memberd before it registers), then with the
+// TEK and its policies.
 // Runs interleaved (ours, then nft, per repetition) in a private network namespace (unshare), so
 // it never touches the host's ruleset. Needs root / CAP_SYS_ADMIN + CAP_NET_ADMIN and nft.
 //   build/bench/policy-apply [runs [policies...]]
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "policy/compile.h"
+#include "policy/nft_counters.h"
 #include "policy/nft_table.h"
 
 namespace {
@@ -101,14 +105,18 @@ int main(int argc, char** argv) {
                       replace_file = std::string(dir) + "/replace.nft";
     std::printf("policy-apply: %d runs each, interleaved with nft -f, private netns; median (min) in ms\n",
                 runs);
-    std::printf("%8s %6s %9s %14s %16s %16s %16s %16s %7s %7s %16s\n", "policies", "rules", "messages",
-                "compile", "apply (new)", "nft -f (new)", "apply (replace)", "nft -f (replace)", "ratio n",
-                "ratio r", "apply (same)");
+    std::printf("%8s %6s %9s %14s %16s %16s %16s %16s %7s %7s %16s %16s %6s\n", "policies", "rules",
+                "messages", "compile", "apply (new)", "nft -f (new)", "apply (replace)", "nft -f (replace)",
+                "ratio n", "ratio r", "apply (same)", "apply (flip)", "msgs");
     for (const std::size_t n : counts) {
         // replace: every policy but one changes (the policies shift by one), so the scope set is new.
         const auto rules = member(n, false), changed_rules = member(n, false, 1);
-        std::vector<double> compile_ms, fresh_ms, replace_ms, same_ms, nft_fresh_ms, nft_replace_ms;
-        std::size_t rule_count = 0, messages = 0;
+        auto unkeyed_rules = member(0, false), keyed_rules = member(n, true);
+        policy::Selector lan;
+        lan.source = *policy::Prefix::parse("10.1.0.0/24");
+        unkeyed_rules.groups[0].policies = {{lan}};
+        std::vector<double> compile_ms, fresh_ms, replace_ms, same_ms, nft_fresh_ms, nft_replace_ms, flip_ms;
+        std::size_t rule_count = 0, messages = 0, flip_messages = 0;
         for (int i = 0; i < runs; ++i) {
             auto t0 = Clock::now();
             auto table = policy::compile(rules);
@@ -132,6 +140,15 @@ int main(int argc, char** argv) {
             auto c = policy::apply(*changed);  // the same table again (a rekey that changes no set)
             same_ms.push_back(ms_since(t0));
             if (!c) return std::fprintf(stderr, "%s\n", c.error().message.c_str()), 1;
+            // The keyed flip: fail-closed with the LAN scope, then keyed (compile included: the
+            // member compiles the keyed table at the flip).
+            if (auto d = policy::apply(unkeyed_rules); !d)
+                return std::fprintf(stderr, "%s\n", d.error().message.c_str()), 1;
+            t0 = Clock::now();
+            auto e = policy::apply(keyed_rules);
+            flip_ms.push_back(ms_since(t0));
+            if (!e) return std::fprintf(stderr, "%s\n", e.error().message.c_str()), 1;
+            flip_messages = e->messages;
 
             // The anchor, on the same text: compile (ours, above) is not counted for nft, which
             // has to parse that text instead.
@@ -151,13 +168,14 @@ int main(int argc, char** argv) {
         }
         const double ours_new = median(compile_ms) + median(fresh_ms),
                      ours_replace = median(compile_ms) + median(replace_ms);
-        std::printf("%8zu %6zu %9zu %14s %16s %16s %16s %16s %7.2f %7.2f %16s\n", n, rule_count, messages,
-                    figures(compile_ms).c_str(), figures(fresh_ms).c_str(), figures(nft_fresh_ms).c_str(),
-                    figures(replace_ms).c_str(), figures(nft_replace_ms).c_str(),
-                    ours_new / median(nft_fresh_ms), ours_replace / median(nft_replace_ms),
-                    figures(same_ms).c_str());
+        std::printf("%8zu %6zu %9zu %14s %16s %16s %16s %16s %7.2f %7.2f %16s %16s %6zu\n", n, rule_count,
+                    messages, figures(compile_ms).c_str(), figures(fresh_ms).c_str(),
+                    figures(nft_fresh_ms).c_str(), figures(replace_ms).c_str(),
+                    figures(nft_replace_ms).c_str(), ours_new / median(nft_fresh_ms),
+                    ours_replace / median(nft_replace_ms), figures(same_ms).c_str(), figures(flip_ms).c_str(),
+                    flip_messages);
     }
-    std::printf("ratio: (compile + apply) / nft -f, medians; messages: of the replace\n");
+    std::printf("ratio: (compile + apply) / nft -f, medians; messages: of the replace; msgs: of the flip\n");
     // Fail-open toggling (a TEK arrives / expires) without rebuilding the table.
     const auto rules = member(counts.back(), false);
     std::vector<double> toggle_ms;
@@ -169,6 +187,18 @@ int main(int argc, char** argv) {
     }
     std::printf("fail-open set toggle (10 elements, %zu-policy table): %.2f ms median\n", counts.back(),
                 median(toggle_ms));
+    // One dump of the table's rules (the health check's counters; an in-place apply reads the
+    // rules' handles the same way).
+    std::vector<double> dump_ms;
+    std::size_t dumped = 0;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        const auto counters = policy::read_rule_counters();
+        dump_ms.push_back(ms_since(t0));
+        if (!counters) return std::fprintf(stderr, "%s\n", counters.error().message.c_str()), 1;
+        dumped = counters->size();
+    }
+    std::printf("rule dump (%zu rules): %.2f ms median\n", dumped, median(dump_ms));
     std::remove(fresh_file.c_str());
     std::remove(replace_file.c_str());
     rmdir(dir);

@@ -78,7 +78,8 @@ fi
   echo "|---|---|---|---|"
   awk '$1 ~ /^[0-9]+$/ && NF >= 15 {
       printf "| nft table, %s policies, new: compile + apply | %s + %s ms | nft -f %s ms | %s |\n", $1, $4, $6, $8, $14
-      printf "| nft table, %s policies, replace: compile + apply | %s + %s ms | nft -f %s ms | %s |\n", $1, $4, $10, $12, $15 }' \
+      printf "| nft table, %s policies, replace: compile + apply | %s + %s ms | nft -f %s ms | %s |\n", $1, $4, $10, $12, $15
+      if (NF >= 20) printf "| nft table, %s policies, keyed flip in place (no TEK, LAN scope -> keyed): apply, %s messages | %s ms | — | — |\n", $1, $20, $18 }' \
     "$LOG.policy"
   printf '%s\n' "${PHASE1_ROWS[@]}"
   awk -F'|' '/gdoi-memberd, registered, idle/ { idle = $3 + 0; ianon = $4 + 0; ipss = $5 + 0 }

@@ -5,7 +5,9 @@
 #      ("state applied in the kernel", debug), for 1 and 10 TEKs (gdoictl flush + register, so
 #      every repetition installs everything), next to `ip -batch` of the same XFRM states and
 #      policies (dumped from the member, keys included) in a scratch namespace, with and without
-#      the process start, and `nft -f` of the member's nft table;
+#      the process start, and `nft -f` of the member's nft table; then the same from fail-closed
+#      (a changed group setting + SIGHUP: the group's table fail-closed and its carrier in place,
+#      so the keyed flip edits the table in place, as on a router that registers);
 #   2. rekey: the push's arrival on the member's WAN (capture) to the new outbound SA in the kernel
 #      (`ip -ts xfrm monitor`), and to the daemon's "rekeyed" line (CLOCK_MONOTONIC, converted),
 #      with the daemon's steps in between, next to `ip -batch` of the same SA changes (the new
@@ -34,7 +36,7 @@ if [ "${1:-}" != --inside ]; then
     while [ $# -gt 0 ]; do
         case $1 in
             --out) OUTFILE=${2:?--out FILE}; shift 2 ;;
-            -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+            -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
             *) BUILD=$1; shift ;;
         esac
     done
@@ -152,8 +154,11 @@ for gm in gm1 gm2; do
     { printf '[member]\nlocal-address = "%s"\nwan-interface = "wan0"\ncontrol-socket = "%s"\n' "$wan" "$W/$gm.sock"
       group_toml "$GROUP" 1 172.16.9.2; } >"$W/$gm.toml"
 done
+declare -A MEMBER_PID
 member_start() {
-    nsx "$1" "$MEMBERD" -c "$W/$1.toml" --log-level debug 2>"$W/$1.log" >/dev/null &
+    # ip netns exec execs the daemon: $! is its pid (SIGHUP)
+    ip netns exec "$P-$1" "$MEMBERD" -c "$W/$1.toml" --log-level debug 2>"$W/$1.log" >/dev/null &
+    MEMBER_PID[$1]=$!
     BG+=($!)
 }
 applied() { count 'state applied in the kernel' "$W/$1.log"; }
@@ -183,6 +188,22 @@ reg_reps() {  # reg_reps LABEL TEKS
         poll 120 ge "$((n + 1))" 'state applied in the kernel' "$W/gm1.log" || { log "$1: repetition $i: no kernel install"; exit 1; }
     done
 }
+# reg_reps_fail_closed LABEL: a registration from the fail-closed state a registering member is in:
+# a changed group setting (gcm-expected-senders, which CBC TEKs ignore) and SIGHUP restart the group
+# in the running daemon, which puts the group's table fail-closed and its carrier back before the
+# group starts again ("starting": phase 1) and flips the table to keyed once the keys are in. The
+# flush + register repetitions above have no table at the flip (flush removed it): they create it.
+reg_reps_fail_closed() {
+    local i n senders
+    for i in $(seq "$REG_REPS"); do
+        n=$(applied gm1)
+        senders=$((2 + i % 2))
+        sed -i '/^gcm-expected-senders/d' "$W/gm1.toml"
+        echo "gcm-expected-senders = $senders" >>"$W/gm1.toml"
+        kill -HUP "${MEMBER_PID[gm1]}"
+        poll 120 ge "$((n + 1))" 'state applied in the kernel' "$W/gm1.log" || { log "$1: repetition $i: no kernel install"; exit 1; }
+    done
+}
 # reg_times LABEL: from the gm1 log lines after the mark "$W/$1.mark" (a line number): per
 # registration, milliseconds from "registered with" to the dataplane's first step, to its
 # "kernel request(s) applied" line (the steps are staged, then go as one XFRM and one rtnetlink
@@ -192,7 +213,7 @@ reg_reps() {  # reg_reps LABEL TEKS
 reg_times() {
     tail -n "+$(($(cat "$W/$1.mark") + 1))" "$W/gm1.log" | awk -v out="$W/$1" '
         function ts() { s = $0; sub(/^<[0-9]>\[ */, "", s); sub(/\].*/, "", s); return s + 0 }
-        /registration requested/ { req = ts(); next }
+        /registration requested|: starting, [0-9]+ key server/ { req = ts(); next }
         /registered with/ { reg = ts(); first = keyed = batch = nft = 0; next }
         !reg { next }
         / install_inbound / && !first { first = ts() }
@@ -337,6 +358,17 @@ registration() {  # registration LABEL TEKS
     row "  \`ip -batch\` of an empty file (process start)" ms "$W/$1-empty.txt"
     row "anchor: the same batch into a running \`ip -batch -\` (no process start)" ms "$W/$1-running.txt"
     row "anchor: the member's nft table (\`nft list\`, $NFT_RULES rules) loaded with \`nft -f\` (process start included)" ms "$W/$1-nft-anchor.txt"
+    log "registration from fail-closed (group restarted by a reload), $2 TEK(s): $REG_REPS repetitions"
+    wc -l <"$W/gm1.log" >"$W/$1-fc.mark"
+    reg_reps_fail_closed "$1-fc"
+    reg_times "$1-fc"
+    local written
+    written=$(sed -nE 's/.*nft table .* applied: [0-9]+ rules \(in place, ([0-9]+) written\).*/\1/p' "$W/gm1.log" | tail -n 1)
+    what="registration from fail-closed (group restarted by SIGHUP: table fail-closed, carrier in place), $2 TEK(s)"
+    row "$what: \`registered\` → last object" ms "$W/$1-fc-total.txt"
+    row "  of which the XFRM + rtnetlink batches" ms "$W/$1-fc-batches.txt"
+    row "  of which the nft table (the keyed flip in place${written:+, $written rules written})" ms "$W/$1-fc-nft.txt"
+    row "$what: \`starting\` (phase 1) → last object (phase 1, pull, kernel objects; vs charon below)" ms "$W/$1-fc-full.txt"
 }
 
 command -v bc >/dev/null || { log "bc missing"; exit 2; }
@@ -771,6 +803,8 @@ fi
     echo "Times from the member's debug log (CLOCK_MONOTONIC); each registration repetition is \`gdoictl flush\` +"
     echo "\`gdoictl register\` on gm1, so it installs everything anew. The anchor replays the member's own XFRM states"
     echo "(keys included, lifetimes left out) and policies; the member also creates the carrier, routes, a rule and the nft table."
+    echo "The \"from fail-closed\" rows restart the group instead (a changed setting + SIGHUP): its table stays, fail-closed, and"
+    echo "its carrier is prepared, so the keyed flip edits the table in place, and \`starting\` is where its phase 1 begins."
     echo "Rekeys: the new TEK's activation delay is 0 (\`--gap 0,1\`), the old TEK is deleted by the push; the monitor's"
     echo "timestamps are taken when \`ip\` reads the event. TCG on a shared host: spreads are wide, compare the medians of one run."
     cat "$PERF_MD"

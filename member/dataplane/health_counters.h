@@ -17,7 +17,10 @@ struct HealthCounters {
     uint64_t esp_readdressed = 0;    // member-wide: ESP for the local scope arriving on the WAN
     uint64_t decrypted_seen = 0;     // member-wide: decrypted traffic past the router's filters
     std::vector<SaTraffic> sas;      // the group's SAs
-    std::string carrier;             // device name, for messages
+    // Changes whenever the member's table had rules rewritten: a rewritten rule's counter starts
+    // over while the others go on (policy::apply edits in place), so no sum spans the change.
+    uint64_t rules_generation = 0;
+    std::string carrier;  // device name, for messages
     std::string wan;
 };
 

@@ -388,6 +388,7 @@ common::Result<std::optional<HealthCounters>> KernelDataplane::health_counters(c
     h.decrypted_seen = policy::packets_of(c, policy::kChainHealthForward, policy::kHealthDecrypted) +
                        policy::packets_of(c, policy::kChainHealthInput, policy::kHealthDecrypted);
     h.sas = std::move(*sas);
+    h.rules_generation = rules_generation_;
     return std::optional<HealthCounters>{std::move(h)};
 }
 

@@ -212,6 +212,8 @@ private:
     std::map<std::string, std::unique_ptr<Group>> groups_;
     // The rule model of the table last applied: an unchanged model is neither compiled nor applied.
     std::optional<policy::MemberRules> applied_rules_;
+    // Counts the applies that wrote rules (HealthCounters::rules_generation).
+    uint64_t rules_generation_ = 0;
     std::string saved_state_;    // text of the last saved state (skip identical writes)
     std::string state_warning_;  // the last failure to save it (logged once)
 };

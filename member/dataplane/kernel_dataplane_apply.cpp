@@ -531,9 +531,11 @@ common::Status KernelDataplane::sync_rules() {
     auto report = policy::apply(*table);
     if (!report) return report.error();
     applied_rules_ = std::move(rules);
+    if (report->rules_written > 0) ++rules_generation_;
     save_state();
     log(gdoi::LogLevel::Debug,
-        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules");
+        "nft table " + options_.nft_table + " applied: " + std::to_string(report->rules) + " rules (" +
+            policy::to_string(report->how) + ", " + std::to_string(report->rules_written) + " written)");
     return {};
 }
 

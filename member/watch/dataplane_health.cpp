@@ -106,6 +106,13 @@ std::optional<HealthChange> HealthMonitor::observe(const HealthCounters& now, bo
         if (had) return HealthChange{false, false, "not keyed: the health check waits for keys"};
         return std::nullopt;
     }
+    // Rules of the table were rewritten since the last read (a rekey with new selectors, a
+    // reload): their counters started over while the others went on, so this interval's sums say
+    // nothing; the next one is judged from here.
+    if (last_ && last_->rules_generation != now.rules_generation) {
+        last_ = now;
+        return std::nullopt;
+    }
     std::optional<HealthChange> change;
     if (last_) {
         const Finding found = diagnose(*last_, now);

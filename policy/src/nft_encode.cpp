@@ -13,15 +13,21 @@
 #include <array>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "nftnl_ptr.h"
 
 namespace policy::detail {
+
+std::string kernel_comment(const std::string& comment) {
+    constexpr std::size_t kMaxComment = 127;  // nft's NFTNL_UDATA_COMMENT_MAXLEN is 128 with the NUL
+    return comment.size() > kMaxComment ? comment.substr(0, kMaxComment) : comment;
+}
+
 namespace {
 
 constexpr std::size_t kMaxMessage = 64 * 1024;
-constexpr std::size_t kIfnameLen = 16;    // IFNAMSIZ
-constexpr std::size_t kMaxComment = 127;  // nft's NFTNL_UDATA_COMMENT_MAXLEN is 128 with the NUL
+constexpr std::size_t kIfnameLen = 16;  // IFNAMSIZ
 
 // nft datatype ids (nftables include/datatype.h), so nft can print our sets' keys.
 constexpr std::uint32_t kTypeIpv4 = 7, kTypeIpv6 = 8, kTypeInetProto = 12, kTypeInetService = 13,
@@ -39,8 +45,6 @@ T* check_alloc(T* p) {
 }
 
 ExprPtr expr(const char* name) { return ExprPtr(check_alloc(nftnl_expr_alloc(name))); }
-
-std::string clip(const std::string& s) { return s.size() > kMaxComment ? s.substr(0, kMaxComment) : s; }
 
 class RuleBuilder {
 public:
@@ -170,7 +174,7 @@ public:
     void comment(const std::string& text) {
         if (text.empty()) return;
         UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
-        nftnl_udata_put_strz(u.get(), NFTNL_UDATA_RULE_COMMENT, clip(text).c_str());
+        nftnl_udata_put_strz(u.get(), NFTNL_UDATA_RULE_COMMENT, kernel_comment(text).c_str());
         nftnl_rule_set_data(rule_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.get()),
                             nftnl_udata_buf_len(u.get()));
     }
@@ -472,7 +476,7 @@ void add_elements(const std::string& table, const SetSpec& spec, const std::vect
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, end.data(),
                                static_cast<std::uint32_t>(end.size()));
             UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
-            nftnl_udata_put_strz(u.get(), NFTNL_UDATA_SET_ELEM_COMMENT, clip(el.comment).c_str());
+            nftnl_udata_put_strz(u.get(), NFTNL_UDATA_SET_ELEM_COMMENT, kernel_comment(el.comment).c_str());
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u.get()),
                                nftnl_udata_buf_len(u.get()));
             nftnl_set_elem_add(s.get(), e.release());
@@ -543,20 +547,62 @@ void encode_chain(const std::string& table, const ChainSpec& spec, Batch& batch)
     batch.commit("creating chain " + spec.name);
 }
 
-void encode_rule(const std::string& table, const ChainSpec& chain, std::size_t index, const RuleSpec& spec,
-                 Batch& batch) {
-    RuleBuilder b(table, chain.name);
+// Where a rule goes: appended (a new table), or an edit of the table in place (table_diff.h).
+struct RulePlace {
+    RuleEdit::Kind kind = RuleEdit::Kind::append;
+    std::uint64_t handle = 0;  // replace: the rule replaced; insert_before: the rule it goes before
+    bool echo = false;         // NLM_F_ECHO: the kernel sends the new rule back, with its handle
+};
+
+void encode_rule(const std::string& table, const std::string& chain, std::size_t index, const RuleSpec& spec,
+                 Batch& batch, RulePlace place = {}) {
+    RuleBuilder b(table, chain);
     for (const auto& m : spec.matches) std::visit(MatchEncoder{b}, m);
     for (const auto& s : spec.statements) std::visit(StatementEncoder{b}, s);
     if (spec.counter) b.counter();
     if (spec.verdict.kind != VerdictKind::none)
         b.verdict(verdict_code(spec.verdict.kind), spec.verdict.chain);
     b.comment(spec.comment);
-    auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_NEWRULE, NFPROTO_INET,
-                                      NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, batch.next_seq());
+    // NEWRULE: with a handle and NLM_F_REPLACE it takes that rule's place (and handle); with a
+    // position and without NLM_F_APPEND it goes before that rule; with NLM_F_APPEND alone, last.
+    std::uint16_t flags = NLM_F_CREATE | NLM_F_ACK;
+    std::string what = "adding";
+    switch (place.kind) {
+        case RuleEdit::Kind::replace:
+            nftnl_rule_set_u64(b.get(), NFTNL_RULE_HANDLE, place.handle);
+            flags = NLM_F_REPLACE | NLM_F_ACK;
+            what = "replacing (handle " + std::to_string(place.handle) + ") with";
+            break;
+        case RuleEdit::Kind::insert_before:
+            nftnl_rule_set_u64(b.get(), NFTNL_RULE_POSITION, place.handle);
+            what = "inserting (before handle " + std::to_string(place.handle) + ")";
+            break;
+        case RuleEdit::Kind::append:
+        case RuleEdit::Kind::remove:
+            flags |= NLM_F_APPEND;
+            break;
+    }
+    if (place.echo) flags |= NLM_F_ECHO;
+    auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_NEWRULE, NFPROTO_INET, flags,
+                                      batch.next_seq());
     nftnl_rule_nlmsg_build_payload(nlh, b.get());
-    batch.commit("adding rule " + std::to_string(index + 1) + " of chain " + chain.name + " (\"" +
-                 spec.comment + "\")");
+    batch.commit(what + " rule " + std::to_string(index + 1) + " of chain " + chain + " (\"" + spec.comment +
+                 "\")");
+}
+
+// DELRULE: one rule (by handle) or, without a handle, every rule of the chain.
+void encode_delete_rules(const std::string& table, const std::string& chain,
+                         std::optional<std::uint64_t> handle, Batch& batch) {
+    RulePtr r(check_alloc(nftnl_rule_alloc()));
+    nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+    if (handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, *handle);
+    auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELRULE, NFPROTO_INET, NLM_F_ACK,
+                                      batch.next_seq());
+    nftnl_rule_nlmsg_build_payload(nlh, r.get());
+    batch.commit(handle ? "deleting rule (handle " + std::to_string(*handle) + ") of chain " + chain
+                        : "flushing chain " + chain);
 }
 
 TablePtr table_object(const std::string& name) {
@@ -596,7 +642,8 @@ void encode_replace_table(const TableSpec& table, Batch& batch) {
     for (const auto& s : table.sets) encode_set(table.name, s, ++set_id, batch);
     for (const auto& c : table.chains) encode_chain(table.name, c, batch);
     for (const auto& c : table.chains)
-        for (std::size_t i = 0; i < c.rules.size(); ++i) encode_rule(table.name, c, i, c.rules[i], batch);
+        for (std::size_t i = 0; i < c.rules.size(); ++i)
+            encode_rule(table.name, c.name, i, c.rules[i], batch);
 }
 
 void encode_new_sets(const TableSpec& table, const std::vector<std::size_t>& sets, Batch& batch) {
@@ -604,35 +651,41 @@ void encode_new_sets(const TableSpec& table, const std::vector<std::size_t>& set
     for (const auto i : sets) encode_set(table.name, table.sets[i], ++set_id, batch);
 }
 
-void encode_rebind_rules(const TableSpec& old_table, const TableSpec& table,
-                         const std::vector<std::string>& unused_sets, Batch& batch) {
-    // Rules first: a chain or set cannot go while a rule still jumps to or looks it up, and the
-    // kernel releases those references as the flush is processed, inside the same transaction.
-    for (const auto& c : old_table.chains) {
-        RulePtr r(check_alloc(nftnl_rule_alloc()));
-        nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.name.c_str());
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-        auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELRULE, NFPROTO_INET,
-                                          NLM_F_ACK, batch.next_seq());
-        nftnl_rule_nlmsg_build_payload(nlh, r.get());
-        batch.commit("flushing chain " + c.name);
+std::vector<std::size_t> encode_table_edits(const TableSpec& table, const TableEdits& edits,
+                                            const std::vector<std::size_t>& refilled_sets,
+                                            const std::vector<std::string>& unused_sets, Batch& batch) {
+    std::vector<std::size_t> echoed;  // batch positions of the new rules (0 is BATCH_BEGIN)
+    const auto written = [&] { echoed.push_back(batch.messages()); };
+    for (const auto i : refilled_sets)
+        encode_set_contents(table.name, table.sets[i], table.sets[i].elements, batch);
+    for (const auto* c : edits.new_chains) encode_chain(table.name, *c, batch);
+    for (const auto& e : edits.rules) {
+        if (e.kind == RuleEdit::Kind::remove) {
+            encode_delete_rules(table.name, e.chain, e.handle, batch);
+        } else {
+            const bool is_new = e.kind != RuleEdit::Kind::replace;
+            encode_rule(table.name, e.chain, e.index, *e.rule, batch, {e.kind, e.handle, is_new});
+            if (is_new) written();
+        }
     }
-    for (const auto& c : old_table.chains) {
-        if (table.find_chain(c.name)) continue;
+    for (const auto* c : edits.new_chains)
+        for (std::size_t i = 0; i < c->rules.size(); ++i) {
+            encode_rule(table.name, c->name, i, c->rules[i], batch, {RuleEdit::Kind::append, 0, true});
+            written();
+        }
+    // A chain or set cannot go while a rule still jumps to or looks it up: the rules that did are
+    // gone by now (edited above, or flushed here), inside the same transaction.
+    for (const auto& name : edits.removed_chains) encode_delete_rules(table.name, name, std::nullopt, batch);
+    for (const auto& name : edits.removed_chains) {
         ChainPtr chain(check_alloc(nftnl_chain_alloc()));
         nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
         nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_TABLE, table.name.c_str());
-        nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+        nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_NAME, name.c_str());
         auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELCHAIN, NFPROTO_INET,
                                           NLM_F_ACK, batch.next_seq());
         nftnl_chain_nlmsg_build_payload(nlh, chain.get());
-        batch.commit("deleting chain " + c.name);
+        batch.commit("deleting chain " + name);
     }
-    for (const auto& c : table.chains)
-        if (!old_table.find_chain(c.name)) encode_chain(table.name, c, batch);
-    for (const auto& c : table.chains)
-        for (std::size_t i = 0; i < c.rules.size(); ++i) encode_rule(table.name, c, i, c.rules[i], batch);
     for (const auto& name : unused_sets) {
         auto s = set_object(table.name, name);
         auto* nlh = nftnl_nlmsg_build_hdr(batch.reserve(kMaxMessage), NFT_MSG_DELSET, NFPROTO_INET, NLM_F_ACK,
@@ -640,6 +693,7 @@ void encode_rebind_rules(const TableSpec& old_table, const TableSpec& table,
         nftnl_set_nlmsg_build_payload(nlh, s.get());
         batch.commit("deleting set " + name);
     }
+    return echoed;
 }
 
 void encode_delete_table(const std::string& table, Batch& batch) {

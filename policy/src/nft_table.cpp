@@ -2,30 +2,40 @@
 #include "policy/nft_table.h"
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "compile_sets.h"
 #include "nft_encode.h"
 #include "nl_socket.h"
 #include "policy/compile.h"
+#include "rule_dump.h"
+#include "table_diff.h"
 #include "table_rebind.h"
 
 namespace policy {
 namespace {
 
 // Every operation goes through the process's one netfilter socket (detail::send_shared).
-common::Status run(detail::Batch& batch) {
+common::Status run(detail::Batch& batch, const detail::NetfilterSocket::ReplyHandler& on_reply = {}) {
     batch.finish();
-    return detail::send_shared(batch);
+    return detail::send_shared(batch, on_reply);
 }
 
 std::string bridge_name(const std::string& table) { return table + "_bridge"; }
 
-// The tables this process applied, as the kernel holds them (kernel set names), by table name:
-// what an in-place replacement starts from. Forgotten when the table is removed; a table this
-// process did not apply (adopted after a restart) is replaced with the bridge.
-std::map<std::string, TableSpec>& applied_tables() {
-    static std::map<std::string, TableSpec> tables;
+// A table this process applied, as the kernel holds it (kernel set names), with the handles of
+// its rules: what an in-place replacement starts from. Without handles (they could not be read,
+// or did not match) the next replacement takes the bridge.
+struct Applied {
+    TableSpec table;
+    std::optional<detail::RuleHandles> handles;
+};
+
+// By table name. Forgotten when the table is removed; a table this process did not apply
+// (adopted after a restart) is replaced with the bridge.
+std::map<std::string, Applied>& applied_tables() {
+    static std::map<std::string, Applied> tables;
     return tables;
 }
 
@@ -39,6 +49,60 @@ common::Status replace(const TableSpec& table, std::size_t& messages) {
     return {};
 }
 
+// The handles of the table's rules in the kernel, checked rule by rule (chain, order, comment)
+// against what this process applied; nullopt when they differ (the table was changed behind our
+// back) or cannot be read.
+std::optional<detail::RuleHandles> read_handles(const TableSpec& table) {
+    auto dumped = detail::dump_rules(table.name, "reading the rule handles");
+    if (!dumped) return std::nullopt;
+    std::map<std::string, std::vector<const detail::DumpedRule*>> by_chain;
+    for (const auto& r : *dumped) by_chain[r.chain].push_back(&r);
+    detail::RuleHandles handles;
+    for (const auto& c : table.chains) {
+        const auto& held = by_chain[c.name];
+        if (held.size() != c.rules.size()) return std::nullopt;
+        auto& h = handles[c.name];
+        for (std::size_t i = 0; i < held.size(); ++i) {
+            if (held[i]->comment != detail::kernel_comment(c.rules[i].comment)) return std::nullopt;
+            h.push_back(held[i]->handle);
+        }
+    }
+    if (by_chain.size() != table.chains.size()) return std::nullopt;  // a chain we do not know of
+    return handles;
+}
+
+// In place (see below): nullopt when the previous table cannot be edited into the new one, or
+// the kernel refused the edits (the old table stays in force).
+std::optional<ApplyReport> apply_in_place(Applied& previous, const TableSpec& table, ApplyReport report) {
+    if (!previous.handles) return std::nullopt;
+    auto r = detail::rebind(previous.table, table);
+    if (!r) return std::nullopt;
+    auto edits = detail::diff_rules(previous.table, *previous.handles, r->table);
+    if (!edits) return std::nullopt;
+    detail::Batch sets, rules;
+    detail::encode_new_sets(r->table, r->new_sets, sets);
+    const auto echoed = detail::encode_table_edits(r->table, *edits, r->refilled_sets, r->unused_sets, rules);
+    // The handles of the new rules, as the kernel echoes them (by their position in the batch).
+    std::map<std::size_t, std::uint64_t> echoes;
+    const auto on_reply = [&](std::size_t index, const nlmsghdr* m) {
+        if (const auto h = detail::new_rule_handle(m)) echoes[index] = *h;
+    };
+    if ((sets.messages() != 0 && !run(sets)) || (rules.messages() != 0 && !run(rules, on_reply)))
+        return std::nullopt;
+    report.messages = sets.messages() + rules.messages();
+    report.how = ApplyReport::How::in_place;
+    report.sets_created = r->new_sets.size();
+    report.rules_written = edits->rules_written();
+    std::vector<std::uint64_t> written;
+    for (const auto index : echoed)
+        if (const auto it = echoes.find(index); it != echoes.end()) written.push_back(it->second);
+    // Without every echo (never seen), the handles are read back from the kernel.
+    auto handles = detail::play(std::move(*previous.handles), *edits, written);
+    previous.table = std::move(r->table);
+    previous.handles = handles ? std::move(handles) : read_handles(previous.table);
+    return report;
+}
+
 }  // namespace
 
 // A first install is one batch. Replacing a table is not one batch: each batch is atomic for
@@ -46,11 +110,13 @@ common::Status replace(const TableSpec& table, std::size_t& messages) {
 // after the new rules (nf_tables_commit flips the generation, then commits set updates), so right
 // after a delete + create the new fail-closed lookups briefly see an empty scope set — the netns
 // test caught one cleartext packet in ~130 replacements. Two ways around it:
-//  - in place (a table this process applied): the sets that change are created first under a
-//    name the kernel does not hold, used by no rule (batch 1); once their elements are visible,
-//    one transaction flushes the chains, adds every rule, now looking up the new sets, and
-//    deletes the old sets (batch 2). Unchanged sets stay as they are. The kernel inserts each
-//    element once, as `nft -f` does.
+//  - in place (a table this process applied, whose rule handles it read back): the sets that
+//    change are created first under a name the kernel does not hold, used by no rule (batch 1);
+//    once their elements are visible, one transaction edits the rules (table_diff.h: only those
+//    that differ, e.g. the ones looking up a new set, are replaced, inserted or removed; the others
+//    stay with their counters), refills the fail-open sets whose elements alone change (a gap there
+//    drops, table_rebind.h) and deletes the old sets (batch 2). Unchanged sets stay as they are.
+//    A registration's keyed flip is then a handful of rules, not the whole table.
 //  - with a bridge (a table found in the kernel, e.g. adopted after a restart): the new table is
 //    first installed as a bridge copy next to the old one, then the member's table is replaced
 //    while the bridge (complete) keeps enforcing, then the bridge goes. Every element is
@@ -64,20 +130,9 @@ common::Result<ApplyReport> apply(const TableSpec& table) {
     auto& applied = applied_tables();
     if (*exists) {
         if (const auto previous = applied.find(table.name); previous != applied.end())
-            if (auto r = detail::rebind(previous->second, table)) {
-                detail::Batch sets, rules;
-                detail::encode_new_sets(r->table, r->new_sets, sets);
-                detail::encode_rebind_rules(previous->second, r->table, r->unused_sets, rules);
-                // A failure (the table was changed behind our back) leaves the old rules in
-                // force: the bridge replacement below starts over from scratch.
-                if ((sets.messages() == 0 || run(sets)) && run(rules)) {
-                    report.messages = sets.messages() + rules.messages();
-                    report.how = ApplyReport::How::in_place;
-                    report.sets_created = r->new_sets.size();
-                    previous->second = std::move(r->table);
-                    return report;
-                }
-            }
+            // A failure (the table was changed behind our back) leaves the old rules in force:
+            // the bridge replacement below starts over from scratch.
+            if (auto done = apply_in_place(previous->second, table, report)) return *done;
         TableSpec bridge = table;
         bridge.name = bridge_name(table.name);
         if (auto st = replace(bridge, report.messages); !st) return st.error();
@@ -85,9 +140,22 @@ common::Result<ApplyReport> apply(const TableSpec& table) {
     }
     applied.erase(table.name);
     if (auto st = replace(table, report.messages); !st) return st.error();
-    applied[table.name] = table;
+    report.rules_written = report.rules;
+    applied[table.name] = {table, read_handles(table)};
     if (auto st = remove_table(bridge_name(table.name)); !st) return st.error();
     return report;
+}
+
+const char* to_string(ApplyReport::How how) {
+    switch (how) {
+        case ApplyReport::How::created:
+            return "created";
+        case ApplyReport::How::in_place:
+            return "in place";
+        case ApplyReport::How::bridged:
+            return "bridged";
+    }
+    return "?";
 }
 
 common::Result<ApplyReport> apply(const MemberRules& rules) {
@@ -108,7 +176,7 @@ common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, b
     for (auto s : detail::group_sets(*group, false)) {
         auto elements = active ? s.available : std::vector<SetElement>{};
         if (applied != applied_tables().end())
-            for (auto& held : applied->second.sets)
+            for (auto& held : applied->second.table.sets)
                 if (detail::compiled_set_name(held.name) == s.name) {
                     s.name = held.name;
                     held_now.emplace_back(&held, elements);

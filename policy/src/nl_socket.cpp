@@ -70,7 +70,7 @@ common::Result<NetfilterSocket> NetfilterSocket::open() {
     return NetfilterSocket(std::move(s).value());
 }
 
-common::Status NetfilterSocket::send_batch(Batch& batch) {
+common::Status NetfilterSocket::send_batch(Batch& batch, const ReplyHandler& on_reply) {
     // The kernel processes the whole batch inside sendmsg and queues every ACK before we read
     // one, so the receive buffer must hold them all (else ENOBUFS and lost ACKs).
     sock_.reserve_buffers(batch.bytes().size() + 4096,
@@ -78,14 +78,18 @@ common::Status NetfilterSocket::send_batch(Batch& batch) {
     std::size_t acked = 0;
     std::string first_error;
     int first_errno = 0;
-    auto status =
-        sock_.exchange(batch.mutable_bytes(), [&](std::size_t index, const common::netlink::Ack& ack) {
+    auto status = sock_.exchange(
+        batch.mutable_bytes(),
+        [&](std::size_t index, const common::netlink::Ack& ack) {
             ++acked;
             if (ack.error == 0 || first_errno != 0) return;
             first_errno = ack.error;
             auto what = batch.describe(index);
             first_error = explain_errno(first_errno, what.empty() ? "the nftables batch" : what);
             if (!ack.kernel_message.empty()) first_error += " (kernel: " + ack.kernel_message + ")";
+        },
+        [&](std::size_t index, std::span<const std::uint8_t> reply) {
+            if (on_reply) on_reply(index, reinterpret_cast<const nlmsghdr*>(reply.data()));
         });
     if (!status)
         return common::make_error("nftables batch (" + std::to_string(acked) + " of " +
@@ -138,9 +142,9 @@ NetfilterLink& shared_link() {
 }
 }  // namespace
 
-common::Status send_shared(Batch& batch) {
+common::Status send_shared(Batch& batch, const NetfilterSocket::ReplyHandler& on_reply) {
     std::lock_guard lock(shared_mutex);
-    return shared_link().use([&](NetfilterSocket& sock) { return sock.send_batch(batch); });
+    return shared_link().use([&](NetfilterSocket& sock) { return sock.send_batch(batch, on_reply); });
 }
 
 common::Result<int> request_shared(char* msg, const std::function<void(const nlmsghdr*)>& on_message) {

@@ -48,8 +48,10 @@ class NetfilterSocket {
 public:
     static common::Result<NetfilterSocket> open();
 
-    // Sends the batch in one sendmsg and checks one ACK per message.
-    common::Status send_batch(Batch& batch);
+    // Sends the batch in one sendmsg and checks one ACK per message. `on_reply` gets what the
+    // kernel echoes (NLM_F_ECHO) for the message at that position of the batch (0: BATCH_BEGIN).
+    using ReplyHandler = std::function<void(std::size_t index, const nlmsghdr* message)>;
+    common::Status send_batch(Batch& batch, const ReplyHandler& on_reply = {});
     // Sends one request (e.g. NFT_MSG_GETTABLE) and returns the kernel's errno (0 on success).
     common::Result<int> request(char* msg);
     // Sends one dump request (NLM_F_DUMP) and hands every answer to `on_message` until the
@@ -77,7 +79,7 @@ private:
 
 // Through the process's one NetfilterLink, serialized by a mutex: send_batch(), and request()
 // or dump() (a dump when the message has NLM_F_DUMP) returning the kernel's errno.
-common::Status send_shared(Batch& batch);
+common::Status send_shared(Batch& batch, const NetfilterSocket::ReplyHandler& on_reply = {});
 common::Result<int> request_shared(char* msg, const std::function<void(const nlmsghdr*)>& on_message = {});
 
 // errno from nf_tables -> what an operator should check.

@@ -20,6 +20,15 @@ bool same_contents(const SetSpec& a, const SetSpec& b) {
     return x == b;
 }
 
+// A fail-open set whose elements alone change (the group got or lost its TEK): refilled in place.
+bool refill_only(const SetSpec& held, const SetSpec& s) {
+    if (s.kind != SetSpec::Kind::fail_open) return false;
+    SetSpec x = held;
+    x.name = s.name;
+    x.elements = s.elements;
+    return x == s;
+}
+
 }  // namespace
 
 std::string compiled_set_name(const std::string& kernel_name) {
@@ -43,10 +52,14 @@ std::optional<Rebinding> rebind(const TableSpec& previous, const TableSpec& comp
         const auto it = held.find(s.name);
         std::string name = s.name;
         if (it != held.end()) {
-            if (same_contents(*it->second, s))
+            if (same_contents(*it->second, s)) {
                 name = it->second->name;
-            else
+            } else if (refill_only(*it->second, s)) {
+                name = it->second->name;
+                r.refilled_sets.push_back(i);
+            } else {
                 name = is_alternate(it->second->name) ? s.name : s.name + kAlternate;
+            }
         }
         created[i] = it == held.end() || name != it->second->name;
         kernel_name[s.name] = name;

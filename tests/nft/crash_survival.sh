@@ -36,15 +36,20 @@ peer_saw() { ip netns exec "$P" nft -j list chain inet watch in | jq '[.nftables
 LEAKED=$(peer_saw)
 check "no packet leaked during $ADOPTIONS adoptions under load (peer saw $LEAKED)" test "$LEAKED" = 0
 
-# One process replacing its own table again and again, the scope set different each time: the
-# changed sets are created first and the rules rebound to them in one transaction. Not one packet
-# of the scope may pass in clear meanwhile, over at least 400 such replacements.
+# One process replacing its own table again and again, the scope set different each time and
+# every other time keyed (the keyed flip: the group's verdicts, its carrier rules, its fail-open set
+# emptied or filled): the changed sets are created first and the rules that differ rebound to them
+# in one transaction. Not one packet of the scope may pass in clear meanwhile (keyed, it is routed
+# to the WAN, not into a carrier: dropped too), over at least 400 such replacements.
 ip netns exec "$H" ping -n -q -i 0.005 -c 1500 -W 1 10.2.0.1 >/dev/null 2>&1 &
 PINGER=$!
-CHURN=$(tool "$M" churn "$PINGER")
+CHURN=$(tool "$M" --tek churn "$PINGER")
 wait "$PINGER" || true
-IN_PLACE=$(sed -n 's/^churned: [0-9]* replacements, \([0-9]*\) in place with new sets$/\1/p' <<<"$CHURN")
+churned() { sed -n "s/^churned: [0-9]* replacements, \([0-9]*\) in place with new sets, \([0-9]*\) keyed flips, at most \([0-9]*\) rules written$/\\$1/p" <<<"$CHURN"; }
+IN_PLACE=$(churned 1)
 check "at least 400 in-place replacements with new sets ($CHURN)" test "${IN_PLACE:-0}" -ge 400
+check "  at least 400 of them keyed flips" test "$(churned 2)" -ge 400
+check "  none rewrote the table (at most $(churned 3) rules written)" test "$(churned 3)" -le 12
 LEAKED=$(peer_saw)
 check "no packet leaked during them (peer saw $LEAKED)" test "$LEAKED" = 0
 check "fail-closed drops after them" bash -c "! ip netns exec $H ping -c 1 -W 1 10.2.0.1 >/dev/null"

@@ -2,19 +2,25 @@
 // toggles fail-open, removes the table, checks it exists) in the current network namespace.
 // Run it inside a test namespace: `ip netns exec NS policy_tool ...`.
 //
-//   policy_tool [options] apply | hold | churn PID | fail-open GROUP on|off | remove | exists | print
+//   policy_tool [options] apply | hold | churn PID | flip [back] | fail-open GROUP on|off | remove | exists |
+//   print
 // churn PID: while process PID lives, replace the table again and again in this process, each time
-// with one more policy (10.9.<k>.0/24, k = 0..99 round) so that the scope set changes every time.
+// with one more policy (10.9.<k>.0/24, k = 0..99 round) so that the scope set changes every time,
+// and every other time keyed (the groups' --tek) or not (no group has a TEK: the keyed flip).
+// flip [back]: in this process, apply the rules unkeyed (no group has a TEK, each group's policies
+// are its --unkeyed-policy selectors when it has some, as a member's before registration), then
+// as given (the keyed flip), then with `back` unkeyed again; prints one report line per apply.
 // options: --wan IF --lan IF (repeatable) --carrier IF --g-in A --g-out A --mark N
 //          --local PREFIX (repeatable) --table NAME --peers PREFIX --own SEL (repeatable)
 //          --g-in6 A --g-out6 A --peers6 PREFIX (the IPv6 carrier)
 //          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] [--carrier6 IF --carrier6-peer A]
 //          then, for that group, repeatable:
-//          --policy SEL --exclude SEL --fail-open SEL
+//          --policy SEL --exclude SEL --fail-open SEL --unkeyed-policy SEL
 // SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -74,6 +80,22 @@ policy::Selector parse_selector(const std::string& text) {
     return s;
 }
 
+void print_report(const char* what, const policy::ApplyReport& r) {
+    std::printf("%s: %zu rules, %zu sets, %zu messages ACKed, %s, %zu rules written\n", what, r.rules, r.sets,
+                r.messages, policy::to_string(r.how), r.rules_written);
+    std::fflush(stdout);
+}
+
+// The rules of a member whose groups have no TEK yet (flip, churn).
+policy::MemberRules unkeyed(policy::MemberRules rules,
+                            const std::vector<std::vector<policy::GroupPolicy>>& unkeyed_policies) {
+    for (std::size_t i = 0; i < rules.groups.size(); ++i) {
+        rules.groups[i].has_valid_tek = false;
+        if (!unkeyed_policies[i].empty()) rules.groups[i].policies = unkeyed_policies[i];
+    }
+    return rules;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +104,7 @@ int main(int argc, char** argv) {
     rules.carrier.g_out = must(policy::Ipv4::parse("192.0.0.2"));
     rules.clear_mark = 0x10;
     std::vector<std::string> command;
+    std::vector<std::vector<policy::GroupPolicy>> unkeyed_policies;  // per group: --unkeyed-policy
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const auto next = [&]() -> std::string {
@@ -127,6 +150,7 @@ int main(int argc, char** argv) {
             policy::RuleSet g;
             g.group_id = static_cast<std::uint32_t>(std::stoul(next()));
             rules.groups.push_back(g);
+            unkeyed_policies.emplace_back();
         } else if (a == "--name")
             group().group_name = next();
         else if (a == "--tek")
@@ -145,10 +169,15 @@ int main(int argc, char** argv) {
             group().exclude.push_back({parse_selector(next())});
         else if (a == "--fail-open")
             group().fail_open.push_back({parse_selector(next())});
-        else
+        else if (a == "--unkeyed-policy") {
+            group();  // dies before any --group
+            unkeyed_policies.back().push_back({parse_selector(next())});
+        } else
             command.push_back(a);
     }
-    if (command.empty()) die("no command (apply | hold | fail-open GROUP on|off | remove | exists | print)");
+    if (command.empty())
+        die("no command (apply | hold | churn PID | flip [back] | fail-open GROUP on|off | remove | exists | "
+            "print)");
 
     const auto& cmd = command[0];
     if (cmd == "print") {
@@ -156,10 +185,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "apply" || cmd == "hold") {
-        const auto report = must(policy::apply(rules));
-        std::printf("applied: %zu rules, %zu sets, %zu messages ACKed\n", report.rules, report.sets,
-                    report.messages);
-        std::fflush(stdout);
+        print_report("applied", must(policy::apply(rules)));
         if (cmd == "hold")
             for (;;) pause();  // for the crash test: killed with SIGKILL while "running"
         return 0;
@@ -167,15 +193,33 @@ int main(int argc, char** argv) {
     if (cmd == "churn") {
         if (command.size() != 2) die("usage: churn PID");
         const auto pid = static_cast<pid_t>(std::stol(command[1]));
-        std::size_t replacements = 0, in_place = 0;
+        std::size_t replacements = 0, in_place = 0, flips = 0, most_written = 0;
+        bool was_keyed = false;
         for (std::size_t k = 0; kill(pid, 0) == 0; ++k, ++replacements) {
-            auto variant = rules;
+            auto variant = k % 2 ? rules : unkeyed(rules, unkeyed_policies);
             variant.groups.at(0).policies.push_back(
                 {parse_selector("src=10.1.0.0/16 dst=10.9." + std::to_string(k % 100) + ".0/24")});
             const auto report = must(policy::apply(variant));
-            if (report.how == policy::ApplyReport::How::in_place && report.sets_created > 0) ++in_place;
+            const bool keyed = variant.groups[0].has_valid_tek;
+            if (report.how == policy::ApplyReport::How::in_place) {
+                if (report.sets_created > 0) ++in_place;
+                if (keyed != was_keyed) ++flips;
+                most_written = std::max(most_written, report.rules_written);
+            }
+            was_keyed = keyed;
         }
-        std::printf("churned: %zu replacements, %zu in place with new sets\n", replacements, in_place);
+        std::printf(
+            "churned: %zu replacements, %zu in place with new sets, %zu keyed flips, at most %zu rules "
+            "written\n",
+            replacements, in_place, flips, most_written);
+        return 0;
+    }
+    if (cmd == "flip") {
+        const auto before = unkeyed(rules, unkeyed_policies);
+        print_report("unkeyed", must(policy::apply(before)));
+        print_report("keyed", must(policy::apply(rules)));
+        if (command.size() > 1 && command[1] == "back")
+            print_report("unkeyed again", must(policy::apply(before)));
         return 0;
     }
     if (cmd == "fail-open") {

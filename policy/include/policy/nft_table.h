@@ -23,11 +23,16 @@ struct ApplyReport {
     // the rules rebound to them) or replaced with a bridge copy (a table this process did not apply).
     enum class How { created, in_place, bridged } how = How::created;
     std::size_t sets_created = 0;  // in place: the sets that changed (the others stayed as they were)
+    // Rules written into the member's table (NEWRULE messages): every rule when it is created or
+    // bridged; in place only the rules that differ (a keyed flip: a handful, not the table).
+    std::size_t rules_written = 0;
 };
+const char* to_string(ApplyReport::How how);  // "created", "in place", "bridged"
 
 // Validates, compiles and puts the table into the kernel, never a moment without fail-closed:
 // created in one batch; a table this process applied is replaced in place (the changed sets
-// under alternating names NAME / NAME_b, then every rule rebound to them in one transaction);
+// under alternating names NAME / NAME_b, then, in one transaction, only the rules that differ
+// written: those bound to the new sets, the group's verdicts, its carrier rules);
 // any other is replaced while a complete bridge copy (<table>_bridge) enforces the new rules
 // (nft_table.cpp says why one delete + create batch is not enough with concatenated-range sets).
 common::Result<ApplyReport> apply(const MemberRules& rules);

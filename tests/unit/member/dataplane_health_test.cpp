@@ -118,3 +118,21 @@ TEST_CASE("a group without keys is not judged, and a problem ends with its keys"
     CHECK(m.problem().empty());
     CHECK_FALSE(m.observe(read(99, 0, 0, 0), false));
 }
+
+TEST_CASE("an interval in which the table's rules were rewritten is not judged", "[health]") {
+    // A rekey with new selectors rewrote the guard and classify rules in place: their counters
+    // started over while the carrier's went on, so the sums went down. Judging the interval would
+    // take the kept counters' whole history for new packets.
+    HealthMonitor m;
+    auto before = read(100, 100, 100, 0, 0, 0, 30);
+    m.observe(before, true);
+    auto after = read(10, 110, 110, 0, 0, 0, 25);
+    after.rules_generation = 1;
+    CHECK_FALSE(m.observe(after, true));
+    // The next interval is judged from the new baseline.
+    auto next = read(20, 120, 120, 0, 0, 0, 35);
+    next.rules_generation = 1;
+    auto c = m.observe(next, true);
+    REQUIRE(c);
+    CHECK(c->message.find("10 packet(s) of the group tried to leave in clear") == 0);
+}

@@ -80,3 +80,33 @@ TEST_CASE(
     renamed.name = "other";
     CHECK_FALSE(rebind(with_fail_open, renamed));
 }
+
+TEST_CASE("in place: a fail-open set whose elements alone change is refilled under its name") {
+    const auto unkeyed = *compile(test::member(false));
+    const auto keyed = rebind(unkeyed, *compile(test::member(true)));
+    REQUIRE(keyed);
+    REQUIRE(keyed->refilled_sets.size() == 1);
+    const auto& refilled = keyed->table.sets[keyed->refilled_sets[0]];
+    CHECK(refilled.name == "failopen4_1");
+    CHECK(refilled.elements.empty());
+    for (const auto i : keyed->new_sets) CHECK(keyed->table.sets[i].kind != SetSpec::Kind::fail_open);
+
+    const auto back = rebind(keyed->table, *compile(test::member(false)));
+    REQUIRE(back);
+    REQUIRE(back->refilled_sets.size() == 1);
+    CHECK(back->table.sets[back->refilled_sets[0]].elements.size() == 1);
+
+    // A scope set is never refilled (a gap in it would let traffic past fail-closed): renamed.
+    auto rules = test::member(true);
+    rules.groups[0].policies.push_back({test::sel("10.1.0.0/16", "10.3.0.0/16")});
+    const auto scope = rebind(keyed->table, *compile(rules));
+    REQUIRE(scope);
+    CHECK(scope->refilled_sets.empty());
+    REQUIRE(scope->new_sets.size() == 1);
+    CHECK(scope->table.sets[scope->new_sets[0]].kind == SetSpec::Kind::scope);
+    // A fail-open set whose rules change (not only what it holds now) is a new set too.
+    rules.groups[0].fail_open.push_back({test::sel("10.1.0.0/16", "10.2.6.0/24")});
+    const auto more = rebind(keyed->table, *compile(rules));
+    REQUIRE(more);
+    CHECK(more->refilled_sets.empty());
+}
