@@ -213,7 +213,18 @@ capture_start() {
     wait_until 30 test -s "$CAP" || { echo "dumpcap did not start" >&2; cat "$W/$1.dumpcap.log" >&2; exit 1; }
 }
 capture_stop() {
-    # SIGTERM: background jobs of a script ignore SIGINT.
+    # dumpcap gets the kernel's packets in blocks (TPACKET_V3, handed over when full or after
+    # dumpcap's 250 ms read timeout), and SIGTERM ends it without reading the rest: the last
+    # packets before the stop were missing once under load. Wait until the file has not grown for
+    # longer than that timeout (polled, at most 6 s), then end it. SIGTERM: background jobs
+    # ignore SIGINT.
+    local size=-1 now
+    for _ in $(seq 10); do
+        now=$(stat -c %s "$CAP" 2>/dev/null || echo 0)
+        [[ $now -eq $size ]] && break
+        size=$now
+        sleep 0.6
+    done
     kill -TERM "$CAP_PID" 2>/dev/null || true
     wait "$CAP_PID" 2>/dev/null || true
 }
