@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "dataplane/dataplane_selectors.h"
+
 namespace member {
 namespace {
 
@@ -12,19 +14,15 @@ struct PortBlock {
     uint16_t mask = 0;  // 0: any port
 };
 
-// The aligned blocks covering [first, last] exactly (any port: one block without a mask).
+// The aligned blocks covering [first, last] exactly (any port: one block without a mask). The
+// block arithmetic of address ranges (range_to_prefixes), on ports as the values below 2^16: a
+// block a.b.c.d/L with L >= 16 is the port c.d with the mask of its last 16 prefix bits.
 std::vector<PortBlock> port_blocks(const std::optional<policy::PortRange>& range) {
-    if (!range || (range->first == 0 && range->last == 65535)) return {{0, 0}};
+    if (!range) return {{0, 0}};
     std::vector<PortBlock> out;
-    uint32_t cur = range->first;
-    const uint32_t last = range->last;
-    while (cur <= last) {
-        uint32_t size = 1;
-        // The largest block aligned at cur that stays within the range.
-        while ((cur & (size * 2 - 1)) == 0 && cur + size * 2 - 1 <= last && size * 2 <= 65536) size *= 2;
-        out.push_back({static_cast<uint16_t>(cur), static_cast<uint16_t>(~(size - 1) & 0xffff)});
-        cur += size;
-    }
+    for (const auto& block : range_to_prefixes(common::IpFamily::ipv4, range->first, range->last))
+        out.push_back(
+            {static_cast<uint16_t>(block.address), static_cast<uint16_t>(~block.host_mask() & 0xffff)});
     return out;
 }
 

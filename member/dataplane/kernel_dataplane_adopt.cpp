@@ -59,7 +59,8 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
         }
         std::sort(a.inbound.begin(), a.inbound.end());
         auto link = rtnl_->find_link(dc.carrier.name);
-        const bool carrier = link && link->has_value() && (*link)->kind == "ipip";
+        const bool carrier =
+            link && link->has_value() && (*link)->kind == xfrm::carrier_kind(dc.carrier.local.family);
         // Exactly the SAs the group held when the state was saved: nothing expired since, no
         // other group's SAs in the slot, no rekey step half done.
         if (outbound != std::vector<uint32_t>{sg.active} || a.inbound != sg.inbound || !a.transform ||
@@ -121,8 +122,7 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
             if (contains(keep, dc.reqid)) continue;
             // Only our kind of device: an operator's own "gdoi3" bridge is not ours to delete.
             auto link = rtnl_->find_link(dc.carrier.name);
-            const char* kind = family == common::IpFamily::ipv6 ? "ip6tnl" : "ipip";
-            const bool ours = link && link->has_value() && (*link)->kind == kind;
+            const bool ours = link && link->has_value() && (*link)->kind == xfrm::carrier_kind(family);
             if (ours) note(rtnl_->delete_link(dc.carrier.name));
             // The G_OUT6 route exists only where the IPv6 carrier was (IPv6 may be disabled).
             if (!dc.wan_device.empty() && (family == common::IpFamily::ipv4 || ours))
@@ -130,15 +130,14 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
                                           dc.wan_gateway, xfrm::kMainTable, 0}));
         }
     if (keep.empty()) {
+        // A host with IPv6 disabled answers the IPv6 requests EAFNOSUPPORT: it holds nothing of them.
+        const auto note_ipv6 = [&](common::Status s) {
+            if (s || s.error().code != EAFNOSUPPORT) note(std::move(s));
+        };
         note(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in)));
         note(rtnl_->delete_rule(carrier_rule(common::IpFamily::ipv4)));
-        // Nothing of IPv6 where the host has it disabled: the requests would only fail.
-        if (auto lo6 = rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in6));
-            !lo6 && !already_gone(lo6) && lo6.error().code != EAFNOSUPPORT)
-            note(lo6);
-        if (auto rule6 = rtnl_->delete_rule(carrier_rule(common::IpFamily::ipv6));
-            !rule6 && !already_gone(rule6) && rule6.error().code != EAFNOSUPPORT)
-            note(rule6);
+        note_ipv6(rtnl_->delete_address("lo", xfrm::Prefix::host(options_.g_in6)));
+        note_ipv6(rtnl_->delete_rule(carrier_rule(common::IpFamily::ipv6)));
     }
     return first;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <map>
 
 #include "common/hex_spi.h"
 #include "dataplane/dataplane_exclude.h"
@@ -56,7 +57,14 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     g->expected_senders = group.gcm_expected_senders;
     if (auto s = refresh_local_scope(); !s) return s;
 
-    std::array<std::vector<uint32_t>, 2> spis;  // per family (FamilyPlane): IPv4, IPv6
+    // A TEK not installed, and why (logged once per SPI, shown by gdoictl show tek).
+    const auto refuse = [&](uint32_t spi, const std::string& why) {
+        if (!g->refused.count(spi))
+            log(gdoi::LogLevel::Warning,
+                "group " + group.name + ": TEK " + common::hex_spi(spi) + " not installed: " + why);
+        g->refused[spi] = why;
+    };
+    std::map<common::IpFamily, std::vector<uint32_t>> spis;  // per family (FamilyPlane)
     std::vector<policy::Selector> selectors;
     std::vector<NetPrefix> scope;
     for (const auto& tek : state.teks) {
@@ -69,10 +77,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
                     "SPI already used by group " + name +
                     " on this member (inbound SAs are found by SPI): the key servers must choose other SPIs";
         if (!why.empty()) {
-            if (!g->refused.count(tek.spi))
-                log(gdoi::LogLevel::Warning,
-                    "group " + group.name + ": TEK " + common::hex_spi(tek.spi) + " not installed: " + why);
-            g->refused[tek.spi] = why;
+            refuse(tek.spi, why);
             continue;
         }
         auto t = tek_transform(tek);
@@ -82,7 +87,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
                                              std::to_string(gcm_packet_limit(group.gcm_expected_senders)) +
                                              " packets for " + std::to_string(group.gcm_expected_senders) +
                                              " expected senders (allow-gcm = accept silences this)");
-        spis[tek_family(tek) == common::IpFamily::ipv6 ? 1 : 0].push_back(tek.spi);
+        spis[tek_family(tek)].push_back(tek.spi);
         if (!g->teks.count(tek.spi)) g->teks[tek.spi] = tek;
         // accept_tek checked that both convert.
         const auto tek_selectors = to_policy_selectors(tek.selector);
@@ -95,19 +100,16 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     // The IPv6 carrier comes with the group's first IPv6 TEK. Where it cannot be made (IPv6
     // disabled, no ip6tnl in the kernel) the IPv6 TEKs are refused: that family's traffic stays
     // fail-closed (no IPv6 carrier in the rules), the IPv4 TEKs go on.
-    if (!spis[1].empty())
+    auto& spis6 = spis[common::IpFamily::ipv6];
+    if (!spis6.empty())
         if (auto p = prepare_carrier(g->ipv6); !p) {
-            for (uint32_t spi : spis[1]) {
-                const std::string why = "no IPv6 carrier: " + p.error().message;
-                if (!g->refused.count(spi))
-                    log(gdoi::LogLevel::Warning,
-                        "group " + group.name + ": TEK " + common::hex_spi(spi) + " not installed: " + why);
-                g->refused[spi] = why;
+            for (uint32_t spi : spis6) {
+                refuse(spi, "no IPv6 carrier: " + p.error().message);
                 g->teks.erase(spi);
             }
-            spis[1].clear();
+            spis6.clear();
         }
-    if (!spis[0].empty() || !spis[1].empty()) {
+    if (std::any_of(spis.begin(), spis.end(), [](const auto& e) { return !e.second.empty(); })) {
         g->registered = true;
         g->selectors = std::move(selectors);
         g->scope = normalize(scope);
@@ -118,7 +120,7 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     Pending pending(xfrm_->owner());
     common::Status s;
     for (FamilyPlane* plane : g->planes()) {
-        const auto& family_spis = spis[plane == &g->ipv6 ? 1 : 0];
+        const auto& family_spis = spis[plane->family];
         if (!family_spis.empty()) s = prepare_carrier(*plane);  // ready already: a no-op
         if (!s) break;
         const auto steps =

@@ -143,7 +143,7 @@ common::Status GroupDataplane::install_carrier(const std::optional<EspTransform>
     RtnlBatch links;
     if (existing->has_value()) {
         // Adoption after a restart: the device keeps forwarding meanwhile.
-        if ((*existing)->kind != (v6 ? "ip6tnl" : "ipip"))
+        if ((*existing)->kind != carrier_kind(c.local.family))
             return common::make_error("device " + c.name + " exists and is not an " +
                                           (v6 ? "ip6tnl" : "IPIP") +
                                           " tunnel: not ours, choose another carrier name",

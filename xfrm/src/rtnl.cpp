@@ -148,10 +148,12 @@ std::string carrier_what(const char* kind, const CarrierSpec& c) {
 
 }  // namespace
 
+const char* carrier_kind(Family family) { return family == Family::ipv6 ? "ip6tnl" : "ipip"; }
+
 common::Status RtnlBatch::create_ipip(const CarrierSpec& c) {
     const std::string what = carrier_what("IPIP", c);
     Scratch s;
-    auto m = open_carrier(s, c, Family::ipv4, "ipip", what);
+    auto m = open_carrier(s, c, Family::ipv4, carrier_kind(Family::ipv4), what);
     if (!m) return m.error();
     nlmsghdr* nlh = m->nlh;
     // "ttl inherit" is TTL 0 and "tos inherit" is TOS 1 (iproute2 link_iptnl.c,
@@ -168,7 +170,7 @@ common::Status RtnlBatch::create_ipip(const CarrierSpec& c) {
 common::Status RtnlBatch::create_ip6tnl(const CarrierSpec& c) {
     const std::string what = carrier_what("ip6tnl", c);
     Scratch s;
-    auto m = open_carrier(s, c, Family::ipv6, "ip6tnl", what);
+    auto m = open_carrier(s, c, Family::ipv6, carrier_kind(Family::ipv6), what);
     if (!m) return m.error();
     nlmsghdr* nlh = m->nlh;
     // `mode ip6ip6 encaplimit none hoplimit 64 tclass inherit flowlabel inherit` (iproute2

@@ -78,6 +78,10 @@ std::optional<RouteState> parse_route(std::span<const uint8_t> message);
 std::optional<Address> default_gateway(std::span<const RouteState> routes, int ifindex,
                                        Family family = Family::ipv4);
 
+// The rtnetlink kind (IFLA_INFO_KIND) of a family's carrier device: "ipip" or "ip6tnl", as
+// create_ipip / create_ip6tnl make it and find_link reports it (LinkState::kind).
+const char* carrier_kind(Family family);
+
 class RtnlBatch {
 public:
     common::Status create_ipip(const CarrierSpec& carrier);  // RTM_NEWLINK, create + excl
