@@ -57,6 +57,10 @@ const char* allow_gcm_name(AllowGcm value);
 enum class DfBit { clear, copy, set };
 const char* df_bit_name(DfBit value);
 
+// anti-replay-time-window (seconds): Junos' range (its default, 100, is what operators set).
+inline constexpr std::uint32_t kMinAntiReplayWindow = 60;
+inline constexpr std::uint32_t kMaxAntiReplayWindow = 360;
+
 struct GroupConfig {
     std::string name;                            // the seed's GROUP_ID, for logs and gdoictl
     std::uint32_t id = 0;                        // GDOI group id, 1..4294967295
@@ -79,6 +83,8 @@ struct GroupConfig {
     AllowGcm allow_gcm = AllowGcm::warn;
     std::uint32_t gcm_expected_senders = kDefaultGcmExpectedSenders;
     DfBit df_bit = DfBit::clear;
+    // Time-based anti-replay (member/dataplane/anti_replay.h): seconds, 0 = off (the default).
+    std::uint32_t anti_replay_window = 0;
 
     // Every field: a reload restarts a group whose configuration differs in any of them.
     bool operator==(const GroupConfig&) const = default;

@@ -392,6 +392,17 @@ void store_lan_interface(Context& c, const Item& v) {
 }
 
 // exclude = [ { protocol = "tcp", destination-port = 179 }, ... ]
+void store_anti_replay_window(Context& c, const Item& v) {
+    if (v.integer != 0 && (v.integer < kMinAntiReplayWindow || v.integer > kMaxAntiReplayWindow)) {
+        c.reader.error(at(v.node), v.where,
+                       "expected 0 (off) or " + std::to_string(kMinAntiReplayWindow) + ".." +
+                           std::to_string(kMaxAntiReplayWindow) + " seconds, got " +
+                           std::to_string(v.integer));
+        return;
+    }
+    c.group->anti_replay_window = static_cast<std::uint32_t>(v.integer);
+}
+
 void store_exclude_rule(Context& c, const Item& v) {
     if (auto s = read_rule(c, v, exclude_rule_section(),
                            "protocol, source, destination, source-port, destination-port"))

@@ -48,6 +48,7 @@ void store_group_name(Context& c, const Item& v);
 void store_group_id(Context& c, const Item& v);
 void store_server(Context& c, const Item& v);
 void store_lan_interface(Context& c, const Item& v);
+void store_anti_replay_window(Context& c, const Item& v);  // 0, or 60..360
 void store_exclude_rule(Context& c, const Item& v);
 void store_fail_open_rule(Context& c, const Item& v);
 void store_ike(Context& c, const Item& v);

@@ -236,6 +236,14 @@ Section make_group() {
                  .store = [](Context& c, const Item& v) { c.group->df_bit = DfBit(v.choice); },
                  .default_text = "\"clear\"",
                  .doc = "Don't Fragment on the outer header of the group's ESP"},
+                {.key = "anti-replay-time-window",
+                 .type = Type::integer,
+                 .expected = "seconds: 0 (off) or 60..360, as Junos' anti-replay-time-window",
+                 .min = 0,
+                 .max = kMaxAntiReplayWindow,
+                 .store = store_anti_replay_window,
+                 .default_text = "0",
+                 .doc = "drop group ESP older (or newer) than this many seconds: time-based anti-replay"},
             },
     };
 }

@@ -40,6 +40,7 @@ struct TekStatus {
     std::string selector;   // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
     std::string role;       // "active", "inbound-only (activating)", "inbound-only (deactivating)"
     uint64_t remaining_seconds = 0;
+    uint64_t replays_dropped = 0;  // anti-replay: its ESP outside the time window, dropped
 
     bool operator==(const TekStatus&) const = default;
 };
@@ -63,6 +64,9 @@ struct GroupCounters {
     uint64_t recovery_probes = 0;
     uint64_t soft_expires = 0;  // kernel soft-lifetime events of the group's SAs
     uint64_t hard_expires = 0;  // kernel hard-lifetime events (SA deleted by the kernel)
+    // Time-based anti-replay: the group's ESP dropped as outside anti-replay-time-window (TEKs
+    // gone included); 0 while it is off.
+    uint64_t replays_dropped = 0;
 
     bool operator==(const GroupCounters&) const = default;
 };
@@ -77,6 +81,7 @@ struct GroupStatus {
     uint64_t since_seconds = 0;           // time in this state
     uint64_t last_rekey_seconds_ago = 0;  // 0 = never
     uint32_t sequence = 0;
+    uint32_t anti_replay_window = 0;  // seconds; 0: off
     std::vector<ServerStatus> servers;
     std::vector<KekStatus> kek;  // 0 or 1
     std::vector<TekStatus> teks;

@@ -50,6 +50,7 @@ void visit_fields(V& v, S& s) {
     v("selector", s.selector);
     v("role", s.role);
     v("remaining_seconds", s.remaining_seconds);
+    v("replays_dropped", s.replays_dropped);
 }
 
 template <typename V, RecordOf<PolicyStatus> S>
@@ -76,6 +77,7 @@ void visit_fields(V& v, S& s) {
     v("recovery_probes", s.recovery_probes);
     v("soft_expires", s.soft_expires);
     v("hard_expires", s.hard_expires);
+    v("replays_dropped", s.replays_dropped);
 }
 
 template <typename V, RecordOf<GroupStatus> S>
@@ -89,6 +91,7 @@ void visit_fields(V& v, S& s) {
     v("since_seconds", s.since_seconds);
     v("last_rekey_seconds_ago", s.last_rekey_seconds_ago);
     v("sequence", s.sequence);
+    v("anti_replay_window", s.anti_replay_window);
     v("servers", s.servers);
     v("kek", s.kek);
     v("teks", s.teks);

@@ -63,6 +63,10 @@ MemberStatus Daemon::status(Clock::time_point now) const {
             server.failures = s.server_failures()[i];
             g.servers.push_back(server);
         }
+        g.anti_replay_window = group->config.anti_replay_window;
+        // Anti-replay drops (nft rule counters): unknown for a moment if the table cannot be read.
+        const auto replays = dataplane_->replay_drops(group->config);
+        if (replays) g.counters.replays_dropped = replays->total;
         if (const auto* gs = s.group_state()) {
             g.sequence = gs->sequence;
             auto age = s.keys_installed_at() ? seconds_between(*s.keys_installed_at(), now) : 0;
@@ -87,6 +91,9 @@ MemberStatus Daemon::status(Clock::time_point now) const {
                 ts.selector = t.selector.to_string();
                 ts.role = tek_role_text(dataplane_->tek_role(group->config, t.spi));
                 ts.remaining_seconds = t.lifetime_seconds > age ? t.lifetime_seconds - age : 0;
+                if (replays)
+                    if (const auto it = replays->by_spi.find(t.spi); it != replays->by_spi.end())
+                        ts.replays_dropped = it->second;
                 g.teks.push_back(ts);
             }
         }

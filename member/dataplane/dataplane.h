@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,13 @@ struct GroupRules {
     policy::RuleSet rules;
     bool registered = false;  // the scope comes from TEKs (else: the LAN prefixes, fail-closed)
     std::vector<policy::Selector> own_traffic;  // the member's IKE/GDOI, exempt from all rules
+};
+
+// Time-based anti-replay (anti_replay.h): ESP dropped as replays, per SPI of the group (counted by
+// the SPI's nft rule since it was written), and the group's total (SPIs gone included).
+struct ReplayDrops {
+    uint64_t total = 0;
+    std::map<uint32_t, uint64_t> by_spi;
 };
 
 class Dataplane {
@@ -107,6 +115,11 @@ public:
     virtual common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) {
         (void)group;
         return std::vector<SaTraffic>{};
+    }
+    // Packets dropped by the group's anti-replay check (empty when it is off).
+    virtual common::Result<ReplayDrops> replay_drops(const GroupConfig& group) {
+        (void)group;
+        return ReplayDrops{};
     }
     // Follows the WAN interface's MTU (called every kStatsInterval): the carriers' MTUs derive
     // from it. Default: nothing to follow.

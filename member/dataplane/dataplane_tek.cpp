@@ -76,6 +76,11 @@ std::string accept_tek(const gdoi::Tek& tek, const GroupConfig& group) {
         return "integrity key is " + std::to_string(tek.integrity_key.size()) + " bytes, " +
                transform_name(*t) + " needs " + std::to_string(sizes.integrity_bytes);
     if (is_gcm(*t)) {
+        if (group.anti_replay_window != 0)
+            return "AES-GCM TEKs cannot be used with anti-replay-time-window: time-based anti-replay "
+                   "sets the kernel's ESP sequence counter, which is GCM's nonce (RFC 4106 §3), and "
+                   "the kernel cannot set it without risking a repeat; use an AES-CBC transform on "
+                   "the key server, or turn anti-replay off for this group";
         if (group.allow_gcm == AllowGcm::refuse)
             return "AES-GCM TEKs are refused by allow-gcm = refuse (members sharing a GCM key can repeat "
                    "nonces)";

@@ -156,6 +156,7 @@ public:
     bool sending(const GroupConfig& group) const override;
     common::Result<std::vector<SaTraffic>> sa_traffic(const GroupConfig& group) override;
     common::Result<std::optional<HealthCounters>> health_counters(const GroupConfig& group) override;
+    common::Result<ReplayDrops> replay_drops(const GroupConfig& group) override;
     void follow_wan_mtu() override;
 
     // For the pull exchange: empty = acceptable, else why not (member::accept_tek in
@@ -200,6 +201,12 @@ private:
     // The exclude rules' XFRM allow policies (dataplane_exclude.h) as the configuration wants them.
     common::Status sync_exclude_policies();
     common::Status refresh_local_scope();
+    // Time-based anti-replay (kernel_dataplane_replay.cpp, anti_replay.h). The group's check for
+    // the rule model (nullopt: off, or no TEK yet); every second: the receivers' window moves, the
+    // outbound SAs' counters follow the pseudotime; every 10 s new drops are logged.
+    std::optional<policy::ReplayCheck> replay_check(Group& g);
+    void replay_tick(std::chrono::steady_clock::time_point now);
+    void log_replay_drops(Group& g);
     void log(gdoi::LogLevel level, const std::string& line) const;
 
     KernelDataplaneOptions options_;
@@ -214,6 +221,8 @@ private:
     std::optional<policy::MemberRules> applied_rules_;
     // Counts the applies that wrote rules (HealthCounters::rules_generation).
     uint64_t rules_generation_ = 0;
+    // The next anti-replay second (max: no group has anti-replay and TEKs).
+    std::chrono::steady_clock::time_point next_replay_tick_ = std::chrono::steady_clock::time_point::max();
     std::string saved_state_;    // text of the last saved state (skip identical writes)
     std::string state_warning_;  // the last failure to save it (logged once)
 };

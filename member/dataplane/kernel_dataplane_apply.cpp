@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common/hex_spi.h"
+#include "dataplane/anti_replay.h"
 #include "dataplane/dataplane_exclude.h"
 #include "dataplane/dataplane_rules.h"
 #include "dataplane/dataplane_tek.h"
@@ -176,7 +177,7 @@ common::Status KernelDataplane::remove_group(const GroupConfig& group) {
 }
 
 std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
-    auto next = std::chrono::steady_clock::time_point::max();
+    auto next = next_replay_tick_;
     for (const auto& [name, g] : groups_)
         for (const FamilyPlane* plane : g->planes()) next = std::min(next, plane->schedule.next_deadline());
     return next;
@@ -184,6 +185,7 @@ std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
 
 void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (!xfrm_) return;
+    if (now >= next_replay_tick_) replay_tick(now);
     std::vector<std::pair<Group*, const FamilyPlane*>> keyed;
     for (auto& entry : groups_) {
         Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings
@@ -352,6 +354,9 @@ common::Status KernelDataplane::run(Group& g, FamilyPlane& plane, const std::vec
                     return common::make_error(label + c.error().message, c.error().code);
                 auto sas = tek_sas(g.teks.at(step.spi), g.expected_senders);
                 if (!sas) return sas.error();
+                // Anti-replay: the new SA's first packet already carries the pseudotime.
+                if (g.config.anti_replay_window != 0)
+                    sas->outbound.outbound_seq = anti_replay::pseudotime(anti_replay::unix_seconds_now());
                 s = plane.carrier->stage_activate(pending.batch, sas->outbound, step.previous);
                 if (s)
                     pending.applied.push_back(
@@ -498,13 +503,14 @@ common::Status KernelDataplane::sync_rules() {
     std::vector<NetPrefix> esp_scope;
     bool ipv6_carrier = false;
     for (const auto& gc : config_.groups) {
-        const Group* g = find(gc);
+        Group* g = find(gc);
         if (!g) continue;
         sets.push_back(group_rule_set(g->config, g->selectors, g->sending(), local_scope_));
         sets.back().carrier_ifname = carrier_name(g->slot, common::IpFamily::ipv4);
         sets.back().carrier_peer =
             policy::Ipv4::from(carrier_config(g->slot, common::IpFamily::ipv4).carrier.remote);
         sets.back().clear_df = g->config.df_bit == DfBit::clear;
+        sets.back().replay = replay_check(*g);
         // The IPv6 carrier once prepared (the group's first IPv6 TEK): its traffic goes into it
         // while the group is keyed; before, the group's IPv6 traffic is dropped (fail-closed).
         if (g->ipv6.carrier_ready) {

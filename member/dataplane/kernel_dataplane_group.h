@@ -1,6 +1,7 @@
 // KernelDataplane's per-group state (private to kernel_dataplane*.cpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
@@ -46,7 +47,14 @@ struct KernelDataplane::Group {
     std::vector<NetPrefix> scope;             // addresses the group's TEKs protect (both families)
     bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
-    unsigned slot = 0;  // carrier slot (kernel_dataplane.h)
+    // Anti-replay on (config.anti_replay_window): the sequence numbers its nft set accepts now
+    // (empty until the group has TEKs; moved every second by replay_tick()).
+    std::vector<policy::SequenceRange> replay_accepted;
+    // Replays dropped under SPIs whose rules are gone (kept for the group's total).
+    uint64_t replay_drops_retired = 0;
+    std::map<uint32_t, uint64_t> replay_drops_seen;  // SPI -> last read of its rule's counter
+    uint64_t replay_drops_logged = 0;                // the total the last log line reported
+    unsigned slot = 0;                               // carrier slot (kernel_dataplane.h)
     FamilyPlane ipv4{common::IpFamily::ipv4, {}, {}, false, false, {}};
     FamilyPlane ipv6{common::IpFamily::ipv6, {}, {}, false, false, {}};
 
@@ -59,6 +67,17 @@ struct KernelDataplane::Group {
         for (const FamilyPlane* p : planes())
             if (p->schedule.role(spi)) return p;
         return nullptr;
+    }
+    // Every SPI with an inbound SA or about to get one (adopted SAs too: their TEKs are not known
+    // until the registration), ascending.
+    std::vector<uint32_t> inbound_spis() const {
+        std::vector<uint32_t> out;
+        for (const auto& [spi, tek] : teks) out.push_back(spi);
+        for (const FamilyPlane* p : planes())
+            for (uint32_t spi : p->schedule.installed()) out.push_back(spi);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
     }
     // Whether any family sends (an outbound SA in place, the routes into its carrier).
     bool sending() const { return ipv4.sending() || ipv6.sending(); }

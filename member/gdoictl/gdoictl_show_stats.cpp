@@ -1,8 +1,8 @@
 // `gdoictl show stats`: per-group counters — registrations (GROUPKEY-PULL), rekeys
 // (GROUPKEY-PUSH) accepted and rejected by reason, ACKs sent (RFC 8263), recovery
-// probes, kernel SA soft/hard expires; Junos `show security group-vpn member ... statistics`, IOS `show
-// crypto gdoi` "Succeeded registration" / "Rekeys received". One block per group because the list of reasons
-// varies.
+// probes, kernel SA soft/hard expires, replays dropped by time-based anti-replay; Junos
+// `show security group-vpn member ... statistics`, IOS `show crypto gdoi` "Succeeded
+// registration" / "Rekeys received". One block per group because the list of reasons varies.
 #include "gdoictl/status_text.h"
 
 namespace member {
@@ -29,6 +29,12 @@ std::string render_stats(const MemberStatus& status, const ViewFilter& filter) {
         row("Recovery probes", c.recovery_probes);
         row("SA soft expires", c.soft_expires);
         row("SA hard expires", c.hard_expires);
+        if (g->anti_replay_window != 0) {
+            // Junos "Anti-replay time window" drops; each TEK's since its rule was written.
+            row("Replays dropped (window " + std::to_string(g->anti_replay_window) + " s)",
+                c.replays_dropped);
+            for (const TekStatus& t : g->teks) row("  TEK " + t.spi, t.replays_dropped);
+        }
         out += table.render();
     }
     return out;

@@ -26,6 +26,7 @@
 // Policies with ports stay one rule per direction.
 #include "policy/compile.h"
 
+#include "common/hex_spi.h"
 #include "compile_sets.h"
 #include "policy/nft_counters.h"
 
@@ -466,6 +467,12 @@ std::string scope_set_name(std::uint32_t group_id, Family family) {
     return std::string(family == Family::ipv6 ? "scope6_" : "scope4_") + std::to_string(group_id);
 }
 
+std::string replay_set_name(std::uint32_t group_id) { return "replay_" + std::to_string(group_id); }
+
+std::string replay_rule_comment(const RuleSet& g, std::uint32_t spi) {
+    return "anti-replay " + group_label(g) + " SPI " + common::hex_spi(spi) + ": outside the time window";
+}
+
 std::string fail_open_set_name(std::uint32_t group_id, Family family) {
     return std::string(family == Family::ipv6 ? "failopen6_" : "failopen4_") + std::to_string(group_id);
 }
@@ -484,6 +491,16 @@ common::Result<TableSpec> compile(const MemberRules& r) {
         for (auto& s : detail::group_sets(g)) t.sets.push_back(std::move(s));
 
     auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
+    // Anti-replay first: a group SPI's ESP whose sequence number is outside the window is dropped
+    // before it is readdressed (so before decryption), and counted per SPI.
+    for (const auto& g : r.groups) {
+        if (!g.replay) continue;
+        for (const auto spi : g.replay->spis)
+            esp.rules.push_back(rule(RuleRole::replay, g.group_id,
+                                     {MatchIfname{false, r.wan_ifname, false}, MatchL4Proto{kProtoEsp},
+                                      MatchEspSpi{spi}, MatchEspSequenceOutside{replay_set_name(g.group_id)}},
+                                     kDrop, replay_rule_comment(g, spi)));
+    }
     for (const auto& p : r.local_scope) {
         // Only for a family with a carrier: ESP to the IPv6 scope of a member without an IPv6
         // carrier is not the group's (no inbound SA could take it).

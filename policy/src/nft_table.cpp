@@ -1,6 +1,7 @@
 // Public kernel operations on the member's table: each is one netlink batch, all ACKs checked.
 #include "policy/nft_table.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
@@ -164,32 +165,59 @@ common::Result<ApplyReport> apply(const MemberRules& rules) {
     return apply(*table);
 }
 
+namespace {
+
+// Refills sets of the member's table in one batch, each under the name the kernel holds it by
+// (in-place replacements alternate NAME / NAME_b) and with `contents` (what it holds from now on,
+// remembered for the next replacement).
+common::Status refill_sets(const MemberRules& rules, std::vector<SetSpec> sets,
+                           const std::function<void(SetSpec&)>& contents, const std::string& what) {
+    detail::Batch batch;
+    auto applied = applied_tables().find(rules.table_name);
+    std::vector<std::pair<SetSpec*, SetSpec>> held_now;
+    for (auto& s : sets) {
+        contents(s);
+        if (applied != applied_tables().end())
+            for (auto& held : applied->second.table.sets)
+                if (detail::compiled_set_name(held.name) == s.name) {
+                    s.name = held.name;
+                    held_now.emplace_back(&held, s);
+                }
+        detail::encode_set_contents(rules.table_name, s, s.elements, batch);
+    }
+    if (batch.messages() == 0) return {};  // nothing to refill
+    if (auto st = run(batch); !st)
+        return common::make_error(what + ": " + st.error().message, st.error().code);
+    for (auto& [held, now] : held_now) {
+        held->elements = std::move(now.elements);
+        held->sequences = std::move(now.sequences);
+    }
+    return {};
+}
+
+}  // namespace
+
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active) {
     const auto* group = rules.find_group(group_id);
     if (!group) return common::make_error("fail-open: no group with id " + std::to_string(group_id));
     if (auto st = validate(rules); !st)
         return common::make_error("invalid member rules: " + st.error().message);
-    detail::Batch batch;
-    // The kernel's names of the sets, and what they hold from now on (for the next replacement).
-    auto applied = applied_tables().find(rules.table_name);
-    std::vector<std::pair<SetSpec*, std::vector<SetElement>>> held_now;
-    for (auto s : detail::group_sets(*group, false)) {
-        auto elements = active ? s.available : std::vector<SetElement>{};
-        if (applied != applied_tables().end())
-            for (auto& held : applied->second.table.sets)
-                if (detail::compiled_set_name(held.name) == s.name) {
-                    s.name = held.name;
-                    held_now.emplace_back(&held, elements);
-                }
-        detail::encode_set_contents(rules.table_name, s, elements, batch);
-    }
-    if (batch.messages() == 0) return {};  // the group has no fail-open rules: nothing to toggle
-    if (auto st = run(batch); !st)
-        return common::make_error(std::string(active ? "enabling" : "disabling") + " fail-open of group " +
-                                      std::to_string(group_id) + ": " + st.error().message,
-                                  st.error().code);
-    for (auto& [held, elements] : held_now) held->elements = std::move(elements);
-    return {};
+    return refill_sets(
+        rules, detail::group_sets(*group, false),
+        [&](SetSpec& s) { s.elements = active ? s.available : std::vector<SetElement>{}; },
+        std::string(active ? "enabling" : "disabling") + " fail-open of group " + std::to_string(group_id));
+}
+
+common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_id) {
+    const auto* group = rules.find_group(group_id);
+    if (!group || !group->replay)
+        return common::make_error("anti-replay: no group with id " + std::to_string(group_id) +
+                                  " checks replays");
+    if (auto st = validate(*group); !st)
+        return common::make_error("invalid member rules: " + st.error().message);
+    return refill_sets(
+        rules, {detail::replay_set(*group)}, [](SetSpec&) {},
+        "moving the anti-replay window of group " + std::to_string(group_id));
 }
 
 common::Status remove_table(const std::string& table_name) {

@@ -54,6 +54,21 @@ common::Status validate(const RuleSet& g) {
         if (auto st = check("group policy", i, g.policies[i].selector); !st) return st;
     for (std::size_t i = 0; i < g.fail_open.size(); ++i)
         if (auto st = check("fail-open rule", i, g.fail_open[i].selector); !st) return st;
+    if (g.replay) {
+        // An empty window would drop every packet of the SPIs; overlapping ranges are refused by
+        // the kernel's interval set.
+        if (g.replay->accepted.empty() || g.replay->accepted.size() > 2)
+            return common::make_error(label + ": the anti-replay window needs 1 or 2 sequence ranges");
+        for (const auto& r : g.replay->accepted)
+            if (r.first > r.last)
+                return common::make_error(label + ": anti-replay sequence range starts after its end");
+        if (g.replay->accepted.size() == 2) {
+            const auto& a = g.replay->accepted[0];
+            const auto& b = g.replay->accepted[1];
+            if (!(a.last < b.first || b.last < a.first))
+                return common::make_error(label + ": anti-replay sequence ranges overlap");
+        }
+    }
     return {};
 }
 

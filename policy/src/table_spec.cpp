@@ -58,6 +58,8 @@ struct MatchText {
                (m.first == m.last ? std::string() : "-" + std::to_string(m.last));
     }
     std::string operator()(const MatchHopLimit& m) const { return "ip6 hoplimit " + std::to_string(m.value); }
+    std::string operator()(const MatchEspSpi& m) const { return "esp spi " + std::to_string(m.spi); }
+    std::string operator()(const MatchEspSequenceOutside& m) const { return "esp sequence != @" + m.set; }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
         const std::string s = m.mirrored ? "daddr" : "saddr", d = m.mirrored ? "saddr" : "daddr";
@@ -167,6 +169,15 @@ std::string TableSpec::to_string() const {
             out += "\t\ttype ifname\n\t\telements = {";
             for (std::size_t i = 0; i < s.ifnames.size(); ++i) out += (i ? ", " : " ") + quoted(s.ifnames[i]);
             out += " }\n";
+        } else if (s.kind == SetSpec::Kind::replay) {
+            out += "\t\ttypeof esp sequence\n\t\tflags interval\n";
+            if (!s.sequences.empty()) {
+                out += "\t\telements = {";
+                for (std::size_t i = 0; i < s.sequences.size(); ++i)
+                    out += (i ? ", " : " ") + std::to_string(s.sequences[i].first) + "-" +
+                           std::to_string(s.sequences[i].last);
+                out += " }\n";
+            }
         } else {
             const bool ports = s.kind == SetSpec::Kind::fail_open;
             const std::string a = s.family == Family::ipv6 ? "ipv6_addr" : "ipv4_addr";

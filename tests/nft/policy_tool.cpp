@@ -2,11 +2,12 @@
 // toggles fail-open, removes the table, checks it exists) in the current network namespace.
 // Run it inside a test namespace: `ip netns exec NS policy_tool ...`.
 //
-//   policy_tool [options] apply | hold | churn PID | flip [back] | fail-open GROUP on|off | remove | exists |
-//   print
+//   policy_tool [options] apply | hold | churn PID | flip [back] | fail-open GROUP on|off |
+//   replay-window GROUP RANGES | remove | exists | print
 // churn PID: while process PID lives, replace the table again and again in this process, each time
 // with one more policy (10.9.<k>.0/24, k = 0..99 round) so that the scope set changes every time,
 // and every other time keyed (the groups' --tek) or not (no group has a TEK: the keyed flip).
+// replay-window GROUP RANGES: refill the group's anti-replay window set (set_replay_window).
 // flip [back]: in this process, apply the rules unkeyed (no group has a TEK, each group's policies
 // are its --unkeyed-policy selectors when it has some, as a member's before registration), then
 // as given (the keyed flip), then with `back` unkeyed again; prints one report line per apply.
@@ -16,6 +17,8 @@
 //          --group ID [--name N] [--tek] [--carrier-peer A] [--clear-df] [--carrier6 IF --carrier6-peer A]
 //          then, for that group, repeatable:
 //          --policy SEL --exclude SEL --fail-open SEL --unkeyed-policy SEL
+//          --replay-spi SPI (anti-replay check of an inbound SPI) --replay-window RANGES
+// RANGES: FIRST-LAST[,FIRST-LAST] ESP sequence numbers (decimal or 0x hex)
 // SEL: space-separated key=value: src=PREFIX dst=PREFIX proto=NAME|NUM sport=P[-Q] dport=P[-Q]
 #include <signal.h>
 #include <unistd.h>
@@ -84,6 +87,19 @@ void print_report(const char* what, const policy::ApplyReport& r) {
     std::printf("%s: %zu rules, %zu sets, %zu messages ACKed, %s, %zu rules written\n", what, r.rules, r.sets,
                 r.messages, policy::to_string(r.how), r.rules_written);
     std::fflush(stdout);
+}
+
+std::vector<policy::SequenceRange> parse_sequence_ranges(const std::string& text) {
+    std::vector<policy::SequenceRange> out;
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        const auto dash = item.find('-');
+        if (dash == std::string::npos) die("bad sequence range '" + item + "' (FIRST-LAST)");
+        out.push_back({static_cast<std::uint32_t>(std::stoul(item.substr(0, dash), nullptr, 0)),
+                       static_cast<std::uint32_t>(std::stoul(item.substr(dash + 1), nullptr, 0))});
+    }
+    return out;
 }
 
 // The rules of a member whose groups have no TEK yet (flip, churn).
@@ -163,7 +179,13 @@ int main(int argc, char** argv) {
             group().carrier6_peer = must(common::IpAddress::parse(next()));
         else if (a == "--clear-df")
             group().clear_df = true;
-        else if (a == "--policy")
+        else if (a == "--replay-spi") {
+            if (!group().replay) group().replay.emplace();
+            group().replay->spis.push_back(static_cast<std::uint32_t>(std::stoul(next(), nullptr, 0)));
+        } else if (a == "--replay-window") {
+            if (!group().replay) group().replay.emplace();
+            group().replay->accepted = parse_sequence_ranges(next());
+        } else if (a == "--policy")
             group().policies.push_back({parse_selector(next())});
         else if (a == "--exclude")
             group().exclude.push_back({parse_selector(next())});
@@ -176,8 +198,8 @@ int main(int argc, char** argv) {
             command.push_back(a);
     }
     if (command.empty())
-        die("no command (apply | hold | churn PID | flip [back] | fail-open GROUP on|off | remove | exists | "
-            "print)");
+        die("no command (apply | hold | churn PID | flip [back] | fail-open GROUP on|off | "
+            "replay-window GROUP RANGES | remove | exists | print)");
 
     const auto& cmd = command[0];
     if (cmd == "print") {
@@ -226,6 +248,15 @@ int main(int argc, char** argv) {
         if (command.size() != 3) die("usage: fail-open GROUP on|off");
         const auto st = policy::set_fail_open(rules, static_cast<std::uint32_t>(std::stoul(command[1])),
                                               command[2] == "on");
+        if (!st) die(st.error().message);
+        return 0;
+    }
+    if (cmd == "replay-window") {
+        if (command.size() != 3) die("usage: replay-window GROUP RANGES");
+        const auto id = static_cast<std::uint32_t>(std::stoul(command[1]));
+        for (auto& g : rules.groups)
+            if (g.group_id == id && g.replay) g.replay->accepted = parse_sequence_ranges(command[2]);
+        const auto st = policy::set_replay_window(rules, id);
         if (!st) die(st.error().message);
         return 0;
     }

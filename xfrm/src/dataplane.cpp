@@ -49,6 +49,7 @@ SaSpec GroupDataplane::outbound_sa(const Tek& tek) const {
     sa.src = config_.carrier.local;
     sa.dst = config_.carrier.remote;
     sa.mode = Mode::transport;
+    sa.outbound_seq = tek.outbound_seq;
     return sa;
 }
 
@@ -233,7 +234,7 @@ void GroupDataplane::stage_remove_inbound_sa(DataplaneBatch& batch, uint32_t spi
 
 void GroupDataplane::stage_remove_outbound_sa(DataplaneBatch& batch, uint32_t spi) const {
     // The kernel deletes an SA at its hard lifetime: gone already is what was wanted.
-    batch.xfrm.delete_sa({config_.carrier.remote, spi, std::nullopt});
+    batch.xfrm.delete_sa(outbound_sa_id(spi));
     batch.xfrm.buffer().tolerate_last(Tolerate::gone);
 }
 
@@ -278,7 +279,7 @@ common::Status GroupDataplane::remove_inbound_sa(uint32_t spi) {
 }
 
 common::Status GroupDataplane::remove_outbound_sa(uint32_t spi) {
-    return xfrm_.delete_sa({config_.carrier.remote, spi, std::nullopt});
+    return xfrm_.delete_sa(outbound_sa_id(spi));
 }
 
 common::Status GroupDataplane::activate(const Tek& next, std::optional<uint32_t> previous_spi) {

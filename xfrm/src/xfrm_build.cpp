@@ -131,6 +131,12 @@ common::Status build_sa(MessageBuffer& out, const SaSpec& sa, uint32_t owner, bo
         auto* a = put_algo<xfrm_algo_auth>(nlh, XFRMA_ALG_AUTH_TRUNC, auth->kernel_name, sa.integrity_key);
         a->alg_trunc_len = auth->truncation_bits;
     }
+    if (sa.outbound_seq != 0) {
+        // xfrm_state_construct() applies XFRMA_REPLAY_VAL (xfrm_update_ae_params) before the SA
+        // is visible: no packet leaves with a lower number.
+        const xfrm_replay_state replay{sa.outbound_seq, 0, 0};
+        mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(replay), &replay);
+    }
     put_mark(nlh, sa.mark);
     append(out, nlh, ObjectKind::sa, sa.dst.family, what);
     return {};

@@ -38,6 +38,10 @@ std::string fail_open_set_name(std::uint32_t group_id, Family family);
 std::string carrier_guard_comment(const RuleSet& group, Family family = Family::ipv4);
 std::string peer_guard_comment(const RuleSet& group, Family family = Family::ipv4);
 std::string scope_set_name(std::uint32_t group_id, Family family);
+// The group's anti-replay window set, and the comment of its drop rule for one inbound SPI in
+// esp_inbound (the dataplane reads the replays dropped per SPI from that rule's counter).
+std::string replay_set_name(std::uint32_t group_id);
+std::string replay_rule_comment(const RuleSet& group, std::uint32_t spi);
 
 // Validates, then compiles. Fail-open sets are filled for groups without a valid TEK.
 common::Result<TableSpec> compile(const MemberRules& rules);

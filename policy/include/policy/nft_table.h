@@ -42,6 +42,10 @@ common::Result<ApplyReport> apply(const TableSpec& table);
 // batch. Call with active=true when the group loses its last valid TEK, false when it gets one.
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active);
 
+// Refills the group's anti-replay window set with rules.find_group(group_id)->replay->accepted, in
+// one batch (the old ranges go and the new ones come in one transaction), touching nothing else.
+common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_id);
+
 // Removes the table and a leftover bridge (gdoictl flush). A missing table is not an error.
 common::Status remove_table(const std::string& table_name = kDefaultTableName);
 

@@ -37,6 +37,17 @@ struct FailOpenRule {
     bool operator==(const FailOpenRule&) const = default;
 };
 
+// Time-based anti-replay of a group (member/dataplane/anti_replay.h): ESP arriving on the WAN for
+// one of these inbound SPIs whose sequence number lies outside `accepted` is dropped before
+// decryption, and counted per SPI (replay_rule_comment in compile.h).
+struct ReplayCheck {
+    std::vector<std::uint32_t> spis;
+    // 1 or 2 ranges (the pseudotime wraps). The dataplane moves them every second
+    // (set_replay_window in nft_table.h) without rewriting a rule.
+    std::vector<SequenceRange> accepted;
+    bool operator==(const ReplayCheck&) const = default;
+};
+
 struct RuleSet {
     std::uint32_t group_id = 0;
     std::string group_name;
@@ -57,6 +68,8 @@ struct RuleSet {
     // G_OUT6_k. Empty / nullopt: the group has none (its IPv6 traffic is never routed into one).
     std::string carrier6_ifname;
     std::optional<common::IpAddress> carrier6_peer;
+    // Anti-replay-time-window on: the replay check of the group's inbound SPIs.
+    std::optional<ReplayCheck> replay;
 
     // The group's protected scope: every group policy selector. Traffic in it that is neither
     // excluded, encrypted nor fail-open is dropped.

@@ -64,6 +64,13 @@ struct PortRange {
     bool operator==(const PortRange&) const = default;
 };
 
+// An inclusive range of ESP sequence numbers (RFC 4303 §2.2).
+struct SequenceRange {
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+    bool operator==(const SequenceRange&) const = default;
+};
+
 // Protocols whose transport header starts with source and destination ports; only these may
 // carry port selectors (a port on ICMP or ESP would silently match header bytes that are not ports).
 bool protocol_has_ports(std::uint8_t protocol);

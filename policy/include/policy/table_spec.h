@@ -77,9 +77,19 @@ struct MatchIcmpv6Types {
 struct MatchHopLimit {
     std::uint8_t value;
 };
+// esp spi N (the caller matches meta l4proto esp before): bytes 0-3 of the ESP header (RFC 4303 §2.1).
+struct MatchEspSpi {
+    std::uint32_t spi;
+};
+// esp sequence != @set: the sequence number (bytes 4-7 of the ESP header, RFC 4303 §2.2, covered
+// by the ICV and readable before decryption) is in none of the set's ranges.
+struct MatchEspSequenceOutside {
+    std::string set;
+};
 using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix, MatchPort,
                            MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname,
-                           MatchScopeSet, MatchIpv4Fragment, MatchTcpSyn, MatchIcmpv6Types, MatchHopLimit>;
+                           MatchScopeSet, MatchIpv4Fragment, MatchTcpSyn, MatchIcmpv6Types, MatchHopLimit,
+                           MatchEspSpi, MatchEspSequenceOutside>;
 
 // Statements, executed in order after the matches.
 struct SetMark {
@@ -123,6 +133,7 @@ enum class RuleRole {
     no_conntrack,     // carrier and group ESP kept away from conntrack and NAT
     mss_clamp,        // TCP MSS of group traffic lowered to the carrier's MTU
     health,           // counts only (member/'s health check)
+    replay,           // ESP of a group SPI outside the anti-replay time window: dropped, counted
 };
 
 struct RuleSpec {
@@ -166,14 +177,17 @@ struct SetElement {
 //  scope      saddr . daddr . l4proto, per group and family: the group policies without ports
 //             (both directions), with a counter per element; one lookup replaces one rule per
 //             policy, so a packet's cost does not grow with the number of policies
+//  replay     ESP sequence number ranges (interval set of 32-bit numbers), per group: the
+//             anti-replay window now; refilled every second (set_replay_window)
 struct SetSpec {
-    enum class Kind { ifname, fail_open, scope } kind = Kind::ifname;
+    enum class Kind { ifname, fail_open, scope, replay } kind = Kind::ifname;
     std::string name;
-    Family family = Family::any;        // fail_open, scope: ipv4 or ipv6
-    std::uint32_t group_id = 0;         // fail_open, scope: owner group
-    std::vector<std::string> ifnames;   // ifname elements
-    std::vector<SetElement> elements;   // elements currently in the set
-    std::vector<SetElement> available;  // fail_open: elements the group defines (for set_fail_open)
+    Family family = Family::any;           // fail_open, scope: ipv4 or ipv6
+    std::uint32_t group_id = 0;            // fail_open, scope: owner group
+    std::vector<std::string> ifnames;      // ifname elements
+    std::vector<SetElement> elements;      // elements currently in the set
+    std::vector<SetElement> available;     // fail_open: elements the group defines (for set_fail_open)
+    std::vector<SequenceRange> sequences;  // replay: the accepted sequence numbers
     bool operator==(const SetSpec&) const = default;
 };
 

@@ -241,6 +241,23 @@ TEST_CASE("config: df-bit is clear unless set", "[config]") {
           "member.toml:11:10: group \"G1\": df-bit: expected \"clear\", \"copy\" or \"set\", got \"off\"");
 }
 
+TEST_CASE("config: anti-replay-time-window is off, or 60..360 seconds", "[config]") {
+    const auto with = [](const std::string& v) {
+        return with_line(10, "lan-interfaces = [\"eth0\"]\nanti-replay-time-window = " + v);
+    };
+    CHECK(parse_ok(with_line(10, "lan-interfaces = [\"eth0\"]")).groups.at(0).anti_replay_window == 0);
+    CHECK(parse_ok(with("0")).groups.at(0).anti_replay_window == 0);
+    CHECK(parse_ok(with("60")).groups.at(0).anti_replay_window == 60);
+    CHECK(parse_ok(with("360")).groups.at(0).anti_replay_window == 360);
+    CHECK(error_of(with("30")) ==
+          "member.toml:11:27: group \"G1\": anti-replay-time-window: expected 0 (off) or 60..360 seconds, "
+          "got 30");
+    CHECK(error_of(with("361")) ==
+          "member.toml:11:27: group \"G1\": anti-replay-time-window: 361 is out of range; "
+          "expected 0..360 (seconds: 0 (off) or 60..360, as Junos' "
+          "anti-replay-time-window)");
+}
+
 TEST_CASE("config: the ike keys as a [group.ike] table or an inline table", "[config]") {
     const auto table = parse_ok(with_line(9, "") + "[group.ike]\nmode = \"aggressive\"\npsk = \"k1\"\n");
     CHECK(table.groups.at(0).ike_mode == gdoi::Phase1Mode::Aggressive);
@@ -314,7 +331,7 @@ TEST_CASE("config: unknown keys are errors with a suggestion", "[config][errors]
               "member.toml:11:1: group \"G1\": unknown key \"colour\" in [[group]]; known keys: name, id, "
               "servers, "
               "local-port, ike, recovery-probe, lan-interfaces, exclude, fail-open, allow-gcm, "
-              "gcm-expected-senders, df-bit");
+              "gcm-expected-senders, df-bit, anti-replay-time-window");
     }
     SECTION("in a rule") {
         CHECK(error_of(with_line(

@@ -112,3 +112,14 @@ TEST_CASE("dataplane tek: GCM packet limit keeps n(n-1)/2 * 2^m / 2^64 below 2^-
               1.0L / 4294967296.0L);
     }
 }
+
+TEST_CASE("dataplane tek: anti-replay refuses AES-GCM (its nonce is the sequence number), keeps CBC",
+          "[dataplane][tek][anti-replay]") {
+    GroupConfig g;
+    g.allow_gcm = AllowGcm::accept;
+    g.anti_replay_window = 100;
+    CHECK_THAT(accept_tek(gcm(), g), Catch::Contains("cannot be used with anti-replay-time-window"));
+    CHECK(accept_tek(cbc(), g).empty());
+    g.anti_replay_window = 0;
+    CHECK(accept_tek(gcm(), g).empty());
+}

@@ -444,3 +444,26 @@ TEST_CASE("the table prints as nft syntax") {
     CHECK_THAT(text, Catch::Contains("type filter hook prerouting priority -300; policy accept;"));
     CHECK_THAT(text, Catch::Contains("10.1.0.0/16 . 10.2.5.0/24 . 1 . 0-65535 . 0-65535"));
 }
+
+TEST_CASE("anti-replay: per SPI a drop rule ahead of the readdressing, one window set per group") {
+    auto rules = member(true);
+    rules.groups[0].replay = ReplayCheck{{0x1000, 0x2000}, {{1000, 1999}}};
+    const auto t = *compile(rules);
+    CHECK(texts(chain(t, kChainEspInbound)).at(0) ==
+          "iifname \"wan0\" meta l4proto esp esp spi 4096 esp sequence != @replay_1 counter drop comment "
+          "\"anti-replay GROUP_ID-0001 SPI 0x00001000: outside the time window\"");
+    CHECK(texts(chain(t, kChainEspInbound)).at(1).find("esp spi 8192") != std::string::npos);
+    CHECK(texts(chain(t, kChainEspInbound)).at(2).find("ESP for own scope") != std::string::npos);
+    const auto* set = t.find_set("replay_1");
+    REQUIRE(set);
+    CHECK(set->kind == SetSpec::Kind::replay);
+    CHECK(set->sequences == std::vector<SequenceRange>{{1000, 1999}});
+    // Off: no rule, no set.
+    CHECK(chain(*compile(member(true)), kChainEspInbound).rules.size() == 1);
+    CHECK_FALSE(compile(member(true))->find_set("replay_1"));
+    // An empty or reversed window is refused (it would drop every packet of the SPIs).
+    rules.groups[0].replay->accepted.clear();
+    CHECK_FALSE(compile(rules));
+    rules.groups[0].replay->accepted = {{2000, 1000}};
+    CHECK_FALSE(compile(rules));
+}

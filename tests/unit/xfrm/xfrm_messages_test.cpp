@@ -88,6 +88,24 @@ TEST_CASE("add_sa builds XFRM_MSG_NEWSA with the AEAD attribute and owner tag", 
     CHECK(aead->alg_key_len == 160);
     CHECK(aead->alg_icv_len == 128);
     CHECK(std::memcmp(aead->alg_key, kGcmKey.data(), kGcmKey.size()) == 0);
+    CHECK_FALSE(a.count(XFRMA_REPLAY_VAL));  // the kernel's default start: first packet 1
+}
+
+TEST_CASE("add_sa with a starting sequence number carries XFRMA_REPLAY_VAL", "[messages]") {
+    SaSpec sa = gcm_sa();
+    sa.outbound_seq = 0x12300000;
+    XfrmBatch b(1);
+    REQUIRE(b.add_sa(sa));
+    auto msgs = messages(b.bytes());
+    REQUIRE(msgs.size() == 1);
+    const auto a = attrs(msgs[0], sizeof(xfrm_usersa_info));
+    REQUIRE(a.count(XFRMA_REPLAY_VAL));
+    REQUIRE(mnl_attr_get_payload_len(a.at(XFRMA_REPLAY_VAL)) == sizeof(xfrm_replay_state));
+    xfrm_replay_state r{};
+    std::memcpy(&r, mnl_attr_get_payload(a.at(XFRMA_REPLAY_VAL)), sizeof(r));
+    CHECK(r.oseq == 0x12300000);
+    CHECK(r.seq == 0);
+    CHECK(r.bitmap == 0);
 }
 
 TEST_CASE("CBC SAs carry XFRMA_ALG_CRYPT and XFRMA_ALG_AUTH_TRUNC", "[messages]") {

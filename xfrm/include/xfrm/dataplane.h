@@ -90,6 +90,8 @@ struct Tek {
     std::span<const uint8_t> integrity_key;
     Lifetime soft;
     Lifetime hard;
+    // The outbound SA's starting sequence number (SaSpec::outbound_seq); 0: the kernel's default.
+    uint32_t outbound_seq = 0;
 };
 
 // The staged requests of one step list: `xfrm` is applied first, then `rtnl`.
@@ -154,6 +156,7 @@ public:
     // The SA specs this dataplane installs (exposed for tests and `gdoictl show`).
     SaSpec inbound_sa(const Tek& tek) const;
     SaSpec outbound_sa(const Tek& tek) const;
+    SaId outbound_sa_id(uint32_t spi) const { return {config_.carrier.remote, spi, std::nullopt}; }
     PolicySpec carrier_policy() const;
     PolicySpec ipip_guard_policy() const;
     std::vector<PolicySpec> prefix_policies(const Prefix& remote, std::span<const Prefix> local) const;

@@ -49,6 +49,10 @@ struct SaSpec {
     std::span<const uint8_t> integrity_key;
     // 0 for group SAs: every sender counts from 1 on the same SPI.
     uint32_t replay_window = 0;
+    // The sequence number the SA starts from (XFRMA_REPLAY_VAL in NEWSA): its first packet carries
+    // outbound_seq + 1. 0: the kernel's default (first packet 1). Time-based anti-replay starts an
+    // outbound SA at the current pseudotime (member/dataplane/anti_replay.h).
+    uint32_t outbound_seq = 0;
     Lifetime soft;
     Lifetime hard;
     std::optional<Mark> mark;
