@@ -11,6 +11,8 @@ PACKAGES=(
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
+  # tests/vm: a member whose clock is off (anti-replay), without changing the VM's clock
+  libfaketime
 )
 
 SUDO=""

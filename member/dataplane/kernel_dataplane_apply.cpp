@@ -186,6 +186,13 @@ std::chrono::steady_clock::time_point KernelDataplane::next_deadline() const {
 void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
     if (!xfrm_) return;
     if (now >= next_replay_tick_) replay_tick(now);
+    // The rest only when a rekey step is due (the anti-replay second alone changes no table).
+    const bool step_due = std::any_of(groups_.begin(), groups_.end(), [&](const auto& entry) {
+        const auto planes = entry.second->planes();
+        return std::any_of(planes.begin(), planes.end(),
+                           [&](const FamilyPlane* p) { return p->schedule.next_deadline() <= now; });
+    });
+    if (!step_due) return;
     std::vector<std::pair<Group*, const FamilyPlane*>> keyed;
     for (auto& entry : groups_) {
         Group* g = entry.second.get();  // a named pointer: clang 14 cannot capture structured bindings

@@ -24,7 +24,7 @@ tool() { ip netns exec "$1" "$TOOL" "${ARGS[@]}" "${@:2}"; }
 # esp SPI SEQ: one ESP packet (SPI, sequence number, 16 octets of "ciphertext") from the peer to a
 # LAN host behind the member.
 esp() {
-    ip netns exec "$P" $PY -c '
+    ip netns exec "$P" "$PY" -c '
 import socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
 s.sendto(struct.pack("!II", int(sys.argv[1], 0), int(sys.argv[2], 0)) + bytes(16), ("10.1.0.10", 0))
@@ -37,8 +37,7 @@ passed() { rule_packets "$M" esp_inbound "$READDRESS"; }
 # expect DROPS PASSED: the counters now (the packets are sent synchronously by the raw socket, but
 # cross a veth: poll briefly).
 expect() {
-    local i
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         [ "$(drops)" = "$1" ] && [ "$(passed)" = "$2" ] && return 0
         sleep 0.02
     done

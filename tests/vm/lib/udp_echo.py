@@ -1,8 +1,9 @@
 """UDP datagrams with a marker, answered, for the VM tests (IPv4 or IPv6 by the address).
 
-  udp_echo.py serve ADDR PORT READY_FILE COUNT   write READY_FILE once bound, print "SRC PAYLOAD"
+  udp_echo.py serve ADDR PORT READY_FILE COUNT [IDLE]
+                                                 write READY_FILE once bound, print "SRC PAYLOAD"
                                                  per datagram and answer "REPLY PAYLOAD" (COUNT at
-                                                 most, 30 s without any: done)
+                                                 most, IDLE seconds without any: done; default 30)
   udp_echo.py send ADDR PORT MARKER COUNT        send COUNT datagrams "MARKER i", print how many
                                                  answers came back (3 s each)
 """
@@ -17,7 +18,7 @@ def sock(addr):
 if sys.argv[1] == "serve":
     s = sock(sys.argv[2])
     s.bind((sys.argv[2], int(sys.argv[3])))
-    s.settimeout(30)
+    s.settimeout(float(sys.argv[6]) if len(sys.argv) > 6 else 30)
     open(sys.argv[4], "w").write("ready\n")
     for _ in range(int(sys.argv[5])):
         try:
