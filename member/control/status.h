@@ -34,12 +34,25 @@ struct KekStatus {
     bool operator==(const KekStatus&) const = default;
 };
 
+// The kernel's counters of one SA of a TEK (xfrm_lifetime_cur): what it encrypted (outbound)
+// or decrypted (inbound) since it was installed.
+struct SaCounterStatus {
+    std::string direction;  // "inbound", "outbound"
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+
+    bool operator==(const SaCounterStatus&) const = default;
+};
+
 struct TekStatus {
     std::string spi;        // "0x11111111"
     std::string algorithm;  // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128"
     std::string selector;   // "10.1.0.0/16 -> 10.2.0.0/16 proto any"
     std::string role;       // "active", "inbound-only (activating)", "inbound-only (deactivating)"
     uint64_t remaining_seconds = 0;
+    // The TEK's SAs in the kernel, inbound first; empty when none is installed (no kernel
+    // dataplane, refused, or the kernel could not be asked).
+    std::vector<SaCounterStatus> sas;
 
     bool operator==(const TekStatus&) const = default;
 };

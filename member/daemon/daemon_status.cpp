@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 #include "daemon/policy_view.h"
 #include "daemon/tek_name.h"
+#include "daemon/tek_sa_counters.h"
 #include "gdoi/kek_algorithms.h"
 #include "gdoi/multicast_socket.h"
 #include "xfrm/algorithm.h"
@@ -65,6 +66,11 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         }
         if (const auto* gs = s.group_state()) {
             g.sequence = gs->sequence;
+            // The kernel's counters of the group's SAs (none without a kernel dataplane; when the
+            // dump fails the TEKs are shown without counters).
+            std::vector<SaTraffic> sas;
+            if (sa_owner_)
+                if (auto traffic = dataplane_->sa_traffic(group->config)) sas = std::move(*traffic);
             auto age = s.keys_installed_at() ? seconds_between(*s.keys_installed_at(), now) : 0;
             if (gs->kek) {
                 KekStatus k;
@@ -87,6 +93,7 @@ MemberStatus Daemon::status(Clock::time_point now) const {
                 ts.selector = t.selector.to_string();
                 ts.role = tek_role_text(dataplane_->tek_role(group->config, t.spi));
                 ts.remaining_seconds = t.lifetime_seconds > age ? t.lifetime_seconds - age : 0;
+                ts.sas = tek_sa_counters(sas, t.spi);
                 g.teks.push_back(ts);
             }
         }
