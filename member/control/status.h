@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -80,10 +81,15 @@ struct GroupCounters {
     bool operator==(const GroupCounters&) const = default;
 };
 
+// Every GroupStatus::state the daemon reports (daemon_status.cpp), in the order of a
+// registration; the Prometheus metric gdoi_member_group_state has one series per state.
+inline constexpr std::array<std::string_view, 5> kGroupStates{"idle", "registering", "registered",
+                                                              "re-registering", "waiting-retry"};
+
 struct GroupStatus {
     std::string name;
     uint32_t id = 0;
-    std::string state;   // "idle", "phase1", "registering", "registered", "re-registering", "failed"
+    std::string state;   // one of kGroupStates
     std::string detail;  // last event or error, operator-readable
     std::string health;  // what the router's rules do to the group's traffic; empty: nothing known wrong
     std::string server;  // key server in use

@@ -18,6 +18,7 @@ uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
                : 0;
 }
 
+// One of control/status.h kGroupStates (a new state goes there too: the Prometheus metric).
 std::string group_state_name(const GroupSession& s) {
     bool keyed = s.group_state() != nullptr;
     switch (s.state()) {
