@@ -9,6 +9,8 @@ PACKAGES=(
   libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
   # tests: real peers, decoders and the kernel tools
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
+  # tests: promtool checks the metrics file (member_metrics); Debian ships it in the server's package
+  prometheus
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
   # tests/vm: a member whose clock is off (anti-replay), without changing the VM's clock
@@ -32,4 +34,9 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Only promtool is wanted: a Prometheus server this script installed does not keep running.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  echo "install-deps: prometheus.service (installed for promtool) stopped and disabled"
+fi
 echo "install-deps: done"

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,16 @@ struct KekStatus {
     bool operator==(const KekStatus&) const = default;
 };
 
+// The kernel's counters of one SA of a TEK (xfrm_lifetime_cur): what it encrypted (outbound)
+// or decrypted (inbound) since it was installed.
+struct SaCounterStatus {
+    std::string direction;  // "inbound", "outbound"
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+
+    bool operator==(const SaCounterStatus&) const = default;
+};
+
 struct TekStatus {
     std::string spi;        // "0x11111111"
     std::string algorithm;  // "AES-256-CBC/HMAC-SHA-256", "AES-GCM-128"
@@ -41,6 +52,9 @@ struct TekStatus {
     std::string role;       // "active", "inbound-only (activating)", "inbound-only (deactivating)"
     uint64_t remaining_seconds = 0;
     uint64_t replays_dropped = 0;  // anti-replay: its ESP outside the time window, dropped
+    // The TEK's SAs in the kernel, inbound first; empty when none is installed (no kernel
+    // dataplane, refused, or the kernel could not be asked).
+    std::vector<SaCounterStatus> sas;
 
     bool operator==(const TekStatus&) const = default;
 };
@@ -71,10 +85,15 @@ struct GroupCounters {
     bool operator==(const GroupCounters&) const = default;
 };
 
+// Every GroupStatus::state the daemon reports (daemon_status.cpp), in the order of a
+// registration; the Prometheus metric gdoi_member_group_state has one series per state.
+inline constexpr std::array<std::string_view, 5> kGroupStates{"idle", "registering", "registered",
+                                                              "re-registering", "waiting-retry"};
+
 struct GroupStatus {
     std::string name;
     uint32_t id = 0;
-    std::string state;   // "idle", "phase1", "registering", "registered", "re-registering", "failed"
+    std::string state;   // one of kGroupStates
     std::string detail;  // last event or error, operator-readable
     std::string health;  // what the router's rules do to the group's traffic; empty: nothing known wrong
     std::string server;  // key server in use

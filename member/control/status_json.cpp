@@ -18,8 +18,9 @@ using RejectReason = std::pair<std::string, uint64_t>;
 template <typename T>
 constexpr bool is_record =
     std::is_same_v<T, ServerStatus> || std::is_same_v<T, KekStatus> || std::is_same_v<T, TekStatus> ||
-    std::is_same_v<T, PolicyStatus> || std::is_same_v<T, GroupCounters> || std::is_same_v<T, GroupStatus> ||
-    std::is_same_v<T, MemberStatus> || std::is_same_v<T, RejectReason>;
+    std::is_same_v<T, SaCounterStatus> || std::is_same_v<T, PolicyStatus> ||
+    std::is_same_v<T, GroupCounters> || std::is_same_v<T, GroupStatus> || std::is_same_v<T, MemberStatus> ||
+    std::is_same_v<T, RejectReason>;
 
 template <typename S, typename T>
 concept RecordOf = std::is_same_v<std::remove_const_t<S>, T>;
@@ -43,6 +44,13 @@ void visit_fields(V& v, S& s) {
     v("rekey_via", s.rekey_via);
 }
 
+template <typename V, RecordOf<SaCounterStatus> S>
+void visit_fields(V& v, S& s) {
+    v("direction", s.direction);
+    v("packets", s.packets);
+    v("bytes", s.bytes);
+}
+
 template <typename V, RecordOf<TekStatus> S>
 void visit_fields(V& v, S& s) {
     v("spi", s.spi);
@@ -51,6 +59,7 @@ void visit_fields(V& v, S& s) {
     v("role", s.role);
     v("remaining_seconds", s.remaining_seconds);
     v("replays_dropped", s.replays_dropped);
+    v("sas", s.sas);
 }
 
 template <typename V, RecordOf<PolicyStatus> S>

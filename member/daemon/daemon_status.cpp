@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 #include "daemon/policy_view.h"
 #include "daemon/tek_name.h"
+#include "daemon/tek_sa_counters.h"
 #include "gdoi/kek_algorithms.h"
 #include "gdoi/multicast_socket.h"
 #include "xfrm/algorithm.h"
@@ -17,6 +18,7 @@ uint64_t seconds_between(Clock::time_point from, Clock::time_point to) {
                : 0;
 }
 
+// One of control/status.h kGroupStates (a new state goes there too: the Prometheus metric).
 std::string group_state_name(const GroupSession& s) {
     bool keyed = s.group_state() != nullptr;
     switch (s.state()) {
@@ -69,6 +71,11 @@ MemberStatus Daemon::status(Clock::time_point now) const {
         if (replays) g.counters.replays_dropped = replays->total;
         if (const auto* gs = s.group_state()) {
             g.sequence = gs->sequence;
+            // The kernel's counters of the group's SAs (none without a kernel dataplane; when the
+            // dump fails the TEKs are shown without counters).
+            std::vector<SaTraffic> sas;
+            if (sa_owner_)
+                if (auto traffic = dataplane_->sa_traffic(group->config)) sas = std::move(*traffic);
             auto age = s.keys_installed_at() ? seconds_between(*s.keys_installed_at(), now) : 0;
             if (gs->kek) {
                 KekStatus k;
@@ -94,6 +101,7 @@ MemberStatus Daemon::status(Clock::time_point now) const {
                 if (replays)
                     if (const auto it = replays->by_spi.find(t.spi); it != replays->by_spi.end())
                         ts.replays_dropped = it->second;
+                ts.sas = tek_sa_counters(sas, t.spi);
                 g.teks.push_back(ts);
             }
         }

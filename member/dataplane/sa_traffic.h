@@ -1,6 +1,7 @@
 // Traffic counters of a group's kernel SAs, the input of the one-way traffic check
-// (one_way_detector.h). The kernel counts every packet an SA encrypted (outbound) or
-// decrypted (inbound) in xfrm_lifetime_cur; Xfrm::dump_sas() reports them.
+// (one_way_detector.h) and of the SA counters `gdoictl show tek` shows. The kernel counts
+// every packet an SA encrypted (outbound) or decrypted (inbound) in xfrm_lifetime_cur;
+// Xfrm::dump_sas() reports them.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@ struct SaTraffic {
     uint32_t spi = 0;
     bool outbound = false;
     uint64_t packets = 0;  // since the SA was installed
+    uint64_t bytes = 0;    // likewise (gdoictl show tek, the Prometheus metrics)
 
     bool operator==(const SaTraffic&) const = default;
 };

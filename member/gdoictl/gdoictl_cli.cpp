@@ -1,5 +1,6 @@
 // gdoictl: parse the command line, ask gdoi-memberd over the control socket, print.
-// The daemon always sends the whole status; views, --group and --json are applied here.
+// The daemon always sends the whole status; views, --group and the output format (--json,
+// --format) are applied here, --output writes the result to a file instead of stdout.
 #include "gdoictl/gdoictl_cli.h"
 
 #include <array>
@@ -12,6 +13,8 @@
 #include "control/control.h"
 #include "control/status_json.h"
 #include "control/version.h"
+#include "gdoictl/atomic_file.h"
+#include "gdoictl/prometheus_text.h"
 #include "gdoictl/status_text.h"
 
 namespace member {
@@ -21,7 +24,11 @@ struct Options {
     std::string socket{kDefaultControlSocket};
     std::chrono::milliseconds timeout = kControlDefaultTimeout;
     std::optional<std::string> group;
-    bool json = false;
+    enum class Format { text, json, prometheus };
+    Format format = Format::text;
+    bool json = false;                       // --json: the same as --format json
+    std::optional<std::string> format_name;  // --format as given
+    std::optional<std::string> output;       // --output FILE
     bool help = false;
     bool version = false;
     std::vector<std::string> words;
@@ -37,11 +44,13 @@ bool has_control_character(const std::string& s) {
     return false;
 }
 
-constexpr std::array<common::OptionSpec, 6> kOptions{{
+constexpr std::array<common::OptionSpec, 8> kOptions{{
     {"socket", 's', true},
     {"timeout", 0, true},
     {"group", 0, true},
     {"json", 0, false},
+    {"format", 0, true},
+    {"output", 0, true},
     {"help", 'h', false},
     {"version", 'V', false},
 }};
@@ -59,6 +68,15 @@ common::Result<Options> parse_options(const std::vector<std::string>& args) {
             o.version = true;
         } else if (name == "json") {
             o.json = true;
+        } else if (name == "format") {
+            if (value != "text" && value != "json" && value != "prometheus")
+                return common::make_error("--format takes text, json or prometheus, not \"" +
+                                          printable(value) + "\"");
+            o.format_name = value;
+        } else if (name == "output") {
+            if (value.empty() || has_control_character(value))
+                return common::make_error("invalid --output path");
+            o.output = value;
         } else if (name == "socket") {
             if (value.empty()) return common::make_error("the socket path is empty");
             o.socket = value;
@@ -75,6 +93,10 @@ common::Result<Options> parse_options(const std::vector<std::string>& args) {
             o.timeout = std::chrono::seconds(seconds);
         }
     }
+    if (o.json && o.format_name && *o.format_name != "json")
+        return common::make_error("--json conflicts with --format " + *o.format_name);
+    if (o.json || o.format_name == "json") o.format = Options::Format::json;
+    if (o.format_name == "prometheus") o.format = Options::Format::prometheus;
     return o;
 }
 
@@ -104,13 +126,24 @@ int show(const Options& o, const ShowView& view, std::string& out, std::string& 
             return kExitFailure;
         }
     }
-    if (o.json) {
+    std::string text;
+    if (o.format == Options::Format::json) {
         MemberStatus selected = *status;
         selected.groups.clear();
         for (const GroupStatus* g : selected_groups(*status, filter)) selected.groups.push_back(*g);
-        out += to_json(selected);
+        text = to_json(selected);
+    } else if (o.format == Options::Format::prometheus) {
+        text = render_prometheus(*status, filter);
     } else {
-        out += view.render(*status, filter);
+        text = view.render(*status, filter);
+    }
+    if (!o.output) {
+        out += text;
+        return kExitOk;
+    }
+    if (auto written = write_file_atomically(*o.output, text, 0644); !written) {
+        err += "gdoictl: " + written.error().message + "\n";
+        return kExitFailure;
     }
     return kExitOk;
 }
@@ -145,7 +178,8 @@ std::string gdoictl_usage() {
     return "usage: gdoictl [-s SOCKET] [--timeout SECONDS] COMMAND\n"
            "       gdoictl --help | --version\n"
            "commands:\n"
-           "  show [VIEW] [--group NAME] [--json]   show the member's state (VIEW defaults to groups)\n" +
+           "  show [VIEW] [--group NAME] [--json | --format FORMAT] [--output FILE]\n"
+           "                                        show the member's state (VIEW defaults to groups)\n" +
            views +
            "  register GROUP                        register with the group's key server now "
            "(GROUPKEY-PULL)\n"
@@ -157,6 +191,9 @@ std::string gdoictl_usage() {
            "  --timeout SECONDS   how long to wait for gdoi-memberd (default 5)\n"
            "  --json              print the status as JSON (schema: gdoictl(8)), with --group: that group "
            "only\n"
+           "  --format FORMAT     text (the view, default), json (as --json) or prometheus (the metrics\n"
+           "                      in the Prometheus text format 0.0.4, gdoictl(8))\n"
+           "  --output FILE       write to FILE (replaced atomically, mode 0644) instead of stdout\n"
            "  -h, --help          show this help and exit\n"
            "  -V, --version       show the version and exit\n"
            "exit status: 0 success, 1 failure, 2 usage error\n";
@@ -181,6 +218,8 @@ int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::st
     const std::string& command = o.words[0];
     if (command != "show" && (o.json || o.group))
         return usage_error("--json and --group only apply to show", err);
+    if (command != "show" && (o.format_name || o.output))
+        return usage_error("--format and --output only apply to show", err);
 
     if (command == "show") {
         if (o.words.size() > 2)

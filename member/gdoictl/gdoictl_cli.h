@@ -1,5 +1,6 @@
 // gdoictl's command line, as a function so tests can run it in-process:
-//   gdoictl [-s SOCKET] show [groups|servers|kek|tek|policy|stats] [--group NAME] [--json]
+//   gdoictl [-s SOCKET] show [groups|servers|kek|tek|policy|stats] [--group NAME]
+//           [--json | --format text|json|prometheus] [--output FILE]
 //   gdoictl [-s SOCKET] register GROUP
 //   gdoictl [-s SOCKET] flush
 //   gdoictl --help | --version

@@ -28,6 +28,10 @@ complete_line() {
 [[ $(complete_line gdoictl -s /run/x.sock show "") == "groups servers kek tek policy stats" ]] ||
   fail "views after -s PATH show: '$(complete_line gdoictl -s /run/x.sock show "")'"
 [[ $(complete_line gdoictl show --j) == --json ]] || fail "gdoictl show --j -> '$(complete_line gdoictl show --j)'"
+[[ $(complete_line gdoictl show stats --format p) == prometheus ]] || fail "--format p -> '$(complete_line gdoictl show stats --format p)'"
+[[ $(complete_line gdoictl show --format prometheus "") == "groups servers kek tek policy stats" ]] ||
+  fail "views after --format prometheus: '$(complete_line gdoictl show --format prometheus "")'"
+[[ $(complete_line gdoictl show --o) == --output ]] || fail "gdoictl show --o -> '$(complete_line gdoictl show --o)'"
 [[ $(complete_line gdoictl --ver) == --version ]] || fail "gdoictl --ver -> '$(complete_line gdoictl --ver)'"
 [[ -z $(complete_line gdoictl flush "") ]] || fail "flush takes no arguments"
 

@@ -5,6 +5,7 @@
 // always.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,12 +13,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 
 #include "control/control.h"
 #include "control/status_json.h"
 #include "gdoictl/gdoictl_cli.h"
+#include "gdoictl/prometheus_text.h"
 #include "gdoictl/status_text.h"
 
 extern char** environ;
@@ -229,6 +232,12 @@ TEST_CASE("gdoictl usage errors exit 2 and point to --help", "[control][gdoictl]
         {{"flush", "now"}, "flush takes no arguments"},
         {{"flush", "--json"}, "--json and --group only apply to show"},
         {{"register", "G", "--group", "G"}, "--json and --group only apply to show"},
+        {{"flush", "--format", "json"}, "--format and --output only apply to show"},
+        {{"register", "G", "--output", "/tmp/x"}, "--format and --output only apply to show"},
+        {{"show", "--format", "xml"}, "--format takes text, json or prometheus, not \"xml\""},
+        {{"show", "--format"}, "option --format needs a value"},
+        {{"show", "--json", "--format", "prometheus"}, "--json conflicts with --format prometheus"},
+        {{"show", "--output="}, "invalid --output path"},
         {{"show", "--group"}, "option --group needs a value"},
         {{"-s"}, "option -s needs a value"},
         {{"--socket="}, "the socket path is empty"},
@@ -253,4 +262,78 @@ TEST_CASE("gdoictl usage errors exit 2 and point to --help", "[control][gdoictl]
     TempDir dir;
     const Run dashed = run_in_process({"-s", (dir.path / "none").string(), "register", "--", "--odd"});
     CHECK(dashed.code == kExitFailure);  // parsed fine, daemon unreachable
+}
+
+TEST_CASE("gdoictl show --format: text and json as before, prometheus renders the metrics",
+          "[control][gdoictl]") {
+    FakeDaemon daemon;
+    const MemberStatus expected = full_status();
+    const Run text = run_in_process({"-s", daemon.socket, "show", "stats", "--format", "text"});
+    CHECK(text.code == kExitOk);
+    CHECK(text.out == render_stats(expected, {}));
+    const Run json = run_in_process({"-s", daemon.socket, "show", "stats", "--format=json", "--json"});
+    CHECK(json.code == kExitOk);
+    auto back = status_from_json(json.out);
+    REQUIRE(back.ok());
+    CHECK(*back == expected);
+    for (const std::string view : {"stats", "groups"}) {
+        const Run prom = run_in_process({"-s", daemon.socket, "show", view, "--format", "prometheus"});
+        INFO(prom.err);
+        CHECK(prom.code == kExitOk);
+        CHECK(prom.out == render_prometheus(expected, {}));
+        CHECK(prom.err.empty());
+    }
+    const Run one = run_in_process(
+        {"-s", daemon.socket, "show", "stats", "--format", "prometheus", "--group", "GROUP_ID-0001"});
+    CHECK(one.code == kExitOk);
+    CHECK(one.out == render_prometheus(expected, {"GROUP_ID-0001"}));
+}
+
+TEST_CASE("gdoictl show --output replaces the file atomically with mode 0644, nothing on stdout",
+          "[control][gdoictl]") {
+    FakeDaemon daemon;
+    TempDir out_dir;
+    const auto file = out_dir.path / "gdoi_member.prom";
+    {
+        std::ofstream old(file);
+        old << "old content\n";
+    }
+    std::vector<std::function<Run(std::vector<std::string>)>> runners{run_in_process};
+    const std::string binary = gdoictl_binary();
+    if (!binary.empty())
+        runners.push_back(
+            [&](std::vector<std::string> args) { return run_binary(binary, daemon.dir, args); });
+    const mode_t old_umask = ::umask(077);  // the mode must not depend on the umask
+    for (const auto& run : runners) {
+        const Run r =
+            run({"-s", daemon.socket, "show", "stats", "--format", "prometheus", "--output", file.string()});
+        INFO(r.err);
+        CHECK(r.code == kExitOk);
+        CHECK(r.out.empty());
+        CHECK(r.err.empty());
+        CHECK(slurp(file) == render_prometheus(full_status(), {}));
+        struct stat st {};
+        REQUIRE(::stat(file.c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == 0644);
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(out_dir.path))
+            names.push_back(e.path().filename());
+        CHECK(names == std::vector<std::string>{"gdoi_member.prom"});  // no temporary file left
+    }
+    ::umask(old_umask);
+
+    // A directory that does not exist: exit 1, the path in the message, nothing created.
+    const auto missing = out_dir.path / "none" / "gdoi_member.prom";
+    const Run bad =
+        run_in_process({"-s", daemon.socket, "show", "--format", "prometheus", "--output", missing.string()});
+    CHECK(bad.code == kExitFailure);
+    CHECK(bad.out.empty());
+    CHECK(bad.err.starts_with("gdoictl: cannot create a temporary file for " + missing.string() + ": "));
+    CHECK_FALSE(std::filesystem::exists(missing.parent_path()));
+
+    // The daemon unreachable: exit 1 and the old file left as it was.
+    const Run down =
+        run_in_process({"-s", (out_dir.path / "nosock").string(), "show", "--output", file.string()});
+    CHECK(down.code == kExitFailure);
+    CHECK(slurp(file) == render_prometheus(full_status(), {}));
 }

@@ -24,6 +24,7 @@ TEST_CASE("the group's SAs from a dump: direction by destination, other SPIs lef
                                           sa(0x300, g_in, g_out, 99)};  // another group's TEK
     const std::vector<uint32_t> spis{0x100, 0x200};
     const auto got = member::group_sa_traffic(dump, spis, g_out);
-    CHECK(got == std::vector<SaTraffic>{{0x100, true, 7}, {0x100, false, 3}, {0x200, false, 9}});
+    CHECK(got ==
+          std::vector<SaTraffic>{{0x100, true, 7, 700}, {0x100, false, 3, 300}, {0x200, false, 9, 900}});
     CHECK(member::group_sa_traffic(dump, {}, g_out).empty());
 }

@@ -33,10 +33,18 @@ MemberStatus full_status() {
                  {"198.51.100.11:848", false, "no reply after 3 retransmissions", 3}};
     g.kek = {{"0123456789abcdef0123456789abcdef", "AES-256-CBC", "RSA-2048/SHA-256", 86399, true,
               "multicast 239.1.2.3:848 via eth1"}};
-    g.teks = {
-        {"0x11111111", "AES-256-CBC/HMAC-SHA-256", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "active", 28799},
-        {"0x22222222", "AES-GCM-128", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "inbound-only (activating)",
-         3600}};
+    g.teks = {{"0x11111111",
+               "AES-256-CBC/HMAC-SHA-256",
+               "10.1.0.0/16 -> 10.2.0.0/16 proto any",
+               "active",
+               28799,
+               {{"inbound", 1200, 1500000}, {"outbound", 1100, UINT64_MAX}}},
+              {"0x22222222",
+               "AES-GCM-128",
+               "10.1.0.0/16 -> 10.2.0.0/16 proto any",
+               "inbound-only (activating)",
+               3600,
+               {{"inbound", 3, 360}}}};
     g.policies = {{"exclude", "tcp dport 179", "clear"},
                   {"group", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "encrypt"},
                   {"fail-open", "10.1.0.0/16 -> 10.2.0.0/16", "clear while no TEK"},
@@ -135,6 +143,10 @@ TEST_CASE("status JSON uses the documented snake_case field names", "[status_jso
                               "\"teks\": [",
                               "\"selector\": ",
                               "\"role\": \"inbound-only (activating)\"",
+                              "\"sas\": [",
+                              "\"direction\": \"outbound\"",
+                              "\"packets\": 1100",
+                              "\"bytes\": 18446744073709551615",
                               "\"policies\": [",
                               "\"kind\": \"exclude\"",
                               "\"action\": \"clear while no TEK\"",

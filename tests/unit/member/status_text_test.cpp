@@ -136,18 +136,29 @@ TEST_CASE(
     check_no_trailing_blanks(text);
 }
 
-TEST_CASE("show tek: SPI, algorithm, role, remaining lifetime and selector of each TEK", "[status_text]") {
-    const std::string text = render_tek(full_status());
-    const std::string header = line_with(text, {"SPI", "Algorithm", "Role", "Lifetime", "Selector"});
+TEST_CASE("show tek: SPI, algorithm, role, remaining lifetime, SA counters and selector of each TEK",
+          "[status_text]") {
+    MemberStatus status = full_status();
+    status.groups[0].teks.push_back(status.groups[0].teks[1]);
+    status.groups[0].teks.back().spi = "0x33333333";
+    status.groups[0].teks.back().sas.clear();  // no kernel SA (no kernel dataplane)
+    const std::string text = render_tek(status);
+    const std::string header = line_with(
+        text, {"SPI", "Algorithm", "Role", "Lifetime", "Packets in/out", "Bytes in/out", "Selector"});
     const std::string active = line_with(text, {"0x11111111"});
     CHECK(cells(active) == std::vector<std::string>{"GROUP_ID-0001", "0x11111111", "AES-256-CBC/HMAC-SHA-256",
-                                                    "active", "7h59m",
+                                                    "active", "7h59m", "1200/1100",
+                                                    "1500000/18446744073709551615",
                                                     "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
     CHECK(cells(line_with(text, {"0x22222222"})) ==
           std::vector<std::string>{"GROUP_ID-0001", "0x22222222", "AES-GCM-128", "inbound-only (activating)",
-                                   "1h0m", "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
-    // Right-aligned lifetimes end where the title ends.
+                                   "1h0m", "3/-", "360/-", "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
+    CHECK(cells(line_with(text, {"0x33333333"})) ==
+          std::vector<std::string>{"GROUP_ID-0001", "0x33333333", "AES-GCM-128", "inbound-only (activating)",
+                                   "1h0m", "-", "-", "10.1.0.0/16 -> 10.2.0.0/16 proto any"});
+    // Right-aligned lifetimes and counters end where their titles end.
     CHECK(active.find("7h59m") + 5 == header.find("Lifetime") + 8);
+    CHECK(active.find("1200/1100") + 9 == header.find("Packets in/out") + 14);
     CHECK(line_with(text, {"two"}).find("none (registering)") != std::string::npos);
     check_no_trailing_blanks(text);
 }
