@@ -80,10 +80,11 @@ replays() {
 }
 replays_above() { [ "$(replays "$1" "$SPI")" -gt "$2" ]; } # replays_above GM N (under $SPI)
 # oseq_second GM SPI — the second of the 4096-s period the outbound SA's last sequence number
-# was stamped with (ip -s xfrm state: "oseq 0x...").
+# was stamped with (ip -s xfrm state: "spi 0x00007000(28672) ... mode transport", then
+# "anti-replay context: seq 0x0, oseq 0x...,").
 oseq_second() {
     local oseq
-    oseq=$(nsx "$1" ip -s xfrm state | awk -v spi="$2" '/^src/ { f = 0 } $0 ~ "spi " spi " " && /mode transport/ { f = 1 }
+    oseq=$(nsx "$1" ip -s xfrm state | awk -v spi="$2" '/^src/ { f = 0 } $0 ~ "spi " spi "[( ]" && /mode transport/ { f = 1 }
         f && /oseq/ { for (i = 1; i < NF; i++) if ($i == "oseq") { sub(/,$/, "", $(i + 1)); print $(i + 1) } }' | head -1)
     echo $((oseq >> 20))
 }
@@ -149,7 +150,6 @@ capture_start marker c1
 nsx lan1 "$PY" "$SITES_LIB/udp_echo.py" send $H2 7000 REPLAY-MARK 1 >"$W/marker-send.txt"
 capture_stop
 CAPTURED=$SECONDS
-cp "$CAP" "$W/marker.pcap"
 check "the datagram arrived once at lan2 (answered)" test "$(cat "$W/marker-send.txt")" = 1
 nsx lan1 ping -n -q -i 0.005 -c 6000 -W 2 $H2 >"$W/flood-ping.txt" 2>&1 &
 FLOOD=$!

@@ -203,6 +203,9 @@ TEST_CASE("prometheus: every line parses, HELP and TYPE once per family, names f
           "[prometheus]") {
     MemberStatus status = full_status();
     status.groups[1].state = "brand-new-state";  // from a newer daemon
+    status.groups[0].anti_replay_window = 100;   // anti-replay on in the first group only
+    status.groups[0].counters.replays_dropped = 9;
+    status.groups[0].teks[0].replays_dropped = 7;
     const std::string text = render_prometheus(status);
     INFO(text);
     const Parsed p = parse_exposition(text);
@@ -218,6 +221,8 @@ TEST_CASE("prometheus: every line parses, HELP and TYPE once per family, names f
         {"gdoi_member_recovery_probes_total", "counter"},
         {"gdoi_member_sa_soft_expires_total", "counter"},
         {"gdoi_member_sa_hard_expires_total", "counter"},
+        {"gdoi_member_replays_dropped_total", "counter"},
+        {"gdoi_member_tek_replays_dropped_total", "counter"},
         {"gdoi_member_kek_remaining_seconds", "gauge"},
         {"gdoi_member_tek_remaining_seconds", "gauge"},
         {"gdoi_member_sa_packets_total", "counter"},
@@ -250,6 +255,11 @@ TEST_CASE("prometheus: every line parses, HELP and TYPE once per family, names f
     CHECK(value_of(p, "gdoi_member_recovery_probes_total", g1) == "5");
     CHECK(value_of(p, "gdoi_member_sa_soft_expires_total", g1) == "2");
     CHECK(value_of(p, "gdoi_member_sa_hard_expires_total", g1) == "1");
+    CHECK(value_of(p, "gdoi_member_replays_dropped_total", g1) == "9");
+    CHECK(value_of(p, "gdoi_member_tek_replays_dropped_total", with(g1, "spi", "0x11111111")) == "7");
+    CHECK(value_of(p, "gdoi_member_tek_replays_dropped_total", with(g1, "spi", "0x22222222")) == "0");
+    // Per TEK only where anti-replay is on (the second group has it off).
+    CHECK(count_of(p, "gdoi_member_tek_replays_dropped_total") == status.groups[0].teks.size());
     CHECK(value_of(p, "gdoi_member_kek_remaining_seconds", g1) == "86399");
     CHECK(count_of(p, "gdoi_member_kek_remaining_seconds") == 1);  // the second group has no KEK
     CHECK(value_of(p, "gdoi_member_tek_remaining_seconds",

@@ -38,12 +38,14 @@ MemberStatus full_status() {
                "10.1.0.0/16 -> 10.2.0.0/16 proto any",
                "active",
                28799,
+               7,
                {{"inbound", 1200, 1500000}, {"outbound", 1100, UINT64_MAX}}},
               {"0x22222222",
                "AES-GCM-128",
                "10.1.0.0/16 -> 10.2.0.0/16 proto any",
                "inbound-only (activating)",
                3600,
+               0,
                {{"inbound", 3, 360}}}};
     g.policies = {{"exclude", "tcp dport 179", "clear"},
                   {"group", "10.1.0.0/16 -> 10.2.0.0/16 proto any", "encrypt"},
@@ -58,6 +60,8 @@ MemberStatus full_status() {
     g.counters.recovery_probes = 5;
     g.counters.soft_expires = 2;
     g.counters.hard_expires = 1;
+    g.counters.replays_dropped = 9;
+    g.anti_replay_window = 100;
     s.groups.push_back(g);
 
     GroupStatus h;
