@@ -9,6 +9,9 @@ PACKAGES=(
   libssl-dev libmnl-dev libnftnl-dev libsodium-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
   # tests: real peers, decoders and the kernel tools
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
+  # the Debian package (tests/packaging/deb-test.sh): dpkg-buildpackage with debhelper, the man
+  # pages from markdown, lintian, man to render them, systemd-sysusers for the service user
+  debhelper dpkg-dev go-md2man lintian man-db groff-base systemd
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
 )
