@@ -1,37 +1,46 @@
 #!/usr/bin/env bash
-# Builds the Debian package from a CMake build: packaging/build-deb.sh BUILD_DIR OUT_DIR
-# Installs into a staging tree (DESTDIR), adds the unit, the commented example config,
-# the man pages' sources and the maintainer scripts, then runs dpkg-deb.
+# Builds the Debian packages with dpkg-buildpackage (debhelper, debian/) from a copy of the
+# source tree, so that the tree itself stays untouched (no debian/gdoi-member/, no obj-*/):
+#   packaging/build-deb.sh OUT_DIR
+# OUT_DIR receives the .deb, the -dbgsym .deb, the .changes, the .buildinfo and build.log; the
+# path of gdoi-member_<version>_<arch>.deb is printed. DEB_BUILD_OPTIONS defaults to
+# "parallel=<cores>".
+# The same as: cd <copy> && dpkg-buildpackage -us -uc -b
 set -euo pipefail
-build=${1:?build dir}
-out=${2:?output dir}
-here=$(cd "$(dirname "$0")" && pwd)
-version=$(sed -n 's/^project(gdoi-member VERSION \([0-9.]*\).*/\1/p' "$here/../CMakeLists.txt")
-arch=$(dpkg --print-architecture)
-stage=$(mktemp -d)
-chmod 0755 "$stage"
-trap 'rm -rf "$stage"' EXIT
-
-DESTDIR="$stage" cmake --install "$build" --prefix /usr >/dev/null
-install -D -m 0644 "$here/gdoi-memberd.service" "$stage/lib/systemd/system/gdoi-memberd.service"
-install -D -m 0600 "$here/member.toml.example" "$stage/etc/gdoi-member/member.toml"
-install -D -m 0644 "$here/member.toml.example" "$stage/usr/share/doc/gdoi-member/member.toml.example"
-for example in "$here"/examples/*.nft; do
-  install -D -m 0644 "$example" "$stage/usr/share/doc/gdoi-member/examples/$(basename "$example")"
-done
-for page in "$here"/*.md; do
-  [ -e "$page" ] && install -D -m 0644 "$page" "$stage/usr/share/doc/gdoi-member/$(basename "$page")"
-done
-if [ -e "$here/gdoi-member.toml.5" ]; then
-  install -D -m 0644 "$here/gdoi-member.toml.5" "$stage/usr/share/man/man5/gdoi-member.toml.5"
-  gzip -9n "$stage/usr/share/man/man5/gdoi-member.toml.5"
-fi
-mkdir -p "$stage/DEBIAN"
-depends="libc6, libssl3, libmnl0, libnftnl11, libsodium23, libtomlplusplus3 | libtomlplusplus3t64, nftables, iproute2"
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" "$here/debian/control.in" >"$stage/DEBIAN/control"
-install -m 0755 "$here/debian/postinst" "$stage/DEBIAN/postinst"
-install -m 0644 "$here/debian/conffiles" "$stage/DEBIAN/conffiles"
+out=${1:?output dir}
+src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
-deb="$out/gdoi-member_${version}_${arch}.deb"
-dpkg-deb --root-owner-group --build "$stage" "$deb" >/dev/null
-echo "$deb"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+copy="$work/gdoi-member"
+mkdir "$copy"
+
+# The files of the tree: git's list (tracked and new, not ignored: no build directories) when
+# it is a git work tree, else everything but build directories and .git.
+if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$src" ls-files -z --cached --others --exclude-standard |
+    (cd "$src" && while IFS= read -r -d '' f; do
+      if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+    done) |
+    tar -C "$src" --null --no-recursion -T - -cf - | tar -C "$copy" -xf -
+else
+  tar -C "$src" --exclude=./.git --exclude='./build*' --exclude='./obj-*' -cf - . | tar -C "$copy" -xf -
+fi
+
+cd "$copy"
+dpkg-checkbuilddeps || { echo "build-deb: missing build dependencies (scripts/install-deps.sh installs them)" >&2; exit 1; }
+export DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-parallel=$(nproc)}
+if ! dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1; then
+  tail -n 40 "$out/build.log" >&2
+  echo "build-deb: dpkg-buildpackage failed, log: $out/build.log" >&2
+  exit 1
+fi
+version=$(dpkg-parsechangelog -S Version)
+arch=$(dpkg --print-architecture)
+changes="$work/gdoi-member_${version}_${arch}.changes"
+# Everything the .changes lists (the packages and the .buildinfo), and the .changes itself.
+sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]\{32\} [0-9]* [^ ]* [^ ]* \(.*\)$/\1/p' "$changes" |
+  while IFS= read -r f; do cp "$work/$f" "$out/"; done
+cp "$changes" "$out/"
+echo "$out/gdoi-member_${version}_${arch}.deb"

@@ -11,6 +11,9 @@ PACKAGES=(
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins tshark nftables iptables conntrack iproute2 iputils-ping netcat-openbsd procps jq python3 xz-utils
   # tests: promtool checks the metrics file (member_metrics); Debian ships it in the server's package
   prometheus
+  # the Debian package (tests/packaging/deb-test.sh): dpkg-buildpackage with debhelper, the man
+  # pages from markdown, lintian, man to render them, systemd-sysusers for the service user
+  debhelper dpkg-dev go-md2man lintian man-db groff-base systemd
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
   # tests/vm: a member whose clock is off (anti-replay), without changing the VM's clock
