@@ -16,6 +16,7 @@
 #   3. TCP lan1 -> lan2 through the group's layout (IPIP carrier + transport ESP + nft rewrite)
 #      vs plain tunnel-mode ESP between the same routers with the same cipher, interleaved, then
 #      `perf record -a -g` during a transfer in each layout: processes, symbols, packet-path functions;
+#      3b. the same transfers with anti-replay-time-window = 60 on both members vs off, interleaved;
 #   4. strongSwan's charon: a CHILD_SA's Quick Mode response to "CHILD_SA established" (its SAs and
 #      policies installed), the same ESP cipher.
 # Prints progress on stderr and the markdown tables on stdout (and to FILE with --out). Root.
@@ -552,6 +553,37 @@ for i in $(seq "$TPUT_REPS"); do
 done
 row "TCP lan1 → lan2, group layout (IPIP carrier + transport ESP + nft rewrite), AES-256-CBC/HMAC-SHA-256, $BYTES bytes" Mbit/s "$W/tput-member.txt"
 row "anchor: TCP lan1 → lan2, plain tunnel-mode ESP gm1 ↔ gm2, same cipher" Mbit/s "$W/tput-plain.txt"
+
+# ---- 3b. time-based anti-replay (anti-replay-time-window = 60) on vs off, the same transfers
+# through the group's layout, interleaved; each run after a SIGHUP that sets it on both members
+# (the group re-registers): the receivers' per-SPI nft rule and window set, the senders' counter
+# set every second.
+ar_ready() {  # ar_ready GM SECONDS: registered with anti-replay-time-window = SECONDS
+    [ "$(group_json "$1" groups "$GROUP" .anti_replay_window)" = "$2" ] &&
+        [ "$(group_json "$1" groups "$GROUP" .state)" = registered ]
+}
+anti_replay() {  # anti_replay SECONDS (0: off)
+    local gm
+    for gm in gm1 gm2; do
+        sed -i '/^anti-replay-time-window/d' "$W/$gm.toml"
+        echo "anti-replay-time-window = $1" >>"$W/$gm.toml"
+        kill -HUP "${MEMBER_PID[$gm]}"
+    done
+    for gm in gm1 gm2; do poll 90 ar_ready "$gm" "$1" || { log "$gm: anti-replay $1 not in force"; exit 1; }; done
+    poll 60 ip netns exec "$P-lan1" ping -c 1 -W 1 -q 10.2.0.10 >/dev/null || { log "no traffic after the reload"; exit 1; }
+}
+log "TCP: $TPUT_REPS x $BYTES bytes with anti-replay on / off, interleaved"
+: >"$W/tput-ar-on.txt"; : >"$W/tput-ar-off.txt"
+for i in $(seq "$TPUT_REPS"); do
+    anti_replay 60
+    transfer "$P" "$BYTES" >>"$W/tput-ar-on.txt"
+    anti_replay 0
+    transfer "$P" "$BYTES" >>"$W/tput-ar-off.txt"
+done
+nsx gm2 nft list chain inet gdoi_member esp_inbound >"$W/ar-esp-inbound.txt" 2>&1 || true
+row "TCP lan1 → lan2, group layout with anti-replay-time-window = 60 on both members" Mbit/s "$W/tput-ar-on.txt"
+row "the same with anti-replay off (interleaved)" Mbit/s "$W/tput-ar-off.txt"
+ratio_row "anti-replay on / off (TCP throughput)" "$W/tput-ar-on.txt" "$W/tput-ar-off.txt"
 
 # ---- perf: system-wide with call graphs during a transfer in each layout
 PERF_SECONDS=${BENCH_PERF_SECONDS:-4}
