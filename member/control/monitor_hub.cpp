@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -144,6 +145,13 @@ void MonitorHub::on_ready(SteadyClock::time_point now) {
     for (auto& [fd, s] : subscribers_)
         if (s.dropped && now - s.dropped_at >= kOverflowGrace) gone.push_back(fd);
     for (int fd : gone) remove(fd);
+}
+
+MonitorHub::SteadyClock::time_point MonitorHub::next_deadline() const {
+    auto next = SteadyClock::time_point::max();
+    for (const auto& [fd, s] : subscribers_)
+        if (s.dropped) next = std::min(next, s.dropped_at + kOverflowGrace);
+    return next;
 }
 
 void MonitorHub::remove(int fd) {

@@ -6,7 +6,8 @@
 //   - a subscriber whose queue would grow beyond that is dropped: the complete lines not yet
 //     sent are discarded, one last line {"event":"events-lost","lost":N,...} is queued (N: the
 //     events it did not get, the one that overflowed included) and the connection is closed
-//     once that line is written, or kOverflowGrace later if the reader still takes nothing;
+//     once that line is written, or kOverflowGrace later if the reader still takes nothing
+//     (the owner calls on_ready() at next_deadline());
 //   - a subscriber that closes or fails (EPOLLHUP, EPOLLRDHUP, EOF, a write error) is removed;
 //   - at most kMaxSubscribers at once (the control server refuses more).
 // fd() is an epoll instance over the subscribers' sockets: the owner watches it for EPOLLIN
@@ -48,6 +49,9 @@ public:
     // Non-blocking: writes queued lines to sockets that became writable, removes the subscribers
     // that closed or failed, and the dropped ones whose grace ran out.
     void on_ready(SteadyClock::time_point now = SteadyClock::now());
+    // When on_ready() must run even if fd() stays quiet: the end of a dropped subscriber's
+    // grace (time_point::max() when none).
+    SteadyClock::time_point next_deadline() const;
 
 private:
     struct Subscriber {

@@ -211,11 +211,13 @@ void Daemon::on_timer(Clock::time_point now) {
     for (auto& [name, group] : groups_)
         if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
+    if (control_ && control_->monitor().next_deadline() <= now) control_->monitor().on_ready(now);
 }
 
 Clock::time_point Daemon::arm_timer() {
     Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
+    if (control_) next = std::min(next, control_->monitor().next_deadline());
     itimerspec spec{};
     if (next != Clock::time_point::max()) {
         auto delta = std::max(next - Clock::now(), Clock::duration(std::chrono::milliseconds(1)));

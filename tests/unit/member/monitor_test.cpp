@@ -324,10 +324,12 @@ TEST_CASE("a dropped reader that takes nothing is closed after the grace period"
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < MonitorHub::kMaxQueueBytes / 1000 + 10; ++i) hub.publish(e, t0);
     CHECK(hub.subscribers() == 1);
+    CHECK(hub.next_deadline() == t0 + MonitorHub::kOverflowGrace);  // the daemon's timer wakes it then
     hub.on_ready(t0 + MonitorHub::kOverflowGrace - 1ms);
     CHECK(hub.subscribers() == 1);
     hub.on_ready(t0 + MonitorHub::kOverflowGrace);
     CHECK(hub.subscribers() == 0);
+    CHECK(hub.next_deadline() == std::chrono::steady_clock::time_point::max());
 }
 
 namespace {
