@@ -22,6 +22,14 @@ std::string quote_request(std::string_view line) {
 
 constexpr std::string_view kExpected = "expected: show, register GROUP, flush";
 
+common::Status check_group_name(std::string_view group) {
+    for (char c : group) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) return common::make_error("group name contains a control character");
+    }
+    return {};
+}
+
 }  // namespace
 
 common::Result<ControlRequest> parse_control_request(std::string_view line) {
@@ -32,11 +40,16 @@ common::Result<ControlRequest> parse_control_request(std::string_view line) {
         return common::make_error("register needs a group name: register GROUP");
     if (line.starts_with("register ")) {
         const std::string_view group = line.substr(9);
-        for (char c : group) {
-            const unsigned char u = static_cast<unsigned char>(c);
-            if (u < 0x20 || u == 0x7F) return common::make_error("group name contains a control character");
-        }
+        if (auto s = check_group_name(group); !s) return s.error();
         return ControlRequest{ControlRequest::Kind::register_group, std::string(group)};
+    }
+    if (line == "monitor") return ControlRequest{ControlRequest::Kind::monitor, {}};
+    if (line.starts_with("monitor ")) {
+        const std::string_view group = line.substr(8);
+        if (group.empty())
+            return common::make_error("monitor takes a group name or nothing: monitor [GROUP]");
+        if (auto s = check_group_name(group); !s) return s.error();
+        return ControlRequest{ControlRequest::Kind::monitor, std::string(group)};
     }
     return common::make_error("unknown request " + quote_request(line) + " (" + std::string(kExpected) + ")");
 }
@@ -49,6 +62,8 @@ std::string format_control_request(const ControlRequest& request) {
             return "flush";
         case ControlRequest::Kind::register_group:
             return "register " + request.group;
+        case ControlRequest::Kind::monitor:
+            return request.group.empty() ? "monitor" : "monitor " + request.group;
     }
     return "show";
 }
@@ -82,6 +97,11 @@ std::string dispatch_control_request(const std::string& line, const ControlHandl
             case ControlRequest::Kind::flush: {
                 if (!handlers.flush) return control_error("flush is not available");
                 const common::Status s = handlers.flush();
+                return s ? control_ok() : control_error(s.error().message);
+            }
+            case ControlRequest::Kind::monitor: {
+                if (!handlers.monitor) return control_error("monitor is not available");
+                const common::Status s = handlers.monitor(request->group);
                 return s ? control_ok() : control_error(s.error().message);
             }
         }

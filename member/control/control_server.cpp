@@ -98,7 +98,9 @@ common::Result<ControlServer> ControlServer::listen(const std::string& path) {
     if (!created) return created.error();
     if (auto s = clear_stale_socket(path, addr); !s) return s.error();
 
-    ControlServer server;
+    auto hub = MonitorHub::create();
+    if (!hub) return hub.error();
+    ControlServer server(std::move(*hub));
     if (*created) server.created_directory_ = parent_directory(path);
     server.listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!server.listener_.valid()) return socket_error(path, "socket()", errno);
@@ -123,6 +125,9 @@ common::Result<ControlServer> ControlServer::listen(const std::string& path) {
     ev.data.fd = server.listener_.get();
     if (::epoll_ctl(server.epoll_.get(), EPOLL_CTL_ADD, server.listener_.get(), &ev) != 0)
         return socket_error(path, "epoll_ctl", errno);
+    ev.data.fd = server.hub_.fd();
+    if (::epoll_ctl(server.epoll_.get(), EPOLL_CTL_ADD, server.hub_.fd(), &ev) != 0)
+        return socket_error(path, "epoll_ctl (monitor)", errno);
     return server;
 }
 
@@ -134,7 +139,8 @@ ControlServer::ControlServer(ControlServer&& other) noexcept
       dev_(other.dev_),
       ino_(other.ino_),
       next_serial_(other.next_serial_),
-      connections_(std::exchange(other.connections_, {})) {}
+      connections_(std::exchange(other.connections_, {})),
+      hub_(std::move(other.hub_)) {}
 
 ControlServer& ControlServer::operator=(ControlServer&& other) noexcept {
     if (this != &other) {
@@ -147,6 +153,7 @@ ControlServer& ControlServer::operator=(ControlServer&& other) noexcept {
         dev_ = other.dev_;
         ino_ = other.ino_;
         next_serial_ = other.next_serial_;
+        hub_ = std::move(other.hub_);
     }
     return *this;
 }
@@ -164,8 +171,9 @@ void ControlServer::unlink_socket() {
 void ControlServer::on_readable(const std::function<std::string(const std::string& request)>& handler) {
     if (!epoll_.valid()) return;
     expire_connections();
-    epoll_event events[kMaxConnections + 1];
-    const int n = ::epoll_wait(epoll_.get(), events, static_cast<int>(kMaxConnections + 1), 0);
+    hub_.on_ready();  // subscribers' writes and departures, and the end of a dropped one's grace
+    epoll_event events[kMaxConnections + 2];
+    const int n = ::epoll_wait(epoll_.get(), events, static_cast<int>(kMaxConnections + 2), 0);
     bool listener_ready = false;
     for (int i = 0; i < n; ++i) {  // requests under way first: new connections never delay them
         const int fd = events[i].data.fd;
@@ -173,6 +181,7 @@ void ControlServer::on_readable(const std::function<std::string(const std::strin
             listener_ready = true;
             continue;
         }
+        if (fd == hub_.fd()) continue;  // served above
         const auto it = connections_.find(fd);
         if (it != connections_.end()) service(it->second, handler);
     }
@@ -267,6 +276,11 @@ void ControlServer::service(Connection& c, const std::function<std::string(const
             } catch (...) {
                 reply = control_error("internal error");
             }
+            const auto request = parse_control_request(line);
+            if (request && request->kind == ControlRequest::Kind::monitor && reply == control_ok()) {
+                subscribe(c, request->group, std::move(reply));
+                return;  // c is gone: the hub owns the socket
+            }
             start_reply(c, std::move(reply));
         }
     }
@@ -291,6 +305,19 @@ void ControlServer::service(Connection& c, const std::function<std::string(const
         drained += static_cast<std::size_t>(r);
     }
     close_connection(fd);
+}
+
+void ControlServer::subscribe(Connection& c, const std::string& group, std::string ok_reply) {
+    if (hub_.full()) {
+        start_reply(c, control_error("too many monitors open (at most " +
+                                     std::to_string(MonitorHub::kMaxSubscribers) + ")"));
+        return;
+    }
+    const int fd = c.fd.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    common::UniqueFd socket = std::move(c.fd);
+    connections_.erase(fd);
+    (void)hub_.add(std::move(socket), group, std::move(ok_reply));  // on failure the socket is closed
 }
 
 void ControlServer::start_reply(Connection& c, std::string reply) {

@@ -35,7 +35,7 @@ Daemon::Daemon(MemberConfig config, std::string config_path, std::unique_ptr<Dat
 
 Daemon::~Daemon() = default;
 
-SessionConfig Daemon::session_config(const GroupConfig& g) const {
+SessionConfig Daemon::session_config(const GroupConfig& g) {
     SessionConfig c;
     c.name = g.name;
     c.group_id = g.id;
@@ -53,6 +53,7 @@ SessionConfig Daemon::session_config(const GroupConfig& g) const {
     c.phase1.local_id.data.assign(a.bytes.begin(), a.bytes.begin() + (v4 ? 4 : 16));
     c.recovery_probe = g.recovery_probe;
     c.log = log_sink();
+    c.on_event = [this, name = g.name](const SessionEvent& e) { publish(monitor_event_of(name, e)); };
     c.accept_tek = [dp = dataplane_.get(), g](const gdoi::Tek& t) { return dp->accept_tek(g, t); };
     return c;
 }
@@ -92,6 +93,7 @@ void Daemon::stop_group(const std::string& name, const GroupConfig* replacement)
     auto it = groups_.find(name);
     if (it == groups_.end()) return;
     leave_rekey_multicast(*it->second, replacement ? "group changed" : "group removed");
+    publish_teks_removed(*it->second, replacement ? "group changed" : "group removed");
     // A changed group stays in the kernel's rules, fail-closed, until its new session keys it:
     // removing it first would leave its traffic without rules (in clear) for a moment.
     auto removed =
@@ -151,10 +153,12 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
     }
     if (out.install) {
         auto applied = dataplane_->apply(group.config, *out.install, now);
-        if (applied)
+        if (applied) {
             group.session->install_succeeded();
-        else
+            publish_tek_changes(group, *out.install);
+        } else {
             group.session->install_failed(now, applied.error().message);
+        }
         sync_rekey_multicast(group);  // the KEK may name another rekey destination now
         notify_status();
     }
@@ -207,11 +211,13 @@ void Daemon::on_timer(Clock::time_point now) {
     for (auto& [name, group] : groups_)
         if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
+    if (control_ && control_->monitor().next_deadline() <= now) control_->monitor().on_ready(now);
 }
 
 Clock::time_point Daemon::arm_timer() {
     Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
+    if (control_) next = std::min(next, control_->monitor().next_deadline());
     itimerspec spec{};
     if (next != Clock::time_point::max()) {
         auto delta = std::max(next - Clock::now(), Clock::duration(std::chrono::milliseconds(1)));
@@ -269,9 +275,24 @@ std::string Daemon::handle_control(const std::string& request) {
         auto flushed = dataplane_->flush();
         if (!flushed) return flushed;
         // The multicast memberships go too; the next registration or rekey joins again.
-        for (auto& [name, group] : groups_) leave_rekey_multicast(*group, "flush");
+        for (auto& [name, group] : groups_) {
+            leave_rekey_multicast(*group, "flush");
+            publish_teks_removed(*group, "flush");
+        }
         log_line(LogLevel::Warning,
                  "flush: everything the member installed was removed (fail-closed included)");
+        return {};
+    };
+    // Any group name: a reload may add the group later (gdoictl monitor --group NEW, then SIGHUP).
+    handlers.monitor = [this](const std::string& name) -> common::Status {
+        if (control_->monitor().full())
+            return common::make_error("too many monitors open (at most " +
+                                      std::to_string(MonitorHub::kMaxSubscribers) + ")");
+        const bool known = name.empty() || groups_.count(name) != 0;
+        log_line(LogLevel::Info, "monitor: a client follows the events of " +
+                                     (name.empty() ? std::string("every group") : "group " + name) +
+                                     (known ? "" : " (not configured now)") + " (" +
+                                     std::to_string(control_->monitor().subscribers() + 1) + " monitor(s))");
         return {};
     };
     return dispatch_control_request(request, handlers);

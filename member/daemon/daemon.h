@@ -13,9 +13,11 @@
 #include "common/unique_fd.h"
 #include "config/config.h"
 #include "control/control.h"
+#include "control/monitor_event.h"
 #include "dataplane/dataplane.h"
 #include "gdoi/multicast_socket.h"
 #include "session/group_session.h"
+#include "session/session_event.h"
 #include "watch/dataplane_health.h"
 #include "watch/one_way_detector.h"
 #include "xfrm/events.h"
@@ -46,7 +48,8 @@ private:
         // the hold doubles with every leak, up to kMaxLeakHold.
         Clock::time_point held_until{};
         std::chrono::seconds leak_hold{60};
-        std::string rekey_multicast;  // key of the membership in multicast_ it uses; empty: none
+        std::string rekey_multicast;           // key of the membership in multicast_ it uses; empty: none
+        std::vector<uint32_t> installed_spis;  // the TEKs of the last state the dataplane applied
     };
     // One multicast membership for rekeys (daemon_multicast.cpp), shared by the groups whose
     // KEK names the same destination and which use the same local port: one socket, so a
@@ -82,7 +85,14 @@ private:
     void hold_fail_closed(Group& group, Clock::time_point now, const std::string& why);
     bool open_sa_events();
     void on_sa_events(Clock::time_point now);
-    SessionConfig session_config(const GroupConfig& config) const;
+    SessionConfig session_config(const GroupConfig& config);
+    // daemon_events.cpp: the monitor stream (gdoictl monitor).
+    void publish(MonitorEvent event);
+    // After the dataplane applied `applied`: tek-installed / tek-retired for the SPIs that
+    // came or went (with a dataplane that installs SAs only).
+    void publish_tek_changes(Group& group, const gdoi::GroupState& applied);
+    // The group's SAs went (flush, leak hold, group removed): tek-retired with the reason.
+    void publish_teks_removed(Group& group, const std::string& why);
 
     MemberConfig config_;
     std::string config_path_;
@@ -116,5 +126,9 @@ private:
 // A dataplane that installs nothing (gdoi-memberd --no-dataplane): registers and follows
 // rekeys only — for checking a key server's configuration without touching the kernel.
 std::unique_ptr<Dataplane> make_monitor_dataplane();
+
+// A session's event as the monitor stream shows it (daemon_events.cpp); the time is set
+// when it is published.
+MonitorEvent monitor_event_of(const std::string& group, const SessionEvent& event);
 
 }  // namespace member

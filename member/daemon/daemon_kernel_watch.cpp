@@ -48,6 +48,7 @@ void Daemon::hold_fail_closed(Group& group, Clock::time_point now, const std::st
                                   std::to_string(group.leak_hold.count()) + " s: " + why);
     group.leak_hold = std::min(group.leak_hold * 2, kMaxLeakHold);
     group.health.reset();  // judged afresh once keyed again: a leak that goes on holds it longer
+    publish_teks_removed(group, "held fail-closed: " + why);
     if (auto s = dataplane_->reset_group(group.config); !s)
         log_line(LogLevel::Error, "group " + group.config.name + ": " + s.error().message);
     group.session->install_failed(now, "leak suspected");
@@ -126,6 +127,12 @@ void Daemon::on_sa_events(Clock::time_point now) {
         if (!decision) continue;
         Group& group = *groups_.at(decision->group);
         group.session->record_sa_expire(decision->hard);
+        MonitorEvent expired;
+        expired.group = decision->group;
+        expired.kind = decision->hard ? MonitorEventKind::sa_hard_expire : MonitorEventKind::sa_soft_expire;
+        expired.spi = expire->sa.spi;
+        expired.detail = decision->message;
+        publish(std::move(expired));
         log_line(decision->hard ? LogLevel::Warning : LogLevel::Info, decision->message);
         if (decision->reregister) handle_output(group, group.session->force_register(now), now);
     }

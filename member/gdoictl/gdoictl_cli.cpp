@@ -14,6 +14,7 @@
 #include "control/status_json.h"
 #include "control/version.h"
 #include "gdoictl/atomic_file.h"
+#include "gdoictl/gdoictl_monitor.h"
 #include "gdoictl/prometheus_text.h"
 #include "gdoictl/status_text.h"
 
@@ -184,13 +185,15 @@ std::string gdoictl_usage() {
            "  register GROUP                        register with the group's key server now "
            "(GROUPKEY-PULL)\n"
            "  flush                                 remove every SA, policy and rule gdoi-memberd installed\n"
+           "  monitor [--group NAME] [--json]       follow the daemon's events as they happen (until ^C)\n"
            "options:\n"
            "  -s, --socket PATH   control socket (default " +
            std::string(kDefaultControlSocket) +
            ")\n"
            "  --timeout SECONDS   how long to wait for gdoi-memberd (default 5)\n"
            "  --json              print the status as JSON (schema: gdoictl(8)), with --group: that group "
-           "only\n"
+           "only;\n"
+           "                      monitor: one JSON object per event and line\n"
            "  --format FORMAT     text (the view, default), json (as --json) or prometheus (the metrics\n"
            "                      in the Prometheus text format 0.0.4, gdoictl(8))\n"
            "  --output FILE       write to FILE (replaced atomically, mode 0644) instead of stdout\n"
@@ -216,8 +219,8 @@ int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::st
     if (o.words.empty()) return usage_error("no command given", err);
 
     const std::string& command = o.words[0];
-    if (command != "show" && (o.json || o.group))
-        return usage_error("--json and --group only apply to show", err);
+    if (command != "show" && command != "monitor" && (o.json || o.group))
+        return usage_error("--json and --group only apply to show and monitor", err);
     if (command != "show" && (o.format_name || o.output))
         return usage_error("--format and --output only apply to show", err);
 
@@ -244,6 +247,15 @@ int gdoictl_main(const std::vector<std::string>& args, std::string& out, std::st
         if (o.words.size() != 1) return usage_error("flush takes no arguments", err);
         return act(o, ControlRequest{ControlRequest::Kind::flush, {}},
                    "flushed: gdoi-memberd removed everything it installed\n", out, err);
+    }
+    if (command == "monitor") {
+        if (o.words.size() != 1) return usage_error("monitor takes no arguments (--group NAME filters)", err);
+        MonitorOptions m;
+        m.socket = o.socket;
+        m.timeout = o.timeout;
+        m.group = o.group.value_or(std::string());
+        m.json = o.format == Options::Format::json;
+        return run_monitor(m, write_stdout_line, err);
     }
     return usage_error("unknown command \"" + printable(command) + "\"", err);
 }

@@ -3,6 +3,7 @@
 //           [--json | --format text|json|prometheus] [--output FILE]
 //   gdoictl [-s SOCKET] register GROUP
 //   gdoictl [-s SOCKET] flush
+//   gdoictl [-s SOCKET] monitor [--group NAME] [--json]   (streams to stdout until a signal)
 //   gdoictl --help | --version
 // Exit status: 0 success, 1 failure (daemon unreachable, request refused, no such
 // group), 2 usage error.

@@ -44,6 +44,10 @@ void GroupSession::enter(SessionState s, Clock::time_point now, std::string deta
     detail_ = std::move(detail);
 }
 
+void GroupSession::emit(SessionEvent event) const {
+    if (config_.on_event) config_.on_event(event);
+}
+
 SessionOutput GroupSession::start(Clock::time_point now) { return begin_registration(now); }
 
 SessionOutput GroupSession::force_register(Clock::time_point now) {
@@ -65,6 +69,10 @@ SessionOutput GroupSession::begin_registration(Clock::time_point now) {
     phase1_ = std::make_unique<gdoi::Phase1Initiator>(std::move(p1));
     pull_.reset();
     enter(SessionState::Phase1, now, "phase 1 with " + config_.servers[server_].to_string());
+    SessionEvent started;
+    started.kind = SessionEvent::Kind::registration_started;
+    started.server = config_.servers[server_].to_string();
+    emit(std::move(started));
     return drive(phase1_->start(now), now);
 }
 
@@ -109,6 +117,12 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
               "registered with " + config_.servers[server_].to_string() + ", SEQ " +
                   std::to_string(group_.sequence));
         log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)");
+        SessionEvent done;
+        done.kind = SessionEvent::Kind::registration_done;
+        done.server = config_.servers[server_].to_string();
+        done.seq = group_.sequence;
+        done.teks = group_.teks.size();
+        emit(std::move(done));
         schedule_reregistration(now);
         SessionOutput out;
         out.install = group_;
@@ -122,12 +136,24 @@ SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now
     server_errors_[server_] = why;
     ++server_failures_[server_];
     log(LogLevel::Warning, "key server " + config_.servers[server_].to_string() + " failed: " + why);
+    SessionEvent failed;
+    failed.kind = SessionEvent::Kind::registration_failed;
+    failed.server = config_.servers[server_].to_string();
+    failed.reason = why;
+    emit(failed);
     phase1_.reset();
     pull_.reset();
     ++servers_tried_;
     server_ = (server_ + 1) % config_.servers.size();
     if (servers_tried_ < config_.servers.size()) {
         log(LogLevel::Info, "trying the next key server " + config_.servers[server_].to_string());
+        if (config_.servers.size() > 1) {
+            SessionEvent failover;
+            failover.kind = SessionEvent::Kind::server_failover;
+            failover.server = failed.server;
+            failover.next_server = config_.servers[server_].to_string();
+            emit(std::move(failover));
+        }
         return begin_registration(now);
     }
     // Every server failed: keep the keys we have (if any) and try again later.
@@ -201,6 +227,11 @@ void GroupSession::record_push_reject(gdoi::PushReject why, const std::string& m
     if (auto suffix = reject_log_.admit(gdoi::push_reject_name(why), now))
         log(LogLevel::Warning,
             std::string("rekey rejected (") + gdoi::push_reject_name(why) + "): " + message + *suffix);
+    SessionEvent rejected;
+    rejected.kind = SessionEvent::Kind::rekey_rejected;
+    rejected.reason = gdoi::push_reject_name(why);
+    rejected.detail = message;
+    emit(std::move(rejected));
     if (why == gdoi::PushReject::UnknownKek) missed_kek_rekey(now);
 }
 
@@ -250,11 +281,21 @@ SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::End
         if (std::none_of(group_.teks.begin(), group_.teks.end(),
                          [&](const gdoi::Tek& o) { return o.spi == t.spi; }))
             new_spis.push_back(t.spi);
+    SessionEvent accepted;
+    accepted.kind = SessionEvent::Kind::rekey_accepted;
+    accepted.server = from.to_string();
+    accepted.seq = outcome.state.sequence;
+    accepted.spis_added = new_spis;
+    for (const auto& t : group_.teks)
+        if (std::none_of(outcome.state.teks.begin(), outcome.state.teks.end(),
+                         [&](const gdoi::Tek& n) { return n.spi == t.spi; }))
+            accepted.spis_removed.push_back(t.spi);
     group_ = std::move(outcome.state);
     retirement_.on_push(group_, new_spis, now);
     detail_ = "rekeyed, SEQ " + std::to_string(group_.sequence);
     log(LogLevel::Info, detail_ + ", " + std::to_string(group_.teks.size()) + " TEK(s)" +
                             (outcome.note.empty() ? std::string() : "; " + outcome.note));
+    emit(std::move(accepted));
     schedule_reregistration(now);
     recovery_clear();
     out.install = group_;
@@ -294,6 +335,11 @@ SessionOutput GroupSession::on_timer(Clock::time_point now) {
                         ? std::optional<Clock::time_point>(now + kRecoveryProbeIntervals[probe_step_])
                         : std::nullopt;
         log(LogLevel::Info, "recovery probe " + std::to_string(probe_step_) + ": registering again");
+        SessionEvent probe;
+        probe.kind = SessionEvent::Kind::recovery_probe;
+        probe.probe = probe_step_;
+        probe.reason = probe_reason_;
+        emit(std::move(probe));
         return begin_registration(now);
     }
     if (reregister_at_ && now >= *reregister_at_) {
@@ -314,6 +360,7 @@ SessionOutput GroupSession::on_timer(Clock::time_point now) {
 void GroupSession::recovery_trigger(Clock::time_point now, const std::string& reason) {
     if (!config_.recovery_probe || probe_at_) return;
     probe_step_ = 0;
+    probe_reason_ = reason;
     probe_at_ = now + kRecoveryProbeIntervals[0];
     log(LogLevel::Warning, "traffic suggests stale keys (" + reason + "): recovery probe in " +
                                std::to_string(kRecoveryProbeIntervals[0].count()) + " s");

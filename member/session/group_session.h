@@ -20,6 +20,7 @@
 #include "gdoi/udp_socket.h"
 #include "session/log_throttle.h"
 #include "session/push_replay_filter.h"
+#include "session/session_event.h"
 #include "session/tek_retirement.h"
 
 namespace member {
@@ -40,6 +41,8 @@ struct SessionConfig {
     std::chrono::seconds retry_first{10};
     std::chrono::seconds retry_max{300};
     gdoi::LogSink log;
+    // Registrations, failovers, rekeys accepted or rejected, recovery probes (may be empty).
+    SessionEventSink on_event;
 };
 
 enum class SessionState { Idle, Phase1, Registering, Registered, WaitingRetry };
@@ -138,6 +141,7 @@ private:
     void missed_kek_rekey(Clock::time_point now);
     SessionOutput handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from, Clock::time_point now);
     void log(gdoi::LogLevel level, const std::string& line) const;
+    void emit(SessionEvent event) const;
 
     SessionConfig config_;
     SessionState state_ = SessionState::Idle;
@@ -158,6 +162,7 @@ private:
     std::chrono::seconds kek_resync_delay_{0};
     TekRetirement retirement_;  // TEKs the key server supersedes without Delete
     size_t probe_step_ = 0;
+    std::string probe_reason_;  // what started the recovery probes
     std::unique_ptr<gdoi::Phase1Initiator> phase1_;
     std::unique_ptr<gdoi::GroupkeyPullInitiator> pull_;
     std::optional<gdoi::Phase1Sa> registration_sa_;  // phase 1 of the last registration (ACK keys)

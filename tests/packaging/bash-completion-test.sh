@@ -23,7 +23,7 @@ complete_line() {
 }
 
 [[ $(complete_line gdoictl sh) == show ]] || fail "gdoictl sh -> '$(complete_line gdoictl sh)', expected show"
-[[ $(complete_line gdoictl "") == "show register flush help" ]] || fail "gdoictl '' -> '$(complete_line gdoictl "")'"
+[[ $(complete_line gdoictl "") == "show register flush monitor help" ]] || fail "gdoictl '' -> '$(complete_line gdoictl "")'"
 [[ $(complete_line gdoictl show t) == tek ]] || fail "gdoictl show t -> '$(complete_line gdoictl show t)'"
 [[ $(complete_line gdoictl -s /run/x.sock show "") == "groups servers kek tek policy stats" ]] ||
   fail "views after -s PATH show: '$(complete_line gdoictl -s /run/x.sock show "")'"
@@ -34,6 +34,10 @@ complete_line() {
 [[ $(complete_line gdoictl show --o) == --output ]] || fail "gdoictl show --o -> '$(complete_line gdoictl show --o)'"
 [[ $(complete_line gdoictl --ver) == --version ]] || fail "gdoictl --ver -> '$(complete_line gdoictl --ver)'"
 [[ -z $(complete_line gdoictl flush "") ]] || fail "flush takes no arguments"
+[[ $(complete_line gdoictl mon) == monitor ]] || fail "gdoictl mon -> '$(complete_line gdoictl mon)'"
+[[ $(complete_line gdoictl monitor --) == "--socket --timeout --help --version --json --group" ]] ||
+  fail "gdoictl monitor -- -> '$(complete_line gdoictl monitor --)'"
+[[ -z $(complete_line gdoictl monitor "") ]] || fail "monitor takes no arguments"
 
 # Group names come from `gdoictl show groups --json` (a stand-in here), on the socket given.
 work=$(mktemp -d)
@@ -49,4 +53,5 @@ groups=$(complete_line "$work/gdoictl" -s /run/x.sock register "")
 [[ $groups == "GROUP_ID-0001 branch west" ]] || fail "register '' -> '$groups'"
 grep -q -- "--socket /run/x.sock --timeout 1 show groups --json" "$work/args" || fail "asked with: $(cat "$work/args")"
 [[ $(complete_line "$work/gdoictl" show tek --group b) == "branch west" ]] || fail "--group b"
+[[ $(complete_line "$work/gdoictl" monitor --json --group G) == "GROUP_ID-0001" ]] || fail "monitor --group G"
 echo "bash completion: 1 passed, 0 failed"
