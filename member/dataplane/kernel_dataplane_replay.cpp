@@ -53,7 +53,8 @@ void KernelDataplane::replay_tick(Clock::time_point now) {
         next_replay_tick_ = after_next_second(now);
         const std::string label = "group " + g.config.name + ": anti-replay: ";
 
-        // Receiver: the window moves with the clock, in one nft batch (no rule is rewritten).
+        // Receiver: the window moves with the clock: the group's check rules are replaced in place
+        // (one transaction; the counting rules stay).
         auto accepted = anti_replay::accepted(t, window);
         if (accepted != g.replay_accepted && applied_rules_) {
             bool in_model = false;
@@ -105,7 +106,7 @@ common::Result<ReplayDrops> KernelDataplane::replay_drops(const GroupConfig& gro
     std::map<uint32_t, uint64_t> now;
     for (const uint32_t spi : g->inbound_spis())
         now[spi] =
-            policy::packets_exact(*counters, policy::kChainEspInbound, policy::replay_rule_comment(rs, spi));
+            policy::packets_exact(*counters, policy::replay_chain_name(g->config.id), policy::replay_rule_comment(rs, spi));
     for (const auto& [spi, n] : g->replay_drops_seen)
         if (!now.count(spi)) g->replay_drops_retired += n;
     g->replay_drops_seen = now;

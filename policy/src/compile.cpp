@@ -467,10 +467,25 @@ std::string scope_set_name(std::uint32_t group_id, Family family) {
     return std::string(family == Family::ipv6 ? "scope6_" : "scope4_") + std::to_string(group_id);
 }
 
-std::string replay_set_name(std::uint32_t group_id) { return "replay_" + std::to_string(group_id); }
+std::string replay_chain_name(std::uint32_t group_id) { return "replay_" + std::to_string(group_id); }
 
 std::string replay_rule_comment(const RuleSet& g, std::uint32_t spi) {
     return "anti-replay " + group_label(g) + " SPI " + common::hex_spi(spi) + ": outside the time window";
+}
+
+std::vector<RuleSpec> detail::replay_check_rules(const RuleSet& g, const std::string& wan_ifname) {
+    std::vector<RuleSpec> out;
+    if (!g.replay) return out;
+    for (const auto spi : g.replay->spis) {
+        auto x = rule(RuleRole::replay, g.group_id,
+                      {MatchIfname{false, wan_ifname, false}, MatchL4Proto{kProtoEsp}, MatchEspSpi{spi},
+                       MatchEspSequenceOutside{g.replay->accepted}},
+                      Verdict{VerdictKind::jump, replay_chain_name(g.group_id)},
+                      "anti-replay " + group_label(g) + " SPI " + common::hex_spi(spi) + ": window check");
+        x.counter = false;  // replaced every second: replay_<id> counts
+        out.push_back(std::move(x));
+    }
+    return out;
 }
 
 std::string fail_open_set_name(std::uint32_t group_id, Family family) {
@@ -491,15 +506,16 @@ common::Result<TableSpec> compile(const MemberRules& r) {
         for (auto& s : detail::group_sets(g)) t.sets.push_back(std::move(s));
 
     auto esp = base(kChainEspInbound, ChainType::filter, Hook::prerouting, kPriorityRaw);
-    // Anti-replay first: a group SPI's ESP whose sequence number is outside the window is dropped
-    // before it is readdressed (so before decryption), and counted per SPI.
+    // Anti-replay first: a group SPI's ESP whose sequence number is outside the window is counted
+    // and dropped before it is readdressed (so before decryption).
     for (const auto& g : r.groups) {
         if (!g.replay) continue;
+        ChainSpec count{replay_chain_name(g.group_id), std::nullopt, {}};
         for (const auto spi : g.replay->spis)
-            esp.rules.push_back(rule(RuleRole::replay, g.group_id,
-                                     {MatchIfname{false, r.wan_ifname, false}, MatchL4Proto{kProtoEsp},
-                                      MatchEspSpi{spi}, MatchEspSequenceOutside{replay_set_name(g.group_id)}},
-                                     kDrop, replay_rule_comment(g, spi)));
+            count.rules.push_back(rule(RuleRole::replay, g.group_id, {MatchL4Proto{kProtoEsp}, MatchEspSpi{spi}},
+                                       kDrop, replay_rule_comment(g, spi)));
+        t.chains.push_back(std::move(count));  // before esp_inbound, which jumps to it
+        for (auto& x : detail::replay_check_rules(g, r.wan_ifname)) esp.rules.push_back(std::move(x));
     }
     for (const auto& p : r.local_scope) {
         // Only for a family with a carrier: ESP to the IPv6 scope of a member without an IPv6

@@ -53,15 +53,6 @@ std::vector<Selector> both_directions(const Selector& s) {
     return out;
 }
 
-SetSpec replay_set(const RuleSet& g) {
-    SetSpec s;
-    s.kind = SetSpec::Kind::replay;
-    s.name = replay_set_name(g.group_id);
-    s.group_id = g.group_id;
-    if (g.replay) s.sequences = g.replay->accepted;
-    return s;
-}
-
 std::vector<SetSpec> group_sets(const RuleSet& g, bool with_scope) {
     std::vector<SetSpec> out;
     for (const auto family : {Family::ipv4, Family::ipv6}) {
@@ -88,7 +79,6 @@ std::vector<SetSpec> group_sets(const RuleSet& g, bool with_scope) {
         add_partitions(out, SetSpec::Kind::fail_open, fail_open_set_name(g.group_id, family), family, g,
                        open);
     }
-    if (with_scope && g.replay) out.push_back(replay_set(g));
     return out;
 }
 

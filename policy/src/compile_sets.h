@@ -18,7 +18,5 @@ std::vector<Selector> both_directions(const Selector& s);
 
 // with_scope=false: only the fail-open sets (for set_fail_open, which touches nothing else).
 std::vector<SetSpec> group_sets(const RuleSet& g, bool with_scope = true);
-// The group's anti-replay window set (g.replay set): its accepted sequence number ranges.
-SetSpec replay_set(const RuleSet& g);
 
 }  // namespace policy::detail

@@ -30,12 +30,11 @@ constexpr std::size_t kMaxMessage = 64 * 1024;
 constexpr std::size_t kIfnameLen = 16;  // IFNAMSIZ
 
 // nft datatype ids (nftables include/datatype.h), so nft can print our sets' keys.
-constexpr std::uint32_t kTypeInteger = 4, kTypeIpv4 = 7, kTypeIpv6 = 8, kTypeInetProto = 12,
-                        kTypeInetService = 13, kTypeIfname = 41;
+constexpr std::uint32_t kTypeIpv4 = 7, kTypeIpv6 = 8, kTypeInetProto = 12, kTypeInetService = 13,
+                        kTypeIfname = 41;
 constexpr unsigned kTypeBits = 6;
-constexpr std::uint32_t kByteorderHost = 1,
-                        kByteorderBig = 2;  // nftables enum byteorder: BYTEORDER_HOST_ENDIAN  //
-                                            // concatenated types: (type << 6) | subtype, per field
+constexpr std::uint32_t kByteorderHost = 1;  // nftables enum byteorder: BYTEORDER_HOST_ENDIAN  //
+                                             // concatenated types: (type << 6) | subtype, per field
 
 constexpr std::uint32_t kReg = NFT_REG_1;
 
@@ -136,6 +135,15 @@ public:
         nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SREG, sreg);
         nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set.c_str());
         if (invert) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+        add(std::move(e));
+    }
+    // range: the register (4 octets) between from and to (network order), or outside them (NEQ).
+    void range(std::uint32_t op, std::uint32_t from, std::uint32_t to) {
+        auto e = expr("range");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_RANGE_SREG, kReg);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_RANGE_OP, op);
+        nftnl_expr_set(e.get(), NFTNL_EXPR_RANGE_FROM_DATA, &from, sizeof from);
+        nftnl_expr_set(e.get(), NFTNL_EXPR_RANGE_TO_DATA, &to, sizeof to);
         add(std::move(e));
     }
     void immediate(const void* data, std::size_t len) {
@@ -325,7 +333,14 @@ struct MatchEncoder {
     }
     void operator()(const MatchEspSequenceOutside& m) const {
         b.payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 4, 4);
-        b.lookup(m.set, kReg, true);
+        // Network order, as the packet holds it (nft compares range data bytewise).
+        if (m.accepted.size() == 2) {
+            b.range(NFT_RANGE_EQ, htonl(m.accepted[0].last + 1), htonl(m.accepted[1].first - 1));
+        } else if (m.accepted.size() == 1) {
+            b.range(NFT_RANGE_NEQ, htonl(m.accepted[0].first), htonl(m.accepted[0].last));
+        } else {
+            b.range(NFT_RANGE_EQ, 0, 0xffffffffu);
+        }
     }
     void operator()(const MatchRouteOifname& m) const {
         b.fib_daddr_oifname();
@@ -467,22 +482,7 @@ void add_elements(const std::string& table, const SetSpec& spec, const std::vect
     }
     auto s = set_object(table, spec.name);
     std::size_t count = 0;
-    if (spec.kind == SetSpec::Kind::replay) {
-        // A single-field interval set (the kernel's rbtree): each range is a start element and,
-        // unless it runs to the last number, an interval-end element at last + 1 (as nft sends it).
-        const auto put = [&](std::uint32_t key, bool end) {
-            SetElemPtr e(check_alloc(nftnl_set_elem_alloc()));
-            const std::uint32_t k = htonl(key);
-            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, &k, sizeof k);
-            if (end) nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-            nftnl_set_elem_add(s.get(), e.release());
-            ++count;
-        };
-        for (const auto& r : spec.sequences) {
-            put(r.first, false);
-            if (r.last != UINT32_MAX) put(r.last + 1, true);
-        }
-    } else if (spec.kind == SetSpec::Kind::ifname) {
+    if (spec.kind == SetSpec::Kind::ifname) {
         for (const auto& name : spec.ifnames) {
             SetElemPtr e(check_alloc(nftnl_set_elem_alloc()));
             const auto key = ifname_bytes(name);
@@ -524,15 +524,6 @@ void encode_set(const std::string& table, const SetSpec& spec, std::uint32_t set
         // Interface names are host-order strings; without this hint nft prints them as "".
         UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
         nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderHost);
-        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()),
-                           nftnl_udata_buf_len(u.get()));
-    } else if (spec.kind == SetSpec::Kind::replay) {
-        // ESP sequence numbers as the packet holds them (network order): an rbtree interval set.
-        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeInteger);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 4);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
-        UdataPtr u(check_alloc(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
-        nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderBig);
         nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()),
                            nftnl_udata_buf_len(u.get()));
     } else {

@@ -31,6 +31,7 @@ std::string bridge_name(const std::string& table) { return table + "_bridge"; }
 struct Applied {
     TableSpec table;
     std::optional<detail::RuleHandles> handles;
+    TableSpec compiled;  // the same table as compile() made it (set names before rebinding)
 };
 
 // By table name. Forgotten when the table is removed; a table this process did not apply
@@ -101,6 +102,7 @@ std::optional<ApplyReport> apply_in_place(Applied& previous, const TableSpec& ta
     auto handles = detail::play(std::move(*previous.handles), *edits, written);
     previous.table = std::move(r->table);
     previous.handles = handles ? std::move(handles) : read_handles(previous.table);
+    previous.compiled = table;
     return report;
 }
 
@@ -142,7 +144,7 @@ common::Result<ApplyReport> apply(const TableSpec& table) {
     applied.erase(table.name);
     if (auto st = replace(table, report.messages); !st) return st.error();
     report.rules_written = report.rules;
-    applied[table.name] = {table, read_handles(table)};
+    applied[table.name] = {table, read_handles(table), table};
     if (auto st = remove_table(bridge_name(table.name)); !st) return st.error();
     return report;
 }
@@ -188,10 +190,7 @@ common::Status refill_sets(const MemberRules& rules, std::vector<SetSpec> sets,
     if (batch.messages() == 0) return {};  // nothing to refill
     if (auto st = run(batch); !st)
         return common::make_error(what + ": " + st.error().message, st.error().code);
-    for (auto& [held, now] : held_now) {
-        held->elements = std::move(now.elements);
-        held->sequences = std::move(now.sequences);
-    }
+    for (auto& [held, now] : held_now) held->elements = std::move(now.elements);
     return {};
 }
 
@@ -213,11 +212,31 @@ common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_i
     if (!group || !group->replay)
         return common::make_error("anti-replay: no group with id " + std::to_string(group_id) +
                                   " checks replays");
-    if (auto st = validate(*group); !st)
-        return common::make_error("invalid member rules: " + st.error().message);
-    return refill_sets(
-        rules, {detail::replay_set(*group)}, [](SetSpec&) {},
-        "moving the anti-replay window of group " + std::to_string(group_id));
+    if (auto st = validate(*group); !st) return common::make_error("invalid member rules: " + st.error().message);
+    const std::string what = "moving the anti-replay window of group " + std::to_string(group_id);
+    // The table this process applied, with the group's check rules rebuilt: an in-place edit that
+    // replaces only those (one transaction: each packet sees the old or the new window; the
+    // counting rules of replay_<id> keep their counters). No compile of the whole table.
+    auto applied = applied_tables().find(rules.table_name);
+    if (applied == applied_tables().end()) {
+        auto report = apply(rules);
+        if (!report) return common::make_error(what + ": " + report.error().message, report.error().code);
+        return {};
+    }
+    TableSpec next = applied->second.compiled;
+    auto fresh = detail::replay_check_rules(*group, rules.wan_ifname);
+    for (auto& chain : next.chains) {
+        if (chain.name != kChainEspInbound) continue;
+        std::size_t k = 0;
+        for (auto& r : chain.rules)
+            if (r.role == RuleRole::replay && r.group_id == group_id && k < fresh.size()) r = fresh[k++];
+        if (k != fresh.size())  // the group's SPIs changed: that is sync_rules()' work
+            return common::make_error(what + ": the table holds " + std::to_string(k) + " check rules, the group " +
+                                      std::to_string(fresh.size()));
+    }
+    if (auto done = apply_in_place(applied->second, next, ApplyReport{}); !done)
+        return common::make_error(what + ": the in-place edit was refused (the table changed behind our back?)");
+    return {};
 }
 
 common::Status remove_table(const std::string& table_name) {

@@ -20,15 +20,12 @@ bool same_contents(const SetSpec& a, const SetSpec& b) {
     return x == b;
 }
 
-// A fail-open set whose elements alone change (the group got or lost its TEK), or an anti-replay
-// window that moved: refilled in place (in one transaction with the rules: a lookup sees the old
-// or the new contents; a gap could only drop, never let a packet through).
+// A fail-open set whose elements alone change (the group got or lost its TEK): refilled in place.
 bool refill_only(const SetSpec& held, const SetSpec& s) {
-    if (s.kind != SetSpec::Kind::fail_open && s.kind != SetSpec::Kind::replay) return false;
+    if (s.kind != SetSpec::Kind::fail_open) return false;
     SetSpec x = held;
     x.name = s.name;
     x.elements = s.elements;
-    x.sequences = s.sequences;
     return x == s;
 }
 
@@ -83,9 +80,7 @@ std::optional<Rebinding> rebind(const TableSpec& previous, const TableSpec& comp
                     [&](auto& match) {
                         using T = std::decay_t<decltype(match)>;
                         if constexpr (std::is_same_v<T, MatchIfnameSet> ||
-                                      std::is_same_v<T, MatchFailOpenSet> ||
-                                      std::is_same_v<T, MatchScopeSet> ||
-                                      std::is_same_v<T, MatchEspSequenceOutside>)
+                                      std::is_same_v<T, MatchFailOpenSet> || std::is_same_v<T, MatchScopeSet>)
                             rename(match.set);
                     },
                     m);

@@ -59,7 +59,15 @@ struct MatchText {
     }
     std::string operator()(const MatchHopLimit& m) const { return "ip6 hoplimit " + std::to_string(m.value); }
     std::string operator()(const MatchEspSpi& m) const { return "esp spi " + std::to_string(m.spi); }
-    std::string operator()(const MatchEspSequenceOutside& m) const { return "esp sequence != @" + m.set; }
+    std::string operator()(const MatchEspSequenceOutside& m) const {
+        if (m.accepted.size() == 2)  // [0, A] and [B, max]: outside is A+1 .. B-1
+            return "esp sequence " + std::to_string(m.accepted[0].last + 1) + "-" +
+                   std::to_string(m.accepted[1].first - 1);
+        if (m.accepted.size() == 1)
+            return "esp sequence != " + std::to_string(m.accepted[0].first) + "-" +
+                   std::to_string(m.accepted[0].last);
+        return "esp sequence 0-4294967295";  // nothing accepted (validate() refuses it)
+    }
     std::string operator()(const MatchFailOpenSet& m) const {
         const std::string ip = ip_keyword(m.family);
         const std::string s = m.mirrored ? "daddr" : "saddr", d = m.mirrored ? "saddr" : "daddr";
@@ -169,15 +177,6 @@ std::string TableSpec::to_string() const {
             out += "\t\ttype ifname\n\t\telements = {";
             for (std::size_t i = 0; i < s.ifnames.size(); ++i) out += (i ? ", " : " ") + quoted(s.ifnames[i]);
             out += " }\n";
-        } else if (s.kind == SetSpec::Kind::replay) {
-            out += "\t\ttypeof esp sequence\n\t\tflags interval\n";
-            if (!s.sequences.empty()) {
-                out += "\t\telements = {";
-                for (std::size_t i = 0; i < s.sequences.size(); ++i)
-                    out += (i ? ", " : " ") + std::to_string(s.sequences[i].first) + "-" +
-                           std::to_string(s.sequences[i].last);
-                out += " }\n";
-            }
         } else {
             const bool ports = s.kind == SetSpec::Kind::fail_open;
             const std::string a = s.family == Family::ipv6 ? "ipv6_addr" : "ipv4_addr";

@@ -6,9 +6,10 @@
 #   lan1 10.1.0.10 -- gm1 -- core -- gm2 -- lan2 10.2.0.10      ks 172.16.9.2 behind core
 #
 # Proves, in this order:
-#  1 registered with anti-replay on: the drop rule of the TEK's SPI in esp_inbound, the window
-#    set, and each member's outbound counter stamped with the pseudotime (second of the period).
-#  2 a rekey under 20 pings/s loses nothing (the new SA starts at the pseudotime).
+#  1 registered with anti-replay on: the TEK's check rule in esp_inbound (the window in the rule),
+#    its counting rule in replay_1, each member's outbound counter stamped with the pseudotime.
+#  2 a rekey under 20 pings/s loses nothing (the new SA starts at the pseudotime); gdoictl
+#    monitor reports the new TEK installed and the old one retired by the kernel dataplane.
 #  3 200 pings/s for 30 s (both ways through both members' checks): none lost.
 #  4 a UDP datagram's ESP captured on the core and re-sent at once (within the window): accepted,
 #    the datagram arrives twice at lan2 (the documented limit, as Junos').
@@ -119,13 +120,28 @@ for gm in gm1 gm2; do
     check "$gm: gdoictl reports the window ($WINDOW s)" test "$(group_json $gm groups $GROUP .anti_replay_window)" = $WINDOW
     check "$gm: esp_inbound drops $SPI outside the window, ahead of the readdressing" \
         bash -c "ip netns exec $P-$gm nft list chain inet gdoi_member esp_inbound | grep -A1 'esp spi $((SPI))' | grep -q 'ESP for own scope'"
-    nsx $gm nft list set inet gdoi_member replay_1 >"$W/$gm-replay-set.txt"
-    check "$gm: the window set holds the accepted sequence numbers" grep -q 'elements = {' "$W/$gm-replay-set.txt"
+    nsx $gm nft list chain inet gdoi_member esp_inbound | grep 'esp sequence' >"$W/$gm-replay-window.txt" || true
+    check "$gm: the check rule holds the window and jumps to the counting chain" \
+        grep -q "esp sequence .* jump replay_1" "$W/$gm-replay-window.txt"
+    check "$gm: chain replay_1 counts and drops per SPI" \
+        bash -c "ip netns exec $P-$gm nft list chain inet gdoi_member replay_1 | grep -q 'esp spi $((SPI)) counter'"
     check "$gm: its outbound SA's counter follows the clock" stamped_now $gm "$SPI"
 done
 
 # ---- 2. rekey ------------------------------------------------------------------------------------
-step "2. a rekey under 20 pings/s"
+step "2. a rekey under 20 pings/s (gdoictl monitor --json on gm1)"
+# Not through nsx: $! must be gdoictl (SIGINT ends it).
+"$GDOICTL" -s "$W/gm1.sock" monitor --json >"$W/gm1-monitor.txt" 2>"$W/gm1-monitor.err" &
+MONITOR=$!
+# The monitor is subscribed once it reports an event: a registration (same keys) asked for until
+# one shows.
+monitor_sees() { grep -q "\"event\":\"$1\"" "$W/gm1-monitor.txt"; }
+monitor_subscribed() {
+    "$GDOICTL" -s "$W/gm1.sock" register $GROUP >/dev/null 2>&1 || true
+    wait_until 3 monitor_sees registration-done
+}
+check "gdoictl monitor on gm1 reports a registration" wait_until 30 monitor_subscribed
+check "gm1 registered again" wait_registered gm1 $GROUP
 nsx lan1 ping -D -n -i 0.05 -c 400 -W 2 $H2 >"$W/rekey-ping.txt" 2>&1 &
 PING=$!
 answer=$("$KS_BIN" --control "$W/ks.ctl" --command rekey || true)
@@ -136,6 +152,12 @@ wait "$PING" || true
 read -r sent got <<<"$(pings "$W/rekey-ping.txt")"
 if [[ ${sent:-0} -ge 380 && ${got:-0} -eq ${sent:-0} ]]; then ok "rekey: $got of $sent pings answered"; else
     bad "rekey: ${got:-0} of ${sent:-0} pings answered"; fi
+# monitor_event EVENT SPI: gdoictl monitor reported EVENT for SPI (the real dataplane's TEK events).
+monitor_event() { jq -s -e --arg e "$1" --arg s "$2" 'any(.[]; .event == $e and .spi == $s)' "$W/gm1-monitor.txt" >/dev/null; }
+check "gdoictl monitor: tek-installed $NEW" wait_until 10 monitor_event tek-installed "$NEW"
+check "gdoictl monitor: tek-retired 0x00007000 (after the deactivation delay)" wait_until 20 monitor_event tek-retired 0x00007000
+kill -INT "$MONITOR" 2>/dev/null || true
+check "gdoictl monitor ends with 0 on SIGINT" wait "$MONITOR"
 SPI=$NEW
 for gm in gm1 gm2; do
     check "$gm: the new SA's counter started at the pseudotime" stamped_now $gm "$SPI"
@@ -172,9 +194,9 @@ start_member gm2
 check "gm2 registered again" wait_registered gm2 $GROUP
 check "gm2: the anti-replay rule of $SPI is there" \
     bash -c "ip netns exec $P-gm2 nft list chain inet gdoi_member esp_inbound | grep -q 'esp spi $((SPI)) esp sequence'"
-before=$(cat "$W/gm2-replay-set.txt")
-nsx gm2 nft list set inet gdoi_member replay_1 >"$W/gm2-replay-set.txt"
-check "gm2: the window moved on since step 1" test "$before" != "$(cat "$W/gm2-replay-set.txt")"
+before=$(cat "$W/gm2-replay-window.txt")
+nsx gm2 nft list chain inet gdoi_member esp_inbound | grep 'esp sequence' >"$W/gm2-replay-window.txt" || true
+check "gm2: the window moved on since step 1" test "$before" != "$(cat "$W/gm2-replay-window.txt")"
 check "traffic flows after the restart" wait_until 30 ping_ok
 check "gm2's counter follows the clock after the restart" wait_until 5 stamped_now gm2 "$SPI"
 

@@ -38,10 +38,16 @@ std::string fail_open_set_name(std::uint32_t group_id, Family family);
 std::string carrier_guard_comment(const RuleSet& group, Family family = Family::ipv4);
 std::string peer_guard_comment(const RuleSet& group, Family family = Family::ipv4);
 std::string scope_set_name(std::uint32_t group_id, Family family);
-// The group's anti-replay window set, and the comment of its drop rule for one inbound SPI in
-// esp_inbound (the dataplane reads the replays dropped per SPI from that rule's counter).
-std::string replay_set_name(std::uint32_t group_id);
+// Anti-replay: esp_inbound checks each inbound SPI's sequence number against the window and jumps
+// to the group's chain replay_<id>, whose rule per SPI counts and drops (its comment: the
+// dataplane reads the replays dropped per SPI from its counter; it is not rewritten when the
+// window moves).
+std::string replay_chain_name(std::uint32_t group_id);
 std::string replay_rule_comment(const RuleSet& group, std::uint32_t spi);
+namespace detail {
+// The group's check rules in esp_inbound (compile() and set_replay_window() build them alike).
+std::vector<RuleSpec> replay_check_rules(const RuleSet& group, const std::string& wan_ifname);
+}  // namespace detail
 
 // Validates, then compiles. Fail-open sets are filled for groups without a valid TEK.
 common::Result<TableSpec> compile(const MemberRules& rules);

@@ -43,7 +43,7 @@ struct FailOpenRule {
 struct ReplayCheck {
     std::vector<std::uint32_t> spis;
     // 1 or 2 ranges (the pseudotime wraps). The dataplane moves them every second
-    // (set_replay_window in nft_table.h) without rewriting a rule.
+    // (set_replay_window in nft_table.h): only the check rules are replaced, the counting rules stay.
     std::vector<SequenceRange> accepted;
     bool operator==(const ReplayCheck&) const = default;
 };

@@ -81,10 +81,13 @@ struct MatchHopLimit {
 struct MatchEspSpi {
     std::uint32_t spi;
 };
-// esp sequence != @set: the sequence number (bytes 4-7 of the ESP header, RFC 4303 §2.2, covered
-// by the ICV and readable before decryption) is in none of the set's ranges.
+// The ESP sequence number (bytes 4-7 of the ESP header, RFC 4303 §2.2, covered by the ICV and
+// readable before decryption) is outside the accepted ranges: 1 range -> esp sequence != F-L;
+// 2 ranges [0, A] and [B, max] (across the wrap) -> esp sequence A+1-B-1. The values are in the
+// rule (nft range expression), so moving the window is an atomic rule replacement: a set refilled
+// in a transaction can miss a lookup while it changes (rbtree and pipapo alike), which would drop.
 struct MatchEspSequenceOutside {
-    std::string set;
+    std::vector<SequenceRange> accepted;
 };
 using Match = std::variant<MatchIfname, MatchIfnameSet, MatchFamily, MatchL4Proto, MatchPrefix, MatchPort,
                            MatchMark, MatchSecpath, MatchRtIpsec, MatchFailOpenSet, MatchRouteOifname,
@@ -177,17 +180,14 @@ struct SetElement {
 //  scope      saddr . daddr . l4proto, per group and family: the group policies without ports
 //             (both directions), with a counter per element; one lookup replaces one rule per
 //             policy, so a packet's cost does not grow with the number of policies
-//  replay     ESP sequence number ranges (interval set of 32-bit numbers), per group: the
-//             anti-replay window now; refilled every second (set_replay_window)
 struct SetSpec {
-    enum class Kind { ifname, fail_open, scope, replay } kind = Kind::ifname;
+    enum class Kind { ifname, fail_open, scope } kind = Kind::ifname;
     std::string name;
     Family family = Family::any;           // fail_open, scope: ipv4 or ipv6
     std::uint32_t group_id = 0;            // fail_open, scope: owner group
     std::vector<std::string> ifnames;      // ifname elements
     std::vector<SetElement> elements;      // elements currently in the set
     std::vector<SetElement> available;     // fail_open: elements the group defines (for set_fail_open)
-    std::vector<SequenceRange> sequences;  // replay: the accepted sequence numbers
     bool operator==(const SetSpec&) const = default;
 };
 

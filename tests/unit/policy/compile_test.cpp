@@ -445,22 +445,33 @@ TEST_CASE("the table prints as nft syntax") {
     CHECK_THAT(text, Catch::Contains("10.1.0.0/16 . 10.2.5.0/24 . 1 . 0-65535 . 0-65535"));
 }
 
-TEST_CASE("anti-replay: per SPI a drop rule ahead of the readdressing, one window set per group") {
+TEST_CASE("anti-replay: per SPI a window check ahead of the readdressing, counted in replay_<id>") {
     auto rules = member(true);
     rules.groups[0].replay = ReplayCheck{{0x1000, 0x2000}, {{1000, 1999}}};
     const auto t = *compile(rules);
     CHECK(texts(chain(t, kChainEspInbound)).at(0) ==
-          "iifname \"wan0\" meta l4proto esp esp spi 4096 esp sequence != @replay_1 counter drop comment "
-          "\"anti-replay GROUP_ID-0001 SPI 0x00001000: outside the time window\"");
-    CHECK(texts(chain(t, kChainEspInbound)).at(1).find("esp spi 8192") != std::string::npos);
+          "iifname \"wan0\" meta l4proto esp esp spi 4096 esp sequence != 1000-1999 jump replay_1 comment "
+          "\"anti-replay GROUP_ID-0001 SPI 0x00001000: window check\"");
+    CHECK(texts(chain(t, kChainEspInbound)).at(1).find("esp spi 8192 esp sequence != 1000-1999") !=
+          std::string::npos);
     CHECK(texts(chain(t, kChainEspInbound)).at(2).find("ESP for own scope") != std::string::npos);
-    const auto* set = t.find_set("replay_1");
-    REQUIRE(set);
-    CHECK(set->kind == SetSpec::Kind::replay);
-    CHECK(set->sequences == std::vector<SequenceRange>{{1000, 1999}});
-    // Off: no rule, no set.
+    // The counting rules: one per SPI, in a chain created before esp_inbound jumps to it.
+    CHECK(texts(chain(t, "replay_1")) ==
+          std::vector<std::string>{
+              "meta l4proto esp esp spi 4096 counter drop comment \"anti-replay GROUP_ID-0001 SPI 0x00001000: outside the time window\"",
+              "meta l4proto esp esp spi 8192 counter drop comment \"anti-replay GROUP_ID-0001 SPI 0x00002000: outside the time window\""});
+    const auto pos = [&](const std::string& n) {
+        return std::find_if(t.chains.begin(), t.chains.end(), [&](const ChainSpec& c) { return c.name == n; }) -
+               t.chains.begin();
+    };
+    CHECK(pos("replay_1") < pos(kChainEspInbound));
+    // Across the wrap ([0, 99] and [4000000000, max]): what lies between is outside.
+    rules.groups[0].replay->accepted = {{0, 99}, {4000000000u, 0xffffffffu}};
+    CHECK(texts(chain(*compile(rules), kChainEspInbound)).at(0).find("esp sequence 100-3999999999 jump replay_1") !=
+          std::string::npos);
+    // Off: no rule, no chain.
     CHECK(chain(*compile(member(true)), kChainEspInbound).rules.size() == 1);
-    CHECK_FALSE(compile(member(true))->find_set("replay_1"));
+    CHECK_FALSE(compile(member(true))->find_chain("replay_1"));
     // An empty or reversed window is refused (it would drop every packet of the SPIs).
     rules.groups[0].replay->accepted.clear();
     CHECK_FALSE(compile(rules));
