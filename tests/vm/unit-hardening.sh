@@ -89,8 +89,10 @@ echo "unit-hardening-pre-shared-key" >"$W/psk"
     printf '[member]\nlocal-address = "172.16.9.1"\nwan-interface = "wan0"\ncontrol-socket = "%s"\n' "$SOCK"
     group_toml "$GROUP" 1 172.16.9.2
 } >"$W/member.toml"
+# The key server wants its key file root's, the daemon its own user's: one copy each.
+cp "$W/psk" "$W/ks.psk"
 chown "$UIDN:$UIDN" "$W/psk" "$W/member.toml"
-nsx ks "$KS_BIN" --listen 172.16.9.2 --psk-any "$W/psk" --group 1 --tek cbc256-sha256:0x1000 \
+nsx ks "$KS_BIN" --listen 172.16.9.2 --psk-any "$W/ks.psk" --group 1 --tek cbc256-sha256:0x1000 \
     --selector 10.0.0.0/8 >"$W/ks.log" 2>&1 &
 umask 022
 
@@ -133,9 +135,10 @@ if sctl start "$SVC"; then ok "systemctl start returned (Type=notify: READY=1 re
 check "the service is active" test "$(sctl is-active "$SVC")" = active
 MAIN=$(sctl show -P MainPID "$SVC")
 echo "  main PID (systemd's namespace) $MAIN"
-# The daemon's PID as this script sees it: the service's only process in its cgroup.
+# The daemon's PID as this script sees it: the service's only process in its cgroup (cgroup2 is
+# mounted in systemd's mount namespace; cgroup.procs gives PIDs of the reader's PID namespace).
 CG=$(sctl show -P ControlGroup "$SVC")
-DPID=$(head -n1 "/sys/fs/cgroup$CG/cgroup.procs" 2>/dev/null || true)
+DPID=$(nsenter -t "$PID1" -m -r cat "/sys/fs/cgroup$CG/cgroup.procs" 2>/dev/null | head -n1 || true)
 status_field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DPID/status"; }
 if [ -n "$DPID" ] && [ -r "/proc/$DPID/status" ]; then
     check "runs as gdoi-member (uid $(status_field Uid))" test "$(status_field Uid)" = "$UIDN"
