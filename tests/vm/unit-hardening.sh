@@ -44,8 +44,11 @@ sctl() { nsenter -t "$PID1" -p -m -r -w systemctl "$@"; }
 jctl() { nsenter -t "$PID1" -p -m -r -w journalctl --no-pager "$@"; }
 
 systemd_gone() { ! kill -0 "$NSPID" 2>/dev/null; }
+# in_journal ERE — the service's journal has a line matching ERE (case-insensitive). Not
+# `jctl | grep -q`: with pipefail, grep's early exit makes journalctl's SIGPIPE the status.
+in_journal() { local text; text=$(jctl -u "$SVC" 2>&1); grep -qiE "$1" <<<"$text"; }
 # journal_clean — the service's journal has no sign of a refused system call or permission.
-journal_clean() { ! jctl -u "$SVC" | grep -qiE 'seccomp|operation not permitted|permission denied|status=.*/SYS'; }
+journal_clean() { ! in_journal 'seccomp|operation not permitted|permission denied|status=.*/SYS'; }
 
 finish() {
     local rc=$?
@@ -142,13 +145,19 @@ done
 
 step "systemctl start $SVC"
 if sctl start "$SVC"; then ok "systemctl start returned (Type=notify: READY=1 received)"; else bad "systemctl start $SVC"; fi
-check "the service is active" test "$(sctl is-active "$SVC")" = active
+if [ "$(sctl is-active "$SVC")" != active ]; then
+    bad "the service is not active: $(sctl is-active "$SVC")"
+    jctl -u "$SVC" | tail -n 20 || true
+    exit 1
+fi
+ok "the service is active"
 MAIN=$(sctl show -P MainPID "$SVC")
 echo "  main PID (systemd's namespace) $MAIN"
 # The daemon's PID as this script sees it: the service's only process in its cgroup (cgroup2 is
 # mounted in systemd's mount namespace; cgroup.procs gives PIDs of the reader's PID namespace).
 CG=$(sctl show -P ControlGroup "$SVC")
-DPID=$(nsenter -t "$PID1" -m -r cat "/sys/fs/cgroup$CG/cgroup.procs" 2>/dev/null | head -n1 || true)
+DPID=""
+[ -z "$CG" ] || DPID=$(nsenter -t "$PID1" -m -r cat "/sys/fs/cgroup$CG/cgroup.procs" 2>/dev/null | head -n1 || true)
 status_field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DPID/status"; }
 if [ -n "$DPID" ] && [ -r "/proc/$DPID/status" ]; then
     check "runs as gdoi-member (uid $(status_field Uid))" test "$(status_field Uid)" = "$UIDN"
@@ -175,14 +184,14 @@ check "the kernel loaded $MODULES on the daemon's requests (ProtectKernelModules
 
 step "systemctl reload $SVC (ExecReload: SIGHUP)"
 if sctl reload "$SVC"; then ok "systemctl reload returned"; else bad "systemctl reload $SVC"; fi
-reloaded() { jctl -u "$SVC" | grep -q 'configuration reloaded: 1 group'; }
+reloaded() { in_journal 'configuration reloaded: 1 group'; }
 check "the daemon reloaded its configuration" wait_until 30 reloaded
 check "same main PID, still active" test "$(sctl show -P MainPID "$SVC")-$(sctl is-active "$SVC")" = "$MAIN-active"
 
 step "systemctl restart $SVC (RuntimeDirectoryPreserve=restart: the state is adopted)"
 if sctl restart "$SVC"; then ok "systemctl restart returned"; else bad "systemctl restart $SVC"; fi
 check "active with a new main PID" test "$(sctl is-active "$SVC")" = active -a "$(sctl show -P MainPID "$SVC")" != "$MAIN"
-adopted() { jctl -u "$SVC" | grep -q 'dataplane: started: 1 group(s), 1 adopted'; }
+adopted() { in_journal 'dataplane: started: 1 group\(s\), 1 adopted'; }
 check "the restarted daemon adopted the kernel state from control.state" adopted
 check "registered again" wait_registered gm "$GROUP"
 
