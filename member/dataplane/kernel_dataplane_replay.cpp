@@ -105,8 +105,8 @@ common::Result<ReplayDrops> KernelDataplane::replay_drops(const GroupConfig& gro
     rs.group_name = g->config.name;
     std::map<uint32_t, uint64_t> now;
     for (const uint32_t spi : g->inbound_spis())
-        now[spi] =
-            policy::packets_exact(*counters, policy::replay_chain_name(g->config.id), policy::replay_rule_comment(rs, spi));
+        now[spi] = policy::packets_exact(*counters, policy::replay_chain_name(g->config.id),
+                                         policy::replay_rule_comment(rs, spi));
     for (const auto& [spi, n] : g->replay_drops_seen)
         if (!now.count(spi)) g->replay_drops_retired += n;
     g->replay_drops_seen = now;

@@ -512,8 +512,9 @@ common::Result<TableSpec> compile(const MemberRules& r) {
         if (!g.replay) continue;
         ChainSpec count{replay_chain_name(g.group_id), std::nullopt, {}};
         for (const auto spi : g.replay->spis)
-            count.rules.push_back(rule(RuleRole::replay, g.group_id, {MatchL4Proto{kProtoEsp}, MatchEspSpi{spi}},
-                                       kDrop, replay_rule_comment(g, spi)));
+            count.rules.push_back(rule(RuleRole::replay, g.group_id,
+                                       {MatchL4Proto{kProtoEsp}, MatchEspSpi{spi}}, kDrop,
+                                       replay_rule_comment(g, spi)));
         t.chains.push_back(std::move(count));  // before esp_inbound, which jumps to it
         for (auto& x : detail::replay_check_rules(g, r.wan_ifname)) esp.rules.push_back(std::move(x));
     }

@@ -212,7 +212,8 @@ common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_i
     if (!group || !group->replay)
         return common::make_error("anti-replay: no group with id " + std::to_string(group_id) +
                                   " checks replays");
-    if (auto st = validate(*group); !st) return common::make_error("invalid member rules: " + st.error().message);
+    if (auto st = validate(*group); !st)
+        return common::make_error("invalid member rules: " + st.error().message);
     const std::string what = "moving the anti-replay window of group " + std::to_string(group_id);
     // The table this process applied, with the group's check rules rebuilt: an in-place edit that
     // replaces only those (one transaction: each packet sees the old or the new window; the
@@ -231,11 +232,12 @@ common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_i
         for (auto& r : chain.rules)
             if (r.role == RuleRole::replay && r.group_id == group_id && k < fresh.size()) r = fresh[k++];
         if (k != fresh.size())  // the group's SPIs changed: that is sync_rules()' work
-            return common::make_error(what + ": the table holds " + std::to_string(k) + " check rules, the group " +
-                                      std::to_string(fresh.size()));
+            return common::make_error(what + ": the table holds " + std::to_string(k) +
+                                      " check rules, the group " + std::to_string(fresh.size()));
     }
     if (auto done = apply_in_place(applied->second, next, ApplyReport{}); !done)
-        return common::make_error(what + ": the in-place edit was refused (the table changed behind our back?)");
+        return common::make_error(what +
+                                  ": the in-place edit was refused (the table changed behind our back?)");
     return {};
 }
 

@@ -183,11 +183,11 @@ struct SetElement {
 struct SetSpec {
     enum class Kind { ifname, fail_open, scope } kind = Kind::ifname;
     std::string name;
-    Family family = Family::any;           // fail_open, scope: ipv4 or ipv6
-    std::uint32_t group_id = 0;            // fail_open, scope: owner group
-    std::vector<std::string> ifnames;      // ifname elements
-    std::vector<SetElement> elements;      // elements currently in the set
-    std::vector<SetElement> available;     // fail_open: elements the group defines (for set_fail_open)
+    Family family = Family::any;        // fail_open, scope: ipv4 or ipv6
+    std::uint32_t group_id = 0;         // fail_open, scope: owner group
+    std::vector<std::string> ifnames;   // ifname elements
+    std::vector<SetElement> elements;   // elements currently in the set
+    std::vector<SetElement> available;  // fail_open: elements the group defines (for set_fail_open)
     bool operator==(const SetSpec&) const = default;
 };
 

@@ -457,18 +457,21 @@ TEST_CASE("anti-replay: per SPI a window check ahead of the readdressing, counte
     CHECK(texts(chain(t, kChainEspInbound)).at(2).find("ESP for own scope") != std::string::npos);
     // The counting rules: one per SPI, in a chain created before esp_inbound jumps to it.
     CHECK(texts(chain(t, "replay_1")) ==
-          std::vector<std::string>{
-              "meta l4proto esp esp spi 4096 counter drop comment \"anti-replay GROUP_ID-0001 SPI 0x00001000: outside the time window\"",
-              "meta l4proto esp esp spi 8192 counter drop comment \"anti-replay GROUP_ID-0001 SPI 0x00002000: outside the time window\""});
+          std::vector<std::string>{"meta l4proto esp esp spi 4096 counter drop comment \"anti-replay "
+                                   "GROUP_ID-0001 SPI 0x00001000: outside the time window\"",
+                                   "meta l4proto esp esp spi 8192 counter drop comment \"anti-replay "
+                                   "GROUP_ID-0001 SPI 0x00002000: outside the time window\""});
     const auto pos = [&](const std::string& n) {
-        return std::find_if(t.chains.begin(), t.chains.end(), [&](const ChainSpec& c) { return c.name == n; }) -
+        return std::find_if(t.chains.begin(), t.chains.end(),
+                            [&](const ChainSpec& c) { return c.name == n; }) -
                t.chains.begin();
     };
     CHECK(pos("replay_1") < pos(kChainEspInbound));
     // Across the wrap ([0, 99] and [4000000000, max]): what lies between is outside.
     rules.groups[0].replay->accepted = {{0, 99}, {4000000000u, 0xffffffffu}};
-    CHECK(texts(chain(*compile(rules), kChainEspInbound)).at(0).find("esp sequence 100-3999999999 jump replay_1") !=
-          std::string::npos);
+    CHECK(texts(chain(*compile(rules), kChainEspInbound))
+              .at(0)
+              .find("esp sequence 100-3999999999 jump replay_1") != std::string::npos);
     // Off: no rule, no chain.
     CHECK(chain(*compile(member(true)), kChainEspInbound).rules.size() == 1);
     CHECK_FALSE(compile(member(true))->find_chain("replay_1"));
