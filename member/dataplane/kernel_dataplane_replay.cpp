@@ -31,11 +31,10 @@ std::optional<policy::ReplayCheck> KernelDataplane::replay_check(Group& g) {
         g.replay_accepted.clear();
         return std::nullopt;
     }
-    if (g.replay_accepted.empty()) {
-        g.replay_accepted =
-            anti_replay::accepted(anti_replay::unix_seconds_now(), g.config.anti_replay_window);
-        next_replay_tick_ = std::min(next_replay_tick_, after_next_second(Clock::now()));
-    }
+    // The window now, and the second that moves it armed: a group keyed again after a flush or a
+    // failure must not keep the window of its previous keys (the tick stopped with them).
+    g.replay_accepted = anti_replay::accepted(anti_replay::unix_seconds_now(), g.config.anti_replay_window);
+    next_replay_tick_ = std::min(next_replay_tick_, after_next_second(Clock::now()));
     policy::ReplayCheck check;
     check.spis = std::move(spis);
     check.accepted = g.replay_accepted;

@@ -14,6 +14,7 @@
 #  4 a UDP datagram's ESP captured on the core and re-sent at once (within the window): accepted,
 #    the datagram arrives twice at lan2 (the documented limit, as Junos').
 #  5 restart of gm2 (adoption): the check stays in the kernel and goes on moving; traffic flows.
+#    Then gdoictl flush + register: the window moves again from the new keys on.
 #  6 clock skew (libfaketime on gm1's daemon, the VM's clock untouched): +30 s (< window) still
 #    talks; +150 s (> window) is dropped at gm2, counted per TEK, and gm2's log says to check
 #    NTP; back to the right time, traffic flows again.
@@ -199,6 +200,16 @@ nsx gm2 nft list chain inet gdoi_member esp_inbound | grep 'esp sequence' >"$W/g
 check "gm2: the window moved on since step 1" test "$before" != "$(cat "$W/gm2-replay-window.txt")"
 check "traffic flows after the restart" wait_until 30 ping_ok
 check "gm2's counter follows the clock after the restart" wait_until 5 stamped_now gm2 "$SPI"
+# gdoictl flush + register: keyed again, the window must move from the new keys on.
+window_now() { nsx gm2 nft list chain inet gdoi_member esp_inbound | grep 'esp sequence' || true; }
+window_moved() { [ "$(window_now)" != "$1" ]; }
+"$GDOICTL" -s "$W/gm2.sock" flush >/dev/null || bad "gdoictl flush on gm2"
+"$GDOICTL" -s "$W/gm2.sock" register $GROUP >/dev/null || bad "gdoictl register on gm2"
+check "gm2 registered after gdoictl flush" wait_registered gm2 $GROUP
+check "gm2's check rule is back after the flush" wait_until 10 bash -c "ip netns exec $P-gm2 nft list chain inet gdoi_member esp_inbound | grep -q 'esp spi $((SPI)) esp sequence'"
+w0=$(window_now)
+check "gm2's window moves again after the flush (the second ticks)" wait_until 5 window_moved "$w0"
+check "traffic flows after the flush" wait_until 30 ping_ok
 
 # ---- 6. clock skew --------------------------------------------------------------------------------
 step "6. gm1's clock off by +30 s (< $WINDOW s), then +150 s"
