@@ -104,6 +104,10 @@ umask 022
 
 step "the unit, with the build's daemon and the test configuration"
 mkdir -p /run/systemd/system
+# The daemon from the work directory: a build directory under /tmp (a clone there) is hidden from
+# the service by its PrivateTmp=yes (status 203/EXEC).
+install -m 0755 "$MEMBERD" "$W/gdoi-memberd"
+MEMBERD=$W/gdoi-memberd
 sed -e "s#/usr/sbin/gdoi-memberd#$MEMBERD#g" -e "s#/etc/gdoi-member/member.toml#$W/member.toml#g" \
     "$UNIT_SRC" >"/run/systemd/system/$SVC"
 cp "/run/systemd/system/$SVC" "$W/$SVC"
