@@ -16,8 +16,6 @@ PACKAGES=(
   debhelper dpkg-dev go-md2man lintian man-db groff-base systemd
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
-  # tests/vm: a member whose clock is off (anti-replay), without changing the VM's clock
-  libfaketime
 )
 
 SUDO=""

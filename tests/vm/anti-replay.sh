@@ -15,9 +15,10 @@
 #    the datagram arrives twice at lan2 (the documented limit, as Junos').
 #  5 restart of gm2 (adoption): the check stays in the kernel and goes on moving; traffic flows.
 #    Then gdoictl flush + register: the window moves again from the new keys on.
-#  6 clock skew (libfaketime on gm1's daemon, the VM's clock untouched): +30 s (< window) still
-#    talks; +150 s (> window) is dropped at gm2, counted per TEK, and gm2's log says to check
-#    NTP; back to the right time, traffic flows again.
+#  6 clock skew (clock-offset.so preloaded into gm1's daemon, the VM's clock untouched): +30 s
+#    (< window) still talks, its counter stamped 30 s ahead; +150 s (> window), its counter
+#    stamped 150 s ahead, is dropped at gm2, counted per TEK, and gm2's log says to check NTP;
+#    back to the right time, traffic flows again.
 #  7 the captured ESP re-sent more than 60 s after the capture: dropped before decryption,
 #    counted, the datagram does not arrive again.
 #  8 control: gm2 reloaded with anti-replay off (SIGHUP) accepts the same late replay.
@@ -35,12 +36,12 @@ GROUP=ANTI-REPLAY
 WINDOW=60
 H1=10.1.0.10
 H2=10.2.0.10
-# The multi-threaded build of libfaketime: the other one deadlocks in the sanitized daemon's start.
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+# The wall clock of one daemon put off (tests/vm/clock_offset.cpp).
+CLOCK_OFFSET_LIB=$BUILD/tests/vm/clock-offset.so
 
 step() { echo "anti-replay: [${SECONDS}s] $*"; }
 trap sites_finish EXIT
-[ -r "$FAKETIME_LIB" ] || { echo "anti-replay: $FAKETIME_LIB missing (apt-get install libfaketime)" >&2; exit 2; }
+[ -r "$CLOCK_OFFSET_LIB" ] || { echo "anti-replay: $CLOCK_OFFSET_LIB missing (build the tests)" >&2; exit 2; }
 
 step "topology, kernel $(uname -r)"
 sites_create ks
@@ -56,14 +57,14 @@ member_config() { # member_config NAME WAN [WINDOW]
 member_config gm1 172.16.1.2
 member_config gm2 172.16.2.2
 
-# start_member GM [FAKETIME] — the daemon in GM's namespace (its clock FAKETIME off, e.g. "+150");
-# sets PID_<GM>. Not through nsx: $! must be the daemon.
+# start_member GM [OFFSET] — the daemon in GM's namespace (its wall clock OFFSET seconds off, e.g.
+# "+150"); sets PID_<GM>. Not through nsx: $! must be the daemon.
 start_member() {
     local env=()
     if [ -n "${2:-}" ]; then
         # Only the wall clock moves (the daemon's timers run on CLOCK_MONOTONIC); ASan accepts the
         # preloaded library ahead of its runtime.
-        env=(env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$2" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1
+        env=(env LD_PRELOAD="$CLOCK_OFFSET_LIB" GDOI_CLOCK_OFFSET="$2"
             ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
     fi
     ip netns exec "$P-$1" "${env[@]}" "$MEMBERD" -c "$W/$1.toml" >>"$W/$1.log" 2>&1 &
@@ -90,13 +91,14 @@ oseq_second() {
         f && /oseq/ { for (i = 1; i < NF; i++) if ($i == "oseq") { sub(/,$/, "", $(i + 1)); print $(i + 1) } }' | head -1)
     echo $((oseq >> 20))
 }
-# stamped_now GM SPI — the outbound counter is stamped within 2 s of the VM's clock.
+# stamped_now GM SPI [OFFSET] — the outbound counter is stamped within 2 s of the VM's clock
+# (OFFSET seconds ahead of it).
 stamped_now() {
     local want got d
-    want=$(($(date +%s) % 4096))
+    want=$((($(date +%s) + ${3:-0}) % 4096))
     got=$(oseq_second "$1" "$2")
     d=$(((got - want + 4096 + 2048) % 4096 - 2048))
-    echo "    $1: outbound SA $2 stamped second $got of the period, the clock says $want"
+    echo "    $1: outbound SA $2 stamped second $got of the period, the clock${3:+ (+$3 s)} says $want"
     [ "${d#-}" -le 2 ]
 }
 sends_with() { [ "$(sending_spi "$1" $GROUP)" = "$2" ]; }                 # sends_with GM SPI
@@ -217,10 +219,13 @@ stop_member gm1
 start_member gm1 +30
 check "gm1 (+30 s) registered" wait_registered gm1 $GROUP
 check "+30 s: lan1 -> lan2 still flows" wait_until 20 ping_ok
+check "+30 s: gm1's counter is stamped 30 s ahead" wait_until 5 stamped_now gm1 "$SPI" 30
 check "+30 s: nothing dropped as a replay at gm2" test "$(replays gm2)" = 0
 stop_member gm1
 start_member gm1 +150
 check "gm1 (+150 s) registered" wait_registered gm1 $GROUP
+# The drops below come from the skew, not from a counter left behind while gm1 was down.
+check "+150 s: gm1's counter is stamped 150 s ahead" wait_until 5 stamped_now gm1 "$SPI" 150
 d0=$(replays gm2 "$SPI")
 nsx lan1 ping -n -q -i 0.2 -c 10 -W 1 $H2 >"$W/skew-ping.txt" 2>&1 || true
 read -r sent got <<<"$(pings "$W/skew-ping.txt")"

@@ -193,7 +193,8 @@ wait_registered() {
         [ "$s" = registered ] && return 0
         sleep 0.2
     done
-    echo "  $1 $2: state '$s'" >&2
+    echo "  $1 $2: state '$s'; the end of its log:" >&2
+    tail -n 8 "$W/$1.log" 2>/dev/null | sed 's/^/    | /' >&2 || true
     return 1
 }
 
