@@ -220,7 +220,7 @@ reg_times() {
         /registered with/ { reg = ts(); first = keyed = batch = nft = 0; next }
         !reg { next }
         / install_inbound / && !first { first = ts() }
-        /: keyed$/ && !keyed { keyed = ts() }
+        /: keyed( group=|$)/ && !keyed { keyed = ts() }
         /kernel request\(s\) applied/ && keyed && !batch { batch = ts() }
         /nft table .* applied/ && batch && !nft { nft = ts() }
         /state applied in the kernel/ {

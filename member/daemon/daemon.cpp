@@ -83,9 +83,10 @@ void Daemon::start_group(const GroupConfig& config, Clock::time_point now) {
     groups_[config.name] = std::move(group);
     // A group added by a reload: its rules (fail-closed) and carrier slot in the kernel.
     if (auto added = dataplane_->add_group(config); !added)
-        log_line(LogLevel::Error, "group " + config.name + ": " + added.error().message);
-    log_line(LogLevel::Info, "group " + config.name + " (" + std::to_string(config.id) + "): starting, " +
-                                 std::to_string(config.servers.size()) + " key server(s)");
+        log_line(LogLevel::Error, gdoi::group_line(config.name, config.id, added.error().message));
+    log_line(LogLevel::Info,
+             gdoi::group_line(config.name, config.id,
+                              "starting, " + std::to_string(config.servers.size()) + " key server(s)"));
     handle_output(*raw, raw->session->start(now), now);
 }
 
@@ -98,12 +99,15 @@ void Daemon::stop_group(const std::string& name, const GroupConfig* replacement)
     // removing it first would leave its traffic without rules (in clear) for a moment.
     auto removed =
         replacement ? dataplane_->reset_group(*replacement) : dataplane_->remove_group(it->second->config);
+    const GroupConfig& config = it->second->config;
     if (!removed)
         log_line(LogLevel::Error,
-                 "group " + name + ": removing its kernel state failed: " + removed.error().message);
-    log_line(LogLevel::Info, "group " + name +
-                                 (replacement ? ": changed in the configuration, starting over fail-closed"
-                                              : ": removed from the configuration"));
+                 gdoi::group_line(name, config.id,
+                                  "removing its kernel state failed: " + removed.error().message));
+    log_line(LogLevel::Info,
+             gdoi::group_line(name, config.id,
+                              replacement ? "changed in the configuration, starting over fail-closed"
+                                          : "removed from the configuration"));
     groups_.erase(it);
 }
 
@@ -131,7 +135,8 @@ void Daemon::handle_output(Group& group, SessionOutput out, Clock::time_point no
             group.send_problem.clear();
             continue;
         }
-        log_line(LogLevel::Warning, "group " + group.config.name + ": " + sent.error().message);
+        log_line(LogLevel::Warning,
+                 gdoi::group_line(group.config.name, group.config.id, sent.error().message));
         // EPERM: a netfilter rule dropped it on the way out (the router's output chain).
         group.send_problem = "sending to the key server " + o.to.to_string() + " failed (" +
                              sent.error().message +

@@ -29,8 +29,8 @@ bool Daemon::outbound_only(Group& group) {
     if (!sa_owner_) return false;  // no kernel SAs, no counters
     auto traffic = dataplane_->sa_traffic(group.config);
     if (!traffic) {
-        log_line(LogLevel::Debug,
-                 "group " + group.config.name + ": reading SA counters: " + traffic.error().message);
+        log_line(LogLevel::Debug, gdoi::group_line(group.config.name, group.config.id,
+                                                   "reading SA counters: " + traffic.error().message));
         group.one_way.reset();
         return false;
     }
@@ -44,28 +44,29 @@ constexpr std::chrono::seconds kFirstLeakHold{60};
 void Daemon::hold_fail_closed(Group& group, Clock::time_point now, const std::string& why) {
     constexpr std::chrono::seconds kMaxLeakHold{900};
     group.held_until = now + group.leak_hold;
-    log_line(LogLevel::Error, "group " + group.config.name + ": held fail-closed for " +
-                                  std::to_string(group.leak_hold.count()) + " s: " + why);
+    log_line(LogLevel::Error, gdoi::group_line(group.config.name, group.config.id,
+                                               "held fail-closed for " +
+                                                   std::to_string(group.leak_hold.count()) + " s: " + why));
     group.leak_hold = std::min(group.leak_hold * 2, kMaxLeakHold);
     group.health.reset();  // judged afresh once keyed again: a leak that goes on holds it longer
     publish_teks_removed(group, "held fail-closed: " + why);
     if (auto s = dataplane_->reset_group(group.config); !s)
-        log_line(LogLevel::Error, "group " + group.config.name + ": " + s.error().message);
+        log_line(LogLevel::Error, gdoi::group_line(group.config.name, group.config.id, s.error().message));
     group.session->install_failed(now, "leak suspected");
 }
 
 void Daemon::check_health(Group& group, Clock::time_point now) {
     auto counters = dataplane_->health_counters(group.config);
     if (!counters) {
-        log_line(LogLevel::Debug,
-                 "group " + group.config.name + ": reading health counters: " + counters.error().message);
+        log_line(LogLevel::Debug, gdoi::group_line(group.config.name, group.config.id,
+                                                   "reading health counters: " + counters.error().message));
         return;
     }
     if (!*counters) return;
     auto change = group.health.observe(**counters, group.session->keyed());
     if (!change) return;
     log_line(change->problem ? LogLevel::Warning : LogLevel::Info,
-             "group " + group.config.name + ": " + change->message);
+             gdoi::group_line(group.config.name, group.config.id, change->message));
     if (change->leak) hold_fail_closed(group, now, change->message);
     if (!change->problem) group.leak_hold = kFirstLeakHold;  // traffic is fine again
 }
@@ -121,7 +122,7 @@ void Daemon::on_sa_events(Clock::time_point now) {
         std::vector<ExpiryCandidate> candidates;
         for (const auto& [name, group] : groups_) {
             const bool holds = dataplane_->tek_role(group->config, expire->sa.spi).installed();
-            candidates.push_back({name, holds, group->session->group_state()});
+            candidates.push_back({name, holds, group->session->group_state(), group->config.id});
         }
         auto decision = decide_sa_expire(*expire, *sa_owner_, candidates);
         if (!decision) continue;

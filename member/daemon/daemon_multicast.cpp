@@ -36,10 +36,12 @@ void Daemon::sync_rekey_multicast(Group& group) {
     if (it == multicast_.end()) {
         auto joined = gdoi::MulticastSocket::join(*want, config_.wan_interface);
         if (!joined) {
-            log_line(LogLevel::Error,
-                     "group " + group.config.name + ": " + joined.error().message +
-                         "; rekeys for this group arrive only unicast (if the key server sends them so) "
-                         "until the next registration or rekey joins again");
+            log_line(
+                LogLevel::Error,
+                gdoi::group_line(group.config.name, group.config.id,
+                                 joined.error().message +
+                                     "; rekeys for this group arrive only unicast (if the key server sends "
+                                     "them so) until the next registration or rekey joins again"));
             return;
         }
         RekeyMulticast m{
@@ -48,18 +50,19 @@ void Daemon::sync_rekey_multicast(Group& group) {
         ev.events = EPOLLIN;
         ev.data.u64 = m.tag;
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, m.socket.fd(), &ev) != 0) {
-            log_line(LogLevel::Error, "group " + group.config.name +
-                                          ": cannot watch the multicast socket of " + want->to_string() +
-                                          ": " + std::strerror(errno) +
-                                          "; rekeys for this group arrive only unicast");
+            log_line(LogLevel::Error, gdoi::group_line(group.config.name, group.config.id,
+                                                       "cannot watch the multicast socket of " +
+                                                           want->to_string() + ": " + std::strerror(errno) +
+                                                           "; rekeys for this group arrive only unicast"));
             return;
         }
         it = multicast_.emplace(key, std::move(m)).first;
     }
     it->second.groups.insert(group.config.name);
     group.rekey_multicast = key;
-    log_line(LogLevel::Info, "group " + group.config.name + ": receiving rekeys on multicast " +
-                                 want->to_string() + " via " + config_.wan_interface);
+    log_line(LogLevel::Info, gdoi::group_line(group.config.name, group.config.id,
+                                              "receiving rekeys on multicast " + want->to_string() + " via " +
+                                                  config_.wan_interface));
 }
 
 void Daemon::leave_rekey_multicast(Group& group, const std::string& why) {
@@ -67,8 +70,9 @@ void Daemon::leave_rekey_multicast(Group& group, const std::string& why) {
     auto it = multicast_.find(group.rekey_multicast);
     group.rekey_multicast.clear();
     if (it == multicast_.end()) return;
-    log_line(LogLevel::Info, "group " + group.config.name + ": no longer receiving rekeys on multicast " +
-                                 it->second.socket.group().to_string() + " (" + why + ")");
+    log_line(LogLevel::Info, gdoi::group_line(group.config.name, group.config.id,
+                                              "no longer receiving rekeys on multicast " +
+                                                  it->second.socket.group().to_string() + " (" + why + ")"));
     it->second.groups.erase(group.config.name);
     if (!it->second.groups.empty()) return;
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.socket.fd(), nullptr);

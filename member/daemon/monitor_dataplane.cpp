@@ -14,9 +14,9 @@ public:
     }
     common::Status apply(const GroupConfig& group, const gdoi::GroupState& state,
                          Clock::time_point) override {
-        log_line(gdoi::LogLevel::Info, "group " + group.name + ": would install " +
-                                           std::to_string(state.teks.size()) +
-                                           " TEK(s) (dataplane disabled)");
+        log_line(gdoi::LogLevel::Info, gdoi::group_line(group.name, group.id,
+                                                        "would install " + std::to_string(state.teks.size()) +
+                                                            " TEK(s) (dataplane disabled)"));
         return {};
     }
     common::Status remove_group(const GroupConfig&) override { return {}; }

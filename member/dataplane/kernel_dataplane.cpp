@@ -28,6 +28,11 @@ void KernelDataplane::log(gdoi::LogLevel level, const std::string& line) const {
     if (options_.log) options_.log(level, "dataplane: " + line);
 }
 
+void KernelDataplane::log_group(gdoi::LogLevel level, const GroupConfig& group, const std::string& text,
+                                std::optional<uint32_t> spi) const {
+    log(level, gdoi::group_line(group.name, group.id, text, spi));
+}
+
 std::string KernelDataplane::accept_tek(const GroupConfig& group, const gdoi::Tek& tek) const {
     return member::accept_tek(tek, group);
 }
@@ -199,13 +204,13 @@ common::Status KernelDataplane::add_group(const GroupConfig& group) {
     auto made = make_group(group);
     if (!made) return made.error();
     config_.groups.push_back(group);
-    log(gdoi::LogLevel::Info, "group " + group.name + ": added, fail-closed until registered (carrier " +
-                                  carrier_name((*made)->slot, common::IpFamily::ipv4) + ")");
+    log_group(gdoi::LogLevel::Info, group,
+              "added, fail-closed until registered (carrier " +
+                  carrier_name((*made)->slot, common::IpFamily::ipv4) + ")");
     // The slot may hold what an earlier group failed to remove: its SAs would serve this one.
     for (FamilyPlane* plane : (*made)->planes())
         if (auto s = plane->carrier ? plane->carrier->teardown_group() : common::Status{}; !s)
-            log(gdoi::LogLevel::Warning,
-                "group " + group.name + ": clearing its carrier slot: " + s.error().message);
+            log_group(gdoi::LogLevel::Warning, group, "clearing its carrier slot: " + s.error().message);
     if (auto s = refresh_local_scope(); !s)
         log(gdoi::LogLevel::Warning, "local scope kept as it was: " + s.error().message);
     auto rules = sync_rules();              // the group's rules go in whatever else failed
@@ -239,8 +244,7 @@ common::Status KernelDataplane::reset_group(const GroupConfig& group) {
     if (auto s = sync_exclude_policies(); first && !s) first = s;
     if (first) (void)prepare_group(group);  // its carrier, fail-closed, before its new keys
     save_state();
-    log(gdoi::LogLevel::Info,
-        "group " + group.name + ": configuration changed: fail-closed until registered");
+    log_group(gdoi::LogLevel::Info, group, "configuration changed: fail-closed until registered");
     return first;
 }
 
@@ -343,9 +347,8 @@ void KernelDataplane::follow_wan_mtu() {
                 if (auto t = tek_transform(g->teks.at(*active))) transform = *t;
             if (auto s = plane->carrier->follow_wan_mtu(mtu, transform); !s) {
                 all = false;
-                log(gdoi::LogLevel::Warning, "group " + name + ": carrier " +
-                                                 plane->carrier->config().carrier.name +
-                                                 " MTU: " + s.error().message);
+                log_group(gdoi::LogLevel::Warning, g->config,
+                          "carrier " + plane->carrier->config().carrier.name + " MTU: " + s.error().message);
             }
         }
     if (!all) return;  // tried again at the next check

@@ -208,6 +208,10 @@ private:
     void replay_tick(std::chrono::steady_clock::time_point now);
     void log_replay_drops(Group& g);
     void log(gdoi::LogLevel level, const std::string& line) const;
+    // gdoi::group_line: "group NAME: text" ending with the group's fields, and the SA's when the
+    // line is about one (what journald queries and log shippers filter on).
+    void log_group(gdoi::LogLevel level, const GroupConfig& group, const std::string& text,
+                   std::optional<uint32_t> spi = std::nullopt) const;
 
     KernelDataplaneOptions options_;
     MemberConfig config_;

@@ -65,9 +65,9 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
         // other group's SAs in the slot, no rekey step half done.
         if (outbound != std::vector<uint32_t>{sg.active} || a.inbound != sg.inbound || !a.transform ||
             !carrier) {
-            log(gdoi::LogLevel::Info, "group " + sg.name +
-                                          ": the previous run's SAs are gone or not as saved: "
-                                          "fail-closed until registered");
+            log(gdoi::LogLevel::Info, gdoi::group_line(sg.name, sg.id,
+                                                       "the previous run's SAs are gone or not as saved: "
+                                                       "fail-closed until registered"));
             continue;
         }
         a.active = sg.active;
@@ -84,10 +84,11 @@ void KernelDataplane::adopt(Group& g, const Adoptable& a) {
     g.registered = true;
     g.ipv4.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
     g.ipv4.schedule.adopt(a.inbound, a.active);
-    log(gdoi::LogLevel::Info, "group " + g.config.name + ": adopted the previous run's SAs (sending with " +
-                                  common::hex_spi(a.active) + ", carrier " +
-                                  g.ipv4.carrier->config().carrier.name +
-                                  "): traffic stays encrypted until the registration renews the keys");
+    log_group(gdoi::LogLevel::Info, g.config,
+              "adopted the previous run's SAs (sending with " + common::hex_spi(a.active) + ", carrier " +
+                  g.ipv4.carrier->config().carrier.name +
+                  "): traffic stays encrypted until the registration renews the keys",
+              a.active);
 }
 
 common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t>& keep) {

@@ -61,8 +61,8 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
     // A TEK not installed, and why (logged once per SPI, shown by gdoictl show tek).
     const auto refuse = [&](uint32_t spi, const std::string& why) {
         if (!g->refused.count(spi))
-            log(gdoi::LogLevel::Warning,
-                "group " + group.name + ": TEK " + common::hex_spi(spi) + " not installed: " + why);
+            log_group(gdoi::LogLevel::Warning, group,
+                      "TEK " + common::hex_spi(spi) + " not installed: " + why, spi);
         g->refused[spi] = why;
     };
     std::map<common::IpFamily, std::vector<uint32_t>> spis;  // per family (FamilyPlane)
@@ -83,11 +83,13 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         }
         auto t = tek_transform(tek);
         if (is_gcm(*t) && group.allow_gcm == AllowGcm::warn && !g->teks.count(tek.spi))
-            log(gdoi::LogLevel::Warning, "group " + group.name + ": TEK " + common::hex_spi(tek.spi) +
-                                             " is AES-GCM shared by the group: outbound SA limited to " +
-                                             std::to_string(gcm_packet_limit(group.gcm_expected_senders)) +
-                                             " packets for " + std::to_string(group.gcm_expected_senders) +
-                                             " expected senders (allow-gcm = accept silences this)");
+            log_group(gdoi::LogLevel::Warning, group,
+                      "TEK " + common::hex_spi(tek.spi) +
+                          " is AES-GCM shared by the group: outbound SA limited to " +
+                          std::to_string(gcm_packet_limit(group.gcm_expected_senders)) + " packets for " +
+                          std::to_string(group.gcm_expected_senders) +
+                          " expected senders (allow-gcm = accept silences this)",
+                      tek.spi);
         spis[tek_family(tek)].push_back(tek.spi);
         if (!g->teks.count(tek.spi)) g->teks[tek.spi] = tek;
         // accept_tek checked that both convert.
@@ -155,8 +157,8 @@ common::Status KernelDataplane::apply(const GroupConfig& group, const gdoi::Grou
         if (plane->sending()) log_keyed(*g, *plane, true);
     // The last kernel object of this state is in place (the benchmarks time up to this line).
     if (rules)
-        log(gdoi::LogLevel::Debug, "group " + group.name + ": state applied in the kernel, " +
-                                       std::to_string(g->teks.size()) + " TEK(s) held");
+        log_group(gdoi::LogLevel::Debug, group,
+                  "state applied in the kernel, " + std::to_string(g->teks.size()) + " TEK(s) held");
     save_state();  // the SPIs change with every rekey step, the table not always
     return rules;
 }
@@ -208,7 +210,7 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
         if (s) s = commit(pending);
         std::erase_if(g->teks, [g](const auto& kv) { return !g->plane_of(kv.first); });
         if (!s) {
-            log(gdoi::LogLevel::Error, s.error().message);
+            log_group(gdoi::LogLevel::Error, g->config, s.error().message);
             fail_closed_after_error(*g, s.error().message);
         } else {
             for (const FamilyPlane* plane : pending.keyed) keyed.emplace_back(g, plane);
@@ -267,11 +269,10 @@ void KernelDataplane::fail_closed_after_error(Group& g, const std::string& why) 
         plane->carrier_up = false;
     }
     if (auto s = sync_rules(); !s)
-        log(gdoi::LogLevel::Error, "fail-closed after an error: " + s.error().message);
+        log_group(gdoi::LogLevel::Error, g.config, "fail-closed after an error: " + s.error().message);
     if (auto s = teardown_group(g); !s)
-        log(gdoi::LogLevel::Error, "removing the SAs after an error: " + s.error().message);
-    log(gdoi::LogLevel::Warning,
-        "group " + g.config.name + ": fail-closed until the next registration (" + why + ")");
+        log_group(gdoi::LogLevel::Error, g.config, "removing the SAs after an error: " + s.error().message);
+    log_group(gdoi::LogLevel::Warning, g.config, "fail-closed until the next registration (" + why + ")");
 }
 
 // Before keys (xfrm/dataplane.h: install_carrier without a transform): the device without a
@@ -293,8 +294,9 @@ common::Status KernelDataplane::prepare_group(const GroupConfig& group) {
     if (!g || !xfrm_ || g->ipv4.carrier_ready) return {};
     auto s = prepare_carrier(g->ipv4);
     if (!s)
-        log(gdoi::LogLevel::Warning, "group " + group.name + ": carrier not prepared before the keys (" +
-                                         s.error().message + "): the registration tries again");
+        log_group(
+            gdoi::LogLevel::Warning, group,
+            "carrier not prepared before the keys (" + s.error().message + "): the registration tries again");
     return s;
 }
 
@@ -310,14 +312,14 @@ common::Status KernelDataplane::ensure_carrier(FamilyPlane& plane) {
 void KernelDataplane::log_keyed(const Group& g, const FamilyPlane& plane, bool keyed) const {
     const std::string family = plane.family == common::IpFamily::ipv6 ? " (IPv6 TEKs)" : "";
     if (keyed)
-        log(gdoi::LogLevel::Info,
-            "group " + g.config.name + ": keyed" + family + ": group traffic encrypted, fail-open off");
+        log_group(gdoi::LogLevel::Info, g.config,
+                  "keyed" + family + ": group traffic encrypted, fail-open off", plane.schedule.active());
     else if (g.sending())  // the other family still sends: the group stays keyed
-        log(gdoi::LogLevel::Info, "group " + g.config.name + ": no TEK to send with" + family +
-                                      ": that family's group traffic is dropped");
+        log_group(gdoi::LogLevel::Info, g.config,
+                  "no TEK to send with" + family + ": that family's group traffic is dropped");
     else
-        log(gdoi::LogLevel::Info,
-            "group " + g.config.name + ": no TEK to send with" + family + ": fail-closed (fail-open on)");
+        log_group(gdoi::LogLevel::Info, g.config,
+                  "no TEK to send with" + family + ": fail-closed (fail-open on)");
 }
 
 common::Status KernelDataplane::commit(Pending& pending) {
@@ -346,7 +348,7 @@ common::Status KernelDataplane::run(Group& g, FamilyPlane& plane, const std::vec
                                     Pending& pending) {
     const std::string label = "group " + g.config.name + ": ";
     for (const auto& step : steps) {
-        log(gdoi::LogLevel::Debug, label + step.to_string());
+        log_group(gdoi::LogLevel::Debug, g.config, step.to_string());
         pending.steps += (pending.steps.empty() ? label : ", ") + step.to_string();
         common::Status s;
         switch (step.kind) {
@@ -366,9 +368,11 @@ common::Status KernelDataplane::run(Group& g, FamilyPlane& plane, const std::vec
                     sas->outbound.outbound_seq = anti_replay::pseudotime(anti_replay::unix_seconds_now());
                 s = plane.carrier->stage_activate(pending.batch, sas->outbound, step.previous);
                 if (s)
-                    pending.applied.push_back(
-                        label + "sending with TEK " + common::hex_spi(step.spi) +
-                        (step.previous ? " (replaces " + common::hex_spi(*step.previous) + ")" : ""));
+                    pending.applied.push_back(gdoi::group_line(
+                        g.config.name, g.config.id,
+                        "sending with TEK " + common::hex_spi(step.spi) +
+                            (step.previous ? " (replaces " + common::hex_spi(*step.previous) + ")" : ""),
+                        step.spi));
                 break;
             }
             case RekeyStep::Kind::remove_outbound:

@@ -47,12 +47,13 @@ struct KernelDataplane::Group {
     std::vector<NetPrefix> scope;             // addresses the group's TEKs protect (both families)
     bool registered = false;                  // a state with accepted TEKs was applied once
     uint32_t expected_senders = kDefaultGcmExpectedSenders;
-    // Anti-replay on (config.anti_replay_window): the sequence numbers its nft set accepts now
+    // Anti-replay on (config.anti_replay_window): the sequence numbers its check rules accept now
     // (empty until the group has TEKs; moved every second by replay_tick()).
     std::vector<policy::SequenceRange> replay_accepted;
     // Replays dropped under SPIs whose rules are gone (kept for the group's total).
     uint64_t replay_drops_retired = 0;
     std::map<uint32_t, uint64_t> replay_drops_seen;  // SPI -> last read of its rule's counter
+    std::string replay_error;                        // the last window move's error, while it lasts
     uint64_t replay_drops_logged = 0;                // the total the last log line reported
     unsigned slot = 0;                               // carrier slot (kernel_dataplane.h)
     FamilyPlane ipv4{common::IpFamily::ipv4, {}, {}, false, false, {}};

@@ -50,7 +50,6 @@ void KernelDataplane::replay_tick(Clock::time_point now) {
         const uint32_t window = g.config.anti_replay_window;
         if (window == 0 || g.inbound_spis().empty()) continue;
         next_replay_tick_ = after_next_second(now);
-        const std::string label = "group " + g.config.name + ": anti-replay: ";
 
         // Receiver: the window moves with the clock: the group's check rules are replaced in place
         // (one transaction; the counting rules stay).
@@ -64,12 +63,18 @@ void KernelDataplane::replay_tick(Clock::time_point now) {
                 }
             // Without the group's check in the table yet, the next sync_rules() brings it.
             if (in_model) {
-                if (auto s = policy::set_replay_window(*applied_rules_, g.config.id); !s)
+                if (auto s = policy::set_replay_window(*applied_rules_, g.config.id); !s) {
                     // The old window stays: the group's ESP is dropped once it is out of date
-                    // (never accepted beyond it); the next second tries again.
-                    log(gdoi::LogLevel::Error, label + s.error().message);
-                else
+                    // (never accepted beyond it); the next second tries again. Logged when the
+                    // error is new and once a minute while it lasts, not every second.
+                    if (s.error().message != g.replay_error || t % 60 == 0)
+                        log_group(gdoi::LogLevel::Error, g.config,
+                                  "anti-replay: the window did not move: " + s.error().message);
+                    g.replay_error = s.error().message;
+                } else {
                     g.replay_accepted = std::move(accepted);
+                    g.replay_error.clear();
+                }
             }
         }
 
@@ -81,14 +86,18 @@ void KernelDataplane::replay_tick(Clock::time_point now) {
             const auto id = plane->carrier->outbound_sa_id(*active);
             const auto sa = xfrm_->get_sa(id);
             if (!sa) {
-                log(gdoi::LogLevel::Debug, label + "reading the counter of SA " + common::hex_spi(*active) +
-                                               ": " + sa.error().message);
+                log_group(gdoi::LogLevel::Debug, g.config,
+                          "anti-replay: reading the counter of SA " + common::hex_spi(*active) + ": " +
+                              sa.error().message,
+                          *active);
                 continue;
             }
             if (const auto c = anti_replay::correction(sa->outbound_seq, t, window))
                 if (auto s = xfrm_->set_outbound_seq(id, *c); !s)
-                    log(gdoi::LogLevel::Warning, label + "setting the sequence number of SA " +
-                                                     common::hex_spi(*active) + ": " + s.error().message);
+                    log_group(gdoi::LogLevel::Warning, g.config,
+                              "anti-replay: setting the sequence number of SA " + common::hex_spi(*active) +
+                                  ": " + s.error().message,
+                              *active);
         }
         if (t % 10 == 0) log_replay_drops(g);
     }
@@ -123,13 +132,13 @@ void KernelDataplane::log_replay_drops(Group& g) {
     for (const auto& [spi, n] : d->by_spi)
         if (n) spis += (spis.empty() ? "" : ", ") + std::to_string(n) + " under TEK " + common::hex_spi(spi);
     const auto window = std::to_string(g.config.anti_replay_window);
-    log(gdoi::LogLevel::Warning,
-        "group " + g.config.name + ": " + std::to_string(d->total - g.replay_drops_logged) +
-            " ESP packets dropped as replays (" + (spis.empty() ? "under TEKs gone" : spis) + "; " +
-            std::to_string(d->total) + " in all): their sequence numbers date from more than " + window +
-            " s before or after this member's clock. Replayed packets, or a member whose " +
-            "clock is off by more than " + window + " s: check NTP on every member of the group " +
-            "(gdoictl show stats counts them per TEK)");
+    log_group(gdoi::LogLevel::Warning, g.config,
+              std::to_string(d->total - g.replay_drops_logged) + " ESP packets dropped as replays (" +
+                  (spis.empty() ? "under TEKs gone" : spis) + "; " + std::to_string(d->total) +
+                  " in all): their sequence numbers date from more than " + window +
+                  " s before or after this member's clock. Replayed packets, or a member whose " +
+                  "clock is off by more than " + window + " s: check NTP on every member of the group " +
+                  "(gdoictl show stats counts them per TEK)");
     g.replay_drops_logged = d->total;
 }
 

@@ -27,6 +27,7 @@ const char* session_state_name(SessionState s) {
 
 GroupSession::GroupSession(SessionConfig config)
     : config_(std::move(config)),
+      group_log_(gdoi::with_group_fields(config_.log, config_.name, config_.group_id)),
       retry_delay_(config_.retry_first),
       install_retry_delay_(config_.retry_first) {
     server_errors_.resize(config_.servers.size());
@@ -34,8 +35,8 @@ GroupSession::GroupSession(SessionConfig config)
 }
 
 void GroupSession::log(LogLevel level, const std::string& line) const {
-    if (config_.log)
-        config_.log(level, "group " + config_.name + " (" + std::to_string(config_.group_id) + "): " + line);
+    if (group_log_)
+        group_log_(level, "group " + config_.name + " (" + std::to_string(config_.group_id) + "): " + line);
 }
 
 void GroupSession::enter(SessionState s, Clock::time_point now, std::string detail) {
@@ -65,7 +66,7 @@ SessionOutput GroupSession::begin_registration(Clock::time_point now) {
     gdoi::Phase1Config p1 = config_.phase1;
     p1.retransmit = config_.retransmit;
     p1.peer_name = config_.servers[server_].to_string();
-    p1.log = config_.log;
+    p1.log = group_log_;
     phase1_ = std::make_unique<gdoi::Phase1Initiator>(std::move(p1));
     pull_.reset();
     enter(SessionState::Phase1, now, "phase 1 with " + config_.servers[server_].to_string());
@@ -94,7 +95,7 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         pc.retransmit = config_.retransmit;
         pc.accept_tek = config_.accept_tek;
         pc.peer_name = config_.servers[server_].to_string();
-        pc.log = config_.log;
+        pc.log = group_log_;
         pull_ = std::make_unique<gdoi::GroupkeyPullInitiator>(*registration_sa_, std::move(pc));
         phase1_.reset();
         enter(SessionState::Registering, now, "GROUPKEY-PULL with " + config_.servers[server_].to_string());

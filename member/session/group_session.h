@@ -144,6 +144,7 @@ private:
     void emit(SessionEvent event) const;
 
     SessionConfig config_;
+    gdoi::LogSink group_log_;  // config_.log, each line ending with the group's fields (gdoi/log.h)
     SessionState state_ = SessionState::Idle;
     std::string detail_;
     Clock::time_point since_{};

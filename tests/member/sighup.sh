@@ -2,7 +2,8 @@
 # SIGHUP: a second group (on a second key server) is added to the configuration
 # and the daemon reloaded: both groups registered, the first one untouched. The second
 # group is removed and the daemon reloaded: the first group still untouched (same SEQ,
-# same TEK SPIs, no re-registration counted) and still following rekeys.
+# same TEK SPIs, no re-registration counted) and still following rekeys. Every log line about
+# a group ends with its key=value fields (group=NAME group_id=N).
 #
 #   sighup.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
@@ -55,4 +56,21 @@ if kill -0 "$MEMBER_PID" 2>/dev/null; then pass "daemon still running"; else fai
 ks_cmd ks1 rekey >/dev/null
 if wait_for 10 group_seq_is "$G1" 7; then pass "$G1 rekeyed to SEQ 7 after the reloads"; else fail "$G1 SEQ $(group_json "$G1" .sequence) after a rekey, want 7"; fi
 check "$G1 registrations at the end" 1 "$(group_json "$G1" .counters.registrations)"
+
+# Log fields (gdoi/log.h): every line about a group ends with its key=value fields, so that a
+# filter on `group=NAME` (journalctl --grep, a log shipper's logfmt parser) finds its whole story
+# and nothing of the other group.
+LOG="$WORK/member.err"
+fields_of() { grep -E "group=$1 group_id=$2( |\$)" "$LOG" || true; }  # fields_of NAME ID
+g2_lines=$(fields_of "$G2" 4343)
+for story in "group $G2: starting" "phase1 $KS2_IP:848: IKE SA established" "pull $KS2_IP:848 group 4343: registered" \
+  "$G2 (4343): registered with $KS2_IP:848" "group $G2: removed from the configuration"; do
+  if grep -qF -- "$story" <<<"$g2_lines"; then pass "group=$G2 finds: $story"; else fail "group=$G2 misses: $story"; fi
+done
+check "group=$G2 finds no line of $G1" 0 "$(grep -cF -- "$G1" <<<"$g2_lines" || true)"
+check "group=$G1 finds no line of $G2" 0 "$(fields_of "$G1" 4242 | grep -cF -- "$G2" || true)"
+# Lines that name a group in their text (the name, or "group ID" as the exchanges write it)
+# without its fields: none.
+unfielded=$(grep -E "$G1|$G2|group (4242|4343)" "$LOG" | grep -vE "group=($G1 group_id=4242|$G2 group_id=4343)( |\$)" || true)
+check "lines naming a group without its fields" "" "$unfielded"
 finish

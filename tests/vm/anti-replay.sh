@@ -162,6 +162,9 @@ check "gdoictl monitor: tek-retired 0x00007000 (after the deactivation delay)" w
 kill -INT "$MONITOR" 2>/dev/null || true
 check "gdoictl monitor ends with 0 on SIGINT" wait "$MONITOR"
 SPI=$NEW
+# The log line of the switch ends with the key=value fields of the group and the SA (gdoi/log.h).
+check "gm1's log: 'sending with TEK $NEW' ends with group=$GROUP group_id=1 spi=$NEW" \
+    grep -qE "sending with TEK $NEW \(replaces 0x00007000\) group=$GROUP group_id=1 spi=$NEW\$" "$W/gm1.log"
 for gm in gm1 gm2; do
     check "$gm: the new SA's counter started at the pseudotime" stamped_now $gm "$SPI"
     check "$gm: no replay dropped so far" test "$(replays $gm)" = 0
