@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "common/hex_spi.h"
 #include "gdoi/private_file.h"
@@ -17,7 +18,8 @@
 namespace member {
 namespace {
 
-constexpr std::string_view kHeader = "gdoi-member dataplane state 1";
+constexpr std::string_view kHeader = "gdoi-member dataplane state 2";
+constexpr std::string_view kHeaderV1 = "gdoi-member dataplane state 1";  // IPv4 only
 constexpr std::size_t kMaxFileSize = 1 << 20;
 
 std::string port_text(const std::optional<policy::PortRange>& p) {
@@ -78,9 +80,12 @@ std::string format_saved_state(const std::vector<SavedGroup>& groups) {
     std::string out = std::string(kHeader) + "\n";
     for (const auto& g : groups) {
         out += "group " + std::to_string(g.id) + " " + std::to_string(g.slot) + " " + g.name + "\n";
-        out += "spis " + common::hex_spi(g.active);
-        for (uint32_t spi : g.inbound) out += " " + common::hex_spi(spi);
-        out += "\n";
+        for (const auto& [item, plane] : {std::pair{"spis", &g.ipv4}, std::pair{"spis6", &g.ipv6}}) {
+            if (!*plane) continue;
+            out += std::string(item) + " " + common::hex_spi((*plane)->active);
+            for (uint32_t spi : (*plane)->inbound) out += " " + common::hex_spi(spi);
+            out += "\n";
+        }
         for (const auto& s : g.selectors)
             out += "selector " + (s.source ? s.source->to_string() : "-") + " " +
                    (s.destination ? s.destination->to_string() : "-") + " " +
@@ -102,7 +107,8 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
     while (std::getline(lines, line)) {
         ++number;
         if (number == 1) {
-            if (line != kHeader) return fail("not a gdoi-member dataplane state (version 1)");
+            if (line != kHeader && line != kHeaderV1)
+                return fail("not a gdoi-member dataplane state (version 1 or 2)");
             continue;
         }
         std::istringstream in(line);
@@ -116,19 +122,21 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
             std::getline(in >> std::ws, g.name);
             if (g.name.empty()) return fail("group without a name");
             groups.push_back(std::move(g));
-        } else if (kind == "selector" || kind == "scope" || kind == "spis") {
+        } else if (kind == "selector" || kind == "scope" || kind == "spis" || kind == "spis6") {
             if (groups.empty()) return fail(kind + " before any group");
-            if (kind == "spis") {
+            if (kind == "spis" || kind == "spis6") {
                 std::string spi;
-                auto& g = groups.back();
-                g.inbound.clear();
-                for (bool first = true; in >> spi; first = false) {
+                SavedPlane plane;
+                bool first = true;
+                for (; in >> spi; first = false) {
                     uint32_t v = 0;
                     if (spi.rfind("0x", 0) != 0 || !parse_number(std::string_view(spi).substr(2), v, 16))
                         return fail("bad SPI '" + spi + "'");
-                    (first ? g.active : g.inbound.emplace_back()) = v;
+                    (first ? plane.active : plane.inbound.emplace_back()) = v;
                 }
-                std::sort(g.inbound.begin(), g.inbound.end());
+                if (first) return fail(kind + " without an SPI");
+                std::sort(plane.inbound.begin(), plane.inbound.end());
+                (kind == "spis" ? groups.back().ipv4 : groups.back().ipv6) = std::move(plane);
             } else if (kind == "selector") {
                 auto s = parse_selector(in);
                 if (!s) return fail(s.error().message);

@@ -5,12 +5,15 @@
 //
 // The file lives next to the control socket (same name, extension ".state", e.g.
 // /run/gdoi-member/control.state): a runtime file, gone after a reboot, as the kernel state.
-// Format (version 1), one item per line, written atomically (temporary file + rename):
-//   gdoi-member dataplane state 1
+// Format (version 2), one item per line, written atomically (temporary file + rename):
+//   gdoi-member dataplane state 2
 //   group ID SLOT NAME
-//   spis ACTIVE INBOUND...                  (hex; the SAs the kernel must hold to adopt)
+//   spis ACTIVE INBOUND...                  (hex; the IPv4 carrier's SAs the kernel must hold)
+//   spis6 ACTIVE INBOUND...                 (the same for the IPv6 carrier)
 //   selector SRC DST PROTO SPORT DPORT      ("-" for none; ports FIRST-LAST)
 //   scope PREFIX
+// A group has a spis line, a spis6 line or both (a dual-stack group). Version 1 (IPv4 only,
+// written by earlier releases) is read as well.
 // Neither the file nor its directory may be writable by group or others (it decides which
 // kernel SAs a group keeps sending with); it is written with O_EXCL|O_NOFOLLOW and renamed.
 #pragma once
@@ -27,12 +30,20 @@
 
 namespace member {
 
+// The SAs of one family's carrier.
+struct SavedPlane {
+    uint32_t active = 0;            // SPI of the outbound SA
+    std::vector<uint32_t> inbound;  // SPIs of the inbound SAs, ascending
+
+    bool operator==(const SavedPlane&) const = default;
+};
+
 struct SavedGroup {
     uint32_t id = 0;
     std::string name;
     unsigned slot = 0;
-    uint32_t active = 0;            // SPI of the outbound SA
-    std::vector<uint32_t> inbound;  // SPIs of the inbound SAs, ascending
+    std::optional<SavedPlane> ipv4;  // the IPv4 carrier sends (line "spis")
+    std::optional<SavedPlane> ipv6;  // the IPv6 carrier sends (line "spis6")
     std::vector<policy::Selector> selectors;
     std::vector<NetPrefix> scope;
 

@@ -160,14 +160,16 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
         auto made = make_group(*a.config, a.saved.slot);
         if (!made) return made.error();
         adopt(**made, a);
-        FamilyPlane& plane = (*made)->ipv4;  // adoption covers IPv4 carriers (kernel_dataplane.h)
-        keep.push_back(plane.carrier->config().reqid);
-        // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
-        // it again, idempotently — the device, its SAs and routes stay as they are.
-        if (auto s = plane.carrier->install_carrier(*a.transform); !s) return s;
-        auto rule = rtnl_->add_rule(carrier_rule(plane.family));
-        if (!rule && rule.error().code != EEXIST) return rule;
-        plane.carrier_ready = true;
+        for (const auto& p : a.planes) {
+            FamilyPlane& plane = (*made)->plane(p.family);
+            keep.push_back(plane.carrier->config().reqid);
+            // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
+            // it again, idempotently — the device, its SAs and routes stay as they are.
+            if (auto s = plane.carrier->install_carrier(*p.transform); !s) return s;
+            auto rule = rtnl_->add_rule(carrier_rule(plane.family));
+            if (!rule && rule.error().code != EEXIST) return rule;
+            plane.carrier_ready = true;
+        }
     }
     for (const auto& g : config_.groups)
         if (!find(g))

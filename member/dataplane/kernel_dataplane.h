@@ -73,8 +73,9 @@
 //   (IPv4 and IPv6 TEKs in one state) keeps one rekey schedule per family: each family sends
 //   with its own newest TEK and is rekeyed make-before-break on its own. The IPv6 carrier is
 //   prepared when the group's first IPv6 TEK arrives (an IPv4-only member never gets one, and a
-//   host with IPv6 disabled is no obstacle to it). Restart adoption covers IPv4-only groups; a
-//   group that held IPv6 SAs re-registers after a restart (fail-closed until then).
+//   host with IPv6 disabled is no obstacle to it). Restart adoption covers both families: each
+//   carrier that sent when the state was saved is adopted with its SAs (a dual-stack group:
+//   both, or none if either is not as saved).
 #pragma once
 
 #include <chrono>

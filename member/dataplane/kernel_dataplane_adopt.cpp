@@ -46,31 +46,42 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
         if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains(slots, sg.slot) ||
             std::find(names.begin(), names.end(), sg.name) != names.end())
             continue;
-        const auto dc = carrier_config(sg.slot, common::IpFamily::ipv4);
-        Adoptable a{&*cfg, sg, {}, 0, std::nullopt};
-        std::vector<uint32_t> outbound;
-        for (const auto& sa : *sas) {
-            if (sa.reqid != dc.reqid) continue;
-            if (sa.dst == dc.carrier.local) a.inbound.push_back(sa.spi);
-            if (sa.dst == dc.carrier.remote) {
-                outbound.push_back(sa.spi);
-                a.transform = sa.transform;
+        Adoptable a{&*cfg, sg, {}};
+        // Per family: exactly the SAs the group held when the state was saved (nothing expired
+        // since, no other group's SAs in the slot, no rekey step half done), and none where it
+        // saved none.
+        bool as_saved = sg.ipv4 || sg.ipv6;
+        for (const auto& [family, saved_plane] :
+             {std::pair{common::IpFamily::ipv4, &sg.ipv4}, std::pair{common::IpFamily::ipv6, &sg.ipv6}}) {
+            const auto dc = carrier_config(sg.slot, family);
+            Adoptable::Plane p{family, {}, 0, std::nullopt};
+            std::vector<uint32_t> outbound;
+            for (const auto& sa : *sas) {
+                if (sa.reqid != dc.reqid) continue;
+                if (sa.dst == dc.carrier.local) p.inbound.push_back(sa.spi);
+                if (sa.dst == dc.carrier.remote) {
+                    outbound.push_back(sa.spi);
+                    p.transform = sa.transform;
+                }
             }
+            std::sort(p.inbound.begin(), p.inbound.end());
+            if (!*saved_plane) {
+                as_saved = as_saved && outbound.empty();
+                continue;
+            }
+            auto link = rtnl_->find_link(dc.carrier.name);
+            const bool carrier = link && link->has_value() && (*link)->kind == xfrm::carrier_kind(family);
+            as_saved = as_saved && outbound == std::vector<uint32_t>{(*saved_plane)->active} &&
+                       p.inbound == (*saved_plane)->inbound && p.transform && carrier;
+            p.active = (*saved_plane)->active;
+            a.planes.push_back(std::move(p));
         }
-        std::sort(a.inbound.begin(), a.inbound.end());
-        auto link = rtnl_->find_link(dc.carrier.name);
-        const bool carrier =
-            link && link->has_value() && (*link)->kind == xfrm::carrier_kind(dc.carrier.local.family);
-        // Exactly the SAs the group held when the state was saved: nothing expired since, no
-        // other group's SAs in the slot, no rekey step half done.
-        if (outbound != std::vector<uint32_t>{sg.active} || a.inbound != sg.inbound || !a.transform ||
-            !carrier) {
+        if (!as_saved) {
             log(gdoi::LogLevel::Info, gdoi::group_line(sg.name, sg.id,
                                                        "the previous run's SAs are gone or not as saved: "
                                                        "fail-closed until registered"));
             continue;
         }
-        a.active = sg.active;
         slots.push_back(sg.slot);
         names.push_back(sg.name);
         out.push_back(std::move(a));
@@ -82,13 +93,16 @@ void KernelDataplane::adopt(Group& g, const Adoptable& a) {
     g.selectors = a.saved.selectors;
     g.scope = a.saved.scope;
     g.registered = true;
-    g.ipv4.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
-    g.ipv4.schedule.adopt(a.inbound, a.active);
-    log_group(gdoi::LogLevel::Info, g.config,
-              "adopted the previous run's SAs (sending with " + common::hex_spi(a.active) + ", carrier " +
-                  g.ipv4.carrier->config().carrier.name +
-                  "): traffic stays encrypted until the registration renews the keys",
-              a.active);
+    for (const auto& p : a.planes) {
+        FamilyPlane& plane = g.plane(p.family);
+        plane.carrier_up = true;  // start() installs what the carrier misses (carrier_ready)
+        plane.schedule.adopt(p.inbound, p.active);
+        log_group(gdoi::LogLevel::Info, g.config,
+                  "adopted the previous run's SAs (sending with " + common::hex_spi(p.active) + ", carrier " +
+                      plane.carrier->config().carrier.name +
+                      "): traffic stays encrypted until the registration renews the keys",
+                  p.active);
+    }
 }
 
 common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t>& keep) {
@@ -151,12 +165,17 @@ void KernelDataplane::save_state() {
     std::vector<SavedGroup> keyed;
     for (const auto& gc : config_.groups) {
         const Group* g = find(gc);
-        // Adoption covers IPv4 carriers: a group with an IPv6 one re-registers (kernel_dataplane.h).
-        if (!g || !g->ipv4.sending() || g->ipv6.carrier_ready) continue;
-        auto inbound = g->ipv4.schedule.installed();
-        std::sort(inbound.begin(), inbound.end());
-        keyed.push_back({g->config.id, g->config.name, g->slot, *g->ipv4.schedule.active(), inbound,
-                         g->selectors, g->scope});
+        if (!g || !g->sending()) continue;
+        SavedGroup sg{g->config.id, g->config.name, g->slot, std::nullopt,
+                      std::nullopt, g->selectors,   g->scope};
+        for (const FamilyPlane* plane : g->planes()) {
+            if (!plane->sending()) continue;
+            auto inbound = plane->schedule.installed();
+            std::sort(inbound.begin(), inbound.end());
+            (plane->family == common::IpFamily::ipv6 ? sg.ipv6 : sg.ipv4) =
+                SavedPlane{*plane->schedule.active(), std::move(inbound)};
+        }
+        keyed.push_back(std::move(sg));
     }
     const std::string text = format_saved_state(keyed);
     if (text == saved_state_) return;

@@ -103,13 +103,18 @@ struct KernelDataplane::Pending {
     std::vector<const FamilyPlane*> keyed;               // keyed steps: the table follows the batch
 };
 
-// A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp).
+// A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp), per family
+// whose carrier sent when the state was saved (a dual-stack group: both).
 struct KernelDataplane::Adoptable {
+    struct Plane {
+        common::IpFamily family = common::IpFamily::ipv4;
+        std::vector<uint32_t> inbound;                // SPIs with an inbound SA of the carrier
+        uint32_t active = 0;                          // the SPI with the carrier's outbound SA
+        std::optional<xfrm::EspTransform> transform;  // of the outbound SA (the carrier MTU)
+    };
     const GroupConfig* config = nullptr;
     SavedGroup saved;
-    std::vector<uint32_t> inbound;                // SPIs with an inbound SA of the slot
-    uint32_t active = 0;                          // the SPI with the slot's outbound SA
-    std::optional<xfrm::EspTransform> transform;  // of the outbound SA (the carrier MTU)
+    std::vector<Plane> planes;  // one or two
 };
 
 }  // namespace member

@@ -21,6 +21,9 @@
 #  4 one rekey replacing both TEKs under 20 pings/s per family: none lost, each family's ESP moves
 #    from its old SPI to the new one the key server announced, the old SAs leave.
 #  5 SIGKILL of gm1 under IPv6 traffic: ESP or nothing on the core, never clear; ND still works.
+#  5b gm1 restarted with the key server unreachable: both carriers' SAs adopted (IPv4 and IPv6
+#    pings all answered, ESP under the adopted SPIs, nothing in clear); registered again once the
+#    key server is back, still with the same TEKs. Then SIGKILL again (for 6).
 #  6 control for 3 (gm1 dead, its guards removed by hand): the same crafted packets reach lan1.
 set -euo pipefail
 # shellcheck source=tests/vm/lib/sites.sh
@@ -374,6 +377,46 @@ if [[ $n -eq 0 ]]; then ok "after SIGKILL: nothing between the sites in clear"; 
     bad "after SIGKILL: $n packets between the sites in clear"; fi
 if [[ $(marker_in "$CAP") -eq 0 ]]; then ok "after SIGKILL: the marker never in clear"; else
     bad "after SIGKILL: the marker in clear"; fi
+
+# ---- 5b. restart adoption of both carriers ---------------------------------------------------------
+# The key server unreachable (the core drops IKE/GDOI; a link set down would take the IPv6
+# addresses with it): only the adopted SAs can carry the traffic after the restart.
+step "5b. gm1 restarted with the key server unreachable: both carriers' SAs adopted"
+nsx core nft -f - <<'NFT'
+table inet ks_unreachable {
+    chain forward { type filter hook forward priority 0; policy accept; udp dport 848 drop; udp sport 848 drop; }
+}
+NFT
+ip netns exec "$P-gm1" "$MEMBERD" -c "$W/gm1.toml" >>"$W/gm1.log" 2>&1 &
+GM1=$!
+check "gm1 restarted: daemon up, its nft table loaded" wait_until 60 member_up gm1
+for spi in "$new4" "$new6"; do
+    check "gm1 adopted the previous run's SAs sending with $spi" \
+        grep -qE "adopted the previous run's SAs \(sending with $spi, carrier gdoi0(v6)?\).* spi=$spi\$" "$W/gm1.log"
+done
+[ "$(group_state gm1 $GROUP)" != registered ] || bad "gm1 registered although the key server is unreachable"
+capture_start adopted
+nsx lan1 ping -6 -n -q -i 0.1 -c 20 -W 1 -p "$PATTERN" $H2 >"$W/adopted-ping6.txt" 2>&1 || true
+nsx lan1 ping -4 -n -q -i 0.1 -c 20 -W 1 -p "$PATTERN" $V4_2 >"$W/adopted-ping4.txt" 2>&1 || true
+capture_stop
+for f in ping6 ping4; do
+    read -r sent got <<<"$(pings "$W/adopted-$f.txt")"
+    if [[ ${sent:-0} -ge 20 && ${got:-0} -eq ${sent:-0} ]]; then ok "adopted, key server unreachable: $f $got of $sent answered"
+    else bad "adopted, key server unreachable: $f ${got:-0} of ${sent:-0} answered"; fi
+done
+frames "$CAP" >"$W/adopted-frames.txt"
+for spi in "$new4" "$new6"; do
+    n=$(awk -F'\t' -v s="$spi" '$3 == 50 && $4 == s' "$W/adopted-frames.txt" | grep -c . || true)
+    if [[ $n -ge 20 ]]; then ok "adopted: $n ESP packets under $spi on the core"; else bad "adopted: $n ESP packets under $spi on the core"; fi
+done
+n=$(in_clear "$W/adopted-frames.txt")
+if [[ $n -eq 0 ]]; then ok "adopted: nothing between the sites in clear"; else bad "adopted: $n packets between the sites in clear"; fi
+nsx core nft delete table inet ks_unreachable
+"$GDOICTL" -s "$W/gm1.sock" register $GROUP >/dev/null || bad "gdoictl register on gm1"
+check "gm1 registered again once the key server is back" wait_registered gm1 $GROUP
+check "gm1 still sends IPv4 with $new4 and IPv6 with $new6" rekeyed gm1
+kill -KILL "$GM1"
+wait "$GM1" 2>/dev/null || true
 
 # ---- 6. control for 3 ------------------------------------------------------------------------------
 step "6. control: gm1's bypass guards removed by hand (the daemon is dead)"

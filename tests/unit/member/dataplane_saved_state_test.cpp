@@ -26,8 +26,8 @@ std::vector<SavedGroup> sample() {
     SavedGroup a{1,
                  "GROUP ONE",
                  0,
-                 0x1000,
-                 {0x1000},
+                 SavedPlane{0x1000, {0x1000}},
+                 std::nullopt,
                  {selector("10.0.0.0/8", "10.0.0.0/8")},
                  {*NetPrefix::parse("10.0.0.0/8")}};
     auto tcp = selector("192.168.1.0/24", "192.168.2.0/24");
@@ -38,11 +38,20 @@ std::vector<SavedGroup> sample() {
     SavedGroup b{4294967295u,
                  "GROUP-TWO",
                  63,
-                 0xfedcba98,
-                 {0x00000001, 0xfedcba98},
+                 SavedPlane{0xfedcba98, {0x00000001, 0xfedcba98}},
+                 std::nullopt,
                  {tcp, any},
                  {*NetPrefix::parse("192.168.0.0/16")}};
-    return {a, b};
+    // Dual-stack: both carriers; and one with only its IPv6 carrier sending.
+    SavedGroup c{7,
+                 "DUAL",
+                 2,
+                 SavedPlane{0x4000, {0x4000}},
+                 SavedPlane{0x6001, {0x6000, 0x6001}},
+                 {selector("10.0.0.0/8", "10.0.0.0/8"), selector("2001:db8::/32", "2001:db8::/32")},
+                 {*NetPrefix::parse("10.1.0.0/16"), *NetPrefix::parse("2001:db8:1::/48")}};
+    SavedGroup d{8, "V6", 3, std::nullopt, SavedPlane{0x6100, {0x6100}}, {}, {}};
+    return {a, b, c, d};
 }
 
 }  // namespace
@@ -50,9 +59,12 @@ std::vector<SavedGroup> sample() {
 TEST_CASE("saved state: format and parse round trip, names with spaces, ports, no addresses") {
     const auto groups = sample();
     const auto text = format_saved_state(groups);
-    CHECK(text.rfind("gdoi-member dataplane state 1\ngroup 1 0 GROUP ONE\nspis 0x00001000 0x00001000\n", 0) ==
+    CHECK(text.rfind("gdoi-member dataplane state 2\ngroup 1 0 GROUP ONE\nspis 0x00001000 0x00001000\n", 0) ==
           0);
     CHECK(text.find("spis 0xfedcba98 0x00000001 0xfedcba98\n") != std::string::npos);
+    CHECK(text.find("group 7 2 DUAL\nspis 0x00004000 0x00004000\nspis6 0x00006001 0x00006000 0x00006001\n") !=
+          std::string::npos);
+    CHECK(text.find("group 8 3 V6\nspis6 0x00006100 0x00006100\n") != std::string::npos);
     CHECK(text.find("selector 192.168.1.0/24 192.168.2.0/24 6 1024-65535 179-179\n") != std::string::npos);
     CHECK(text.find("selector - - - - -\n") != std::string::npos);
     auto back = parse_saved_state(text);
@@ -60,7 +72,19 @@ TEST_CASE("saved state: format and parse round trip, names with spaces, ports, n
     CHECK(*back == groups);
 }
 
+TEST_CASE("saved state: a version 1 file (IPv4 only, earlier releases) is read") {
+    auto v1 = parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x1000 0x1000 0x0fff\n");
+    REQUIRE(v1);
+    REQUIRE(v1->size() == 1);
+    CHECK((*v1)[0].ipv4 == SavedPlane{0x1000, {0x0fff, 0x1000}});
+    CHECK_FALSE((*v1)[0].ipv6);
+}
+
 TEST_CASE("saved state: errors name the line") {
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 3\n").error().message,
+               Catch::Contains("version 1 or 2"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 2\ngroup 1 0 A\nspis6\n").error().message,
+               Catch::Contains("line 3: spis6 without an SPI"));
     CHECK_THAT(parse_saved_state("something else\n").error().message, Catch::Contains("line 1"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nscope 10.0.0.0/8\n").error().message,
                Catch::Contains("line 2: scope before any group"));
