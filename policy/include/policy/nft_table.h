@@ -42,8 +42,9 @@ common::Result<ApplyReport> apply(const TableSpec& table);
 // batch. Call with active=true when the group loses its last valid TEK, false when it gets one.
 common::Status set_fail_open(const MemberRules& rules, std::uint32_t group_id, bool active);
 
-// Refills the group's anti-replay window set with rules.find_group(group_id)->replay->accepted, in
-// one batch (the old ranges go and the new ones come in one transaction), touching nothing else.
+// Moves the group's anti-replay window to rules.find_group(group_id)->replay->accepted: the
+// group's check rules in esp_inbound are replaced in place, in one transaction (each packet sees
+// the old or the new window), nothing else is written. Needs the table this process applied.
 common::Status set_replay_window(const MemberRules& rules, std::uint32_t group_id);
 
 // Removes the table and a leftover bridge (gdoictl flush). A missing table is not an error.
