@@ -294,10 +294,14 @@ std::string Daemon::handle_control(const std::string& request) {
             return common::make_error("too many monitors open (at most " +
                                       std::to_string(MonitorHub::kMaxSubscribers) + ")");
         const bool known = name.empty() || groups_.count(name) != 0;
-        log_line(LogLevel::Info, "monitor: a client follows the events of " +
-                                     (name.empty() ? std::string("every group") : "group " + name) +
-                                     (known ? "" : " (not configured now)") + " (" +
-                                     std::to_string(control_->monitor().subscribers() + 1) + " monitor(s))");
+        log_line(
+            LogLevel::Info,
+            "monitor: a client follows the events of " +
+                (name.empty() ? std::string("every group") : "group " + name) +
+                (known ? "" : " (not configured now)") + " (" +
+                std::to_string(control_->monitor().subscribers() + 1) + " monitor(s))" +
+                (known && !name.empty() ? gdoi::log_fields({name, groups_.at(name)->config.id, std::nullopt})
+                                        : std::string()));
         return {};
     };
     return dispatch_control_request(request, handlers);

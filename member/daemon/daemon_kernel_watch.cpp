@@ -122,7 +122,7 @@ void Daemon::on_sa_events(Clock::time_point now) {
         std::vector<ExpiryCandidate> candidates;
         for (const auto& [name, group] : groups_) {
             const bool holds = dataplane_->tek_role(group->config, expire->sa.spi).installed();
-            candidates.push_back({name, holds, group->session->group_state(), group->config.id});
+            candidates.push_back({name, holds, group->session->group_state()});
         }
         auto decision = decide_sa_expire(*expire, *sa_owner_, candidates);
         if (!decision) continue;
@@ -134,7 +134,8 @@ void Daemon::on_sa_events(Clock::time_point now) {
         expired.spi = expire->sa.spi;
         expired.detail = decision->message;
         publish(std::move(expired));
-        log_line(decision->hard ? LogLevel::Warning : LogLevel::Info, decision->message);
+        log_line(decision->hard ? LogLevel::Warning : LogLevel::Info,
+                 decision->message + gdoi::log_fields({group.config.name, group.config.id, expire->sa.spi}));
         if (decision->reregister) handle_output(group, group.session->force_register(now), now);
     }
 }

@@ -77,13 +77,18 @@ common::Result<policy::Selector> parse_selector(std::istringstream& in) {
 }  // namespace
 
 std::string format_saved_state(const std::vector<SavedGroup>& groups) {
-    std::string out = std::string(kHeader) + "\n";
+    // Version 1 while no group has an IPv6 carrier: a downgraded daemon still adopts them.
+    const bool ipv6 =
+        std::any_of(groups.begin(), groups.end(), [](const SavedGroup& g) { return g.ipv6.has_value(); });
+    std::string out = std::string(ipv6 ? kHeader : kHeaderV1) + "\n";
     for (const auto& g : groups) {
         out += "group " + std::to_string(g.id) + " " + std::to_string(g.slot) + " " + g.name + "\n";
-        for (const auto& [item, plane] : {std::pair{"spis", &g.ipv4}, std::pair{"spis6", &g.ipv6}}) {
-            if (!*plane) continue;
-            out += std::string(item) + " " + common::hex_spi((*plane)->active);
-            for (uint32_t spi : (*plane)->inbound) out += " " + common::hex_spi(spi);
+        for (const auto family : {common::IpFamily::ipv4, common::IpFamily::ipv6}) {
+            const auto& plane = g.plane(family);
+            if (!plane) continue;
+            out += std::string(family == common::IpFamily::ipv6 ? "spis6 " : "spis ") +
+                   common::hex_spi(plane->active);
+            for (uint32_t spi : plane->inbound) out += " " + common::hex_spi(spi);
             out += "\n";
         }
         for (const auto& s : g.selectors)
@@ -101,6 +106,7 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
     std::istringstream lines{std::string(text)};
     std::string line;
     std::size_t number = 0;
+    bool version1 = false;
     auto fail = [&](const std::string& what) {
         return common::make_error("line " + std::to_string(number) + ": " + what);
     };
@@ -109,6 +115,7 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
         if (number == 1) {
             if (line != kHeader && line != kHeaderV1)
                 return fail("not a gdoi-member dataplane state (version 1 or 2)");
+            version1 = line == kHeaderV1;
             continue;
         }
         std::istringstream in(line);
@@ -125,6 +132,9 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
         } else if (kind == "selector" || kind == "scope" || kind == "spis" || kind == "spis6") {
             if (groups.empty()) return fail(kind + " before any group");
             if (kind == "spis" || kind == "spis6") {
+                const auto family = kind == "spis6" ? common::IpFamily::ipv6 : common::IpFamily::ipv4;
+                if (family == common::IpFamily::ipv6 && version1) return fail("spis6 in a version 1 state");
+                if (groups.back().plane(family)) return fail("a second " + kind + " line for the group");
                 std::string spi;
                 SavedPlane plane;
                 bool first = true;
@@ -136,7 +146,7 @@ common::Result<std::vector<SavedGroup>> parse_saved_state(std::string_view text)
                 }
                 if (first) return fail(kind + " without an SPI");
                 std::sort(plane.inbound.begin(), plane.inbound.end());
-                (kind == "spis" ? groups.back().ipv4 : groups.back().ipv6) = std::move(plane);
+                groups.back().plane(family) = std::move(plane);
             } else if (kind == "selector") {
                 auto s = parse_selector(in);
                 if (!s) return fail(s.error().message);

@@ -12,8 +12,9 @@
 //   spis6 ACTIVE INBOUND...                 (the same for the IPv6 carrier)
 //   selector SRC DST PROTO SPORT DPORT      ("-" for none; ports FIRST-LAST)
 //   scope PREFIX
-// A group has a spis line, a spis6 line or both (a dual-stack group). Version 1 (IPv4 only,
-// written by earlier releases) is read as well.
+// A group has a spis line, a spis6 line or both (a dual-stack group). Without any spis6 line the
+// file is written as version 1 (IPv4 only, what earlier releases read and write), so a
+// downgraded daemon still adopts IPv4 groups.
 // Neither the file nor its directory may be writable by group or others (it decides which
 // kernel SAs a group keeps sending with); it is written with O_EXCL|O_NOFOLLOW and renamed.
 #pragma once
@@ -47,6 +48,10 @@ struct SavedGroup {
     std::vector<policy::Selector> selectors;
     std::vector<NetPrefix> scope;
 
+    const std::optional<SavedPlane>& plane(common::IpFamily f) const {
+        return f == common::IpFamily::ipv6 ? ipv6 : ipv4;
+    }
+    std::optional<SavedPlane>& plane(common::IpFamily f) { return f == common::IpFamily::ipv6 ? ipv6 : ipv4; }
     bool operator==(const SavedGroup&) const = default;
 };
 

@@ -156,20 +156,35 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     // Groups whose previous-run SAs can carry on (their slots first), then the others.
     const auto adoptable = find_adoptable();
     std::vector<uint32_t> keep;
+    std::size_t adopted = 0;
     for (const auto& a : adoptable) {
         auto made = make_group(*a.config, a.saved.slot);
-        if (!made) return made.error();
+        if (!made) return fail_closed(made.error());
+        // What else each carrier needs may be gone (a WAN flap takes the G_OUT route, IPv6
+        // disabled since takes G_IN6): all of it again, idempotently — the device, its SAs and
+        // routes stay as they are. If a carrier cannot be set up again the group is not adopted
+        // (its SAs go with the other leftovers below; it registers, fail-closed meanwhile).
+        common::Status ready;
+        for (const auto& p : a.planes) {
+            ready = (*made)->plane(p.family).carrier->install_carrier(*p.transform);
+            if (auto rule = ready ? rtnl_->add_rule(carrier_rule(p.family)) : common::Status{};
+                !rule && rule.error().code != EEXIST)
+                ready = rule;
+            if (!ready) break;
+        }
+        if (!ready) {
+            log_group(gdoi::LogLevel::Warning, *a.config,
+                      "the previous run's SAs not adopted (" + ready.error().message +
+                          "): fail-closed until registered");
+            continue;
+        }
         adopt(**made, a);
         for (const auto& p : a.planes) {
             FamilyPlane& plane = (*made)->plane(p.family);
             keep.push_back(plane.carrier->config().reqid);
-            // What else the carrier needs may be gone (a WAN flap takes the G_OUT route): all of
-            // it again, idempotently — the device, its SAs and routes stay as they are.
-            if (auto s = plane.carrier->install_carrier(*p.transform); !s) return s;
-            auto rule = rtnl_->add_rule(carrier_rule(plane.family));
-            if (!rule && rule.error().code != EEXIST) return rule;
             plane.carrier_ready = true;
         }
+        ++adopted;
     }
     for (const auto& g : config_.groups)
         if (!find(g))
@@ -193,7 +208,7 @@ common::Status KernelDataplane::start(const MemberConfig& config) {
     //    then only adds SAs, policies and routes. A failure here is retried by the registration.
     for (auto& [name, g] : groups_) (void)prepare_group(g->config);
     log(gdoi::LogLevel::Info,
-        "started: " + std::to_string(groups_.size()) + " group(s), " + std::to_string(adoptable.size()) +
+        "started: " + std::to_string(groups_.size()) + " group(s), " + std::to_string(adopted) +
             " adopted, local scope " + std::to_string(local_scope_.size()) + " prefix(es), WAN " +
             config_.wan_interface + " mtu " + std::to_string(wan_.wan_mtu) + ", G_OUT via " +
             (wan_.wan_gateway ? wan_.wan_gateway->to_string() : "on-link") +

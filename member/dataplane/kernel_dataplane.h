@@ -178,6 +178,8 @@ private:
     common::Result<Group*> make_group(const GroupConfig& config, std::optional<unsigned> slot = std::nullopt);
     std::vector<Adoptable> find_adoptable();
     void adopt(Group& g, const Adoptable& a);
+    // The carrier device exists and is of our kind (an operator's own "gdoi3" bridge is not).
+    bool carrier_present(const std::string& name, common::IpFamily family);
     void save_state();
     xfrm::DataplaneConfig carrier_config(unsigned slot, common::IpFamily family) const;
     std::string carrier_name(unsigned slot, common::IpFamily family) const;

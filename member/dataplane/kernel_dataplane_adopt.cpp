@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "common/hex_spi.h"
+#include "dataplane/dataplane_adoption.h"
 #include "dataplane/dataplane_saved_state.h"
 #include "dataplane/kernel_dataplane.h"
 #include "dataplane/kernel_dataplane_group.h"
@@ -46,42 +47,20 @@ std::vector<KernelDataplane::Adoptable> KernelDataplane::find_adoptable() {
         if (cfg == config_.groups.end() || sg.slot >= kMaxCarriers || contains(slots, sg.slot) ||
             std::find(names.begin(), names.end(), sg.name) != names.end())
             continue;
-        Adoptable a{&*cfg, sg, {}};
-        // Per family: exactly the SAs the group held when the state was saved (nothing expired
-        // since, no other group's SAs in the slot, no rekey step half done), and none where it
-        // saved none.
-        bool as_saved = sg.ipv4 || sg.ipv6;
-        for (const auto& [family, saved_plane] :
-             {std::pair{common::IpFamily::ipv4, &sg.ipv4}, std::pair{common::IpFamily::ipv6, &sg.ipv6}}) {
+        std::vector<CarrierFacts> carriers;
+        for (const auto family : {common::IpFamily::ipv4, common::IpFamily::ipv6}) {
             const auto dc = carrier_config(sg.slot, family);
-            Adoptable::Plane p{family, {}, 0, std::nullopt};
-            std::vector<uint32_t> outbound;
-            for (const auto& sa : *sas) {
-                if (sa.reqid != dc.reqid) continue;
-                if (sa.dst == dc.carrier.local) p.inbound.push_back(sa.spi);
-                if (sa.dst == dc.carrier.remote) {
-                    outbound.push_back(sa.spi);
-                    p.transform = sa.transform;
-                }
-            }
-            std::sort(p.inbound.begin(), p.inbound.end());
-            if (!*saved_plane) {
-                as_saved = as_saved && outbound.empty();
-                continue;
-            }
-            auto link = rtnl_->find_link(dc.carrier.name);
-            const bool carrier = link && link->has_value() && (*link)->kind == xfrm::carrier_kind(family);
-            as_saved = as_saved && outbound == std::vector<uint32_t>{(*saved_plane)->active} &&
-                       p.inbound == (*saved_plane)->inbound && p.transform && carrier;
-            p.active = (*saved_plane)->active;
-            a.planes.push_back(std::move(p));
+            carriers.push_back({family, dc.reqid, dc.carrier.local, dc.carrier.remote,
+                                carrier_present(dc.carrier.name, family)});
         }
-        if (!as_saved) {
+        auto planes = adoptable_planes(sg, *sas, carriers);
+        if (!planes) {
             log(gdoi::LogLevel::Info, gdoi::group_line(sg.name, sg.id,
                                                        "the previous run's SAs are gone or not as saved: "
                                                        "fail-closed until registered"));
             continue;
         }
+        Adoptable a{&*cfg, sg, std::move(*planes)};
         slots.push_back(sg.slot);
         names.push_back(sg.name);
         out.push_back(std::move(a));
@@ -103,6 +82,11 @@ void KernelDataplane::adopt(Group& g, const Adoptable& a) {
                       "): traffic stays encrypted until the registration renews the keys",
                   p.active);
     }
+}
+
+bool KernelDataplane::carrier_present(const std::string& name, common::IpFamily family) {
+    auto link = rtnl_->find_link(name);
+    return link && link->has_value() && (*link)->kind == xfrm::carrier_kind(family);
 }
 
 common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t>& keep) {
@@ -136,8 +120,7 @@ common::Status KernelDataplane::remove_member_objects(const std::vector<uint32_t
             const auto dc = carrier_config(slot, family);
             if (contains(keep, dc.reqid)) continue;
             // Only our kind of device: an operator's own "gdoi3" bridge is not ours to delete.
-            auto link = rtnl_->find_link(dc.carrier.name);
-            const bool ours = link && link->has_value() && (*link)->kind == xfrm::carrier_kind(family);
+            const bool ours = carrier_present(dc.carrier.name, family);
             if (ours) note(rtnl_->delete_link(dc.carrier.name));
             // The G_OUT6 route exists only where the IPv6 carrier was (IPv6 may be disabled).
             if (!dc.wan_device.empty() && (family == common::IpFamily::ipv4 || ours))
@@ -172,8 +155,7 @@ void KernelDataplane::save_state() {
             if (!plane->sending()) continue;
             auto inbound = plane->schedule.installed();
             std::sort(inbound.begin(), inbound.end());
-            (plane->family == common::IpFamily::ipv6 ? sg.ipv6 : sg.ipv4) =
-                SavedPlane{*plane->schedule.active(), std::move(inbound)};
+            sg.plane(plane->family) = SavedPlane{*plane->schedule.active(), std::move(inbound)};
         }
         keyed.push_back(std::move(sg));
     }

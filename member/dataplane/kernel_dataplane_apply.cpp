@@ -210,7 +210,9 @@ void KernelDataplane::on_timer(std::chrono::steady_clock::time_point now) {
         if (s) s = commit(pending);
         std::erase_if(g->teks, [g](const auto& kv) { return !g->plane_of(kv.first); });
         if (!s) {
-            log_group(gdoi::LogLevel::Error, g->config, s.error().message);
+            // The message names the group already (run()'s label).
+            log(gdoi::LogLevel::Error,
+                s.error().message + gdoi::log_fields({g->config.name, g->config.id, std::nullopt}));
             fail_closed_after_error(*g, s.error().message);
         } else {
             for (const FamilyPlane* plane : pending.keyed) keyed.emplace_back(g, plane);
@@ -337,7 +339,10 @@ common::Status KernelDataplane::commit(Pending& pending) {
     pending.prefixes.clear();
     if (requests)
         log(gdoi::LogLevel::Debug,
-            std::to_string(requests) + " kernel request(s) applied (" + pending.steps + ")");
+            std::to_string(requests) + " kernel request(s) applied (" + pending.steps + ")" +
+                (pending.for_group
+                     ? gdoi::log_fields({pending.for_group->name, pending.for_group->id, std::nullopt})
+                     : std::string()));
     for (const auto& line : pending.applied) log(gdoi::LogLevel::Info, line);
     pending.applied.clear();
     pending.steps.clear();
@@ -347,8 +352,10 @@ common::Status KernelDataplane::commit(Pending& pending) {
 common::Status KernelDataplane::run(Group& g, FamilyPlane& plane, const std::vector<RekeyStep>& steps,
                                     Pending& pending) {
     const std::string label = "group " + g.config.name + ": ";
+    pending.for_group = &g.config;
     for (const auto& step : steps) {
-        log_group(gdoi::LogLevel::Debug, g.config, step.to_string());
+        log_group(gdoi::LogLevel::Debug, g.config, step.to_string(),
+                  step.kind == RekeyStep::Kind::keyed ? std::nullopt : std::optional<uint32_t>(step.spi));
         pending.steps += (pending.steps.empty() ? label : ", ") + step.to_string();
         common::Status s;
         switch (step.kind) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "dataplane/dataplane_adoption.h"
 #include "dataplane/dataplane_rekey.h"
 #include "dataplane/dataplane_saved_state.h"
 #include "dataplane/dataplane_selectors.h"
@@ -54,6 +55,7 @@ struct KernelDataplane::Group {
     uint64_t replay_drops_retired = 0;
     std::map<uint32_t, uint64_t> replay_drops_seen;  // SPI -> last read of its rule's counter
     std::string replay_error;                        // the last window move's error, while it lasts
+    std::int64_t replay_error_logged = 0;            // when it was last logged (unix seconds)
     uint64_t replay_drops_logged = 0;                // the total the last log line reported
     unsigned slot = 0;                               // carrier slot (kernel_dataplane.h)
     FamilyPlane ipv4{common::IpFamily::ipv4, {}, {}, false, false, {}};
@@ -97,6 +99,7 @@ struct KernelDataplane::Pending {
     Pending(const Pending&) = delete;
     Pending& operator=(const Pending&) = delete;
     xfrm::DataplaneBatch batch;
+    const GroupConfig* for_group = nullptr;              // whose steps (one group per Pending)
     std::string steps;                                   // what is staged, for the error message
     std::vector<std::pair<Group*, NetPrefix>> prefixes;  // staged routes: forgotten if the batch fails
     std::vector<std::string> applied;                    // Info lines once the batch is in the kernel
@@ -106,15 +109,9 @@ struct KernelDataplane::Pending {
 // A group of a previous run that can keep its SAs (kernel_dataplane_adopt.cpp), per family
 // whose carrier sent when the state was saved (a dual-stack group: both).
 struct KernelDataplane::Adoptable {
-    struct Plane {
-        common::IpFamily family = common::IpFamily::ipv4;
-        std::vector<uint32_t> inbound;                // SPIs with an inbound SA of the carrier
-        uint32_t active = 0;                          // the SPI with the carrier's outbound SA
-        std::optional<xfrm::EspTransform> transform;  // of the outbound SA (the carrier MTU)
-    };
     const GroupConfig* config = nullptr;
     SavedGroup saved;
-    std::vector<Plane> planes;  // one or two
+    std::vector<AdoptedPlane> planes;  // one or two (dataplane_adoption.h)
 };
 
 }  // namespace member

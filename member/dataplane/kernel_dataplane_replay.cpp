@@ -67,9 +67,11 @@ void KernelDataplane::replay_tick(Clock::time_point now) {
                     // The old window stays: the group's ESP is dropped once it is out of date
                     // (never accepted beyond it); the next second tries again. Logged when the
                     // error is new and once a minute while it lasts, not every second.
-                    if (s.error().message != g.replay_error || t % 60 == 0)
+                    if (s.error().message != g.replay_error || t >= g.replay_error_logged + 60) {
                         log_group(gdoi::LogLevel::Error, g.config,
                                   "anti-replay: the window did not move: " + s.error().message);
+                        g.replay_error_logged = t;
+                    }
                     g.replay_error = s.error().message;
                 } else {
                     g.replay_accepted = std::move(accepted);

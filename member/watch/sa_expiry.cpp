@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "common/hex_spi.h"
-#include "gdoi/log.h"
 
 namespace member {
 
@@ -30,18 +29,15 @@ std::optional<ExpiryDecision> decide_sa_expire(const xfrm::SaExpire& expire, uin
                 d.message +=
                     " (the AES-GCM packet limit for gcm-expected-senders is used up: have the key "
                     "server rekey the group sooner, or use AES-CBC TEKs)";
-            d.message += gdoi::log_fields({g.name, g.id, expire.sa.spi});
             return d;
         }
         d.reregister = g.keys && is_newest_tek(*g.keys, expire.sa.spi);
         const bool listed = g.keys && std::any_of(g.keys->teks.begin(), g.keys->teks.end(),
                                                   [&](const gdoi::Tek& t) { return t.spi == expire.sa.spi; });
-        d.message = gdoi::group_line(g.name, g.id,
-                                     "SA " + spi + " reached its soft lifetime (" + limit + "); " +
-                                         (d.reregister ? "no newer TEK: registering again early"
-                                          : listed     ? "the group holds a newer TEK"
-                                                       : "its TEK is no longer listed by the key server"),
-                                     expire.sa.spi);
+        d.message = "group " + g.name + ": SA " + spi + " reached its soft lifetime (" + limit + "); " +
+                    (d.reregister ? "no newer TEK: registering again early"
+                     : listed     ? "the group holds a newer TEK"
+                                  : "its TEK is no longer listed by the key server");
         return d;
     }
     return std::nullopt;

@@ -27,7 +27,6 @@ struct ExpiryCandidate {
     std::string name;
     bool holds_sa = false;                   // the dataplane installed an SA of this SPI for it
     const gdoi::GroupState* keys = nullptr;  // the group's keys now; nullptr while not keyed
-    std::uint32_t id = 0;                    // the group id, for the log line's fields
 };
 
 struct ExpiryDecision {

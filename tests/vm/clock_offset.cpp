@@ -20,7 +20,10 @@ time_t offset_seconds() {
     return text != nullptr ? static_cast<time_t>(std::strtol(text, nullptr, 10)) : 0;
 }
 
-bool is_wall_clock(clockid_t id) { return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE; }
+bool is_wall_clock(clockid_t id) {
+    return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_REALTIME_ALARM ||
+           id == CLOCK_TAI;
+}
 
 }  // namespace
 

@@ -390,9 +390,10 @@ NFT
 ip netns exec "$P-gm1" "$MEMBERD" -c "$W/gm1.toml" >>"$W/gm1.log" 2>&1 &
 GM1=$!
 check "gm1 restarted: daemon up, its nft table loaded" wait_until 60 member_up gm1
-for spi in "$new4" "$new6"; do
-    check "gm1 adopted the previous run's SAs sending with $spi" \
-        grep -qE "adopted the previous run's SAs \(sending with $spi, carrier gdoi0(v6)?\).* spi=$spi\$" "$W/gm1.log"
+for pair in "$new4 gdoi0" "$new6 gdoi0v6"; do
+    read -r spi carrier <<<"$pair"
+    check "gm1 adopted the previous run's SAs sending with $spi on $carrier" \
+        grep -qE "adopted the previous run's SAs \(sending with $spi, carrier $carrier\).* spi=$spi\$" "$W/gm1.log"
 done
 [ "$(group_state gm1 $GROUP)" != registered ] || bad "gm1 registered although the key server is unreachable"
 capture_start adopted
@@ -405,9 +406,12 @@ for f in ping6 ping4; do
     else bad "adopted, key server unreachable: $f ${got:-0} of ${sent:-0} answered"; fi
 done
 frames "$CAP" >"$W/adopted-frames.txt"
-for spi in "$new4" "$new6"; do
-    n=$(awk -F'\t' -v s="$spi" '$3 == 50 && $4 == s' "$W/adopted-frames.txt" | grep -c . || true)
-    if [[ $n -ge 20 ]]; then ok "adopted: $n ESP packets under $spi on the core"; else bad "adopted: $n ESP packets under $spi on the core"; fi
+# gm1's own ESP (the requests: outer source = lan1's host, address preservation) under each
+# adopted SPI; gm2's replies use the same group SPIs.
+for pair in "$new4 $V4_1" "$new6 $H1"; do
+    read -r spi src <<<"$pair"
+    n=$(awk -F'\t' -v s="$spi" -v a="$src" '$3 == 50 && $4 == s && $1 == a' "$W/adopted-frames.txt" | grep -c . || true)
+    if [[ $n -ge 20 ]]; then ok "adopted: gm1 sent $n ESP packets under $spi"; else bad "adopted: gm1 sent $n ESP packets under $spi"; fi
 done
 n=$(in_clear "$W/adopted-frames.txt")
 if [[ $n -eq 0 ]]; then ok "adopted: nothing between the sites in clear"; else bad "adopted: $n packets between the sites in clear"; fi

@@ -14,7 +14,8 @@ enum class LogLevel { Debug, Info, Warning, Error };
 using LogSink = std::function<void(LogLevel, const std::string&)>;
 
 // The fixed key=value fields a line about a group (and one of its SAs) ends with, in logfmt
-// (quoted only when a value holds a blank, '=' or '"'), so that journald queries
+// (a value is quoted when it is empty or holds a blank, '=', '"', '\\' or a control character;
+// '"' and '\\' are escaped, newline, CR and tab written as \n, \r, \t), so that journald queries
 // (`journalctl -u gdoi-memberd --grep 'group=NAME( |$)'`) and log shippers' logfmt parsers find
 // every line of a group or SA: " group=NAME group_id=N" and, about one SA, " spi=0x0123abcd".
 struct LogFields {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <utility>
 
 #include "common/hex_spi.h"
@@ -6,9 +7,13 @@
 namespace gdoi {
 namespace {
 
-// logfmt: a value with a blank, '=' or '"' (or an empty one) is quoted, '"' and '\' escaped.
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// logfmt (log.h): quoted when empty or holding a blank, '=', '"', '\\' or a control character.
 void append_value(std::string& out, std::string_view value) {
-    const bool plain = !value.empty() && value.find_first_of(" =\"\\\t") == std::string_view::npos;
+    const bool plain = !value.empty() && std::none_of(value.begin(), value.end(), [](char c) {
+        return c == ' ' || c == '=' || c == '"' || c == '\\' || is_control(c);
+    });
     if (plain) {
         out.append(value);
         return;
@@ -16,7 +21,16 @@ void append_value(std::string& out, std::string_view value) {
     out.push_back('"');
     for (char c : value) {
         if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(c);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (is_control(c))
+            out.push_back('?');  // never a raw control character in a log line
+        else
+            out.push_back(c);
     }
     out.push_back('"');
 }

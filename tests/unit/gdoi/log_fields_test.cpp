@@ -18,6 +18,8 @@ TEST_CASE("log fields: a value a logfmt parser would split is quoted", "[log]") 
     CHECK(gdoi::log_fields({"k=v", 1, std::nullopt}) == " group=\"k=v\" group_id=1");
     CHECK(gdoi::log_fields({"say \"hi\"\\", 1, std::nullopt}) == " group=\"say \\\"hi\\\"\\\\\" group_id=1");
     CHECK(gdoi::log_fields({"", 1, std::nullopt}) == " group=\"\" group_id=1");
+    // A control character never reaches the line raw: a forged second line is impossible.
+    CHECK(gdoi::log_fields({"a\nb\tc\rd\x01", 1, std::nullopt}) == " group=\"a\\nb\\tc\\rd?\" group_id=1");
 }
 
 TEST_CASE("group_line: the human text first, the fields last", "[log]") {

@@ -72,6 +72,17 @@ TEST_CASE("saved state: format and parse round trip, names with spaces, ports, n
     CHECK(*back == groups);
 }
 
+TEST_CASE("saved state: without an IPv6 carrier the file stays version 1 (a downgrade still adopts)") {
+    auto v4 = sample();
+    v4.resize(2);  // the two IPv4 groups
+    const auto text = format_saved_state(v4);
+    CHECK(text.rfind("gdoi-member dataplane state 1\n", 0) == 0);
+    CHECK(text.find("spis6") == std::string::npos);
+    auto back = parse_saved_state(text);
+    REQUIRE(back);
+    CHECK(*back == v4);
+}
+
 TEST_CASE("saved state: a version 1 file (IPv4 only, earlier releases) is read") {
     auto v1 = parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis 0x1000 0x1000 0x0fff\n");
     REQUIRE(v1);
@@ -85,6 +96,13 @@ TEST_CASE("saved state: errors name the line") {
                Catch::Contains("version 1 or 2"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 2\ngroup 1 0 A\nspis6\n").error().message,
                Catch::Contains("line 3: spis6 without an SPI"));
+    CHECK_THAT(
+        parse_saved_state("gdoi-member dataplane state 1\ngroup 1 0 A\nspis6 0x1 0x1\n").error().message,
+        Catch::Contains("line 3: spis6 in a version 1 state"));
+    CHECK_THAT(parse_saved_state("gdoi-member dataplane state 2\ngroup 1 0 A\nspis 0x1 0x1\nspis 0x2 0x2\n")
+                   .error()
+                   .message,
+               Catch::Contains("line 4: a second spis line for the group"));
     CHECK_THAT(parse_saved_state("something else\n").error().message, Catch::Contains("line 1"));
     CHECK_THAT(parse_saved_state("gdoi-member dataplane state 1\nscope 10.0.0.0/8\n").error().message,
                Catch::Contains("line 2: scope before any group"));

@@ -72,7 +72,7 @@ TEST_CASE("soft expire of a TEK the key server no longer lists: no registration"
 
 TEST_CASE("hard expire: warning text, never a registration from here", "[sa_expiry]") {
     const auto a = keys({0x1111});
-    const std::vector<ExpiryCandidate> groups{{"alpha", true, &a, 7}};
+    const std::vector<ExpiryCandidate> groups{{"alpha", true, &a}};
     auto d = decide_sa_expire(expire(0x1111, true), kOwner, groups);
     REQUIRE(d);
     CHECK(d->hard);
@@ -80,8 +80,7 @@ TEST_CASE("hard expire: warning text, never a registration from here", "[sa_expi
     CHECK(d->message ==
           "SA 0x00001111 of group alpha reached its hard lifetime (packets): removed by the kernel; "
           "traffic fail-closed until new keys (the AES-GCM packet limit for gcm-expected-senders is used up: "
-          "have the key server rekey the group sooner, or use AES-CBC TEKs) group=alpha group_id=7 "
-          "spi=0x00001111");
+          "have the key server rekey the group sooner, or use AES-CBC TEKs)");
 }
 
 TEST_CASE("expires of SAs that are not ours or that no group holds are ignored", "[sa_expiry]") {
