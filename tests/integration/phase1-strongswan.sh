@@ -22,6 +22,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/charon.sh"
 # shellcheck source=SCRIPTDIR/lib/capture.sh
 . "$HERE/lib/capture.sh"
+# shellcheck source=SCRIPTDIR/lib/report.sh
+. "$HERE/lib/report.sh"
 
 INITIATOR_IP=10.248.0.1
 RESPONDER_IP=10.248.0.2
@@ -43,9 +45,6 @@ BAD_TIMEOUT=5
 # Extra grace for process start/stop around the initiator's own bound.
 SLACK=3
 
-PASSED=0
-FAILED=0
-
 # matrix_proposals — 29 proposals: every cipher x hash x DH group below.
 matrix_proposals() {
   local enc hash dh
@@ -59,11 +58,6 @@ matrix_proposals() {
   echo aes128-sha1-modp1536
   echo aes256-sha512-modp4096
 }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 
 # show_failure CASEDIR — what a developer needs to see: the tool's output and charon's log
 # for this attempt only.
@@ -206,19 +200,7 @@ main() {
     fi
   fi
 
-  echo "phase1 matrix: $PASSED passed, $FAILED failed ($(( ($(now_ms) - t_start) / 1000 )) s; work dir $WORK)"
-  if [ "$FAILED" -ne 0 ]; then
-    echo "charon log: $RDIR/charon.log; capture: $WORK/phase1.pcapng (kept)"
-    return 1
-  fi
-  WORK_DONE_OK=1
-}
-
-# work_cleanup — remove the work directory after a fully passing run (unless P1_KEEP=1);
-# keep it, with logs and capture, after anything else.
-WORK_DONE_OK=0
-work_cleanup() {
-  if [ "$WORK_DONE_OK" = 1 ] && [ "${P1_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
+  report_summary "phase1 matrix" "$t_start"
 }
 
 main "$@"
