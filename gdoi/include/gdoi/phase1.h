@@ -116,8 +116,8 @@ private:
     // Checks the responder's SA answer against what was offered.
     bool accept_chosen_sa(const isakmp::RawPayload* sa_payload);
     bool derive_keys(ByteView peer_ke, ByteView nonce_r);
-    // HASH_R (RFC 2409 §5) of the key server's identity payload body.
-    bool hash_r_verifies(ByteView idir_b, ByteView hash_r);
+    // HASH_R (RFC 2409 §5) of the key server's identity payload body (in hash_).
+    const SecureBytes& hash_r(ByteView idir_b);
     // The key server's authentication in `payloads` (IDir and HASH_R or CERT + SIG_R); fails
     // the exchange and returns false when it does not hold.
     bool peer_authenticated(const std::vector<isakmp::RawPayload>& payloads, const char* message);

@@ -318,10 +318,10 @@ bool Phase1Initiator::derive_keys(ByteView peer_ke, ByteView nonce_r) {
     return true;
 }
 
-bool Phase1Initiator::hash_r_verifies(ByteView idir_b, ByteView hash_r) {
+const SecureBytes& Phase1Initiator::hash_r(ByteView idir_b) {
     phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie, sa_.initiator_cookie, sai_b_,
                 idir_b, hash_);
-    return hash_.equals(hash_r);
+    return hash_;
 }
 
 std::string Phase1Initiator::auth_name() const {
@@ -350,7 +350,7 @@ bool Phase1Initiator::peer_authenticated(const std::vector<isakmp::RawPayload>& 
         return false;
     }
     if (!config_.sig) {
-        if (!hash_r_verifies(id->body, proof->body)) {
+        if (!hash_r(id->body).equals(proof->body)) {
             fail(Phase1Failure::AuthenticationFailed,
                  "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
                  "server's");
@@ -358,10 +358,8 @@ bool Phase1Initiator::peer_authenticated(const std::vector<isakmp::RawPayload>& 
         }
     } else {
         // HASH_R (RFC 2409 §5) is what SIG_R signs.
-        phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie, sa_.initiator_cookie,
-                    sai_b_, id->body, hash_);
-        auto verified =
-            verify_peer_signature(*config_.sig, payloads, *peer_id, hash_, config_.expected_peer_id);
+        auto verified = verify_peer_signature(*config_.sig, payloads, *peer_id, hash_r(id->body),
+                                              config_.expected_peer_id);
         if (!verified) {
             fail(Phase1Failure::AuthenticationFailed, verified.error().message);
             return false;
