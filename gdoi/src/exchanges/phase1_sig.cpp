@@ -70,6 +70,11 @@ common::Status verify_peer_signature(const crypto::SigCredentials& creds,
                                   " (certificate " + cert.describe_names() + "), but we expect " +
                                   crypto::describe_id(*expected_peer_id) +
                                   ": check the expected peer identity");
+    if (cert.key_method() != creds.method)
+        return common::make_error(
+            "the key server's certificate " + cert.describe_names() +
+            " holds no key for the negotiated method " + crypto::sig_auth_method_name(creds.method) +
+            ": both sides need keys of the same type (RSA, or ECDSA on the same curve)");
     const auto* sig = isakmp::find_payload(payloads, PayloadType::Signature);
     if (sig == nullptr) return common::make_error("the key server's answer has no SIG payload");
     if (sig->body.empty() || sig->body.size() > kMaxSignatureSize)

@@ -308,6 +308,7 @@ TEST_CASE("signatures: the key server's certificate, identity and SIG_R are chec
     isakmp::IdPayload ks_id = fqdn("gcks.test");
     std::string expect;
     bool no_cert = false, bad_sig = false;
+    SigAuthMethod resp_method = SigAuthMethod::EcdsaP256;
     SECTION("certificate from an unknown CA") {
         auto other = test::make_ca("other CA");
         ks = test::issue(test::make_key("P-256"), {}, &other);
@@ -340,15 +341,21 @@ TEST_CASE("signatures: the key server's certificate, identity and SIG_R are chec
         no_cert = true;
         expect = "sent no certificate";
     }
+    SECTION("certificate with a key of another type") {
+        ks = test::issue(test::make_key("P-384"), {}, &pki.ca);
+        resp_method = SigAuthMethod::EcdsaP384;
+        expect = "holds no key for the negotiated method ecdsa-256";
+    }
     SECTION("SIG_R does not verify") {
         bad_sig = true;
         expect = "signature (SIG_R, ecdsa-256) does not verify";
     }
     Phase1Initiator init(std::move(config));
-    SigResponder resp(ks, SigAuthMethod::EcdsaP256, ks_id);
+    SigResponder resp(ks, resp_method, ks_id);
     resp.send_cert = !no_cert;
     resp.corrupt_sig = bad_sig;
-    CHECK(run_main(init, resp));
+    const bool sig_i_ok = run_main(init, resp);
+    if (resp_method == SigAuthMethod::EcdsaP256) CHECK(sig_i_ok);  // ours is fine in every case
     CHECK(init.failed());
     CHECK(init.failure() == Phase1Failure::AuthenticationFailed);
     INFO(init.failure_message());
