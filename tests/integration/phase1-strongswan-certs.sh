@@ -129,10 +129,10 @@ make_pki() {
   issue good "$PKI/ks-revoked.pem" "$PKI/ks-rsa2048.key" gcks.test gcks.test "$RESPONDER_IP"
   openssl ca -batch -config "$PKI/good/ca.cnf" -revoke "$PKI/ks-revoked.pem" >/dev/null 2>&1
   openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/good.crl" >/dev/null 2>&1
-  [ -s "$PKI/good.crl" ] && [ -s "$PKI/ks-expired.pem" ] && [ -s "$PKI/ks-no-ds.pem" ] || {
+  if ! [ -s "$PKI/good.crl" ] || ! [ -s "$PKI/ks-expired.pem" ] || ! [ -s "$PKI/ks-no-ds.pem" ]; then
     echo "openssl could not make the test PKI" >&2
     return 1
-  }
+  fi
 }
 
 # ---- charon with certificates
@@ -206,12 +206,9 @@ case_ok() {
   local grace=2
   [ "$RC" -ne 0 ] && grace=0.3
   charon_wait_established "$RDIR" "$grace" || why="${why:+$why, }charon did not log an established IKE_SA"
-  if [ -z "$why" ]; then
-    pass "$mode $type id=$idtype${EXTRA[*]:+ ${EXTRA[*]}} (${ELAPSED_MS} ms): $(grep -m1 -o 'IKE SA established.*' "$casedir/stderr")"
-  else
-    fail "$mode $type id=$idtype: $why (${ELAPSED_MS} ms)"
-    show_failure "$casedir"
-  fi
+  report_case "${why:+$why (${ELAPSED_MS} ms)}" "$casedir" \
+    "$mode $type id=$idtype${EXTRA[*]:+ ${EXTRA[*]}} (${ELAPSED_MS} ms): $(grep -m1 -o 'IKE SA established.*' "$casedir/stderr")" \
+    "$mode $type id=$idtype"
 }
 
 # case_bad NAME MODE KS_CERT EXPECT ARGS... — charon presents KS_CERT (RSA-2048 key); the
@@ -226,12 +223,8 @@ case_bad() {
   [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ] && why="${why:+$why, }initiator killed by the outer timeout"
   [ "$ELAPSED_MS" -gt $(((BAD_TIMEOUT + SLACK) * 1000)) ] && why="${why:+$why, }took ${ELAPSED_MS} ms"
   grep -qE "$expect" "$casedir/stderr" || why="${why:+$why, }no stderr line matches /$expect/"
-  if [ -z "$why" ]; then
-    pass "$mode $name (exit $RC, ${ELAPSED_MS} ms): $(grep -m1 -E "$expect" "$casedir/stderr" | cut -c1-300)"
-  else
-    fail "$mode $name: $why"
-    show_failure "$casedir"
-  fi
+  report_case "$why" "$casedir" \
+    "$mode $name (exit $RC, ${ELAPSED_MS} ms): $(grep -m1 -E "$expect" "$casedir/stderr" | cut -c1-300)" "$mode $name"
 }
 
 # case_wrong_key MODE — our SIG_I made with a key that is not our certificate's: charon's
@@ -253,12 +246,9 @@ case_wrong_key() {
   charon_log_since_mark "$RDIR" | grep -qE "signature validation failed|no trusted RSA public key" ||
     why="${why:+$why, }charon did not log a failed signature check"
   charon_established_since_mark "$RDIR" && why="${why:+$why, }charon established an SA"
-  if [ -z "$why" ]; then
-    pass "$mode wrong-private-key (exit $RC, ${ELAPSED_MS} ms): charon: $(charon_log_since_mark "$RDIR" | grep -m1 -oE 'signature validation failed.*|no trusted RSA public key.*')"
-  else
-    fail "$mode wrong-private-key: $why"
-    show_failure "$casedir"
-  fi
+  report_case "$why" "$casedir" \
+    "$mode wrong-private-key (exit $RC, ${ELAPSED_MS} ms): charon: $(charon_log_since_mark "$RDIR" | grep -m1 -oE 'signature validation failed.*|no trusted RSA public key.*')" \
+    "$mode wrong-private-key"
 }
 
 main() {

@@ -111,12 +111,7 @@ case_ok() {
   if ! charon_wait_established "$RDIR" "$grace"; then
     why="${why:+$why, }charon did not log an established IKE_SA"
   fi
-  if [ -z "$why" ]; then
-    pass "$name (${ELAPSED_MS} ms)"
-  else
-    fail "$name: $why (${ELAPSED_MS} ms)"
-    show_failure "$casedir"
-  fi
+  report_case "${why:+$why (${ELAPSED_MS} ms)}" "$casedir" "$name (${ELAPSED_MS} ms)" "$name"
 }
 
 # case_wrong_psk MODE — charon has the right PSK, the initiator a wrong one: the initiator
@@ -135,12 +130,9 @@ case_wrong_psk() {
   # Charon could only establish if the initiator's HASH verified; look for a while anyway.
   sleep 0.5
   charon_established_since_mark "$RDIR" && why="${why:+$why, }charon established an SA"
-  if [ -z "$why" ]; then
-    pass "$mode wrong-psk (exit $RC, ${ELAPSED_MS} ms): $(grep -iE -m1 'pre-shared key|PSK' "$casedir/stderr")"
-  else
-    fail "$mode wrong-psk: $why"
-    show_failure "$casedir"
-  fi
+  report_case "$why" "$casedir" \
+    "$mode wrong-psk (exit $RC, ${ELAPSED_MS} ms): $(grep -iE -m1 'pre-shared key|PSK' "$casedir/stderr")" \
+    "$mode wrong-psk"
 }
 
 # capture_check — stop tshark and fail if any packet decodes as malformed (port 848 is

@@ -10,6 +10,18 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 
+# report_case WHY CASEDIR PASS_TEXT FAIL_TEXT — PASS with PASS_TEXT when WHY is empty, else
+# FAIL with FAIL_TEXT and WHY, then the script's `show_failure CASEDIR`.
+report_case() {
+  local why=$1 casedir=$2 pass_text=$3 fail_text=$4
+  if [ -z "$why" ]; then
+    pass "$pass_text"
+  else
+    fail "$fail_text: $why"
+    show_failure "$casedir"
+  fi
+}
+
 # report_summary TITLE START_MS — the closing line; 1 when anything failed (the work
 # directory, with charon's log and the capture, is then kept).
 report_summary() {
