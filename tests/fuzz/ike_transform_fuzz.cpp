@@ -27,7 +27,11 @@ void check(const isakmp::Transform& t) {
     FUZZ_CHECK(group != nullptr && group->as_integer() == static_cast<uint64_t>(p->group));
     FUZZ_CHECK(crypto::dh_public_size(p->group) != 0);
     FUZZ_CHECK(p->cipher.key_size == 16 || p->cipher.key_size == 24 || p->cipher.key_size == 32);
+    // The name carries the suite; the authentication method comes from the configuration.
+    FUZZ_CHECK(p->auth_method == ike_attr::kAuthPreSharedKey || p->auth_method == ike_attr::kAuthRsaSig ||
+               p->auth_method == ike_attr::kAuthEcdsaP256 || p->auth_method == ike_attr::kAuthEcdsaP384);
     auto named = parse_ike_proposal(p->name());
+    if (named) named->auth_method = p->auth_method;
     FUZZ_CHECK(named.ok() && *named == *p);
     auto again = ike_proposal_from_transform(p->to_transform(t.number, 86400));
     FUZZ_CHECK(again.ok() && *again == *p);

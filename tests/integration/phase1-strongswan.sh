@@ -22,6 +22,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/charon.sh"
 # shellcheck source=SCRIPTDIR/lib/capture.sh
 . "$HERE/lib/capture.sh"
+# shellcheck source=SCRIPTDIR/lib/report.sh
+. "$HERE/lib/report.sh"
 
 INITIATOR_IP=10.248.0.1
 RESPONDER_IP=10.248.0.2
@@ -43,9 +45,6 @@ BAD_TIMEOUT=5
 # Extra grace for process start/stop around the initiator's own bound.
 SLACK=3
 
-PASSED=0
-FAILED=0
-
 # matrix_proposals — 29 proposals: every cipher x hash x DH group below.
 matrix_proposals() {
   local enc hash dh
@@ -59,11 +58,6 @@ matrix_proposals() {
   echo aes128-sha1-modp1536
   echo aes256-sha512-modp4096
 }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 
 # show_failure CASEDIR — what a developer needs to see: the tool's output and charon's log
 # for this attempt only.
@@ -117,12 +111,7 @@ case_ok() {
   if ! charon_wait_established "$RDIR" "$grace"; then
     why="${why:+$why, }charon did not log an established IKE_SA"
   fi
-  if [ -z "$why" ]; then
-    pass "$name (${ELAPSED_MS} ms)"
-  else
-    fail "$name: $why (${ELAPSED_MS} ms)"
-    show_failure "$casedir"
-  fi
+  report_case "${why:+$why (${ELAPSED_MS} ms)}" "$casedir" "$name (${ELAPSED_MS} ms)" "$name"
 }
 
 # case_wrong_psk MODE — charon has the right PSK, the initiator a wrong one: the initiator
@@ -141,12 +130,9 @@ case_wrong_psk() {
   # Charon could only establish if the initiator's HASH verified; look for a while anyway.
   sleep 0.5
   charon_established_since_mark "$RDIR" && why="${why:+$why, }charon established an SA"
-  if [ -z "$why" ]; then
-    pass "$mode wrong-psk (exit $RC, ${ELAPSED_MS} ms): $(grep -iE -m1 'pre-shared key|PSK' "$casedir/stderr")"
-  else
-    fail "$mode wrong-psk: $why"
-    show_failure "$casedir"
-  fi
+  report_case "$why" "$casedir" \
+    "$mode wrong-psk (exit $RC, ${ELAPSED_MS} ms): $(grep -iE -m1 'pre-shared key|PSK' "$casedir/stderr")" \
+    "$mode wrong-psk"
 }
 
 # capture_check — stop tshark and fail if any packet decodes as malformed (port 848 is
@@ -206,19 +192,7 @@ main() {
     fi
   fi
 
-  echo "phase1 matrix: $PASSED passed, $FAILED failed ($(( ($(now_ms) - t_start) / 1000 )) s; work dir $WORK)"
-  if [ "$FAILED" -ne 0 ]; then
-    echo "charon log: $RDIR/charon.log; capture: $WORK/phase1.pcapng (kept)"
-    return 1
-  fi
-  WORK_DONE_OK=1
-}
-
-# work_cleanup — remove the work directory after a fully passing run (unless P1_KEEP=1);
-# keep it, with logs and capture, after anything else.
-WORK_DONE_OK=0
-work_cleanup() {
-  if [ "$WORK_DONE_OK" = 1 ] && [ "${P1_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
+  report_summary "phase1 matrix" "$t_start"
 }
 
 main "$@"

@@ -7,9 +7,12 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "gdoi/cert_files.h"
 #include "gdoi/phase1.h"
 #include "gdoi/secret_file.h"
 #include "run_exchange.h"
@@ -20,9 +23,54 @@ void usage() {
     std::fputs(
         "usage: gdoi-phase1 --local ADDR --server ADDR [--server-port 848] [--local-port 848]\n"
         "                   [--mode main|aggressive] --proposal NAME [--proposal NAME ...]\n"
-        "                   --psk-file FILE [--timeout SECONDS] [--doi 1|2] [--id fqdn:NAME]\n"
-        "                   [--keylog FILE] [--verbose]\n",
+        "                   (--psk-file FILE | --auth rsa|ecdsa-256|ecdsa-384|auto --cert FILE --key FILE\n"
+        "                    --ca FILE [--crl FILE ...] [--id-type dn|fqdn|address] [--peer-id TYPE:VALUE]\n"
+        "                    [--unchecked-key])\n"
+        "                   [--timeout SECONDS] [--doi 1|2] [--id fqdn:NAME] [--keylog FILE] [--verbose]\n"
+        "  --peer-id: fqdn:NAME, ip:ADDR or dn-of:CERTFILE (that certificate's subject)\n"
+        "  --unchecked-key: send with a key that is not the certificate's (tests the peer's check)\n",
         stderr);
+}
+
+std::optional<gdoi::crypto::SigAuthMethod> parse_method(const std::string& name) {
+    using gdoi::crypto::SigAuthMethod;
+    for (auto m : {SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384})
+        if (name == gdoi::crypto::sig_auth_method_name(m) || (name == "rsa" && m == SigAuthMethod::Rsa))
+            return m;
+    return std::nullopt;
+}
+
+// fqdn:NAME, ip:ADDR, or dn-of:CERTFILE: the subject of that certificate file.
+common::Result<gdoi::isakmp::IdPayload> parse_id(const std::string& spec) {
+    gdoi::isakmp::IdPayload id;
+    const auto colon = spec.find(':');
+    const std::string type = spec.substr(0, colon),
+                      value = colon == std::string::npos ? "" : spec.substr(colon + 1);
+    if (type == "fqdn") {
+        id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
+        id.data.assign(value.begin(), value.end());
+        return id;
+    }
+    if (type == "ip") {
+        auto ep = gdoi::Endpoint::parse(value, 0);
+        if (!ep) return ep.error();
+        const auto& a = ep->addr;
+        const bool v4 = a.ss_family == AF_INET;
+        id.type = static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
+        const auto* p =
+            v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr)
+               : reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
+        id.data.assign(p, p + (v4 ? 4 : 16));
+        return id;
+    }
+    if (type == "dn-of") {  // the subject of a certificate file
+        std::ifstream in(value, std::ios::binary);
+        const gdoi::Bytes text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto cert = gdoi::crypto::Certificate::parse(text);
+        if (!cert) return common::make_error(value + ": " + cert.error().message);
+        return gdoi::crypto::id_from_certificate(*cert, gdoi::isakmp::IdType::DerAsn1Dn);
+    }
+    return common::make_error("expected fqdn:NAME, ip:ADDR or dn-of:CERTFILE, not '" + spec + "'");
 }
 
 }  // namespace
@@ -33,6 +81,10 @@ int main(int argc, char** argv) {
     double timeout = 15;
     bool verbose = false;
     gdoi::Phase1Config config;
+    gdoi::SigCredentialFiles cert_files;
+    std::string auth, id_type, peer_id;
+    // A test tool: the key file's mode is not enforced (the daemon's loader does).
+    cert_files.key_owner_only = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -75,6 +127,22 @@ int main(int argc, char** argv) {
             config.sa_doi = static_cast<uint32_t>(std::stoul(next()));
         else if (a == "--id")
             id_spec = next();
+        else if (a == "--auth")
+            auth = next();
+        else if (a == "--cert")
+            cert_files.certificate = next();
+        else if (a == "--key")
+            cert_files.private_key = next();
+        else if (a == "--ca")
+            cert_files.ca_file = next();
+        else if (a == "--crl")
+            cert_files.crl_files.push_back(next());
+        else if (a == "--id-type")
+            id_type = next();
+        else if (a == "--peer-id")
+            peer_id = next();
+        else if (a == "--unchecked-key")
+            cert_files.require_key_match = false;
         else if (a == "--keylog")
             keylog = next();
         else if (a == "--verbose")
@@ -84,24 +152,54 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (local.empty() || server.empty() || psk_file.empty() || config.proposals.empty()) {
+    if (local.empty() || server.empty() || (psk_file.empty() == auth.empty()) || config.proposals.empty()) {
         usage();
         return 2;
     }
-    // A test tool: the key file's mode is not enforced (the daemon's loader does).
-    auto psk = gdoi::read_secret_file(psk_file, false);
-    if (!psk) {
-        std::cerr << "gdoi-phase1: " << psk.error().message << "\n";
-        return 2;
+    if (!psk_file.empty()) {
+        // A test tool: the key file's mode is not enforced (the daemon's loader does).
+        auto psk = gdoi::read_secret_file(psk_file, false);
+        if (!psk) {
+            std::cerr << "gdoi-phase1: " << psk.error().message << "\n";
+            return 2;
+        }
+        config.psk = std::move(*psk);
+    } else {
+        if (auth != "auto" && !(cert_files.method = parse_method(auth))) {
+            usage();
+            return 2;
+        }
+        auto creds = gdoi::load_sig_credentials(cert_files);
+        if (!creds) {
+            std::cerr << "gdoi-phase1: " << creds.error().message << "\n";
+            return 2;
+        }
+        config.sig = std::move(*creds);
+        if (!peer_id.empty()) {
+            auto pin = parse_id(peer_id);
+            if (!pin) {
+                std::cerr << "gdoi-phase1: --peer-id: " << pin.error().message << "\n";
+                return 2;
+            }
+            config.expected_peer_id = std::move(*pin);
+        }
     }
-    config.psk = std::move(*psk);
     auto local_ep = gdoi::Endpoint::parse(local, local_port);
     auto server_ep = gdoi::Endpoint::parse(server, server_port);
     if (!local_ep || !server_ep) {
         std::cerr << "gdoi-phase1: " << (!local_ep ? local_ep.error() : server_ep.error()).message << "\n";
         return 2;
     }
-    if (id_spec.rfind("fqdn:", 0) == 0) {
+    if (config.sig && (id_type == "dn" || id_type == "fqdn")) {
+        auto id = gdoi::crypto::id_from_certificate(
+            *config.sig->certificate,
+            id_type == "dn" ? gdoi::isakmp::IdType::DerAsn1Dn : gdoi::isakmp::IdType::Fqdn);
+        if (!id) {
+            std::cerr << "gdoi-phase1: " << id.error().message << "\n";
+            return 2;
+        }
+        config.local_id = std::move(*id);
+    } else if (id_spec.rfind("fqdn:", 0) == 0) {
         config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
         config.local_id.data.assign(id_spec.begin() + 5, id_spec.end());
     } else {

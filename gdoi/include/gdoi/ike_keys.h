@@ -12,6 +12,9 @@ namespace gdoi {
 
 struct IkeSaKeys {
     crypto::HashAlg hash = crypto::HashAlg::Sha256;
+    // The prf of HASH_I/HASH_R: the proposal's hash, except with ECDSA (RFC 4754 §3 and
+    // strongSwan keymat_v1.c: HMAC-SHA-256 for method 9, HMAC-SHA-384 for method 10).
+    crypto::HashAlg auth_hash = crypto::HashAlg::Sha256;
     crypto::Cipher cipher{crypto::CipherAlg::AesCbc, 16};
     SecureBytes skeyid;
     SecureBytes skeyid_d;
@@ -30,6 +33,11 @@ IkeSaKeys derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni
                           ByteView gxy, const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r);
 // The same into `keys`, reusing their storage.
 void derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b, ByteView gxy,
+                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& keys);
+
+// RFC 2409 §5 for signatures: SKEYID = prf(Ni_b | Nr_b, g^xy); SKEYID_d/a/e as for
+// pre-shared keys. The proposal's auth_method picks auth_hash.
+void derive_sig_keys(const IkeProposal& proposal, ByteView ni_b, ByteView nr_b, ByteView gxy,
                      const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& keys);
 
 // RFC 2409 Appendix B: Ka = K1 | K2 | ..., K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1),

@@ -22,6 +22,9 @@ inline constexpr uint16_t kLifeType = 11;
 inline constexpr uint16_t kLifeDuration = 12;
 inline constexpr uint16_t kKeyLength = 14;
 inline constexpr uint16_t kAuthPreSharedKey = 1;
+inline constexpr uint16_t kAuthRsaSig = 3;      // RFC 2409 Appendix A
+inline constexpr uint16_t kAuthEcdsaP256 = 9;   // RFC 4754 §3: ECDSA with SHA-256 on P-256
+inline constexpr uint16_t kAuthEcdsaP384 = 10;  // RFC 4754 §3: ECDSA with SHA-384 on P-384
 inline constexpr uint16_t kLifeSeconds = 1;
 inline constexpr uint8_t kTransformKeyIke = 1;  // RFC 2407 §4.4.2
 inline constexpr uint8_t kProtocolIsakmp = 1;
@@ -31,9 +34,12 @@ struct IkeProposal {
     crypto::Cipher cipher{crypto::CipherAlg::AesCbc, 16};
     crypto::HashAlg hash = crypto::HashAlg::Sha256;
     crypto::DhGroup group = crypto::DhGroup::Modp2048;
+    // Authentication Method attribute: pre-shared key, or a signature method (set by the
+    // phase-1 configuration, not by the name).
+    uint16_t auth_method = ike_attr::kAuthPreSharedKey;
 
     std::string name() const;
-    // The transform offered for this proposal, with PSK authentication and a lifetime in seconds.
+    // The transform offered for this proposal, with its authentication method and a lifetime in seconds.
     isakmp::Transform to_transform(uint8_t number, uint32_t lifetime_seconds) const;
     bool operator==(const IkeProposal&) const = default;
 };

@@ -1,5 +1,6 @@
-// IKEv1 phase 1 initiator with pre-shared keys (RFC 2409 §5.4): Main Mode (6
-// messages, identities protected) and Aggressive Mode (3 messages). Sans-IO: the
+// IKEv1 phase 1 initiator with pre-shared keys (RFC 2409 §5.4) or signatures with X.509
+// certificates (RFC 2409 §5.1, RFC 4754 for ECDSA): Main Mode (6 messages, identities
+// protected) and Aggressive Mode (3 messages). Sans-IO: the
 // caller moves datagrams and time; the exchange never touches a socket.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gdoi/cert.h"
 #include "gdoi/ike_keys.h"
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
@@ -26,8 +28,17 @@ uint32_t phase1_situation(uint32_t doi);
 struct Phase1Config {
     Phase1Mode mode = Phase1Mode::Main;
     std::vector<IkeProposal> proposals;  // offered in order; the responder picks one
-    SecureBytes psk;
-    isakmp::IdPayload local_id;  // ID_IPV4_ADDR of the member by default
+    SecureBytes psk;                     // pre-shared key authentication when `sig` is not set
+    // Signature authentication (RFC 2409 §5.1): our certificate and key, the CAs (and CRLs)
+    // the key server's certificate must chain to, and the Authentication Method every
+    // proposal offers (3 RSA, 9 ECDSA P-256, 10 ECDSA P-384). gdoi/cert_files.h loads it.
+    std::optional<crypto::SigCredentials> sig;
+    // With `sig`: the identity the key server must present (type and data equal), on top
+    // of its certificate naming it. nullopt: any identity its trusted certificate names.
+    std::optional<isakmp::IdPayload> expected_peer_id;
+    // ID_IPV4_ADDR of the member by default; with `sig`, an identity of our certificate
+    // (ID_DER_ASN1_DN of its subject, ID_FQDN / address of a subjectAltName).
+    isakmp::IdPayload local_id;
     // RFC 6407 §2.1: the phase-1 SA payload carries the GDOI DOI (2); some peers want 1.
     uint32_t sa_doi = 2;
     uint32_t lifetime_seconds = 86400;
@@ -52,7 +63,8 @@ enum class Phase1Failure {
     None,
     Timeout,
     NoProposalChosen,
-    AuthenticationFailed,  // HASH_R did not verify or the peer could not verify ours: PSK mismatch
+    AuthenticationFailed,  // HASH_R/SIG_R or the key server's certificate did not verify, or
+                           // the peer could not verify ours: PSK mismatch, untrusted certificate
     PeerNotification,      // another error notification from the peer
     ProtocolError,         // the peer's answer is malformed or not what we offered
     LocalError,
@@ -104,9 +116,16 @@ private:
     // Checks the responder's SA answer against what was offered.
     bool accept_chosen_sa(const isakmp::RawPayload* sa_payload);
     bool derive_keys(ByteView peer_ke, ByteView nonce_r);
-    // HASH_R (RFC 2409 §5) of the key server's identity payload body.
-    bool hash_r_verifies(ByteView idir_b, ByteView hash_r);
-    // [IDii,] HASH_I [, N(INITIAL-CONTACT)] encrypted under the new SA (RFC 2409 §5.4).
+    // HASH_R (RFC 2409 §5) of the key server's identity payload body (in hash_).
+    const SecureBytes& hash_r(ByteView idir_b);
+    // The key server's authentication in `payloads` (IDir and HASH_R or CERT + SIG_R); fails
+    // the exchange and returns false when it does not hold.
+    bool peer_authenticated(const std::vector<isakmp::RawPayload>& payloads, const char* message);
+    // Likely cause when the key server refuses our authentication.
+    const char* auth_hint() const;
+    std::string auth_name() const;  // ", rsa-sig as ID_FQDN gm1.example" (empty with a PSK)
+    // [IDii,] HASH_I [, N(INITIAL-CONTACT)] encrypted under the new SA (RFC 2409 §5.4);
+    // with signatures [IDii,] CERT, SIG_I [, N(INITIAL-CONTACT)] (§5.1).
     common::Result<Bytes> identity_message(isakmp::ExchangeType exchange);
     isakmp::Header header(isakmp::ExchangeType exchange) const;
     void log(LogLevel level, const std::string& line) const;

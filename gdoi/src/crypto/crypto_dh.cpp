@@ -8,31 +8,15 @@
 
 #include <memory>
 
+#include "crypto_pkey.h"
 #include "gdoi/crypto.h"
 
 namespace gdoi::crypto {
 namespace {
 
-struct BnFree {
-    void operator()(BIGNUM* b) const { BN_clear_free(b); }
-};
-struct BnCtxFree {
-    void operator()(BN_CTX* c) const { BN_CTX_free(c); }
-};
-struct PkeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-struct MontFree {
-    void operator()(BN_MONT_CTX* m) const { BN_MONT_CTX_free(m); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-using BnCtx = std::unique_ptr<BN_CTX, BnCtxFree>;
-using Mont = std::unique_ptr<BN_MONT_CTX, MontFree>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using Bn = OsslPtr<BIGNUM, BN_clear_free>;
+using BnCtx = OsslPtr<BN_CTX, BN_CTX_free>;
+using Mont = OsslPtr<BN_MONT_CTX, BN_MONT_CTX_free>;
 
 bool is_ecp(DhGroup g) { return g == DhGroup::Ecp256 || g == DhGroup::Ecp384 || g == DhGroup::Ecp521; }
 

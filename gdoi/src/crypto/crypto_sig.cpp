@@ -9,19 +9,11 @@
 #include <memory>
 
 #include "crypto_md.h"
+#include "crypto_pkey.h"
 #include "gdoi/crypto.h"
 
 namespace gdoi::crypto {
 namespace {
-
-struct PkeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 
 size_t ecdsa_half(SigAlgorithm alg) {
     switch (alg) {
@@ -35,6 +27,25 @@ size_t ecdsa_half(SigAlgorithm alg) {
             return 0;
     }
 }
+
+// The key server's public key, decoded once for the pushes that follow: d2i_PUBKEY runs OpenSSL
+// 3's decoder machinery, about 0.5 ms natively, two thirds of a push's decryption and check (an
+// RSA-2048 check is 0.1 ms; bench/vm.sh times a push). A member checks every push of a KEK with
+// the same key; a new key replaces the one kept (one per thread). Keyed by the DER octets: the
+// same octets are the same key.
+EVP_PKEY* decoded_public_key(ByteView der) {
+    thread_local Bytes kept_der;
+    thread_local Pkey kept;
+    if (kept && std::equal(der.begin(), der.end(), kept_der.begin(), kept_der.end())) return kept.get();
+    const unsigned char* p = der.data();
+    Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+    if (!key) return nullptr;
+    kept = std::move(key);
+    kept_der.assign(der.begin(), der.end());
+    return kept.get();
+}
+
+}  // namespace
 
 // PKCS#1 v1.5 verification of a digest, with or without the DigestInfo wrapper.
 bool verify_digest(EVP_PKEY* key, const EVP_MD* md, ByteView digest, ByteView sig) {
@@ -66,25 +77,6 @@ Bytes ecdsa_der_from_raw(ByteView raw) {
     ECDSA_SIG_free(s);
     return out;
 }
-
-// The key server's public key, decoded once for the pushes that follow: d2i_PUBKEY runs OpenSSL
-// 3's decoder machinery, about 0.5 ms natively, two thirds of a push's decryption and check (an
-// RSA-2048 check is 0.1 ms; bench/vm.sh times a push). A member checks every push of a KEK with
-// the same key; a new key replaces the one kept (one per thread). Keyed by the DER octets: the
-// same octets are the same key.
-EVP_PKEY* decoded_public_key(ByteView der) {
-    thread_local Bytes kept_der;
-    thread_local Pkey kept;
-    if (kept && std::equal(der.begin(), der.end(), kept_der.begin(), kept_der.end())) return kept.get();
-    const unsigned char* p = der.data();
-    Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
-    if (!key) return nullptr;
-    kept = std::move(key);
-    kept_der.assign(der.begin(), der.end());
-    return kept.get();
-}
-
-}  // namespace
 
 bool verify_signature(SigAlgorithm alg, ByteView public_key_der, HashAlg hash, ByteView data,
                       ByteView signature) {
@@ -154,15 +146,20 @@ Result<Bytes> SigningKey::sign(HashAlg hash, ByteView data, bool digest_info) co
     sig.resize(len);
     if (impl_->alg == SigAlgorithm::Rsa) return sig;
     // DER → r|s of fixed width (RFC 4754).
-    const unsigned char* p = sig.data();
-    ECDSA_SIG* s = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
-    if (!s) return common::make_error("ECDSA signature decode failed");
-    size_t half = ecdsa_half(impl_->alg);
-    Bytes raw(2 * half);
-    BN_bn2binpad(ECDSA_SIG_get0_r(s), raw.data(), static_cast<int>(half));
-    BN_bn2binpad(ECDSA_SIG_get0_s(s), raw.data() + half, static_cast<int>(half));
-    ECDSA_SIG_free(s);
+    Bytes raw = ecdsa_raw_from_der(sig, ecdsa_half(impl_->alg));
+    if (raw.empty()) return common::make_error("ECDSA signature decode failed");
     return raw;
+}
+
+Bytes ecdsa_raw_from_der(ByteView der, size_t half) {
+    const unsigned char* p = der.data();
+    ECDSA_SIG* s = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+    if (!s) return {};
+    Bytes raw(2 * half);
+    const bool fits = BN_bn2binpad(ECDSA_SIG_get0_r(s), raw.data(), static_cast<int>(half)) >= 0 &&
+                      BN_bn2binpad(ECDSA_SIG_get0_s(s), raw.data() + half, static_cast<int>(half)) >= 0;
+    ECDSA_SIG_free(s);
+    return fits ? raw : Bytes{};
 }
 
 }  // namespace gdoi::crypto

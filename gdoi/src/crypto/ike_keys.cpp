@@ -17,17 +17,40 @@ IkeSaKeys derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni
     return k;
 }
 
-void derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b, ByteView gxy,
-                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& k) {
+namespace {
+
+// SKEYID_d/a/e and the cipher key from k.skeyid (RFC 2409 §5).
+void derive_from_skeyid(ByteView gxy, const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r,
+                        IkeSaKeys& k) {
     using crypto::prf;
-    k.hash = proposal.hash;
-    k.cipher = proposal.cipher;
     const uint8_t zero = 0, one = 1, two = 2;
-    prf(k.hash, psk, {ni_b, nr_b}, k.skeyid);
     prf(k.hash, k.skeyid, {gxy, cky_i, cky_r, ByteView(&zero, 1)}, k.skeyid_d);
     prf(k.hash, k.skeyid, {k.skeyid_d, gxy, cky_i, cky_r, ByteView(&one, 1)}, k.skeyid_a);
     prf(k.hash, k.skeyid, {k.skeyid_a, gxy, cky_i, cky_r, ByteView(&two, 1)}, k.skeyid_e);
     expand_cipher_key(k.hash, k.skeyid_e, k.cipher.key_size, k.enc_key);
+}
+
+}  // namespace
+
+void derive_psk_keys(const IkeProposal& proposal, ByteView psk, ByteView ni_b, ByteView nr_b, ByteView gxy,
+                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& k) {
+    k.hash = k.auth_hash = proposal.hash;
+    k.cipher = proposal.cipher;
+    crypto::prf(k.hash, psk, {ni_b, nr_b}, k.skeyid);
+    derive_from_skeyid(gxy, cky_i, cky_r, k);
+}
+
+void derive_sig_keys(const IkeProposal& proposal, ByteView ni_b, ByteView nr_b, ByteView gxy,
+                     const isakmp::Cookie& cky_i, const isakmp::Cookie& cky_r, IkeSaKeys& k) {
+    k.hash = proposal.hash;
+    k.auth_hash = proposal.auth_method == ike_attr::kAuthEcdsaP256   ? crypto::HashAlg::Sha256
+                  : proposal.auth_method == ike_attr::kAuthEcdsaP384 ? crypto::HashAlg::Sha384
+                                                                     : proposal.hash;
+    k.cipher = proposal.cipher;
+    Bytes nonces(ni_b.begin(), ni_b.end());
+    nonces.insert(nonces.end(), nr_b.begin(), nr_b.end());
+    crypto::prf(k.hash, nonces, {gxy}, k.skeyid);
+    derive_from_skeyid(gxy, cky_i, cky_r, k);
 }
 
 SecureBytes expand_cipher_key(crypto::HashAlg hash, const SecureBytes& skeyid_e, size_t key_size) {
@@ -78,7 +101,7 @@ SecureBytes phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, 
 
 void phase1_hash(const IkeSaKeys& keys, ByteView g_own, ByteView g_peer, const isakmp::Cookie& ck_own,
                  const isakmp::Cookie& ck_peer, ByteView sai_b, ByteView id_b, SecureBytes& out) {
-    crypto::prf(keys.hash, keys.skeyid, {g_own, g_peer, ck_own, ck_peer, sai_b, id_b}, out);
+    crypto::prf(keys.auth_hash, keys.skeyid, {g_own, g_peer, ck_own, ck_peer, sai_b, id_b}, out);
 }
 
 common::Result<Bytes> seal_message(isakmp::Header header, isakmp::PayloadType first, ByteView chain,

@@ -83,10 +83,11 @@ isakmp::Transform IkeProposal::to_transform(uint8_t number, uint32_t lifetime_se
     t.id = ike_attr::kTransformKeyIke;
     t.attributes.push_back(Attribute::basic_attr(ike_attr::kEncryptionAlgorithm, c->ike_id));
     if (c->key_length_attribute)
-        t.attributes.push_back(Attribute::basic_attr(ike_attr::kKeyLength, static_cast<uint16_t>(c->key_bytes * 8)));
+        t.attributes.push_back(
+            Attribute::basic_attr(ike_attr::kKeyLength, static_cast<uint16_t>(c->key_bytes * 8)));
     for (const auto& h : kHashes)
         if (h.alg == hash) t.attributes.push_back(Attribute::basic_attr(ike_attr::kHashAlgorithm, h.ike_id));
-    t.attributes.push_back(Attribute::basic_attr(ike_attr::kAuthenticationMethod, ike_attr::kAuthPreSharedKey));
+    t.attributes.push_back(Attribute::basic_attr(ike_attr::kAuthenticationMethod, auth_method));
     t.attributes.push_back(Attribute::basic_attr(ike_attr::kGroupDescription, static_cast<uint16_t>(group)));
     t.attributes.push_back(Attribute::basic_attr(ike_attr::kLifeType, ike_attr::kLifeSeconds));
     t.attributes.push_back(Attribute::integer(ike_attr::kLifeDuration, lifetime_seconds));
@@ -97,8 +98,10 @@ common::Result<IkeProposal> parse_ike_proposal(const std::string& name) {
     auto dash1 = name.find('-');
     auto dash2 = dash1 == std::string::npos ? std::string::npos : name.find('-', dash1 + 1);
     if (dash2 == std::string::npos || name.find('-', dash2 + 1) != std::string::npos)
-        return common::make_error("IKE proposal '" + name + "' must be cipher-hash-group, e.g. aes256-sha256-modp2048");
-    std::string c = name.substr(0, dash1), h = name.substr(dash1 + 1, dash2 - dash1 - 1), g = name.substr(dash2 + 1);
+        return common::make_error("IKE proposal '" + name +
+                                  "' must be cipher-hash-group, e.g. aes256-sha256-modp2048");
+    std::string c = name.substr(0, dash1), h = name.substr(dash1 + 1, dash2 - dash1 - 1),
+                g = name.substr(dash2 + 1);
     IkeProposal p;
     bool found_c = false, found_h = false, found_g = false;
     for (const auto& row : kCiphers)
@@ -109,7 +112,9 @@ common::Result<IkeProposal> parse_ike_proposal(const std::string& name) {
         if (g == row.name) p.group = row.group, found_g = true;
     if (!found_c || !found_h || !found_g)
         return common::make_error("IKE proposal '" + name + "': unknown " +
-                                  (!found_c ? "cipher '" + c : !found_h ? "hash '" + h : "group '" + g) +
+                                  (!found_c   ? "cipher '" + c
+                                   : !found_h ? "hash '" + h
+                                              : "group '" + g) +
                                   "' (supported " + known_names() + ")");
     return p;
 }
@@ -126,9 +131,12 @@ common::Result<IkeProposal> ike_proposal_from_transform(const isakmp::Transform&
     auto auth = value(ike_attr::kAuthenticationMethod);
     auto keylen = value(ike_attr::kKeyLength);
     if (!enc || !hash || !group || !auth) return common::make_error("transform lacks a mandatory attribute");
-    if (*auth != ike_attr::kAuthPreSharedKey)
-        return common::make_error("authentication method " + std::to_string(*auth) + " is not pre-shared key");
+    if (*auth != ike_attr::kAuthPreSharedKey && *auth != ike_attr::kAuthRsaSig &&
+        *auth != ike_attr::kAuthEcdsaP256 && *auth != ike_attr::kAuthEcdsaP384)
+        return common::make_error("authentication method " + std::to_string(*auth) +
+                                  " is not pre-shared key (1), RSA signatures (3) or ECDSA (9, 10)");
     IkeProposal p;
+    p.auth_method = static_cast<uint16_t>(*auth);
     bool ok = false;
     for (const auto& row : kCiphers) {
         if (row.ike_id != *enc) continue;

@@ -4,9 +4,13 @@
 //                    HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] -->  <-- HDR*, IDir, HASH_R
 //   Aggressive Mode: HDR, SA, KE, Ni, IDii -->  <-- HDR, SA, KE, Nr, IDir, HASH_R
 //                    HDR*, HASH_I [, N(INITIAL-CONTACT)] -->
+// With signatures (RFC 2409 §5.1) HASH_I/HASH_R become CERT, SIG_I / [CERT,] SIG_R and we ask
+// for the key server's certificate with CERTREQ in message 3 (Main) or 1 (Aggressive).
 #include "gdoi/phase1.h"
 
 #include <algorithm>
+
+#include "phase1_sig.h"
 
 namespace gdoi {
 
@@ -35,6 +39,8 @@ uint32_t phase1_situation(uint32_t doi) { return doi == kDoiIpsec ? kSitIdentity
 
 Phase1Initiator::Phase1Initiator(Phase1Config config)
     : config_(std::move(config)), retransmit_(config_.retransmit) {
+    if (config_.sig)
+        for (auto& p : config_.proposals) p.auth_method = static_cast<uint16_t>(config_.sig->method);
     prepare();
 }
 
@@ -105,7 +111,10 @@ ExchangeStep Phase1Initiator::waiting() const {
 
 ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     if (config_.proposals.empty()) return fail(Phase1Failure::LocalError, "no IKE proposal configured");
-    if (config_.psk.empty()) return fail(Phase1Failure::LocalError, "no pre-shared key configured");
+    if (config_.sig && (!config_.sig->certificate || !config_.sig->private_key || !config_.sig->trust))
+        return fail(Phase1Failure::LocalError, "signature authentication without certificate, key or CA");
+    if (!config_.sig && config_.psk.empty())
+        return fail(Phase1Failure::LocalError, "no pre-shared key configured");
     if (config_.proposals.size() > 255) return fail(Phase1Failure::LocalError, "too many IKE proposals");
     if (!prepare_error_.empty()) return fail(Phase1Failure::LocalError, prepare_error_);
 
@@ -137,6 +146,7 @@ ExchangeStep Phase1Initiator::start(Clock::time_point now) {
     b.add(PayloadType::KeyExchange, dh_->public_value());
     b.add(PayloadType::Nonce, nonce_i_);
     b.add(PayloadType::Identification, isakmp::encode_id(config_.local_id));
+    if (config_.sig) add_cert_requests(b, *config_.sig);
     state_ = State::WaitAm2;
     log(LogLevel::Info,
         "aggressive mode started, " + std::to_string(config_.proposals.size()) + " proposal(s)");
@@ -159,9 +169,10 @@ ExchangeStep Phase1Initiator::on_timer(Clock::time_point now) {
                 stage = "no answer to our key exchange message";
                 break;
             case State::WaitMm6:
-                stage =
-                    "no answer to our identity message (the key server could not decrypt or verify it): "
-                    "the pre-shared key probably differs from the key server's";
+                stage = std::string(
+                            "no answer to our identity message (the key server could not decrypt or "
+                            "verify it): ") +
+                        auth_hint();
                 break;
             default:
                 stage = "exchange timed out";
@@ -229,7 +240,8 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                 if (note)
                     return fail(is_psk_notification(note->type) ? Phase1Failure::AuthenticationFailed
                                                                 : Phase1Failure::PeerNotification,
-                                "key server sent " + describe_notification(note->type));
+                                "key server sent " + describe_notification(note->type) +
+                                    (config_.sig ? std::string("; ") + kSigAuthHint : std::string()));
             }
         }
         log(LogLevel::Warning, "ignored an encrypted informational message");
@@ -295,17 +307,66 @@ bool Phase1Initiator::derive_keys(ByteView peer_ke, ByteView nonce_r) {
         return false;
     }
     peer_ke_.assign(peer_ke.begin(), peer_ke.end());
-    derive_psk_keys(sa_.proposal, config_.psk, nonce_i_, nonce_r, gxy_, sa_.initiator_cookie,
-                    sa_.responder_cookie, sa_.keys);
+    if (config_.sig)
+        derive_sig_keys(sa_.proposal, nonce_i_, nonce_r, gxy_, sa_.initiator_cookie, sa_.responder_cookie,
+                        sa_.keys);
+    else
+        derive_psk_keys(sa_.proposal, config_.psk, nonce_i_, nonce_r, gxy_, sa_.initiator_cookie,
+                        sa_.responder_cookie, sa_.keys);
     gxy_.resize(0);  // wiped: only the derived keys are needed from here on
     iv_ = phase1_iv(sa_.keys, dh_->public_value(), peer_ke_);
     return true;
 }
 
-bool Phase1Initiator::hash_r_verifies(ByteView idir_b, ByteView hash_r) {
+const SecureBytes& Phase1Initiator::hash_r(ByteView idir_b) {
     phase1_hash(sa_.keys, peer_ke_, dh_->public_value(), sa_.responder_cookie, sa_.initiator_cookie, sai_b_,
                 idir_b, hash_);
-    return hash_.equals(hash_r);
+    return hash_;
+}
+
+std::string Phase1Initiator::auth_name() const {
+    return config_.sig ? std::string(", ") + crypto::sig_auth_method_name(config_.sig->method) + " as " +
+                             crypto::describe_id(config_.local_id)
+                       : std::string();
+}
+
+const char* Phase1Initiator::auth_hint() const {
+    return config_.sig ? kSigAuthHint : "the pre-shared key probably differs from the key server's";
+}
+
+bool Phase1Initiator::peer_authenticated(const std::vector<isakmp::RawPayload>& payloads,
+                                         const char* message) {
+    const auto* id = isakmp::find_payload(payloads, PayloadType::Identification);
+    const auto* proof =
+        isakmp::find_payload(payloads, config_.sig ? PayloadType::Signature : PayloadType::Hash);
+    if (id == nullptr || proof == nullptr) {
+        fail(Phase1Failure::ProtocolError,
+             std::string(message) + " lacks ID or " + (config_.sig ? "SIG" : "HASH"));
+        return false;
+    }
+    auto peer_id = isakmp::parse_id(id->body);
+    if (!peer_id) {
+        fail(Phase1Failure::ProtocolError, std::string(message) + ": " + peer_id.error().message);
+        return false;
+    }
+    if (!config_.sig) {
+        if (!hash_r(id->body).equals(proof->body)) {
+            fail(Phase1Failure::AuthenticationFailed,
+                 "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
+                 "server's");
+            return false;
+        }
+    } else {
+        // HASH_R (RFC 2409 §5) is what SIG_R signs.
+        auto verified = verify_peer_signature(*config_.sig, payloads, *peer_id, hash_r(id->body),
+                                              config_.expected_peer_id);
+        if (!verified) {
+            fail(Phase1Failure::AuthenticationFailed, verified.error().message);
+            return false;
+        }
+    }
+    sa_.peer_id = *peer_id;
+    return true;
 }
 
 common::Result<Bytes> Phase1Initiator::identity_message(ExchangeType exchange) {
@@ -314,7 +375,12 @@ common::Result<Bytes> Phase1Initiator::identity_message(ExchangeType exchange) {
                 idii_b, hash_);
     isakmp::MessageBuilder b;
     if (config_.mode == Phase1Mode::Main) b.add(PayloadType::Identification, idii_b);
-    b.add(PayloadType::Hash, hash_);
+    if (config_.sig) {
+        if (auto signed_ = add_certificate_and_signature(b, *config_.sig, hash_); !signed_)
+            return common::make_error("signing HASH_I failed: " + signed_.error().message);
+    } else {
+        b.add(PayloadType::Hash, hash_);
+    }
     if (config_.initial_contact) {
         isakmp::NotificationPayload n;
         n.doi = kDoiIpsec;
@@ -339,6 +405,7 @@ ExchangeStep Phase1Initiator::on_mm2(const isakmp::ParsedMessage& m, Clock::time
     isakmp::MessageBuilder b;
     b.add(PayloadType::KeyExchange, dh_->public_value());
     b.add(PayloadType::Nonce, nonce_i_);
+    if (config_.sig) add_cert_requests(b, *config_.sig);
     state_ = State::WaitMm4;
     return send(b.finish(header(ExchangeType::IdentityProtection)), now);
 }
@@ -359,29 +426,20 @@ ExchangeStep Phase1Initiator::on_mm4(const isakmp::ParsedMessage& m, Clock::time
 }
 
 ExchangeStep Phase1Initiator::on_mm6(const isakmp::ParsedMessage& m) {
-    static const std::string psk_hint =
-        "the key server's identity message does not verify: the pre-shared key probably differs from the key "
-        "server's";
+    const std::string hint = std::string("the key server's identity message does not decrypt: ") +
+                             (config_.sig ? "it derived other keys (a broken or foreign peer)"
+                                          : "the pre-shared key probably differs from the key server's");
     if (m.header.exchange != ExchangeType::IdentityProtection || !m.header.encrypted()) return waiting();
     auto opened = open_message(m.body, sa_.keys, iv_);
-    if (!opened)
-        return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (" + opened.error().message + ")");
+    if (!opened) return fail(Phase1Failure::AuthenticationFailed, hint + " (" + opened.error().message + ")");
     auto chain =
         isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
-    if (!chain) return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (does not decrypt)");
-    const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
-    const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
-    if (id == nullptr || hash == nullptr)
-        return fail(Phase1Failure::ProtocolError, "message 6 lacks ID or HASH");
-    if (!hash_r_verifies(id->body, hash->body))
-        return fail(Phase1Failure::AuthenticationFailed, psk_hint + " (HASH_R mismatch)");
-    auto peer_id = isakmp::parse_id(id->body);
-    if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 6: " + peer_id.error().message);
-    sa_.peer_id = *peer_id;
+    if (!chain) return fail(Phase1Failure::AuthenticationFailed, hint + " (does not decrypt)");
+    if (!peer_authenticated(*chain, "message 6")) return ExchangeStep{};
     iv_ = opened->next_iv;
     sa_.last_iv = iv_;
     state_ = State::Established;
-    log(LogLevel::Info, "IKE SA established (main mode, " + sa_.proposal.name() + ")");
+    log(LogLevel::Info, "IKE SA established (main mode, " + sa_.proposal.name() + auth_name() + ")");
     return ExchangeStep{};
 }
 
@@ -393,28 +451,18 @@ ExchangeStep Phase1Initiator::on_am2(const isakmp::ParsedMessage& m, Clock::time
         return fail(Phase1Failure::ProtocolError, "key server chose a DH group other than the one we sent");
     const auto* ke = isakmp::find_payload(m.payloads, PayloadType::KeyExchange);
     const auto* nr = isakmp::find_payload(m.payloads, PayloadType::Nonce);
-    const auto* id = isakmp::find_payload(m.payloads, PayloadType::Identification);
-    const auto* hash = isakmp::find_payload(m.payloads, PayloadType::Hash);
-    if (!ke || !nr || !id || !hash)
-        return fail(Phase1Failure::ProtocolError, "aggressive mode message 2 lacks KE, nonce, ID or HASH");
+    if (!ke || !nr) return fail(Phase1Failure::ProtocolError, "aggressive mode message 2 lacks KE or nonce");
     auto nonce = isakmp::parse_nonce(nr->body);
     if (!nonce) return fail(Phase1Failure::ProtocolError, "message 2: " + nonce.error().message);
     if (!derive_keys(ke->body, *nonce)) return ExchangeStep{};
-    if (!hash_r_verifies(id->body, hash->body))
-        return fail(
-            Phase1Failure::AuthenticationFailed,
-            "the key server's HASH_R does not verify: the pre-shared key probably differs from the key "
-            "server's");
-    auto peer_id = isakmp::parse_id(id->body);
-    if (!peer_id) return fail(Phase1Failure::ProtocolError, "message 2: " + peer_id.error().message);
-    sa_.peer_id = *peer_id;
+    if (!peer_authenticated(m.payloads, "aggressive mode message 2")) return ExchangeStep{};
     // RFC 2409 §5.4 shows the third message unencrypted, but deployed peers (Cisco,
     // strongSwan) protect it under the new SA; we encrypt it, as they do.
     auto sealed = identity_message(ExchangeType::Aggressive);
     if (!sealed) return fail(Phase1Failure::LocalError, sealed.error().message);
     sa_.last_iv = iv_;
     state_ = State::Established;
-    log(LogLevel::Info, "IKE SA established (aggressive mode, " + sa_.proposal.name() + ")");
+    log(LogLevel::Info, "IKE SA established (aggressive mode, " + sa_.proposal.name() + auth_name() + ")");
     ExchangeStep step;
     step.send = std::move(*sealed);
     (void)now;

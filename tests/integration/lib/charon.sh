@@ -100,18 +100,7 @@ charon_configure() {
     cat >"$dir/swanctl/swanctl.conf" <<CONF
 connections {
   $CHARON_CONN {
-    version = 1
-    aggressive = $aggressive
-    local_addrs = $local_ip
-    remote_addrs = $remote_ip
-    remote_port = ${CHARON_REMOTE_PORT:-500}
-    proposals = $proposals
-    # Phase 1 only: no DPD, no rekeying, no reauthentication during a test.
-    dpd_delay = 0s
-    rekey_time = 0s
-    reauth_time = 0s
-    over_time = 0s
-    unique = never
+$(charon_conn_settings "$aggressive" "$local_ip" "$remote_ip" "$proposals")
     local {
       auth = psk
       id = $local_id
@@ -133,14 +122,42 @@ secrets {
 CONF
   )
   if [ -S "$dir/charon.vici" ]; then
-    _charon_swanctl "$dir" --load-all --clear --noprompt >"$dir/swanctl-load.out" 2>&1 || {
-      echo "charon: swanctl --load-all failed:" >&2
-      cat "$dir/swanctl-load.out" >&2
-      return 1
-    }
+    charon_reload "$dir"
+  else
+    charon_mark "$dir"
   fi
-  # Mark after loading, so the attempt's log starts with the attempt, not the config dump.
+}
+
+# charon_reload DIR — load DIR/swanctl (connections and credentials, replacing the previous
+# ones) into the running charon, then mark the log: the attempt's log starts with the
+# attempt, not the config dump.
+charon_reload() {
+  local dir=$1
+  _charon_swanctl "$dir" --load-all --clear --noprompt >"$dir/swanctl-load.out" 2>&1 || {
+    echo "charon: swanctl --load-all failed:" >&2
+    cat "$dir/swanctl-load.out" >&2
+    return 1
+  }
   charon_mark "$dir"
+}
+
+# charon_conn_settings AGGRESSIVE(yes|no) LOCAL_IP REMOTE_IP PROPOSALS — the settings of the
+# test connection other than its authentication (lines of swanctl.conf's connection block).
+charon_conn_settings() {
+  cat <<CONF
+    version = 1
+    aggressive = $1
+    local_addrs = $2
+    remote_addrs = $3
+    remote_port = ${CHARON_REMOTE_PORT:-500}
+    proposals = $4
+    # Phase 1 only: no DPD, no rekeying, no reauthentication during a test.
+    dpd_delay = 0s
+    rekey_time = 0s
+    reauth_time = 0s
+    over_time = 0s
+    unique = never
+CONF
 }
 
 # charon_mark DIR — remember the current end of the log as the start of an attempt.
@@ -194,12 +211,7 @@ charon_start() {
     return 1
   fi
   _charon_check_plugins "$dir"
-  _charon_swanctl "$dir" --load-all --clear --noprompt >"$dir/swanctl-load.out" 2>&1 || {
-    echo "charon: swanctl --load-all failed:" >&2
-    cat "$dir/swanctl-load.out" >&2
-    return 1
-  }
-  charon_mark "$dir"
+  charon_reload "$dir"
 }
 
 # _charon_check_plugins DIR — fail early, with the reason, if a plugin did not load

@@ -349,3 +349,41 @@ TEST_CASE("seal_message with an empty payload chain fails cleanly", "[ike][keys]
     CHECK_FALSE(sealed.ok());
     CHECK(iv == Bytes(16, 0x3c));
 }
+
+TEST_CASE("derive_sig_keys: SKEYID = prf(Ni_b | Nr_b, g^xy) (RFC 2409 §5), HASH prf per method",
+          "[ike][keys][sig]") {
+    const Bytes ni = hex("0102030405060708090a0b0c0d0e0f10"), nr = hex("f0e0d0c0b0a090807060504030201000");
+    const Bytes gxy(256, 0x5a);
+    const Bytes ci(kCkyI.begin(), kCkyI.end()), cr(kCkyR.begin(), kCkyR.end());
+    struct Row {
+        const char* proposal;
+        uint16_t method;
+        crypto::HashAlg auth_hash;  // RFC 4754 §3 / strongSwan keymat_v1.c: ECDSA fixes HASH_I's prf
+    };
+    for (const Row& row : {Row{"aes128-sha1-modp2048", ike_attr::kAuthRsaSig, crypto::HashAlg::Sha1},
+                           Row{"aes256-sha256-modp2048", ike_attr::kAuthRsaSig, crypto::HashAlg::Sha256},
+                           Row{"aes128-sha1-modp2048", ike_attr::kAuthEcdsaP256, crypto::HashAlg::Sha256},
+                           Row{"aes128-sha256-modp2048", ike_attr::kAuthEcdsaP384, crypto::HashAlg::Sha384},
+                           Row{"3des-sha384-modp2048", ike_attr::kAuthEcdsaP256, crypto::HashAlg::Sha256}}) {
+        INFO(row.proposal << " method " << row.method);
+        IkeProposal p = proposal(row.proposal);
+        p.auth_method = row.method;
+        IkeSaKeys k;
+        derive_sig_keys(p, ni, nr, gxy, kCkyI, kCkyR, k);
+        // SKEYID keyed by the nonces, over g^xy; the rest as with a PSK from that SKEYID.
+        const Bytes skeyid = hmac(p.hash, cat({ni, nr}), gxy);
+        CHECK(test::to_bytes(k.skeyid) == skeyid);
+        const Bytes skeyid_d = hmac(p.hash, skeyid, cat({gxy, ci, cr, Bytes{0}}));
+        const Bytes skeyid_a = hmac(p.hash, skeyid, cat({skeyid_d, gxy, ci, cr, Bytes{1}}));
+        const Bytes skeyid_e = hmac(p.hash, skeyid, cat({skeyid_a, gxy, ci, cr, Bytes{2}}));
+        CHECK(test::to_bytes(k.skeyid_d) == skeyid_d);
+        CHECK(test::to_bytes(k.skeyid_a) == skeyid_a);
+        CHECK(test::to_bytes(k.skeyid_e) == skeyid_e);
+        CHECK(k.enc_key.size() == p.cipher.key_size);
+        CHECK(k.auth_hash == row.auth_hash);
+        const Bytes sai_b = hex("00000002 00000000"), id_b = hex("02000000 676b7331");
+        const Bytes gxi(256, 1), gxr(256, 2);
+        CHECK(test::to_bytes(phase1_hash(k, gxi, gxr, kCkyI, kCkyR, sai_b, id_b)) ==
+              hmac(row.auth_hash, skeyid, cat({gxi, gxr, ci, cr, sai_b, id_b})));
+    }
+}

@@ -227,9 +227,19 @@ TEST_CASE("ike_proposal_from_transform: errors", "[ike][proposal]") {
             fails_with(x, "mandatory");
         }
     }
-    SECTION("not pre-shared key") {
-        set_attr(t, Attribute::basic_attr(ike_attr::kAuthenticationMethod, 3));  // RSA signatures
-        fails_with(t, "authentication method 3");
+    SECTION("not pre-shared key or a supported signature method") {
+        set_attr(t, Attribute::basic_attr(ike_attr::kAuthenticationMethod, 4));  // RSA encryption
+        fails_with(t, "authentication method 4");
+        set_attr(t, Attribute::basic_attr(ike_attr::kAuthenticationMethod, 2));  // DSS signatures
+        fails_with(t, "authentication method 2");
+    }
+    SECTION("signature methods are read back") {
+        for (uint16_t m : {ike_attr::kAuthRsaSig, ike_attr::kAuthEcdsaP256, ike_attr::kAuthEcdsaP384}) {
+            set_attr(t, Attribute::basic_attr(ike_attr::kAuthenticationMethod, m));
+            auto p = ike_proposal_from_transform(t);
+            REQUIRE(p.ok());
+            CHECK(p->auth_method == m);
+        }
     }
     SECTION("unsupported cipher") {
         set_attr(t, Attribute::basic_attr(ike_attr::kEncryptionAlgorithm, 1));  // DES

@@ -11,6 +11,7 @@
 using namespace gdoi;
 using namespace std::chrono_literals;
 using gdoi::test::hex;
+using gdoi::test::parse;
 using gdoi::test::str;
 using isakmp::ExchangeType;
 using isakmp::PayloadType;
@@ -35,12 +36,6 @@ Phase1Config config(std::vector<const char*> names, Phase1Mode mode = Phase1Mode
     c.retransmit = RetransmitPolicy{500ms, 4000ms, 15000ms};
     c.peer_name = "192.0.2.10:848";
     return c;
-}
-
-isakmp::ParsedMessage parse(const Bytes& datagram) {
-    auto m = isakmp::parse_message(datagram);
-    REQUIRE(m.ok());
-    return *m;
 }
 
 isakmp::SaPayload sa_of(const isakmp::ParsedMessage& m) {

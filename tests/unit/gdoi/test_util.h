@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -22,10 +21,14 @@ inline Bytes hex(std::string_view s) {
     for (char c : s) {
         if (c == ' ' || c == '\n') continue;
         int v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-        else throw std::invalid_argument("bad hex digit");
+        if (c >= '0' && c <= '9')
+            v = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+        else
+            throw std::invalid_argument("bad hex digit");
         if (hi < 0) {
             hi = v;
         } else {
@@ -48,6 +51,13 @@ isakmp::ParseError parse_error(const R& result) {
     REQUIRE_FALSE(result.ok());
     INFO(result.error().message);
     return isakmp::parse_error_of(result.error());
+}
+
+// A datagram the test expects to parse.
+inline isakmp::ParsedMessage parse(const Bytes& datagram) {
+    auto m = isakmp::parse_message(datagram);
+    REQUIRE(m.ok());
+    return *m;
 }
 
 }  // namespace gdoi::test

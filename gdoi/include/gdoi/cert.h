@@ -1,0 +1,127 @@
+// X.509 certificates and private keys for IKEv1 phase 1 with signatures (RFC 2409 §5.1):
+// our certificate and key, the trust store (CA file + CRLs) that checks the key server's
+// certificate, the identity check between an ID payload and a certificate, and the signature
+// formats on the wire (RSA PKCS#1 v1.5 without DigestInfo, ECDSA r||s of RFC 4754).
+// OpenSSL libcrypto stays behind this header.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "gdoi/bytes.h"
+#include "gdoi/crypto.h"
+#include "gdoi/isakmp.h"
+#include "gdoi/secure_bytes.h"
+
+namespace gdoi::crypto {
+
+// RFC 2409 Appendix A Authentication Method values for signatures, RFC 4754 §3 for ECDSA.
+enum class SigAuthMethod : uint16_t { Rsa = 3, EcdsaP256 = 9, EcdsaP384 = 10 };
+const char* sig_auth_method_name(SigAuthMethod method);
+
+class Certificate {
+public:
+    // One DER certificate, or the first certificate of a PEM text.
+    static common::Result<Certificate> parse(ByteView der_or_pem);
+    Certificate(Certificate&&) noexcept;
+    Certificate& operator=(Certificate&&) noexcept;
+    Certificate(const Certificate&);
+    ~Certificate();
+
+    const Bytes& der() const;
+    Bytes subject_der() const;    // DER of the subject Name (ID_DER_ASN1_DN data)
+    std::string subject() const;  // "CN=gm1, O=Example" (RFC 2253 order reversed, one line)
+    std::string issuer() const;
+    std::vector<std::string> dns_names() const;  // subjectAltName dNSName entries
+    std::vector<Bytes> ip_addresses() const;     // subjectAltName iPAddress entries (4 or 16 bytes)
+    // "subject 'CN=..', DNS names a.example, IP 10.0.0.1": every name an identity may match.
+    std::string describe_names() const;
+    // The key type this certificate's key can sign with (nullopt: not RSA/P-256/P-384).
+    std::optional<SigAuthMethod> key_method() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    explicit Certificate(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Does the ID payload name this certificate? ID_DER_ASN1_DN: equal subject; ID_FQDN: a
+// subjectAltName dNSName (case-insensitive); ID_IPV4_ADDR/ID_IPV6_ADDR: a subjectAltName
+// iPAddress (RFC 4945 §3.1). Error says which identity and which certificate names were seen.
+common::Status identity_matches(const isakmp::IdPayload& id, const Certificate& cert);
+// "ID_FQDN gcks.example", "ID_DER_ASN1_DN CN=...": for messages.
+std::string describe_id(const isakmp::IdPayload& id);
+// The ID payload that names this certificate: ID_DER_ASN1_DN (its subject) or ID_FQDN (its
+// first dNSName); other types are the caller's (addresses come from the local address).
+common::Result<isakmp::IdPayload> id_from_certificate(const Certificate& cert, isakmp::IdType type);
+
+// A private key parsed from memory (PEM or DER; PKCS#8, PKCS#1 or SEC1). The bytes come from
+// SecureBytes, but the parsed EVP_PKEY (its bignums and scalar) lives in OpenSSL's heap, not
+// in libsodium's guarded memory: OpenSSL frees it with clearing (BN_clear_free) but it is
+// neither locked nor guarded while the process runs.
+class PrivateKey {
+public:
+    static common::Result<PrivateKey> parse(const SecureBytes& der_or_pem);
+    PrivateKey(PrivateKey&&) noexcept;
+    PrivateKey& operator=(PrivateKey&&) noexcept;
+    ~PrivateKey();
+    bool matches(const Certificate& cert) const;
+    std::optional<SigAuthMethod> key_method() const;
+    // The SIG payload body over HASH_I (RFC 2409 §5.1): RSA PKCS#1 v1.5 type-1 padding of the
+    // bare hash, no DigestInfo (strongSwan SIGN_RSA_EMSA_PKCS1_NULL); ECDSA over the hash as
+    // the digest, no second hashing, r||s each the curve's size (RFC 4754 §7, strongSwan
+    // SIGN_ECDSA_WITH_NULL in pubkey_v1_authenticator.c).
+    common::Result<Bytes> sign_hash(SigAuthMethod method, ByteView hash) const;
+
+    struct Impl;
+
+private:
+    explicit PrivateKey(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Checks a SIG payload body made as sign_hash() makes it with the certificate's key.
+bool verify_hash_signature(SigAuthMethod method, const Certificate& cert, ByteView hash, ByteView signature);
+
+// The CAs (one PEM file, one or more certificates) and CRLs (PEM or DER files) that decide
+// whether a peer's certificate is trusted.
+class TrustStore {
+public:
+    static common::Result<TrustStore> load(const std::string& ca_file,
+                                           const std::vector<std::string>& crl_files);
+    // The same from PEM/DER texts already in memory (tests).
+    static common::Result<TrustStore> from_memory(const std::vector<Bytes>& ca_certs,
+                                                  const std::vector<Bytes>& crls);
+    TrustStore(TrustStore&&) noexcept;
+    TrustStore& operator=(TrustStore&&) noexcept;
+    ~TrustStore();
+    // The DER subjects of the CAs: the CA fields of our CERTREQ payloads (RFC 2408 §3.10).
+    const std::vector<Bytes>& ca_subjects() const;
+    // Chain to one of the CAs (intermediates from the peer's other CERT payloads), dates,
+    // revocation when CRLs were given, and the digitalSignature key usage when the
+    // certificate has a keyUsage extension (RFC 4945 §5.1.3.2). The error names the
+    // certificate and what to check.
+    common::Status verify(const Certificate& cert, const std::vector<Certificate>& intermediates) const;
+
+    struct Impl;
+
+private:
+    explicit TrustStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// What phase 1 with signatures needs: our certificate and key, and whom we trust. Shared,
+// read-only: one set serves every exchange with every key server.
+struct SigCredentials {
+    SigAuthMethod method = SigAuthMethod::Rsa;  // the Authentication Method we offer
+    std::shared_ptr<const Certificate> certificate;
+    std::shared_ptr<const PrivateKey> private_key;
+    std::shared_ptr<const TrustStore> trust;
+};
+
+}  // namespace gdoi::crypto

@@ -1,0 +1,210 @@
+// X.509 certificates and the identities they name (RFC 2407 §4.6.2.1, RFC 4945 §3.1).
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cctype>
+
+#include "crypto_x509.h"
+
+namespace gdoi::crypto {
+namespace {
+
+std::string ip_text(ByteView ip) {
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (ip.size() == 4) inet_ntop(AF_INET, ip.data(), buf, sizeof buf);
+    if (ip.size() == 16) inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
+    return buf;
+}
+
+// Identity text from the network: printable ASCII only, bounded.
+std::string printable(ByteView data) {
+    std::string s;
+    for (uint8_t c : data.first(std::min<size_t>(data.size(), 128)))
+        s += std::isprint(c) ? static_cast<char>(c) : '?';
+    return s;
+}
+
+}  // namespace
+
+const char* sig_auth_method_name(SigAuthMethod method) {
+    switch (method) {
+        case SigAuthMethod::Rsa:
+            return "rsa-sig";
+        case SigAuthMethod::EcdsaP256:
+            return "ecdsa-256";
+        case SigAuthMethod::EcdsaP384:
+            return "ecdsa-384";
+    }
+    return "?";
+}
+
+// ---- Certificate
+
+Certificate::Certificate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Certificate::Certificate(Certificate&&) noexcept = default;
+Certificate& Certificate::operator=(Certificate&&) noexcept = default;
+Certificate::Certificate(const Certificate& other)
+    : impl_(std::make_unique<Impl>(Impl{X509Ptr(X509_dup(other.impl_->x509.get())), other.impl_->der})) {}
+Certificate::~Certificate() = default;
+
+common::Result<Certificate> Certificate::parse(ByteView data) {
+    auto impl = std::make_unique<Impl>();
+    if (is_pem(data)) {
+        Bio b = memory_bio(data);
+        impl->x509.reset(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+    } else {
+        const unsigned char* p = data.data();
+        impl->x509.reset(d2i_X509(nullptr, &p, static_cast<long>(data.size())));
+        if (impl->x509 && p != data.data() + data.size()) impl->x509.reset();  // trailing bytes
+    }
+    ERR_clear_error();
+    if (!impl->x509) return common::make_error("not an X.509 certificate (DER or PEM)");
+    const int len = i2d_X509(impl->x509.get(), nullptr);
+    if (len <= 0) return common::make_error("X.509 certificate does not encode");
+    impl->der.resize(static_cast<size_t>(len));
+    unsigned char* out = impl->der.data();
+    i2d_X509(impl->x509.get(), &out);
+    return Certificate(std::move(impl));
+}
+
+const Bytes& Certificate::der() const { return impl_->der; }
+
+Bytes Certificate::subject_der() const { return name_der(X509_get_subject_name(impl_->x509.get())); }
+
+std::string Certificate::subject() const { return name_text(X509_get_subject_name(impl_->x509.get())); }
+std::string Certificate::issuer() const { return name_text(X509_get_issuer_name(impl_->x509.get())); }
+
+namespace {
+
+template <typename F>
+void for_each_alt_name(X509* x, F f) {
+    OsslPtr<GENERAL_NAMES, GENERAL_NAMES_free> names(
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+    if (!names) return;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) f(*sk_GENERAL_NAME_value(names.get(), i));
+}
+
+ByteView asn1_view(const ASN1_STRING* s) {
+    return ByteView(ASN1_STRING_get0_data(s), static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+}  // namespace
+
+std::vector<std::string> Certificate::dns_names() const {
+    std::vector<std::string> out;
+    for_each_alt_name(impl_->x509.get(), [&](const GENERAL_NAME& n) {
+        if (n.type == GEN_DNS) {
+            auto v = asn1_view(n.d.dNSName);
+            out.emplace_back(v.begin(), v.end());
+        }
+    });
+    return out;
+}
+
+std::vector<Bytes> Certificate::ip_addresses() const {
+    std::vector<Bytes> out;
+    for_each_alt_name(impl_->x509.get(), [&](const GENERAL_NAME& n) {
+        if (n.type == GEN_IPADD) {
+            auto v = asn1_view(n.d.iPAddress);
+            out.emplace_back(v.begin(), v.end());
+        }
+    });
+    return out;
+}
+
+std::string Certificate::describe_names() const {
+    std::string s = "subject '" + subject() + "'";
+    const auto dns = dns_names();
+    const auto ips = ip_addresses();
+    if (dns.empty() && ips.empty()) return s + ", no subjectAltName";
+    for (const auto& d : dns)
+        s += ", DNS " + printable(ByteView(reinterpret_cast<const uint8_t*>(d.data()), d.size()));
+    for (const auto& ip : ips) s += ", IP " + ip_text(ip);
+    return s;
+}
+
+std::optional<SigAuthMethod> Certificate::key_method() const {
+    return method_of(X509_get0_pubkey(impl_->x509.get()));
+}
+
+// ---- identities (RFC 2407 §4.6.2.1, RFC 4945 §3.1)
+
+std::string describe_id(const isakmp::IdPayload& id) {
+    using isakmp::IdType;
+    switch (static_cast<IdType>(id.type)) {
+        case IdType::Ipv4Addr:
+            return "ID_IPV4_ADDR " + ip_text(id.data);
+        case IdType::Ipv6Addr:
+            return "ID_IPV6_ADDR " + ip_text(id.data);
+        case IdType::Fqdn:
+            return "ID_FQDN " + printable(id.data);
+        case IdType::UserFqdn:
+            return "ID_USER_FQDN " + printable(id.data);
+        case IdType::DerAsn1Dn: {
+            const unsigned char* p = id.data.data();
+            X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(id.data.size())));
+            ERR_clear_error();
+            return "ID_DER_ASN1_DN " +
+                   (name ? "'" + name_text(name.get()) + "'" : std::string("(undecodable)"));
+        }
+        default:
+            return "ID type " + std::to_string(id.type);
+    }
+}
+
+common::Status identity_matches(const isakmp::IdPayload& id, const Certificate& cert) {
+    using isakmp::IdType;
+    bool match = false;
+    switch (static_cast<IdType>(id.type)) {
+        case IdType::DerAsn1Dn: {
+            const unsigned char* p = id.data.data();
+            X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(id.data.size())));
+            ERR_clear_error();
+            match = name && p == id.data.data() + id.data.size() &&
+                    X509_NAME_cmp(name.get(), X509_get_subject_name(cert.impl().x509.get())) == 0;
+            break;
+        }
+        case IdType::Fqdn:
+            for (const auto& d : cert.dns_names())
+                match = match ||
+                        std::equal(d.begin(), d.end(), id.data.begin(), id.data.end(), [](char a, uint8_t b) {
+                            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(b);
+                        });
+            break;
+        case IdType::Ipv4Addr:
+        case IdType::Ipv6Addr:
+            for (const auto& ip : cert.ip_addresses()) match = match || ip == id.data;
+            break;
+        default:
+            return common::make_error(
+                describe_id(id) +
+                " cannot be checked against a certificate (use ID_DER_ASN1_DN, ID_FQDN or an "
+                "address)");
+    }
+    if (match) return {};
+    return common::make_error("identity " + describe_id(id) + " is not a name of the certificate (" +
+                              cert.describe_names() + ")");
+}
+
+common::Result<isakmp::IdPayload> id_from_certificate(const Certificate& cert, isakmp::IdType type) {
+    isakmp::IdPayload id;
+    id.type = static_cast<uint8_t>(type);
+    if (type == isakmp::IdType::DerAsn1Dn) {
+        id.data = cert.subject_der();
+        return id;
+    }
+    if (type == isakmp::IdType::Fqdn) {
+        const auto dns = cert.dns_names();
+        if (dns.empty())
+            return common::make_error("certificate " + cert.describe_names() +
+                                      " has no DNS subjectAltName for an ID_FQDN identity");
+        id.data.assign(dns.front().begin(), dns.front().end());
+        return id;
+    }
+    return common::make_error("identity type " + std::to_string(id.type) +
+                              " does not come from a certificate");
+}
+
+}  // namespace gdoi::crypto

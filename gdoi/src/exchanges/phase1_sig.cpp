@@ -1,0 +1,91 @@
+// Phase-1 signature authentication, the payloads (RFC 2409 §5.1, RFC 2408 §3.9, §3.10, §3.12).
+#include "phase1_sig.h"
+
+namespace gdoi {
+
+using isakmp::PayloadType;
+
+namespace {
+
+constexpr uint8_t kCertX509Signature = 4;  // RFC 2408 §3.9 Certificate Encoding
+// Bounds on what a key server sends: a chain is a few certificates; RSA-8192 signs 1024 bytes.
+constexpr size_t kMaxPeerCertificates = 8;
+constexpr size_t kMaxSignatureSize = 1024;
+
+}  // namespace
+
+const char* const kSigAuthHint =
+    "the key server did not accept our certificate or signature: check that it trusts our CA, that our "
+    "certificate names the identity we send and that our private key belongs to our certificate";
+
+void add_cert_requests(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds) {
+    for (const auto& subject : creds.trust->ca_subjects())
+        b.add(PayloadType::CertificateRequest, isakmp::encode_certificate({kCertX509Signature, subject}));
+}
+
+common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds,
+                                             ByteView hash_i) {
+    auto sig = creds.private_key->sign_hash(creds.method, hash_i);
+    if (!sig) return sig.error();
+    b.add(PayloadType::Certificate,
+          isakmp::encode_certificate({kCertX509Signature, creds.certificate->der()}));
+    b.add(PayloadType::Signature, *sig);
+    return {};
+}
+
+common::Status verify_peer_signature(const crypto::SigCredentials& creds,
+                                     const std::vector<isakmp::RawPayload>& payloads,
+                                     const isakmp::IdPayload& peer_id, ByteView hash_r,
+                                     const std::optional<isakmp::IdPayload>& expected_peer_id) {
+    std::vector<crypto::Certificate> certs;
+    for (const auto& p : payloads) {
+        if (p.type != PayloadType::Certificate) continue;
+        if (certs.size() >= kMaxPeerCertificates)
+            return common::make_error("the key server sent more than " +
+                                      std::to_string(kMaxPeerCertificates) + " certificates");
+        auto payload = isakmp::parse_certificate(p.body);
+        if (!payload) return common::make_error("the key server's CERT payload: " + payload.error().message);
+        if (payload->encoding != kCertX509Signature)
+            return common::make_error("the key server sent a certificate in encoding " +
+                                      std::to_string(payload->encoding) +
+                                      "; only X.509 signature (4) is supported");
+        auto cert = crypto::Certificate::parse(payload->data);
+        if (!cert) return common::make_error("the key server's CERT payload: " + cert.error().message);
+        certs.push_back(std::move(*cert));
+    }
+    if (certs.empty())
+        return common::make_error(
+            "the key server sent no certificate (CERT payload): configure it to send its certificate, or "
+            "check that it has one for its identity " +
+            crypto::describe_id(peer_id));
+    const crypto::Certificate& cert = certs.front();
+    const std::vector<crypto::Certificate> intermediates(certs.begin() + 1, certs.end());
+    if (auto trusted = creds.trust->verify(cert, intermediates); !trusted) return trusted;
+    if (auto named = crypto::identity_matches(peer_id, cert); !named)
+        return common::make_error("the key server's " + named.error().message +
+                                  ": its identity must be its certificate's subject or a subjectAltName");
+    if (expected_peer_id &&
+        (expected_peer_id->type != peer_id.type || expected_peer_id->data != peer_id.data))
+        return common::make_error("the key server identifies as " + crypto::describe_id(peer_id) +
+                                  " (certificate " + cert.describe_names() + "), but we expect " +
+                                  crypto::describe_id(*expected_peer_id) +
+                                  ": check the expected peer identity");
+    if (cert.key_method() != creds.method)
+        return common::make_error(
+            "the key server's certificate " + cert.describe_names() +
+            " holds no key for the negotiated method " + crypto::sig_auth_method_name(creds.method) +
+            ": both sides need keys of the same type (RSA, or ECDSA on the same curve)");
+    const auto* sig = isakmp::find_payload(payloads, PayloadType::Signature);
+    if (sig == nullptr) return common::make_error("the key server's answer has no SIG payload");
+    if (sig->body.empty() || sig->body.size() > kMaxSignatureSize)
+        return common::make_error("the key server's SIG payload has " + std::to_string(sig->body.size()) +
+                                  " bytes");
+    if (!crypto::verify_hash_signature(creds.method, cert, hash_r, sig->body))
+        return common::make_error(std::string("the key server's signature (SIG_R, ") +
+                                  crypto::sig_auth_method_name(creds.method) +
+                                  ") does not verify with its certificate " + cert.describe_names() +
+                                  ": it signed with another key or other exchange values");
+    return {};
+}
+
+}  // namespace gdoi

@@ -1,0 +1,32 @@
+// gdoi/src private: the signature side of phase 1 (RFC 2409 §5.1): the CERTREQ, CERT and
+// SIG payloads we send, and the check of the key server's certificate, identity and SIG_R.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "common/result.h"
+#include "gdoi/cert.h"
+#include "gdoi/isakmp.h"
+
+namespace gdoi {
+
+// What to tell the operator when the key server did not accept our signature.
+extern const char* const kSigAuthHint;
+
+// One CERTREQ per CA we trust (RFC 2408 §3.10: encoding 4, X.509 signature; the CA field is
+// the CA's DER subject, as strongSwan's isakmp_cert_pre.c reads it).
+void add_cert_requests(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds);
+// CERT (RFC 2408 §3.9: encoding 4, our DER certificate) and SIG_I over HASH_I (§3.12).
+common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds,
+                                             ByteView hash_i);
+
+// The key server's CERT payloads (first: its own, others: intermediates) against our trust
+// store, its ID payload against that certificate and the optional pin, then SIG_R over
+// HASH_R. The error is the operator message.
+common::Status verify_peer_signature(const crypto::SigCredentials& creds,
+                                     const std::vector<isakmp::RawPayload>& payloads,
+                                     const isakmp::IdPayload& peer_id, ByteView hash_r,
+                                     const std::optional<isakmp::IdPayload>& expected_peer_id);
+
+}  // namespace gdoi
