@@ -27,6 +27,19 @@ const char* df_bit_name(DfBit value) { return choice_name("df-bit", static_cast<
 
 const char* allow_gcm_name(AllowGcm value) { return choice_name("allow-gcm", static_cast<int>(value)); }
 
+bool IkeSignatureConfig::operator==(const IkeSignatureConfig& o) const {
+    const auto same_id = [](const std::optional<gdoi::isakmp::IdPayload>& a,
+                            const std::optional<gdoi::isakmp::IdPayload>& b) {
+        return a.has_value() == b.has_value() && (!a || (a->type == b->type && a->data == b->data));
+    };
+    const auto der = [](const gdoi::crypto::SigCredentials& c) {
+        return c.certificate ? c.certificate->der() : gdoi::Bytes{};
+    };
+    return certificate == o.certificate && private_key == o.private_key && ca == o.ca && crl == o.crl &&
+           id_type == o.id_type && same_id(peer_id, o.peer_id) &&
+           credentials.method == o.credentials.method && der(credentials) == der(o.credentials);
+}
+
 const GroupConfig* MemberConfig::find_group(std::string_view group_name) const {
     for (const auto& g : groups)
         if (g.name == group_name) return &g;

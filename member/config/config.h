@@ -61,6 +61,25 @@ const char* df_bit_name(DfBit value);
 inline constexpr std::uint32_t kMinAntiReplayWindow = 60;
 inline constexpr std::uint32_t kMaxAntiReplayWindow = 360;
 
+// ike.auth.
+enum class IkeAuth { psk, rsa_sig, ecdsa_sig };
+
+// Phase 1 with signatures and X.509 certificates (RFC 2409 §5.1, gdoi/cert.h): ike.auth =
+// "rsa-sig" / "ecdsa-sig", or ike.certificate given. The files are read with the configuration.
+struct IkeSignatureConfig {
+    std::string certificate;       // resolved paths
+    std::string private_key;       // owner-only, like ike.psk-file
+    std::string ca;                // the CA(s) that issue the key servers' certificates
+    std::vector<std::string> crl;  // optional CRLs
+    gdoi::isakmp::IdType id_type = gdoi::isakmp::IdType::DerAsn1Dn;  // ike.id-type: our identity
+    std::optional<gdoi::isakmp::IdPayload> peer_id;                  // ike.peer-id: the key server's
+    gdoi::crypto::SigCredentials credentials;                        // loaded from the files
+
+    // A reload restarts the group when a path, an identity or the method changed, or the
+    // certificate file holds another certificate (renewed); CRLs are read again with it.
+    bool operator==(const IkeSignatureConfig& other) const;
+};
+
 struct GroupConfig {
     std::string name;                            // the seed's GROUP_ID, for logs and gdoictl
     std::uint32_t id = 0;                        // GDOI group id, 1..4294967295
@@ -72,6 +91,7 @@ struct GroupConfig {
     std::vector<gdoi::IkeProposal> ike_proposals;  // offered in order; default aes256-sha256-modp2048
     gdoi::SecureBytes ike_psk;                     // from ike.psk or the contents of ike.psk-file
     std::string ike_psk_file;                      // resolved path when the key came from a file, else empty
+    std::optional<IkeSignatureConfig> ike_sig;     // signatures instead of the pre-shared key
     std::uint32_t ike_lifetime = kDefaultIkeLifetime;  // seconds
     std::uint32_t ike_doi = 2;  // DOI of the phase-1 SA payload: 2 (GDOI, RFC 6407 §2.1) or 1
 

@@ -163,6 +163,8 @@ void wipe_psks(toml::table& doc) {
     }
 }
 
+}  // namespace
+
 // ike.psk or ike.psk-file: exactly one.
 void read_psk(Context& c, const toml::table& ike, const Where& w) {
     const toml::node* inline_node = ike.get("psk");
@@ -219,6 +221,8 @@ void read_psk(Context& c, const toml::table& ike, const Where& w) {
     g.ike_psk = std::move(*key);
     g.ike_psk_file = p.string();
 }
+
+namespace {
 
 void read_member(Context& c, const toml::table& t) {
     c.reader.check_keys(t, member_section(), {});
@@ -417,6 +421,8 @@ void store_fail_open_rule(Context& c, const Item& v) {
 
 void store_ike(Context& c, const Item& v) {
     const toml::table& ike = *v.node.as_table();
+    c.ike_auth = {};
+    c.ike_auth.where = v.where;
     c.reader.check_keys(ike, ike_section(), c.group_where);
     c.reader.read_keys(c, ike, ike_section().keys, v.where);
     // Aggressive mode sends the KE payload in its first message, before the responder has
@@ -435,7 +441,7 @@ void store_ike(Context& c, const Item& v) {
                 break;
             }
     }
-    read_psk(c, ike, v.where);
+    read_ike_auth(c, ike, v.where);
 }
 
 // --- ike ---

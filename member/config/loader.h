@@ -33,6 +33,20 @@ struct Context {
     toml::table* group_table = nullptr;
     // The rule being read.
     policy::Selector* selector = nullptr;
+    // The group's ike.auth, ike.certificate, ... as given (config/ike_auth.cpp), positions kept
+    // for its messages.
+    struct IkeAuthInput {
+        std::optional<IkeAuth> auth;
+        const toml::node* auth_node = nullptr;
+        std::string certificate, private_key, ca;
+        const toml::node *certificate_node = nullptr, *private_key_node = nullptr, *ca_node = nullptr;
+        std::vector<std::string> crl;
+        const toml::node* crl_node = nullptr;
+        gdoi::isakmp::IdType id_type = gdoi::isakmp::IdType::DerAsn1Dn;
+        const toml::node* peer_id_node = nullptr;
+        std::string peer_id;
+        Where where{};
+    } ike_auth{};
 };
 
 // Parses, checks and converts `text`; the result or every problem found.
@@ -55,6 +69,16 @@ void store_ike(Context& c, const Item& v);
 // ike
 void store_proposal(Context& c, const Item& v);
 void default_proposals(Context& c);
+void store_ike_auth(Context& c, const Item& v);
+void store_ike_certificate(Context& c, const Item& v);
+void store_ike_private_key(Context& c, const Item& v);
+void store_ike_ca(Context& c, const Item& v);
+void store_ike_crl(Context& c, const Item& v);
+void store_ike_id_type(Context& c, const Item& v);
+void store_ike_peer_id(Context& c, const Item& v);
+// After the ike table's keys: signatures (ike_sig, the files loaded) or the pre-shared key.
+void read_ike_auth(Context& c, const toml::table& ike, const Where& w);
+void read_psk(Context& c, const toml::table& ike, const Where& w);
 // a rule
 void store_protocol(Context& c, const Item& v);
 void store_source(Context& c, const Item& v);

@@ -51,6 +51,14 @@ SessionConfig Daemon::session_config(const GroupConfig& g) {
     c.phase1.local_id.type =
         static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
     c.phase1.local_id.data.assign(a.bytes.begin(), a.bytes.begin() + (v4 ? 4 : 16));
+    if (g.ike_sig) {  // signatures (config/ike_auth.cpp loaded and checked the files)
+        c.phase1.sig = g.ike_sig->credentials;
+        c.phase1.expected_peer_id = g.ike_sig->peer_id;
+        if (g.ike_sig->id_type != gdoi::isakmp::IdType::Ipv4Addr)
+            if (auto id = gdoi::crypto::id_from_certificate(*g.ike_sig->credentials.certificate,
+                                                            g.ike_sig->id_type))
+                c.phase1.local_id = std::move(*id);
+    }
     c.recovery_probe = g.recovery_probe;
     c.log = log_sink();
     c.on_event = [this, name = g.name](const SessionEvent& e) { publish(monitor_event_of(name, e)); };

@@ -3,10 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-
-#include <fstream>
+#include <sys/stat.h>
 
 #include "crypto_x509.h"
+#include "gdoi/private_file.h"
 
 namespace gdoi::crypto {
 namespace {
@@ -19,16 +19,16 @@ std::string time_text(const ASN1_TIME* t) {
     return bio_text(b.get());
 }
 
+// A trust anchor or CRL: a regular file (never a FIFO or device: the configuration's load would
+// hang on it), not a symbolic link, owned by root or the daemon's user and writable by its owner
+// only (anyone who can write it decides whom the member trusts), at most 1 MiB.
 common::Result<Bytes> read_public_file(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return common::make_error(std::string("cannot open ") + what + " " + path);
-    Bytes data(kMaxCredentialFile + 1);
-    in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<size_t>(in.gcount()));
-    if (data.size() > kMaxCredentialFile)
-        return common::make_error(std::string(what) + " " + path + " is larger than 1 MiB");
-    if (data.empty()) return common::make_error(std::string(what) + " " + path + " is empty");
-    return data;
+    const std::string rule = std::string("the ") + what;
+    auto file = read_private_file(path, {rule, kMaxCredentialFile, S_IWGRP | S_IWOTH});
+    if (!file) return file.error();
+    if (file->content.empty()) return common::make_error(std::string(what) + " " + path + " is empty");
+    const auto view = file->content.view();
+    return Bytes(view.begin(), view.end());
 }
 
 }  // namespace

@@ -83,9 +83,12 @@ TEST_CASE("config schema: every key of the table is documented in member.toml.ex
             CHECK(mentions(text, section->id == schema::SectionId::ike ? "ike\\." + k.key : k.key));
             CHECK_FALSE(k.doc.empty());
             // A key is required or has a default, but for the two ways of giving the key
-            // (exactly one is required) and the keys of a rule (at least one is required).
+            // (exactly one is required), the certificate keys (required with signatures, optional
+            // otherwise: config/ike_auth.cpp) and the keys of a rule (at least one is required).
             const bool one_of_two =
-                section->id == schema::SectionId::ike && (k.key == "psk" || k.key == "psk-file");
+                section->id == schema::SectionId::ike &&
+                (k.key == "psk" || k.key == "psk-file" || k.key == "certificate" || k.key == "private-key" ||
+                 k.key == "ca" || k.key == "crl" || k.key == "peer-id");
             const bool rule_key = section->id == schema::SectionId::exclude_rule ||
                                   section->id == schema::SectionId::fail_open_rule;
             if (section->id != schema::SectionId::top && !one_of_two && !rule_key)

@@ -16,37 +16,12 @@
 
 #include "finishes_within.h"
 #include "gdoi/private_file.h"
+#include "temp_dir.h"
 
 using namespace member;
+using member_test::TempDir;
 
 namespace {
-
-// A directory under /tmp removed at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "gdoi-config-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string write(const std::string& name, const std::string& content, mode_t mode) const {
-        const auto p = (path_ / name).string();
-        {
-            std::ofstream out(p, std::ios::binary | std::ios::trunc);
-            out << content;
-        }
-        REQUIRE(::chmod(p.c_str(), mode) == 0);
-        return p;
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 std::string error_of(std::string_view text) {
     auto r = parse_config(text, "member.toml");
