@@ -27,6 +27,8 @@ CHARON_PLUGINS="random nonce openssl aes sha1 sha2 hmac kdf gmp pem pkcs1 pkcs8 
 . "$HERE/lib/capture.sh"
 # shellcheck source=SCRIPTDIR/lib/report.sh
 . "$HERE/lib/report.sh"
+# shellcheck source=SCRIPTDIR/lib/pki.sh
+. "$HERE/lib/pki.sh"
 
 INITIATOR_IP=10.248.1.1
 RESPONDER_IP=10.248.1.2
@@ -40,74 +42,7 @@ SLACK=3
 PROPOSAL=aes128-sha256-modp2048
 
 
-# ---- PKI (openssl ca: it sets past dates and writes CRLs)
-
-# ca_init NAME CN — a self-signed RSA-2048 CA in $PKI/NAME.
-ca_init() {
-  local name=$1 cn=$2 dir=$PKI/$1
-  mkdir -p "$dir/newcerts"
-  : >"$dir/index.txt"
-  echo 1000 >"$dir/serial"
-  echo 1000 >"$dir/crlnumber"
-  cat >"$dir/ca.cnf" <<CNF
-[ ca ]
-default_ca = this
-[ this ]
-dir = $dir
-database = $dir/index.txt
-new_certs_dir = $dir/newcerts
-serial = $dir/serial
-crlnumber = $dir/crlnumber
-certificate = $dir/ca.pem
-private_key = $dir/ca.key
-default_md = sha256
-default_days = 30
-default_crl_days = 30
-policy = any
-unique_subject = no
-[ any ]
-commonName = supplied
-organizationName = optional
-[ req ]
-distinguished_name = dn
-[ dn ]
-[ v3_ca ]
-basicConstraints = critical, CA:true
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-CNF
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 30 \
-    -subj "/O=gdoi-test/CN=$cn" -config "$dir/ca.cnf" -extensions v3_ca 2>/dev/null
-}
-
-# new_key FILE TYPE — rsa2048 | rsa3072 (PKCS#1) | p256 | p384 (SEC1): the formats swanctl's
-# rsa/ and ecdsa/ folders take.
-new_key() {
-  case "$2" in
-    rsa2048) openssl genrsa -traditional -out "$1" 2048 2>/dev/null ;;
-    rsa3072) openssl genrsa -traditional -out "$1" 3072 2>/dev/null ;;
-    p256) openssl ecparam -name prime256v1 -genkey -noout -out "$1" ;;
-    p384) openssl ecparam -name secp384r1 -genkey -noout -out "$1" ;;
-  esac
-}
-
-# issue CA OUT KEY CN DNS IP [USAGE] [START END] — a certificate from CA for KEY with subject
-# O=gdoi-test, CN=CN and subjectAltName DNS:DNS, IP:IP.
-issue() {
-  local ca=$1 out=$2 key=$3 cn=$4 dns=$5 ip=$6 usage=${7:-digitalSignature} start=${8:-} end=${9:-}
-  local dir=$PKI/$ca dates=()
-  cat >"$out.ext" <<EXT
-[ leaf ]
-basicConstraints = CA:false
-keyUsage = critical, $usage
-subjectAltName = DNS:$dns, IP:$ip
-authorityKeyIdentifier = keyid
-EXT
-  openssl req -new -key "$key" -subj "/O=gdoi-test/CN=$cn" -out "$out.csr" 2>/dev/null
-  [ -n "$start" ] && dates=(-startdate "$start" -enddate "$end")
-  openssl ca -batch -config "$dir/ca.cnf" -in "$out.csr" -out "$out" -notext -preserveDN \
-    -extfile "$out.ext" -extensions leaf "${dates[@]}" >/dev/null 2>&1
-}
+# ---- PKI (lib/pki.sh: ca_init, new_key, issue)
 
 make_pki() {
   local t

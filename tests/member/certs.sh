@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# gdoi-memberd registers with certificates (issue 17): phase 1 with signatures against the test
+# key server, the PKI made at run time with openssl (tests/integration/lib/pki.sh).
+#  1 RSA certificates, main mode, identity ID_DER_ASN1_DN: registered, a rekey followed; the key
+#    server logs the member's authenticated identity; tshark decodes the phase-1 messages (CERT
+#    and SIG among them) without a Malformed mark.
+#  2 SIGHUP with ike.peer-id = "other.test": the key server's certificate does not name it: the
+#    registration fails, gdoictl show servers and the log say which identity was expected.
+#  3 SIGHUP with ike.peer-id = "gcks.test" and ike.id-type = "fqdn", aggressive mode: registered.
+#  4 SIGHUP with a CRL that revokes the key server's certificate: refused as revoked.
+#
+#   certs.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
+set -euo pipefail
+# shellcheck source=tests/member/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/lib/pki.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/pki.sh"
+member_test_init member_certs "$@"
+command -v openssl >/dev/null || { echo "member_certs: needs openssl" >&2; exit 77; }
+
+GROUP=CERT-GROUP
+PKI=$WORK/pki
+mkdir -p "$PKI"
+ca_init good "gdoi member test CA"
+new_key "$PKI/gm.key" rsa2048
+new_key "$PKI/ks.key" rsa2048
+issue good "$PKI/gm.pem" "$PKI/gm.key" gm1.test gm1.test "$MEMBER_IP"
+issue good "$PKI/ks.pem" "$PKI/ks.key" gcks.test gcks.test "$KS_IP"
+chmod 600 "$PKI/gm.key" "$PKI/ks.key"
+if ! [ -s "$PKI/gm.pem" ] || ! [ -s "$PKI/ks.pem" ]; then echo "member_certs: openssl could not make the PKI" >&2; exit 1; fi
+
+# cert_group [EXTRA_TOML...] — the group with certificates instead of the pre-shared key.
+cert_group() {
+  printf '[[group]]\nname = "%s"\nid = 4100\nservers = ["%s"]\n' "$GROUP" "$KS_IP"
+  printf 'ike.certificate = "%s"\nike.private-key = "%s"\nike.ca = "%s"\n' "$PKI/gm.pem" "$PKI/gm.key" "$PKI/good/ca.pem"
+  printf 'ike.proposals = ["aes256-sha256-modp2048"]\nike.doi = 1\nlan-interfaces = ["lan0"]\n'
+  printf '%s\n' "$@"
+}
+registered() { group_state_is "$GROUP" registered; }
+# failed_with TEXT — the key server's last error in gdoictl show servers holds TEXT.
+failed_with() { group_json "$GROUP" '.servers[0].last_error' | grep -qF -- "$1"; }
+reload() { # reload TOML... — new configuration, SIGHUP
+  member_config "$WORK/member.toml" "$(cert_group "$@")"
+  kill -HUP "$MEMBER_PID"
+}
+
+ks_start ks --group 4100 --tek cbc256-sha256:0x41000001 --seq 1 \
+  --cert "$PKI/ks.pem" --key "$PKI/ks.key" --ca "$PKI/good/ca.pem" --id-type fqdn
+capture_start
+member_config "$WORK/member.toml" "$(cert_group)"
+member_start
+
+# ---- 1
+if wait_for 20 registered; then pass "registered with certificates (RSA, main mode, ID_DER_ASN1_DN)"
+else fail "not registered: $(group_json "$GROUP" .detail)"; fi
+check_grep "key server: the member authenticated by its certificate" "CN=gm1.test" "$WORK/ks.err"
+ks_cmd ks rekey >/dev/null
+if wait_for 10 group_seq_is "$GROUP" 2; then pass "rekey followed (SEQ 2)"; else fail "SEQ $(group_json "$GROUP" .sequence), want 2"; fi
+capture_stop
+tshark -n -r "$WORK/wire.pcapng" -d udp.port==848,isakmp -V >"$WORK/wire.decoded.txt" 2>/dev/null || true
+m=$(tshark -n -r "$WORK/wire.pcapng" -d udp.port==848,isakmp -Y '_ws.malformed || _ws.expert.severity == "Error"' \
+  -T fields -e frame.number 2>/dev/null | wc -l)
+check "wire: Malformed / error frames" 0 "$m"
+check_grep "wire: the member asks for certificates (CERTREQ)" "Certificate Request" "$WORK/wire.decoded.txt"
+
+# ---- 2
+reload 'ike.peer-id = "other.test"'
+if wait_for 30 failed_with "other.test"; then pass "pin other.test: refused, gdoictl show servers names the expected identity"
+else fail "pin other.test: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+check_grep "log: the pin's failure" "other.test" "$WORK/member.err"
+if registered; then fail "registered although the key server is not other.test"; else pass "not registered under the wrong pin"; fi
+
+# ---- 3
+reload 'ike.peer-id = "gcks.test"' 'ike.id-type = "fqdn"' 'ike.mode = "aggressive"'
+if wait_for 30 registered; then pass "pin gcks.test, ID_FQDN, aggressive mode: registered"
+else fail "pin gcks.test: not registered: $(group_json "$GROUP" .detail)"; fi
+
+# ---- 4
+openssl ca -batch -config "$PKI/good/ca.cnf" -revoke "$PKI/ks.pem" >/dev/null 2>&1
+openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/good.crl" >/dev/null 2>&1
+reload "ike.crl = [\"$PKI/good.crl\"]"
+if wait_for 30 failed_with "revoked"; then pass "revoked key server certificate (CRL): refused"
+else fail "CRL: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+finish
