@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gdoi/phase1.h"
+#include "phase1_test_run.h"
 
 using namespace gdoi;
 using keyserver::Phase1Responder;
@@ -66,31 +67,12 @@ Phase1Config initiator_config(Phase1Mode mode, std::vector<std::string> proposal
     return c;
 }
 
-struct Transcript {
-    std::vector<Bytes> to_responder;
-    std::vector<Bytes> to_initiator;
-    std::vector<ResponderStep::Event> events;
-};
+using keyserver::test::Transcript;
 
 // Runs one exchange to its end: every datagram one side sends is handed to the other.
 Transcript run(Phase1Initiator& ini, Phase1Responder& resp, const Endpoint& from = ep("192.0.2.1"),
                Clock::time_point now = T0) {
-    Transcript t;
-    std::deque<Bytes> queue;
-    auto first = ini.start(now);
-    if (first.send) queue.push_back(*first.send);
-    while (!queue.empty()) {
-        Bytes d = std::move(queue.front());
-        queue.pop_front();
-        t.to_responder.push_back(d);
-        auto rs = resp.on_datagram(d, from, now);
-        t.events.push_back(rs.event);
-        if (!rs.send) continue;
-        t.to_initiator.push_back(*rs.send);
-        auto is = ini.on_datagram(*rs.send, now);
-        if (is.send) queue.push_back(*is.send);
-    }
-    return t;
+    return keyserver::test::run_exchange(ini, resp, from, now);
 }
 
 bool same(const SecureBytes& a, const SecureBytes& b) {
