@@ -75,35 +75,8 @@ make_pki() {
 # charon_certs MODE TYPE CERT [LOCAL_ID] — charon answers with CERT (its key ks-TYPE.key) and
 # trusts both CAs (it must accept our certificate in every case).
 charon_certs() {
-  local mode=$1 type=$2 cert=$3 lid=${4:-} keydir=rsa aggressive=no
-  [ "$mode" = aggressive ] && aggressive=yes
-  case "$type" in p256 | p384) keydir=ecdsa ;; esac
-  local sw=$RDIR/swanctl
-  rm -rf "$sw"/x509 "$sw"/x509ca "$sw"/rsa "$sw"/ecdsa
-  mkdir -p "$sw"/x509 "$sw"/x509ca "$sw/$keydir"
-  cp "$cert" "$sw/x509/gcks.pem"
-  cp "$PKI/ks-$type.key" "$sw/$keydir/gcks.key"
-  cp "$PKI/good/ca.pem" "$sw/x509ca/good.pem"
-  cp "$PKI/other/ca.pem" "$sw/x509ca/other.pem"
-  local idline=""
-  [ -n "$lid" ] && idline="id = $lid"
-  cat >"$sw/swanctl.conf" <<CONF
-connections {
-  $CHARON_CONN {
-$(charon_conn_settings "$aggressive" "$RESPONDER_IP" "$INITIATOR_IP" "$PROPOSAL")
-    local {
-      auth = pubkey
-      certs = gcks.pem
-      $idline
-    }
-    remote {
-      auth = pubkey
-      id = %any
-    }
-  }
-}
-CONF
-  charon_reload "$RDIR"
+  charon_pubkey_load "$RDIR" "$1" "$RESPONDER_IP" "$INITIATOR_IP" "$PROPOSAL" "$3" "$PKI/ks-$2.key" "$2" \
+    "${4:-}" "$PKI/good/ca.pem" "$PKI/other/ca.pem"
 }
 
 # run_initiator CASEDIR MODE TIMEOUT ARGS... — sets RC and ELAPSED_MS.

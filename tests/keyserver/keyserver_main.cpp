@@ -1,6 +1,6 @@
 // gdoi-test-keyserver: the tests' GDOI key server (not installed). The phase-1 responder
-// (main and aggressive mode, PSK) and, with --group, the GDOI side under the SAs it
-// establishes (group_server.h): GROUPKEY-PULL responder, GROUPKEY-PUSH sender driven by
+// (main and aggressive mode, PSK or signatures with X.509 certificates) and, with --group, the GDOI side
+// under the SAs it establishes (group_server.h): GROUPKEY-PULL responder, GROUPKEY-PUSH sender driven by
 // commands on a control socket, RFC 8263 ACKs. One UDP socket, one poll loop; time comes
 // from the responder's and the group server's deadlines.
 #include <netinet/in.h>
@@ -20,11 +20,13 @@
 
 #include "common/hex_spi.h"
 #include "field_profile.h"
+#include "gdoi/cert_files.h"
 #include "gdoi/multicast_socket.h"
 #include "gdoi/secret_file.h"
 #include "group_server.h"
 #include "multicast_sender.h"
 #include "phase1_responder.h"
+#include "sig_options.h"
 #include "tek_selectors.h"
 
 namespace {
@@ -36,6 +38,7 @@ void usage() {
     std::fputs(
         "usage: gdoi-test-keyserver --listen ADDR[:PORT] (default port 848; [v6]:PORT for IPv6)\n"
         "         (--psk ADDR=FILE | --psk fqdn:NAME=FILE | --psk-any FILE) ...\n"
+        "         [--cert FILE --key FILE --ca FILE [--crl FILE]... [--id-type dn|fqdn|address]]\n"
         "         [--proposal NAME ...] [--id ADDR|fqdn:NAME] [--mode main|aggressive|both]\n"
         "         [--keylog FILE] [--log-level debug|info|warning|error] [--once]\n"
         "         [--group ID (--tek SPEC [--selector PREFIX]) ... [--teks N] [--kek-sig rsa|ecdsa256]\n"
@@ -45,6 +48,16 @@ void usage() {
         "       gdoi-test-keyserver --control PATH --command CMD\n"
         "  --psk KEY=FILE  pre-shared key for an initiator: main mode chooses it by source address,\n"
         "                  aggressive mode by the initiator's identity (address or fqdn:NAME)\n"
+        "  --cert FILE     our certificate (PEM or DER): members may authenticate with signatures\n"
+        "                  (RFC 2409 §5.1, method 3 RSA / 9 ECDSA P-256 / 10 ECDSA P-384, the one of\n"
+        "                  our key); needs --key and --ca; --psk is then optional\n"
+        "  --key FILE      our certificate's private key (PEM or DER, unencrypted)\n"
+        "  --ca FILE       the CA(s) (PEM) that must issue the members' certificates\n"
+        "  --crl FILE      a CRL (PEM or DER) of that CA, repeatable: members' certificates are then\n"
+        "                  checked for revocation (the issuer's CRL must be given)\n"
+        "  --id-type T     the identity we present with --cert: dn (our certificate's subject, the\n"
+        "                  default), fqdn (its first subjectAltName dNSName) or address (as without\n"
+        "                  --cert: --id ADDR or the --listen address)\n"
         "  --proposal      acceptable IKE proposal (repeatable), e.g. aes256-sha256-modp2048\n"
         "  --keylog FILE   append 'icookie_hex,enc_key_hex' per established SA (Wireshark's IKEv1\n"
         "                  decryption table)\n"
@@ -242,7 +255,9 @@ std::string read_command(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string listen, keylog, id_spec, mode = "both";
+    std::string listen, keylog, id_spec, mode = "both", id_type = "dn";
+    gdoi::SigCredentialFiles sig_files;
+    sig_files.key_owner_only = false;  // test tool: like --psk, the file mode is not enforced
     gdoi::LogLevel min_level = gdoi::LogLevel::Info;
     bool once = false;
     keyserver::ResponderConfig config;
@@ -297,6 +312,8 @@ int main(int argc, char** argv) {
             config.proposals.push_back(*p);
         } else if (a == "--id")
             id_spec = next();
+        else if (gdoi::tools::take_sig_option(a, next, sig_files, id_type))
+            continue;  // --cert, --key, --ca, --crl, --id-type
         else if (a == "--mode")
             mode = next();
         else if (a == "--keylog")
@@ -398,7 +415,28 @@ int main(int argc, char** argv) {
         }
         return control_client(control_path, command);
     }
-    if (listen.empty() || config.psks.empty()) {
+    const bool with_sig =
+        !sig_files.certificate.empty() || !sig_files.private_key.empty() || !sig_files.ca_file.empty();
+    if (with_sig) {
+        if (sig_files.certificate.empty() || sig_files.private_key.empty() || sig_files.ca_file.empty()) {
+            std::cerr << "gdoi-test-keyserver: --cert, --key and --ca go together\n";
+            return 2;
+        }
+        auto creds = gdoi::load_sig_credentials(sig_files);
+        if (!creds) {
+            std::cerr << "gdoi-test-keyserver: " << creds.error().message << "\n";
+            return 2;
+        }
+        config.sig = std::move(*creds);
+    } else if (!sig_files.crl_files.empty()) {
+        std::cerr << "gdoi-test-keyserver: --crl needs --cert, --key and --ca\n";
+        return 2;
+    }
+    if (id_type != "dn" && id_type != "fqdn" && id_type != "address") {
+        std::cerr << "gdoi-test-keyserver: --id-type wants dn, fqdn or address, not " << id_type << "\n";
+        return 2;
+    }
+    if (listen.empty() || (config.psks.empty() && !config.sig)) {
         usage();
         return 2;
     }
@@ -427,7 +465,16 @@ int main(int argc, char** argv) {
         std::cerr << "gdoi-test-keyserver: " << local.error().message << "\n";
         return 2;
     }
-    if (id_spec.rfind("fqdn:", 0) == 0) {
+    // With a certificate: an identity it names (RFC 4945 §3.1), so members can check it.
+    auto cert_id = config.sig ? gdoi::tools::id_for_id_type(*config.sig, id_type)
+                              : common::Result<std::optional<gdoi::isakmp::IdPayload>>(std::nullopt);
+    if (!cert_id) {
+        std::cerr << "gdoi-test-keyserver: --id-type " << id_type << ": " << cert_id.error().message << "\n";
+        return 2;
+    }
+    if (*cert_id) {
+        config.local_id = std::move(**cert_id);
+    } else if (id_spec.rfind("fqdn:", 0) == 0) {
         config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
         config.local_id.data.assign(id_spec.begin() + 5, id_spec.end());
     } else if (!id_spec.empty()) {

@@ -7,6 +7,14 @@
 //                    --> HDR[*], HASH_I     (RFC 2409 shows it in the clear; deployed
 //                                            initiators, ours included, encrypt it: both
 //                                            are accepted)
+// With signatures (RFC 2409 §5.1) HASH_I/HASH_R become [CERT,] SIG_I/SIG_R:
+//   Main Mode:       --> HDR, KE, Ni [, CERTREQ]   <-- HDR, KE, Nr, CERTREQ
+//                    --> HDR*, IDii, CERT, SIG_I   <-- HDR*, IDir, CERT, SIG_R
+//   Aggressive Mode: --> HDR, SA, KE, Ni, IDii [, CERTREQ]
+//                    <-- HDR, SA, KE, Nr, IDir, CERT, SIG_R, CERTREQ
+//                    --> HDR[*], CERT, SIG_I
+// and a member whose certificate, identity or signature does not verify gets
+// AUTHENTICATION-FAILED like a wrong HASH_I.
 // Errors go back as informational exchanges (RFC 2408 §4.8): NO-PROPOSAL-CHOSEN in the
 // clear (there are no keys yet); AUTHENTICATION-FAILED protected with our keys and
 // HASH(1) (RFC 2409 §5.7), as a real server does after keys exist.
@@ -16,6 +24,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include "gdoi/phase1_sig.h"
 
 namespace keyserver {
 
@@ -38,6 +48,11 @@ constexpr uint32_t kDoiIpsec = 1;
 constexpr uint64_t kDefaultIkeLifetime = 28800;  // RFC 2407 §4.5: when none is offered
 constexpr uint8_t kProtocolIsakmp = 1;
 constexpr uint8_t kTransformKeyIke = 1;
+constexpr uint8_t kCertX509Signature = 4;  // RFC 2408 §3.9 Certificate Encoding
+// Bounds on what a member sends: its certificate and a few intermediates; RSA-8192 signs
+// 1024 bytes.
+constexpr size_t kMaxMemberCertificates = 8;
+constexpr size_t kMaxSignatureSize = 1024;
 
 std::string hex8(const Cookie& c) { return gdoi::to_hex(c); }
 
@@ -112,10 +127,11 @@ std::optional<Bytes> protected_notification(uint16_t type, const Cookie& ci, con
 
 // HASH_I / HASH_R straight from RFC 2409 §5: prf(SKEYID, g^x(own) | g^x(peer) | CKY-own |
 // CKY-peer | SAi_b | ID_b). Written out here rather than calling gdoi::phase1_hash so the
-// responder's check does not share a possible mistake with the initiator's.
+// responder's check does not share a possible mistake with the initiator's. The prf is the
+// proposal's hash, except with ECDSA (RFC 4754 §3: HMAC-SHA-256/384; IkeSaKeys::auth_hash).
 SecureBytes rfc_hash(const gdoi::IkeSaKeys& keys, ByteView g_first, ByteView g_second, const Cookie& ck_first,
                      const Cookie& ck_second, ByteView sai_b, ByteView id_b) {
-    return crypto::prf(keys.hash, keys.skeyid, {g_first, g_second, ck_first, ck_second, sai_b, id_b});
+    return crypto::prf(keys.auth_hash, keys.skeyid, {g_first, g_second, ck_first, ck_second, sai_b, id_b});
 }
 
 }  // namespace
@@ -158,6 +174,11 @@ const SecureBytes* PskTable::for_id(const isakmp::IdPayload& id) const {
 // ---- Transform acceptability (RFC 2409 Appendix A, RFC 3602 §5 for AES)
 
 std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transform& t) {
+    return responder_read_transform(t, std::nullopt);
+}
+
+std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transform& t,
+                                                          std::optional<crypto::SigAuthMethod> sig) {
     if (t.id != kTransformKeyIke) return std::nullopt;
     std::optional<uint64_t> enc, hash, auth, group, keylen;
     bool life_type_pending = false;
@@ -198,8 +219,11 @@ std::optional<gdoi::IkeProposal> responder_read_transform(const isakmp::Transfor
         }
     }
     if (!enc || !hash || !auth || !group || life_type_pending) return std::nullopt;
-    if (*auth != 1) return std::nullopt;  // pre-shared key only
+    // Pre-shared key (1), or the signature method of our own key when we have one.
+    if (*auth != gdoi::ike_attr::kAuthPreSharedKey && !(sig && *auth == static_cast<uint64_t>(*sig)))
+        return std::nullopt;
     gdoi::IkeProposal p;
+    p.auth_method = static_cast<uint16_t>(*auth);
     if (*enc == 5) {  // 3DES-CBC: fixed key, a key length (if any) must say 192
         if (keylen && *keylen != 192) return std::nullopt;
         p.cipher = {crypto::CipherAlg::Des3Cbc, 24};
@@ -258,6 +282,8 @@ struct Phase1Responder::Entry {
     Bytes sai_b;  // the initiator's SA payload body, as received (input of both HASHes)
     gdoi::IkeProposal proposal;
     uint64_t lifetime = 0;
+    bool sig = false;       // signature authentication (RFC 2409 §5.1) instead of the PSK
+    std::string auth_name;  // with sig, once verified: "ID_FQDN gm1.test (rsa-sig, certificate ...)"
     SecureBytes psk;
     std::optional<crypto::DhExchange> dh;
     Bytes gxi, ni, nr;
@@ -353,6 +379,7 @@ ResponderStep Phase1Responder::establish(Entry& e, Clock::time_point now, std::o
     e.expires = now + std::chrono::seconds(e.lifetime);
     e.last_answer = answer ? *answer : Bytes();
     ++counters_.established;
+    if (e.sig) log(LogLevel::Info, "member " + e.peer.address_string() + " authenticated as " + e.auth_name);
     log(LogLevel::Info, "phase1 established with " + e.peer.address_string() + " (" +
                             gdoi::phase1_mode_name(e.mode) + ", " + e.proposal.name() + "), icookie " +
                             hex8(e.ci));
@@ -492,9 +519,13 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     for (const auto& p : sa->proposals) {
         if (p.protocol != kProtocolIsakmp) continue;
         for (const auto& t : p.transforms) {
-            auto read = responder_read_transform(t);
+            auto read = responder_read_transform(
+                t, config_.sig ? std::optional<crypto::SigAuthMethod>(config_.sig->method) : std::nullopt);
             if (!read) continue;
-            if (std::find(config_.proposals.begin(), config_.proposals.end(), *read) ==
+            // The configured proposals say cipher, hash and group; the method is PSK or ours.
+            gdoi::IkeProposal as_configured = *read;
+            as_configured.auth_method = gdoi::ike_attr::kAuthPreSharedKey;
+            if (std::find(config_.proposals.begin(), config_.proposals.end(), as_configured) ==
                 config_.proposals.end())
                 continue;
             chosen_proposal = &p;
@@ -509,7 +540,9 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
         std::string offered;
         for (const auto& p : sa->proposals)
             for (const auto& t : p.transforms) {
-                auto read = responder_read_transform(t);
+                auto read = responder_read_transform(
+                    t,
+                    config_.sig ? std::optional<crypto::SigAuthMethod>(config_.sig->method) : std::nullopt);
                 offered +=
                     (offered.empty() ? "" : " ") + (read ? read->name() : std::string("(unsupported)"));
             }
@@ -531,6 +564,7 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     e.doi = sa->doi;
     e.sai_b.assign(sa_payload->body.begin(), sa_payload->body.end());
     e.proposal = chosen;
+    e.sig = chosen.auth_method != gdoi::ike_attr::kAuthPreSharedKey;
     // A lifetime of 0 (strongSwan sends it when it is configured not to rekey) means no
     // limit from the initiator: the default applies, capped by our maximum.
     uint64_t offered_life = offered_seconds(*chosen_transform).value_or(0);
@@ -547,8 +581,8 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     const Bytes sar_b = isakmp::encode_sa(isakmp::SaPayload{sa->doi, sa->situation, {answer_proposal}});
 
     if (main) {
-        const SecureBytes* psk = config_.psks.for_address(from);
-        if (psk == nullptr) {
+        const SecureBytes* psk = e.sig ? nullptr : config_.psks.for_address(from);
+        if (!e.sig && psk == nullptr) {
             ++counters_.no_psk;
             log(LogLevel::Warning, "no pre-shared key for " + from.address_string() +
                                        " (main mode chooses it by "
@@ -559,7 +593,7 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
             step.reason = "no pre-shared key for " + from.address_string();
             return step;
         }
-        e.psk = *psk;
+        if (psk) e.psk = *psk;
         e.state = Entry::State::WaitMm3;
         isakmp::MessageBuilder b;
         b.add(PayloadType::Sa, sar_b);
@@ -596,8 +630,8 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
                                    chosen.name());
         return {};
     }
-    const SecureBytes* psk = config_.psks.for_id(*peer_id);
-    if (psk == nullptr) {
+    const SecureBytes* psk = e.sig ? nullptr : config_.psks.for_id(*peer_id);
+    if (!e.sig && psk == nullptr) {
         ++counters_.no_psk;
         const std::string key = PskTable::id_key(*peer_id);
         log(LogLevel::Warning, "no pre-shared key for identity " +
@@ -625,8 +659,11 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     e.ni.assign(nonce->begin(), nonce->end());
     e.nr = crypto::random_bytes(kNonceSize);
     e.peer_id = *peer_id;
-    e.psk = *psk;
-    e.keys = gdoi::derive_psk_keys(e.proposal, e.psk, e.ni, e.nr, *gxy, e.ci, e.cr);
+    if (psk) e.psk = *psk;
+    if (e.sig)  // RFC 2409 §5: SKEYID = prf(Ni_b | Nr_b, g^xy)
+        gdoi::derive_sig_keys(e.proposal, e.ni, e.nr, *gxy, e.ci, e.cr, e.keys);
+    else
+        e.keys = gdoi::derive_psk_keys(e.proposal, e.psk, e.ni, e.nr, *gxy, e.ci, e.cr);
     e.iv = gdoi::phase1_iv(e.keys, e.gxi, e.dh->public_value());
     const Bytes idir_b = isakmp::encode_id(config_.local_id);
     SecureBytes hash_r = rfc_hash(e.keys, e.dh->public_value(), e.gxi, e.cr, e.ci, e.sai_b, idir_b);
@@ -635,7 +672,17 @@ ResponderStep Phase1Responder::handle_first(const isakmp::ParsedMessage& m, Byte
     b.add(PayloadType::KeyExchange, e.dh->public_value());
     b.add(PayloadType::Nonce, e.nr);
     b.add(PayloadType::Identification, idir_b);
-    b.add(PayloadType::Hash, hash_r);
+    if (e.sig) {
+        // RFC 2409 §5.1: [CERT,] SIG_R, the signature over HASH_R; CERTREQ (RFC 2408 §3.10)
+        // names the CA(s) we trust for the member's certificate.
+        if (auto signed_ = gdoi::add_certificate_and_signature(b, *config_.sig, hash_r); !signed_) {
+            log(LogLevel::Error, "signing HASH_R failed: " + signed_.error().message);
+            return {};
+        }
+        gdoi::add_cert_requests(b, *config_.sig);
+    } else {
+        b.add(PayloadType::Hash, hash_r);
+    }
     e.state = Entry::State::WaitAm3;
     e.last_answer = b.finish(header(ci, e.cr, ExchangeType::Aggressive));
     log(LogLevel::Debug, "aggressive mode from " + from.to_string() + " (ID " + PskTable::id_key(*peer_id) +
@@ -687,11 +734,15 @@ ResponderStep Phase1Responder::on_mm3(Entry& e, const isakmp::ParsedMessage& m) 
     e.gxi.assign(ke->body.begin(), ke->body.end());
     e.ni.assign(nonce->begin(), nonce->end());
     e.nr = crypto::random_bytes(kNonceSize);
-    e.keys = gdoi::derive_psk_keys(e.proposal, e.psk, e.ni, e.nr, *gxy, e.ci, e.cr);
+    if (e.sig)  // RFC 2409 §5: SKEYID = prf(Ni_b | Nr_b, g^xy)
+        gdoi::derive_sig_keys(e.proposal, e.ni, e.nr, *gxy, e.ci, e.cr, e.keys);
+    else
+        e.keys = gdoi::derive_psk_keys(e.proposal, e.psk, e.ni, e.nr, *gxy, e.ci, e.cr);
     e.iv = gdoi::phase1_iv(e.keys, e.gxi, e.dh->public_value());
     isakmp::MessageBuilder b;
     b.add(PayloadType::KeyExchange, e.dh->public_value());
     b.add(PayloadType::Nonce, e.nr);
+    if (e.sig) gdoi::add_cert_requests(b, *config_.sig);  // RFC 2408 §3.10: the CAs we trust
     e.state = Entry::State::WaitMm5;
     e.last_answer = b.finish(header(e.ci, e.cr, ExchangeType::IdentityProtection));
     ResponderStep step;
@@ -724,21 +775,39 @@ ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, 
         return fail(e, psk_hint + " (" + detail + ")",
                     protected_notification(kNotifyAuthenticationFailed, e.ci, e.cr, e.keys, last_block));
     };
+    auto sig_failed = [&](const std::string& reason) {
+        ++counters_.authentication_failed;
+        return fail(e, reason,
+                    protected_notification(kNotifyAuthenticationFailed, e.ci, e.cr, e.keys, last_block));
+    };
     auto chain =
         isakmp::parse_payload_chain(m.header.next_payload, opened->plaintext, isakmp::Trailing::AllowPadding);
-    if (!chain) return auth_failed("does not decrypt to a payload chain");
-    const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
-    const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
-    if (!id || !hash) return auth_failed("no ID or HASH payload after decryption");
-    // HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b)  (RFC 2409 §5)
-    SecureBytes expected = rfc_hash(e.keys, e.gxi, e.dh->public_value(), e.ci, e.cr, e.sai_b, id->body);
-    if (!expected.equals(hash->body)) return auth_failed("HASH_I mismatch");
-    auto peer_id = isakmp::parse_id(id->body);
-    if (!peer_id) {
-        ++counters_.dropped;
-        return fail(e, "main mode message 5: " + peer_id.error().message);
+    if (!chain) {
+        if (e.sig) return sig_failed("main mode message 5 does not decrypt to a payload chain");
+        return auth_failed("does not decrypt to a payload chain");
     }
-    e.peer_id = *peer_id;
+    const auto* id = isakmp::find_payload(*chain, PayloadType::Identification);
+    if (e.sig) {
+        // RFC 2409 §5.1: IDii, CERT, SIG_I; SIG_I signs HASH_I.
+        if (id == nullptr) return sig_failed("main mode message 5 has no ID payload");
+        auto peer_id = isakmp::parse_id(id->body);
+        if (!peer_id) return sig_failed("main mode message 5: " + peer_id.error().message);
+        SecureBytes hash_i = rfc_hash(e.keys, e.gxi, e.dh->public_value(), e.ci, e.cr, e.sai_b, id->body);
+        if (auto ok = verify_member(e, *chain, *peer_id, hash_i); !ok) return sig_failed(ok.error().message);
+        e.peer_id = *peer_id;
+    } else {
+        const auto* hash = isakmp::find_payload(*chain, PayloadType::Hash);
+        if (!id || !hash) return auth_failed("no ID or HASH payload after decryption");
+        // HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b)  (RFC 2409 §5)
+        SecureBytes expected = rfc_hash(e.keys, e.gxi, e.dh->public_value(), e.ci, e.cr, e.sai_b, id->body);
+        if (!expected.equals(hash->body)) return auth_failed("HASH_I mismatch");
+        auto peer_id = isakmp::parse_id(id->body);
+        if (!peer_id) {
+            ++counters_.dropped;
+            return fail(e, "main mode message 5: " + peer_id.error().message);
+        }
+        e.peer_id = *peer_id;
+    }
     if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
         auto note = isakmp::parse_notification(n->body);
         if (note && note->type == kNotifyInitialContact)
@@ -750,7 +819,12 @@ ResponderStep Phase1Responder::on_mm5(Entry& e, const isakmp::ParsedMessage& m, 
     SecureBytes hash_r = rfc_hash(e.keys, e.dh->public_value(), e.gxi, e.cr, e.ci, e.sai_b, idir_b);
     isakmp::MessageBuilder b;
     b.add(PayloadType::Identification, idir_b);
-    b.add(PayloadType::Hash, hash_r);
+    if (e.sig) {
+        if (auto signed_ = gdoi::add_certificate_and_signature(b, *config_.sig, hash_r); !signed_)
+            return fail(e, "signing HASH_R failed: " + signed_.error().message);
+    } else {
+        b.add(PayloadType::Hash, hash_r);
+    }
     Bytes chain6 = b.chain();
     auto sealed =
         gdoi::seal_message(header(e.ci, e.cr, ExchangeType::IdentityProtection), PayloadType::Identification,
@@ -790,6 +864,18 @@ ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, 
     } else {
         payloads = m.payloads;
     }
+    if (e.sig) {
+        // RFC 2409 §5.1: [CERT,] SIG_I over HASH_I, IDii_b as sent in message 1.
+        const Bytes idii_b = isakmp::encode_id(e.peer_id);
+        SecureBytes hash_i = rfc_hash(e.keys, e.gxi, e.dh->public_value(), e.ci, e.cr, e.sai_b, idii_b);
+        if (auto ok = verify_member(e, payloads, e.peer_id, hash_i); !ok) {
+            ++counters_.authentication_failed;
+            return fail(e, ok.error().message,
+                        protected_notification(kNotifyAuthenticationFailed, e.ci, e.cr, e.keys, last_block));
+        }
+        e.iv = last_block;
+        return establish(e, now, std::nullopt);
+    }
     const auto* hash = isakmp::find_payload(payloads, PayloadType::Hash);
     if (!hash) return auth_failed("no HASH payload");
     const Bytes idii_b = isakmp::encode_id(e.peer_id);
@@ -799,6 +885,57 @@ ResponderStep Phase1Responder::on_am3(Entry& e, const isakmp::ParsedMessage& m, 
     // itself (nothing was encrypted in phase 1; RFC 2409 Appendix B).
     e.iv = last_block;
     return establish(e, now, std::nullopt);
+}
+
+// The member's certificate, identity and signature (RFC 2409 §5.1). Every CERT payload
+// (RFC 2408 §3.9: a one-byte encoding, then the data) must be an X.509 signature
+// certificate (4); the first is the member's, the others intermediates. SIG (§3.12) is
+// the bare signature, its format fixed by the method (verify_hash_signature).
+common::Status Phase1Responder::verify_member(Entry& e, const std::vector<isakmp::RawPayload>& payloads,
+                                              const isakmp::IdPayload& id, ByteView hash_i) const {
+    const auto method = static_cast<crypto::SigAuthMethod>(e.proposal.auth_method);
+    const std::string who = "member " + e.peer.address_string() + " (" + crypto::describe_id(id) + ")";
+    std::vector<crypto::Certificate> certs;
+    for (const auto& p : payloads) {
+        if (p.type != PayloadType::Certificate) continue;
+        if (certs.size() >= kMaxMemberCertificates)
+            return common::make_error("bad member certificate: " + who + " sent more than " +
+                                      std::to_string(kMaxMemberCertificates) + " certificates");
+        auto payload = isakmp::parse_certificate(p.body);  // bounds-checked: encoding byte + data
+        if (!payload)
+            return common::make_error("bad member certificate: " + who + ": " + payload.error().message);
+        if (payload->encoding != kCertX509Signature)
+            return common::make_error("bad member certificate: " + who + " sent certificate encoding " +
+                                      std::to_string(payload->encoding) + ", only X.509 signature (4)");
+        auto cert = crypto::Certificate::parse(payload->data);
+        if (!cert) return common::make_error("bad member certificate: " + who + ": " + cert.error().message);
+        certs.push_back(std::move(*cert));
+    }
+    if (certs.empty())
+        return common::make_error("bad member certificate: " + who +
+                                  " sent no certificate (we have no other way to get its key)");
+    const crypto::Certificate& cert = certs.front();
+    const std::vector<crypto::Certificate> intermediates(certs.begin() + 1, certs.end());
+    if (auto trusted = config_.sig->trust->verify(cert, intermediates, "the member"); !trusted)
+        return common::make_error("untrusted member certificate: " + who + ": " + trusted.error().message);
+    if (auto named = crypto::identity_matches(id, cert); !named)
+        return common::make_error("member identity mismatch: " + who + ": " + named.error().message);
+    if (cert.key_method() != method)
+        return common::make_error("bad member signature: " + who + ": its certificate " +
+                                  cert.describe_names() + " holds no key for the negotiated method " +
+                                  crypto::sig_auth_method_name(method));
+    const auto* sig = isakmp::find_payload(payloads, PayloadType::Signature);
+    if (sig == nullptr) return common::make_error("bad member signature: " + who + " sent no SIG payload");
+    if (sig->body.empty() || sig->body.size() > kMaxSignatureSize)
+        return common::make_error("bad member signature: " + who + ": SIG payload of " +
+                                  std::to_string(sig->body.size()) + " bytes");
+    if (!crypto::verify_hash_signature(method, cert, hash_i, sig->body))
+        return common::make_error(
+            "bad member signature: " + who + ": SIG_I (" + crypto::sig_auth_method_name(method) +
+            ") does not verify with the key of its certificate " + cert.describe_names());
+    e.auth_name = crypto::describe_id(id) + " (" + crypto::sig_auth_method_name(method) + ", certificate " +
+                  cert.describe_names() + ", issuer '" + cert.issuer() + "')";
+    return {};
 }
 
 ResponderStep Phase1Responder::on_informational(Entry& e, const isakmp::ParsedMessage& m) {

@@ -1,8 +1,8 @@
 // Test key server, part 1: IKEv1 phase-1 RESPONDER with pre-shared keys (RFC 2409
-// §5.4), Main Mode and Aggressive Mode, for many initiators at once. Sans-IO like
-// gdoi::Phase1Initiator: the caller moves datagrams and time. Not installed; the tests
-// and gdoi-test-keyserver use it, and the GDOI GROUPKEY-PULL responder will run under
-// the Phase1Sa it produces.
+// §5.4) or signatures with X.509 certificates (RFC 2409 §5.1), Main Mode and Aggressive Mode, for many
+// initiators at once. Sans-IO like gdoi::Phase1Initiator: the caller moves datagrams and time. Not installed;
+// the tests and gdoi-test-keyserver use it, and the GDOI GROUPKEY-PULL responder will run under the Phase1Sa
+// it produces.
 //
 // It reuses the gdoi/ codec and key schedule, but its own decisions are made here,
 // independently of the initiator's code: which offered transform is acceptable (own
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gdoi/cert.h"
 #include "gdoi/ike_keys.h"
 #include "gdoi/ike_proposal.h"
 #include "gdoi/isakmp.h"
@@ -64,6 +65,13 @@ struct ResponderConfig {
     // (in the initiator's order) that matches one of these; none: NO-PROPOSAL-CHOSEN.
     std::vector<gdoi::IkeProposal> proposals;
     PskTable psks;
+    // Signature authentication (RFC 2409 §5.1): our certificate and key (`method` is the
+    // Authentication Method of our key: 3 RSA, 9 ECDSA P-256, 10 ECDSA P-384) and the CA(s)
+    // and CRLs the members' certificates must verify against. Set: offered transforms with
+    // that method are accepted too (the proposals' other attributes as configured), the
+    // member sends CERT + SIG_I and we answer with CERT + SIG_R. PSK transforms stay
+    // acceptable as before.
+    std::optional<gdoi::crypto::SigCredentials> sig;
     gdoi::isakmp::IdPayload local_id;  // IDir; ID_IPV4_ADDR of the key server usually
     bool allow_main = true;
     bool allow_aggressive = true;
@@ -140,6 +148,10 @@ private:
     ResponderStep on_mm3(Entry& e, const gdoi::isakmp::ParsedMessage& m);
     ResponderStep on_mm5(Entry& e, const gdoi::isakmp::ParsedMessage& m, Clock::time_point now);
     ResponderStep on_am3(Entry& e, const gdoi::isakmp::ParsedMessage& m, Clock::time_point now);
+    // The member's CERT payloads, its identity against its certificate and SIG_I over
+    // HASH_I; the error is the operator's reason. Success: e.auth_name says who signed.
+    common::Status verify_member(Entry& e, const std::vector<gdoi::isakmp::RawPayload>& payloads,
+                                 const gdoi::isakmp::IdPayload& id, gdoi::ByteView hash_i) const;
     ResponderStep on_informational(Entry& e, const gdoi::isakmp::ParsedMessage& m);
     ResponderStep fail(Entry& e, std::string reason, std::optional<Bytes> answer = std::nullopt);
     ResponderStep establish(Entry& e, Clock::time_point now, std::optional<Bytes> answer);
@@ -154,5 +166,9 @@ private:
 // RFC 2409 Appendix A (not by gdoi::ike_proposal_from_transform): the proposal it
 // matches, or nullopt (unknown/duplicate attribute, non-PSK auth, unsupported value).
 std::optional<gdoi::IkeProposal> responder_read_transform(const gdoi::isakmp::Transform& t);
+// The same, but an Authentication Method equal to `sig` (3, 9 or 10) is accepted as well
+// (the proposal's auth_method says which one was offered).
+std::optional<gdoi::IkeProposal> responder_read_transform(const gdoi::isakmp::Transform& t,
+                                                          std::optional<gdoi::crypto::SigAuthMethod> sig);
 
 }  // namespace keyserver

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gdoi/phase1.h"
+#include "phase1_test_run.h"
 
 using namespace gdoi;
 using keyserver::Phase1Responder;
@@ -66,31 +67,12 @@ Phase1Config initiator_config(Phase1Mode mode, std::vector<std::string> proposal
     return c;
 }
 
-struct Transcript {
-    std::vector<Bytes> to_responder;
-    std::vector<Bytes> to_initiator;
-    std::vector<ResponderStep::Event> events;
-};
+using keyserver::test::Transcript;
 
 // Runs one exchange to its end: every datagram one side sends is handed to the other.
 Transcript run(Phase1Initiator& ini, Phase1Responder& resp, const Endpoint& from = ep("192.0.2.1"),
                Clock::time_point now = T0) {
-    Transcript t;
-    std::deque<Bytes> queue;
-    auto first = ini.start(now);
-    if (first.send) queue.push_back(*first.send);
-    while (!queue.empty()) {
-        Bytes d = std::move(queue.front());
-        queue.pop_front();
-        t.to_responder.push_back(d);
-        auto rs = resp.on_datagram(d, from, now);
-        t.events.push_back(rs.event);
-        if (!rs.send) continue;
-        t.to_initiator.push_back(*rs.send);
-        auto is = ini.on_datagram(*rs.send, now);
-        if (is.send) queue.push_back(*is.send);
-    }
-    return t;
+    return keyserver::test::run_exchange(ini, resp, from, now);
 }
 
 bool same(const SecureBytes& a, const SecureBytes& b) {
@@ -566,24 +548,8 @@ TEST_CASE("transform reading is strict about what it does not know", "[keyserver
 // Runs one exchange like run(), but the initiator's datagram number `which` is changed in
 // flight: one byte flipped at `pos`, or (truncate) cut to `pos` bytes.
 void run_tampered(Phase1Initiator& ini, Phase1Responder& resp, size_t which, size_t pos, bool truncate) {
-    std::deque<Bytes> queue;
-    size_t sent = 0;
-    auto first = ini.start(T0);
-    if (first.send) queue.push_back(*first.send);
-    while (!queue.empty()) {
-        Bytes d = std::move(queue.front());
-        queue.pop_front();
-        if (sent++ == which && pos < d.size()) {
-            if (truncate)
-                d.resize(pos);
-            else
-                d[pos] ^= 0x5a;
-        }
-        auto rs = resp.on_datagram(d, ep("192.0.2.1"), T0);
-        if (!rs.send) continue;
-        auto is = ini.on_datagram(*rs.send, T0);
-        if (is.send) queue.push_back(*is.send);
-    }
+    keyserver::test::run_exchange(ini, resp, ep("192.0.2.1"), T0,
+                                  keyserver::test::flip_or_cut(which, pos, truncate));
 }
 
 TEST_CASE("a message changed in flight never leaves the responder with an SA the initiator lacks",
@@ -597,35 +563,33 @@ TEST_CASE("a message changed in flight never leaves the responder with an SA the
     auto t = run(clean_ini, clean);
     REQUIRE(clean_ini.established());
     size_t established = 0, runs = 0;
-    for (size_t which = 0; which < t.to_responder.size(); ++which) {
-        for (size_t pos = 0; pos < t.to_responder[which].size(); pos += 5) {
-            CAPTURE(which, pos);
-            Phase1Responder resp(responder_config({"aes128-sha256-ecp256"}));
-            Phase1Initiator ini(initiator_config(mode, {"aes128-sha256-ecp256"}));
-            run_tampered(ini, resp, which, pos, truncate);
-            ++runs;
-            const auto* r = resp.find(ini.initiator_cookie());
-            if (r == nullptr) continue;
-            ++established;
-            // Accepted anyway. IKEv1 authenticates only SAi_b and IDii_b with HASH_I: the
-            // other payloads of the last message (INITIAL-CONTACT) and its padding are not
-            // integrity-protected. A flipped byte in the LAST cipher block garbles only
-            // those, so the responder accepts it, and its CBC chain (last_iv, hence every
-            // phase-2 IV) then ends in the tampered block. Nothing else may get through.
-            const size_t last = t.to_responder.size() - 1;
-            const size_t block = r->sa.proposal.cipher.block_size();
-            const bool in_last_block = which == last && pos >= t.to_responder[which].size() - block;
-            REQUIRE(in_last_block);
-            CHECK(same(ini.sa().keys.skeyid_d, r->sa.keys.skeyid_d));
-            CHECK(same(ini.sa().keys.skeyid_a, r->sa.keys.skeyid_a));
-            CHECK(same(ini.sa().keys.enc_key, r->sa.keys.enc_key));
-            CHECK(ini.sa().proposal == r->sa.proposal);
-            // Main mode: message 6 is encrypted from the tampered block, so the initiator
-            // cannot read it and fails; aggressive mode: the initiator was done already.
-            CHECK(ini.established() == (mode == Phase1Mode::Aggressive));
-            CHECK(ini.sa().last_iv != r->sa.last_iv);
-        }
-    }
+    keyserver::test::for_each_position(t, 5, [&](size_t which, size_t pos) {
+        CAPTURE(which, pos);
+        Phase1Responder resp(responder_config({"aes128-sha256-ecp256"}));
+        Phase1Initiator ini(initiator_config(mode, {"aes128-sha256-ecp256"}));
+        run_tampered(ini, resp, which, pos, truncate);
+        ++runs;
+        const auto* r = resp.find(ini.initiator_cookie());
+        if (r == nullptr) return;
+        ++established;
+        // Accepted anyway. IKEv1 authenticates only SAi_b and IDii_b with HASH_I: the
+        // other payloads of the last message (INITIAL-CONTACT) and its padding are not
+        // integrity-protected. A flipped byte in the LAST cipher block garbles only
+        // those, so the responder accepts it, and its CBC chain (last_iv, hence every
+        // phase-2 IV) then ends in the tampered block. Nothing else may get through.
+        const size_t last = t.to_responder.size() - 1;
+        const size_t block = r->sa.proposal.cipher.block_size();
+        const bool in_last_block = which == last && pos >= t.to_responder[which].size() - block;
+        REQUIRE(in_last_block);
+        CHECK(same(ini.sa().keys.skeyid_d, r->sa.keys.skeyid_d));
+        CHECK(same(ini.sa().keys.skeyid_a, r->sa.keys.skeyid_a));
+        CHECK(same(ini.sa().keys.enc_key, r->sa.keys.enc_key));
+        CHECK(ini.sa().proposal == r->sa.proposal);
+        // Main mode: message 6 is encrypted from the tampered block, so the initiator
+        // cannot read it and fails; aggressive mode: the initiator was done already.
+        CHECK(ini.established() == (mode == Phase1Mode::Aggressive));
+        CHECK(ini.sa().last_iv != r->sa.last_iv);
+    });
     UNSCOPED_INFO(runs << " tampered runs, " << established << " established anyway");
     CHECK(runs > 50);
     if (truncate) CHECK(established == 0);

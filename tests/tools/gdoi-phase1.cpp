@@ -16,6 +16,7 @@
 #include "gdoi/phase1.h"
 #include "gdoi/secret_file.h"
 #include "run_exchange.h"
+#include "sig_options.h"
 
 namespace {
 
@@ -129,16 +130,8 @@ int main(int argc, char** argv) {
             id_spec = next();
         else if (a == "--auth")
             auth = next();
-        else if (a == "--cert")
-            cert_files.certificate = next();
-        else if (a == "--key")
-            cert_files.private_key = next();
-        else if (a == "--ca")
-            cert_files.ca_file = next();
-        else if (a == "--crl")
-            cert_files.crl_files.push_back(next());
-        else if (a == "--id-type")
-            id_type = next();
+        else if (gdoi::tools::take_sig_option(a, next, cert_files, id_type))
+            continue;  // --cert, --key, --ca, --crl, --id-type
         else if (a == "--peer-id")
             peer_id = next();
         else if (a == "--unchecked-key")
@@ -190,15 +183,14 @@ int main(int argc, char** argv) {
         std::cerr << "gdoi-phase1: " << (!local_ep ? local_ep.error() : server_ep.error()).message << "\n";
         return 2;
     }
-    if (config.sig && (id_type == "dn" || id_type == "fqdn")) {
-        auto id = gdoi::crypto::id_from_certificate(
-            *config.sig->certificate,
-            id_type == "dn" ? gdoi::isakmp::IdType::DerAsn1Dn : gdoi::isakmp::IdType::Fqdn);
-        if (!id) {
-            std::cerr << "gdoi-phase1: " << id.error().message << "\n";
-            return 2;
-        }
-        config.local_id = std::move(*id);
+    auto cert_id = config.sig ? gdoi::tools::id_for_id_type(*config.sig, id_type)
+                              : common::Result<std::optional<gdoi::isakmp::IdPayload>>(std::nullopt);
+    if (!cert_id) {
+        std::cerr << "gdoi-phase1: " << cert_id.error().message << "\n";
+        return 2;
+    }
+    if (*cert_id) {
+        config.local_id = std::move(**cert_id);
     } else if (id_spec.rfind("fqdn:", 0) == 0) {
         config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
         config.local_id.data.assign(id_spec.begin() + 5, id_spec.end());

@@ -105,8 +105,9 @@ public:
     // Chain to one of the CAs (intermediates from the peer's other CERT payloads), dates,
     // revocation when CRLs were given, and the digitalSignature key usage when the
     // certificate has a keyUsage extension (RFC 4945 §5.1.3.2). The error names the
-    // certificate and what to check.
-    common::Status verify(const Certificate& cert, const std::vector<Certificate>& intermediates) const;
+    // certificate and what to check; `peer` names whose it is ("the key server", "the member").
+    common::Status verify(const Certificate& cert, const std::vector<Certificate>& intermediates,
+                          const std::string& peer = "the key server") const;
 
     struct Impl;
 

@@ -102,16 +102,15 @@ common::Result<TrustStore> TrustStore::load(const std::string& ca_file,
     return store;
 }
 
-common::Status TrustStore::verify(const Certificate& cert,
-                                  const std::vector<Certificate>& intermediates) const {
+common::Status TrustStore::verify(const Certificate& cert, const std::vector<Certificate>& intermediates,
+                                  const std::string& peer) const {
     X509* x = cert.impl().x509.get();
     OsslPtr<STACK_OF(X509), free_x509_stack> chain(sk_X509_new_null());
     for (const auto& c : intermediates) sk_X509_push(chain.get(), c.impl().x509.get());
     OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free> ctx(X509_STORE_CTX_new());
     if (!chain || !ctx || X509_STORE_CTX_init(ctx.get(), impl_->store.get(), x, chain.get()) != 1)
         return common::make_error("certificate check could not start (out of memory)");
-    const std::string who =
-        "the key server's certificate '" + cert.subject() + "' (issuer '" + cert.issuer() + "')";
+    const std::string who = peer + "'s certificate '" + cert.subject() + "' (issuer '" + cert.issuer() + "')";
     if (X509_verify_cert(ctx.get()) != 1) {
         const int err = X509_STORE_CTX_get_error(ctx.get());
         ERR_clear_error();
@@ -121,19 +120,18 @@ common::Status TrustStore::verify(const Certificate& cert,
             case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
             case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
             case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-                what =
-                    "is not issued by a CA of our CA file: check that the CA file holds the key server's CA";
+                what = "is not issued by a CA of our CA file: check that the CA file holds " + peer + "'s CA";
                 break;
             case X509_V_ERR_CERT_HAS_EXPIRED:
-                what = "expired on " + time_text(X509_get0_notAfter(x)) +
-                       ": the key server needs a new certificate (or check this host's clock)";
+                what = "expired on " + time_text(X509_get0_notAfter(x)) + ": " + peer +
+                       " needs a new certificate (or check this host's clock)";
                 break;
             case X509_V_ERR_CERT_NOT_YET_VALID:
                 what =
                     "is not valid before " + time_text(X509_get0_notBefore(x)) + ": check this host's clock";
                 break;
             case X509_V_ERR_CERT_REVOKED:
-                what = "is revoked by its CA's CRL: the key server must use a new certificate";
+                what = "is revoked by its CA's CRL: " + peer + " must use a new certificate";
                 break;
             case X509_V_ERR_UNABLE_TO_GET_CRL:
                 what = "has no CRL of its issuer among the CRL files: add the issuer's current CRL";
@@ -152,7 +150,8 @@ common::Status TrustStore::verify(const Certificate& cert,
     if (usage != UINT32_MAX && !(usage & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)))
         return common::make_error(who +
                                   " has a keyUsage extension without digitalSignature: it may not sign IKE "
-                                  "exchanges; the key server needs a certificate with digitalSignature");
+                                  "exchanges; " +
+                                  peer + " needs a certificate with digitalSignature");
     return {};
 }
 

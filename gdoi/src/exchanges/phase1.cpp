@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-#include "phase1_sig.h"
+#include "gdoi/phase1_sig.h"
 
 namespace gdoi {
 

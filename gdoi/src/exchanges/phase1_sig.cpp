@@ -1,5 +1,5 @@
 // Phase-1 signature authentication, the payloads (RFC 2409 §5.1, RFC 2408 §3.9, §3.10, §3.12).
-#include "phase1_sig.h"
+#include "gdoi/phase1_sig.h"
 
 namespace gdoi {
 

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# strongSwan charon (IKEv1, PSK) as a peer for the integration tests and benchmarks.
+# strongSwan charon (IKEv1, PSK or certificates) as a peer for the integration tests and benchmarks.
 # Sourced after netns.sh. Everything one charon needs lives in its own DIR:
 #   DIR/strongswan.conf   its STRONGSWAN_CONF (plugins, vici socket, log file)
 #   DIR/swanctl/          its SWANCTL_DIR: swanctl.conf with the connection and the PSK
@@ -158,6 +158,42 @@ charon_conn_settings() {
     over_time = 0s
     unique = never
 CONF
+}
+
+# charon_pubkey_load DIR MODE LOCAL_IP REMOTE_IP PROPOSALS CERT KEY KEYTYPE LOCAL_ID CA_FILE...
+# Replace the connection of the charon of DIR by one with certificates (auth = pubkey on both
+# ends): our certificate CERT and its key KEY (KEYTYPE rsa2048|rsa3072|p256|p384: swanctl's rsa/
+# or ecdsa/ folder), trusting the CA files; LOCAL_ID "" is charon's default (the certificate's
+# subject), the remote may be anyone the CAs vouch for. Loads it and marks the log.
+charon_pubkey_load() {
+  local dir=$1 mode=$2 local_ip=$3 remote_ip=$4 proposals=$5 cert=$6 key=$7 keytype=$8 lid=$9
+  shift 9
+  local sw=$dir/swanctl keydir=rsa aggressive=no idline="" ca
+  [ "$mode" = aggressive ] && aggressive=yes
+  case "$keytype" in p256 | p384) keydir=ecdsa ;; esac
+  [ -n "$lid" ] && idline="id = $lid"
+  rm -rf "$sw"/x509 "$sw"/x509ca "$sw"/rsa "$sw"/ecdsa
+  mkdir -p "$sw"/x509 "$sw"/x509ca "$sw/$keydir"
+  cp "$cert" "$sw/x509/own.pem"
+  cp "$key" "$sw/$keydir/own.key"
+  for ca in "$@"; do cp "$ca" "$sw/x509ca/$(basename "$(dirname "$ca")")-$(basename "$ca")"; done
+  cat >"$sw/swanctl.conf" <<CONF
+connections {
+  $CHARON_CONN {
+$(charon_conn_settings "$aggressive" "$local_ip" "$remote_ip" "$proposals")
+    local {
+      auth = pubkey
+      certs = own.pem
+      $idline
+    }
+    remote {
+      auth = pubkey
+      id = %any
+    }
+  }
+}
+CONF
+  charon_reload "$dir"
 }
 
 # charon_mark DIR — remember the current end of the log as the start of an attempt.

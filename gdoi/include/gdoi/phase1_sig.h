@@ -1,5 +1,6 @@
-// gdoi/src private: the signature side of phase 1 (RFC 2409 §5.1): the CERTREQ, CERT and
-// SIG payloads we send, and the check of the key server's certificate, identity and SIG_R.
+// The signature side of phase 1 (RFC 2409 §5.1): the CERTREQ, CERT and SIG payloads we send,
+// and the initiator's check of the key server's certificate, identity and SIG_R. The test key
+// server's responder (tests/keyserver) sends its CERTREQ/CERT/SIG with the same functions.
 #pragma once
 
 #include <optional>
