@@ -21,6 +21,8 @@ LIB=$HERE/../integration/lib
 . "$LIB/netns.sh"
 # shellcheck source=tests/integration/lib/charon.sh
 . "$LIB/charon.sh"
+# shellcheck source=tests/integration/lib/pki.sh
+. "$LIB/pki.sh"
 
 INITIATOR_IP=10.249.1.1
 KS_IP=10.249.1.2
@@ -34,43 +36,17 @@ FAILED=0
 pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 
-# key FILE TYPE — rsa2048 (PKCS#1) | p256 | p384 (SEC1): what swanctl's rsa/ and ecdsa/ take.
-key() {
-  case "$2" in
-    rsa2048) openssl genrsa -traditional -out "$1" 2048 2>/dev/null ;;
-    p256) openssl ecparam -name prime256v1 -genkey -noout -out "$1" ;;
-    p384) openssl ecparam -name secp384r1 -genkey -noout -out "$1" ;;
-  esac
-}
-
-# ca NAME — a self-signed CA in $PKI/NAME.pem (key NAME.key).
-ca() {
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/$1.key" -out "$PKI/$1.pem" -days 30 \
-    -subj "/O=gdoi-test/CN=$1 CA" -addext "basicConstraints=critical,CA:true" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-}
-
-# leaf CA OUT KEY CN IP — a certificate of CA for KEY: subject O=gdoi-test, CN=CN, subjectAltName
-# DNS:CN and IP:IP, keyUsage digitalSignature.
-leaf() {
-  printf 'basicConstraints=CA:false\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:%s,IP:%s\n' \
-    "$4" "$5" >"$2.ext"
-  openssl req -new -key "$3" -subj "/O=gdoi-test/CN=$4" -out "$2.csr" 2>/dev/null
-  openssl x509 -req -in "$2.csr" -CA "$PKI/$1.pem" -CAkey "$PKI/$1.key" -CAcreateserial -days 10 \
-    -sha256 -extfile "$2.ext" -out "$2" 2>/dev/null
-}
-
 # charon_pubkey TYPE GM_CERT MODE — charon (the member) with GM_CERT and gm-TYPE.key as gm1.test.
 charon_pubkey() {
   charon_pubkey_load "$IDIR" "$3" "$INITIATOR_IP" "$KS_IP" "$PROPOSAL" "$2" "$PKI/gm-$1.key" "$1" gm1.test \
-    "$PKI/good.pem"
+    "$PKI/good/ca.pem"
 }
 
 # ks_run NAME TYPE IDTYPE — a key server on port 500 (charon's IKEv1 port) for one attempt.
 ks_run() {
   local name=$1 type=$2 idtype=$3 i
   ip netns exec "$NS_R" "$KEYSERVER" --listen "$KS_IP:500" --proposal "$PROPOSAL" \
-    --cert "$PKI/ks-$type.pem" --key "$PKI/ks-$type.key" --ca "$PKI/good.pem" --id-type "$idtype" \
+    --cert "$PKI/ks-$type.pem" --key "$PKI/ks-$type.key" --ca "$PKI/good/ca.pem" --id-type "$idtype" \
     --log-level info >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   KS_PID=$!
   cleanup_add "kill -TERM $KS_PID 2>/dev/null"
@@ -147,16 +123,16 @@ main() {
   cleanup_add "work_cleanup"
   PKI=$WORK/pki
   mkdir -p "$PKI"
-  ca good
-  ca other
+  ca_init good "good CA"
+  ca_init other "other CA"
   local t mode
   for t in rsa2048 p256 p384; do
-    key "$PKI/gm-$t.key" "$t"
-    key "$PKI/ks-$t.key" "$t"
-    leaf good "$PKI/gm-$t.pem" "$PKI/gm-$t.key" gm1.test "$INITIATOR_IP"
-    leaf good "$PKI/ks-$t.pem" "$PKI/ks-$t.key" gcks.test "$KS_IP"
+    new_key "$PKI/gm-$t.key" "$t"
+    new_key "$PKI/ks-$t.key" "$t"
+    issue good "$PKI/gm-$t.pem" "$PKI/gm-$t.key" gm1.test gm1.test "$INITIATOR_IP"
+    issue good "$PKI/ks-$t.pem" "$PKI/ks-$t.key" gcks.test gcks.test "$KS_IP"
   done
-  leaf other "$PKI/gm-other-ca.pem" "$PKI/gm-rsa2048.key" gm1.test "$INITIATOR_IP"
+  issue other "$PKI/gm-other-ca.pem" "$PKI/gm-rsa2048.key" gm1.test gm1.test "$INITIATOR_IP"
 
   netns_pair_create "$NS_I" "$NS_R" veth-i veth-r "$INITIATOR_IP/24" "$KS_IP/24"
   IDIR=$WORK/charon

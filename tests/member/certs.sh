@@ -53,7 +53,8 @@ member_start
 # ---- 1
 if wait_for 20 registered; then pass "registered with certificates (RSA, main mode, ID_DER_ASN1_DN)"
 else fail "not registered: $(group_json "$GROUP" .detail)"; fi
-check_grep "key server: the member authenticated by its certificate" "CN=gm1.test" "$WORK/ks.err"
+check_grep "key server: the member authenticated by its certificate" "authenticated as ID_DER_ASN1_DN" "$WORK/ks.err"
+check_grep "key server: the member's certificate" "subject 'CN=gm1.test,O=gdoi-test'" "$WORK/ks.err"
 ks_cmd ks rekey >/dev/null
 if wait_for 10 group_seq_is "$GROUP" 2; then pass "rekey followed (SEQ 2)"; else fail "SEQ $(group_json "$GROUP" .sequence), want 2"; fi
 capture_stop
