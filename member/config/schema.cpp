@@ -115,7 +115,7 @@ Section make_ike() {
                  .expected = "the key server's DNS name or address, as in its certificate",
                  .store = store_ike_peer_id,
                  .doc = "with certificates: the identity the key server must present (a DNS name or an "
-                        "address of its certificate); not given: any identity its certificate names"},
+                        "address of its certificate); not given: its certificate must name its address"},
                 {.key = "lifetime",
                  .type = Type::integer,
                  .expected = "seconds of the phase-1 SA, 86400 by default",

@@ -907,7 +907,7 @@ common::Status Phase1Responder::verify_member(Entry& e, const std::vector<isakmp
         if (payload->encoding != kCertX509Signature)
             return common::make_error("bad member certificate: " + who + " sent certificate encoding " +
                                       std::to_string(payload->encoding) + ", only X.509 signature (4)");
-        auto cert = crypto::Certificate::parse(payload->data);
+        auto cert = crypto::Certificate::parse_der(payload->data);
         if (!cert) return common::make_error("bad member certificate: " + who + ": " + cert.error().message);
         certs.push_back(std::move(*cert));
     }

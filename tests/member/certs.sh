@@ -8,6 +8,9 @@
 #    registration fails, gdoictl show servers and the log say which identity was expected.
 #  3 SIGHUP with ike.peer-id = "gcks.test" and ike.id-type = "fqdn", aggressive mode: registered.
 #  4 SIGHUP with a CRL that revokes the key server's certificate: refused as revoked.
+#  5 a key server at another address holding a certificate of the same CA that does not name
+#    that address (the member's own): without a pin, refused (any member could stand in for the
+#    key server otherwise).
 #
 #   certs.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
@@ -31,7 +34,7 @@ if ! [ -s "$PKI/gm.pem" ] || ! [ -s "$PKI/ks.pem" ]; then echo "member_certs: op
 
 # cert_group [EXTRA_TOML...] — the group with certificates instead of the pre-shared key.
 cert_group() {
-  printf '[[group]]\nname = "%s"\nid = 4100\nservers = ["%s"]\n' "$GROUP" "$KS_IP"
+  printf '[[group]]\nname = "%s"\nid = 4100\nservers = ["%s"]\n' "$GROUP" "${SERVER:-$KS_IP}"
   printf 'ike.certificate = "%s"\nike.private-key = "%s"\nike.ca = "%s"\n' "$PKI/gm.pem" "$PKI/gm.key" "$PKI/good/ca.pem"
   printf 'ike.proposals = ["aes256-sha256-modp2048"]\nike.doi = 1\nlan-interfaces = ["lan0"]\n'
   printf '%s\n' "$@"
@@ -82,4 +85,13 @@ openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/good.crl" >/dev/
 reload "ike.crl = [\"$PKI/good.crl\"]"
 if wait_for 30 failed_with "revoked"; then pass "revoked key server certificate (CRL): refused"
 else fail "CRL: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+
+# ---- 5
+ks_start ks2 --listen "$KS2_IP" --group 4100 --tek cbc256-sha256:0x41000002 --seq 1 \
+  --cert "$PKI/gm.pem" --key "$PKI/gm.key" --ca "$PKI/good/ca.pem" --id-type fqdn
+SERVER=$KS2_IP reload
+if wait_for 30 failed_with "does not name the address we reached it at"; then
+  pass "a certificate of our CA without the key server's address (a member's): refused without a pin"
+else fail "stand-in key server: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+if registered; then fail "registered with a stand-in key server"; else pass "not registered with the stand-in"; fi
 finish

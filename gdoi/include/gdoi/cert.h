@@ -24,8 +24,11 @@ const char* sig_auth_method_name(SigAuthMethod method);
 
 class Certificate {
 public:
-    // One DER certificate, or the first certificate of a PEM text.
+    // One DER certificate, or the first certificate of a PEM text (files).
     static common::Result<Certificate> parse(ByteView der_or_pem);
+    // One DER certificate, nothing else: a CERT payload from the network (RFC 2408 §3.9,
+    // encoding 4 is DER; PEM there would be parsed leniently and could ask for a passphrase).
+    static common::Result<Certificate> parse_der(ByteView der);
     Certificate(Certificate&&) noexcept;
     Certificate& operator=(Certificate&&) noexcept;
     Certificate(const Certificate&);
@@ -47,6 +50,7 @@ public:
 
 private:
     explicit Certificate(std::unique_ptr<Impl> impl);
+    static common::Result<Certificate> parse(ByteView data, bool pem_allowed);
     std::unique_ptr<Impl> impl_;
 };
 

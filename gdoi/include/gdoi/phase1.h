@@ -36,6 +36,10 @@ struct Phase1Config {
     // With `sig`: the identity the key server must present (type and data equal), on top
     // of its certificate naming it. nullopt: any identity its trusted certificate names.
     std::optional<isakmp::IdPayload> expected_peer_id;
+    // With `sig` and no `expected_peer_id`: the key server's address (4 or 16 bytes), which its
+    // certificate must hold as a subjectAltName iPAddress (a certificate of our CA that names
+    // neither is another member's). Empty: not checked (tests of the exchange alone).
+    Bytes expected_peer_address;
     // ID_IPV4_ADDR of the member by default; with `sig`, an identity of our certificate
     // (ID_DER_ASN1_DN of its subject, ID_FQDN / address of a subjectAltName).
     isakmp::IdPayload local_id;

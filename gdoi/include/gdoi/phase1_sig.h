@@ -22,12 +22,20 @@ void add_cert_requests(isakmp::MessageBuilder& b, const crypto::SigCredentials& 
 common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds,
                                              ByteView hash_i);
 
+// Whom the member expects (Phase1Config): the pinned identity, else the address it reached.
+struct ExpectedPeer {
+    std::optional<isakmp::IdPayload> id;  // the ID payload must equal it
+    Bytes address;                        // without `id`: a subjectAltName iPAddress (4 or 16 bytes)
+};
+
 // The key server's CERT payloads (first: its own, others: intermediates) against our trust
-// store, its ID payload against that certificate and the optional pin, then SIG_R over
-// HASH_R. The error is the operator message.
+// store, its ID payload against that certificate, the certificate against whom we expect
+// (the pin, else the configured address: a certificate of the same CA that names neither is
+// another member's, not the key server's), then SIG_R over HASH_R. The error is the operator
+// message.
 common::Status verify_peer_signature(const crypto::SigCredentials& creds,
                                      const std::vector<isakmp::RawPayload>& payloads,
                                      const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                     const std::optional<isakmp::IdPayload>& expected_peer_id);
+                                     const ExpectedPeer& expected);
 
 }  // namespace gdoi

@@ -49,18 +49,26 @@ Certificate::Certificate(const Certificate& other)
     : impl_(std::make_unique<Impl>(Impl{X509Ptr(X509_dup(other.impl_->x509.get())), other.impl_->der})) {}
 Certificate::~Certificate() = default;
 
-common::Result<Certificate> Certificate::parse(ByteView data) {
+common::Result<Certificate> Certificate::parse(ByteView data) { return parse(data, true); }
+
+common::Result<Certificate> Certificate::parse_der(ByteView data) { return parse(data, false); }
+
+common::Result<Certificate> Certificate::parse(ByteView data, bool pem_allowed) {
     auto impl = std::make_unique<Impl>();
-    if (is_pem(data)) {
+    if (pem_allowed && is_pem(data)) {
         Bio b = memory_bio(data);
-        impl->x509.reset(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+        // A PEM block with encryption headers would ask for a passphrase (on the terminal):
+        // refused, never asked.
+        impl->x509.reset(b ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr) : nullptr);
     } else {
         const unsigned char* p = data.data();
         impl->x509.reset(d2i_X509(nullptr, &p, static_cast<long>(data.size())));
         if (impl->x509 && p != data.data() + data.size()) impl->x509.reset();  // trailing bytes
     }
     ERR_clear_error();
-    if (!impl->x509) return common::make_error("not an X.509 certificate (DER or PEM)");
+    if (!impl->x509)
+        return common::make_error(pem_allowed ? "not an X.509 certificate (DER or PEM)"
+                                              : "not a DER X.509 certificate");
     const int len = i2d_X509(impl->x509.get(), nullptr);
     if (len <= 0) return common::make_error("X.509 certificate does not encode");
     impl->der.resize(static_cast<size_t>(len));

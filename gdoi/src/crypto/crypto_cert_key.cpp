@@ -27,7 +27,6 @@ common::Result<PrivateKey> PrivateKey::parse(const SecureBytes& data) {
         // The BIO reads the caller's secure buffer in place; a passphrase callback that gives
         // none refuses encrypted keys instead of prompting on a terminal.
         Bio b = memory_bio(data.view());
-        auto no_passphrase = [](char*, int, int, void*) { return 0; };
         impl->key.reset(b ? PEM_read_bio_PrivateKey(b.get(), nullptr, no_passphrase, nullptr) : nullptr);
     } else {
         const unsigned char* p = data.data();

@@ -54,7 +54,7 @@ common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_
         size_t before = impl->subjects.size();
         Bio b = memory_bio(text);
         while (b) {  // every certificate of a PEM bundle, or one DER certificate
-            X509Ptr x(is_pem(text) ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr)
+            X509Ptr x(is_pem(text) ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr)
                                    : d2i_X509_bio(b.get(), nullptr));
             if (!x) break;
             X509_STORE_add_cert(impl->store.get(), x.get());
@@ -69,7 +69,7 @@ common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_
         size_t found = 0;
         while (b) {
             OsslPtr<X509_CRL, X509_CRL_free> crl(
-                is_pem(text) ? PEM_read_bio_X509_CRL(b.get(), nullptr, nullptr, nullptr)
+                is_pem(text) ? PEM_read_bio_X509_CRL(b.get(), nullptr, no_passphrase, nullptr)
                              : d2i_X509_CRL_bio(b.get(), nullptr));
             if (!crl) break;
             X509_STORE_add_crl(impl->store.get(), crl.get());
@@ -80,8 +80,10 @@ common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_
         if (found == 0) return common::make_error("holds no X.509 CRL");
         impl->crls = true;
     }
-    // CRL_CHECK: the peer's certificate must be covered by a current CRL of its issuer.
-    if (impl->crls) X509_STORE_set_flags(impl->store.get(), X509_V_FLAG_CRL_CHECK);
+    // CRL_CHECK + CRL_CHECK_ALL: the peer's certificate and every intermediate CA of its chain
+    // must be covered by a current CRL of its issuer (a revoked intermediate is refused too).
+    if (impl->crls)
+        X509_STORE_set_flags(impl->store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     return TrustStore(std::move(impl));
 }
 

@@ -21,6 +21,10 @@ using Bio = OsslPtr<BIO, BIO_free>;
 // sk_X509_free is a macro: a function to name. The stack does not own the certificates.
 inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_free(s); }
 
+// The passphrase callback of every PEM read: gives none, so an encrypted PEM block is refused
+// instead of prompting on the terminal (OpenSSL's default callback would block the daemon).
+inline int no_passphrase(char*, int, int, void*) { return 0; }
+
 inline bool is_pem(ByteView data) {
     static constexpr char kBegin[] = "-----BEGIN";
     return std::search(data.begin(), data.end(), kBegin, kBegin + sizeof kBegin - 1) != data.end();

@@ -359,7 +359,7 @@ bool Phase1Initiator::peer_authenticated(const std::vector<isakmp::RawPayload>& 
     } else {
         // HASH_R (RFC 2409 §5) is what SIG_R signs.
         auto verified = verify_peer_signature(*config_.sig, payloads, *peer_id, hash_r(id->body),
-                                              config_.expected_peer_id);
+                                              {config_.expected_peer_id, config_.expected_peer_address});
         if (!verified) {
             fail(Phase1Failure::AuthenticationFailed, verified.error().message);
             return false;

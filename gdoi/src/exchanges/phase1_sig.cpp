@@ -1,6 +1,8 @@
 // Phase-1 signature authentication, the payloads (RFC 2409 §5.1, RFC 2408 §3.9, §3.10, §3.12).
 #include "gdoi/phase1_sig.h"
 
+#include <algorithm>
+
 namespace gdoi {
 
 using isakmp::PayloadType;
@@ -36,7 +38,8 @@ common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const cr
 common::Status verify_peer_signature(const crypto::SigCredentials& creds,
                                      const std::vector<isakmp::RawPayload>& payloads,
                                      const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                     const std::optional<isakmp::IdPayload>& expected_peer_id) {
+                                     const ExpectedPeer& expected) {
+    const auto& expected_peer_id = expected.id;
     std::vector<crypto::Certificate> certs;
     for (const auto& p : payloads) {
         if (p.type != PayloadType::Certificate) continue;
@@ -49,7 +52,7 @@ common::Status verify_peer_signature(const crypto::SigCredentials& creds,
             return common::make_error("the key server sent a certificate in encoding " +
                                       std::to_string(payload->encoding) +
                                       "; only X.509 signature (4) is supported");
-        auto cert = crypto::Certificate::parse(payload->data);
+        auto cert = crypto::Certificate::parse_der(payload->data);
         if (!cert) return common::make_error("the key server's CERT payload: " + cert.error().message);
         certs.push_back(std::move(*cert));
     }
@@ -70,6 +73,15 @@ common::Status verify_peer_signature(const crypto::SigCredentials& creds,
                                   " (certificate " + cert.describe_names() + "), but we expect " +
                                   crypto::describe_id(*expected_peer_id) +
                                   ": check the expected peer identity");
+    if (!expected_peer_id && !expected.address.empty()) {
+        const auto ips = cert.ip_addresses();
+        if (std::find(ips.begin(), ips.end(), expected.address) == ips.end())
+            return common::make_error(
+                "the key server's certificate " + cert.describe_names() +
+                " does not name the address we reached it at as a subjectAltName: any certificate of "
+                "our CA (another member's) could stand in for it; pin the key server's identity "
+                "(ike.peer-id) or have its certificate name its address");
+    }
     if (cert.key_method() != creds.method)
         return common::make_error(
             "the key server's certificate " + cert.describe_names() +
