@@ -74,6 +74,8 @@ struct IkeSignatureConfig {
     gdoi::isakmp::IdType id_type = gdoi::isakmp::IdType::DerAsn1Dn;  // ike.id-type: our identity
     std::optional<gdoi::isakmp::IdPayload> peer_id;                  // ike.peer-id: the key server's
     gdoi::crypto::SigCredentials credentials;                        // loaded from the files
+    // Our identity taken from the certificate (id-type dn / fqdn); nullopt: the local address.
+    std::optional<gdoi::isakmp::IdPayload> local_id;
 
     // A reload restarts the group when a path, an identity or the method changed, or the
     // certificate file holds another certificate (renewed); CRLs are read again with it.

@@ -21,13 +21,7 @@ std::string resolve(const Context& c, const std::string& path) {
 // ike.peer-id: an address literal (ID_IPV4_ADDR / ID_IPV6_ADDR) or a DNS name (ID_FQDN), as
 // the key server's certificate names it in a subjectAltName (RFC 4945 §3.1).
 common::Result<gdoi::isakmp::IdPayload> parse_peer_id(const std::string& text) {
-    gdoi::isakmp::IdPayload id;
-    if (auto a = common::IpAddress::parse(text)) {
-        const bool v4 = a->family == common::IpFamily::ipv4;
-        id.type = static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
-        id.data.assign(a->bytes.begin(), a->bytes.begin() + (v4 ? 4 : 16));
-        return id;
-    }
+    if (auto a = common::IpAddress::parse(text)) return gdoi::isakmp::address_id(*a);
     if (text.find('=') != std::string::npos)
         return common::make_error(
             "a subject DN cannot be pinned yet; give the key server's DNS name or "
@@ -39,29 +33,30 @@ common::Result<gdoi::isakmp::IdPayload> parse_peer_id(const std::string& text) {
     if (!dns)
         return common::make_error(
             "expected the key server's DNS name (such as \"gcks.example.net\") or address");
+    gdoi::isakmp::IdPayload id;
     id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
     id.data.assign(text.begin(), text.end());
     return id;
 }
 
 // The keys that only signatures use, given in a group that authenticates with its pre-shared key.
-void refuse_signature_keys(Context& c, const Context::IkeAuthInput& in) {
+void refuse_signature_keys(Context& c, const Context::IkeAuthInput& in, const Where& w) {
     for (const auto& [node, key] :
          {std::pair{in.certificate_node, "certificate"}, std::pair{in.private_key_node, "private-key"},
           std::pair{in.ca_node, "ca"}, std::pair{in.crl_node, "crl"}, std::pair{in.peer_id_node, "peer-id"}})
         if (node)
-            c.reader.error(at(*node), in.where.sub(key),
+            c.reader.error(at(*node), w.sub(key),
                            std::string("ike.") + key +
                                " is for certificates, but this group authenticates with its pre-shared key "
                                "(ike.auth = \"psk\"); remove it, or set ike.auth = \"rsa-sig\" or "
                                "\"ecdsa-sig\" and drop ike.psk / ike.psk-file");
 }
 
-void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthInput& in) {
+void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthInput& in, const Where& w) {
     for (const char* key : {"psk", "psk-file"})
         if (const auto* n = ike.get(key))
             c.reader.error(
-                at(*n), in.where.sub(key),
+                at(*n), w.sub(key),
                 std::string("ike.") + key +
                     " is for the pre-shared key, but this group authenticates with its certificate; "
                     "remove it (or set ike.auth = \"psk\" and drop the certificate keys)");
@@ -72,14 +67,14 @@ void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthI
           std::tuple{in.private_key_node != nullptr, "private-key", "the certificate's private key file"},
           std::tuple{in.ca_node != nullptr, "ca", "the CA file that issues the key servers' certificates"}})
         if (!given) {
-            c.reader.missing(table, in.where, key, hint);
+            c.reader.missing(table, w, key, hint);
             complete = false;
         }
     std::optional<gdoi::isakmp::IdPayload> peer_id;
     if (in.peer_id_node) {
         auto id = parse_peer_id(in.peer_id);
         if (!id)
-            c.reader.error(at(*in.peer_id_node), in.where.sub("peer-id"), id.error().message);
+            c.reader.error(at(*in.peer_id_node), w.sub("peer-id"), id.error().message);
         else
             peer_id = std::move(*id);
     }
@@ -96,23 +91,25 @@ void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthI
     if (in.auth == IkeAuth::rsa_sig) files.method = gdoi::crypto::SigAuthMethod::Rsa;
     auto loaded = gdoi::load_sig_credentials(files);
     if (!loaded) {
-        c.reader.error(at(*in.certificate_node), in.where.sub("certificate"), loaded.error().message);
+        c.reader.error(at(*in.certificate_node), w.sub("certificate"), loaded.error().message);
         return;
     }
     if (in.auth == IkeAuth::ecdsa_sig && loaded->method == gdoi::crypto::SigAuthMethod::Rsa) {
         c.reader.error(
-            at(*in.auth_node), in.where.sub("auth"),
+            at(*in.auth_node), w.sub("auth"),
             "\"ecdsa-sig\" needs an ECDSA key (P-256 or P-384), but " + sig.private_key +
                 " holds an RSA key; set ike.auth = \"rsa-sig\" or give an ECDSA certificate and key");
         return;
     }
     // Our identity must be a name of our certificate (the key server checks it against it).
     if (sig.id_type != gdoi::isakmp::IdType::Ipv4Addr) {
-        if (auto id = gdoi::crypto::id_from_certificate(*loaded->certificate, sig.id_type); !id) {
-            c.reader.error(at(*in.certificate_node), in.where.sub("id-type"),
+        auto id = gdoi::crypto::id_from_certificate(*loaded->certificate, sig.id_type);
+        if (!id) {
+            c.reader.error(at(*in.certificate_node), w.sub("id-type"),
                            id.error().message + "; set ike.id-type to a name the certificate holds");
             return;
         }
+        sig.local_id = std::move(*id);
     }
     sig.credentials = std::move(*loaded);
     c.group->ike_sig = std::move(sig);
@@ -153,10 +150,10 @@ void read_ike_auth(Context& c, const toml::table& ike, const Where& w) {
     // Signatures when asked for, or when a certificate is given without ike.auth.
     const bool signatures = in.auth ? *in.auth != IkeAuth::psk : in.certificate_node != nullptr;
     if (signatures) {
-        read_signatures(c, ike, in);
+        read_signatures(c, ike, in, w);
         return;
     }
-    refuse_signature_keys(c, in);
+    refuse_signature_keys(c, in, w);
     read_psk(c, ike, w);
 }
 

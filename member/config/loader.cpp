@@ -422,7 +422,6 @@ void store_fail_open_rule(Context& c, const Item& v) {
 void store_ike(Context& c, const Item& v) {
     const toml::table& ike = *v.node.as_table();
     c.ike_auth = {};
-    c.ike_auth.where = v.where;
     c.reader.check_keys(ike, ike_section(), c.group_where);
     c.reader.read_keys(c, ike, ike_section().keys, v.where);
     // Aggressive mode sends the KE payload in its first message, before the responder has

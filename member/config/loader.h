@@ -45,7 +45,6 @@ struct Context {
         gdoi::isakmp::IdType id_type = gdoi::isakmp::IdType::DerAsn1Dn;
         const toml::node* peer_id_node = nullptr;
         std::string peer_id;
-        Where where{};
     } ike_auth{};
 };
 

@@ -46,18 +46,13 @@ SessionConfig Daemon::session_config(const GroupConfig& g) {
     c.phase1.sa_doi = g.ike_doi;
     c.phase1.lifetime_seconds = g.ike_lifetime;
     // An unset local address (no family) is sent as the IPv6 unspecified address, as before.
-    const bool v4 = config_.local_address.family() == AF_INET;
-    const auto a = config_.local_address.address();
-    c.phase1.local_id.type =
-        static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
-    c.phase1.local_id.data.assign(a.bytes.begin(), a.bytes.begin() + (v4 ? 4 : 16));
+    auto local = config_.local_address.address();
+    if (config_.local_address.family() != AF_INET) local.family = common::IpFamily::ipv6;
+    c.phase1.local_id = gdoi::isakmp::address_id(local);
     if (g.ike_sig) {  // signatures (config/ike_auth.cpp loaded and checked the files)
         c.phase1.sig = g.ike_sig->credentials;
         c.phase1.expected_peer_id = g.ike_sig->peer_id;
-        if (g.ike_sig->id_type != gdoi::isakmp::IdType::Ipv4Addr)
-            if (auto id = gdoi::crypto::id_from_certificate(*g.ike_sig->credentials.certificate,
-                                                            g.ike_sig->id_type))
-                c.phase1.local_id = std::move(*id);
+        if (g.ike_sig->local_id) c.phase1.local_id = *g.ike_sig->local_id;
     }
     c.recovery_probe = g.recovery_probe;
     c.log = log_sink();

@@ -67,9 +67,7 @@ SessionOutput GroupSession::begin_registration(Clock::time_point now) {
     p1.retransmit = config_.retransmit;
     p1.peer_name = config_.servers[server_].to_string();
     if (p1.sig) {  // without a pin, the key server's certificate must name the address we reach
-        const auto a = config_.servers[server_].address();
-        p1.expected_peer_address.assign(a.bytes.begin(),
-                                        a.bytes.begin() + (a.family == common::IpFamily::ipv4 ? 4 : 16));
+        p1.expected_peer_address = gdoi::isakmp::address_id(config_.servers[server_].address()).data;
     }
     p1.log = group_log_;
     phase1_ = std::make_unique<gdoi::Phase1Initiator>(std::move(p1));

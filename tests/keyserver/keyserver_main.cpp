@@ -121,19 +121,7 @@ common::Result<gdoi::Endpoint> parse_listen(const std::string& spec) {
 }
 
 gdoi::isakmp::IdPayload id_of_endpoint(const gdoi::Endpoint& ep) {
-    gdoi::isakmp::IdPayload id;
-    if (ep.family() == AF_INET) {
-        id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
-        const auto* p =
-            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&ep.addr)->sin_addr);
-        id.data.assign(p, p + 4);
-    } else {
-        id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-        const auto* p =
-            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&ep.addr)->sin6_addr);
-        id.data.assign(p, p + 16);
-    }
-    return id;
+    return gdoi::isakmp::address_id(ep.address());
 }
 
 bool is_unspecified(const gdoi::Endpoint& ep) {

@@ -23,6 +23,8 @@ LIB=$HERE/../integration/lib
 . "$LIB/charon.sh"
 # shellcheck source=tests/integration/lib/pki.sh
 . "$LIB/pki.sh"
+# shellcheck source=tests/integration/lib/report.sh
+. "$LIB/report.sh"  # pass, fail, PASSED, FAILED, WORK_DONE_OK (work_cleanup below: KS_KEEP)
 
 INITIATOR_IP=10.249.1.1
 KS_IP=10.249.1.2
@@ -31,10 +33,6 @@ NS_R=kccr-$$
 PROPOSAL=aes128-sha256-modp2048
 TIMEOUT=10
 
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
 
 # charon_pubkey TYPE GM_CERT MODE — charon (the member) with GM_CERT and gm-TYPE.key as gm1.test.
 charon_pubkey() {
@@ -150,7 +148,6 @@ main() {
   WORK_DONE_OK=1
 }
 
-WORK_DONE_OK=0
 work_cleanup() {
   if [ "$WORK_DONE_OK" = 1 ] && [ "${KS_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }

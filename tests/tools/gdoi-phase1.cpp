@@ -55,14 +55,7 @@ common::Result<gdoi::isakmp::IdPayload> parse_id(const std::string& spec) {
     if (type == "ip") {
         auto ep = gdoi::Endpoint::parse(value, 0);
         if (!ep) return ep.error();
-        const auto& a = ep->addr;
-        const bool v4 = a.ss_family == AF_INET;
-        id.type = static_cast<uint8_t>(v4 ? gdoi::isakmp::IdType::Ipv4Addr : gdoi::isakmp::IdType::Ipv6Addr);
-        const auto* p =
-            v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr)
-               : reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
-        id.data.assign(p, p + (v4 ? 4 : 16));
-        return id;
+        return gdoi::isakmp::address_id(ep->address());
     }
     if (type == "dn-of") {  // the subject of a certificate file
         std::ifstream in(value, std::ios::binary);
@@ -195,18 +188,7 @@ int main(int argc, char** argv) {
         config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
         config.local_id.data.assign(id_spec.begin() + 5, id_spec.end());
     } else {
-        const auto& a = local_ep->addr;
-        if (a.ss_family == AF_INET) {
-            config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr);
-            const auto* p =
-                reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&a)->sin_addr);
-            config.local_id.data.assign(p, p + 4);
-        } else {
-            config.local_id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv6Addr);
-            const auto* p =
-                reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr);
-            config.local_id.data.assign(p, p + 16);
-        }
+        config.local_id = gdoi::isakmp::address_id(local_ep->address());
     }
     config.peer_name = server_ep->to_string();
     config.retransmit.total = std::chrono::milliseconds(static_cast<long>(timeout * 1000));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 #include "gdoi/bytes.h"
 
@@ -204,6 +205,8 @@ struct IdPayload {
 };
 Result<IdPayload> parse_id(ByteView body);
 Bytes encode_id(const IdPayload& id);
+// ID_IPV4_ADDR (4 bytes) or ID_IPV6_ADDR (16 bytes) of an address (RFC 2407 §4.6.2.1).
+IdPayload address_id(const common::IpAddress& address);
 
 // ---- Notification (RFC 2408 §3.14)
 struct NotificationPayload {

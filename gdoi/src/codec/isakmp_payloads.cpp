@@ -220,6 +220,14 @@ Bytes encode_id(const IdPayload& id) {
     return w.take();
 }
 
+IdPayload address_id(const common::IpAddress& address) {
+    IdPayload id;
+    id.type =
+        static_cast<uint8_t>(address.family == common::IpFamily::ipv4 ? IdType::Ipv4Addr : IdType::Ipv6Addr);
+    id.data.assign(address.bytes.begin(), address.bytes.begin() + address.byte_count());
+    return id;
+}
+
 // ---- Notification
 
 Result<NotificationPayload> parse_notification(ByteView body) {

@@ -270,6 +270,17 @@ TEST_CASE("ID payload round trip", "[isakmp][codec]") {
     CHECK(parse_error(parse_id(hex("010000"))) == ParseError::Truncated);
 }
 
+TEST_CASE("address_id: ID_IPV4_ADDR of 4 bytes, ID_IPV6_ADDR of 16 (RFC 2407 section 4.6.2.1)",
+          "[isakmp][codec]") {
+    const auto v4 = address_id(*common::IpAddress::parse("192.0.2.1"));
+    CHECK(v4.type == static_cast<uint8_t>(IdType::Ipv4Addr));
+    CHECK(v4.data == hex("c0000201"));
+    CHECK(encode_id(v4) == hex("01 00 0000 c0000201"));
+    const auto v6 = address_id(*common::IpAddress::parse("2001:db8::1"));
+    CHECK(v6.type == static_cast<uint8_t>(IdType::Ipv6Addr));
+    CHECK(v6.data == hex("20010db8000000000000000000000001"));
+}
+
 TEST_CASE("notification payload round trip", "[isakmp][codec]") {
     NotificationPayload n;
     n.doi = 1;
