@@ -14,6 +14,8 @@ PACKAGES=(
   # the Debian package (tests/packaging/deb-test.sh): dpkg-buildpackage with debhelper, the man
   # pages from markdown, lintian, man to render them, systemd-sysusers for the service user
   debhelper dpkg-dev go-md2man lintian man-db groff-base systemd
+  # tests: the certificate tests make their PKI with the openssl command (lib/pki.sh)
+  openssl
   # tests/vm: a kernel with ESP under qemu
   qemu-system-x86 busybox-static cpio kmod
 )
