@@ -38,7 +38,10 @@ check "M resolved H" resolved "$M" 2001:db8:1::10 lan0
 # Router solicitation / advertisement: a router advertisement from M (as radvd would send it) reaches H.
 SEEN=$(mktemp)
 TSERR=$(mktemp)
-ip netns exec "$H" timeout 10 tshark -q -i eth0 -f "icmp6" -Y "icmpv6.type == 134" -c 1 -T fields -e ipv6.src >"$SEEN" 2>"$TSERR" &
+# The capture filter selects router advertisements themselves (ICMPv6 type 134 right after the
+# fixed header): -c counts captured packets, so with "icmp6" alone a neighbour solicitation or
+# MLD report seen first ended the capture with no RA printed (a failed clean run).
+ip netns exec "$H" timeout 10 tshark -q -i eth0 -f "icmp6 and ip6[40] == 134" -Y "icmpv6.type == 134" -c 1 -T fields -e ipv6.src >"$SEEN" 2>"$TSERR" &
 CAP=$!
 for _ in $(seq 100); do grep -q "Capturing on" "$TSERR" && break; sleep 0.1; done
 # An RA leaves from M's link-local address, usable once its duplicate address detection is done
