@@ -44,6 +44,9 @@ public:
     std::string describe_names() const;
     // The key type this certificate's key can sign with (nullopt: not RSA/P-256/P-384).
     std::optional<SigAuthMethod> key_method() const;
+    // notAfter as seconds since the Unix epoch (UTC): what `gdoictl show servers` shows and the
+    // expiry warning counts down to.
+    int64_t not_after() const;
 
     struct Impl;
     const Impl& impl() const { return *impl_; }
@@ -106,6 +109,10 @@ public:
     ~TrustStore();
     // The DER subjects of the CAs: the CA fields of our CERTREQ payloads (RFC 2408 §3.10).
     const std::vector<Bytes>& ca_subjects() const;
+    // SHA-256 over the CA and CRL texts it was made of: a reload compares it to see whether
+    // the files' contents changed (a new CRL at the same path).
+    const Bytes& fingerprint() const;
+    size_t crl_count() const;
     // Chain to one of the CAs (intermediates from the peer's other CERT payloads), dates,
     // revocation when CRLs were given, and the digitalSignature key usage when the
     // certificate has a keyUsage extension (RFC 4945 §5.1.3.2). The error names the

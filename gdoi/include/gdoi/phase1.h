@@ -4,6 +4,7 @@
 // caller moves datagrams and time; the exchange never touches a socket.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,8 @@ struct Phase1Sa {
     Bytes last_iv;  // last CBC block of phase 1: input of phase2_iv()
     uint64_t lifetime_seconds = 0;
     isakmp::IdPayload peer_id;
+    // With signatures: the key server's certificate, verified against our trust store.
+    std::shared_ptr<const crypto::Certificate> peer_certificate;
 };
 
 enum class Phase1Failure {

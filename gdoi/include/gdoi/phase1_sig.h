@@ -31,11 +31,11 @@ struct ExpectedPeer {
 // The key server's CERT payloads (first: its own, others: intermediates) against our trust
 // store, its ID payload against that certificate, the certificate against whom we expect
 // (the pin, else the configured address: a certificate of the same CA that names neither is
-// another member's, not the key server's), then SIG_R over HASH_R. The error is the operator
-// message.
-common::Status verify_peer_signature(const crypto::SigCredentials& creds,
-                                     const std::vector<isakmp::RawPayload>& payloads,
-                                     const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                     const ExpectedPeer& expected);
+// another member's, not the key server's), then SIG_R over HASH_R. Returns the key server's
+// verified certificate (for `gdoictl show servers`); the error is the operator message.
+common::Result<crypto::Certificate> verify_peer_signature(const crypto::SigCredentials& creds,
+                                                          const std::vector<isakmp::RawPayload>& payloads,
+                                                          const isakmp::IdPayload& peer_id, ByteView hash_r,
+                                                          const ExpectedPeer& expected);
 
 }  // namespace gdoi

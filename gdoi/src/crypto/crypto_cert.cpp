@@ -137,6 +137,15 @@ std::optional<SigAuthMethod> Certificate::key_method() const {
     return method_of(X509_get0_pubkey(impl_->x509.get()));
 }
 
+int64_t Certificate::not_after() const {
+    // ASN1_TIME_diff against the epoch: exact for UTCTime and GeneralizedTime, no time_t parsing.
+    OsslPtr<ASN1_TIME, ASN1_TIME_free> epoch(ASN1_TIME_set(nullptr, 0));
+    int days = 0, seconds = 0;
+    if (!epoch || ASN1_TIME_diff(&days, &seconds, epoch.get(), X509_get0_notAfter(impl_->x509.get())) != 1)
+        return 0;
+    return int64_t{days} * 86400 + seconds;
+}
+
 // ---- identities (RFC 2407 §4.6.2.1, RFC 4945 §3.1)
 
 std::string describe_id(const isakmp::IdPayload& id) {

@@ -36,7 +36,8 @@ common::Result<Bytes> read_public_file(const std::string& path, const char* what
 struct TrustStore::Impl {
     OsslPtr<X509_STORE, X509_STORE_free> store;
     std::vector<Bytes> subjects;
-    bool crls = false;
+    Bytes fingerprint;
+    size_t crls = 0;
 };
 
 TrustStore::TrustStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -44,6 +45,8 @@ TrustStore::TrustStore(TrustStore&&) noexcept = default;
 TrustStore& TrustStore::operator=(TrustStore&&) noexcept = default;
 TrustStore::~TrustStore() = default;
 const std::vector<Bytes>& TrustStore::ca_subjects() const { return impl_->subjects; }
+const Bytes& TrustStore::fingerprint() const { return impl_->fingerprint; }
+size_t TrustStore::crl_count() const { return impl_->crls; }
 
 common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_certs,
                                                    const std::vector<Bytes>& crls) {
@@ -78,8 +81,17 @@ common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_
         }
         ERR_clear_error();
         if (found == 0) return common::make_error("holds no X.509 CRL");
-        impl->crls = true;
+        impl->crls += found;
     }
+    // Each text with its length ahead of it: no two different file sets hash alike.
+    Bytes all;
+    for (const auto* texts : {&ca_certs, &crls})
+        for (const auto& text : *texts) {
+            const uint64_t n = text.size();
+            for (int i = 7; i >= 0; --i) all.push_back(static_cast<uint8_t>(n >> (8 * i)));
+            all.insert(all.end(), text.begin(), text.end());
+        }
+    impl->fingerprint = hash(HashAlg::Sha256, {all});
     // CRL_CHECK + CRL_CHECK_ALL: the peer's certificate and every intermediate CA of its chain
     // must be covered by a current CRL of its issuer (a revoked intermediate is refused too).
     if (impl->crls)

@@ -35,10 +35,10 @@ common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const cr
     return {};
 }
 
-common::Status verify_peer_signature(const crypto::SigCredentials& creds,
-                                     const std::vector<isakmp::RawPayload>& payloads,
-                                     const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                     const ExpectedPeer& expected) {
+common::Result<crypto::Certificate> verify_peer_signature(const crypto::SigCredentials& creds,
+                                                          const std::vector<isakmp::RawPayload>& payloads,
+                                                          const isakmp::IdPayload& peer_id, ByteView hash_r,
+                                                          const ExpectedPeer& expected) {
     const auto& expected_peer_id = expected.id;
     std::vector<crypto::Certificate> certs;
     for (const auto& p : payloads) {
@@ -63,7 +63,7 @@ common::Status verify_peer_signature(const crypto::SigCredentials& creds,
             crypto::describe_id(peer_id));
     const crypto::Certificate& cert = certs.front();
     const std::vector<crypto::Certificate> intermediates(certs.begin() + 1, certs.end());
-    if (auto trusted = creds.trust->verify(cert, intermediates); !trusted) return trusted;
+    if (auto trusted = creds.trust->verify(cert, intermediates); !trusted) return trusted.error();
     if (auto named = crypto::identity_matches(peer_id, cert); !named)
         return common::make_error("the key server's " + named.error().message +
                                   ": its identity must be its certificate's subject or a subjectAltName");
@@ -97,7 +97,7 @@ common::Status verify_peer_signature(const crypto::SigCredentials& creds,
                                   crypto::sig_auth_method_name(creds.method) +
                                   ") does not verify with its certificate " + cert.describe_names() +
                                   ": it signed with another key or other exchange values");
-    return {};
+    return std::move(certs.front());
 }
 
 }  // namespace gdoi
