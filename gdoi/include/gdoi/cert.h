@@ -127,6 +127,13 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// A peer's certificate as phase 1 verified it, with the intermediate CA certificates it sent:
+// what a reload checks again against new CA or CRL files.
+struct PeerCertificate {
+    Certificate certificate;
+    std::vector<Certificate> intermediates;
+};
+
 // What phase 1 with signatures needs: our certificate and key, and whom we trust. Shared,
 // read-only: one set serves every exchange with every key server.
 struct SigCredentials {

@@ -62,8 +62,9 @@ struct Phase1Sa {
     Bytes last_iv;  // last CBC block of phase 1: input of phase2_iv()
     uint64_t lifetime_seconds = 0;
     isakmp::IdPayload peer_id;
-    // With signatures: the key server's certificate, verified against our trust store.
-    std::shared_ptr<const crypto::Certificate> peer_certificate;
+    // With signatures: the key server's certificate (and intermediates), verified against our
+    // trust store.
+    std::shared_ptr<const crypto::PeerCertificate> peer_certificate;
 };
 
 enum class Phase1Failure {

@@ -32,8 +32,9 @@ struct ExpectedPeer {
 // store, its ID payload against that certificate, the certificate against whom we expect
 // (the pin, else the configured address: a certificate of the same CA that names neither is
 // another member's, not the key server's), then SIG_R over HASH_R. Returns the key server's
-// verified certificate (for `gdoictl show servers`); the error is the operator message.
-common::Result<crypto::Certificate> verify_peer_signature(const crypto::SigCredentials& creds,
+// verified certificate and intermediates (for `gdoictl show servers` and a CRL reload); the
+// error is the operator message.
+common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigCredentials& creds,
                                                           const std::vector<isakmp::RawPayload>& payloads,
                                                           const isakmp::IdPayload& peer_id, ByteView hash_r,
                                                           const ExpectedPeer& expected);

@@ -364,7 +364,7 @@ bool Phase1Initiator::peer_authenticated(const std::vector<isakmp::RawPayload>& 
             fail(Phase1Failure::AuthenticationFailed, verified.error().message);
             return false;
         }
-        sa_.peer_certificate = std::make_shared<const crypto::Certificate>(std::move(*verified));
+        sa_.peer_certificate = std::make_shared<const crypto::PeerCertificate>(std::move(*verified));
     }
     sa_.peer_id = *peer_id;
     return true;

@@ -35,7 +35,7 @@ common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const cr
     return {};
 }
 
-common::Result<crypto::Certificate> verify_peer_signature(const crypto::SigCredentials& creds,
+common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigCredentials& creds,
                                                           const std::vector<isakmp::RawPayload>& payloads,
                                                           const isakmp::IdPayload& peer_id, ByteView hash_r,
                                                           const ExpectedPeer& expected) {
@@ -97,7 +97,7 @@ common::Result<crypto::Certificate> verify_peer_signature(const crypto::SigCrede
                                   crypto::sig_auth_method_name(creds.method) +
                                   ") does not verify with its certificate " + cert.describe_names() +
                                   ": it signed with another key or other exchange values");
-    return std::move(certs.front());
+    return crypto::PeerCertificate{std::move(certs.front()), intermediates};
 }
 
 }  // namespace gdoi
