@@ -13,11 +13,24 @@
 
 namespace member {
 
+// An X.509 certificate of phase 1 (ours, or a key server's as phase 1 verified it).
+struct CertificateStatus {
+    std::string subject;        // "CN=gcks.example,O=Example"
+    std::string not_after;      // "2027-01-04T10:00:00Z"
+    uint64_t seconds_left = 0;  // until not_after; 0: expired
+    std::string warning;        // expired or expiring within 30 days: what to do; empty otherwise
+
+    bool operator==(const CertificateStatus&) const = default;
+};
+
 struct ServerStatus {
     std::string address;  // "198.51.100.10:848"
     bool in_use = false;
     std::string last_error;  // empty when none
     uint64_t failures = 0;
+    // As the last phase 1 with it authenticated it: "ID_FQDN gcks.example"; empty: none yet.
+    std::string identity;
+    std::vector<CertificateStatus> certificate;  // its verified certificate; 0 or 1
 
     bool operator==(const ServerStatus&) const = default;
 };
@@ -102,7 +115,8 @@ struct GroupStatus {
     uint32_t sequence = 0;
     uint32_t anti_replay_window = 0;  // seconds; 0: off
     std::vector<ServerStatus> servers;
-    std::vector<KekStatus> kek;  // 0 or 1
+    std::vector<CertificateStatus> certificate;  // ours (ike.certificate); 0 (pre-shared key) or 1
+    std::vector<KekStatus> kek;                  // 0 or 1
     std::vector<TekStatus> teks;
     std::vector<PolicyStatus> policies;
     GroupCounters counters;

@@ -17,8 +17,8 @@ using RejectReason = std::pair<std::string, uint64_t>;
 
 template <typename T>
 constexpr bool is_record =
-    std::is_same_v<T, ServerStatus> || std::is_same_v<T, KekStatus> || std::is_same_v<T, TekStatus> ||
-    std::is_same_v<T, SaCounterStatus> || std::is_same_v<T, PolicyStatus> ||
+    std::is_same_v<T, CertificateStatus> || std::is_same_v<T, ServerStatus> || std::is_same_v<T, KekStatus> ||
+    std::is_same_v<T, TekStatus> || std::is_same_v<T, SaCounterStatus> || std::is_same_v<T, PolicyStatus> ||
     std::is_same_v<T, GroupCounters> || std::is_same_v<T, GroupStatus> || std::is_same_v<T, MemberStatus> ||
     std::is_same_v<T, RejectReason>;
 
@@ -26,12 +26,22 @@ template <typename S, typename T>
 concept RecordOf = std::is_same_v<std::remove_const_t<S>, T>;
 
 // The schema: field name -> member, in output order. Names are documented in gdoictl.8.md.
+template <typename V, RecordOf<CertificateStatus> S>
+void visit_fields(V& v, S& s) {
+    v("subject", s.subject);
+    v("not_after", s.not_after);
+    v("seconds_left", s.seconds_left);
+    v("warning", s.warning);
+}
+
 template <typename V, RecordOf<ServerStatus> S>
 void visit_fields(V& v, S& s) {
     v("address", s.address);
     v("in_use", s.in_use);
     v("last_error", s.last_error);
     v("failures", s.failures);
+    v("identity", s.identity);
+    v("certificate", s.certificate);
 }
 
 template <typename V, RecordOf<KekStatus> S>
@@ -102,6 +112,7 @@ void visit_fields(V& v, S& s) {
     v("sequence", s.sequence);
     v("anti_replay_window", s.anti_replay_window);
     v("servers", s.servers);
+    v("certificate", s.certificate);
     v("kek", s.kek);
     v("teks", s.teks);
     v("policies", s.policies);

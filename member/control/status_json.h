@@ -16,7 +16,7 @@
 namespace member {
 
 // The "schema" member of the document; bumped on any incompatible change.
-inline constexpr uint64_t kStatusSchemaVersion = 1;
+inline constexpr uint64_t kStatusSchemaVersion = 2;
 
 // Pretty-printed (two-space indent), stable field order, ends with a newline.
 std::string to_json(const MemberStatus& status);

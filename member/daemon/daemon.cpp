@@ -216,6 +216,7 @@ void Daemon::on_datagram(uint16_t port, const gdoi::Datagram& got, Clock::time_p
 
 void Daemon::on_timer(Clock::time_point now) {
     if (now >= next_stats_check_) check_traffic(now);
+    if (now >= next_certificate_check_) check_certificates(now);
     for (auto& [name, group] : groups_)
         if (group->session->next_deadline() <= now) handle_output(*group, group->session->on_timer(now), now);
     if (dataplane_->next_deadline() <= now) dataplane_->on_timer(now);
@@ -223,7 +224,8 @@ void Daemon::on_timer(Clock::time_point now) {
 }
 
 Clock::time_point Daemon::arm_timer() {
-    Clock::time_point next = std::min(dataplane_->next_deadline(), next_stats_check_);
+    Clock::time_point next =
+        std::min({dataplane_->next_deadline(), next_stats_check_, next_certificate_check_});
     for (const auto& [name, group] : groups_) next = std::min(next, group->session->next_deadline());
     if (control_) next = std::min(next, control_->monitor().next_deadline());
     itimerspec spec{};
@@ -259,6 +261,9 @@ void Daemon::reload() {
     for (const auto& [name, group] : groups_) running.push_back(&group->config);
     const auto to_stop = groups_to_stop(running, fresh->groups);
     for (const auto& [name, replacement] : to_stop) stop_group(name, replacement);
+    for (const auto& g : fresh->groups)  // the groups left running: new CA or CRL contents
+        if (auto it = groups_.find(g.name); it != groups_.end()) reload_trust(*it->second, g, now);
+    next_certificate_check_ = {};  // a renewed certificate: its warning goes or comes now
     config_.groups = fresh->groups;
     auto opened = open_sockets();
     if (!opened) log_line(LogLevel::Error, "reload: " + opened.error().message);

@@ -86,6 +86,10 @@ private:
     bool open_sa_events();
     void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config);
+    // daemon_certificates.cpp: a reload's new CA/CRL contents for a group it left running, and
+    // the daily warning about our own certificates' expiry.
+    void reload_trust(Group& group, const GroupConfig& fresh, Clock::time_point now);
+    void check_certificates(Clock::time_point now);
     // daemon_events.cpp: the monitor stream (gdoictl monitor).
     void publish(MonitorEvent event);
     // After the dataplane applied `applied`: tek-installed / tek-retired for the SPIs that
@@ -111,6 +115,8 @@ private:
     // for) and the packet counters of each keyed group's SAs (one-way traffic).
     static constexpr std::chrono::seconds kStatsInterval{10};
     Clock::time_point next_stats_check_{};
+    static constexpr std::chrono::hours kCertificateCheckInterval{24};
+    Clock::time_point next_certificate_check_{};  // at start and after a reload, then daily
     std::optional<uint64_t> last_unknown_spi_count_;
     // The kernel dataplane's SA owner tag and its expire events (none in monitor mode).
     std::optional<uint32_t> sa_owner_;

@@ -1,6 +1,7 @@
 // The snapshot gdoictl shows, built from the sessions and the dataplane.
 #include "common/hex_spi.h"
 #include "control/version.h"
+#include "daemon/certificate_status.h"
 #include "daemon/daemon.h"
 #include "daemon/policy_view.h"
 #include "daemon/tek_name.h"
@@ -40,6 +41,7 @@ std::string group_state_name(const GroupSession& s) {
 MemberStatus Daemon::status(Clock::time_point now) const {
     MemberStatus st;
     st.version = kVersion;
+    const auto wall_now = std::chrono::system_clock::now();
     st.uptime_seconds = seconds_between(started_, now);
     for (const auto& [name, group] : groups_) {
         const GroupSession& s = *group->session;
@@ -63,8 +65,17 @@ MemberStatus Daemon::status(Clock::time_point now) const {
             server.in_use = i == s.server_index();
             server.last_error = s.server_errors()[i];
             server.failures = s.server_failures()[i];
+            if (const auto& auth = s.authenticated_servers()[i]) {
+                server.identity = gdoi::crypto::describe_id(auth->id);
+                if (auth->certificate)
+                    server.certificate.push_back(certificate_status(auth->certificate->certificate,
+                                                                    CertificateOwner::key_server, wall_now));
+            }
             g.servers.push_back(server);
         }
+        if (const auto& sig = group->config.ike_sig)
+            g.certificate.push_back(
+                certificate_status(*sig->credentials.certificate, CertificateOwner::ours, wall_now));
         g.anti_replay_window = group->config.anti_replay_window;
         // Anti-replay drops (nft rule counters): unknown for a moment if the table cannot be read.
         const auto replays = dataplane_->replay_drops(group->config);

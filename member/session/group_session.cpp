@@ -32,6 +32,7 @@ GroupSession::GroupSession(SessionConfig config)
       install_retry_delay_(config_.retry_first) {
     server_errors_.resize(config_.servers.size());
     server_failures_.resize(config_.servers.size());
+    authenticated_.resize(config_.servers.size());
 }
 
 void GroupSession::log(LogLevel level, const std::string& line) const {
@@ -91,8 +92,15 @@ SessionOutput GroupSession::drive(gdoi::ExchangeStep step, Clock::time_point now
 
 SessionOutput GroupSession::after_exchange(Clock::time_point now) {
     if (state_ == SessionState::Phase1 && phase1_ && phase1_->finished()) {
-        if (phase1_->failed()) return server_failed(phase1_->failure_message(), now);
+        if (phase1_->failed()) {
+            // A key server that no longer authenticates shows no identity any more.
+            if (phase1_->failure() == gdoi::Phase1Failure::AuthenticationFailed)
+                authenticated_[server_].reset();
+            return server_failed(phase1_->failure_message(), now);
+        }
         registration_sa_ = phase1_->sa();
+        authenticated_[server_] =
+            AuthenticatedServer{registration_sa_->peer_id, registration_sa_->peer_certificate};
         gdoi::PullConfig pc;
         pc.group_id = config_.group_id;
         pc.retransmit = config_.retransmit;
@@ -133,6 +141,25 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         return out;
     }
     return {};
+}
+
+bool GroupSession::replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust) {
+    if (!config_.phase1.sig) return false;
+    config_.phase1.sig->trust = trust;
+    bool in_use_refused = false;
+    for (size_t i = 0; i < authenticated_.size(); ++i) {
+        if (!authenticated_[i] || !authenticated_[i]->certificate) continue;
+        const auto& peer = *authenticated_[i]->certificate;
+        auto still = trust->verify(peer.certificate, peer.intermediates);
+        if (still) continue;
+        server_errors_[i] = still.error().message;
+        authenticated_[i].reset();
+        log(LogLevel::Error,
+            "key server " + config_.servers[i].to_string() +
+                " is no longer trusted under the reloaded CA/CRL files: " + still.error().message);
+        in_use_refused = in_use_refused || i == server_;
+    }
+    return in_use_refused;
 }
 
 SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now) {

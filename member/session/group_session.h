@@ -76,6 +76,13 @@ inline constexpr std::array<std::chrono::seconds, 6> kRecoveryProbeIntervals{
     std::chrono::seconds(10), std::chrono::seconds(20),  std::chrono::seconds(40),
     std::chrono::seconds(80), std::chrono::seconds(160), std::chrono::seconds(320)};
 
+// A key server as its last phase 1 authenticated it: the identity it sent (ID payload) and,
+// with signatures, its certificate as our trust store verified it.
+struct AuthenticatedServer {
+    gdoi::isakmp::IdPayload id;
+    std::shared_ptr<const gdoi::crypto::PeerCertificate> certificate;  // nullptr: pre-shared key
+};
+
 class GroupSession {
 public:
     explicit GroupSession(SessionConfig config);
@@ -122,6 +129,15 @@ public:
     size_t server_index() const { return server_; }
     const std::vector<std::string>& server_errors() const { return server_errors_; }
     const std::vector<uint64_t>& server_failures() const { return server_failures_; }
+    // Per configured key server; nullopt: no phase 1 with it succeeded yet.
+    const std::vector<std::optional<AuthenticatedServer>>& authenticated_servers() const {
+        return authenticated_;
+    }
+    // New CA or CRL files (a reload): the next phase 1 checks against them, and every key
+    // server's certificate authenticated before is checked again now. A key server that no
+    // longer passes loses its authenticated identity and gets the reason as its last error;
+    // the result says whether the key server in use is among them (the caller registers again).
+    bool replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust);
     const SessionCounters& counters() const { return counters_; }
     Clock::time_point state_since() const { return since_; }
     std::optional<Clock::time_point> last_rekey() const { return last_rekey_; }
@@ -173,6 +189,7 @@ private:
     std::optional<Clock::time_point> last_rekey_;
     std::vector<std::string> server_errors_;
     std::vector<uint64_t> server_failures_;
+    std::vector<std::optional<AuthenticatedServer>> authenticated_;
     SessionCounters counters_;
 };
 

@@ -45,7 +45,7 @@ trap 'rm -rf "$work"' EXIT
 cat >"$work/gdoictl" <<'STUB'
 #!/bin/sh
 echo "$*" >"$(dirname "$0")/args"
-printf '{\n  "schema": 1,\n  "version": "0",\n  "uptime_seconds": 1,\n  "groups": [\n    {\n'
+printf '{\n  "schema": 2,\n  "version": "0",\n  "uptime_seconds": 1,\n  "groups": [\n    {\n'
 printf '      "name": "GROUP_ID-0001",\n      "id": 1\n    },\n    {\n      "name": "branch west",\n      "id": 2\n    }\n  ]\n}\n'
 STUB
 chmod +x "$work/gdoictl"

@@ -29,8 +29,15 @@ MemberStatus full_status() {
     g.since_seconds = 86399;         // 23h59m
     g.last_rekey_seconds_ago = 312;  // 5m12s
     g.sequence = 42;
-    g.servers = {{"198.51.100.10:848", true, "", 0},
-                 {"198.51.100.11:848", false, "no reply after 3 retransmissions", 3}};
+    g.servers = {{"198.51.100.10:848",
+                  true,
+                  "",
+                  0,
+                  "ID_FQDN gcks.example",
+                  {{"CN=gcks.example,O=Example", "2027-01-04T10:00:00Z", 2592000, ""}}},
+                 {"198.51.100.11:848", false, "no reply after 3 retransmissions", 3, "", {}}};
+    g.certificate = {{"CN=gm1.example,O=Example", "2026-12-20T00:00:00Z", 1296000,
+                      "expires in 15 days, on 2026-12-20T00:00:00Z: renew ike.certificate and reload"}};
     g.kek = {{"0123456789abcdef0123456789abcdef", "AES-256-CBC", "RSA-2048/SHA-256", 86399, true,
               "multicast 239.1.2.3:848 via eth1"}};
     g.teks = {{"0x11111111",
@@ -72,7 +79,7 @@ MemberStatus full_status() {
     h.server = "[2001:db8::1]:848";
     h.since_seconds = 7;
     h.sequence = UINT32_MAX;
-    h.servers = {{"[2001:db8::1]:848", true, "", 0}};
+    h.servers = {{"[2001:db8::1]:848", true, "", 0, "ID_IPV6_ADDR 2001:db8::1", {}}};
     h.counters.registrations = UINT64_MAX;
     s.groups.push_back(h);
     return s;
@@ -122,7 +129,7 @@ TEST_CASE("status JSON round-trips an empty status and a group with nothing inst
 
 TEST_CASE("status JSON uses the documented snake_case field names", "[status_json]") {
     const std::string doc = to_json(full_status());
-    CHECK(doc.starts_with("{\n  \"schema\": 1,\n  \"version\": \"0.1.0\",\n  \"uptime_seconds\": 183600,\n"));
+    CHECK(doc.starts_with("{\n  \"schema\": 2,\n  \"version\": \"0.1.0\",\n  \"uptime_seconds\": 183600,\n"));
     for (const char* field : {"\"groups\": [",
                               "\"name\": \"GROUP_ID-0001\"",
                               "\"id\": 1,",
@@ -137,6 +144,12 @@ TEST_CASE("status JSON uses the documented snake_case field names", "[status_jso
                               "\"in_use\": true",
                               "\"last_error\": \"\"",
                               "\"failures\": 3",
+                              "\"identity\": \"ID_FQDN gcks.example\"",
+                              "\"certificate\": [",
+                              "\"subject\": \"CN=gcks.example,O=Example\"",
+                              "\"not_after\": \"2026-12-20T00:00:00Z\"",
+                              "\"seconds_left\": 2592000",
+                              "\"warning\": \"expires in 15 days",
                               "\"kek\": [",
                               "\"spi\": \"0123456789abcdef0123456789abcdef\"",
                               "\"algorithm\": \"AES-256-CBC\"",
@@ -211,7 +224,7 @@ TEST_CASE("status JSON errors name byte, line, column and field path", "[status_
 
 TEST_CASE("status JSON rejects malformed documents and values outside the schema", "[status_json]") {
     const std::string good = to_json(full_status());
-    const std::string empty = R"({"schema":1,"version":"v","uptime_seconds":5,"groups":[]})";
+    const std::string empty = R"({"schema":2,"version":"v","uptime_seconds":5,"groups":[]})";
     struct Case {
         std::string doc;
         std::string expected;
@@ -239,8 +252,8 @@ TEST_CASE("status JSON rejects malformed documents and values outside the schema
         {replace_once(good, "\"acks_sent\": 40,", ""), "groups[0].counters: missing field \"acks_sent\""},
         {replace_once(good, "\"in_use\": true,", "\"in_use\": true, \"weight\": 1,"),
          "groups[0].servers[0]: unknown field \"weight\""},
-        {replace_once(empty, "\"schema\":1", "\"schema\":2"), "schema: this gdoictl reads status schema 1"},
-        {replace_once(empty, "\"schema\":1,", ""), "document: missing field \"schema\""},
+        {replace_once(empty, "\"schema\":2", "\"schema\":1"), "schema: this gdoictl reads status schema 2"},
+        {replace_once(empty, "\"schema\":2,", ""), "document: missing field \"schema\""},
         {replace_once(empty, "\"version\":\"v\"", "\"version\":\"v\",\"version\":\"w\""),
          "byte 26 (line 1, column 27): duplicate key \"version\""},
         {replace_once(empty, "\"v\"", "'v'"), "expected a value, found '''"},
@@ -248,12 +261,12 @@ TEST_CASE("status JSON rejects malformed documents and values outside the schema
         {replace_once(empty, "\"v\"", "\"\\ud800\""), "high surrogate not followed by a \\u low surrogate"},
         {replace_once(empty, "\"v\"", "\"\\udc00\""), "lone low surrogate"},
         {replace_once(empty, "\"v\"", "\"\\u12g4\""), "expected a hex digit in \\u escape, found 'g'"},
-        {R"({"schema":1,"version":"\u12)", "truncated \\u escape"},
+        {R"({"schema":2,"version":"\u12)", "truncated \\u escape"},
         {replace_once(empty, "\"v\"", "\"a\tb\""), "control character byte 0x09 in string"},
         {replace_once(empty, "\"v\"", "\"\xff\""), "invalid UTF-8 in string"},
         {replace_once(empty, "\"v\"", "\"\xc0\xaf\""), "invalid UTF-8 in string"},      // overlong '/'
         {replace_once(empty, "\"v\"", "\"\xed\xa0\x80\""), "invalid UTF-8 in string"},  // UTF-8 surrogate
-        {R"({"schema":1,"version":"unterminated)", "byte 22 (line 1, column 23): unterminated string"},
+        {R"({"schema":2,"version":"unterminated)", "byte 22 (line 1, column 23): unterminated string"},
         {replace_once(empty, "[]", "[{},]"), "expected a value, found ']'"},
         {replace_once(empty, "\"groups\":[]", "\"groups\":[],"), "expected a string key, found '}'"},
         {replace_once(empty, ":5,", ":5 "), "expected ',' or '}' in object, found '\"'"},

@@ -114,14 +114,38 @@ TEST_CASE("show views select one group with --group", "[status_text]") {
     }
 }
 
-TEST_CASE("show servers: order, server in use, failures, last error", "[status_text]") {
+TEST_CASE("show servers: order, server in use, failures, identity, certificate expiry, last error",
+          "[status_text]") {
     const std::string text = render_servers(full_status(), kFirst);
     CHECK(cells(line_with(text, {"198.51.100.10:848"})) ==
-          std::vector<std::string>{"GROUP_ID-0001", "1", "198.51.100.10:848", "yes", "0", "-"});
+          std::vector<std::string>{"GROUP_ID-0001", "1", "198.51.100.10:848", "yes", "0",
+                                   "ID_FQDN gcks.example", "2027-01-04 (30d0h)", "-"});
     CHECK(cells(line_with(text, {"198.51.100.11:848"})) ==
-          std::vector<std::string>{"GROUP_ID-0001", "2", "198.51.100.11:848", "no", "3",
+          std::vector<std::string>{"GROUP_ID-0001", "2", "198.51.100.11:848", "no", "3", "-", "-",
                                    "no reply after 3 retransmissions"});
+    // Under the table: our certificate, and its warning (expiring within 30 days).
+    CHECK(text.find(
+              "\nGROUP_ID-0001: our certificate 'CN=gm1.example,O=Example' expires 2026-12-20 (15d0h)\n") !=
+          std::string::npos);
+    CHECK(text.find("\nGROUP_ID-0001: WARNING: our certificate expires in 15 days, on 2026-12-20T00:00:00Z: "
+                    "renew ike.certificate and reload\n") != std::string::npos);
     check_no_trailing_blanks(text);
+}
+
+TEST_CASE("show servers: a key server certificate's warning; no certificate lines with a PSK",
+          "[status_text]") {
+    MemberStatus s = full_status();
+    auto& cert = s.groups[0].servers[0].certificate.at(0);
+    cert.seconds_left = 0;
+    cert.warning = "expired on 2027-01-04T10:00:00Z: the next registration with this key server fails";
+    const std::string text = render_servers(s, kFirst);
+    CHECK(cells(line_with(text, {"198.51.100.10:848", "ID_FQDN"}))[6] == "2027-01-04 (expired)");
+    CHECK(text.find(
+              "GROUP_ID-0001: key server 198.51.100.10:848 certificate 'CN=gcks.example,O=Example' expired "
+              "on 2027-01-04T10:00:00Z") != std::string::npos);
+    const std::string psk = render_servers(s, ViewFilter{s.groups[1].name});
+    CHECK(psk.find("certificate") == std::string::npos);
+    CHECK(cells(line_with(psk, {"[2001:db8::1]:848"}))[5] == "ID_IPV6_ADDR 2001:db8::1");
 }
 
 TEST_CASE(

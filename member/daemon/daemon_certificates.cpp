@@ -1,0 +1,48 @@
+// Certificates while the daemon runs: new CA or CRL contents picked up by a reload without
+// restarting the group (the group's other settings are unchanged), and the warning about our
+// own certificate's expiry, at start, after every reload and once a day.
+#include "daemon/certificate_status.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+#include "gdoi/log.h"
+
+namespace member {
+
+using gdoi::LogLevel;
+
+void Daemon::reload_trust(Group& group, const GroupConfig& fresh, Clock::time_point now) {
+    if (!group.config.ike_sig || !fresh.ike_sig) return;
+    auto& running = group.config.ike_sig->credentials.trust;
+    const auto& reloaded = fresh.ike_sig->credentials.trust;
+    if (running->fingerprint() == reloaded->fingerprint()) return;
+    running = reloaded;
+    log_line(LogLevel::Info,
+             gdoi::group_line(group.config.name, group.config.id,
+                              "CA/CRL files changed: " + std::to_string(reloaded->ca_subjects().size()) +
+                                  " CA(s), " + std::to_string(reloaded->crl_count()) +
+                                  " CRL(s); key servers are checked against them from now on"));
+    if (group.session->replace_trust(reloaded)) {
+        log_line(LogLevel::Warning,
+                 gdoi::group_line(group.config.name, group.config.id,
+                                  "registering again: the key server in use is no longer trusted (its keys "
+                                  "stay in use until a trusted key server answers or they expire)"));
+        handle_output(group, group.session->force_register(now), now);
+    }
+}
+
+void Daemon::check_certificates(Clock::time_point now) {
+    next_certificate_check_ = now + kCertificateCheckInterval;
+    const auto wall_now = std::chrono::system_clock::now();
+    for (const auto& [name, group] : groups_) {
+        const auto& sig = group->config.ike_sig;
+        if (!sig) continue;
+        const auto cert = certificate_status(*sig->credentials.certificate, CertificateOwner::ours, wall_now);
+        if (cert.warning.empty()) continue;
+        log_line(cert.seconds_left == 0 ? LogLevel::Error : LogLevel::Warning,
+                 gdoi::group_line(
+                     name, group->config.id,
+                     "our certificate '" + cert.subject + "' (" + sig->certificate + ") " + cert.warning));
+    }
+}
+
+}  // namespace member

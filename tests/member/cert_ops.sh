@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The certificates of a running member (issue 17): what gdoictl show servers says about them,
+# the warning about our own certificate's expiry, and new CRL contents picked up by SIGHUP
+# without restarting the group. PKI made at run time (tests/integration/lib/pki.sh).
+#  1 our certificate expires in 10 days: the log warns at start (file, subject, days, what to
+#    do); gdoictl shows it (JSON .certificate[0], the text's WARNING line).
+#  2 the key server's authenticated identity (ID_FQDN gcks.test) and its certificate's subject
+#    and notAfter (equal to what openssl reads from the file) in JSON and text.
+#  3 SIGHUP with unchanged files: nothing reloaded. A CRL listing nothing at start; then the key
+#    server's certificate is revoked and the CRL rewritten at the same path, SIGHUP: the group is
+#    not restarted (no fail-closed start-over, keys kept), the log says the CA/CRL files changed
+#    and that the key server in use is no longer trusted, the group registers again and is
+#    refused as revoked; gdoictl shows the reason and no identity for it any more.
+#
+#   cert_ops.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
+set -euo pipefail
+# shellcheck source=tests/member/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/lib/pki.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/pki.sh"
+member_test_init member_cert_ops "$@"
+command -v openssl >/dev/null || { echo "member_cert_ops: needs openssl" >&2; exit 77; }
+
+GROUP=CERT-OPS
+PKI=$WORK/pki
+mkdir -p "$PKI"
+ca_init good "gdoi member test CA"
+new_key "$PKI/gm.key" rsa2048
+new_key "$PKI/ks.key" rsa2048
+# Our certificate: valid since yesterday, for 10 days less an hour; the key server's for a year.
+since=$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)
+issue good "$PKI/gm.pem" "$PKI/gm.key" gm1.test gm1.test "$MEMBER_IP" digitalSignature \
+  "$since" "$(date -u -d '+10 days -1 hour' +%Y%m%d%H%M%SZ)"
+issue good "$PKI/ks.pem" "$PKI/ks.key" gcks.test gcks.test "$KS_IP" digitalSignature \
+  "$since" "$(date -u -d '+365 days' +%Y%m%d%H%M%SZ)"
+chmod 600 "$PKI/gm.key" "$PKI/ks.key"
+openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/ca.crl" >/dev/null 2>&1
+if ! [ -s "$PKI/gm.pem" ] || ! [ -s "$PKI/ks.pem" ] || ! [ -s "$PKI/ca.crl" ]; then
+  echo "member_cert_ops: openssl could not make the PKI" >&2
+  exit 1
+fi
+
+member_config "$WORK/member.toml" "$(
+  printf '[[group]]\nname = "%s"\nid = 4200\nservers = ["%s"]\n' "$GROUP" "$KS_IP"
+  printf 'ike.certificate = "%s"\nike.private-key = "%s"\nike.ca = "%s"\nike.crl = ["%s"]\n' \
+    "$PKI/gm.pem" "$PKI/gm.key" "$PKI/good/ca.pem" "$PKI/ca.crl"
+  printf 'ike.proposals = ["aes256-sha256-modp2048"]\nlan-interfaces = ["lan0"]\n'
+)"
+ks_start ks --group 4200 --tek cbc256-sha256:0x42000001 --seq 1 \
+  --cert "$PKI/ks.pem" --key "$PKI/ks.key" --ca "$PKI/good/ca.pem" --id-type fqdn
+member_start
+registered() { group_state_is "$GROUP" registered; }
+if wait_for 20 registered; then pass "registered with certificates and a CRL"
+else fail "not registered: $(group_json "$GROUP" .detail)"; fi
+
+# ---- 1
+check_grep "log: our certificate expires within 30 days" \
+  "our certificate 'CN=gm1.test,O=gdoi-test' ($PKI/gm.pem) expires in 9 days" "$WORK/member.err"
+check_grep "log: what to do" "renew ike.certificate and reload" "$WORK/member.err"
+left=$(group_json "$GROUP" '.certificate[0].seconds_left')
+if [ "$left" -gt $((9 * 86400)) ] && [ "$left" -lt $((10 * 86400)) ]; then pass "JSON: our certificate has $left s left"
+else fail "JSON: our certificate's seconds_left '$left', want 9..10 days"; fi
+check "JSON: our certificate's notAfter" \
+  "$(date -u -d "$(openssl x509 -noout -enddate -in "$PKI/gm.pem" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)" \
+  "$(group_json "$GROUP" '.certificate[0].not_after')"
+check_grep "JSON: the warning" "expires in 9 days" <(group_json "$GROUP" '.certificate[0].warning')
+ctl show servers --group "$GROUP" >"$WORK/servers.txt"
+check_grep "text: the warning under the table" "$GROUP: WARNING: our certificate expires in 9 days" "$WORK/servers.txt"
+
+# ---- 2
+check "JSON: the key server's authenticated identity" "ID_FQDN gcks.test" "$(group_json "$GROUP" '.servers[0].identity')"
+check "JSON: the key server's certificate" "CN=gcks.test,O=gdoi-test" "$(group_json "$GROUP" '.servers[0].certificate[0].subject')"
+ks_end=$(date -u -d "$(openssl x509 -noout -enddate -in "$PKI/ks.pem" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+check "JSON: the key server's certificate notAfter" "$ks_end" "$(group_json "$GROUP" '.servers[0].certificate[0].not_after')"
+check "JSON: no warning for a key server certificate valid a year" "" "$(group_json "$GROUP" '.servers[0].certificate[0].warning')"
+check_grep "text: identity and expiry columns" "ID_FQDN gcks.test  ${ks_end:0:10} (" "$WORK/servers.txt"
+
+# ---- 3
+reloads() { grep -c "CA/CRL files changed" "$WORK/member.err" || true; }
+kill -HUP "$MEMBER_PID"
+wait_for 10 grep -q "configuration reloaded" "$WORK/member.err" || true
+check "SIGHUP with unchanged CA/CRL files: nothing reloaded" 0 "$(reloads)"
+regs=$(group_json "$GROUP" .counters.registrations)
+openssl ca -batch -config "$PKI/good/ca.cnf" -revoke "$PKI/ks.pem" >/dev/null 2>&1
+openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/ca.crl.new" >/dev/null 2>&1
+mv "$PKI/ca.crl.new" "$PKI/ca.crl"
+kill -HUP "$MEMBER_PID"
+refused() { group_json "$GROUP" '.servers[0].last_error' | grep -q "revoked"; }
+if wait_for 30 refused; then pass "new CRL contents at the same path: the key server is refused as revoked"
+else fail "after the CRL reload: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+check "log: the CA/CRL files changed, once" 1 "$(reloads)"
+check_grep "log: how many CAs and CRLs" "CA/CRL files changed: 1 CA(s), 1 CRL(s)" "$WORK/member.err"
+check_grep "log: the key server in use is no longer trusted" "is no longer trusted under the reloaded CA/CRL files" "$WORK/member.err"
+check_grep "log: registering again" "registering again: the key server in use is no longer trusted" "$WORK/member.err"
+if grep -q "starting over fail-closed" "$WORK/member.err"; then fail "the group was restarted (fail-closed) by the CRL reload"
+else pass "the group was not restarted"; fi
+check "keys kept while no trusted key server answers" 1 "$(group_json "$GROUP" '.teks | length')"
+check "no identity shown for the refused key server" "" "$(group_json "$GROUP" '.servers[0].identity')"
+check "no new registration with the revoked key server" "$regs" "$(group_json "$GROUP" .counters.registrations)"
+finish
