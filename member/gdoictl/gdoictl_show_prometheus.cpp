@@ -87,6 +87,21 @@ void lifetimes(PrometheusExposition& out, const std::vector<const GroupStatus*>&
             out.sample(with(with(group_labels(*g), "spi", t.spi), "role", t.role), t.remaining_seconds);
 }
 
+// Alert on it like on any certificate: `gdoi_member_certificate_remaining_seconds < 30 * 86400`.
+void certificates(PrometheusExposition& out, const std::vector<const GroupStatus*>& groups) {
+    out.family("gdoi_member_certificate_remaining_seconds", "gauge",
+               "Time until the certificate expires (0: expired): the group's own (owner=\"member\") and each "
+               "key server's as its last phase 1 verified it (owner=\"key-server\", server=ADDRESS).");
+    for (const GroupStatus* g : groups) {
+        for (const CertificateStatus& c : g->certificate)
+            out.sample(with(group_labels(*g), "owner", "member"), c.seconds_left);
+        for (const ServerStatus& s : g->servers)
+            for (const CertificateStatus& c : s.certificate)
+                out.sample(with(with(group_labels(*g), "owner", "key-server"), "server", s.address),
+                           c.seconds_left);
+    }
+}
+
 void tek_replays(PrometheusExposition& out, const std::vector<const GroupStatus*>& groups) {
     out.family("gdoi_member_tek_replays_dropped_total", "counter",
                "ESP of the TEK dropped by time-based anti-replay since its rule was written (groups with "
@@ -127,6 +142,7 @@ std::string render_prometheus(const MemberStatus& status, const ViewFilter& filt
     group_state(out, groups);
     counters(out, groups);
     lifetimes(out, groups);
+    certificates(out, groups);
     tek_replays(out, groups);
     sa_counters(out, groups);
     return out.text();

@@ -4,8 +4,9 @@
 # without restarting the group. PKI made at run time (tests/integration/lib/pki.sh).
 #  1 our certificate expires in 10 days: the log warns at start (file, subject, days, what to
 #    do); gdoictl shows it (JSON .certificate[0], the text's WARNING line).
+#    The metric gdoi_member_certificate_remaining_seconds{owner="member"} counts the same.
 #  2 the key server's authenticated identity (ID_FQDN gcks.test) and its certificate's subject
-#    and notAfter (equal to what openssl reads from the file) in JSON and text.
+#    and notAfter (equal to what openssl reads from the file) in JSON, text and the metric.
 #  3 SIGHUP with unchanged files: nothing reloaded. A CRL listing nothing at start; then the key
 #    server's certificate is revoked and the CRL rewritten at the same path, SIGHUP: the group is
 #    not restarted (no fail-closed start-over, keys kept), the log says the CA/CRL files changed
@@ -67,12 +68,24 @@ check_grep "JSON: the warning" "expires in 9 days" <(group_json "$GROUP" '.certi
 ctl show servers --group "$GROUP" >"$WORK/servers.txt"
 check_grep "text: the warning under the table" "$GROUP: WARNING: our certificate expires in 9 days" "$WORK/servers.txt"
 
+(umask 077 && ctl show stats --format prometheus --output "$WORK/metrics.prom")
+m=$(awk -v g="$GROUP" '$1 ~ /^gdoi_member_certificate_remaining_seconds\{/ && index($1, "group=\"" g "\"") && index($1, "owner=\"member\"") {print $2}' "$WORK/metrics.prom")
+if [ -n "$m" ] && [ "$m" -gt $((9 * 86400)) ] && [ "$m" -lt $((10 * 86400)) ]; then pass "metric: our certificate's remaining seconds = $m"
+else fail "metric gdoi_member_certificate_remaining_seconds{owner=\"member\"}: '$m'"; fi
+
 # ---- 2
 check "JSON: the key server's authenticated identity" "ID_FQDN gcks.test" "$(group_json "$GROUP" '.servers[0].identity')"
 check "JSON: the key server's certificate" "CN=gcks.test,O=gdoi-test" "$(group_json "$GROUP" '.servers[0].certificate[0].subject')"
 ks_end=$(date -u -d "$(openssl x509 -noout -enddate -in "$PKI/ks.pem" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
 check "JSON: the key server's certificate notAfter" "$ks_end" "$(group_json "$GROUP" '.servers[0].certificate[0].not_after')"
 check "JSON: no warning for a key server certificate valid a year" "" "$(group_json "$GROUP" '.servers[0].certificate[0].warning')"
+m=$(awk '$1 ~ /^gdoi_member_certificate_remaining_seconds\{/ && index($1, "owner=\"key-server\"") && index($1, "server=\"'"$KS_IP"':848\"") {print $2}' "$WORK/metrics.prom")
+if [ -n "$m" ] && [ "$m" -gt $((364 * 86400)) ]; then pass "metric: the key server's certificate's remaining seconds = $m"
+else fail "metric gdoi_member_certificate_remaining_seconds{owner=\"key-server\"}: '$m'"; fi
+if command -v promtool >/dev/null; then
+  if promtool check metrics <"$WORK/metrics.prom" >"$WORK/promtool.out" 2>&1; then pass "promtool check metrics: clean"
+  else fail "promtool check metrics: $(cat "$WORK/promtool.out")"; fi
+fi
 check_grep "text: identity and expiry columns" "ID_FQDN gcks.test  ${ks_end:0:10} (" "$WORK/servers.txt"
 
 # ---- 3

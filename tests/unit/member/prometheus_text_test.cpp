@@ -225,6 +225,7 @@ TEST_CASE("prometheus: every line parses, HELP and TYPE once per family, names f
         {"gdoi_member_tek_replays_dropped_total", "counter"},
         {"gdoi_member_kek_remaining_seconds", "gauge"},
         {"gdoi_member_tek_remaining_seconds", "gauge"},
+        {"gdoi_member_certificate_remaining_seconds", "gauge"},
         {"gdoi_member_sa_packets_total", "counter"},
         {"gdoi_member_sa_bytes_total", "counter"},
     };
@@ -266,6 +267,12 @@ TEST_CASE("prometheus: every line parses, HELP and TYPE once per family, names f
                    with(with(g1, "spi", "0x11111111"), "role", "active")) == "28799");
     CHECK(value_of(p, "gdoi_member_tek_remaining_seconds",
                    with(with(g1, "spi", "0x22222222"), "role", "inbound-only (activating)")) == "3600");
+    // Certificates: ours and the key server's that phase 1 verified (none for the server not reached,
+    // none in the second group, which has a pre-shared key).
+    CHECK(value_of(p, "gdoi_member_certificate_remaining_seconds", with(g1, "owner", "member")) == "1296000");
+    CHECK(value_of(p, "gdoi_member_certificate_remaining_seconds",
+                   with(with(g1, "owner", "key-server"), "server", "198.51.100.10:848")) == "2592000");
+    CHECK(count_of(p, "gdoi_member_certificate_remaining_seconds") == 2);
     // Per SA: only the SAs the kernel holds (the activating TEK has no outbound SA yet).
     CHECK(value_of(p, "gdoi_member_sa_packets_total",
                    with(with(g1, "spi", "0x11111111"), "direction", "inbound")) == "1200");
