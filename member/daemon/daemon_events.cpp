@@ -9,26 +9,6 @@ namespace member {
 
 namespace {
 
-MonitorEventKind kind_of(SessionEvent::Kind k) {
-    switch (k) {
-        case SessionEvent::Kind::registration_started:
-            return MonitorEventKind::registration_started;
-        case SessionEvent::Kind::registration_done:
-            return MonitorEventKind::registration_done;
-        case SessionEvent::Kind::registration_failed:
-            return MonitorEventKind::registration_failed;
-        case SessionEvent::Kind::server_failover:
-            return MonitorEventKind::server_failover;
-        case SessionEvent::Kind::rekey_accepted:
-            return MonitorEventKind::rekey_accepted;
-        case SessionEvent::Kind::rekey_rejected:
-            return MonitorEventKind::rekey_rejected;
-        case SessionEvent::Kind::recovery_probe:
-            return MonitorEventKind::recovery_probe;
-    }
-    return MonitorEventKind::registration_started;
-}
-
 MonitorEvent tek_event(const std::string& group, MonitorEventKind kind, uint32_t spi,
                        std::string reason = {}) {
     MonitorEvent e;
@@ -42,37 +22,45 @@ MonitorEvent tek_event(const std::string& group, MonitorEventKind kind, uint32_t
 }  // namespace
 
 MonitorEvent monitor_event_of(const std::string& group, const SessionEvent& s) {
+    using Kind = SessionEvent::Kind;
     MonitorEvent e;
     e.group = group;
-    e.kind = kind_of(s.kind);
+    // One case per kind: the monitor's kind and the fields it carries.
     switch (s.kind) {
-        case SessionEvent::Kind::registration_started:
+        case Kind::registration_started:
+            e.kind = MonitorEventKind::registration_started;
             e.server = s.server;
             break;
-        case SessionEvent::Kind::registration_done:
+        case Kind::registration_done:
+            e.kind = MonitorEventKind::registration_done;
             e.server = s.server;
             e.seq = s.seq;
             e.teks = s.teks;
             break;
-        case SessionEvent::Kind::registration_failed:
+        case Kind::registration_failed:
+            e.kind = MonitorEventKind::registration_failed;
             e.server = s.server;
             e.reason = s.reason;
             break;
-        case SessionEvent::Kind::server_failover:
+        case Kind::server_failover:
+            e.kind = MonitorEventKind::server_failover;
             e.from = s.server;
             e.to = s.next_server;
             break;
-        case SessionEvent::Kind::rekey_accepted:
+        case Kind::rekey_accepted:
+            e.kind = MonitorEventKind::rekey_accepted;
             e.server = s.server;
             e.seq = s.seq;
             e.spis_added = s.spis_added;
             e.spis_removed = s.spis_removed;
             break;
-        case SessionEvent::Kind::rekey_rejected:
+        case Kind::rekey_rejected:
+            e.kind = MonitorEventKind::rekey_rejected;
             e.reason = s.reason;
             e.detail = s.detail;
             break;
-        case SessionEvent::Kind::recovery_probe:
+        case Kind::recovery_probe:
+            e.kind = MonitorEventKind::recovery_probe;
             e.probe = s.probe;
             e.reason = s.reason;
             break;
