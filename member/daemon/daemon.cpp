@@ -56,7 +56,12 @@ SessionConfig Daemon::session_config(const GroupConfig& g) {
     }
     c.recovery_probe = g.recovery_probe;
     c.log = log_sink();
-    c.on_event = [this, name = g.name](const SessionEvent& e) { publish(monitor_event_of(name, e)); };
+    c.on_event = [this, name = g.name](const SessionEvent& e) {
+        publish(monitor_event_of(name, e));
+        if (e.kind == SessionEvent::Kind::registration_done)
+            if (auto it = groups_.find(name); it != groups_.end() && it->second->session)
+                warn_server_certificate(*it->second, it->second->session->server_index());
+    };
     c.accept_tek = [dp = dataplane_.get(), g](const gdoi::Tek& t) { return dp->accept_tek(g, t); };
     return c;
 }

@@ -87,9 +87,12 @@ private:
     void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config);
     // daemon_certificates.cpp: a reload's new CA/CRL contents for a group it left running, and
-    // the daily warning about our own certificates' expiry.
+    // the warnings about the expiry of our own certificate and the key servers'.
     void reload_trust(Group& group, const GroupConfig& fresh, Clock::time_point now);
     void check_certificates(Clock::time_point now);
+    // The key server's certificate expires within 30 days (or has): said after each registration
+    // with it, and daily.
+    void warn_server_certificate(const Group& group, size_t server);
     // daemon_events.cpp: the monitor stream (gdoictl monitor).
     void publish(MonitorEvent event);
     // After the dataplane applied `applied`: tek-installed / tek-retired for the SPIs that

@@ -30,18 +30,38 @@ void Daemon::reload_trust(Group& group, const GroupConfig& fresh, Clock::time_po
     }
 }
 
+namespace {
+
+// "our certificate 'CN=..' (FILE) expires in ...", "key server ADDR's certificate 'CN=..' expires ...".
+void warn_certificate(const GroupConfig& group, const CertificateStatus& cert, const std::string& whose,
+                      const std::string& where = {}) {
+    if (cert.warning.empty()) return;
+    log_line(cert.seconds_left == 0 ? LogLevel::Error : LogLevel::Warning,
+             gdoi::group_line(group.name, group.id,
+                              whose + " certificate '" + cert.subject + "'" + where + " " + cert.warning));
+}
+
+}  // namespace
+
+void Daemon::warn_server_certificate(const Group& group, size_t server) {
+    const auto& auth = group.session->authenticated_servers().at(server);
+    if (!auth || !auth->certificate) return;
+    warn_certificate(group.config,
+                     certificate_status(auth->certificate->certificate, CertificateOwner::key_server,
+                                        std::chrono::system_clock::now()),
+                     "key server " + group.config.servers.at(server).to_string() + "'s");
+}
+
 void Daemon::check_certificates(Clock::time_point now) {
     next_certificate_check_ = now + kCertificateCheckInterval;
-    const auto wall_now = std::chrono::system_clock::now();
     for (const auto& [name, group] : groups_) {
         const auto& sig = group->config.ike_sig;
         if (!sig) continue;
-        const auto cert = certificate_status(*sig->credentials.certificate, CertificateOwner::ours, wall_now);
-        if (cert.warning.empty()) continue;
-        log_line(cert.seconds_left == 0 ? LogLevel::Error : LogLevel::Warning,
-                 gdoi::group_line(
-                     name, group->config.id,
-                     "our certificate '" + cert.subject + "' (" + sig->certificate + ") " + cert.warning));
+        warn_certificate(group->config,
+                         certificate_status(*sig->credentials.certificate, CertificateOwner::ours,
+                                            std::chrono::system_clock::now()),
+                         "our", " (" + sig->certificate + ")");
+        for (size_t i = 0; i < group->config.servers.size(); ++i) warn_server_certificate(*group, i);
     }
 }
 

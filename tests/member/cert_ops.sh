@@ -12,6 +12,8 @@
 #    not restarted (no fail-closed start-over, keys kept), the log says the CA/CRL files changed
 #    and that the key server in use is no longer trusted, the group registers again and is
 #    refused as revoked; gdoictl shows the reason and no identity for it any more.
+#  4 a second key server whose certificate expires in 20 days: after the registration with it the
+#    log warns (whose, subject, days, what follows), and gdoictl shows the warning.
 #
 #   cert_ops.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
@@ -34,19 +36,24 @@ issue good "$PKI/gm.pem" "$PKI/gm.key" gm1.test gm1.test "$MEMBER_IP" digitalSig
   "$since" "$(date -u -d '+10 days -1 hour' +%Y%m%d%H%M%SZ)"
 issue good "$PKI/ks.pem" "$PKI/ks.key" gcks.test gcks.test "$KS_IP" digitalSignature \
   "$since" "$(date -u -d '+365 days' +%Y%m%d%H%M%SZ)"
-chmod 600 "$PKI/gm.key" "$PKI/ks.key"
+new_key "$PKI/ks2.key" p256
+issue good "$PKI/ks2.pem" "$PKI/ks2.key" gcks2.test gcks2.test "$KS2_IP" digitalSignature \
+  "$since" "$(date -u -d '+20 days -1 hour' +%Y%m%d%H%M%SZ)"
+chmod 600 "$PKI/gm.key" "$PKI/ks.key" "$PKI/ks2.key"
 openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/ca.crl" >/dev/null 2>&1
 if ! [ -s "$PKI/gm.pem" ] || ! [ -s "$PKI/ks.pem" ] || ! [ -s "$PKI/ca.crl" ]; then
   echo "member_cert_ops: openssl could not make the PKI" >&2
   exit 1
 fi
 
-member_config "$WORK/member.toml" "$(
-  printf '[[group]]\nname = "%s"\nid = 4200\nservers = ["%s"]\n' "$GROUP" "$KS_IP"
+# cert_ops_group SERVER — the group, against SERVER.
+cert_ops_group() {
+  printf '[[group]]\nname = "%s"\nid = 4200\nservers = ["%s"]\n' "$GROUP" "$1"
   printf 'ike.certificate = "%s"\nike.private-key = "%s"\nike.ca = "%s"\nike.crl = ["%s"]\n' \
     "$PKI/gm.pem" "$PKI/gm.key" "$PKI/good/ca.pem" "$PKI/ca.crl"
   printf 'ike.proposals = ["aes256-sha256-modp2048"]\nlan-interfaces = ["lan0"]\n'
-)"
+}
+member_config "$WORK/member.toml" "$(cert_ops_group "$KS_IP")"
 ks_start ks --group 4200 --tek cbc256-sha256:0x42000001 --seq 1 \
   --cert "$PKI/ks.pem" --key "$PKI/ks.key" --ca "$PKI/good/ca.pem" --id-type fqdn
 member_start
@@ -110,4 +117,25 @@ else pass "the group was not restarted"; fi
 check "keys kept while no trusted key server answers" 1 "$(group_json "$GROUP" '.teks | length')"
 check "no identity shown for the refused key server" "" "$(group_json "$GROUP" '.servers[0].identity')"
 check "no new registration with the revoked key server" "$regs" "$(group_json "$GROUP" .counters.registrations)"
+
+# ---- 4
+ks_start ks2 --listen "$KS2_IP" --group 4200 --tek cbc256-sha256:0x42000002 --seq 1 \
+  --cert "$PKI/ks2.pem" --key "$PKI/ks2.key" --ca "$PKI/good/ca.pem" --id-type fqdn
+member_config "$WORK/member.toml" "$(cert_ops_group "$KS2_IP")"
+# The member's key is RSA, the key server's ECDSA: both sides sign with their own key type, so
+# the member takes an ECDSA certificate too.
+new_key "$PKI/gm2.key" p256
+issue good "$PKI/gm2.pem" "$PKI/gm2.key" gm1.test gm1.test "$MEMBER_IP" digitalSignature \
+  "$since" "$(date -u -d '+365 days' +%Y%m%d%H%M%SZ)"
+chmod 600 "$PKI/gm2.key"
+sed -i "s|$PKI/gm.pem|$PKI/gm2.pem|; s|$PKI/gm.key|$PKI/gm2.key|" "$WORK/member.toml"
+kill -HUP "$MEMBER_PID"
+registered_with_ks2() { registered && [ "$(group_json "$GROUP" '.servers[0].identity')" = "ID_FQDN gcks2.test" ]; }
+if wait_for 30 registered_with_ks2; then pass "registered with the second key server (ECDSA P-256)"
+else fail "not registered with ks2: $(group_json "$GROUP" .detail)"; fi
+check_grep "log: the key server's certificate expires within 30 days" \
+  "key server $KS2_IP:848's certificate 'CN=gcks2.test,O=gdoi-test' expires in 19 days" "$WORK/member.err"
+check_grep "log: what follows" "the key server's operator must renew it before then" "$WORK/member.err"
+check_grep "JSON: the key server certificate's warning" "expires in 19 days" \
+  <(group_json "$GROUP" '.servers[0].certificate[0].warning')
 finish
