@@ -21,13 +21,7 @@ void Daemon::reload_trust(Group& group, const GroupConfig& fresh, Clock::time_po
                               "CA/CRL files changed: " + std::to_string(reloaded->ca_subjects().size()) +
                                   " CA(s), " + std::to_string(reloaded->crl_count()) +
                                   " CRL(s); key servers are checked against them from now on"));
-    if (group.session->replace_trust(reloaded)) {
-        log_line(LogLevel::Warning,
-                 gdoi::group_line(group.config.name, group.config.id,
-                                  "registering again: the key server in use is no longer trusted (its keys "
-                                  "stay in use until a trusted key server answers or they expire)"));
-        handle_output(group, group.session->force_register(now), now);
-    }
+    handle_output(group, group.session->replace_trust(reloaded, now), now);
 }
 
 namespace {

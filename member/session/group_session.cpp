@@ -143,8 +143,9 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
     return {};
 }
 
-bool GroupSession::replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust) {
-    if (!config_.phase1.sig) return false;
+SessionOutput GroupSession::replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust,
+                                          Clock::time_point now) {
+    if (!config_.phase1.sig) return {};
     config_.phase1.sig->trust = trust;
     bool in_use_refused = false;
     for (size_t i = 0; i < authenticated_.size(); ++i) {
@@ -159,7 +160,17 @@ bool GroupSession::replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore>
                 " is no longer trusted under the reloaded CA/CRL files: " + still.error().message);
         in_use_refused = in_use_refused || i == server_;
     }
-    return in_use_refused;
+    // A phase 1 in flight checks the key server with the trust store it started with: start over.
+    const bool in_flight = phase1_ != nullptr;
+    if (!in_use_refused && !in_flight) return {};
+    log(LogLevel::Warning,
+        in_use_refused
+            ? "registering again: the key server in use is no longer trusted (the keys stay in use "
+              "until a trusted key server answers or they expire)"
+            : "phase 1 starts over under the reloaded CA/CRL files");
+    phase1_.reset();
+    pull_.reset();
+    return begin_registration(now);
 }
 
 SessionOutput GroupSession::server_failed(std::string why, Clock::time_point now) {

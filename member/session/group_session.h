@@ -135,9 +135,10 @@ public:
     }
     // New CA or CRL files (a reload): the next phase 1 checks against them, and every key
     // server's certificate authenticated before is checked again now. A key server that no
-    // longer passes loses its authenticated identity and gets the reason as its last error;
-    // the result says whether the key server in use is among them (the caller registers again).
-    bool replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust);
+    // longer passes loses its authenticated identity and gets the reason as its last error.
+    // When that is the key server in use (its keys stay until a trusted one answers), or a
+    // phase 1 is in flight under the old files, the registration starts over.
+    SessionOutput replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust, Clock::time_point now);
     const SessionCounters& counters() const { return counters_; }
     Clock::time_point state_since() const { return since_; }
     std::optional<Clock::time_point> last_rekey() const { return last_rekey_; }

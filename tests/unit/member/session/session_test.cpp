@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "../../gdoi/test_pki.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_rekey.h"
 #include "gcks.h"
@@ -45,7 +46,8 @@ struct KeyServer {
         c.local_id.data = {10, 0, 0, 2};
         return c;
     }
-    explicit KeyServer(const gcks::Group& g) : phase1(config()), group(g) {}
+    explicit KeyServer(const gcks::Group& g, keyserver::ResponderConfig c = config())
+        : phase1(std::move(c)), group(g) {}
 
     std::optional<Bytes> receive(const Bytes& datagram, const gdoi::Endpoint& from, Clock::time_point now) {
         if (!up) return std::nullopt;
@@ -381,7 +383,9 @@ public:
     void on_timer(Clock::time_point now) override { run(schedule_.on_timer(now)); }
     common::Status flush() override { return {}; }
     void shutdown() override {}
-    std::optional<member::GroupRules> rules(const member::GroupConfig&) const override { return std::nullopt; }
+    std::optional<member::GroupRules> rules(const member::GroupConfig&) const override {
+        return std::nullopt;
+    }
     member::TekRole tek_role(const member::GroupConfig&, uint32_t) const override { return {}; }
 
 private:
@@ -465,4 +469,116 @@ TEST_CASE("100 rekeys without Delete: superseded TEKs retire, the kernel's SA co
     CHECK(dp.outbound == old_spi);
     CHECK(s.counters().rekeys_accepted == 100);
     CHECK(s.counters().registrations == 1);
+}
+
+namespace {
+
+// A CA, a key server certificate (serial 2, IP 10.0.0.2) and a member certificate (serial 3,
+// IP 10.0.0.1), RSA: the credentials of both sides, trusting the CA without CRLs.
+struct SigPki {
+    gdoi::test::Issued ca = gdoi::test::make_ca();
+    gdoi::test::Issued ks = issue_leaf("gcks.test", "DNS:gcks.test, IP:10.0.0.2", 2);
+    gdoi::test::Issued gm = issue_leaf("gm1.test", "IP:10.0.0.1", 3);
+
+    gdoi::test::Issued issue_leaf(const std::string& cn, const std::string& alt, long serial) {
+        gdoi::test::CertSpec spec;
+        spec.cn = cn;
+        spec.alt_names = alt;
+        spec.serial = serial;
+        return gdoi::test::issue(gdoi::test::make_key("RSA-2048"), spec, &ca);
+    }
+    std::shared_ptr<const gdoi::crypto::TrustStore> trust(const std::vector<long>& revoked = {}) const {
+        std::vector<Bytes> crls;
+        if (!revoked.empty()) crls.push_back(gdoi::test::make_crl(ca, revoked));
+        auto t = gdoi::crypto::TrustStore::from_memory({ca.der}, crls);
+        REQUIRE(t.ok());
+        return std::make_shared<const gdoi::crypto::TrustStore>(std::move(*t));
+    }
+    gdoi::crypto::SigCredentials credentials(const gdoi::test::Issued& leaf) const {
+        auto cert = gdoi::crypto::Certificate::parse(leaf.der);
+        auto key = gdoi::crypto::PrivateKey::parse(gdoi::test::key_text(leaf.key));
+        REQUIRE(cert.ok());
+        REQUIRE(key.ok());
+        gdoi::crypto::SigCredentials c;
+        c.method = gdoi::crypto::SigAuthMethod::Rsa;
+        c.certificate = std::make_shared<const gdoi::crypto::Certificate>(std::move(*cert));
+        c.private_key = std::make_shared<const gdoi::crypto::PrivateKey>(std::move(*key));
+        c.trust = trust();
+        return c;
+    }
+};
+
+// The harness's key server at 10.0.0.2 with signatures; the session's config with ours.
+member::SessionConfig signature_session(Harness& h, const SigPki& pki) {
+    auto c = h.long_lived_session();
+    auto ks = KeyServer::config();
+    ks.sig = pki.credentials(pki.ks);
+    h.servers[c.servers[0].to_string()] = std::make_unique<KeyServer>(h.group, std::move(ks));
+    c.phase1.sig = pki.credentials(pki.gm);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a CRL reload revoking the key server in use: its identity goes, the session registers again, the keys "
+    "stay") {
+    Harness h;
+    SigPki pki;
+    member::GroupSession s(signature_session(h, pki));
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(s.authenticated_servers()[0].has_value());
+    REQUIRE(s.authenticated_servers()[0]->certificate != nullptr);
+    CHECK(s.authenticated_servers()[0]->certificate->certificate.subject() == "CN=gcks.test,O=gdoi-test");
+    CHECK(gdoi::crypto::describe_id(s.authenticated_servers()[0]->id) == "ID_IPV4_ADDR 10.0.0.2");
+
+    // New CRL contents revoking another certificate (the member's): nothing to do.
+    auto out = s.replace_trust(pki.trust({3}), h.now);
+    CHECK(out.send.empty());
+    CHECK(s.state() == member::SessionState::Registered);
+    CHECK(s.authenticated_servers()[0].has_value());
+
+    // Revoking the key server's: refused at once, a new registration (which it fails), keys kept.
+    out = s.replace_trust(pki.trust({2}), h.now);
+    CHECK_FALSE(s.authenticated_servers()[0].has_value());
+    CHECK_THAT(s.server_errors()[0], Catch::Contains("is revoked"));
+    CHECK(s.state() == member::SessionState::Phase1);
+    REQUIRE(out.send.size() == 1);
+    h.deliver(s, std::move(out));
+    CHECK_THAT(s.server_errors()[0], Catch::Contains("is revoked"));
+    CHECK(s.group_state() != nullptr);  // the keys stay until they expire
+    CHECK(s.counters().registrations == 1);
+    CHECK(h.servers.begin()->second->registrations.size() == 2);  // its phase 1 ran, our check refused it
+    CHECK_FALSE(s.authenticated_servers()[0].has_value());
+}
+
+TEST_CASE("a CRL reload during phase 1: the exchange starts over under the new CA/CRL files") {
+    Harness h;
+    SigPki pki;
+    member::GroupSession s(signature_session(h, pki));
+    auto first = s.start(h.now);  // in flight, not delivered
+    REQUIRE(first.send.size() == 1);
+    REQUIRE(s.state() == member::SessionState::Phase1);
+    auto out = s.replace_trust(pki.trust({2}), h.now);
+    REQUIRE(out.send.size() == 1);
+    // A new exchange: another initiator cookie (the first 8 bytes of the header).
+    CHECK(!std::equal(first.send[0].datagram.begin(), first.send[0].datagram.begin() + 8,
+                      out.send[0].datagram.begin()));
+    h.deliver(s, std::move(out));
+    CHECK(s.group_state() == nullptr);
+    CHECK_THAT(s.server_errors()[0], Catch::Contains("is revoked"));
+}
+
+TEST_CASE("a session with a pre-shared key ignores a trust reload and shows the key server's ID payload") {
+    Harness h;
+    member::GroupSession s(h.long_lived_session());
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::Registered);
+    REQUIRE(s.authenticated_servers()[0].has_value());
+    CHECK(s.authenticated_servers()[0]->certificate == nullptr);
+    CHECK(gdoi::crypto::describe_id(s.authenticated_servers()[0]->id) == "ID_IPV4_ADDR 10.0.0.2");
+    SigPki pki;
+    CHECK(s.replace_trust(pki.trust({2}), h.now).send.empty());
+    CHECK(s.state() == member::SessionState::Registered);
 }
