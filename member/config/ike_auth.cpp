@@ -105,7 +105,7 @@ void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthI
     if (in.auth == IkeAuth::ecdsa_sig && loaded->method == gdoi::crypto::SigAuthMethod::Rsa) {
         c.reader.error(
             at(*in.auth_node), w.sub("auth"),
-            "\"ecdsa-sig\" needs an ECDSA key (P-256 or P-384), but " + sig.private_key +
+            "\"ecdsa-sig\" needs an ECDSA key (P-256, P-384 or P-521), but " + sig.private_key +
                 " holds an RSA key; set ike.auth = \"rsa-sig\" or give an ECDSA certificate and key");
         return;
     }

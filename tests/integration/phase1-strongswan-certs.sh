@@ -6,7 +6,7 @@
 #
 #   phase1-strongswan-certs.sh INITIATOR_BIN
 #
-# Positive: main and aggressive mode x RSA-2048, RSA-3072, ECDSA P-256, ECDSA P-384 x our
+# Positive: main and aggressive mode x RSA-2048, RSA-3072, ECDSA P-256, P-384, P-521 x our
 # identity ID_DER_ASN1_DN, ID_FQDN, ID_IPV4_ADDR (charon's the same type): the initiator
 # exits 0 and charon logs the IKE_SA established. Then: a subject DN pin (--peer-id dn:, as
 # ike.peer-id takes it) in both orders of RDNs while charon identifies by ID_FQDN (the pin names
@@ -216,7 +216,7 @@ main() {
   RDIR=$WORK/responder
   cleanup_add "work_cleanup"
   mkdir -p "$RDIR" "$WORK/cases"
-  KEY_TYPES=(rsa2048 rsa3072 p256 p384)
+  KEY_TYPES=(rsa2048 rsa3072 p256 p384 p521)
   [ "${P1_CERT_QUICK:-0}" = 1 ] && KEY_TYPES=(rsa2048)
   make_pki
   echo "PKI made ($(($(now_ms) - t_start)) ms)"

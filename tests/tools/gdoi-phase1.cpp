@@ -24,7 +24,8 @@ void usage() {
     std::fputs(
         "usage: gdoi-phase1 --local ADDR --server ADDR [--server-port 848] [--local-port 848]\n"
         "                   [--mode main|aggressive] --proposal NAME [--proposal NAME ...]\n"
-        "                   (--psk-file FILE | --auth rsa|ecdsa-256|ecdsa-384|auto --cert FILE --key FILE\n"
+        "                   (--psk-file FILE | --auth rsa|ecdsa-256|ecdsa-384|ecdsa-521|auto --cert FILE "
+        "--key FILE\n"
         "                    --ca FILE [--crl FILE ...] [--id-type dn|fqdn|address] [--peer-id TYPE:VALUE]\n"
         "                    [--unchecked-key])\n"
         "                   [--timeout SECONDS] [--doi 1|2] [--id fqdn:NAME] [--keylog FILE] [--verbose]\n"
@@ -36,7 +37,8 @@ void usage() {
 
 std::optional<gdoi::crypto::SigAuthMethod> parse_method(const std::string& name) {
     using gdoi::crypto::SigAuthMethod;
-    for (auto m : {SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384})
+    for (auto m :
+         {SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384, SigAuthMethod::EcdsaP521})
         if (name == gdoi::crypto::sig_auth_method_name(m) || (name == "rsa" && m == SigAuthMethod::Rsa))
             return m;
     return std::nullopt;

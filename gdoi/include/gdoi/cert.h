@@ -20,7 +20,7 @@
 namespace gdoi::crypto {
 
 // RFC 2409 Appendix A Authentication Method values for signatures, RFC 4754 §3 for ECDSA.
-enum class SigAuthMethod : uint16_t { Rsa = 3, EcdsaP256 = 9, EcdsaP384 = 10 };
+enum class SigAuthMethod : uint16_t { Rsa = 3, EcdsaP256 = 9, EcdsaP384 = 10, EcdsaP521 = 11 };
 const char* sig_auth_method_name(SigAuthMethod method);
 
 class Certificate {
@@ -47,7 +47,7 @@ public:
     std::vector<Bytes> ip_addresses() const;     // subjectAltName iPAddress entries (4 or 16 bytes)
     // "subject 'CN=..', DNS names a.example, IP 10.0.0.1": every name an identity may match.
     std::string describe_names() const;
-    // The key type this certificate's key can sign with (nullopt: not RSA/P-256/P-384).
+    // The key type this certificate's key can sign with (nullopt: not RSA/P-256/P-384/P-521).
     std::optional<SigAuthMethod> key_method() const;
     // notAfter as seconds since the Unix epoch (UTC): what `gdoictl show servers` shows and the
     // expiry warning counts down to.

@@ -36,6 +36,8 @@ const char* sig_auth_method_name(SigAuthMethod method) {
             return "ecdsa-256";
         case SigAuthMethod::EcdsaP384:
             return "ecdsa-384";
+        case SigAuthMethod::EcdsaP521:
+            return "ecdsa-521";
     }
     return "?";
 }

@@ -101,6 +101,7 @@ inline std::optional<SigAuthMethod> method_of(EVP_PKEY* key) {
     const std::string g = group;
     if (g == "prime256v1" || g == "P-256") return SigAuthMethod::EcdsaP256;
     if (g == "secp384r1" || g == "P-384") return SigAuthMethod::EcdsaP384;
+    if (g == "secp521r1" || g == "P-521") return SigAuthMethod::EcdsaP521;
     return std::nullopt;
 }
 

@@ -65,7 +65,7 @@ ca_init_sub() {
     -extfile "$dir/ca.cnf" -extensions v3_sub >/dev/null 2>&1
 }
 
-# new_key FILE TYPE — rsa2048 | rsa3072 (PKCS#1) | p256 | p384 (SEC1): the formats swanctl's
+# new_key FILE TYPE — rsa2048 | rsa3072 (PKCS#1) | p256 | p384 | p521 (SEC1): the formats swanctl's
 # rsa/ and ecdsa/ folders take.
 new_key() {
   case "$2" in
@@ -73,6 +73,7 @@ new_key() {
     rsa3072) openssl genrsa -traditional -out "$1" 3072 2>/dev/null ;;
     p256) openssl ecparam -name prime256v1 -genkey -noout -out "$1" ;;
     p384) openssl ecparam -name secp384r1 -genkey -noout -out "$1" ;;
+    p521) openssl ecparam -name secp521r1 -genkey -noout -out "$1" ;;
   esac
 }
 

@@ -166,12 +166,13 @@ TEST_CASE("ECDSA SIG: r||s of the curve's size over the hash as digest (RFC 4754
         size_t half;
     };
     for (const Row& row :
-         {Row{"P-256", SigAuthMethod::EcdsaP256, 32}, Row{"P-384", SigAuthMethod::EcdsaP384, 48}}) {
+         {Row{"P-256", SigAuthMethod::EcdsaP256, 32}, Row{"P-384", SigAuthMethod::EcdsaP384, 48},
+          Row{"P-521", SigAuthMethod::EcdsaP521, 66}}) {
         INFO(row.curve);
         auto key = test::make_key(row.curve);
         auto ca = test::make_ca();
         auto cert = parsed(test::issue(key, {}, &ca).der);
-        const Bytes hash = crypto::random_bytes(row.half);
+        const Bytes hash = crypto::random_bytes(std::min<size_t>(row.half, 64));  // SHA-512 for P-521
         auto sig = private_key(key, false).sign_hash(row.method, hash);
         REQUIRE(sig.ok());
         REQUIRE(sig->size() == 2 * row.half);
@@ -211,8 +212,11 @@ TEST_CASE("PrivateKey: PEM or DER, matches its certificate only", "[cert]") {
     CHECK_FALSE(private_key(test::make_key("RSA-2048")).matches(cert));
     CHECK_FALSE(crypto::PrivateKey::parse(SecureBytes(str("-----BEGIN PRIVATE KEY-----\nxx\n"))).ok());
     CHECK_FALSE(crypto::PrivateKey::parse(SecureBytes(str("garbage"))).ok());
-    CHECK_FALSE(
-        crypto::PrivateKey::parse(test::key_text(test::make_key("P-521"))).ok());  // unsupported curve
+    // RFC 4754 names P-256, P-384 and P-521 only: another curve is refused.
+    auto k256 = crypto::PrivateKey::parse(test::key_text(test::make_key("secp256k1")));
+    REQUIRE_FALSE(k256.ok());
+    CHECK(k256.error().message.find("neither RSA nor ECDSA on P-256/P-384/P-521") != std::string::npos);
+    CHECK(private_key(test::make_key("P-521")).key_method() == SigAuthMethod::EcdsaP521);
 }
 
 TEST_CASE("TrustStore: CA, dates, CRL and keyUsage decide, with the reason", "[cert][trust]") {

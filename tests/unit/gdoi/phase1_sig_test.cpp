@@ -258,8 +258,9 @@ TEST_CASE("signatures, main mode: CERTREQ, CERT + SIG_I that verifies, SIG_R acc
         SigAuthMethod method;
         uint16_t attribute;
     };
-    for (const Row& row : {Row{"RSA-2048", SigAuthMethod::Rsa, 3}, Row{"P-256", SigAuthMethod::EcdsaP256, 9},
-                           Row{"P-384", SigAuthMethod::EcdsaP384, 10}}) {
+    for (const Row& row :
+         {Row{"RSA-2048", SigAuthMethod::Rsa, 3}, Row{"P-256", SigAuthMethod::EcdsaP256, 9},
+          Row{"P-384", SigAuthMethod::EcdsaP384, 10}, Row{"P-521", SigAuthMethod::EcdsaP521, 11}}) {
         INFO(row.key);
         Pki pki(row.key);
         Phase1Initiator init(sig_config(pki, row.method, Phase1Mode::Main));
