@@ -19,20 +19,28 @@ std::string resolve(const Context& c, const std::string& path) {
 }
 
 // ike.peer-id: an address literal (ID_IPV4_ADDR / ID_IPV6_ADDR) or a DNS name (ID_FQDN), as
-// the key server's certificate names it in a subjectAltName (RFC 4945 §3.1).
+// the key server's certificate names it in a subjectAltName (RFC 4945 §3.1), or its subject DN
+// ("CN=gcks.example, O=Example", in either order of RDNs; ID_DER_ASN1_DN).
 common::Result<gdoi::isakmp::IdPayload> parse_peer_id(const std::string& text) {
     if (auto a = common::IpAddress::parse(text)) return gdoi::isakmp::address_id(*a);
-    if (text.find('=') != std::string::npos)
-        return common::make_error(
-            "a subject DN cannot be pinned yet; give the key server's DNS name or "
-            "address as its certificate's subjectAltName holds it");
+    if (text.find('=') != std::string::npos) {
+        auto dn = gdoi::crypto::dn_id_from_text(text);
+        if (!dn)
+            return common::make_error(
+                dn.error().message +
+                "; give the key server's subject as \"CN=gcks.example, O=Example\", its "
+                "DNS name or its address");
+        return dn;
+    }
     const bool dns = !text.empty() && text.size() <= 253 && std::all_of(text.begin(), text.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                c == '.';
     });
     if (!dns)
         return common::make_error(
-            "expected the key server's DNS name (such as \"gcks.example.net\") or address");
+            "expected the key server's DNS name (such as \"gcks.example.net\"), address or subject DN (such "
+            "as "
+            "\"CN=gcks.example.net, O=Example\")");
     gdoi::isakmp::IdPayload id;
     id.type = static_cast<uint8_t>(gdoi::isakmp::IdType::Fqdn);
     id.data.assign(text.begin(), text.end());
@@ -97,7 +105,7 @@ void read_signatures(Context& c, const toml::table& ike, const Context::IkeAuthI
     if (in.auth == IkeAuth::ecdsa_sig && loaded->method == gdoi::crypto::SigAuthMethod::Rsa) {
         c.reader.error(
             at(*in.auth_node), w.sub("auth"),
-            "\"ecdsa-sig\" needs an ECDSA key (P-256 or P-384), but " + sig.private_key +
+            "\"ecdsa-sig\" needs an ECDSA key (P-256, P-384 or P-521), but " + sig.private_key +
                 " holds an RSA key; set ike.auth = \"rsa-sig\" or give an ECDSA certificate and key");
         return;
     }

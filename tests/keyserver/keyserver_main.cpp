@@ -49,7 +49,7 @@ void usage() {
         "  --psk KEY=FILE  pre-shared key for an initiator: main mode chooses it by source address,\n"
         "                  aggressive mode by the initiator's identity (address or fqdn:NAME)\n"
         "  --cert FILE     our certificate (PEM or DER): members may authenticate with signatures\n"
-        "                  (RFC 2409 §5.1, method 3 RSA / 9 ECDSA P-256 / 10 ECDSA P-384, the one of\n"
+        "                  (RFC 2409 §5.1, method 3 RSA / 9, 10, 11 ECDSA P-256 / P-384 / P-521, the one of\n"
         "                  our key); needs --key and --ca; --psk is then optional\n"
         "  --key FILE      our certificate's private key (PEM or DER, unencrypted)\n"
         "  --ca FILE       the CA(s) (PEM) that must issue the members' certificates\n"

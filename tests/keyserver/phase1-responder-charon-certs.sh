@@ -6,7 +6,7 @@
 #
 #   phase1-responder-charon-certs.sh KEYSERVER_BIN
 #
-# For Main and Aggressive Mode and RSA-2048, ECDSA P-256 and P-384 keys (both sides of one
+# For Main and Aggressive Mode and RSA-2048, ECDSA P-256, P-384 and P-521 keys (both sides of one
 # type; charon as member gm1.test identified by its FQDN, the key server by its DN or FQDN):
 # charon must log the IKE_SA established, and the key server "phase1 established with ADDR"
 # and "member ADDR authenticated as ID_FQDN gm1.test". Negative: a member certificate from a
@@ -124,7 +124,7 @@ main() {
   ca_init good "good CA"
   ca_init other "other CA"
   local t mode
-  for t in rsa2048 p256 p384; do
+  for t in rsa2048 p256 p384 p521; do
     new_key "$PKI/gm-$t.key" "$t"
     new_key "$PKI/ks-$t.key" "$t"
     issue good "$PKI/gm-$t.pem" "$PKI/gm-$t.key" gm1.test gm1.test "$INITIATOR_IP"
@@ -140,6 +140,7 @@ main() {
     case_ok "$mode" rsa2048 dn
     case_ok "$mode" p256 fqdn
     case_ok "$mode" p384 dn
+    case_ok "$mode" p521 fqdn
     case_unknown_ca "$mode"
   done
 

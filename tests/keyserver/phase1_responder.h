@@ -66,7 +66,7 @@ struct ResponderConfig {
     std::vector<gdoi::IkeProposal> proposals;
     PskTable psks;
     // Signature authentication (RFC 2409 §5.1): our certificate and key (`method` is the
-    // Authentication Method of our key: 3 RSA, 9 ECDSA P-256, 10 ECDSA P-384) and the CA(s)
+    // Authentication Method of our key: 3 RSA, 9 ECDSA P-256, 10 ECDSA P-384, 11 ECDSA P-521) and the CA(s)
     // and CRLs the members' certificates must verify against. Set: offered transforms with
     // that method are accepted too (the proposals' other attributes as configured), the
     // member sends CERT + SIG_I and we answer with CERT + SIG_R. PSK transforms stay

@@ -57,7 +57,10 @@ crypto::SigCredentials credentials(const test::Issued& cert, const test::TestKey
 }
 
 const char* key_type_of(SigAuthMethod m) {
-    return m == SigAuthMethod::Rsa ? "RSA-2048" : m == SigAuthMethod::EcdsaP256 ? "P-256" : "P-384";
+    return m == SigAuthMethod::Rsa         ? "RSA-2048"
+           : m == SigAuthMethod::EcdsaP256 ? "P-256"
+           : m == SigAuthMethod::EcdsaP384 ? "P-384"
+                                           : "P-521";
 }
 
 // One CA; the member's certificate (serial 2) and the key server's (serial 1).
@@ -156,7 +159,8 @@ bool same(const SecureBytes& a, const SecureBytes& b) {
 TEST_CASE("signatures: main and aggressive mode, RSA and ECDSA, establish on both sides",
           "[keyserver][phase1][sig]") {
     const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
-    const auto method = GENERATE(SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384);
+    const auto method = GENERATE(SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384,
+                                 SigAuthMethod::EcdsaP521);
     CAPTURE(phase1_mode_name(mode), crypto::sig_auth_method_name(method));
     Pki pki(method);
     Logged logged;

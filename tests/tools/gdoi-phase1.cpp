@@ -24,24 +24,28 @@ void usage() {
     std::fputs(
         "usage: gdoi-phase1 --local ADDR --server ADDR [--server-port 848] [--local-port 848]\n"
         "                   [--mode main|aggressive] --proposal NAME [--proposal NAME ...]\n"
-        "                   (--psk-file FILE | --auth rsa|ecdsa-256|ecdsa-384|auto --cert FILE --key FILE\n"
+        "                   (--psk-file FILE | --auth rsa|ecdsa-256|ecdsa-384|ecdsa-521|auto --cert FILE "
+        "--key FILE\n"
         "                    --ca FILE [--crl FILE ...] [--id-type dn|fqdn|address] [--peer-id TYPE:VALUE]\n"
         "                    [--unchecked-key])\n"
         "                   [--timeout SECONDS] [--doi 1|2] [--id fqdn:NAME] [--keylog FILE] [--verbose]\n"
-        "  --peer-id: fqdn:NAME, ip:ADDR or dn-of:CERTFILE (that certificate's subject)\n"
+        "  --peer-id: fqdn:NAME, ip:ADDR, dn:SUBJECT (\"CN=gcks, O=Example\", either order) or\n"
+        "             dn-of:CERTFILE (that certificate's subject)\n"
         "  --unchecked-key: send with a key that is not the certificate's (tests the peer's check)\n",
         stderr);
 }
 
 std::optional<gdoi::crypto::SigAuthMethod> parse_method(const std::string& name) {
     using gdoi::crypto::SigAuthMethod;
-    for (auto m : {SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384})
+    for (auto m :
+         {SigAuthMethod::Rsa, SigAuthMethod::EcdsaP256, SigAuthMethod::EcdsaP384, SigAuthMethod::EcdsaP521})
         if (name == gdoi::crypto::sig_auth_method_name(m) || (name == "rsa" && m == SigAuthMethod::Rsa))
             return m;
     return std::nullopt;
 }
 
-// fqdn:NAME, ip:ADDR, or dn-of:CERTFILE: the subject of that certificate file.
+// fqdn:NAME, ip:ADDR, dn:SUBJECT (ike.peer-id's DN text), or dn-of:CERTFILE: the subject of
+// that certificate file.
 common::Result<gdoi::isakmp::IdPayload> parse_id(const std::string& spec) {
     gdoi::isakmp::IdPayload id;
     const auto colon = spec.find(':');
@@ -57,6 +61,7 @@ common::Result<gdoi::isakmp::IdPayload> parse_id(const std::string& spec) {
         if (!ep) return ep.error();
         return gdoi::isakmp::address_id(ep->address());
     }
+    if (type == "dn") return gdoi::crypto::dn_id_from_text(value);
     if (type == "dn-of") {  // the subject of a certificate file
         std::ifstream in(value, std::ios::binary);
         const gdoi::Bytes text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -64,7 +69,8 @@ common::Result<gdoi::isakmp::IdPayload> parse_id(const std::string& spec) {
         if (!cert) return common::make_error(value + ": " + cert.error().message);
         return gdoi::crypto::id_from_certificate(*cert, gdoi::isakmp::IdType::DerAsn1Dn);
     }
-    return common::make_error("expected fqdn:NAME, ip:ADDR or dn-of:CERTFILE, not '" + spec + "'");
+    return common::make_error("expected fqdn:NAME, ip:ADDR, dn:SUBJECT or dn-of:CERTFILE, not '" + spec +
+                              "'");
 }
 
 }  // namespace

@@ -13,9 +13,9 @@
 namespace gdoi {
 
 struct SigCredentialFiles {
-    std::string certificate;             // our certificate, PEM or DER
-    std::string private_key;             // its key, PEM or DER (PKCS#8, PKCS#1, SEC1), unencrypted
-    std::string ca_file;                 // PEM: the CA(s) that issue the key servers' certificates
+    std::string certificate;  // our certificate, PEM or DER; PEM: then its intermediate CAs
+    std::string private_key;  // its key, PEM or DER (PKCS#8, PKCS#1, SEC1), unencrypted
+    std::string ca_file;      // the CA(s) that issue the key servers' certificates: a file or directory
     std::vector<std::string> crl_files;  // PEM or DER CRLs; given: a peer needs its issuer's CRL
     // The Authentication Method to offer; nullopt: the one the key's type gives (RSA: 3,
     // P-256: 9, P-384: 10). Given, it must fit the key.

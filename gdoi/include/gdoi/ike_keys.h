@@ -13,7 +13,8 @@ namespace gdoi {
 struct IkeSaKeys {
     crypto::HashAlg hash = crypto::HashAlg::Sha256;
     // The prf of HASH_I/HASH_R: the proposal's hash, except with ECDSA (RFC 4754 §3 and
-    // strongSwan keymat_v1.c: HMAC-SHA-256 for method 9, HMAC-SHA-384 for method 10).
+    // strongSwan keymat_v1.c derive_ike_keys, prf_auth: HMAC-SHA-256 for method 9,
+    // HMAC-SHA-384 for method 10, HMAC-SHA-512 for method 11, ECDSA-521 with SHA-512).
     crypto::HashAlg auth_hash = crypto::HashAlg::Sha256;
     crypto::Cipher cipher{crypto::CipherAlg::AesCbc, 16};
     SecureBytes skeyid;

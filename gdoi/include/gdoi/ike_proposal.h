@@ -25,6 +25,7 @@ inline constexpr uint16_t kAuthPreSharedKey = 1;
 inline constexpr uint16_t kAuthRsaSig = 3;      // RFC 2409 Appendix A
 inline constexpr uint16_t kAuthEcdsaP256 = 9;   // RFC 4754 §3: ECDSA with SHA-256 on P-256
 inline constexpr uint16_t kAuthEcdsaP384 = 10;  // RFC 4754 §3: ECDSA with SHA-384 on P-384
+inline constexpr uint16_t kAuthEcdsaP521 = 11;  // RFC 4754 §3: ECDSA with SHA-512 on P-521
 inline constexpr uint16_t kLifeSeconds = 1;
 inline constexpr uint8_t kTransformKeyIke = 1;  // RFC 2407 §4.4.2
 inline constexpr uint8_t kProtocolIsakmp = 1;

@@ -203,7 +203,10 @@ struct IdPayload {
     uint16_t port = 0;
     Bytes data;
 };
+// Refuses an ID_IPV4_ADDR / ID_IPV6_ADDR whose data is not an address (check_address_id).
 Result<IdPayload> parse_id(ByteView body);
+// ID_IPV4_ADDR data is 4 bytes, ID_IPV6_ADDR 16 (RFC 2407 §4.6.2.2, §4.6.2.6); other types pass.
+common::Status check_address_id(const IdPayload& id);
 Bytes encode_id(const IdPayload& id);
 // ID_IPV4_ADDR (4 bytes) or ID_IPV6_ADDR (16 bytes) of an address (RFC 2407 §4.6.2.1).
 IdPayload address_id(const common::IpAddress& address);

@@ -40,5 +40,8 @@ const NotifyType* find_notify_type(uint16_t type);
 // "NAME (hint)" for a named type, else "error notification N" or "status notification N"
 // by range ("private-use error notification N" for 8192 - 16383).
 std::string describe_notification(uint16_t type);
+// The same with another hint for a named type (a member with certificates has no pre-shared
+// key to check).
+std::string describe_notification(uint16_t type, const char* hint);
 
 }  // namespace gdoi

@@ -131,6 +131,8 @@ private:
     bool peer_authenticated(const std::vector<isakmp::RawPayload>& payloads, const char* message);
     // Likely cause when the key server refuses our authentication.
     const char* auth_hint() const;
+    // "AUTHENTICATION-FAILED (hint)": with certificates, the hint about certificates only.
+    std::string peer_notification(uint16_t type) const;
     std::string auth_name() const;  // ", rsa-sig as ID_FQDN gm1.example" (empty with a PSK)
     // [IDii,] HASH_I [, N(INITIAL-CONTACT)] encrypted under the new SA (RFC 2409 §5.4);
     // with signatures [IDii,] CERT, SIG_I [, N(INITIAL-CONTACT)] (§5.1).

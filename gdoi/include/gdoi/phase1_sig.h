@@ -18,13 +18,14 @@ extern const char* const kSigAuthHint;
 // One CERTREQ per CA we trust (RFC 2408 §3.10: encoding 4, X.509 signature; the CA field is
 // the CA's DER subject, as strongSwan's isakmp_cert_pre.c reads it).
 void add_cert_requests(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds);
-// CERT (RFC 2408 §3.9: encoding 4, our DER certificate) and SIG_I over HASH_I (§3.12).
+// CERT (RFC 2408 §3.9: encoding 4, our DER certificate), a CERT for each intermediate CA of
+// our chain, and SIG_I over HASH_I (§3.12).
 common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const crypto::SigCredentials& creds,
                                              ByteView hash_i);
 
 // Whom the member expects (Phase1Config): the pinned identity, else the address it reached.
 struct ExpectedPeer {
-    std::optional<isakmp::IdPayload> id;  // the ID payload must equal it
+    std::optional<isakmp::IdPayload> id;  // must name the certificate (crypto::pin_matches)
     Bytes address;                        // without `id`: a subjectAltName iPAddress (4 or 16 bytes)
 };
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "gdoi/secure_bytes.h"
@@ -19,9 +20,10 @@
 namespace gdoi {
 
 struct PrivateFileRules {
-    std::string_view what;     // "the pre-shared key file": names the file in messages
-    std::size_t max_size = 0;  // bytes
-    mode_t refused_bits = 0;   // e.g. S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH
+    std::string_view what;        // "the pre-shared key file": names the file in messages
+    std::size_t max_size = 0;     // bytes
+    mode_t refused_bits = 0;      // e.g. S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH
+    std::size_t max_entries = 0;  // list_private_directory: files
 };
 
 struct PrivateFile {
@@ -30,6 +32,13 @@ struct PrivateFile {
 };
 
 common::Result<PrivateFile> read_private_file(const std::string& path, const PrivateFileRules& rules);
+
+// The names of the regular files in a directory (sorted; symbolic links, subdirectories and
+// other entries skipped), the directory itself checked like a private file: owned by root or
+// the daemon's user, without the refused permission bits, not a symbolic link. Each file is
+// then read with read_private_file (which checks it again).
+common::Result<std::vector<std::string>> list_private_directory(const std::string& path,
+                                                                const PrivateFileRules& rules);
 
 // The user the daemon runs as after its start (--user): its files are trusted like root's.
 void set_trusted_file_owner(uid_t uid);

@@ -211,7 +211,21 @@ Result<IdPayload> parse_id(ByteView body) {
     id.port = r.u16();
     if (r.failed()) return parse_failure(ParseError::Truncated, "ID payload");
     id.data = to_bytes(r.rest());
+    if (auto sized = check_address_id(id); !sized)
+        return common::make_error(
+            "malformed ISAKMP message: " + std::string(parse_error_name(ParseError::BadValue)) +
+                " in ID payload: " + sized.error().message,
+            static_cast<int>(ParseError::BadValue));
     return id;
+}
+
+common::Status check_address_id(const IdPayload& id) {
+    const auto type = static_cast<IdType>(id.type);
+    const size_t want = type == IdType::Ipv4Addr ? 4 : type == IdType::Ipv6Addr ? 16 : 0;
+    if (want == 0 || id.data.size() == want) return {};
+    return common::make_error(std::string(type == IdType::Ipv4Addr ? "ID_IPV4_ADDR" : "ID_IPV6_ADDR") +
+                              " with " + std::to_string(id.data.size()) + " bytes of data (an " +
+                              (type == IdType::Ipv4Addr ? "IPv4 address is 4" : "IPv6 address is 16") + ")");
 }
 
 Bytes encode_id(const IdPayload& id) {

@@ -68,8 +68,13 @@ const NotifyType* find_notify_type(uint16_t type) {
 }
 
 std::string describe_notification(uint16_t type) {
+    const NotifyType* row = find_notify_type(type);
+    return describe_notification(type, row ? row->hint : nullptr);
+}
+
+std::string describe_notification(uint16_t type, const char* hint) {
     if (const NotifyType* row = find_notify_type(type))
-        return std::string(row->name) + " (" + row->hint + ")";
+        return std::string(row->name) + " (" + (hint ? hint : row->hint) + ")";
     switch (classify_notification(type)) {
         case NotifyRange::Error:
             return "error notification " + std::to_string(type);

@@ -36,6 +36,8 @@ const char* sig_auth_method_name(SigAuthMethod method) {
             return "ecdsa-256";
         case SigAuthMethod::EcdsaP384:
             return "ecdsa-384";
+        case SigAuthMethod::EcdsaP521:
+            return "ecdsa-521";
     }
     return "?";
 }
@@ -54,27 +56,49 @@ common::Result<Certificate> Certificate::parse(ByteView data) { return parse(dat
 common::Result<Certificate> Certificate::parse_der(ByteView data) { return parse(data, false); }
 
 common::Result<Certificate> Certificate::parse(ByteView data, bool pem_allowed) {
-    auto impl = std::make_unique<Impl>();
+    X509Ptr x;
     if (pem_allowed && is_pem(data)) {
-        Bio b = memory_bio(data);
         // A PEM block with encryption headers would ask for a passphrase (on the terminal):
-        // refused, never asked.
-        impl->x509.reset(b ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr) : nullptr);
+        // refused, never asked (read_certificates).
+        auto all = read_certificates(data);
+        if (!all.empty()) x = std::move(all.front());
     } else {
         const unsigned char* p = data.data();
-        impl->x509.reset(d2i_X509(nullptr, &p, static_cast<long>(data.size())));
-        if (impl->x509 && p != data.data() + data.size()) impl->x509.reset();  // trailing bytes
+        x.reset(d2i_X509(nullptr, &p, static_cast<long>(data.size())));
+        if (x && p != data.data() + data.size()) x.reset();  // trailing bytes
     }
     ERR_clear_error();
-    if (!impl->x509)
+    if (!x)
         return common::make_error(pem_allowed ? "not an X.509 certificate (DER or PEM)"
                                               : "not a DER X.509 certificate");
+    return with_der(std::make_unique<Impl>(Impl{std::move(x), {}}));
+}
+
+common::Result<Certificate> Certificate::with_der(std::unique_ptr<Impl> impl) {
     const int len = i2d_X509(impl->x509.get(), nullptr);
     if (len <= 0) return common::make_error("X.509 certificate does not encode");
     impl->der.resize(static_cast<size_t>(len));
     unsigned char* out = impl->der.data();
     i2d_X509(impl->x509.get(), &out);
     return Certificate(std::move(impl));
+}
+
+common::Result<std::vector<Certificate>> Certificate::parse_chain(ByteView der_or_pem) {
+    if (!is_pem(der_or_pem)) {
+        auto one = parse(der_or_pem, false);
+        if (!one) return common::make_error("not an X.509 certificate (DER or PEM)");
+        std::vector<Certificate> out;
+        out.push_back(std::move(*one));
+        return out;
+    }
+    std::vector<Certificate> out;
+    for (auto& x : read_certificates(der_or_pem)) {
+        auto c = with_der(std::make_unique<Impl>(Impl{std::move(x), {}}));
+        if (!c) return c.error();
+        out.push_back(std::move(*c));
+    }
+    if (out.empty()) return common::make_error("not an X.509 certificate (DER or PEM)");
+    return out;
 }
 
 const Bytes& Certificate::der() const { return impl_->der; }
@@ -130,8 +154,10 @@ std::string Certificate::describe_names() const {
     for (const auto& d : dns)
         s += ", DNS " + printable(ByteView(reinterpret_cast<const uint8_t*>(d.data()), d.size()));
     for (const auto& ip : ips) s += ", IP " + ip_text(ip);
-    return s;
+    return bounded_text(std::move(s));
 }
+
+bool Certificate::is_ca() const { return (X509_get_extension_flags(impl_->x509.get()) & EXFLAG_CA) != 0; }
 
 std::optional<SigAuthMethod> Certificate::key_method() const {
     return method_of(X509_get0_pubkey(impl_->x509.get()));
@@ -150,6 +176,10 @@ int64_t Certificate::not_after() const {
 
 std::string describe_id(const isakmp::IdPayload& id) {
     using isakmp::IdType;
+    if (!isakmp::check_address_id(id))
+        return std::string(id.type == static_cast<uint8_t>(IdType::Ipv4Addr) ? "ID_IPV4_ADDR"
+                                                                             : "ID_IPV6_ADDR") +
+               " (" + std::to_string(id.data.size()) + " bytes, not an address)";
     switch (static_cast<IdType>(id.type)) {
         case IdType::Ipv4Addr:
             return "ID_IPV4_ADDR " + ip_text(id.data);
@@ -160,9 +190,7 @@ std::string describe_id(const isakmp::IdPayload& id) {
         case IdType::UserFqdn:
             return "ID_USER_FQDN " + printable(id.data);
         case IdType::DerAsn1Dn: {
-            const unsigned char* p = id.data.data();
-            X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(id.data.size())));
-            ERR_clear_error();
+            const X509NamePtr name = decode_name(id.data);
             return "ID_DER_ASN1_DN " +
                    (name ? "'" + name_text(name.get()) + "'" : std::string("(undecodable)"));
         }
@@ -176,11 +204,8 @@ common::Status identity_matches(const isakmp::IdPayload& id, const Certificate& 
     bool match = false;
     switch (static_cast<IdType>(id.type)) {
         case IdType::DerAsn1Dn: {
-            const unsigned char* p = id.data.data();
-            X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(id.data.size())));
-            ERR_clear_error();
-            match = name && p == id.data.data() + id.data.size() &&
-                    X509_NAME_cmp(name.get(), X509_get_subject_name(cert.impl().x509.get())) == 0;
+            const X509NamePtr name = decode_name(id.data);
+            match = name && X509_NAME_cmp(name.get(), X509_get_subject_name(cert.impl().x509.get())) == 0;
             break;
         }
         case IdType::Fqdn:
@@ -192,6 +217,7 @@ common::Status identity_matches(const isakmp::IdPayload& id, const Certificate& 
             break;
         case IdType::Ipv4Addr:
         case IdType::Ipv6Addr:
+            if (auto sized = isakmp::check_address_id(id); !sized) return sized;
             for (const auto& ip : cert.ip_addresses()) match = match || ip == id.data;
             break;
         default:

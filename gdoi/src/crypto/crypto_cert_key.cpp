@@ -8,7 +8,10 @@
 namespace gdoi::crypto {
 namespace {
 
-size_t ecdsa_half(SigAuthMethod m) { return m == SigAuthMethod::EcdsaP256 ? 32 : 48; }
+// r and s each the curve's order size (RFC 4754 §7): 32, 48, and 66 bytes for P-521 (521 bits).
+size_t ecdsa_half(SigAuthMethod m) {
+    return m == SigAuthMethod::EcdsaP256 ? 32 : m == SigAuthMethod::EcdsaP384 ? 48 : 66;
+}
 
 }  // namespace
 
@@ -37,7 +40,7 @@ common::Result<PrivateKey> PrivateKey::parse(const SecureBytes& data) {
         return common::make_error(
             "not a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted keys are not supported)");
     if (!method_of(impl->key.get()))
-        return common::make_error("private key is neither RSA nor ECDSA on P-256/P-384");
+        return common::make_error("private key is neither RSA nor ECDSA on P-256/P-384/P-521");
     return PrivateKey(std::move(impl));
 }
 

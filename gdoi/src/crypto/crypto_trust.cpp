@@ -12,6 +12,7 @@ namespace gdoi::crypto {
 namespace {
 
 constexpr size_t kMaxCredentialFile = 1 << 20;  // a CA bundle or CRL; far above real ones
+constexpr size_t kMaxCaFiles = 256;             // files of a CA directory
 
 std::string time_text(const ASN1_TIME* t) {
     Bio b(BIO_new(BIO_s_mem()));
@@ -38,7 +39,93 @@ struct TrustStore::Impl {
     std::vector<Bytes> subjects;
     Bytes fingerprint;
     size_t crls = 0;
+    std::vector<Bytes> texts;  // every CA text, then every CRL text: what the fingerprint covers
+    size_t ca_texts = 0;
 };
+
+namespace {
+
+// Every certificate of one CA text (PEM: all of them; DER: one), each a CA's: a leaf among the
+// trust anchors would let its holder's certificate verify as trusted.
+common::Status add_cas(TrustStore::Impl& impl, ByteView text) {
+    auto found = read_certificates(text);
+    if (found.empty()) return common::make_error("holds no X.509 certificate");
+    for (const auto& x : found) {
+        if (X509_check_ca(x.get()) == 0)
+            return common::make_error(
+                "holds certificate '" + name_text(X509_get_subject_name(x.get())) +
+                "', which is not a CA certificate (no basicConstraints CA:TRUE); the CA "
+                "file must hold the CAs that issue the key servers' certificates");
+        X509_STORE_add_cert(impl.store.get(), x.get());
+        impl.subjects.push_back(name_der(X509_get_subject_name(x.get())));
+    }
+    impl.texts.emplace_back(text.begin(), text.end());
+    ++impl.ca_texts;
+    return {};
+}
+
+common::Status add_crls(TrustStore::Impl& impl, ByteView text) {
+    Bio b = memory_bio(text);
+    size_t found = 0;
+    while (b) {
+        OsslPtr<X509_CRL, X509_CRL_free> crl(
+            is_pem(text) ? PEM_read_bio_X509_CRL(b.get(), nullptr, no_passphrase, nullptr)
+                         : d2i_X509_CRL_bio(b.get(), nullptr));
+        if (!crl) break;
+        X509_STORE_add_crl(impl.store.get(), crl.get());
+        ++found;
+        if (!is_pem(text)) break;
+    }
+    ERR_clear_error();
+    if (found == 0) return common::make_error("holds no X.509 CRL");
+    impl.crls += found;
+    impl.texts.emplace_back(text.begin(), text.end());
+    return {};
+}
+
+std::unique_ptr<TrustStore::Impl> new_store() {
+    auto impl = std::make_unique<TrustStore::Impl>();
+    impl->store.reset(X509_STORE_new());
+    return impl->store ? std::move(impl) : nullptr;
+}
+
+// The fingerprint and the verification flags, once every CA and CRL is in.
+void finish(TrustStore::Impl& impl) {
+    // Each text with its length ahead of it: no two different file sets hash alike.
+    Bytes all;
+    for (const auto& text : impl.texts) {
+        const uint64_t n = text.size();
+        for (int i = 7; i >= 0; --i) all.push_back(static_cast<uint8_t>(n >> (8 * i)));
+        all.insert(all.end(), text.begin(), text.end());
+    }
+    impl.fingerprint = hash(HashAlg::Sha256, {all});
+    impl.texts.clear();
+    // X509_STRICT: RFC 5280 profile checks on every certificate of the chain (a CA's
+    // basicConstraints critical and keyUsage present, AKID/SKID present, no empty issuer, ...).
+    unsigned long flags = X509_V_FLAG_X509_STRICT;
+    // CRL_CHECK + CRL_CHECK_ALL: the peer's certificate and every intermediate CA of its chain
+    // must be covered by a current CRL of its issuer (a revoked intermediate is refused too).
+    if (impl.crls) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    X509_STORE_set_flags(impl.store.get(), flags);
+}
+
+// The CA files of `path`: itself, or every regular file of it when it is a directory (sorted
+// by name; symbolic links skipped: c_rehash's hash links point at files of the same directory).
+common::Result<std::vector<std::string>> ca_file_paths(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::vector<std::string>{path};
+    auto names = list_private_directory(path, {"the CA directory", 0, S_IWGRP | S_IWOTH, kMaxCaFiles});
+    if (!names) return names.error();
+    if (names->empty())
+        return common::make_error("CA directory " + path +
+                                  " holds no regular file; give the file(s) of the CAs that issue the key "
+                                  "servers' certificates");
+    std::vector<std::string> out;
+    for (const auto& n : *names) out.push_back(path + "/" + n);
+    return out;
+}
+
+}  // namespace
 
 TrustStore::TrustStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TrustStore::TrustStore(TrustStore&&) noexcept = default;
@@ -50,81 +137,53 @@ size_t TrustStore::crl_count() const { return impl_->crls; }
 
 common::Result<TrustStore> TrustStore::from_memory(const std::vector<Bytes>& ca_certs,
                                                    const std::vector<Bytes>& crls) {
-    auto impl = std::make_unique<Impl>();
-    impl->store.reset(X509_STORE_new());
-    if (!impl->store) return common::make_error("X509_STORE_new failed");
-    for (const auto& text : ca_certs) {
-        size_t before = impl->subjects.size();
-        Bio b = memory_bio(text);
-        while (b) {  // every certificate of a PEM bundle, or one DER certificate
-            X509Ptr x(is_pem(text) ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr)
-                                   : d2i_X509_bio(b.get(), nullptr));
-            if (!x) break;
-            X509_STORE_add_cert(impl->store.get(), x.get());
-            impl->subjects.push_back(name_der(X509_get_subject_name(x.get())));
-            if (!is_pem(text)) break;
-        }
-        ERR_clear_error();
-        if (impl->subjects.size() == before) return common::make_error("holds no X.509 certificate");
-    }
-    for (const auto& text : crls) {
-        Bio b = memory_bio(text);
-        size_t found = 0;
-        while (b) {
-            OsslPtr<X509_CRL, X509_CRL_free> crl(
-                is_pem(text) ? PEM_read_bio_X509_CRL(b.get(), nullptr, no_passphrase, nullptr)
-                             : d2i_X509_CRL_bio(b.get(), nullptr));
-            if (!crl) break;
-            X509_STORE_add_crl(impl->store.get(), crl.get());
-            ++found;
-            if (!is_pem(text)) break;
-        }
-        ERR_clear_error();
-        if (found == 0) return common::make_error("holds no X.509 CRL");
-        impl->crls += found;
-    }
-    // Each text with its length ahead of it: no two different file sets hash alike.
-    Bytes all;
-    for (const auto* texts : {&ca_certs, &crls})
-        for (const auto& text : *texts) {
-            const uint64_t n = text.size();
-            for (int i = 7; i >= 0; --i) all.push_back(static_cast<uint8_t>(n >> (8 * i)));
-            all.insert(all.end(), text.begin(), text.end());
-        }
-    impl->fingerprint = hash(HashAlg::Sha256, {all});
-    // CRL_CHECK + CRL_CHECK_ALL: the peer's certificate and every intermediate CA of its chain
-    // must be covered by a current CRL of its issuer (a revoked intermediate is refused too).
-    if (impl->crls)
-        X509_STORE_set_flags(impl->store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    auto impl = new_store();
+    if (!impl) return common::make_error("X509_STORE_new failed");
+    for (const auto& text : ca_certs)
+        if (auto added = add_cas(*impl, text); !added) return added.error();
+    for (const auto& text : crls)
+        if (auto added = add_crls(*impl, text); !added) return added.error();
+    finish(*impl);
     return TrustStore(std::move(impl));
 }
 
-common::Result<TrustStore> TrustStore::load(const std::string& ca_file,
+common::Result<TrustStore> TrustStore::load(const std::string& ca_path,
                                             const std::vector<std::string>& crl_files) {
-    auto ca = read_public_file(ca_file, "CA file");
-    if (!ca) return ca.error();
-    std::vector<Bytes> crls;
+    auto impl = new_store();
+    if (!impl) return common::make_error("X509_STORE_new failed");
+    auto ca_files = ca_file_paths(ca_path);
+    if (!ca_files) return ca_files.error();
+    for (const auto& path : *ca_files) {
+        auto ca = read_public_file(path, "CA file");
+        if (!ca) return ca.error();
+        if (auto added = add_cas(*impl, *ca); !added)
+            return common::make_error("CA file " + path + " " + added.error().message);
+    }
     for (const auto& path : crl_files) {
         auto crl = read_public_file(path, "CRL file");
         if (!crl) return crl.error();
-        auto one = from_memory({}, {*crl});
-        if (!one) return common::make_error("CRL file " + path + " " + one.error().message);
-        crls.push_back(std::move(*crl));
+        if (auto added = add_crls(*impl, *crl); !added)
+            return common::make_error("CRL file " + path + " " + added.error().message);
     }
-    auto store = from_memory({*ca}, crls);
-    if (!store) return common::make_error("CA file " + ca_file + " " + store.error().message);
-    return store;
+    finish(*impl);
+    return TrustStore(std::move(impl));
 }
 
 common::Status TrustStore::verify(const Certificate& cert, const std::vector<Certificate>& intermediates,
                                   const std::string& peer) const {
     X509* x = cert.impl().x509.get();
+    const std::string who = peer + "'s certificate '" + cert.subject() + "' (issuer '" + cert.issuer() + "')";
+    // A CA's certificate verifies against our store too (it may be one of our CAs): a peer
+    // authenticates with an end-entity certificate only.
+    if (cert.is_ca())
+        return common::make_error(who + " is a CA certificate; " +
+                                  (peer.rfind("the ", 0) == 0 ? "a " + peer.substr(4) : peer) +
+                                  " needs an end-entity certificate");
     OsslPtr<STACK_OF(X509), free_x509_stack> chain(sk_X509_new_null());
     for (const auto& c : intermediates) sk_X509_push(chain.get(), c.impl().x509.get());
     OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free> ctx(X509_STORE_CTX_new());
     if (!chain || !ctx || X509_STORE_CTX_init(ctx.get(), impl_->store.get(), x, chain.get()) != 1)
         return common::make_error("certificate check could not start (out of memory)");
-    const std::string who = peer + "'s certificate '" + cert.subject() + "' (issuer '" + cert.issuer() + "')";
     if (X509_verify_cert(ctx.get()) != 1) {
         const int err = X509_STORE_CTX_get_error(ctx.get());
         ERR_clear_error();

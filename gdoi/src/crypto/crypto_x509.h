@@ -4,11 +4,14 @@
 #pragma once
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "crypto_pkey.h"
 #include "gdoi/cert.h"
@@ -40,10 +43,45 @@ inline std::string bio_text(BIO* b) {
     return n > 0 ? std::string(p, static_cast<size_t>(n)) : std::string();
 }
 
+// A name for a log or error line, at most kMaxNameText bytes and "…": a certificate from the
+// network may carry a subject of kilobytes.
+constexpr size_t kMaxNameText = 256;
+inline std::string bounded_text(std::string text) {
+    if (text.size() <= kMaxNameText) return text;
+    text.resize(kMaxNameText);
+    return text + "\u2026";
+}
+
 inline std::string name_text(const X509_NAME* name) {
     Bio b(BIO_new(BIO_s_mem()));
     if (!b || X509_NAME_print_ex(b.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
-    return bio_text(b.get());
+    return bounded_text(bio_text(b.get()));
+}
+
+// A DER Name (ID_DER_ASN1_DN data) with nothing after it, or null.
+inline X509NamePtr decode_name(ByteView der) {
+    const unsigned char* p = der.data();
+    X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+    ERR_clear_error();
+    if (name && p != der.data() + der.size()) name.reset();
+    return name;
+}
+
+// Every certificate of a PEM text (a bundle, a chain), or the one certificate of a DER text;
+// an encrypted PEM block is refused (no_passphrase), never asked for. Empty: none found.
+inline std::vector<X509Ptr> read_certificates(ByteView text) {
+    std::vector<X509Ptr> out;
+    const bool pem = is_pem(text);
+    Bio b = memory_bio(text);
+    while (b) {
+        X509Ptr x(pem ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr)
+                      : d2i_X509_bio(b.get(), nullptr));
+        if (!x) break;
+        out.push_back(std::move(x));
+        if (!pem) break;
+    }
+    ERR_clear_error();
+    return out;
 }
 
 inline Bytes name_der(const X509_NAME* name) {
@@ -63,6 +101,7 @@ inline std::optional<SigAuthMethod> method_of(EVP_PKEY* key) {
     const std::string g = group;
     if (g == "prime256v1" || g == "P-256") return SigAuthMethod::EcdsaP256;
     if (g == "secp384r1" || g == "P-384") return SigAuthMethod::EcdsaP384;
+    if (g == "secp521r1" || g == "P-521") return SigAuthMethod::EcdsaP521;
     return std::nullopt;
 }
 

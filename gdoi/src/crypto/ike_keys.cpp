@@ -45,6 +45,7 @@ void derive_sig_keys(const IkeProposal& proposal, ByteView ni_b, ByteView nr_b, 
     k.hash = proposal.hash;
     k.auth_hash = proposal.auth_method == ike_attr::kAuthEcdsaP256   ? crypto::HashAlg::Sha256
                   : proposal.auth_method == ike_attr::kAuthEcdsaP384 ? crypto::HashAlg::Sha384
+                  : proposal.auth_method == ike_attr::kAuthEcdsaP521 ? crypto::HashAlg::Sha512
                                                                      : proposal.hash;
     k.cipher = proposal.cipher;
     Bytes nonces(ni_b.begin(), ni_b.end());

@@ -132,9 +132,10 @@ common::Result<IkeProposal> ike_proposal_from_transform(const isakmp::Transform&
     auto keylen = value(ike_attr::kKeyLength);
     if (!enc || !hash || !group || !auth) return common::make_error("transform lacks a mandatory attribute");
     if (*auth != ike_attr::kAuthPreSharedKey && *auth != ike_attr::kAuthRsaSig &&
-        *auth != ike_attr::kAuthEcdsaP256 && *auth != ike_attr::kAuthEcdsaP384)
+        *auth != ike_attr::kAuthEcdsaP256 && *auth != ike_attr::kAuthEcdsaP384 &&
+        *auth != ike_attr::kAuthEcdsaP521)
         return common::make_error("authentication method " + std::to_string(*auth) +
-                                  " is not pre-shared key (1), RSA signatures (3) or ECDSA (9, 10)");
+                                  " is not pre-shared key (1), RSA signatures (3) or ECDSA (9, 10, 11)");
     IkeProposal p;
     p.auth_method = static_cast<uint16_t>(*auth);
     bool ok = false;

@@ -26,6 +26,10 @@ constexpr uint32_t kDoiIpsec = 1;
 constexpr uint32_t kSitIdentityOnly = 1;  // RFC 2407 §4.2.1 (IPsec DOI only)
 
 bool is_psk_notification(uint16_t type) { return type == 1 || type == 16 || type == 23 || type == 24; }
+// The refusals whose table hint (notify.cpp) is about the pre-shared key or a signature: with
+// certificates the hint is ours about certificates (kSigAuthHint), nothing about a key we do
+// not have (INVALID-KEY-INFORMATION 17, INVALID-SIGNATURE 25 among them).
+bool is_auth_notification(uint16_t type) { return is_psk_notification(type) || type == 17 || type == 25; }
 
 }  // namespace
 
@@ -228,9 +232,11 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                                                               isakmp::Trailing::AllowPadding)
                                 : common::Result<std::vector<isakmp::RawPayload>>(opened.error());
             if (!chain)
-                return fail(Phase1Failure::AuthenticationFailed,
-                            "the key server answered our identity message with an error we cannot decrypt: "
-                            "the pre-shared key probably differs from the key server's");
+                return fail(
+                    Phase1Failure::AuthenticationFailed,
+                    std::string("the key server answered our identity message with an error we cannot "
+                                "decrypt: ") +
+                        auth_hint());
             if (const auto* n = isakmp::find_payload(*chain, PayloadType::Notification)) {
                 auto note = isakmp::parse_notification(n->body);
                 if (note && !is_error_notification(note->type)) {  // status: not a failure
@@ -240,8 +246,7 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                 if (note)
                     return fail(is_psk_notification(note->type) ? Phase1Failure::AuthenticationFailed
                                                                 : Phase1Failure::PeerNotification,
-                                "key server sent " + describe_notification(note->type) +
-                                    (config_.sig ? std::string("; ") + kSigAuthHint : std::string()));
+                                "key server sent " + peer_notification(note->type));
             }
         }
         log(LogLevel::Warning, "ignored an encrypted informational message");
@@ -259,7 +264,7 @@ ExchangeStep Phase1Initiator::handle_informational(const isakmp::ParsedMessage& 
                         : is_psk_notification(note->type) && state_ == State::WaitMm6
                             ? Phase1Failure::AuthenticationFailed
                             : Phase1Failure::PeerNotification;
-    return fail(why, "key server sent " + describe_notification(note->type));
+    return fail(why, "key server sent " + peer_notification(note->type));
 }
 
 bool Phase1Initiator::accept_chosen_sa(const isakmp::RawPayload* sa_payload) {
@@ -328,6 +333,11 @@ std::string Phase1Initiator::auth_name() const {
     return config_.sig ? std::string(", ") + crypto::sig_auth_method_name(config_.sig->method) + " as " +
                              crypto::describe_id(config_.local_id)
                        : std::string();
+}
+
+std::string Phase1Initiator::peer_notification(uint16_t type) const {
+    return config_.sig && is_auth_notification(type) ? describe_notification(type, kSigAuthHint)
+                                                     : describe_notification(type);
 }
 
 const char* Phase1Initiator::auth_hint() const {

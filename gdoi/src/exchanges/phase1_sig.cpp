@@ -31,6 +31,14 @@ common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const cr
     if (!sig) return sig.error();
     b.add(PayloadType::Certificate,
           isakmp::encode_certificate({kCertX509Signature, creds.certificate->der()}));
+    // Then the intermediate CAs of our chain, one CERT payload each (RFC 2408 §3.9: a CERT
+    // payload holds one certificate), so that a key server that trusts only the root can build
+    // the path. strongSwan does the same: isakmp_cert_post.c build_certs() sends the end entity
+    // certificate, then each AUTH_RULE_IM_CERT ("sending issuer cert"); isakmp_cert_pre.c
+    // process_certs() takes the first CERT as the end entity certificate and every later one
+    // as an intermediate (AUTH_HELPER_IM_CERT, "received issuer cert").
+    for (const auto& ca : creds.intermediates)
+        b.add(PayloadType::Certificate, isakmp::encode_certificate({kCertX509Signature, ca->der()}));
     b.add(PayloadType::Signature, *sig);
     return {};
 }
@@ -39,7 +47,6 @@ common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigC
                                                           const std::vector<isakmp::RawPayload>& payloads,
                                                           const isakmp::IdPayload& peer_id, ByteView hash_r,
                                                           const ExpectedPeer& expected) {
-    const auto& expected_peer_id = expected.id;
     std::vector<crypto::Certificate> certs;
     for (const auto& p : payloads) {
         if (p.type != PayloadType::Certificate) continue;
@@ -67,13 +74,14 @@ common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigC
     if (auto named = crypto::identity_matches(peer_id, cert); !named)
         return common::make_error("the key server's " + named.error().message +
                                   ": its identity must be its certificate's subject or a subjectAltName");
-    if (expected_peer_id &&
-        (expected_peer_id->type != peer_id.type || expected_peer_id->data != peer_id.data))
+    // The pin names the certificate (its subject, or a subjectAltName), whatever identity type
+    // the key server chose for its ID payload: that identity was checked against the same
+    // certificate above.
+    if (expected.id && !crypto::pin_matches(*expected.id, cert))
         return common::make_error("the key server identifies as " + crypto::describe_id(peer_id) +
                                   " (certificate " + cert.describe_names() + "), but we expect " +
-                                  crypto::describe_id(*expected_peer_id) +
-                                  ": check the expected peer identity");
-    if (!expected_peer_id && !expected.address.empty()) {
+                                  crypto::describe_id(*expected.id) + ": check ike.peer-id");
+    if (!expected.id && !expected.address.empty()) {
         const auto ips = cert.ip_addresses();
         if (std::find(ips.begin(), ips.end(), expected.address) == ips.end())
             return common::make_error(

@@ -8,6 +8,9 @@ namespace gdoi {
 namespace {
 
 constexpr std::size_t kMaxKeyFileSize = 64 * 1024;  // an RSA-8192 PEM key is under 7 KiB
+// Our certificate and its intermediate CAs: what a key server takes in CERT payloads (ours
+// and the test key server's bound, phase1_sig.cpp and tests/keyserver, is 8 as well).
+constexpr std::size_t kMaxChain = 8;
 
 common::Result<SecureBytes> read_file(const std::string& path, const char* what, mode_t refused) {
     auto file = read_private_file(path, {what, kMaxKeyFileSize, refused});
@@ -22,9 +25,21 @@ common::Result<crypto::SigCredentials> load_sig_credentials(const SigCredentialF
     // The certificate is public: read with the same no-follow, regular-file checks, no mode check.
     auto cert_text = read_file(files.certificate, "the certificate file", 0);
     if (!cert_text) return cert_text.error();
-    auto cert = crypto::Certificate::parse(cert_text->view());
-    if (!cert)
-        return common::make_error("certificate file " + files.certificate + ": " + cert.error().message);
+    auto chain = crypto::Certificate::parse_chain(cert_text->view());
+    if (!chain)
+        return common::make_error("certificate file " + files.certificate + ": " + chain.error().message);
+    if (chain->size() > kMaxChain)
+        return common::make_error("certificate file " + files.certificate + " holds " +
+                                  std::to_string(chain->size()) + " certificates; at most " +
+                                  std::to_string(kMaxChain) +
+                                  " (ours, then the intermediate CAs of its chain)");
+    for (size_t i = 1; i < chain->size(); ++i)
+        if (!(*chain)[i].is_ca())
+            return common::make_error("certificate file " + files.certificate + ": certificate " +
+                                      std::to_string(i + 1) + " (" + (*chain)[i].describe_names() +
+                                      ") is not a CA certificate; after this member's certificate the file "
+                                      "holds only the intermediate CAs of its chain, issuer after issued");
+    crypto::Certificate* cert = &chain->front();  // ours; the others are its intermediate CAs
 
     const mode_t refused = files.key_owner_only ? (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH) : 0;
     auto key_text = read_file(files.private_key, "the private key file", refused);
@@ -49,6 +64,8 @@ common::Result<crypto::SigCredentials> load_sig_credentials(const SigCredentialF
     crypto::SigCredentials out;
     out.method = method;
     out.certificate = std::make_shared<const crypto::Certificate>(std::move(*cert));
+    for (size_t i = 1; i < chain->size(); ++i)
+        out.intermediates.push_back(std::make_shared<const crypto::Certificate>(std::move((*chain)[i])));
     out.private_key = std::make_shared<const crypto::PrivateKey>(std::move(*key));
     out.trust = std::make_shared<const crypto::TrustStore>(std::move(*trust));
     return out;

@@ -1,11 +1,14 @@
 #include "gdoi/private_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "common/unique_fd.h"
@@ -18,6 +21,26 @@ std::atomic<long> g_trusted_owner{-1};
 
 bool trusted_owner(uid_t uid) {
     return uid == 0 || uid == ::geteuid() || static_cast<long>(uid) == g_trusted_owner.load();
+}
+
+// Owned by root or the daemon's user, without the refused permission bits.
+common::Status check_owner_and_mode(const std::string& path, const struct stat& st,
+                                    const PrivateFileRules& rules) {
+    const std::string what(rules.what);
+    if (!trusted_owner(st.st_uid))
+        return common::make_error(path + " belongs to uid " + std::to_string(st.st_uid) + "; " + what +
+                                      " must belong to root or to the daemon's user: run chown root " + path,
+                                  EPERM);
+    if ((st.st_mode & rules.refused_bits) != 0) {
+        const bool reads = (rules.refused_bits & (S_IRGRP | S_IROTH)) != 0;
+        return common::make_error(path + " has " + describe_file_mode(st.st_mode) + "; " + what +
+                                      " must be " +
+                                      (reads ? "readable by its owner only: run chmod 600 "
+                                             : "writable by its owner only: run chmod go-w ") +
+                                      path,
+                                  EPERM);
+    }
+    return {};
 }
 
 }  // namespace
@@ -40,19 +63,7 @@ common::Result<PrivateFile> read_private_file(const std::string& path, const Pri
     if (!S_ISREG(st.st_mode))
         return common::make_error(
             path + " is not a regular file (a FIFO, device, socket or directory); give " + what, EINVAL);
-    if (!trusted_owner(st.st_uid))
-        return common::make_error(path + " belongs to uid " + std::to_string(st.st_uid) + "; " + what +
-                                      " must belong to root or to the daemon's user: run chown root " + path,
-                                  EPERM);
-    if ((st.st_mode & rules.refused_bits) != 0) {
-        const bool reads = (rules.refused_bits & (S_IRGRP | S_IROTH)) != 0;
-        return common::make_error(path + " has " + describe_file_mode(st.st_mode) + "; " + what +
-                                      " must be " +
-                                      (reads ? "readable by its owner only: run chmod 600 "
-                                             : "writable by its owner only: run chmod go-w ") +
-                                      path,
-                                  EPERM);
-    }
+    if (auto allowed = check_owner_and_mode(path, st, rules); !allowed) return allowed.error();
     if (static_cast<std::size_t>(st.st_size) > rules.max_size)
         return common::make_error(path + " is " + std::to_string(st.st_size) + " bytes; " + what +
                                       " holds at most " + std::to_string(rules.max_size) +
@@ -68,6 +79,44 @@ common::Result<PrivateFile> read_private_file(const std::string& path, const Pri
         got += static_cast<std::size_t>(r);
     }
     return PrivateFile{got == buf.size() ? std::move(buf) : buf.prefix(got), st.st_mode};
+}
+
+common::Result<std::vector<std::string>> list_private_directory(const std::string& path,
+                                                                const PrivateFileRules& rules) {
+    const std::string what(rules.what);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW);
+    if (fd < 0) {
+        const int err = errno;
+        return common::make_error(
+            "cannot open directory " + path + ": " + std::strerror(err) + "; give " + what, err);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+    if (!dir) {
+        const int err = errno;
+        ::close(fd);
+        return common::make_error("cannot read directory " + path + ": " + std::strerror(err), err);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        return common::make_error("cannot stat " + path + ": " + std::strerror(errno), errno);
+    if (auto allowed = check_owner_and_mode(path, st, rules); !allowed) return allowed.error();
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* e = ::readdir(dir.get())) {
+        struct stat entry {};
+        // Not followed: a symbolic link (c_rehash's hash links) is skipped, not read twice.
+        if (::fstatat(fd, e->d_name, &entry, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(entry.st_mode)) continue;
+        if (names.size() >= rules.max_entries)
+            return common::make_error(path + " holds more than " + std::to_string(rules.max_entries) +
+                                          " files; " + what +
+                                          " holds at most that many (is it the right directory?)",
+                                      EFBIG);
+        names.emplace_back(e->d_name);
+    }
+    if (errno != 0)
+        return common::make_error("cannot read directory " + path + ": " + std::strerror(errno), errno);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 }  // namespace gdoi

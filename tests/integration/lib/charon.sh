@@ -162,7 +162,7 @@ CONF
 
 # charon_pubkey_load DIR MODE LOCAL_IP REMOTE_IP PROPOSALS CERT KEY KEYTYPE LOCAL_ID CA_FILE...
 # Replace the connection of the charon of DIR by one with certificates (auth = pubkey on both
-# ends): our certificate CERT and its key KEY (KEYTYPE rsa2048|rsa3072|p256|p384: swanctl's rsa/
+# ends): our certificate CERT and its key KEY (KEYTYPE rsa2048|rsa3072|p256|p384|p521: swanctl's rsa/
 # or ecdsa/ folder), trusting the CA files; LOCAL_ID "" is charon's default (the certificate's
 # subject), the remote may be anyone the CAs vouch for. Loads it and marks the log.
 charon_pubkey_load() {
@@ -170,7 +170,7 @@ charon_pubkey_load() {
   shift 9
   local sw=$dir/swanctl keydir=rsa aggressive=no idline="" ca
   [ "$mode" = aggressive ] && aggressive=yes
-  case "$keytype" in p256 | p384) keydir=ecdsa ;; esac
+  case "$keytype" in p256 | p384 | p521) keydir=ecdsa ;; esac
   [ -n "$lid" ] && idline="id = $lid"
   rm -rf "$sw"/x509 "$sw"/x509ca "$sw"/rsa "$sw"/ecdsa
   mkdir -p "$sw"/x509 "$sw"/x509ca "$sw/$keydir"

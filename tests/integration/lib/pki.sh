@@ -1,11 +1,14 @@
 # A test PKI made at run time with `openssl ca` (it sets past dates and writes CRLs), in $PKI
-# (the caller sets it): ca_init, new_key, issue. Sourced by the certificate tests
-# (tests/integration/phase1-strongswan-certs.sh, tests/member/certs.sh).
+# (the caller sets it): ca_init, ca_init_sub, new_key, issue. Sourced by the certificate tests
+# (tests/integration/phase1-strongswan-certs.sh, tests/member/certs.sh). Every certificate
+# passes OpenSSL's X509_STRICT checks (the RFC 5280 profile), as our trust store asks: CAs with
+# critical basicConstraints, keyUsage and a subjectKeyIdentifier; issued ones with an
+# authorityKeyIdentifier.
 # shellcheck shell=bash
 
-# ca_init NAME CN — a self-signed RSA-2048 CA in $PKI/NAME.
-ca_init() {
-  local cn=$2 dir=$PKI/$1
+# ca_config NAME — the `openssl ca` directory and configuration of CA NAME in $PKI/NAME.
+ca_config() {
+  local dir=$PKI/$1
   mkdir -p "$dir/newcerts"
   : >"$dir/index.txt"
   echo 1000 >"$dir/serial"
@@ -36,12 +39,33 @@ distinguished_name = dn
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
+[ v3_sub ]
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 CNF
+}
+
+# ca_init NAME CN — a self-signed RSA-2048 CA in $PKI/NAME.
+ca_init() {
+  local cn=$2 dir=$PKI/$1
+  ca_config "$1"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 30 \
     -subj "/O=gdoi-test/CN=$cn" -config "$dir/ca.cnf" -extensions v3_ca 2>/dev/null
 }
 
-# new_key FILE TYPE — rsa2048 | rsa3072 (PKCS#1) | p256 | p384 (SEC1): the formats swanctl's
+# ca_init_sub NAME CN PARENT — an intermediate RSA-2048 CA in $PKI/NAME, issued by CA PARENT.
+ca_init_sub() {
+  local cn=$2 dir=$PKI/$1
+  ca_config "$1"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.csr" \
+    -subj "/O=gdoi-test/CN=$cn" 2>/dev/null
+  openssl ca -batch -config "$PKI/$3/ca.cnf" -in "$dir/ca.csr" -out "$dir/ca.pem" -notext -preserveDN \
+    -extfile "$dir/ca.cnf" -extensions v3_sub >/dev/null 2>&1
+}
+
+# new_key FILE TYPE — rsa2048 | rsa3072 (PKCS#1) | p256 | p384 | p521 (SEC1): the formats swanctl's
 # rsa/ and ecdsa/ folders take.
 new_key() {
   case "$2" in
@@ -49,6 +73,7 @@ new_key() {
     rsa3072) openssl genrsa -traditional -out "$1" 3072 2>/dev/null ;;
     p256) openssl ecparam -name prime256v1 -genkey -noout -out "$1" ;;
     p384) openssl ecparam -name secp384r1 -genkey -noout -out "$1" ;;
+    p521) openssl ecparam -name secp521r1 -genkey -noout -out "$1" ;;
   esac
 }
 

@@ -166,12 +166,13 @@ TEST_CASE("ECDSA SIG: r||s of the curve's size over the hash as digest (RFC 4754
         size_t half;
     };
     for (const Row& row :
-         {Row{"P-256", SigAuthMethod::EcdsaP256, 32}, Row{"P-384", SigAuthMethod::EcdsaP384, 48}}) {
+         {Row{"P-256", SigAuthMethod::EcdsaP256, 32}, Row{"P-384", SigAuthMethod::EcdsaP384, 48},
+          Row{"P-521", SigAuthMethod::EcdsaP521, 66}}) {
         INFO(row.curve);
         auto key = test::make_key(row.curve);
         auto ca = test::make_ca();
         auto cert = parsed(test::issue(key, {}, &ca).der);
-        const Bytes hash = crypto::random_bytes(row.half);
+        const Bytes hash = crypto::random_bytes(std::min<size_t>(row.half, 64));  // SHA-512 for P-521
         auto sig = private_key(key, false).sign_hash(row.method, hash);
         REQUIRE(sig.ok());
         REQUIRE(sig->size() == 2 * row.half);
@@ -211,8 +212,11 @@ TEST_CASE("PrivateKey: PEM or DER, matches its certificate only", "[cert]") {
     CHECK_FALSE(private_key(test::make_key("RSA-2048")).matches(cert));
     CHECK_FALSE(crypto::PrivateKey::parse(SecureBytes(str("-----BEGIN PRIVATE KEY-----\nxx\n"))).ok());
     CHECK_FALSE(crypto::PrivateKey::parse(SecureBytes(str("garbage"))).ok());
-    CHECK_FALSE(
-        crypto::PrivateKey::parse(test::key_text(test::make_key("P-521"))).ok());  // unsupported curve
+    // RFC 4754 names P-256, P-384 and P-521 only: another curve is refused.
+    auto k256 = crypto::PrivateKey::parse(test::key_text(test::make_key("secp256k1")));
+    REQUIRE_FALSE(k256.ok());
+    CHECK(k256.error().message.find("neither RSA nor ECDSA on P-256/P-384/P-521") != std::string::npos);
+    CHECK(private_key(test::make_key("P-521")).key_method() == SigAuthMethod::EcdsaP521);
 }
 
 TEST_CASE("TrustStore: CA, dates, CRL and keyUsage decide, with the reason", "[cert][trust]") {
@@ -309,7 +313,180 @@ TEST_CASE("load_sig_credentials: files, owner-only key, key must fit", "[cert][f
         files.method = SigAuthMethod::Rsa;
         CHECK_FALSE(load_sig_credentials(files).ok());
     }
-    for (const char* name : {"cert.der", "key.pem", "ca.der", "open.pem", "other.pem"})
+    CHECK(creds->intermediates.empty());
+    auto text = [](const std::string& t) {
+        return std::span(reinterpret_cast<const uint8_t*>(t.data()), t.size());
+    };
+    auto sub = test::issue(test::make_key("P-256"), {.cn = "sub CA", .alt_names = "", .ca = true}, &ca);
+    auto sub_leaf = test::issue(key, {}, &sub);
+    SECTION("certificate file with the chain: ours, then the intermediate CAs") {
+        files.certificate = write("chain.pem", text(test::pem_of(sub_leaf) + test::pem_of(sub)), 0644);
+        auto r = load_sig_credentials(files);
+        REQUIRE(r.ok());
+        CHECK(r->certificate->der() == sub_leaf.der);
+        REQUIRE(r->intermediates.size() == 1);
+        CHECK(r->intermediates[0]->der() == sub.der);
+        // The key server's check with the root only needs the intermediate the member sends.
+        CHECK_FALSE(r->trust->verify(*r->certificate, {}).ok());
+        CHECK(r->trust->verify(*r->certificate, {*r->intermediates[0]}).ok());
+
+        files.certificate = write("chain.pem", text(test::pem_of(sub_leaf) + test::pem_of(leaf)), 0644);
+        auto not_ca = load_sig_credentials(files);
+        REQUIRE_FALSE(not_ca.ok());
+        CHECK(not_ca.error().message.find("certificate 2 (subject 'CN=gcks.test,O=gdoi-test'") !=
+              std::string::npos);
+        CHECK(not_ca.error().message.find("is not a CA certificate") != std::string::npos);
+        std::string nine = test::pem_of(sub_leaf);
+        for (int i = 0; i < 8; ++i) nine += test::pem_of(sub);
+        files.certificate = write("chain.pem", text(nine), 0644);
+        auto too_long = load_sig_credentials(files);
+        REQUIRE_FALSE(too_long.ok());
+        CHECK(too_long.error().message.find("holds 9 certificates; at most 8") != std::string::npos);
+    }
+    SECTION("CA directory: every regular file, symbolic links skipped") {
+        const std::string cas = dir + "/cas";
+        REQUIRE(mkdir(cas.c_str(), 0755) == 0);
+        auto other_ca = test::make_ca("other CA");
+        write("cas/b.pem", text(test::pem_of(ca) + test::pem_of(sub)), 0644);
+        write("cas/a.der", other_ca.der, 0644);
+        REQUIRE(symlink("a.der", (cas + "/0badbeef.0").c_str()) == 0);
+        files.ca_file = cas;
+        auto r = load_sig_credentials(files);
+        REQUIRE(r.ok());
+        // Sorted by name: a.der, then b.pem's two; the link is not read a second time.
+        CHECK(r->trust->ca_subjects() == std::vector<Bytes>{parsed(other_ca.der).subject_der(),
+                                                            parsed(ca.der).subject_der(),
+                                                            parsed(sub.der).subject_der()});
+        CHECK(r->trust->verify(parsed(leaf.der), {}).ok());
+        CHECK(r->trust->verify(parsed(sub_leaf.der), {}).ok());
+        const Bytes before = r->trust->fingerprint();
+        write("cas/c.pem", text(test::pem_of(other_ca)), 0644);
+        auto more = load_sig_credentials(files);
+        REQUIRE(more.ok());
+        CHECK(more->trust->fingerprint() != before);  // every file counts
+
+        chmod(cas.c_str(), 0775);
+        auto open_dir = load_sig_credentials(files);
+        REQUIRE_FALSE(open_dir.ok());
+        CHECK(open_dir.error().message.find("the CA directory must be writable by its owner only") !=
+              std::string::npos);
+        chmod(cas.c_str(), 0755);
+        write("cas/d.txt", text("no certificate"), 0644);
+        auto junk = load_sig_credentials(files);
+        REQUIRE_FALSE(junk.ok());
+        CHECK(junk.error().message.find("CA file " + cas + "/d.txt holds no X.509 certificate") !=
+              std::string::npos);
+        for (const char* name : {"a.der", "b.pem", "c.pem", "d.txt", "0badbeef.0"})
+            std::remove((cas + "/" + name).c_str());
+        auto empty = load_sig_credentials(files);
+        REQUIRE_FALSE(empty.ok());
+        CHECK(empty.error().message.find("CA directory " + cas + " holds no regular file") !=
+              std::string::npos);
+        rmdir(cas.c_str());
+    }
+    for (const char* name : {"cert.der", "key.pem", "ca.der", "open.pem", "other.pem", "chain.pem"})
         std::remove((dir + "/" + name).c_str());
     rmdir(dir.c_str());
+}
+
+TEST_CASE("dn_id_from_text: RFC 4514 text to ID_DER_ASN1_DN, errors", "[cert][dn]") {
+    auto ca = test::make_ca();
+    auto c = parsed(test::issue(test::make_key("P-256"), {}, &ca).der);  // subject O=gdoi-test, CN=gcks.test
+    SECTION("the subject's order as stored (most significant first) is its DER") {
+        auto dn = crypto::dn_id_from_text("O = gdoi-test, CN = gcks.test");
+        REQUIRE(dn.ok());
+        CHECK(dn->type == static_cast<uint8_t>(isakmp::IdType::DerAsn1Dn));
+        CHECK(crypto::identity_matches(*dn, c).ok());  // the same name: ID_DER_ASN1_DN as given
+        CHECK(crypto::describe_id(*dn) == "ID_DER_ASN1_DN 'CN=gcks.test,O=gdoi-test'");
+    }
+    SECTION("escapes") {
+        auto dn = crypto::dn_id_from_text(R"(CN=a\,b\2Cc, O=x\\y)");
+        REQUIRE(dn.ok());
+        CHECK(crypto::describe_id(*dn) == R"(ID_DER_ASN1_DN 'O=x\\y,CN=a\,b\,c')");
+    }
+    SECTION("refused") {
+        for (const char* bad :
+             {"XYZ=1", "CN=", "CN=a, O= ", "gcks.test, O=x", "=x", "CN=a,", "CN=a\\", "C=ABC"}) {
+            INFO(bad);
+            auto r = crypto::dn_id_from_text(bad);
+            REQUIRE_FALSE(r.ok());
+            CHECK(r.error().message.find("not a subject DN") != std::string::npos);
+        }
+        CHECK(crypto::dn_id_from_text("XYZ=1").error().message.find("unknown attribute 'XYZ'") !=
+              std::string::npos);
+        std::string many;
+        for (int i = 0; i < 17; ++i) many += (i ? ", OU=u" : "OU=u") + std::to_string(i);
+        CHECK(crypto::dn_id_from_text(many).error().message.find("more than 16 RDNs") != std::string::npos);
+        CHECK(crypto::dn_id_from_text("CN=" + std::string(1100, 'a')).error().message.find("1024") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("pin_matches: a DN in either order, FQDN case-insensitive, addresses", "[cert][dn]") {
+    auto ca = test::make_ca();
+    auto c = parsed(test::issue(test::make_key("P-256"), {}, &ca).der);
+    using isakmp::IdType;
+    auto dn = [](const char* text) {
+        auto d = crypto::dn_id_from_text(text);
+        REQUIRE(d.ok());
+        return *d;
+    };
+    CHECK(crypto::pin_matches(dn("CN=gcks.test, O=gdoi-test"), c).ok());      // our logs' order
+    CHECK(crypto::pin_matches(dn("O = gdoi-test, CN = gcks.test"), c).ok());  // openssl x509 -subject
+    CHECK(crypto::pin_matches(dn("cn=GCKS.test,o=GDOI-test"), c).ok());  // X509_NAME_cmp: case does not count
+    CHECK(crypto::pin_matches(id(IdType::Fqdn, str("GCKS.TEST")), c).ok());
+    CHECK(crypto::pin_matches(id(IdType::Ipv4Addr, hex("c000020a")), c).ok());
+    auto other = crypto::pin_matches(dn("CN=other.test, O=gdoi-test"), c);
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().message.find("is not the certificate's subject in either order") !=
+          std::string::npos);
+    CHECK_FALSE(crypto::pin_matches(dn("CN=gcks.test"), c).ok());  // a part of the subject is not it
+    CHECK_FALSE(crypto::pin_matches(dn("CN=gcks.test, O=gdoi-test, OU=x"), c).ok());
+    CHECK_FALSE(crypto::pin_matches(id(IdType::Fqdn, str("other.test")), c).ok());
+    CHECK_FALSE(crypto::pin_matches(id(IdType::Ipv4Addr, hex("c000020b")), c).ok());
+}
+
+TEST_CASE("ID addresses must be 4 or 16 bytes; long names are bounded in messages", "[cert]") {
+    auto ca = test::make_ca();
+    auto c = parsed(test::issue(test::make_key("P-256"), {}, &ca).der);
+    using isakmp::IdType;
+    auto v4 = crypto::identity_matches(id(IdType::Ipv4Addr, hex("c000020a00")), c);
+    REQUIRE_FALSE(v4.ok());
+    CHECK(v4.error().message.find("ID_IPV4_ADDR with 5 bytes") != std::string::npos);
+    CHECK_FALSE(crypto::identity_matches(id(IdType::Ipv6Addr, hex("c000020a")), c).ok());
+    CHECK(crypto::describe_id(id(IdType::Ipv6Addr, hex("c000020a"))).find("4 bytes, not an address") !=
+          std::string::npos);
+    // isakmp::parse_id refuses them on the wire.
+    CHECK_FALSE(isakmp::parse_id(hex("01000000c000020a00")).ok());
+    CHECK_FALSE(isakmp::parse_id(hex("05000000c000020a")).ok());
+    CHECK(isakmp::parse_id(hex("01000000c000020a")).ok());
+
+    auto long_name =
+        parsed(test::issue(test::make_key("P-256"),
+                           {.cn = std::string(60, 'x'),
+                            .alt_names = "DNS:" + std::string(200, 'd') + ", DNS:" + std::string(200, 'e')},
+                           &ca)
+                   .der);
+    const std::string names = long_name.describe_names();
+    CHECK(names.size() <= 256 + 3);
+    CHECK(names.substr(names.size() - 3) == "\u2026");
+}
+
+TEST_CASE("TrustStore: CAs only, end-entity peers only, X509_STRICT", "[cert][trust]") {
+    auto ca = test::make_ca();
+    auto key = test::make_key("P-256");
+    auto leaf = test::issue(key, {}, &ca);
+    auto as_ca = TrustStore::from_memory({leaf.der}, {});
+    REQUIRE_FALSE(as_ca.ok());
+    CHECK(as_ca.error().message.find("'CN=gcks.test,O=gdoi-test', which is not a CA certificate") !=
+          std::string::npos);
+    auto ca_as_peer = store(ca).verify(parsed(ca.der), {});
+    REQUIRE_FALSE(ca_as_peer.ok());
+    CHECK(ca_as_peer.error().message.find(
+              "is a CA certificate; a key server needs an end-entity certificate") != std::string::npos);
+    auto member_ca = store(ca).verify(parsed(ca.der), {}, "the member");
+    CHECK(member_ca.error().message.find("a member needs an end-entity certificate") != std::string::npos);
+    // RFC 5280 profile: an issued certificate without authorityKeyIdentifier is refused.
+    auto no_akid = test::issue(key, {.authority_key_id = false}, &ca);
+    CHECK(verify_error(store(ca), no_akid.der).find("does not verify") != std::string::npos);
 }

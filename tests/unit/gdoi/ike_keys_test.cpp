@@ -364,6 +364,7 @@ TEST_CASE("derive_sig_keys: SKEYID = prf(Ni_b | Nr_b, g^xy) (RFC 2409 §5), HASH
                            Row{"aes256-sha256-modp2048", ike_attr::kAuthRsaSig, crypto::HashAlg::Sha256},
                            Row{"aes128-sha1-modp2048", ike_attr::kAuthEcdsaP256, crypto::HashAlg::Sha256},
                            Row{"aes128-sha256-modp2048", ike_attr::kAuthEcdsaP384, crypto::HashAlg::Sha384},
+                           Row{"aes128-sha256-modp2048", ike_attr::kAuthEcdsaP521, crypto::HashAlg::Sha512},
                            Row{"3des-sha384-modp2048", ike_attr::kAuthEcdsaP256, crypto::HashAlg::Sha256}}) {
         INFO(row.proposal << " method " << row.method);
         IkeProposal p = proposal(row.proposal);

@@ -2,6 +2,8 @@
 // responder written here from the RFC: the payloads of each message (CERTREQ, CERT, SIG),
 // SIG_I checked with the initiator's certificate, and the refusals of the key server's
 // certificate, identity and SIG_R, each with its operator message.
+#include "gdoi/phase1_sig.h"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 
@@ -80,6 +82,9 @@ public:
     SigResponder(test::Issued cert, SigAuthMethod method, isakmp::IdPayload id)
         : cert_(std::move(cert)), method_(method), id_(std::move(id)) {}
 
+    // What the initiator sent: its CERT payloads (ours first, then its intermediate CAs).
+    int certs_seen = 0;
+    std::vector<Bytes> cert_ders;
     // What the test may spoil in the answer.
     bool send_cert = true;
     bool corrupt_sig = false;
@@ -156,6 +161,15 @@ public:
         const auto* sig = isakmp::find_payload(chain, PayloadType::Signature);
         if (!cert || !sig) return false;
         if (id) idii_b = id->body;
+        certs_seen = 0;
+        for (const auto& p : chain) {
+            if (p.type != PayloadType::Certificate) continue;
+            auto each = isakmp::parse_certificate(p.body);
+            REQUIRE(each.ok());
+            CHECK(each->encoding == 4);
+            cert_ders.emplace_back(each->data.begin(), each->data.end());
+            ++certs_seen;
+        }
         auto c = isakmp::parse_certificate(cert->body);
         REQUIRE(c.ok());
         CHECK(c->encoding == 4);
@@ -244,8 +258,9 @@ TEST_CASE("signatures, main mode: CERTREQ, CERT + SIG_I that verifies, SIG_R acc
         SigAuthMethod method;
         uint16_t attribute;
     };
-    for (const Row& row : {Row{"RSA-2048", SigAuthMethod::Rsa, 3}, Row{"P-256", SigAuthMethod::EcdsaP256, 9},
-                           Row{"P-384", SigAuthMethod::EcdsaP384, 10}}) {
+    for (const Row& row :
+         {Row{"RSA-2048", SigAuthMethod::Rsa, 3}, Row{"P-256", SigAuthMethod::EcdsaP256, 9},
+          Row{"P-384", SigAuthMethod::EcdsaP384, 10}, Row{"P-521", SigAuthMethod::EcdsaP521, 11}}) {
         INFO(row.key);
         Pki pki(row.key);
         Phase1Initiator init(sig_config(pki, row.method, Phase1Mode::Main));
@@ -391,4 +406,84 @@ TEST_CASE("signatures: a pinned identity that holds; the chosen method must be t
     CHECK(other.failed());
     CHECK(other.failure() == Phase1Failure::ProtocolError);
     CHECK(other.failure_message().find("which we did not offer") != std::string::npos);
+}
+
+TEST_CASE("signatures: a subject DN pin names the certificate in either order, whatever ID type",
+          "[phase1][sig][dn]") {
+    Pki pki("P-256");
+    const char* pin_text = "";
+    bool accepted = true;
+    SECTION("as our logs print it") { pin_text = "CN=gcks.test, O=gdoi-test"; }
+    SECTION("as openssl x509 -subject prints it") { pin_text = "O = gdoi-test, CN = gcks.test"; }
+    SECTION("another subject") {
+        pin_text = "CN=other.test, O=gdoi-test";
+        accepted = false;
+    }
+    Phase1Config config = sig_config(pki, SigAuthMethod::EcdsaP256, Phase1Mode::Main);
+    auto pin = crypto::dn_id_from_text(pin_text);
+    REQUIRE(pin.ok());
+    config.expected_peer_id = *pin;
+    Phase1Initiator init(std::move(config));
+    SigResponder resp(pki.ks, SigAuthMethod::EcdsaP256, fqdn("gcks.test"));  // it identifies by ID_FQDN
+    CHECK(run_main(init, resp));
+    INFO(init.failure_message());
+    CHECK(init.established() == accepted);
+    if (!accepted)
+        CHECK(
+            init.failure_message().find("the key server identifies as ID_FQDN gcks.test (certificate subject "
+                                        "'CN=gcks.test,O=gdoi-test'") != std::string::npos);
+    if (!accepted)
+        CHECK(init.failure_message().find("but we expect ID_DER_ASN1_DN 'O=gdoi-test,CN=other.test': check "
+                                          "ike.peer-id") != std::string::npos);
+}
+
+TEST_CASE("signatures: the member sends the intermediate CAs of its chain after its certificate",
+          "[phase1][sig]") {
+    Pki pki("RSA-2048");
+    auto sub = test::issue(test::make_key("P-256"), {.cn = "sub CA", .alt_names = "", .ca = true}, &pki.ca);
+    auto gm = test::issue(pki.gm.key, {.cn = "gm1.test", .alt_names = "DNS:gm1.test"}, &sub);
+    const auto mode = GENERATE(Phase1Mode::Main, Phase1Mode::Aggressive);
+    Phase1Config config = sig_config(pki, SigAuthMethod::Rsa, mode);
+    config.sig = credentials(gm, pki.ca, SigAuthMethod::Rsa);
+    config.sig->intermediates = {std::make_shared<const crypto::Certificate>(cert_of(sub))};
+    Phase1Initiator init(std::move(config));
+    SigResponder resp(pki.ks, SigAuthMethod::Rsa, fqdn("gcks.test"));
+    if (mode == Phase1Mode::Main) {
+        CHECK(run_main(init, resp));
+    } else {
+        auto s1 = init.start(kT0);
+        auto s2 = init.on_datagram(resp.on_am1(*s1.send), kT0 + 1ms);
+        REQUIRE(s2.send.has_value());
+        CHECK(resp.on_am3(*s2.send));
+    }
+    CHECK(init.established());
+    CHECK(resp.certs_seen == 2);
+    REQUIRE(resp.cert_ders.size() == 2);
+    CHECK(resp.cert_ders[0] == gm.der);
+    CHECK(resp.cert_ders[1] == sub.der);
+}
+
+TEST_CASE("signatures: AUTHENTICATION-FAILED gives the certificate hint only", "[phase1][sig]") {
+    Pki pki("P-256");
+    Phase1Initiator init(sig_config(pki, SigAuthMethod::EcdsaP256, Phase1Mode::Main));
+    SigResponder resp(pki.ks, SigAuthMethod::EcdsaP256, fqdn("gcks.test"));
+    auto s1 = init.start(kT0);
+    auto m1 = parse(*s1.send);
+    auto s2 = init.on_datagram(resp.on_mm1(*s1.send), kT0 + 1ms);
+    auto s3 = init.on_datagram(resp.on_mm3(*s2.send), kT0 + 2ms);
+    REQUIRE(s3.send.has_value());
+    // An unprotected AUTHENTICATION-FAILED (24) instead of message 6 (RFC 2408 §3.14.1).
+    isakmp::NotificationPayload n;
+    n.type = 24;
+    isakmp::MessageBuilder b;
+    b.add(PayloadType::Notification, isakmp::encode_notification(n));
+    auto h = reply_header(m1.header.initiator_cookie, ExchangeType::Informational);
+    h.message_id = 0x01020304;
+    init.on_datagram(b.finish(h), kT0 + 3ms);
+    CHECK(init.failed());
+    CHECK(init.failure() == Phase1Failure::AuthenticationFailed);
+    INFO(init.failure_message());
+    CHECK(init.failure_message().find("AUTHENTICATION-FAILED (" + std::string(kSigAuthHint) + ")") !=
+          std::string::npos);
+    CHECK(init.failure_message().find("pre-shared") == std::string::npos);
 }

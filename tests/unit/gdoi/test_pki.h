@@ -43,6 +43,7 @@ struct CertSpec {
     long not_after = 30L * 86400;
     long serial = 1;
     bool ca = false;
+    bool authority_key_id = true;  // false: a certificate X509_STRICT refuses (RFC 5280 §4.2.1.1)
 };
 
 struct Issued {
@@ -87,6 +88,10 @@ inline Issued issue(const TestKey& key, const CertSpec& spec, const Issued* issu
     add_ext(x.get(), issuer_x, NID_basic_constraints, spec.ca ? "critical, CA:true" : "CA:false");
     add_ext(x.get(), issuer_x, NID_key_usage, spec.ca ? "critical, keyCertSign, cRLSign" : spec.key_usage);
     add_ext(x.get(), issuer_x, NID_subject_alt_name, spec.alt_names);
+    // RFC 5280 §4.2.1.2 / §4.2.1.1: what X509_V_FLAG_X509_STRICT asks of CAs and issued certificates.
+    add_ext(x.get(), issuer_x, NID_subject_key_identifier, "hash");
+    if (issuer && spec.authority_key_id)
+        add_ext(x.get(), issuer_x, NID_authority_key_identifier, "keyid:always");
     REQUIRE(X509_sign(x.get(), issuer ? issuer->key.get() : key.get(), EVP_sha256()) > 0);
     return Issued{x, der_of(x.get()), key};
 }
@@ -97,6 +102,17 @@ inline Issued make_ca(const std::string& cn = "test CA") {
     spec.alt_names = "";
     spec.ca = true;
     return issue(make_key("P-256"), spec);
+}
+
+// The PEM text of a certificate (files that hold several: `cat leaf.pem intermediate.pem`).
+inline std::string pem_of(const Issued& cert) {
+    BIO* b = BIO_new(BIO_s_mem());
+    REQUIRE(PEM_write_bio_X509(b, cert.x509.get()) == 1);
+    char* p = nullptr;
+    const long n = BIO_get_mem_data(b, &p);
+    std::string out(p, static_cast<size_t>(n));
+    BIO_free(b);
+    return out;
 }
 
 // A DER CRL of `ca` listing the serials.

@@ -98,6 +98,14 @@ TEST_CASE("ike auth: a certificate makes the group authenticate with signatures"
     CHECK(c->groups[0].ike_sig->id_type == gdoi::isakmp::IdType::Fqdn);
     CHECK(c->groups[0].ike_sig->peer_id->type == static_cast<uint8_t>(gdoi::isakmp::IdType::Ipv4Addr));
     CHECK(c->groups[0].ike_sig->peer_id->data == gdoi::Bytes{198, 51, 100, 10});
+
+    // A subject DN pin (ID_DER_ASN1_DN, the RDNs in the order given; either order matches).
+    c = parse_config(config(s.ike("ike.peer-id = \"O=gdoi-test, CN=gcks.test\"\n")), "member.toml");
+    if (!c) FAIL(c.error().message);
+    auto dn = gdoi::crypto::dn_id_from_text("O=gdoi-test,CN=gcks.test");
+    REQUIRE(dn.ok());
+    CHECK(c->groups[0].ike_sig->peer_id->type == static_cast<uint8_t>(gdoi::isakmp::IdType::DerAsn1Dn));
+    CHECK(c->groups[0].ike_sig->peer_id->data == dn->data);
 }
 
 TEST_CASE("ike auth: mistakes are reported at their key", "[config][ike-auth]") {
@@ -116,8 +124,16 @@ TEST_CASE("ike auth: mistakes are reported at their key", "[config][ike-auth]") 
     CHECK_THAT(error_of(config("ike.psk = \"x\"\nike.ca = \"" + s.ca + "\"\n")),
                Catch::Contains("member.toml:11:10: group \"G\": ike.ca: ike.ca is for certificates"));
     CHECK_THAT(error_of(config(s.ike("ike.auth = \"rsa-sig\"\n"))), Catch::Contains("ike.certificate"));
-    CHECK_THAT(error_of(config(s.ike("ike.peer-id = \"CN=gcks, O=Example\"\n"))),
-               Catch::Contains("ike.peer-id: a subject DN cannot be pinned yet"));
+    CHECK_THAT(
+        error_of(config(s.ike("ike.peer-id = \"CN=gcks, XYZ=Example\"\n"))),
+        Catch::Contains("member.toml:13:15: group \"G\": ike.peer-id: not a subject DN: unknown attribute "
+                        "'XYZ'"));
+    CHECK_THAT(error_of(config(s.ike("ike.peer-id = \"CN=gcks, O=\"\n"))),
+               Catch::Contains(
+                   "member.toml:13:15: group \"G\": ike.peer-id: not a subject DN: 'O' has an empty value"));
+    CHECK_THAT(error_of(config(s.ike("ike.peer-id = \"CN=" + std::string(1100, 'a') + "\"\n"))),
+               Catch::Contains(
+                   "member.toml:13:15: group \"G\": ike.peer-id: a subject DN of 1103 bytes; at most 1024"));
     CHECK_THAT(error_of(config(s.ike("ike.auth = \"dsa\"\n"))), Catch::Contains("ike.auth"));
     // A key file others may read: refused like a pre-shared key file.
     REQUIRE(::chmod(s.key.c_str(), 0644) == 0);
