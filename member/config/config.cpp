@@ -32,8 +32,11 @@ bool IkeSignatureConfig::operator==(const IkeSignatureConfig& o) const {
                             const std::optional<gdoi::isakmp::IdPayload>& b) {
         return a.has_value() == b.has_value() && (!a || (a->type == b->type && a->data == b->data));
     };
+    // The certificate file's contents: ours, then the intermediates of our chain.
     const auto der = [](const gdoi::crypto::SigCredentials& c) {
-        return c.certificate ? c.certificate->der() : gdoi::Bytes{};
+        std::vector<gdoi::Bytes> out{c.certificate ? c.certificate->der() : gdoi::Bytes{}};
+        for (const auto& issuer : c.intermediates) out.push_back(issuer->der());
+        return out;
     };
     return certificate == o.certificate && private_key == o.private_key && ca == o.ca && crl == o.crl &&
            id_type == o.id_type && same_id(peer_id, o.peer_id) &&

@@ -191,4 +191,37 @@ TEST_CASE("ike auth: a reload restarts the group when its certificate changes", 
     auto d = parse_config(config(s.ike("ike.peer-id = \"gcks.example\"\n")), "member.toml");
     REQUIRE(d);
     CHECK_FALSE(c->groups[0] == d->groups[0]);
+
+    // The same certificate, now followed by a CA of its chain in the file: changed too.
+    s.cert = write_pem_cert(s.files, "member.pem", renewed);
+    auto e = parse_config(config(s.ike()), "member.toml");
+    REQUIRE(e);
+    std::ofstream(s.cert, std::ios::app) << std::ifstream(s.ca).rdbuf();
+    auto f = parse_config(config(s.ike()), "member.toml");
+    if (!f) FAIL(f.error().message);
+    CHECK(f->groups[0].ike_sig->credentials.intermediates.size() == 1);
+    CHECK_FALSE(e->groups[0] == f->groups[0]);
+}
+
+TEST_CASE(
+    "ike auth: new CRL contents at the same path leave the group unchanged, the trust store's fingerprint "
+    "not",
+    "[config][ike-auth]") {
+    Setup s("P-256");
+    const auto crl = write_bytes(s.files, "ca.crl", pki::make_crl(s.pki.ca, {}), 0644);
+    const std::string ike = s.ike("ike.crl = [\"" + crl + "\"]\n");
+    auto a = parse_config(config(ike), "member.toml");
+    if (!a) FAIL(a.error().message);
+    write_bytes(s.files, "ca.crl", pki::make_crl(s.pki.ca, {7}), 0644);
+    auto b = parse_config(config(ike), "member.toml");
+    if (!b) FAIL(b.error().message);
+    // The reload leaves the group running (no fail-closed restart) and hands it the new store.
+    CHECK(a->groups[0] == b->groups[0]);
+    CHECK(a->groups[0].ike_sig->credentials.trust->fingerprint() !=
+          b->groups[0].ike_sig->credentials.trust->fingerprint());
+    CHECK(b->groups[0].ike_sig->credentials.trust->crl_count() == 1);
+    auto again = parse_config(config(ike), "member.toml");
+    REQUIRE(again);
+    CHECK(again->groups[0].ike_sig->credentials.trust->fingerprint() ==
+          b->groups[0].ike_sig->credentials.trust->fingerprint());
 }
