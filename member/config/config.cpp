@@ -27,20 +27,24 @@ const char* df_bit_name(DfBit value) { return choice_name("df-bit", static_cast<
 
 const char* allow_gcm_name(AllowGcm value) { return choice_name("allow-gcm", static_cast<int>(value)); }
 
+namespace {
+
+bool same_id(const std::optional<gdoi::isakmp::IdPayload>& a,
+             const std::optional<gdoi::isakmp::IdPayload>& b) {
+    return a.has_value() == b.has_value() && (!a || (a->type == b->type && a->data == b->data));
+}
+
+}  // namespace
+
 bool IkeSignatureConfig::operator==(const IkeSignatureConfig& o) const {
-    const auto same_id = [](const std::optional<gdoi::isakmp::IdPayload>& a,
-                            const std::optional<gdoi::isakmp::IdPayload>& b) {
-        return a.has_value() == b.has_value() && (!a || (a->type == b->type && a->data == b->data));
-    };
-    // The certificate file's contents: ours, then the intermediates of our chain.
-    const auto der = [](const gdoi::crypto::SigCredentials& c) {
-        std::vector<gdoi::Bytes> out{c.certificate ? c.certificate->der() : gdoi::Bytes{}};
-        for (const auto& issuer : c.intermediates) out.push_back(issuer->der());
-        return out;
-    };
     return certificate == o.certificate && private_key == o.private_key && ca == o.ca && crl == o.crl &&
-           id_type == o.id_type && same_id(peer_id, o.peer_id) &&
-           credentials.method == o.credentials.method && der(credentials) == der(o.credentials);
+           id_type == o.id_type && same_id(peer_id, o.peer_id) && credentials.method == o.credentials.method;
+}
+
+bool IkeSignatureConfig::same_credentials(const IkeSignatureConfig& o) const {
+    return gdoi::crypto::same_certificate_chain(credentials, o.credentials) &&
+           same_id(local_id, o.local_id) &&
+           credentials.trust->fingerprint() == o.credentials.trust->fingerprint();
 }
 
 const GroupConfig* MemberConfig::find_group(std::string_view group_name) const {

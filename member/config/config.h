@@ -77,9 +77,12 @@ struct IkeSignatureConfig {
     // Our identity taken from the certificate (id-type dn / fqdn); nullopt: the local address.
     std::optional<gdoi::isakmp::IdPayload> local_id;
 
-    // A reload restarts the group when a path, an identity or the method changed, or the
-    // certificate file holds another certificate (renewed); CRLs are read again with it.
+    // A reload restarts the group when a path, an identity or the method changed. New contents
+    // of the files (a renewed certificate, a new CRL) are not a change of the group: the daemon
+    // hands them to the running session (same_credentials).
     bool operator==(const IkeSignatureConfig& other) const;
+    // The files' contents: our certificate and chain, the identity taken from it, the CA/CRLs.
+    bool same_credentials(const IkeSignatureConfig& other) const;
 };
 
 struct GroupConfig {

@@ -266,8 +266,8 @@ void Daemon::reload() {
     for (const auto& [name, group] : groups_) running.push_back(&group->config);
     const auto to_stop = groups_to_stop(running, fresh->groups);
     for (const auto& [name, replacement] : to_stop) stop_group(name, replacement);
-    for (const auto& g : fresh->groups)  // the groups left running: new CA or CRL contents
-        if (auto it = groups_.find(g.name); it != groups_.end()) reload_trust(*it->second, g, now);
+    for (const auto& g : fresh->groups)  // the groups left running: new certificate or CA/CRL contents
+        if (auto it = groups_.find(g.name); it != groups_.end()) reload_credentials(*it->second, g, now);
     next_certificate_check_ = {};  // a renewed certificate: its warning goes or comes now
     config_.groups = fresh->groups;
     auto opened = open_sockets();

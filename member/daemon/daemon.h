@@ -86,9 +86,10 @@ private:
     bool open_sa_events();
     void on_sa_events(Clock::time_point now);
     SessionConfig session_config(const GroupConfig& config);
-    // daemon_certificates.cpp: a reload's new CA/CRL contents for a group it left running, and
+    // daemon_certificates.cpp: a reload's new certificate or CA/CRL contents for a group it left
+    // running (no restart), and
     // the warnings about the expiry of our own certificate and the key servers'.
-    void reload_trust(Group& group, const GroupConfig& fresh, Clock::time_point now);
+    void reload_credentials(Group& group, const GroupConfig& fresh, Clock::time_point now);
     void check_certificates(Clock::time_point now);
     // The key server's certificate expires within 30 days (or has): said after each registration
     // with it, and daily.

@@ -1,5 +1,5 @@
-// Certificates while the daemon runs: new CA or CRL contents picked up by a reload without
-// restarting the group (the group's other settings are unchanged), and the warning about our
+// Certificates while the daemon runs: new contents of the certificate, CA or CRL files picked up
+// by a reload without restarting the group (its settings are unchanged), and the warning about our
 // own certificate's expiry, at start, after every reload and once a day.
 #include "daemon/certificate_status.h"
 #include "daemon/daemon.h"
@@ -10,18 +10,29 @@ namespace member {
 
 using gdoi::LogLevel;
 
-void Daemon::reload_trust(Group& group, const GroupConfig& fresh, Clock::time_point now) {
-    if (!group.config.ike_sig || !fresh.ike_sig) return;
-    auto& running = group.config.ike_sig->credentials.trust;
-    const auto& reloaded = fresh.ike_sig->credentials.trust;
-    if (running->fingerprint() == reloaded->fingerprint()) return;
-    running = reloaded;
-    log_line(LogLevel::Info,
-             gdoi::group_line(group.config.name, group.config.id,
-                              "CA/CRL files changed: " + std::to_string(reloaded->ca_subjects().size()) +
-                                  " CA(s), " + std::to_string(reloaded->crl_count()) +
-                                  " CRL(s); key servers are checked against them from now on"));
-    handle_output(group, group.session->replace_trust(reloaded, now), now);
+void Daemon::reload_credentials(Group& group, const GroupConfig& fresh, Clock::time_point now) {
+    if (!group.config.ike_sig || !fresh.ike_sig || group.config.ike_sig->same_credentials(*fresh.ike_sig))
+        return;
+    const auto& running = group.config.ike_sig->credentials;
+    const auto& reloaded = fresh.ike_sig->credentials;
+    if (running.trust->fingerprint() != reloaded.trust->fingerprint())
+        log_line(
+            LogLevel::Info,
+            gdoi::group_line(group.config.name, group.config.id,
+                             "CA/CRL files changed: " + std::to_string(reloaded.trust->ca_subjects().size()) +
+                                 " CA(s), " + std::to_string(reloaded.trust->crl_count()) +
+                                 " CRL(s); key servers are checked against them from now on"));
+    if (!gdoi::crypto::same_certificate_chain(running, reloaded))
+        log_line(LogLevel::Info,
+                 gdoi::group_line(group.config.name, group.config.id,
+                                  "our certificate file changed (" + fresh.ike_sig->certificate + "): '" +
+                                      reloaded.certificate->subject() + "'"));
+    group.config.ike_sig = fresh.ike_sig;
+    const auto& sig = *group.config.ike_sig;
+    handle_output(group,
+                  group.session->replace_credentials(
+                      sig.credentials, sig.local_id.value_or(group.session->config().phase1.local_id), now),
+                  now);
 }
 
 namespace {

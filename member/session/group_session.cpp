@@ -122,6 +122,8 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
         retry_delay_ = config_.retry_first;
         server_errors_[server_].clear();
         kek_resync_at_.reset();  // this registration brought the current KEK
+        keyed_from_ = server_;
+        kek_untrusted_ = false;
         retirement_.on_registration(group_, now);
         ++counters_.registrations;
         pushed_since_registration_ = false;
@@ -143,33 +145,49 @@ SessionOutput GroupSession::after_exchange(Clock::time_point now) {
     return {};
 }
 
-SessionOutput GroupSession::replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust,
-                                          Clock::time_point now) {
+SessionOutput GroupSession::replace_credentials(gdoi::crypto::SigCredentials credentials,
+                                                gdoi::isakmp::IdPayload local_id, Clock::time_point now) {
     if (!config_.phase1.sig) return {};
-    config_.phase1.sig->trust = trust;
-    bool in_use_refused = false;
-    for (size_t i = 0; i < authenticated_.size(); ++i) {
+    const bool trust_changed = credentials.trust->fingerprint() != config_.phase1.sig->trust->fingerprint();
+    const bool ours_changed = !gdoi::crypto::same_certificate_chain(credentials, *config_.phase1.sig) ||
+                              local_id.type != config_.phase1.local_id.type ||
+                              local_id.data != config_.phase1.local_id.data;
+    config_.phase1.sig = std::move(credentials);
+    config_.phase1.local_id = std::move(local_id);
+    bool keys_refused = false;
+    for (size_t i = 0; trust_changed && i < authenticated_.size(); ++i) {
         if (!authenticated_[i] || !authenticated_[i]->certificate) continue;
         const auto& peer = *authenticated_[i]->certificate;
-        auto still = trust->verify(peer.certificate, peer.intermediates);
+        auto still = config_.phase1.sig->trust->verify(peer.certificate, peer.intermediates);
         if (still) continue;
         server_errors_[i] = still.error().message;
         authenticated_[i].reset();
         log(LogLevel::Error,
             "key server " + config_.servers[i].to_string() +
                 " is no longer trusted under the reloaded CA/CRL files: " + still.error().message);
-        in_use_refused = in_use_refused || i == server_;
+        if (keyed_ && i == keyed_from_) keys_refused = kek_untrusted_ = true;
     }
-    // A phase 1 in flight checks the key server with the trust store it started with: start over.
-    const bool in_flight = phase1_ != nullptr;
-    if (!in_use_refused && !in_flight) return {};
-    log(LogLevel::Warning,
-        in_use_refused
-            ? "registering again: the key server in use is no longer trusted (the keys stay in use "
-              "until a trusted key server answers or they expire)"
-            : "phase 1 starts over under the reloaded CA/CRL files");
+    // Start over when our keys came from a key server no longer trusted, when a phase 1 in flight
+    // checks with the old files, when the key servers are to see our new certificate, and when a
+    // retry was waiting (the change may be the operator's fix: try it now, not at the back-off).
+    std::string why;
+    if (keys_refused)
+        why =
+            "the key server our keys came from is no longer trusted: its pushes are refused, the keys stay "
+            "in "
+            "use until a trusted key server answers or they expire";
+    else if (phase1_ || pull_)
+        why = "the registration in flight starts over under the reloaded credentials";
+    else if (ours_changed)
+        why = "our certificate changed (" + config_.phase1.sig->certificate->subject() +
+              "): the key servers get it now, the keys stay in use meanwhile";
+    else if (retry_at_ || !keyed_)
+        why = "trying the key servers again under the reloaded CA/CRL files";
+    if (why.empty()) return {};
+    log(keys_refused ? LogLevel::Warning : LogLevel::Info, "registering again: " + why);
     phase1_.reset();
     pull_.reset();
+    servers_tried_ = 0;
     return begin_registration(now);
 }
 
@@ -291,6 +309,14 @@ void GroupSession::missed_kek_rekey(Clock::time_point now) {
 SessionOutput GroupSession::handle_push(gdoi::ByteView datagram, const gdoi::Endpoint& from,
                                         Clock::time_point now) {
     if (!keyed_) return {};
+    if (kek_untrusted_) {
+        record_push_reject(gdoi::PushReject::UntrustedServer,
+                           "the KEK came from key server " + config_.servers[keyed_from_].to_string() +
+                               ", which the reloaded CA/CRL files no longer trust; a registration with a "
+                               "trusted key server replaces it",
+                           now);
+        return {};
+    }
     const gdoi::ByteView kek_spi = group_.kek ? gdoi::ByteView(group_.kek->spi) : gdoi::ByteView();
     if (replay_filter_.seen(kek_spi, group_.sequence, datagram)) {
         record_push_reject(gdoi::PushReject::Replay, "the same datagram as one already processed", now);

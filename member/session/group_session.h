@@ -133,12 +133,15 @@ public:
     const std::vector<std::optional<AuthenticatedServer>>& authenticated_servers() const {
         return authenticated_;
     }
-    // New CA or CRL files (a reload): the next phase 1 checks against them, and every key
-    // server's certificate authenticated before is checked again now. A key server that no
-    // longer passes loses its authenticated identity and gets the reason as its last error.
-    // When that is the key server in use (its keys stay until a trusted one answers), or a
-    // phase 1 is in flight under the old files, the registration starts over.
-    SessionOutput replace_trust(std::shared_ptr<const gdoi::crypto::TrustStore> trust, Clock::time_point now);
+    // New credentials from a reload (ike.ca / ike.crl contents, or our renewed certificate at the
+    // same path), without a restart. The next phase 1 uses them; with new CA/CRL files every key
+    // server's certificate authenticated before is checked again now: one that no longer passes
+    // loses its authenticated identity and gets the reason as its last error, and if our keys
+    // came from it its pushes are refused (untrusted-server) while the keys stay in use. The
+    // registration starts over then, when a phase 1 is in flight, when our certificate changed
+    // and when a retry was waiting.
+    SessionOutput replace_credentials(gdoi::crypto::SigCredentials credentials,
+                                      gdoi::isakmp::IdPayload local_id, Clock::time_point now);
     const SessionCounters& counters() const { return counters_; }
     Clock::time_point state_since() const { return since_; }
     std::optional<Clock::time_point> last_rekey() const { return last_rekey_; }
@@ -191,6 +194,8 @@ private:
     std::vector<std::string> server_errors_;
     std::vector<uint64_t> server_failures_;
     std::vector<std::optional<AuthenticatedServer>> authenticated_;
+    size_t keyed_from_ = 0;       // the key server of the last registration (our KEK's)
+    bool kek_untrusted_ = false;  // reloaded CA/CRL files refuse it: its pushes are refused
     SessionCounters counters_;
 };
 

@@ -12,8 +12,11 @@
 #    not restarted (no fail-closed start-over, keys kept), the log says the CA/CRL files changed
 #    and that the key server in use is no longer trusted, the group registers again and is
 #    refused as revoked; gdoictl shows the reason and no identity for it any more.
+#    Its pushes under the KEK it gave are refused (untrusted-server) while the keys stay.
 #  4 a second key server whose certificate expires in 20 days: after the registration with it the
 #    log warns (whose, subject, days, what follows), and gdoictl shows the warning.
+#  5 our certificate renewed at the same path, SIGHUP: no restart of the group; it registers again
+#    with the new certificate (the key server authenticates it), gdoictl shows its notAfter.
 #
 #   cert_ops.sh KEYSERVER_BIN MEMBERD_BIN GDOICTL_BIN
 set -euo pipefail
@@ -101,22 +104,37 @@ kill -HUP "$MEMBER_PID"
 wait_for 10 grep -q "configuration reloaded" "$WORK/member.err" || true
 check "SIGHUP with unchanged CA/CRL files: nothing reloaded" 0 "$(reloads)"
 regs=$(group_json "$GROUP" .counters.registrations)
+failures=$(group_json "$GROUP" '.servers[0].failures')
+ks_phase1s() { grep -c "authenticated as" "$WORK/$1.err" || true; }
+ks_seen=$(ks_phase1s ks)
 openssl ca -batch -config "$PKI/good/ca.cnf" -revoke "$PKI/ks.pem" >/dev/null 2>&1
 openssl ca -batch -config "$PKI/good/ca.cnf" -gencrl -out "$PKI/ca.crl.new" >/dev/null 2>&1
 mv "$PKI/ca.crl.new" "$PKI/ca.crl"
 kill -HUP "$MEMBER_PID"
-refused() { group_json "$GROUP" '.servers[0].last_error' | grep -q "revoked"; }
+refused() {
+  group_json "$GROUP" '.servers[0].last_error' | grep -q "revoked" &&
+    [ "$(group_json "$GROUP" '.servers[0].failures')" -gt "$failures" ]
+}
 if wait_for 30 refused; then pass "new CRL contents at the same path: the key server is refused as revoked"
 else fail "after the CRL reload: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
 check "log: the CA/CRL files changed, once" 1 "$(reloads)"
 check_grep "log: how many CAs and CRLs" "CA/CRL files changed: 1 CA(s), 1 CRL(s)" "$WORK/member.err"
 check_grep "log: the key server in use is no longer trusted" "is no longer trusted under the reloaded CA/CRL files" "$WORK/member.err"
-check_grep "log: registering again" "registering again: the key server in use is no longer trusted" "$WORK/member.err"
+check_grep "log: registering again" "registering again: the key server our keys came from is no longer trusted" "$WORK/member.err"
+if [ "$(ks_phase1s ks)" -gt "$ks_seen" ]; then pass "a new phase 1 with the key server ran (and our check refused it)"
+else fail "the key server saw no new phase 1 after the CRL reload"; fi
 if grep -q "starting over fail-closed" "$WORK/member.err"; then fail "the group was restarted (fail-closed) by the CRL reload"
 else pass "the group was not restarted"; fi
 check "keys kept while no trusted key server answers" 1 "$(group_json "$GROUP" '.teks | length')"
 check "no identity shown for the refused key server" "" "$(group_json "$GROUP" '.servers[0].identity')"
 check "no new registration with the revoked key server" "$regs" "$(group_json "$GROUP" .counters.registrations)"
+# Its pushes (under the KEK it gave us) are refused from now on.
+ks_cmd ks rekey >/dev/null
+untrusted_rejected() { [ "$(rejected_count "$GROUP" untrusted-server)" -ge 1 ]; }
+if wait_for 10 untrusted_rejected; then
+  pass "a push from the revoked key server: refused (untrusted-server)"
+else fail "push from the revoked key server: untrusted-server count $(rejected_count "$GROUP" untrusted-server)"; fi
+check "no rekey accepted from the revoked key server" 0 "$(group_json "$GROUP" .counters.rekeys_accepted)"
 
 # ---- 4
 ks_start ks2 --listen "$KS2_IP" --group 4200 --tek cbc256-sha256:0x42000002 --seq 1 \
@@ -138,4 +156,25 @@ check_grep "log: the key server's certificate expires within 30 days" \
 check_grep "log: what follows" "the key server's operator must renew it before then" "$WORK/member.err"
 check_grep "JSON: the key server certificate's warning" "expires in 19 days" \
   <(group_json "$GROUP" '.servers[0].certificate[0].warning')
+
+# ---- 5
+restarts() { grep -c "starting over fail-closed" "$WORK/member.err" || true; }
+before_restarts=$(restarts)
+regs=$(group_json "$GROUP" .counters.registrations)
+ks_seen=$(ks_phase1s ks2)
+issue good "$PKI/gm2.renewed.pem" "$PKI/gm2.key" gm1.test gm1.test "$MEMBER_IP" digitalSignature \
+  "$since" "$(date -u -d '+400 days' +%Y%m%d%H%M%SZ)"
+cp "$PKI/gm2.renewed.pem" "$PKI/gm2.pem"
+kill -HUP "$MEMBER_PID"
+reregistered() { [ "$(group_json "$GROUP" .counters.registrations)" -gt "$regs" ]; }
+if wait_for 30 reregistered; then pass "renewed certificate at the same path, SIGHUP: registered again"
+else fail "renewed certificate: registrations $(group_json "$GROUP" .counters.registrations), before $regs"; fi
+check "the group was not restarted by the renewal" "$before_restarts" "$(restarts)"
+check_grep "log: our certificate file changed" "our certificate file changed ($PKI/gm2.pem)" "$WORK/member.err"
+check_grep "log: registering again with it" "registering again: our certificate changed" "$WORK/member.err"
+if [ "$(ks_phase1s ks2)" -gt "$ks_seen" ]; then pass "the key server authenticated the member again"
+else fail "the key server saw no new phase 1 after the renewal"; fi
+check "JSON: the renewed certificate's notAfter" \
+  "$(date -u -d "$(openssl x509 -noout -enddate -in "$PKI/gm2.renewed.pem" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)" \
+  "$(group_json "$GROUP" '.certificate[0].not_after')"
 finish

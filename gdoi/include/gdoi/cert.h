@@ -168,4 +168,7 @@ struct SigCredentials {
     std::shared_ptr<const TrustStore> trust;
 };
 
+// The same certificate and intermediates (DER), as the certificate file of a reload holds them.
+bool same_certificate_chain(const SigCredentials& a, const SigCredentials& b);
+
 }  // namespace gdoi::crypto

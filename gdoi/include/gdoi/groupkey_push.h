@@ -22,8 +22,11 @@ enum class PushReject {
     BadSignature,   // SIG missing or does not verify
     Replay,         // SEQ not greater than the last accepted one
     BadPolicy,      // SA/KD/D content unusable
+    // The KEK came from a key server whose certificate the reloaded CA/CRL files no longer
+    // trust (revoked): refused by the member's session, never by process_push.
+    UntrustedServer,
 };
-inline constexpr size_t kPushRejectReasons = 7;
+inline constexpr size_t kPushRejectReasons = 8;
 const char* push_reject_name(PushReject r);
 
 struct PushOutcome {

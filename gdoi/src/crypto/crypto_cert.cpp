@@ -172,6 +172,13 @@ int64_t Certificate::not_after() const {
     return int64_t{days} * 86400 + seconds;
 }
 
+bool same_certificate_chain(const SigCredentials& a, const SigCredentials& b) {
+    const auto der = [](const std::shared_ptr<const Certificate>& c) { return c ? c->der() : Bytes{}; };
+    return der(a.certificate) == der(b.certificate) &&
+           std::equal(a.intermediates.begin(), a.intermediates.end(), b.intermediates.begin(),
+                      b.intermediates.end(), [&](const auto& x, const auto& y) { return der(x) == der(y); });
+}
+
 // ---- identities (RFC 2407 §4.6.2.1, RFC 4945 §3.1)
 
 std::string describe_id(const isakmp::IdPayload& id) {

@@ -33,6 +33,8 @@ const char* push_reject_name(PushReject r) {
             return "replay";
         case PushReject::BadPolicy:
             return "bad-policy";
+        case PushReject::UntrustedServer:
+            return "untrusted-server";
     }
     return "?";
 }

@@ -171,13 +171,15 @@ TEST_CASE("ike auth: the pre-shared key stays the default", "[config][ike-auth]"
     CHECK(c->groups[0].ike_psk.size() == 6);
 }
 
-TEST_CASE("ike auth: a reload restarts the group when its certificate changes", "[config][ike-auth]") {
+TEST_CASE("ike auth: a renewed certificate or chain at the same path is new credentials, not a changed group",
+          "[config][ike-auth]") {
     Setup s("P-256");
     auto a = parse_config(config(s.ike()), "member.toml");
     auto b = parse_config(config(s.ike()), "member.toml");
     REQUIRE(a);
     REQUIRE(b);
     CHECK(a->groups[0] == b->groups[0]);  // read twice: the same configuration
+    CHECK(a->groups[0].ike_sig->same_credentials(*b->groups[0].ike_sig));
     // The same path, a renewed certificate (same key, new serial).
     pki::CertSpec spec;
     spec.cn = "gm1.example";
@@ -187,10 +189,12 @@ TEST_CASE("ike auth: a reload restarts the group when its certificate changes", 
     write_bytes(s.files, "member.der", renewed.der, 0644);
     auto c = parse_config(config(s.ike()), "member.toml");
     REQUIRE(c);
-    CHECK_FALSE(a->groups[0] == c->groups[0]);
+    // The daemon hands the running group the new certificate (no fail-closed restart).
+    CHECK(a->groups[0] == c->groups[0]);
+    CHECK_FALSE(a->groups[0].ike_sig->same_credentials(*c->groups[0].ike_sig));
     auto d = parse_config(config(s.ike("ike.peer-id = \"gcks.example\"\n")), "member.toml");
     REQUIRE(d);
-    CHECK_FALSE(c->groups[0] == d->groups[0]);
+    CHECK_FALSE(c->groups[0] == d->groups[0]);  // another pin: the group changed
 
     // The same certificate, now followed by a CA of its chain in the file: changed too.
     s.cert = write_pem_cert(s.files, "member.pem", renewed);
@@ -200,7 +204,8 @@ TEST_CASE("ike auth: a reload restarts the group when its certificate changes", 
     auto f = parse_config(config(s.ike()), "member.toml");
     if (!f) FAIL(f.error().message);
     CHECK(f->groups[0].ike_sig->credentials.intermediates.size() == 1);
-    CHECK_FALSE(e->groups[0] == f->groups[0]);
+    CHECK(e->groups[0] == f->groups[0]);
+    CHECK_FALSE(e->groups[0].ike_sig->same_credentials(*f->groups[0].ike_sig));
 }
 
 TEST_CASE(
@@ -217,6 +222,7 @@ TEST_CASE(
     if (!b) FAIL(b.error().message);
     // The reload leaves the group running (no fail-closed restart) and hands it the new store.
     CHECK(a->groups[0] == b->groups[0]);
+    CHECK_FALSE(a->groups[0].ike_sig->same_credentials(*b->groups[0].ike_sig));
     CHECK(a->groups[0].ike_sig->credentials.trust->fingerprint() !=
           b->groups[0].ike_sig->credentials.trust->fingerprint());
     CHECK(b->groups[0].ike_sig->credentials.trust->crl_count() == 1);

@@ -520,27 +520,44 @@ member::SessionConfig signature_session(Harness& h, const SigPki& pki) {
 
 }  // namespace
 
-TEST_CASE(
-    "a CRL reload revoking the key server in use: its identity goes, the session registers again, the keys "
-    "stay") {
+// A reload's credentials: the member's certificate (`leaf`) and the CA with a CRL of `revoked`.
+member::SessionOutput reload(member::GroupSession& s, const SigPki& pki, const std::vector<long>& revoked,
+                             Clock::time_point now, const gdoi::test::Issued* leaf = nullptr) {
+    auto c = pki.credentials(leaf ? *leaf : pki.gm);
+    c.trust = pki.trust(revoked);
+    return s.replace_credentials(c, s.config().phase1.local_id, now);
+}
+
+// A session registered with a key server that authenticates with signatures.
+struct SignatureRegistration {
     Harness h;
     SigPki pki;
-    member::GroupSession s(signature_session(h, pki));
-    h.deliver(s, s.start(h.now));
-    REQUIRE(s.state() == member::SessionState::Registered);
+    member::GroupSession s{signature_session(h, pki)};
+    SignatureRegistration() {
+        h.deliver(s, s.start(h.now));
+        REQUIRE(s.state() == member::SessionState::Registered);
+    }
+};
+
+TEST_CASE_METHOD(
+    SignatureRegistration,
+    "a CRL reload revoking the key server in use: its identity goes, its pushes are refused, the "
+    "keys stay") {
     REQUIRE(s.authenticated_servers()[0].has_value());
     REQUIRE(s.authenticated_servers()[0]->certificate != nullptr);
     CHECK(s.authenticated_servers()[0]->certificate->certificate.subject() == "CN=gcks.test,O=gdoi-test");
     CHECK(gdoi::crypto::describe_id(s.authenticated_servers()[0]->id) == "ID_IPV4_ADDR 10.0.0.2");
 
-    // New CRL contents revoking another certificate (the member's): nothing to do.
-    auto out = s.replace_trust(pki.trust({3}), h.now);
+    // The same files again: nothing to do. New CRL contents revoking another certificate (the
+    // member's own serial): nothing to do either.
+    CHECK(reload(s, pki, {}, h.now).send.empty());
+    auto out = reload(s, pki, {3}, h.now);
     CHECK(out.send.empty());
     CHECK(s.state() == member::SessionState::Registered);
     CHECK(s.authenticated_servers()[0].has_value());
 
     // Revoking the key server's: refused at once, a new registration (which it fails), keys kept.
-    out = s.replace_trust(pki.trust({2}), h.now);
+    out = reload(s, pki, {2}, h.now);
     CHECK_FALSE(s.authenticated_servers()[0].has_value());
     CHECK_THAT(s.server_errors()[0], Catch::Contains("is revoked"));
     CHECK(s.state() == member::SessionState::Phase1);
@@ -551,6 +568,45 @@ TEST_CASE(
     CHECK(s.counters().registrations == 1);
     CHECK(h.servers.begin()->second->registrations.size() == 2);  // its phase 1 ran, our check refused it
     CHECK_FALSE(s.authenticated_servers()[0].has_value());
+
+    // A push under the revoked key server's KEK: refused (untrusted-server), nothing installed.
+    gdoi::Tek next = tek(0x2002, 100);
+    gcks::Group::key_tek(next);
+    const auto push = gcks::build_push(h.group, 2, {next}, {0x1001});
+    auto pushed = s.on_datagram(push, s.config().servers[0], h.now);
+    CHECK_FALSE(pushed.install);
+    CHECK(pushed.send.empty());
+    CHECK(s.counters().rekeys_accepted == 0);
+    CHECK(s.counters().rekeys_rejected[static_cast<size_t>(gdoi::PushReject::UntrustedServer)] == 1);
+}
+
+TEST_CASE_METHOD(SignatureRegistration,
+                 "a renewed certificate of ours at the same path: registered again with it, the keys kept "
+                 "meanwhile") {
+    const auto renewed = pki.issue_leaf("gm1.test", "IP:10.0.0.1", 4);
+    auto out = reload(s, pki, {}, h.now, &renewed);
+    REQUIRE(out.send.size() == 1);
+    CHECK(s.group_state() != nullptr);
+    h.deliver(s, std::move(out));
+    CHECK(s.state() == member::SessionState::Registered);
+    CHECK(s.counters().registrations == 2);
+    CHECK(s.config().phase1.sig->certificate->der() == renewed.der);
+}
+
+TEST_CASE("a retry waiting for its back-off: the CA the operator just added is tried at once") {
+    Harness h;
+    SigPki pki;
+    auto c = signature_session(h, pki);
+    SigPki other;  // the member trusts another CA: the key server's certificate is refused
+    c.phase1.sig->trust = other.trust();
+    member::GroupSession s(std::move(c));
+    h.deliver(s, s.start(h.now));
+    REQUIRE(s.state() == member::SessionState::WaitingRetry);
+    CHECK_THAT(s.server_errors()[0], Catch::Contains("is not issued by a CA of our CA file"));
+    auto out = reload(s, pki, {}, h.now);  // now with the right CA
+    REQUIRE(out.send.size() == 1);
+    h.deliver(s, std::move(out));
+    CHECK(s.state() == member::SessionState::Registered);
 }
 
 TEST_CASE("a CRL reload during phase 1: the exchange starts over under the new CA/CRL files") {
@@ -560,7 +616,7 @@ TEST_CASE("a CRL reload during phase 1: the exchange starts over under the new C
     auto first = s.start(h.now);  // in flight, not delivered
     REQUIRE(first.send.size() == 1);
     REQUIRE(s.state() == member::SessionState::Phase1);
-    auto out = s.replace_trust(pki.trust({2}), h.now);
+    auto out = reload(s, pki, {2}, h.now);
     REQUIRE(out.send.size() == 1);
     // A new exchange: another initiator cookie (the first 8 bytes of the header).
     CHECK(!std::equal(first.send[0].datagram.begin(), first.send[0].datagram.begin() + 8,
@@ -579,6 +635,6 @@ TEST_CASE("a session with a pre-shared key ignores a trust reload and shows the 
     CHECK(s.authenticated_servers()[0]->certificate == nullptr);
     CHECK(gdoi::crypto::describe_id(s.authenticated_servers()[0]->id) == "ID_IPV4_ADDR 10.0.0.2");
     SigPki pki;
-    CHECK(s.replace_trust(pki.trust({2}), h.now).send.empty());
+    CHECK(s.replace_credentials(pki.credentials(pki.gm), s.config().phase1.local_id, h.now).send.empty());
     CHECK(s.state() == member::SessionState::Registered);
 }
