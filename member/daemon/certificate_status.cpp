@@ -1,5 +1,6 @@
 #include "daemon/certificate_status.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace member {
@@ -17,7 +18,9 @@ std::string days_text(int64_t seconds) {
     const int64_t days = seconds / 86400;
     if (days >= 1) return std::to_string(days) + (days == 1 ? " day" : " days");
     const int64_t hours = seconds / 3600;
-    return std::to_string(hours) + (hours == 1 ? " hour" : " hours");
+    if (hours >= 1) return std::to_string(hours) + (hours == 1 ? " hour" : " hours");
+    const int64_t minutes = std::max<int64_t>(1, seconds / 60);
+    return std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
 }
 
 }  // namespace

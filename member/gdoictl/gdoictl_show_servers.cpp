@@ -42,8 +42,8 @@ std::string render_servers(const MemberStatus& status, const ViewFilter& filter)
                            s.last_error});
             for (const auto& c : s.certificate)
                 if (!c.warning.empty())
-                    notes += printable(g->name) + ": key server " + printable(s.address) + " certificate '" +
-                             printable(c.subject) + "' " + printable(c.warning) + "\n";
+                    notes += printable(g->name) + ": WARNING: key server " + printable(s.address) +
+                             " certificate '" + printable(c.subject) + "' " + printable(c.warning) + "\n";
         }
         for (const auto& c : g->certificate) {
             notes += printable(g->name) + ": our certificate '" + printable(c.subject) + "' expires " +

@@ -51,7 +51,6 @@ constexpr uint8_t kTransformKeyIke = 1;
 constexpr uint8_t kCertX509Signature = 4;  // RFC 2408 §3.9 Certificate Encoding
 // Bounds on what a member sends: its certificate and a few intermediates; RSA-8192 signs
 // 1024 bytes.
-constexpr size_t kMaxMemberCertificates = 8;
 constexpr size_t kMaxSignatureSize = 1024;
 
 std::string hex8(const Cookie& c) { return gdoi::to_hex(c); }
@@ -898,9 +897,9 @@ common::Status Phase1Responder::verify_member(Entry& e, const std::vector<isakmp
     std::vector<crypto::Certificate> certs;
     for (const auto& p : payloads) {
         if (p.type != PayloadType::Certificate) continue;
-        if (certs.size() >= kMaxMemberCertificates)
+        if (certs.size() >= crypto::kMaxChainCertificates)
             return common::make_error("bad member certificate: " + who + " sent more than " +
-                                      std::to_string(kMaxMemberCertificates) + " certificates");
+                                      std::to_string(crypto::kMaxChainCertificates) + " certificates");
         auto payload = isakmp::parse_certificate(p.body);  // bounds-checked: encoding byte + data
         if (!payload)
             return common::make_error("bad member certificate: " + who + ": " + payload.error().message);

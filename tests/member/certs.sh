@@ -7,8 +7,10 @@
 #  2 SIGHUP with ike.peer-id = "other.test": the key server's certificate does not name it: the
 #    registration fails, gdoictl show servers and the log say which identity was expected.
 #  3 SIGHUP with ike.peer-id = "gcks.test" and ike.id-type = "fqdn", aggressive mode: registered.
-#  4 SIGHUP with ike.peer-id = "O=gdoi-test, CN=gcks.test" (a subject DN, most significant RDN
-#    first as `openssl x509 -subject` prints it; the key server identifies by ID_FQDN): registered.
+#  4 SIGHUP with ike.peer-id = "O=gdoi-test, CN=gcks2.test": refused ("check ike.peer-id"); then
+#    "O=gdoi-test, CN=gcks.test" (a subject DN, most significant RDN first as `openssl x509
+#    -subject` prints it; the key server identifies by ID_FQDN) and the same reversed, as our logs
+#    print it: registered.
 #  5 SIGHUP with the member's certificate from an intermediate CA, the file holding it alone: the
 #    key server (its --ca the root only) cannot build the chain and refuses us; the member gives
 #    the certificate hint. Then the file holding certificate + intermediate (sent as a second CERT
@@ -98,10 +100,15 @@ if wait_for 30 registered; then pass "pin gcks.test, ID_FQDN, aggressive mode: r
 else fail "pin gcks.test: not registered: $(group_json "$GROUP" .detail)"; fi
 
 # ---- 4
-mark_auths
-reload 'ike.peer-id = "O=gdoi-test, CN=gcks.test"'
-if wait_for 30 reregistered; then pass "pin O=gdoi-test, CN=gcks.test (subject DN, either order): registered"
-else fail "DN pin: not registered: $(group_json "$GROUP" .detail) / $(group_json "$GROUP" '.servers[0].last_error')"; fi
+reload 'ike.peer-id = "O=gdoi-test, CN=gcks2.test"'
+if wait_for 30 failed_with "check ike.peer-id"; then pass "DN pin O=gdoi-test, CN=gcks2.test: refused, check ike.peer-id"
+else fail "wrong DN pin: last_error '$(group_json "$GROUP" '.servers[0].last_error')'"; fi
+for pin in "O=gdoi-test, CN=gcks.test" "CN=gcks.test, O=gdoi-test"; do
+  mark_auths
+  reload "ike.peer-id = \"$pin\""
+  if wait_for 30 reregistered; then pass "pin $pin (subject DN, either order): registered"
+  else fail "DN pin $pin: not registered: $(group_json "$GROUP" .detail) / $(group_json "$GROUP" '.servers[0].last_error')"; fi
+done
 
 # ---- 5
 GM_CERT=$PKI/gm-sub.pem reload

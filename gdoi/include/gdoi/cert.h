@@ -19,6 +19,10 @@
 
 namespace gdoi::crypto {
 
+// The most certificates of one side of phase 1 (its own and the intermediates of its chain):
+// what a member's certificate file may hold and what we take from a key server's CERT payloads.
+inline constexpr size_t kMaxChainCertificates = 8;
+
 // RFC 2409 Appendix A Authentication Method values for signatures, RFC 4754 §3 for ECDSA.
 enum class SigAuthMethod : uint16_t { Rsa = 3, EcdsaP256 = 9, EcdsaP384 = 10, EcdsaP521 = 11 };
 const char* sig_auth_method_name(SigAuthMethod method);

@@ -18,7 +18,7 @@ struct SigCredentialFiles {
     std::string ca_file;      // the CA(s) that issue the key servers' certificates: a file or directory
     std::vector<std::string> crl_files;  // PEM or DER CRLs; given: a peer needs its issuer's CRL
     // The Authentication Method to offer; nullopt: the one the key's type gives (RSA: 3,
-    // P-256: 9, P-384: 10). Given, it must fit the key.
+    // P-256: 9, P-384: 10, P-521: 11). Given, it must fit the key.
     std::optional<crypto::SigAuthMethod> method;
     bool key_owner_only = true;  // refuse a key file that group or others may read or write
     // Refuse a key that is not the certificate's (off only for tests that prove the peer's

@@ -73,6 +73,11 @@ common::Result<std::vector<Rdn>> split_rdns(std::string_view text) {
             kept = value.size();
         } else if (c == ',') {
             if (auto ok = finish(); !ok) return ok.error();
+        } else if (c == '+') {
+            // RFC 4514 §3: '+' joins the attributes of one multi-valued RDN; not supported (a
+            // literal '+' in a value is written "\+").
+            return common::make_error(
+                "a multi-valued RDN ('+') is not supported; escape a '+' of a value as \\+");
         } else if (c == '=' && !in_value) {
             in_value = true;
         } else {

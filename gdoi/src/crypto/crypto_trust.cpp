@@ -40,7 +40,6 @@ struct TrustStore::Impl {
     Bytes fingerprint;
     size_t crls = 0;
     std::vector<Bytes> texts;  // every CA text, then every CRL text: what the fingerprint covers
-    size_t ca_texts = 0;
 };
 
 namespace {
@@ -51,7 +50,9 @@ common::Status add_cas(TrustStore::Impl& impl, ByteView text) {
     auto found = read_certificates(text);
     if (found.empty()) return common::make_error("holds no X.509 certificate");
     for (const auto& x : found) {
-        if (X509_check_ca(x.get()) == 0)
+        // 1: basicConstraints CA:TRUE. Not 3 (a v1 self-signed certificate, an end entity's as
+        // much as a root's) nor 4 (keyCertSign without basicConstraints).
+        if (X509_check_ca(x.get()) != 1)
             return common::make_error(
                 "holds certificate '" + name_text(X509_get_subject_name(x.get())) +
                 "', which is not a CA certificate (no basicConstraints CA:TRUE); the CA "
@@ -60,25 +61,15 @@ common::Status add_cas(TrustStore::Impl& impl, ByteView text) {
         impl.subjects.push_back(name_der(X509_get_subject_name(x.get())));
     }
     impl.texts.emplace_back(text.begin(), text.end());
-    ++impl.ca_texts;
     return {};
 }
 
 common::Status add_crls(TrustStore::Impl& impl, ByteView text) {
-    Bio b = memory_bio(text);
-    size_t found = 0;
-    while (b) {
-        OsslPtr<X509_CRL, X509_CRL_free> crl(
-            is_pem(text) ? PEM_read_bio_X509_CRL(b.get(), nullptr, no_passphrase, nullptr)
-                         : d2i_X509_CRL_bio(b.get(), nullptr));
-        if (!crl) break;
-        X509_STORE_add_crl(impl.store.get(), crl.get());
-        ++found;
-        if (!is_pem(text)) break;
-    }
-    ERR_clear_error();
-    if (found == 0) return common::make_error("holds no X.509 CRL");
-    impl.crls += found;
+    const auto found =
+        read_pem_or_der<X509_CRL, X509_CRL_free, PEM_read_bio_X509_CRL, d2i_X509_CRL_bio>(text);
+    if (found.empty()) return common::make_error("holds no X.509 CRL");
+    for (const auto& crl : found) X509_STORE_add_crl(impl.store.get(), crl.get());
+    impl.crls += found.size();
     impl.texts.emplace_back(text.begin(), text.end());
     return {};
 }

@@ -67,21 +67,26 @@ inline X509NamePtr decode_name(ByteView der) {
     return name;
 }
 
-// Every certificate of a PEM text (a bundle, a chain), or the one certificate of a DER text;
-// an encrypted PEM block is refused (no_passphrase), never asked for. Empty: none found.
-inline std::vector<X509Ptr> read_certificates(ByteView text) {
-    std::vector<X509Ptr> out;
+// Every object of a PEM text (a bundle, a chain), or the one object of a DER text; an
+// encrypted PEM block is refused (no_passphrase), never asked for. Empty: none found.
+template <typename T, auto Free, auto PemRead, auto DerRead>
+std::vector<OsslPtr<T, Free>> read_pem_or_der(ByteView text) {
+    std::vector<OsslPtr<T, Free>> out;
     const bool pem = is_pem(text);
     Bio b = memory_bio(text);
     while (b) {
-        X509Ptr x(pem ? PEM_read_bio_X509(b.get(), nullptr, no_passphrase, nullptr)
-                      : d2i_X509_bio(b.get(), nullptr));
+        OsslPtr<T, Free> x(pem ? PemRead(b.get(), nullptr, no_passphrase, nullptr)
+                               : DerRead(b.get(), nullptr));
         if (!x) break;
         out.push_back(std::move(x));
         if (!pem) break;
     }
     ERR_clear_error();
     return out;
+}
+
+inline std::vector<X509Ptr> read_certificates(ByteView text) {
+    return read_pem_or_der<X509, X509_free, PEM_read_bio_X509, d2i_X509_bio>(text);
 }
 
 inline Bytes name_der(const X509_NAME* name) {

@@ -11,7 +11,6 @@ namespace {
 
 constexpr uint8_t kCertX509Signature = 4;  // RFC 2408 §3.9 Certificate Encoding
 // Bounds on what a key server sends: a chain is a few certificates; RSA-8192 signs 1024 bytes.
-constexpr size_t kMaxPeerCertificates = 8;
 constexpr size_t kMaxSignatureSize = 1024;
 
 }  // namespace
@@ -44,15 +43,15 @@ common::Status add_certificate_and_signature(isakmp::MessageBuilder& b, const cr
 }
 
 common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigCredentials& creds,
-                                                          const std::vector<isakmp::RawPayload>& payloads,
-                                                          const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                                          const ExpectedPeer& expected) {
+                                                              const std::vector<isakmp::RawPayload>& payloads,
+                                                              const isakmp::IdPayload& peer_id,
+                                                              ByteView hash_r, const ExpectedPeer& expected) {
     std::vector<crypto::Certificate> certs;
     for (const auto& p : payloads) {
         if (p.type != PayloadType::Certificate) continue;
-        if (certs.size() >= kMaxPeerCertificates)
+        if (certs.size() >= crypto::kMaxChainCertificates)
             return common::make_error("the key server sent more than " +
-                                      std::to_string(kMaxPeerCertificates) + " certificates");
+                                      std::to_string(crypto::kMaxChainCertificates) + " certificates");
         auto payload = isakmp::parse_certificate(p.body);
         if (!payload) return common::make_error("the key server's CERT payload: " + payload.error().message);
         if (payload->encoding != kCertX509Signature)

@@ -8,9 +8,6 @@ namespace gdoi {
 namespace {
 
 constexpr std::size_t kMaxKeyFileSize = 64 * 1024;  // an RSA-8192 PEM key is under 7 KiB
-// Our certificate and its intermediate CAs: what a key server takes in CERT payloads (ours
-// and the test key server's bound, phase1_sig.cpp and tests/keyserver, is 8 as well).
-constexpr std::size_t kMaxChain = 8;
 
 common::Result<SecureBytes> read_file(const std::string& path, const char* what, mode_t refused) {
     auto file = read_private_file(path, {what, kMaxKeyFileSize, refused});
@@ -28,10 +25,10 @@ common::Result<crypto::SigCredentials> load_sig_credentials(const SigCredentialF
     auto chain = crypto::Certificate::parse_chain(cert_text->view());
     if (!chain)
         return common::make_error("certificate file " + files.certificate + ": " + chain.error().message);
-    if (chain->size() > kMaxChain)
+    if (chain->size() > crypto::kMaxChainCertificates)
         return common::make_error("certificate file " + files.certificate + " holds " +
                                   std::to_string(chain->size()) + " certificates; at most " +
-                                  std::to_string(kMaxChain) +
+                                  std::to_string(crypto::kMaxChainCertificates) +
                                   " (ours, then the intermediate CAs of its chain)");
     for (size_t i = 1; i < chain->size(); ++i)
         if (!(*chain)[i].is_ca())

@@ -101,8 +101,10 @@ common::Result<std::vector<std::string>> list_private_directory(const std::strin
         return common::make_error("cannot stat " + path + ": " + std::strerror(errno), errno);
     if (auto allowed = check_owner_and_mode(path, st, rules); !allowed) return allowed.error();
     std::vector<std::string> names;
-    errno = 0;
-    while (const dirent* e = ::readdir(dir.get())) {
+    for (;;) {
+        errno = 0;  // readdir's end and its error differ only by errno (an fstatat below may set it)
+        const dirent* e = ::readdir(dir.get());
+        if (e == nullptr) break;
         struct stat entry {};
         // Not followed: a symbolic link (c_rehash's hash links) is skipped, not read twice.
         if (::fstatat(fd, e->d_name, &entry, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(entry.st_mode)) continue;

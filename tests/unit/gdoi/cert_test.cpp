@@ -446,6 +446,59 @@ TEST_CASE("pin_matches: a DN in either order, FQDN case-insensitive, addresses",
     CHECK_FALSE(crypto::pin_matches(id(IdType::Ipv4Addr, hex("c000020b")), c).ok());
 }
 
+TEST_CASE("pin_matches: three RDNs match as given or exactly reversed, no other permutation; RDN sets count",
+          "[cert][dn]") {
+    auto ca = test::make_ca();
+    const auto issued = test::issue(test::make_key("P-256"), {}, &ca);
+    // The same certificate with another subject: C=DE, O=gdoi-test, CN=gcks.test (X.509 order), or
+    // one multi-valued RDN O=gdoi-test + CN=gcks.test.
+    const auto with_subject = [&](bool multi_valued) {
+        X509* x = X509_dup(issued.x509.get());
+        X509_NAME* name = X509_NAME_new();
+        const auto add = [&](const char* field, const char* value, int set) {
+            X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
+                                       reinterpret_cast<const unsigned char*>(value), -1, -1, set);
+        };
+        if (multi_valued) {
+            add("O", "gdoi-test", 0);
+            add("CN", "gcks.test", -1);  // -1: into the RDN before
+        } else {
+            add("C", "DE", 0);
+            add("O", "gdoi-test", 0);
+            add("CN", "gcks.test", 0);
+        }
+        X509_set_subject_name(x, name);
+        X509_NAME_free(name);
+        REQUIRE(X509_sign(x, ca.key.get(), EVP_sha256()) > 0);
+        auto cert = parsed(test::der_of(x));
+        X509_free(x);
+        return cert;
+    };
+    auto dn = [](const char* text) {
+        auto d = crypto::dn_id_from_text(text);
+        REQUIRE(d.ok());
+        return *d;
+    };
+    const auto three = with_subject(false);
+    CHECK(crypto::pin_matches(dn("C=DE, O=gdoi-test, CN=gcks.test"), three).ok());  // openssl x509 -subject
+    CHECK(crypto::pin_matches(dn("CN=gcks.test, O=gdoi-test, C=DE"), three).ok());  // RFC 4514, our logs
+    for (const char* permuted : {"O=gdoi-test, C=DE, CN=gcks.test", "C=DE, CN=gcks.test, O=gdoi-test",
+                                 "CN=gcks.test, C=DE, O=gdoi-test", "O=gdoi-test, CN=gcks.test, C=DE"}) {
+        INFO(permuted);
+        CHECK_FALSE(crypto::pin_matches(dn(permuted), three).ok());
+    }
+    const auto multi = with_subject(true);
+    CHECK_FALSE(crypto::pin_matches(dn("O=gdoi-test, CN=gcks.test"), multi).ok());
+    CHECK_FALSE(crypto::pin_matches(dn("CN=gcks.test, O=gdoi-test"), multi).ok());
+    // A '+' (a multi-valued RDN) in the pin's text is refused, not read as part of a value.
+    auto plus = crypto::dn_id_from_text("O=gdoi-test+CN=gcks.test");
+    REQUIRE_FALSE(plus.ok());
+    CHECK(plus.error().message.find("multi-valued RDN") != std::string::npos);
+    auto escaped = crypto::dn_id_from_text(R"(CN=a\+b)");
+    REQUIRE(escaped.ok());
+    CHECK(crypto::describe_id(*escaped) == R"(ID_DER_ASN1_DN 'CN=a\+b')");
+}
+
 TEST_CASE("ID addresses must be 4 or 16 bytes; long names are bounded in messages", "[cert]") {
     auto ca = test::make_ca();
     auto c = parsed(test::issue(test::make_key("P-256"), {}, &ca).der);

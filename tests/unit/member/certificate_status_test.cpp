@@ -51,6 +51,9 @@ TEST_CASE("certificate status: the warning within 30 days says when and what to 
     const auto last_day =
         certificate_status(certificate_expiring_in(5L * 3600 + 60), CertificateOwner::ours, now);
     CHECK(last_day.warning.starts_with("expires in 5 hours"));
+    const auto last_hour =
+        certificate_status(certificate_expiring_in(20L * 60 + 30), CertificateOwner::ours, now);
+    CHECK(last_hour.warning.starts_with("expires in 20 minutes"));
     // Exactly at the 30-day mark it warns.
     const auto at_mark = certificate_status(
         cert, CertificateOwner::ours,

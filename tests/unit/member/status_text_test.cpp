@@ -140,9 +140,9 @@ TEST_CASE("show servers: a key server certificate's warning; no certificate line
     cert.warning = "expired on 2027-01-04T10:00:00Z: the next registration with this key server fails";
     const std::string text = render_servers(s, kFirst);
     CHECK(cells(line_with(text, {"198.51.100.10:848", "ID_FQDN"}))[6] == "2027-01-04 (expired)");
-    CHECK(text.find(
-              "GROUP_ID-0001: key server 198.51.100.10:848 certificate 'CN=gcks.example,O=Example' expired "
-              "on 2027-01-04T10:00:00Z") != std::string::npos);
+    CHECK(text.find("GROUP_ID-0001: WARNING: key server 198.51.100.10:848 certificate "
+                    "'CN=gcks.example,O=Example' expired "
+                    "on 2027-01-04T10:00:00Z") != std::string::npos);
     const std::string psk = render_servers(s, ViewFilter{s.groups[1].name});
     CHECK(psk.find("certificate") == std::string::npos);
     CHECK(cells(line_with(psk, {"[2001:db8::1]:848"}))[5] == "ID_IPV6_ADDR 2001:db8::1");
