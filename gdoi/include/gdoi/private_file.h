@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "gdoi/secure_bytes.h"
 
 namespace gdoi {
@@ -33,12 +34,20 @@ struct PrivateFile {
 
 common::Result<PrivateFile> read_private_file(const std::string& path, const PrivateFileRules& rules);
 
-// The names of the regular files in a directory (sorted; symbolic links, subdirectories and
-// other entries skipped), the directory itself checked like a private file: owned by root or
-// the daemon's user, without the refused permission bits, not a symbolic link. Each file is
-// then read with read_private_file (which checks it again).
-common::Result<std::vector<std::string>> list_private_directory(const std::string& path,
-                                                                const PrivateFileRules& rules);
+// A directory checked like a private file (owned by root or the daemon's user, without the
+// refused permission bits, not a symbolic link), kept open, and the names of its regular files
+// (sorted; symbolic links, subdirectories and other entries skipped).
+struct PrivateDirectory {
+    common::UniqueFd fd;
+    std::string path;
+    std::vector<std::string> names;
+};
+common::Result<PrivateDirectory> list_private_directory(const std::string& path,
+                                                        const PrivateFileRules& rules);
+// One file of it, read like read_private_file but opened relative to the directory's fd: the
+// directory cannot be swapped for another (or a link) between the listing and the read.
+common::Result<PrivateFile> read_private_file_in(const PrivateDirectory& dir, const std::string& name,
+                                                 const PrivateFileRules& rules);
 
 // The user the daemon runs as after its start (--user): its files are trusted like root's.
 void set_trusted_file_owner(uid_t uid);

@@ -20,16 +20,25 @@ std::string time_text(const ASN1_TIME* t) {
     return bio_text(b.get());
 }
 
+common::Result<Bytes> public_file_bytes(common::Result<PrivateFile> file, const std::string& path,
+                                        const char* what) {
+    if (!file) return file.error();
+    if (file->content.empty()) return common::make_error(std::string(what) + " " + path + " is empty");
+    const auto view = file->content.view();
+    return Bytes(view.begin(), view.end());
+}
+
+// `what` must outlive the rules (a literal, or a string of the caller's).
+PrivateFileRules public_file_rules(std::string_view what) {
+    return {what, kMaxCredentialFile, S_IWGRP | S_IWOTH};
+}
+
 // A trust anchor or CRL: a regular file (never a FIFO or device: the configuration's load would
 // hang on it), not a symbolic link, owned by root or the daemon's user and writable by its owner
 // only (anyone who can write it decides whom the member trusts), at most 1 MiB.
 common::Result<Bytes> read_public_file(const std::string& path, const char* what) {
     const std::string rule = std::string("the ") + what;
-    auto file = read_private_file(path, {rule, kMaxCredentialFile, S_IWGRP | S_IWOTH});
-    if (!file) return file.error();
-    if (file->content.empty()) return common::make_error(std::string(what) + " " + path + " is empty");
-    const auto view = file->content.view();
-    return Bytes(view.begin(), view.end());
+    return public_file_bytes(read_private_file(path, public_file_rules(rule)), path, what);
 }
 
 }  // namespace
@@ -100,19 +109,31 @@ void finish(TrustStore::Impl& impl) {
     X509_STORE_set_flags(impl.store.get(), flags);
 }
 
-// The CA files of `path`: itself, or every regular file of it when it is a directory (sorted
-// by name; symbolic links skipped: c_rehash's hash links point at files of the same directory).
-common::Result<std::vector<std::string>> ca_file_paths(const std::string& path) {
+// The CA texts of `path`: the file, or every regular file of it when it is a directory (sorted
+// by name; symbolic links skipped: c_rehash's hash links point at files of the same directory),
+// each read relative to the directory as it was listed. Each text with the path that names it.
+common::Result<std::vector<std::pair<std::string, Bytes>>> read_ca_texts(const std::string& path) {
+    std::vector<std::pair<std::string, Bytes>> out;
     struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::vector<std::string>{path};
-    auto names = list_private_directory(path, {"the CA directory", 0, S_IWGRP | S_IWOTH, kMaxCaFiles});
-    if (!names) return names.error();
-    if (names->empty())
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        auto text = read_public_file(path, "CA file");
+        if (!text) return text.error();
+        out.emplace_back(path, std::move(*text));
+        return out;
+    }
+    auto dir = list_private_directory(path, {"the CA directory", 0, S_IWGRP | S_IWOTH, kMaxCaFiles});
+    if (!dir) return dir.error();
+    if (dir->names.empty())
         return common::make_error("CA directory " + path +
                                   " holds no regular file; give the file(s) of the CAs that issue the key "
                                   "servers' certificates");
-    std::vector<std::string> out;
-    for (const auto& n : *names) out.push_back(path + "/" + n);
+    for (const auto& name : dir->names) {
+        const std::string shown = path + "/" + name;
+        auto text = public_file_bytes(read_private_file_in(*dir, name, public_file_rules("the CA file")),
+                                      shown, "CA file");
+        if (!text) return text.error();
+        out.emplace_back(shown, std::move(*text));
+    }
     return out;
 }
 
@@ -142,14 +163,11 @@ common::Result<TrustStore> TrustStore::load(const std::string& ca_path,
                                             const std::vector<std::string>& crl_files) {
     auto impl = new_store();
     if (!impl) return common::make_error("X509_STORE_new failed");
-    auto ca_files = ca_file_paths(ca_path);
-    if (!ca_files) return ca_files.error();
-    for (const auto& path : *ca_files) {
-        auto ca = read_public_file(path, "CA file");
-        if (!ca) return ca.error();
-        if (auto added = add_cas(*impl, *ca); !added)
+    auto ca_texts = read_ca_texts(ca_path);
+    if (!ca_texts) return ca_texts.error();
+    for (const auto& [path, text] : *ca_texts)
+        if (auto added = add_cas(*impl, text); !added)
             return common::make_error("CA file " + path + " " + added.error().message);
-    }
     for (const auto& path : crl_files) {
         auto crl = read_public_file(path, "CRL file");
         if (!crl) return crl.error();

@@ -47,9 +47,14 @@ common::Status check_owner_and_mode(const std::string& path, const struct stat& 
 
 void set_trusted_file_owner(uid_t uid) { g_trusted_owner.store(static_cast<long>(uid)); }
 
-common::Result<PrivateFile> read_private_file(const std::string& path, const PrivateFileRules& rules) {
+namespace {
+
+// `name` relative to `dir_fd` (AT_FDCWD: the path itself); `path` names it in messages.
+common::Result<PrivateFile> read_private_file_at(int dir_fd, const std::string& name, const std::string& path,
+                                                 const PrivateFileRules& rules) {
     const std::string what(rules.what);
-    const common::UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+    const common::UniqueFd owned(
+        ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
     const int fd = owned.get();
     if (fd < 0) {
         const int err = errno;
@@ -81,26 +86,41 @@ common::Result<PrivateFile> read_private_file(const std::string& path, const Pri
     return PrivateFile{got == buf.size() ? std::move(buf) : buf.prefix(got), st.st_mode};
 }
 
-common::Result<std::vector<std::string>> list_private_directory(const std::string& path,
-                                                                const PrivateFileRules& rules) {
+}  // namespace
+
+common::Result<PrivateFile> read_private_file(const std::string& path, const PrivateFileRules& rules) {
+    return read_private_file_at(AT_FDCWD, path, path, rules);
+}
+
+common::Result<PrivateFile> read_private_file_in(const PrivateDirectory& dir, const std::string& name,
+                                                 const PrivateFileRules& rules) {
+    return read_private_file_at(dir.fd.get(), name, dir.path + "/" + name, rules);
+}
+
+common::Result<PrivateDirectory> list_private_directory(const std::string& path,
+                                                        const PrivateFileRules& rules) {
     const std::string what(rules.what);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW);
+    PrivateDirectory out{
+        common::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW)), path, {}};
+    const int fd = out.fd.get();
     if (fd < 0) {
         const int err = errno;
         return common::make_error(
             "cannot open directory " + path + ": " + std::strerror(err) + "; give " + what, err);
     }
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+    // readdir on a duplicate (closedir closes it); the files are opened relative to `fd`.
+    const int listed = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(listed < 0 ? nullptr : ::fdopendir(listed), ::closedir);
     if (!dir) {
         const int err = errno;
-        ::close(fd);
+        if (listed >= 0) ::close(listed);
         return common::make_error("cannot read directory " + path + ": " + std::strerror(err), err);
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         return common::make_error("cannot stat " + path + ": " + std::strerror(errno), errno);
     if (auto allowed = check_owner_and_mode(path, st, rules); !allowed) return allowed.error();
-    std::vector<std::string> names;
+    std::vector<std::string>& names = out.names;
     for (;;) {
         errno = 0;  // readdir's end and its error differ only by errno (an fstatat below may set it)
         const dirent* e = ::readdir(dir.get());
@@ -118,7 +138,7 @@ common::Result<std::vector<std::string>> list_private_directory(const std::strin
     if (errno != 0)
         return common::make_error("cannot read directory " + path + ": " + std::strerror(errno), errno);
     std::sort(names.begin(), names.end());
-    return names;
+    return out;
 }
 
 }  // namespace gdoi
