@@ -36,8 +36,8 @@ struct ExpectedPeer {
 // verified certificate and intermediates (for `gdoictl show servers` and a CRL reload); the
 // error is the operator message.
 common::Result<crypto::PeerCertificate> verify_peer_signature(const crypto::SigCredentials& creds,
-                                                          const std::vector<isakmp::RawPayload>& payloads,
-                                                          const isakmp::IdPayload& peer_id, ByteView hash_r,
-                                                          const ExpectedPeer& expected);
+                                                              const std::vector<isakmp::RawPayload>& payloads,
+                                                              const isakmp::IdPayload& peer_id,
+                                                              ByteView hash_r, const ExpectedPeer& expected);
 
 }  // namespace gdoi
