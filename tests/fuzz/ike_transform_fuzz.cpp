@@ -29,7 +29,8 @@ void check(const isakmp::Transform& t) {
     FUZZ_CHECK(p->cipher.key_size == 16 || p->cipher.key_size == 24 || p->cipher.key_size == 32);
     // The name carries the suite; the authentication method comes from the configuration.
     FUZZ_CHECK(p->auth_method == ike_attr::kAuthPreSharedKey || p->auth_method == ike_attr::kAuthRsaSig ||
-               p->auth_method == ike_attr::kAuthEcdsaP256 || p->auth_method == ike_attr::kAuthEcdsaP384);
+               p->auth_method == ike_attr::kAuthEcdsaP256 || p->auth_method == ike_attr::kAuthEcdsaP384 ||
+               p->auth_method == ike_attr::kAuthEcdsaP521);
     auto named = parse_ike_proposal(p->name());
     if (named) named->auth_method = p->auth_method;
     FUZZ_CHECK(named.ok() && *named == *p);
