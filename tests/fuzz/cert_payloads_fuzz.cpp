@@ -5,6 +5,7 @@
 // certificate. Nothing may crash or leak; every refusal names its reason.
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "fuzz_check.h"
 #include "gdoi/cert.h"
@@ -30,11 +31,17 @@ void check_certificate(const crypto::Certificate& cert, ByteView in) {
     auto own = crypto::id_from_certificate(cert, isakmp::IdType::DerAsn1Dn);
     FUZZ_CHECK(own.ok() && crypto::identity_matches(*own, cert).ok());
     // The input as a SIG payload over a fixed HASH: never verifies by chance, never crashes.
-    const Bytes hash(48, 0x5a);
-    for (auto m :
-         {crypto::SigAuthMethod::Rsa, crypto::SigAuthMethod::EcdsaP256, crypto::SigAuthMethod::EcdsaP384})
-        (void)crypto::verify_hash_signature(
-            m, cert, ByteView(hash).first(m == crypto::SigAuthMethod::EcdsaP384 ? 48 : 32), in);
+    const Bytes hash(64, 0x5a);
+    for (auto [m, size] :
+         {std::pair{crypto::SigAuthMethod::Rsa, 32}, std::pair{crypto::SigAuthMethod::EcdsaP256, 32},
+          std::pair{crypto::SigAuthMethod::EcdsaP384, 48}, std::pair{crypto::SigAuthMethod::EcdsaP521, 64}})
+        (void)crypto::verify_hash_signature(m, cert, ByteView(hash).first(static_cast<size_t>(size)), in);
+    // A DN pin (the member's configuration) against the key server's certificate: its subject in
+    // either order, never a crash, an error that says why.
+    static const auto pin = crypto::dn_id_from_text("C=DE, O=gdoi-test, CN=gcks.test");
+    FUZZ_CHECK(pin.ok());
+    auto pinned = crypto::pin_matches(*pin, cert);
+    FUZZ_CHECK(pinned.ok() || !pinned.error().message.empty());
 }
 
 }  // namespace
