@@ -27,23 +27,13 @@ const char* df_bit_name(DfBit value) { return choice_name("df-bit", static_cast<
 
 const char* allow_gcm_name(AllowGcm value) { return choice_name("allow-gcm", static_cast<int>(value)); }
 
-namespace {
-
-bool same_id(const std::optional<gdoi::isakmp::IdPayload>& a,
-             const std::optional<gdoi::isakmp::IdPayload>& b) {
-    return a.has_value() == b.has_value() && (!a || (a->type == b->type && a->data == b->data));
-}
-
-}  // namespace
-
 bool IkeSignatureConfig::operator==(const IkeSignatureConfig& o) const {
     return certificate == o.certificate && private_key == o.private_key && ca == o.ca && crl == o.crl &&
-           id_type == o.id_type && same_id(peer_id, o.peer_id) && credentials.method == o.credentials.method;
+           id_type == o.id_type && peer_id == o.peer_id && credentials.method == o.credentials.method;
 }
 
 bool IkeSignatureConfig::same_credentials(const IkeSignatureConfig& o) const {
-    return gdoi::crypto::same_certificate_chain(credentials, o.credentials) &&
-           same_id(local_id, o.local_id) &&
+    return gdoi::crypto::same_certificate_chain(credentials, o.credentials) && local_id == o.local_id &&
            credentials.trust->fingerprint() == o.credentials.trust->fingerprint();
 }
 

@@ -150,8 +150,7 @@ SessionOutput GroupSession::replace_credentials(gdoi::crypto::SigCredentials cre
     if (!config_.phase1.sig) return {};
     const bool trust_changed = credentials.trust->fingerprint() != config_.phase1.sig->trust->fingerprint();
     const bool ours_changed = !gdoi::crypto::same_certificate_chain(credentials, *config_.phase1.sig) ||
-                              local_id.type != config_.phase1.local_id.type ||
-                              local_id.data != config_.phase1.local_id.data;
+                              local_id != config_.phase1.local_id;
     config_.phase1.sig = std::move(credentials);
     config_.phase1.local_id = std::move(local_id);
     bool keys_refused = false;

@@ -25,14 +25,9 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/pki.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/pki.sh"
 member_test_init member_cert_ops "$@"
-command -v openssl >/dev/null || { echo "member_cert_ops: needs openssl" >&2; exit 77; }
+member_pki_init member_cert_ops
 
 GROUP=CERT-OPS
-PKI=$WORK/pki
-mkdir -p "$PKI"
-ca_init good "gdoi member test CA"
-new_key "$PKI/gm.key" rsa2048
-new_key "$PKI/ks.key" rsa2048
 # Our certificate: valid since yesterday, for 10 days less an hour; the key server's for a year.
 since=$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)
 issue good "$PKI/gm.pem" "$PKI/gm.key" gm1.test gm1.test "$MEMBER_IP" digitalSignature \

@@ -28,14 +28,9 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/pki.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/pki.sh"
 member_test_init member_certs "$@"
-command -v openssl >/dev/null || { echo "member_certs: needs openssl" >&2; exit 77; }
+member_pki_init member_certs
 
 GROUP=CERT-GROUP
-PKI=$WORK/pki
-mkdir -p "$PKI"
-ca_init good "gdoi member test CA"
-new_key "$PKI/gm.key" rsa2048
-new_key "$PKI/ks.key" rsa2048
 issue good "$PKI/gm.pem" "$PKI/gm.key" gm1.test gm1.test "$MEMBER_IP"
 issue good "$PKI/ks.pem" "$PKI/ks.key" gcks.test gcks.test "$KS_IP"
 ca_init_sub sub "gdoi member test sub CA" good

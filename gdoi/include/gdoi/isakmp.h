@@ -202,6 +202,8 @@ struct IdPayload {
     uint8_t protocol = 0;
     uint16_t port = 0;
     Bytes data;
+
+    bool operator==(const IdPayload&) const = default;
 };
 // Refuses an ID_IPV4_ADDR / ID_IPV6_ADDR whose data is not an address (check_address_id).
 Result<IdPayload> parse_id(ByteView body);

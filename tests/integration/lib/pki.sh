@@ -1,7 +1,7 @@
 # A test PKI made at run time with `openssl ca` (it sets past dates and writes CRLs), in $PKI
-# (the caller sets it): ca_init, ca_init_sub, new_key, issue. Sourced by the certificate tests
-# (tests/integration/phase1-strongswan-certs.sh, tests/member/certs.sh). Every certificate
-# passes OpenSSL's X509_STRICT checks (the RFC 5280 profile), as our trust store asks: CAs with
+# (the caller sets it): ca_init, ca_init_sub, new_key, issue, member_pki_init. Sourced by the
+# certificate tests (tests/integration/phase1-strongswan-certs.sh, tests/member/certs.sh and
+# cert_ops.sh). Every certificate passes OpenSSL's X509_STRICT checks (the RFC 5280 profile), as our trust store asks: CAs with
 # critical basicConstraints, keyUsage and a subjectKeyIdentifier; issued ones with an
 # authorityKeyIdentifier.
 # shellcheck shell=bash
@@ -93,4 +93,16 @@ EXT
   [ -n "$start" ] && dates=(-startdate "$start" -enddate "$end")
   openssl ca -batch -config "$dir/ca.cnf" -in "$out.csr" -out "$out" -notext -preserveDN \
     -extfile "$out.ext" -extensions leaf "${dates[@]}" >/dev/null 2>&1
+}
+
+# member_pki_init TEST — for gdoi-memberd's certificate tests (tests/member): openssl present
+# (else skip, exit 77); PKI=$WORK/pki holding the CA "good" and the RSA-2048 keys gm.key (the
+# member's) and ks.key (the key server's).
+member_pki_init() {
+  command -v openssl >/dev/null || { echo "$1: needs openssl" >&2; exit 77; }
+  PKI=$WORK/pki
+  mkdir -p "$PKI"
+  ca_init good "gdoi member test CA"
+  new_key "$PKI/gm.key" rsa2048
+  new_key "$PKI/ks.key" rsa2048
 }
