@@ -1,9 +1,9 @@
 # A test PKI made at run time with `openssl ca` (it sets past dates and writes CRLs), in $PKI
 # (the caller sets it): ca_init, ca_init_sub, new_key, issue, member_pki_init. Sourced by the
 # certificate tests (tests/integration/phase1-strongswan-certs.sh, tests/member/certs.sh and
-# cert_ops.sh). Every certificate passes OpenSSL's X509_STRICT checks (the RFC 5280 profile), as our trust store asks: CAs with
-# critical basicConstraints, keyUsage and a subjectKeyIdentifier; issued ones with an
-# authorityKeyIdentifier.
+# cert_ops.sh). Every certificate passes OpenSSL's X509_STRICT checks (the RFC 5280 profile), as
+# our trust store asks: CAs with critical basicConstraints, keyUsage and a subjectKeyIdentifier;
+# issued ones with an authorityKeyIdentifier.
 # shellcheck shell=bash
 
 # ca_config NAME — the `openssl ca` directory and configuration of CA NAME in $PKI/NAME.
